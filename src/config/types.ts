@@ -1,0 +1,90 @@
+/**
+ * The validated configuration, as the rest of Kvstore sees it. The convict schema in
+ * `schema.ts` is the single source of truth for defaults and validation; this interface is its
+ * typed shape. Keys marked "fixed" are a public contract (issue #4): never rename them.
+ */
+export type Mode = 'cache' | 'store';
+export type HashAlgorithm = 'crc16' | 'murmur';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface ShardConfig {
+  name: string; // fixed
+  master: string; // fixed, "host:port"
+  replicas: string[]; // fixed, ["host:port", ...]
+}
+
+export interface LimitsConfig {
+  /** Largest single bulk string a client may send (Redis's proto-max-bulk-len). */
+  maxBulkBytes: number;
+  /** Largest inline command line (Redis: 64 KB). */
+  maxInlineBytes: number;
+  /** Largest whole request (one command) a client may send. */
+  maxRequestBytes: number;
+  /** Commands a client may have in flight before the proxy stops reading from it. */
+  maxPipeline: number;
+  /** Clients per worker; beyond it new clients get `-ERR max number of clients reached`. */
+  maxClients: number;
+  /** Bytes of unsent replies queued for one client before the proxy stops reading from it. */
+  clientOutputHighWater: number;
+  /** Bytes queued for one backend before the proxy stops reading from the clients feeding it. */
+  backendHighWater: number;
+}
+
+export interface TimeoutsConfig {
+  /** A request not answered by its backend within this time fails with -ERR. */
+  requestMs: number;
+  /** TCP connect timeout to a backend. */
+  connectMs: number;
+  /** Close clients idle this long; 0 = never. */
+  clientIdleMs: number;
+  /** SIGTERM: how long in-flight requests may take to finish. */
+  shutdownDrainMs: number;
+}
+
+export interface HealthConfig {
+  intervalMs: number;
+  timeoutMs: number;
+  downAfter: number;
+  upAfter: number;
+  /** Cache mode: how long a recovered shard must stay healthy before it gets its slots back. */
+  rejoinAfterMs: number;
+}
+
+export interface KvstoreConfig {
+  listen: HostPort; // fixed
+  workers: number | 'auto'; // fixed
+  mode: Mode; // fixed
+  hash: HashAlgorithm; // fixed
+  murmurSeed: number;
+  admin: HostPort; // fixed
+  stateDir: string; // fixed
+  shards: ShardConfig[]; // fixed
+  /** Client password (like requirepass); empty = none. */
+  password: string;
+  backend: {
+    username: string;
+    password: string;
+    /** Connections per backend per worker; a client is pinned to one of them. */
+    poolSize: number;
+  };
+  /** "slot" (Redis Cluster rule) or "shard" (relaxed): when multi-key commands may run. */
+  crossSlot: 'slot' | 'shard';
+  /** Allow FLUSHDB/FLUSHALL through the proxy. */
+  allowFlush: boolean;
+  limits: LimitsConfig;
+  timeouts: TimeoutsConfig;
+  health: HealthConfig;
+  /** Redis Sentinel addresses; when set, Sentinel decides failover (store mode). */
+  sentinels: string[];
+  sentinelMasterPrefix: string;
+  migration: {
+    /** Keys per MIGRATE batch. */
+    batchKeys: number;
+    /** Upper bound on keys moved per second (0 = unpaced). */
+    maxKeysPerSecond: number;
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * IPC between the primary and its workers (node:cluster, JSON messages). The primary pushes the
+ * whole topology; workers report stats when asked. Every message has a `type`.
+ */
+import type { TopologySnapshot } from '../topology/types';
+
+export type PrimaryToWorker =
+  | { type: 'topology'; snapshot: TopologySnapshot }
+  /** Reply with a `stats` message carrying the same `requestId`. */
+  | { type: 'stats-request'; requestId: number }
+  /** Live-applicable config (limits, passwords) after a reload. */
+  | { type: 'config'; config: unknown }
+  /** Stop accepting, drain in-flight requests within `drainMs`, then exit 0. */
+  | { type: 'shutdown'; drainMs: number };
+
+export type WorkerToPrimary =
+  | { type: 'ready'; pid: number }
+  /** Acknowledges that the worker routes by `epoch` now (topology changes wait for all acks). */
+  | { type: 'topology-ack'; epoch: number }
+  | { type: 'stats'; requestId: number; stats: WorkerStats };
+
+export interface WorkerStats {
+  pid: number;
+  nativeEnabled: boolean;
+  epoch: number;
+  clients: number;
+  totalConnections: number;
+  commands: Record<string, { calls: number; errors: number }>;
+  totalCommands: number;
+  totalErrors: number;
+  backends: Record<string, { address: string; connected: boolean; pending: number; errors: number }>;
+}
