@@ -1,0 +1,55 @@
+/**
+ * Kvstore as a benchmarked system: `node bin/kvstore.js start -c <generated yaml>` in the
+ * foreground, over the suite's shards, with its own state dir and admin port.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort } from '../../test/helpers/ports';
+import { startProcess } from './processes';
+import { makeTempDir, Server } from './servers';
+import { waitForPort } from '../../test/helpers/ports';
+import { lastStderr } from './processes';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const KVSTORE_CLI = path.join(REPO_ROOT, 'bin', 'kvstore.js');
+
+export function kvstoreAvailable(): boolean {
+  return fs.existsSync(KVSTORE_CLI);
+}
+
+export function kvstoreConfig(options: { port: number; adminPort: number; workers: number | 'auto'; stateDir: string; shards: Server[] }): string {
+  return [
+    'listen:',
+    '  host: 127.0.0.1',
+    `  port: ${options.port}`,
+    `workers: ${options.workers}`,
+    'mode: cache',
+    'hash: crc16',
+    'admin:',
+    '  host: 127.0.0.1',
+    `  port: ${options.adminPort}`,
+    `stateDir: ${JSON.stringify(options.stateDir)}`,
+    'shards:',
+    ...options.shards.flatMap((s) => [`  - name: ${s.name}`, `    master: ${s.address}`, '    replicas: []']),
+    '',
+  ].join('\n');
+}
+
+export async function startKvstore(name: string, workers: number | 'auto', shards: Server[], extraNodeArgs: string[] = []): Promise<Server> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const dir = makeTempDir(name);
+  const stateDir = path.join(dir, 'state');
+  fs.mkdirSync(stateDir);
+  const conf = path.join(dir, 'kvstore.yaml');
+  fs.writeFileSync(conf, kvstoreConfig({ port, adminPort, workers, stateDir, shards }));
+  const p = startProcess(name, process.execPath, [...extraNodeArgs, KVSTORE_CLI, 'start', '-c', conf], {
+    cwd: dir,
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', KVSTORE_LOG_LEVEL: process.env.KVSTORE_LOG_LEVEL ?? 'warn' },
+  });
+  const exited = p.exited.then(() => {
+    throw new Error(`${name} exited during start: ${lastStderr(p).trim().slice(-800)}`);
+  });
+  await Promise.race([waitForPort(port, '127.0.0.1', 20_000), exited]);
+  return { name, port, address: `127.0.0.1:${port}`, process: p };
+}
