@@ -4,11 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../../test/helpers/ports';
-import { startProcess } from './processes';
+import { freePort, waitForPort } from '../../test/helpers/ports';
+import { lastStderr, startProcess } from './processes';
 import { makeTempDir, Server } from './servers';
-import { waitForPort } from '../../test/helpers/ports';
-import { lastStderr } from './processes';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const KVSTORE_CLI = path.join(REPO_ROOT, 'bin', 'kvstore.js');
@@ -35,6 +33,17 @@ export function kvstoreConfig(options: { port: number; adminPort: number; worker
   ].join('\n');
 }
 
+/**
+ * The caller's environment without KVSTORE_* overrides (they would silently change the
+ * generated config), logging at warn unless KVSTORE_LOG_LEVEL says otherwise.
+ */
+export function kvstoreEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith('KVSTORE_')) out[k] = v;
+  out.KVSTORE_LOG_LEVEL = env.KVSTORE_LOG_LEVEL ?? 'warn';
+  return out;
+}
+
 export async function startKvstore(name: string, workers: number | 'auto', shards: Server[], extraNodeArgs: string[] = []): Promise<Server> {
   const port = await freePort();
   const adminPort = await freePort();
@@ -45,7 +54,7 @@ export async function startKvstore(name: string, workers: number | 'auto', shard
   fs.writeFileSync(conf, kvstoreConfig({ port, adminPort, workers, stateDir, shards }));
   const p = startProcess(name, process.execPath, [...extraNodeArgs, KVSTORE_CLI, 'start', '-c', conf], {
     cwd: dir,
-    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', KVSTORE_LOG_LEVEL: process.env.KVSTORE_LOG_LEVEL ?? 'warn' },
+    env: kvstoreEnv(process.env),
   });
   const exited = p.exited.then(() => {
     throw new Error(`${name} exited during start: ${lastStderr(p).trim().slice(-800)}`);

@@ -10,6 +10,7 @@ import { benchmarkArgs, keyName, WORKLOADS } from '../../benchmarks/lib/workload
 import { parseReply, encodeCommand } from '../../benchmarks/lib/resp';
 import { cpuModelFromCpuinfo } from '../../benchmarks/lib/machine';
 import { twemproxyConfig } from '../../benchmarks/lib/servers';
+import { kvstoreConfig, kvstoreEnv } from '../../benchmarks/lib/kvstore';
 
 test('median: odd and even counts, ignores missing values', (t) => {
   t.is(median([3, 1, 2]), 2);
@@ -187,4 +188,13 @@ test('machine and Twemproxy config details', (t) => {
   t.true(conf.includes('hash_tag: "{}"'));
   t.true(conf.includes('listen: 127.0.0.1:9000'));
   t.true(conf.includes('- 127.0.0.1:1:1 shard1'));
+});
+
+test('Kvstore gets the generated config only: KVSTORE_* overrides are dropped', (t) => {
+  const env = kvstoreEnv({ PATH: '/bin', KVSTORE_LISTEN_PORT: '1', KVSTORE_WORKERS: '8' });
+  t.deepEqual(env, { PATH: '/bin', KVSTORE_LOG_LEVEL: 'warn' });
+  const yaml = kvstoreConfig({ port: 7401, adminPort: 7501, workers: 'auto', stateDir: '/tmp/x y', shards: [{ name: 'shard1', port: 1, address: '127.0.0.1:1' } as never] });
+  t.true(yaml.includes('workers: auto'));
+  t.true(yaml.includes('stateDir: "/tmp/x y"'));
+  t.true(yaml.includes('    master: 127.0.0.1:1'));
 });
