@@ -11,6 +11,7 @@ import { parseReply, encodeCommand } from '../../benchmarks/lib/resp';
 import { cpuModelFromCpuinfo } from '../../benchmarks/lib/machine';
 import { twemproxyConfig } from '../../benchmarks/lib/servers';
 import { kvstoreConfig, kvstoreEnv } from '../../benchmarks/lib/kvstore';
+import { summarizeProfile } from '../../benchmarks/lib/cpuProfile';
 
 test('median: odd and even counts, ignores missing values', (t) => {
   t.is(median([3, 1, 2]), 2);
@@ -197,4 +198,22 @@ test('Kvstore gets the generated config only: KVSTORE_* overrides are dropped', 
   t.true(yaml.includes('workers: auto'));
   t.true(yaml.includes('stateDir: "/tmp/x y"'));
   t.true(yaml.includes('    master: 127.0.0.1:1'));
+});
+
+test('CPU profile summary attributes sampled time to functions and files', (t) => {
+  const profile = {
+    startTime: 0,
+    endTime: 100,
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 3] },
+      { id: 2, callFrame: { functionName: 'onData', url: 'file:///w/dist/src/proxy/Client.js', lineNumber: 9 } },
+      { id: 3, callFrame: { functionName: '(garbage collector)', url: '', lineNumber: -1 } },
+    ],
+    samples: [2, 2, 3, 2],
+    timeDeltas: [10, 10, 20, 40],
+  };
+  const s = summarizeProfile(profile);
+  t.is(s.totalMicros, 80);
+  t.deepEqual(s.functions[0], { name: 'onData dist/src/proxy/Client.js:10', micros: 60, share: 0.75 });
+  t.deepEqual(s.files.map((f) => f.name), ['dist/src/proxy/Client.js', '(garbage collector)']);
 });
