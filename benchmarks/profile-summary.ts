@@ -22,7 +22,7 @@ function main(argv: string[]): void {
   }
   for (const file of files) {
     const summary = summarizeProfile(JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile);
-    console.log(`\n## ${file}: ${(summary.totalMicros / 1e6).toFixed(2)} s sampled`);
+    console.log(`\n## ${file}: ${(summary.totalMicros / 1e6).toFixed(2)} s busy, ${(summary.idleMicros / 1e6).toFixed(2)} s idle`);
     console.log('\nself time by file:');
     for (const f of summary.files.slice(0, 12)) console.log(`${(f.share * 100).toFixed(1).padStart(6)}%  ${f.name}`);
     console.log('\nself time by function:');

@@ -18,7 +18,7 @@ import { aggregate, checkTargets, Sample } from './lib/results';
 import { markdownMachine, markdownTable, markdownTargets, SystemInfo, textTable } from './lib/report';
 import { barChartSvg } from './lib/chart';
 import { Server, startRedisServer, startTwemproxy, twemproxyBinary, which } from './lib/servers';
-import { KVSTORE_CLI, kvstoreAvailable, REPO_ROOT, startKvstore } from './lib/kvstore';
+import { kvstoreAvailable, kvstoreCli, REPO_ROOT, startKvstore } from './lib/kvstore';
 import { benchmarkArgs, CLIENTS, KEYSPACE, VALUE_BYTES, WORKLOADS, Workload } from './lib/workloads';
 
 interface RunningSystem extends SystemInfo {
@@ -67,15 +67,16 @@ async function startSystems(options: SuiteOptions, shards: Server[], notes: stri
     }
   }
   const kvstores = wanted.filter((id) => id.startsWith('kvstore-'));
-  if (kvstores.length > 0 && !kvstoreAvailable()) {
-    notes.push(`Kvstore skipped: ${path.relative(REPO_ROOT, KVSTORE_CLI)} does not exist yet in this checkout.`);
+  const cli = kvstoreCli(options.kvstore);
+  if (kvstores.length > 0 && !kvstoreAvailable(cli)) {
+    notes.push(`Kvstore skipped: ${path.relative(REPO_ROOT, cli)} does not exist (yet) in this checkout.`);
   } else {
     for (const id of kvstores) {
       const workers = id === 'kvstore-auto' ? 'auto' : 1;
       const expected = workers === 'auto' ? os.availableParallelism() : 1;
       const nodeArgs = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.profileDir, id)] : [];
       try {
-        const server = await startKvstore(id, workers, shards, nodeArgs);
+        const server = await startKvstore(id, workers, shards, nodeArgs, cli);
         const forked = await waitForWorkers(server.process.pid, expected, 15_000);
         if (forked < expected) notes.push(`${id}: expected ${expected} worker processes, found ${forked}.`);
         running.push({ id, label: workers === 'auto' ? `Kvstore auto (${expected} workers)` : 'Kvstore 1 worker', server });

@@ -29,13 +29,17 @@ function shortUrl(url: string): string {
   return at >= 0 ? stripped.slice(at + 1) : stripped;
 }
 
-/** Self time by function (name + file:line) and by file, largest first. */
-export function summarizeProfile(profile: CpuProfile): { totalMicros: number; functions: SelfTime[]; files: SelfTime[] } {
+/**
+ * Self time by function (name + file:line) and by file, largest first, as shares of the busy
+ * time (everything but "(idle)", which is reported apart).
+ */
+export function summarizeProfile(profile: CpuProfile): { totalMicros: number; idleMicros: number; functions: SelfTime[]; files: SelfTime[] } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfMicros = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   let total = 0;
+  let idle = 0;
   // timeDeltas[i] is the time before sample i; attribute it to sample i's node
   for (let i = 0; i < samples.length; i++) {
     const d = Math.max(0, deltas[i] ?? 0);
@@ -48,13 +52,18 @@ export function summarizeProfile(profile: CpuProfile): { totalMicros: number; fu
     const node = byId.get(id);
     if (!node) continue;
     const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)' && !url) {
+      idle += micros;
+      continue;
+    }
     const file = shortUrl(url);
     const name = `${functionName || '(anonymous)'}${file ? ` ${file}:${lineNumber + 1}` : ''}`;
     functions.set(name, (functions.get(name) ?? 0) + micros);
     const fileKey = file || functionName || '(unknown)';
     files.set(fileKey, (files.get(fileKey) ?? 0) + micros);
   }
+  const busy = total - idle;
   const sorted = (m: Map<string, number>): SelfTime[] =>
-    [...m.entries()].map(([name, micros]) => ({ name, micros, share: total ? micros / total : 0 })).sort((a, b) => b.micros - a.micros);
-  return { totalMicros: total, functions: sorted(functions), files: sorted(files) };
+    [...m.entries()].map(([name, micros]) => ({ name, micros, share: busy ? micros / busy : 0 })).sort((a, b) => b.micros - a.micros);
+  return { totalMicros: busy, idleMicros: idle, functions: sorted(functions), files: sorted(files) };
 }

@@ -11,8 +11,18 @@ import { makeTempDir, Server } from './servers';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const KVSTORE_CLI = path.join(REPO_ROOT, 'bin', 'kvstore.js');
 
-export function kvstoreAvailable(): boolean {
-  return fs.existsSync(KVSTORE_CLI);
+/**
+ * The CLI to run: this checkout's, or another checkout's (`--kvstore DIR`), e.g. to measure a
+ * hot-path change before and after in one run on the same machine.
+ */
+export function kvstoreCli(checkout: string | null): string {
+  if (!checkout) return KVSTORE_CLI;
+  const resolved = path.resolve(checkout);
+  return resolved.endsWith('.js') ? resolved : path.join(resolved, 'bin', 'kvstore.js');
+}
+
+export function kvstoreAvailable(cli = KVSTORE_CLI): boolean {
+  return fs.existsSync(cli);
 }
 
 export function kvstoreConfig(options: { port: number; adminPort: number; workers: number | 'auto'; stateDir: string; shards: Server[] }): string {
@@ -44,7 +54,7 @@ export function kvstoreEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
-export async function startKvstore(name: string, workers: number | 'auto', shards: Server[], extraNodeArgs: string[] = []): Promise<Server> {
+export async function startKvstore(name: string, workers: number | 'auto', shards: Server[], extraNodeArgs: string[] = [], cli = KVSTORE_CLI): Promise<Server> {
   const port = await freePort();
   const adminPort = await freePort();
   const dir = makeTempDir(name);
@@ -52,7 +62,7 @@ export async function startKvstore(name: string, workers: number | 'auto', shard
   fs.mkdirSync(stateDir);
   const conf = path.join(dir, 'kvstore.yaml');
   fs.writeFileSync(conf, kvstoreConfig({ port, adminPort, workers, stateDir, shards }));
-  const p = startProcess(name, process.execPath, [...extraNodeArgs, KVSTORE_CLI, 'start', '-c', conf], {
+  const p = startProcess(name, process.execPath, [...extraNodeArgs, cli, 'start', '-c', conf], {
     cwd: dir,
     env: kvstoreEnv(process.env),
   });

@@ -12,6 +12,8 @@ export interface SuiteOptions {
   outDir: string | null;
   /** write Kvstore CPU profiles (node --cpu-prof, every worker) into this directory */
   profileDir: string | null;
+  /** another checkout (or bin/kvstore.js) to run as Kvstore instead of this one */
+  kvstore: string | null;
   /** overall bound on the measuring phase, seconds */
   maxSeconds: number;
   help: boolean;
@@ -27,7 +29,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --distribution D      Twemproxy distribution: ketama (default) or modula
   --name NAME           output file names in benchmarks/results (default latest; quick with --quick)
   --out DIR             output directory (default benchmarks/results)
-  --profile DIR         run Kvstore under node --cpu-prof, profiles written to DIR
+  --profile DIR         run Kvstore under node --cpu-prof, profiles written to DIR/<system>/
+  --kvstore PATH        run another checkout's Kvstore (its dir or its bin/kvstore.js)
   --max-seconds N       stop measuring after N seconds (default 1500)`;
 
 export function parseOptions(argv: string[]): SuiteOptions {
@@ -42,6 +45,7 @@ export function parseOptions(argv: string[]): SuiteOptions {
     name: '',
     outDir: null,
     profileDir: null,
+    kvstore: null,
     maxSeconds: 1500,
     help: false,
   };
@@ -74,6 +78,7 @@ export function parseOptions(argv: string[]): SuiteOptions {
       case '--name': o.name = value(); break;
       case '--out': o.outDir = value(); break;
       case '--profile': o.profileDir = value(); break;
+      case '--kvstore': o.kvstore = value(); break;
       case '--max-seconds': o.maxSeconds = positive(value()); break;
       case '-h': case '--help': o.help = true; break;
       default: throw new Error(`unknown option ${arg}\n${USAGE}`);

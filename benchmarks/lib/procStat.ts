@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 export interface ProcStat {
   pid: number;
   ppid: number;
+  /** R, S, D, Z (zombie: exited, not yet reaped), ... */
+  state: string;
   /** user + system CPU, in clock ticks */
   cpuTicks: number;
   /** start time since boot, in clock ticks: with the pid, identifies one process for its lifetime */
@@ -27,7 +29,7 @@ export function parseProcStat(text: string): ProcStat | null {
   const stime = Number(rest[12]);
   const startTicks = Number(rest[19]);
   if (![pid, ppid, utime, stime, startTicks].every(Number.isFinite)) return null;
-  return { pid, ppid, cpuTicks: utime + stime, startTicks };
+  return { pid, ppid, state: rest[0], cpuTicks: utime + stime, startTicks };
 }
 
 export function readProcStat(pid: number): ProcStat | null {

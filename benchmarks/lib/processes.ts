@@ -61,15 +61,20 @@ export function startProcess(name: string, command: string, args: string[], opti
         child.kill('SIGKILL');
         await exited;
       }
+      // Children get a moment to finish their own shutdown (e.g. write a CPU profile).
+      const leftovers = () =>
+        tree.filter((s) => {
+          const now = readProcStat(s.pid);
+          return now !== null && now.startTicks === s.startTicks && now.state !== 'Z';
+        });
+      const until = Date.now() + Math.min(graceMs, 5000);
+      while (leftovers().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       signalGroup(pid, 'SIGKILL');
-      for (const s of tree) {
-        const now = readProcStat(s.pid);
-        if (now && now.startTicks === s.startTicks) {
-          try {
-            process.kill(s.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
+      for (const s of leftovers()) {
+        try {
+          process.kill(s.pid, 'SIGKILL');
+        } catch {
+          // already gone
         }
       }
       started.delete(handle);

@@ -60,12 +60,12 @@ test('server errors are reported, not parsed as a row', (t) => {
 
 test('parses /proc/<pid>/stat even with spaces and parentheses in the name', (t) => {
   const line = '4242 (node (worker) 1) S 4200 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 11 0 98765 1000 100 18446744073709551615';
-  t.deepEqual(parseProcStat(line), { pid: 4242, ppid: 4200, cpuTicks: 325, startTicks: 98765 });
+  t.deepEqual(parseProcStat(line), { pid: 4242, ppid: 4200, state: 'S', cpuTicks: 325, startTicks: 98765 });
   t.is(parseProcStat('garbage'), null);
 });
 
 test('descendants walks the whole process tree and nothing else', (t) => {
-  const p = (pid: number, ppid: number): ProcStat => ({ pid, ppid, cpuTicks: pid, startTicks: 0 });
+  const p = (pid: number, ppid: number): ProcStat => ({ pid, ppid, state: 'S', cpuTicks: pid, startTicks: 0 });
   const all = [p(1, 0), p(10, 1), p(11, 10), p(12, 10), p(13, 12), p(20, 1), p(21, 20)];
   t.deepEqual(descendants(all, 10).map((s) => s.pid).sort(), [10, 11, 12, 13]);
   t.deepEqual(descendants(all, 99), []);
@@ -208,12 +208,14 @@ test('CPU profile summary attributes sampled time to functions and files', (t) =
       { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 3] },
       { id: 2, callFrame: { functionName: 'onData', url: 'file:///w/dist/src/proxy/Client.js', lineNumber: 9 } },
       { id: 3, callFrame: { functionName: '(garbage collector)', url: '', lineNumber: -1 } },
+      { id: 4, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } },
     ],
-    samples: [2, 2, 3, 2],
-    timeDeltas: [10, 10, 20, 40],
+    samples: [2, 2, 3, 2, 4],
+    timeDeltas: [10, 10, 20, 40, 500],
   };
   const s = summarizeProfile(profile);
   t.is(s.totalMicros, 80);
+  t.is(s.idleMicros, 500);
   t.deepEqual(s.functions[0], { name: 'onData dist/src/proxy/Client.js:10', micros: 60, share: 0.75 });
   t.deepEqual(s.files.map((f) => f.name), ['dist/src/proxy/Client.js', '(garbage collector)']);
 });
