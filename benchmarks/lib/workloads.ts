@@ -26,19 +26,19 @@ export function keyName(i: number): string {
 }
 
 export const WORKLOADS: Workload[] = [
-  { id: 'set', label: 'SET', args: ['-t', 'set', '-d', String(VALUE_BYTES)], requests: { 1: 200_000, 16: 2_000_000 } },
-  { id: 'get', label: 'GET', args: ['-t', 'get', '-d', String(VALUE_BYTES)], requests: { 1: 200_000, 16: 2_000_000 } },
+  { id: 'set', label: 'SET', args: ['-t', 'set', '-d', String(VALUE_BYTES)], requests: { 1: 150_000, 16: 1_000_000 } },
+  { id: 'get', label: 'GET', args: ['-t', 'get', '-d', String(VALUE_BYTES)], requests: { 1: 150_000, 16: 1_000_000 } },
   {
     id: 'mset10',
     label: `MSET ${MULTI_KEYS} keys`,
     args: ['mset', ...Array.from({ length: MULTI_KEYS }, () => ['key:__rand_int__', BENCH_VALUE]).flat()],
-    requests: { 1: 100_000, 16: 400_000 },
+    requests: { 1: 60_000, 16: 200_000 },
   },
   {
     id: 'mget10',
     label: `MGET ${MULTI_KEYS} keys`,
     args: ['mget', ...Array.from({ length: MULTI_KEYS }, () => 'key:__rand_int__')],
-    requests: { 1: 100_000, 16: 400_000 },
+    requests: { 1: 60_000, 16: 200_000 },
   },
 ];
 
