@@ -33,6 +33,9 @@ export interface Cell {
   runs: number;
   failed: number;
   rps: number | null;
+  /** spread of requests/s over the repetitions */
+  rpsMin: number | null;
+  rpsMax: number | null;
   p50Ms: number | null;
   p99Ms: number | null;
   /** the system's own CPU per request, microseconds (median over runs) */
@@ -67,6 +70,8 @@ export function aggregate(samples: Sample[], order: { workloads: string[]; pipel
           runs: ok.length,
           failed: mine.length - ok.length,
           rps: median(ok.map((s) => s.rps)),
+          rpsMin: ok.length ? Math.min(...ok.map((s) => s.rps ?? Infinity)) : null,
+          rpsMax: ok.length ? Math.max(...ok.map((s) => s.rps ?? -Infinity)) : null,
           p50Ms: median(ok.map((s) => s.p50Ms)),
           p99Ms: median(ok.map((s) => s.p99Ms)),
           cpuUsPerRequest: median(ok.map((s) => perRequestUs(s.cpuSeconds, s.requests))),

@@ -87,6 +87,8 @@ test('aggregate takes medians per cell and ratios against Twemproxy and direct R
   t.is(direct.rps, 100_000);
   t.is(direct.rpsVsDirect, null);
   t.is(twem.rps, 60_000);
+  t.is(twem.rpsMin, 50_000);
+  t.is(twem.rpsMax, 70_000);
   t.is(twem.rpsVsDirect, 0.6);
   t.is(twem.rpsVsTwemproxy, null);
   t.is(round(twem.cpuUsPerRequest, 6), 12); // median of 10, 12, 14 µs
@@ -135,6 +137,7 @@ test('the text table is fixed-width and stable', (t) => {
 test('chart helpers and SVG output', (t) => {
   t.is(niceMax(73_000), 100_000);
   t.is(niceMax(431_965), 500_000);
+  t.is(niceMax(268_609), 300_000);
   t.is(niceMax(0), 1);
   t.is(shortNumber(25_000), '25k');
   t.is(shortNumber(431_965), '432k');
