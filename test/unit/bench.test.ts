@@ -135,7 +135,7 @@ test('the text table is fixed-width and stable', (t) => {
 });
 
 test('chart helpers and SVG output', (t) => {
-  t.is(niceMax(73_000), 100_000);
+  t.is(niceMax(73_000), 80_000);
   t.is(niceMax(431_965), 500_000);
   t.is(niceMax(268_609), 300_000);
   t.is(niceMax(0), 1);
