@@ -15,7 +15,7 @@ import { installSignalCleanup, stopAll } from './lib/processes';
 import { processTree, treeCpuSeconds } from './lib/procStat';
 import { runRedisBenchmark } from './lib/redisBenchmark';
 import { aggregate, checkTargets, Sample } from './lib/results';
-import { markdownMachine, markdownTable, markdownTargets, SystemInfo, textTable } from './lib/report';
+import { markdownMachine, markdownSummary, markdownTable, markdownTargets, SystemInfo, textTable } from './lib/report';
 import { barChartSvg } from './lib/chart';
 import { Server, startRedisServer, startTwemproxy, twemproxyBinary, which } from './lib/servers';
 import { kvstoreAvailable, kvstoreCli, REPO_ROOT, startKvstore } from './lib/kvstore';
@@ -228,11 +228,15 @@ async function main(): Promise<number> {
     `- load average at end: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')} (the machine is shared: other work running during the run shows as spread between repetitions, see \`rpsMin\`/\`rpsMax\` and every sample in the JSON)`,
     '',
     ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
-    '## Results',
+    '## Summary',
     '',
-    markdownTable(cells, systemInfo),
+    markdownSummary(cells, systemInfo, new Map(workloads.map((w) => [w.id, w.label]))),
     '',
     `![requests/s](${options.name}.svg)`,
+    '',
+    '## All columns',
+    '',
+    markdownTable(cells, systemInfo),
     '',
     '## Targets (issue 8, Kvstore at its best worker count)',
     '',

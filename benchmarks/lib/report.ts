@@ -80,3 +80,23 @@ export function markdownMachine(m: Machine): string {
     `- Kvstore commit: ${m.kvstoreCommit ?? 'unknown'}`,
   ].join('\n');
 }
+
+/** requests/s per system side by side, one row per (workload, pipeline): the README's table. */
+export function markdownSummary(cells: Cell[], systems: SystemInfo[], workloadLabels: Map<string, string>): string {
+  const shown = systems.filter((s) => cells.some((c) => c.system === s.id));
+  const kvstores = shown.filter((s) => s.id.startsWith('kvstore'));
+  const header = ['workload', '-P', ...shown.map((s) => `${s.label} req/s (p99 ms)`), ...(kvstores.length ? ['best Kvstore vs Twemproxy'] : [])];
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`];
+  const keys = [...new Set(cells.map((c) => `${c.workload}\u0000${c.pipeline}`))];
+  for (const key of keys) {
+    const [workload, p] = key.split('\u0000');
+    const row = cells.filter((c) => c.workload === workload && String(c.pipeline) === p);
+    const values = shown.map((s) => {
+      const c = row.find((x) => x.system === s.id);
+      return c && c.rps !== null ? `${int(c.rps)} (${num(c.p99Ms, 2)})` : '-';
+    });
+    const best = row.filter((c) => c.system.startsWith('kvstore') && c.rps !== null).sort((a, b) => (b.rps ?? 0) - (a.rps ?? 0))[0];
+    lines.push(`| ${workloadLabels.get(workload) ?? workload} | ${p} | ${values.join(' | ')}${kvstores.length ? ` | ${times(best?.rpsVsTwemproxy ?? null)}` : ''} |`);
+  }
+  return lines.join('\n');
+}

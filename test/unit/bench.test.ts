@@ -3,7 +3,7 @@ import { median, ratio, round } from '../../benchmarks/lib/stats';
 import { parseRedisBenchmarkCsv, splitCsvLine } from '../../benchmarks/lib/redisBenchmarkCsv';
 import { descendants, parseProcStat, ProcStat } from '../../benchmarks/lib/procStat';
 import { aggregate, checkTargets, Sample } from '../../benchmarks/lib/results';
-import { textTable } from '../../benchmarks/lib/report';
+import { markdownSummary, textTable } from '../../benchmarks/lib/report';
 import { barChartSvg, niceMax, shortNumber } from '../../benchmarks/lib/chart';
 import { parseOptions } from '../../benchmarks/lib/options';
 import { benchmarkArgs, keyName, WORKLOADS } from '../../benchmarks/lib/workloads';
@@ -221,4 +221,15 @@ test('CPU profile summary attributes sampled time to functions and files', (t) =
   t.is(s.idleMicros, 500);
   t.deepEqual(s.functions[0], { name: 'onData dist/src/proxy/Client.js:10', micros: 60, share: 0.75 });
   t.deepEqual(s.files.map((f) => f.name), ['dist/src/proxy/Client.js', '(garbage collector)']);
+});
+
+test('the summary puts the systems side by side with Kvstore\'s best ratio', (t) => {
+  const cells = aggregate(
+    [sample('twemproxy', 'get', 100_000, { p99Ms: 2 }), sample('kvstore-1', 'get', 90_000), sample('kvstore-auto', 'get', 150_000)],
+    { workloads: ['get'], pipelines: [1], systems: ['twemproxy', 'kvstore-1', 'kvstore-auto'] },
+  );
+  const md = markdownSummary(cells, [{ id: 'twemproxy', label: 'Twemproxy' }, { id: 'kvstore-1', label: 'Kvstore 1' }, { id: 'kvstore-auto', label: 'Kvstore auto' }], new Map([['get', 'GET']]));
+  const lines = md.split('\n');
+  t.is(lines.length, 3);
+  t.is(lines[2], '| GET | 1 | 100000 (2.00) | 90000 (1.00) | 150000 (1.00) | 1.50x |');
 });
