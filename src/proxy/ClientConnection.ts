@@ -15,7 +15,6 @@ import {
   F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL,
   S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_CROSS, SLOT_NONE,
 } from '../native/api';
-import { S_ERROR_BYTE } from '../native/reference/requestParser';
 import { NO_SHARD } from '../topology/slots';
 import { PartialInput } from './PartialInput';
 import type { BackendConnection, CongestionWaiter } from './BackendConnection';
@@ -159,7 +158,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       from = next;
       const error = status[S_ERROR];
       if (error !== ProtocolErrorCode.None) {
-        return this.protocolError(protocolErrorText(error, status[S_ERROR_BYTE]));
+        return this.protocolError(protocolErrorText(error, error === ProtocolErrorCode.ExpectedDollar ? byteInsteadOfDollar(chunk, from) : 0));
       }
       const grow = status[S_GROW_ARGS];
       if (grow > 0) {
@@ -597,4 +596,23 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.ring.fill(null);
     this.ctx.clientClosed(this);
   }
+}
+
+/**
+ * The byte Redis quotes in "expected '$', got '%c'": walk the failing multibulk from `start`
+ * (error path only; the two hot-path implementations do not agree on a status field for it).
+ */
+function byteInsteadOfDollar(chunk: Buffer, start: number): number {
+  let p = chunk.indexOf(0x0d, start);
+  if (p < 0) return 0;
+  p += 2;
+  while (p < chunk.length) {
+    if (chunk[p] !== 0x24) return chunk[p];
+    const cr = chunk.indexOf(0x0d, p);
+    if (cr < 0) return 0;
+    const len = Number(chunk.toString('latin1', p + 1, cr));
+    if (!Number.isFinite(len) || len < 0) return 0;
+    p = cr + 2 + len + 2;
+  }
+  return 0;
 }
