@@ -154,10 +154,10 @@ async function main(): Promise<number> {
             break outer;
           }
           const roots = [s.server.process.pid];
-          const cpuBefore = treeCpuSeconds(roots).seconds;
+          const cpuBefore = treeCpuSeconds(roots);
           const shardBefore = treeCpuSeconds(shardPids).seconds;
           const run = await runRedisBenchmark(benchmarkArgs(s.server.port, w, pipeline, requests), timeoutMs);
-          const cpuAfter = treeCpuSeconds(roots).seconds;
+          const cpuAfter = treeCpuSeconds(roots);
           const shardAfter = treeCpuSeconds(shardPids).seconds;
           const sample: Sample = {
             system: s.id,
@@ -168,7 +168,8 @@ async function main(): Promise<number> {
             rps: run.row?.rps ?? null,
             p50Ms: run.row?.p50Ms ?? null,
             p99Ms: run.row?.p99Ms ?? null,
-            cpuSeconds: Math.round((cpuAfter - cpuBefore) * 1000) / 1000,
+            cpuSeconds: Math.round((cpuAfter.seconds - cpuBefore.seconds) * 1000) / 1000,
+            cpuUserSeconds: Math.round((cpuAfter.userSeconds - cpuBefore.userSeconds) * 1000) / 1000,
             shardCpuSeconds: s.id === 'redis' ? 0 : Math.round((shardAfter - shardBefore) * 1000) / 1000,
             wallSeconds: Math.round(run.wallSeconds * 1000) / 1000,
             error: run.error,

@@ -12,6 +12,8 @@ export interface ProcStat {
   state: string;
   /** user + system CPU, in clock ticks */
   cpuTicks: number;
+  /** user CPU alone, in clock ticks (the rest is kernel time: syscalls, TCP) */
+  userTicks: number;
   /** start time since boot, in clock ticks: with the pid, identifies one process for its lifetime */
   startTicks: number;
 }
@@ -29,7 +31,7 @@ export function parseProcStat(text: string): ProcStat | null {
   const stime = Number(rest[12]);
   const startTicks = Number(rest[19]);
   if (![pid, ppid, utime, stime, startTicks].every(Number.isFinite)) return null;
-  return { pid, ppid, state: rest[0], cpuTicks: utime + stime, startTicks };
+  return { pid, ppid, state: rest[0], cpuTicks: utime + stime, userTicks: utime, startTicks };
 }
 
 export function readProcStat(pid: number): ProcStat | null {
@@ -82,11 +84,16 @@ export function descendants(all: ProcStat[], rootPid: number): ProcStat[] {
   return out;
 }
 
-/** Total CPU seconds of the given root processes and all their descendants. */
-export function treeCpuSeconds(rootPids: number[]): { seconds: number; pids: number[] } {
+/** Total CPU seconds (and user CPU seconds) of the given root processes and all their descendants. */
+export function treeCpuSeconds(rootPids: number[]): { seconds: number; userSeconds: number; pids: number[] } {
   const seen = new Map<number, ProcStat>();
   for (const root of rootPids) for (const s of processTree(root)) seen.set(s.pid, s);
   let ticks = 0;
-  for (const s of seen.values()) ticks += s.cpuTicks;
-  return { seconds: ticks / ticksPerSecond(), pids: [...seen.keys()].sort((a, b) => a - b) };
+  let user = 0;
+  for (const s of seen.values()) {
+    ticks += s.cpuTicks;
+    user += s.userTicks;
+  }
+  const hz = ticksPerSecond();
+  return { seconds: ticks / hz, userSeconds: user / hz, pids: [...seen.keys()].sort((a, b) => a - b) };
 }

@@ -20,7 +20,7 @@ function times(value: number | null): string {
   return value === null ? '-' : `${value.toFixed(2)}x`;
 }
 
-const COLUMNS = ['workload', 'P', 'system', 'req/s', 'p50 ms', 'p99 ms', 'cpu us/req', 'vs twemproxy', 'vs redis', 'cpu vs twem'];
+const COLUMNS = ['workload', 'P', 'system', 'req/s', 'p50 ms', 'p99 ms', 'cpu us/req', 'user us/req', 'vs twemproxy', 'vs redis', 'cpu vs twem'];
 
 function rowValues(cell: Cell, labels: Map<string, string>, useLabels: boolean): string[] {
   return [
@@ -31,6 +31,7 @@ function rowValues(cell: Cell, labels: Map<string, string>, useLabels: boolean):
     num(cell.p50Ms, 3),
     num(cell.p99Ms, 3),
     num(cell.cpuUsPerRequest, 2),
+    num(cell.cpuUserUsPerRequest, 2),
     times(cell.rpsVsTwemproxy),
     times(cell.rpsVsDirect),
     times(cell.cpuVsTwemproxy),
@@ -48,7 +49,7 @@ export function textTable(cells: Cell[]): string {
 
 export function markdownTable(cells: Cell[], systems: SystemInfo[]): string {
   const labels = new Map(systems.map((s) => [s.id, s.label]));
-  const header = ['workload', '-P', 'system', 'requests/s', 'p50 ms', 'p99 ms', 'CPU µs/request', 'vs Twemproxy', 'vs direct Redis', 'CPU vs Twemproxy'];
+  const header = ['workload', '-P', 'system', 'requests/s', 'p50 ms', 'p99 ms', 'CPU µs/request', 'of which user µs', 'vs Twemproxy', 'vs direct Redis', 'CPU vs Twemproxy'];
   const lines = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < 3 ? '---' : '---:')).join(' | ')} |`];
   for (const cell of cells) lines.push(`| ${rowValues(cell, labels, true).join(' | ')} |`);
   return lines.join('\n');

@@ -20,6 +20,8 @@ export interface Sample {
   p99Ms: number | null;
   /** CPU seconds of the system's own processes during the run (proxy tree, or the direct redis-server) */
   cpuSeconds: number | null;
+  /** the user-space part of cpuSeconds (the rest is kernel: syscalls and loopback TCP) */
+  cpuUserSeconds: number | null;
   /** CPU seconds of the 3 shard redis-servers during the run (0 for direct Redis) */
   shardCpuSeconds: number | null;
   wallSeconds: number;
@@ -40,6 +42,8 @@ export interface Cell {
   p99Ms: number | null;
   /** the system's own CPU per request, microseconds (median over runs) */
   cpuUsPerRequest: number | null;
+  /** user-space part of cpuUsPerRequest */
+  cpuUserUsPerRequest: number | null;
   shardCpuUsPerRequest: number | null;
   rpsVsTwemproxy: number | null;
   rpsVsDirect: number | null;
@@ -75,6 +79,7 @@ export function aggregate(samples: Sample[], order: { workloads: string[]; pipel
           p50Ms: median(ok.map((s) => s.p50Ms)),
           p99Ms: median(ok.map((s) => s.p99Ms)),
           cpuUsPerRequest: median(ok.map((s) => perRequestUs(s.cpuSeconds, s.requests))),
+          cpuUserUsPerRequest: median(ok.map((s) => perRequestUs(s.cpuUserSeconds, s.requests))),
           shardCpuUsPerRequest: median(ok.map((s) => perRequestUs(s.shardCpuSeconds, s.requests))),
           rpsVsTwemproxy: null,
           rpsVsDirect: null,

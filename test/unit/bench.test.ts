@@ -60,19 +60,19 @@ test('server errors are reported, not parsed as a row', (t) => {
 
 test('parses /proc/<pid>/stat even with spaces and parentheses in the name', (t) => {
   const line = '4242 (node (worker) 1) S 4200 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 11 0 98765 1000 100 18446744073709551615';
-  t.deepEqual(parseProcStat(line), { pid: 4242, ppid: 4200, state: 'S', cpuTicks: 325, startTicks: 98765 });
+  t.deepEqual(parseProcStat(line), { pid: 4242, ppid: 4200, state: 'S', cpuTicks: 325, userTicks: 250, startTicks: 98765 });
   t.is(parseProcStat('garbage'), null);
 });
 
 test('descendants walks the whole process tree and nothing else', (t) => {
-  const p = (pid: number, ppid: number): ProcStat => ({ pid, ppid, state: 'S', cpuTicks: pid, startTicks: 0 });
+  const p = (pid: number, ppid: number): ProcStat => ({ pid, ppid, state: 'S', cpuTicks: pid, userTicks: 0, startTicks: 0 });
   const all = [p(1, 0), p(10, 1), p(11, 10), p(12, 10), p(13, 12), p(20, 1), p(21, 20)];
   t.deepEqual(descendants(all, 10).map((s) => s.pid).sort(), [10, 11, 12, 13]);
   t.deepEqual(descendants(all, 99), []);
 });
 
 function sample(system: string, workload: string, rps: number, extra: Partial<Sample> = {}): Sample {
-  return { system, workload, pipeline: 1, rep: 0, requests: 100_000, rps, p50Ms: 0.3, p99Ms: 1, cpuSeconds: 1, shardCpuSeconds: 0.5, wallSeconds: 1, error: null, ...extra };
+  return { system, workload, pipeline: 1, rep: 0, requests: 100_000, rps, p50Ms: 0.3, p99Ms: 1, cpuSeconds: 1, cpuUserSeconds: 0.25, shardCpuSeconds: 0.5, wallSeconds: 1, error: null, ...extra };
 }
 
 test('aggregate takes medians per cell and ratios against Twemproxy and direct Redis', (t) => {
@@ -92,6 +92,7 @@ test('aggregate takes medians per cell and ratios against Twemproxy and direct R
   t.is(twem.rpsVsDirect, 0.6);
   t.is(twem.rpsVsTwemproxy, null);
   t.is(round(twem.cpuUsPerRequest, 6), 12); // median of 10, 12, 14 µs
+  t.is(round(twem.cpuUserUsPerRequest, 6), 2.5);
   t.is(kv.runs, 1);
   t.is(kv.failed, 1);
   t.deepEqual(kv.errors, ['timed out']);
@@ -130,7 +131,7 @@ test('the text table is fixed-width and stable', (t) => {
   const lines = textTable(cells).split('\n');
   t.is(lines.length, 3);
   t.regex(lines[0], /^workload\s+P\s+system\s+req\/s/);
-  t.regex(lines[2], /^set\s+1\s+twemproxy\s+50000\s+0\.300\s+1\.000\s+10\.00\s+-\s+0\.50x/);
+  t.regex(lines[2], /^set\s+1\s+twemproxy\s+50000\s+0\.300\s+1\.000\s+10\.00\s+2\.50\s+-\s+0\.50x/);
   t.is(textTable(cells), textTable(cells));
 });
 
