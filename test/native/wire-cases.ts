@@ -89,7 +89,8 @@ const big = (n: number, ch = 'a'): string => ch.repeat(n);
 export const ERR = {
   multibulk: protocolErrorText(ProtocolErrorCode.InvalidMultibulkLength, 0),
   bulk: protocolErrorText(ProtocolErrorCode.InvalidBulkLength, 0),
-  dollar: (c: string) => protocolErrorText(ProtocolErrorCode.ExpectedDollar, c.charCodeAt(0)),
+  // Redis's error replies print CR and LF as spaces.
+  dollar: (c: string) => protocolErrorText(ProtocolErrorCode.ExpectedDollar, c === '\r' || c === '\n' ? 0x20 : c.charCodeAt(0)),
   quotes: protocolErrorText(ProtocolErrorCode.UnbalancedQuotes, 0),
   inline: protocolErrorText(ProtocolErrorCode.TooBigInlineRequest, 0),
   mbulkCount: protocolErrorText(ProtocolErrorCode.TooBigMbulkCountString, 0),
@@ -180,6 +181,8 @@ export const WIRE_CASES: WireCase[] = [
   { name: 'bulk length above maxBulkBytes', wire: mb('GET', big(11)), commands: [], error: ERR.bulk, options: { maxBulkBytes: 10 } },
   { name: "expected '$'", wire: '*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n', commands: [], error: ERR.dollar('f'), redis: true },
   { name: "expected '$', got CR", wire: '*1\r\n\r\n', commands: [], error: ERR.dollar('\r'), redis: true },
+  { name: "expected '$', got LF", wire: '*1\r\n\n\r\n', commands: [], error: ERR.dollar('\n'), redis: true },
+  { name: "expected '$', got a high byte", wire: '*1\r\n\u00e9\r\n', commands: [], error: ERR.dollar('\u00e9'), redis: true },
   { name: 'error after good commands', wire: 'PING\r\n' + mb('GET', 'k') + '*1\r\n:1\r\n', commands: [{ args: ['PING'], name: 'ping', inline: true }, { args: ['GET', 'k'], name: 'get', keys: ['k'] }], error: ERR.dollar(':'), redis: true },
   { name: 'unbalanced double quote', wire: 'PING "a\r\n', commands: [], error: ERR.quotes, redis: true },
   { name: 'unbalanced single quote', wire: "PING 'a\r\n", commands: [], error: ERR.quotes, redis: true },
