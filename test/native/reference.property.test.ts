@@ -147,3 +147,55 @@ test('random RESP replies cut at random points frame to their exact boundaries',
   );
   t.pass();
 });
+
+/* ---------- garbage ---------- */
+
+const soupByte = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...'*$\r\n0123456789-+ "\'\\xabGET'.split('').map((c) => c.charCodeAt(0))) },
+  { weight: 1, arbitrary: fc.constantFrom(0, 0x0b, 0xe9) },
+);
+const soup = fc.array(soupByte, { maxLength: 60 }).map((a) => Buffer.from(a));
+
+test('byte soup: never throws, and the outcome does not depend on where it is cut', (t) => {
+  const hp = new ReferenceHotPath();
+  fc.assert(
+    fc.property(soup, fc.array(fc.nat(), { maxLength: 6 }), fc.constantFrom(6, 12, 64 * 1024), fc.constantFrom(3, 100), (wire, cuts, maxInline, maxBulk) => {
+      setup(hp, { maxInlineBytes: maxInline, maxBulkBytes: maxBulk });
+      const roomy = makeBatch(64, 512, 512);
+      bind(hp, roomy);
+      const whole = feed(hp, roomy, [wire]);
+      const tiny = makeBatch(1, 1, 1);
+      bind(hp, tiny);
+      const split = feed(hp, tiny, cutAt(wire, cuts));
+      return sameOutcome(whole, split);
+    }),
+    { numRuns: 4000 },
+  );
+  t.pass();
+});
+
+test('reply soup: never throws; the replies framed before an error or the end do not depend on cuts', (t) => {
+  const hp = new ReferenceHotPath();
+  setup(hp);
+  const h = makeBatch(1, 1, 1, 64);
+  bind(hp, h);
+  const frame = (pieces: Buffer[]) => {
+    const ends: number[] = [];
+    let pending: Buffer = Buffer.alloc(0);
+    let base = 0;
+    for (const piece of pieces) {
+      pending = Buffer.concat([pending, piece]);
+      const n = hp.frameReplies(pending, 0);
+      for (let i = 0; i < n; i++) ends.push(base + h.replyEnds[i]);
+      if (h.replyStatus[3]) return { ends, error: true };
+      base += h.replyStatus[1];
+      pending = pending.subarray(h.replyStatus[1]);
+    }
+    return { ends, error: false };
+  };
+  fc.assert(
+    fc.property(soup, fc.array(fc.nat(), { maxLength: 6 }), (wire, cuts) => JSON.stringify(frame([wire])) === JSON.stringify(frame(cutAt(wire, cuts)))),
+    { numRuns: 4000 },
+  );
+  t.pass();
+});
