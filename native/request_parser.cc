@@ -9,7 +9,6 @@ namespace kvstore {
 namespace {
 
 constexpr long long kMaxMultibulkLength = INT32_MAX;  // Redis 7.0.15: "invalid multibulk length" above INT_MAX
-constexpr long long kMinArgBytes = 6;  // smallest bulk argument: "$0\r\n" + the 2 bytes after it
 
 // strchr(buf + from, ch) on Redis's NUL-terminated query buffer: a short byte loop first
 // (length lines are a few bytes), then memchr for long scans.
@@ -168,12 +167,13 @@ int RequestParser::parse(const uint8_t* buf, size_t len, size_t from, const Requ
         long long bl;
         LengthResult rc2 = readLength(buf, len, p, true, &bl, &next);
         if (rc2 != LengthResult::Ok) {
-          if (rc2 == LengthResult::Incomplete) need = static_cast<long long>(p - start) + kMinArgBytes * remaining;
-          else if (rc2 == LengthResult::TooBig) error = PE_TOO_BIG_BULK_COUNT_STRING;
+          // An incomplete length line leaves need at 0: a malformed one shows after 2 more bytes.
+          if (rc2 == LengthResult::TooBig) error = PE_TOO_BIG_BULK_COUNT_STRING;
           else if (rc2 == LengthResult::NotDollar) {
             error = PE_EXPECTED_DOLLAR;
-            badByte = buf[p];
-          } else error = PE_INVALID_BULK_LENGTH;
+            // Redis's error replies print CR and LF as spaces.
+            badByte = (buf[p] == '\r' || buf[p] == '\n') ? ' ' : buf[p];
+          } else if (rc2 == LengthResult::Invalid) error = PE_INVALID_BULK_LENGTH;
           stop = true;
           break;
         }
@@ -185,7 +185,7 @@ int RequestParser::parse(const uint8_t* buf, size_t len, size_t from, const Requ
         // Redis takes the payload and skips the two bytes after it without checking them.
         unsigned long long end = static_cast<unsigned long long>(next) + static_cast<unsigned long long>(bl) + 2;
         if (end > len) {
-          need = static_cast<long long>(end - start) + kMinArgBytes * (remaining - 1);
+          need = static_cast<long long>(end - start);  // nothing can happen before this bulk is complete
           stop = true;
           break;
         }
