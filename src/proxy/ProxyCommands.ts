@@ -177,10 +177,12 @@ const HANDLERS: Record<string, Handler> = {
     const sections = args.slice(1).map(lower);
     const withProxy = sections.length === 0 || sections.some((s) => ['default', 'all', 'everything', 'proxy'].includes(s));
     sendToAllShards(client, ctx, encodeCommand(args), seq, (replies) => {
-      const err = replies.find(isErrorReply);
-      if (err) return err;
-      const texts = replies.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
-      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx) : null));
+      // A shard that is down must not break INFO: clients use it as their ready check.
+      const ok = replies.filter((r) => !isErrorReply(r));
+      if (ok.length === 0) return replies[0];
+      const unavailable = ctx.router.shards.filter((_, i) => isErrorReply(replies[i])).map((s) => s.name);
+      const texts = ok.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
+      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null));
     });
   },
 
@@ -272,7 +274,7 @@ export function proxyCommandNames(): string[] {
 
 /* ---------- INFO ---------- */
 
-function proxySection(ctx: ProxyContext): string[] {
+function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
   const c = ctx.counters;
   return [
     '# Proxy',
@@ -280,6 +282,7 @@ function proxySection(ctx: ProxyContext): string[] {
     `native_enabled:${ctx.binding.hot.nativeEnabled ? 1 : 0}`,
     `epoch:${ctx.router.epoch}`,
     `shards:${ctx.router.shards.length}`,
+    `shards_unavailable:${unavailable.join(',')}`,
     `connected_clients:${ctx.clients.size}`,
     `total_connections_received:${c.totalConnections}`,
     `rejected_connections:${c.rejectedConnections}`,
