@@ -90,8 +90,11 @@ export class ProxyServer extends EventEmitter {
       },
     };
     router.apply(options.topology);
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.emit('error', err));
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => {
+      log.error({ err }, 'listening socket error');
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
   }
 
   /** Listen on config.listen (port 0 = ephemeral); resolves with the bound address. */
