@@ -225,7 +225,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         return false;
       }
       case Route.NoKey:
-        this.forwardTo(0, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(id));
+        this.forwardTo(ctx.router.keylessShard, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(id));
         return false;
       case Route.Proxy:
         runProxyCommand(this, ctx, route, this.argsOf(chunk, base), this.reserve(id));
@@ -247,7 +247,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const slot = cmds[base + C_SLOT];
     let shard: number;
     if (slot >= 0) shard = ctx.router.slotTable[slot];
-    else if (slot === SLOT_NONE || (flags & F_BAD_KEYS) !== 0) shard = 0;
+    else if (slot === SLOT_NONE || (flags & F_BAD_KEYS) !== 0) shard = ctx.router.keylessShard;
     else {
       // SLOT_CROSS: Redis Cluster's rule, or the relaxed same-shard rule when configured.
       shard = shardChecked || ctx.config.crossSlot === 'shard' ? this.allKeysOnOneShard(base) : -1;

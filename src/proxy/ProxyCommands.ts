@@ -257,7 +257,7 @@ const HANDLERS: Record<string, Handler> = {
 };
 
 /** COMMAND and its subcommands: answered by a backend (every shard runs the same Redis). */
-const forwardToFirstShard: Handler = (client, _ctx, args, seq) => client.forwardTo(0, encodeCommand(args), seq);
+const forwardToFirstShard: Handler = (client, ctx, args, seq) => client.forwardTo(ctx.router.keylessShard, encodeCommand(args), seq);
 for (const name of ['command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']) {
   HANDLERS[name] = forwardToFirstShard;
 }
