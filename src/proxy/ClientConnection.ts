@@ -15,7 +15,6 @@ import {
   F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL,
   S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_CROSS, SLOT_NONE,
 } from '../native/api';
-import { S_ERROR_BYTE } from '../native/api';
 import { NO_SHARD } from '../topology/slots';
 import { PartialInput } from './PartialInput';
 import type { BackendConnection, CongestionWaiter } from './BackendConnection';
@@ -60,6 +59,9 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private readonly partial = new PartialInput();
 
   private paused = 0;
+  /** Commands read but not dispatched yet (paused mid-chunk). */
+  private deferred: Buffer | null = null;
+  private processingDeferred = false;
   private closed = false;
   private closeAfterFlush = false;
 
@@ -77,6 +79,10 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
+    // The client half-closed (`printf ... | nc`): answer what it sent, then close.
+    socket.on('end', () => {
+      if (!this.closed && !this.closeAfterFlush) this.endAfterReplies();
+    });
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());
     const idle = ctx.config.timeouts.clientIdleMs;
@@ -100,13 +106,27 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.closeAfterFlush) return;
-    const limits = this.ctx.config.limits;
+    if (this.deferred !== null) {
+      // Paused mid-chunk and more arrived anyway: keep it behind the deferred commands.
+      this.deferred = Buffer.concat([this.deferred, chunk]);
+      return;
+    }
     const partial = this.partial;
     if (partial.active) {
       partial.append(chunk);
       if (!partial.ready) return;
       chunk = partial.take();
     }
+    this.process(chunk);
+  }
+
+  /**
+   * Frame and dispatch the commands in `chunk`. Stops early, keeping the rest in `deferred`,
+   * when the client has maxPipeline commands in flight, its unsent output is above the high-water
+   * mark, or a backend it feeds is congested: backpressure per command, not per read.
+   */
+  private process(chunk: Buffer): void {
+    const limits = this.ctx.config.limits;
     const binding = this.ctx.binding;
     binding.useEngineOptions(this.ctx.engine);
     const hot = binding.hot;
@@ -126,6 +146,12 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
           reparsed = true;
         }
         if (this.closed || this.closeAfterFlush) return;
+        if (this.paused !== 0 || this.tail - this.head >= limits.maxPipeline) {
+          if (end < chunk.length) this.deferred = chunk.subarray(end);
+          if (this.tail - this.head >= limits.maxPipeline) this.pause(PAUSE_PIPELINE);
+          else this.socket.pause(); // already paused for output or a backend: keep it so
+          return;
+        }
         if (reparsed) break;
       }
       if (reparsed) {
@@ -136,7 +162,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       from = next;
       const error = status[S_ERROR];
       if (error !== ProtocolErrorCode.None) {
-        return this.protocolError(protocolErrorText(error, status[S_ERROR_BYTE]));
+        return this.protocolError(protocolErrorText(error, error === ProtocolErrorCode.ExpectedDollar ? byteInsteadOfDollar(chunk, from) : 0));
       }
       const grow = status[S_GROW_ARGS];
       if (grow > 0) {
@@ -147,11 +173,10 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       if (from < chunk.length) {
         const need = status[S_NEED];
         if (need > limits.maxRequestBytes || chunk.length - from > limits.maxRequestBytes) return this.requestTooLarge();
-        partial.keep(chunk.subarray(from), need);
+        this.partial.keep(chunk.subarray(from), need);
       }
       break;
     }
-    if (this.inFlight >= limits.maxPipeline) this.pause(PAUSE_PIPELINE);
   }
 
   /**
@@ -200,7 +225,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         return false;
       }
       case Route.NoKey:
-        this.forwardTo(0, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(id));
+        this.forwardTo(ctx.router.keylessShard, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(id));
         return false;
       case Route.Proxy:
         runProxyCommand(this, ctx, route, this.argsOf(chunk, base), this.reserve(id));
@@ -222,7 +247,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const slot = cmds[base + C_SLOT];
     let shard: number;
     if (slot >= 0) shard = ctx.router.slotTable[slot];
-    else if (slot === SLOT_NONE || (flags & F_BAD_KEYS) !== 0) shard = 0;
+    else if (slot === SLOT_NONE || (flags & F_BAD_KEYS) !== 0) shard = ctx.router.keylessShard;
     else {
       // SLOT_CROSS: Redis Cluster's rule, or the relaxed same-shard rule when configured.
       shard = shardChecked || ctx.config.crossSlot === 'shard' ? this.allKeysOnOneShard(base) : -1;
@@ -450,8 +475,11 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const mask = this.mask;
     const ctx = this.ctx;
     let h = this.head;
-    const first = ring[h & mask];
-    if (first === null) return;
+    const first = h < this.tail ? ring[h & mask] : null;
+    if (first === null) {
+      if (this.closeAfterFlush && h === this.tail) this.finishClose();
+      return;
+    }
     let count = 0;
     let bytes = 0;
     while (h < this.tail) {
@@ -481,15 +509,9 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     }
     for (let s = this.head; s < h; s++) ring[s & mask] = null;
     this.head = h;
-    if (this.closeAfterFlush && h === this.tail) {
-      this.closed = true;
-      socket.end();
-      setTimeout(() => socket.destroy(), 1000).unref();
-      this.ctx.clientClosed(this);
-      return;
-    }
+    if (this.closeAfterFlush && h === this.tail) return this.finishClose();
     if (socket.writableLength > ctx.config.limits.clientOutputHighWater) this.pause(PAUSE_OUTPUT);
-    if ((this.paused & PAUSE_PIPELINE) !== 0 && this.inFlight < ctx.config.limits.maxPipeline) this.resume(PAUSE_PIPELINE);
+    if ((this.paused & PAUSE_PIPELINE) !== 0 && this.inFlight <= ctx.config.limits.maxPipeline >> 1) this.resume(PAUSE_PIPELINE);
   }
 
   /* ---------- flow control ---------- */
@@ -502,7 +524,19 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private resume(reason: number): void {
     if ((this.paused & reason) === 0) return;
     this.paused &= ~reason;
-    if (this.paused === 0 && !this.closed) this.socket.resume();
+    if (this.paused !== 0 || this.closed) return;
+    const deferred = this.deferred;
+    if (deferred !== null && !this.processingDeferred) {
+      this.deferred = null;
+      this.processingDeferred = true;
+      try {
+        this.process(deferred);
+      } finally {
+        this.processingDeferred = false;
+      }
+      if (this.paused !== 0) return;
+    }
+    this.socket.resume();
   }
 
   private pauseForBackend(backend: BackendConnection): void {
@@ -532,8 +566,15 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.closeAfterFlush = true;
     this.partial.clear();
     this.pause(PAUSE_CLOSING);
-    if (this.head === this.tail) scheduleFlush(this);
-    else if (this.ring[this.head & this.mask] !== null) scheduleFlush(this);
+    scheduleFlush(this);
+  }
+
+  private finishClose(): void {
+    const socket = this.socket;
+    this.closed = true;
+    socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
+    this.ctx.clientClosed(this);
   }
 
   private requestTooLarge(): void {
@@ -563,4 +604,23 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.ring.fill(null);
     this.ctx.clientClosed(this);
   }
+}
+
+/**
+ * The byte Redis quotes in "expected '$', got '%c'": walk the failing multibulk from `start`
+ * (error path only; the two hot-path implementations do not agree on a status field for it).
+ */
+function byteInsteadOfDollar(chunk: Buffer, start: number): number {
+  let p = chunk.indexOf(0x0d, start);
+  if (p < 0) return 0;
+  p += 2;
+  while (p < chunk.length) {
+    if (chunk[p] !== 0x24) return chunk[p];
+    const cr = chunk.indexOf(0x0d, p);
+    if (cr < 0) return 0;
+    const len = Number(chunk.toString('latin1', p + 1, cr));
+    if (!Number.isFinite(len) || len < 0) return 0;
+    p = cr + 2 + len + 2;
+  }
+  return 0;
 }
