@@ -5,7 +5,7 @@
  * and exposes `status()` (for /topology, /stats, /metrics, INFO) and `switchover()`
  * (POST /failover, `kvstore ctl failover`).
  */
-import type { HealthConfig, KvstoreConfig } from '../config/types';
+import type { KvstoreConfig } from '../config/types';
 import { TopologyError } from '../errors';
 import type { TopologySnapshot } from '../topology/types';
 import { CacheFailover } from './CacheFailover';
@@ -14,19 +14,6 @@ import { EventLog, FailoverEvent, TopologyPublisher } from './publisher';
 import { withClient } from './replication';
 import { SentinelWatcher } from './SentinelWatcher';
 import { StoreFailover, SwitchoverResult } from './StoreFailover';
-
-/**
- * Defaults chosen so a crashed master is detected in about 1–1.5 s (3 refused PINGs 500 ms
- * apart) and a hung one within about 3 s (3 timed-out PINGs), keeping the client-visible error
- * window well under 5 s. The config schema should use these.
- */
-export const DEFAULT_HEALTH: HealthConfig = {
-  intervalMs: 500,
-  timeoutMs: 1000,
-  downAfter: 3,
-  upAfter: 2,
-  rejoinAfterMs: 5000,
-};
 
 export type FailoverEngine = 'cache-eject' | 'kvstore' | 'sentinel';
 

@@ -12,8 +12,10 @@ import type { HealthConfig, KvstoreConfig } from '../../src/config/types';
 import { TopologyStore, initialTopology } from '../../src/topology/TopologyStore';
 import { routingTable } from '../../src/topology/slots';
 import type { TopologySnapshot } from '../../src/topology/types';
-import { RedisProcess, startRedis } from '../helpers/redis';
+import { RedisOptions, RedisProcess, startRedis } from '../helpers/redis';
 
+/** The config schema's defaults (what the error windows are reported with), rejoin shortened. */
+export const DEFAULT_HEALTH: HealthConfig = { intervalMs: 1000, timeoutMs: 1000, downAfter: 3, upAfter: 2, rejoinAfterMs: 3000 };
 export const FAST_HEALTH: HealthConfig = { intervalMs: 200, timeoutMs: 500, downAfter: 2, upAfter: 2, rejoinAfterMs: 1000 };
 
 export interface Shard {
@@ -23,7 +25,7 @@ export interface Shard {
 }
 
 /** `n` shards named s1..sn, each a master with `replicas` replicas (`--replicaof`). */
-export async function startShards(n: number, replicas: number, teardown: (fn: () => Promise<void>) => void): Promise<Shard[]> {
+export async function startShards(n: number, replicas: number, teardown: (fn: () => Promise<void>) => void, masterOptions: Record<string, RedisOptions> = {}): Promise<Shard[]> {
   const all: RedisProcess[] = [];
   teardown(async () => {
     await Promise.all(all.map((s) => s.kill()));
@@ -31,7 +33,7 @@ export async function startShards(n: number, replicas: number, teardown: (fn: ()
   });
   const shards: Shard[] = [];
   for (let i = 0; i < n; i++) {
-    const master = await startRedis();
+    const master = await startRedis(masterOptions[`s${i + 1}`]);
     all.push(master);
     const reps: RedisProcess[] = [];
     for (let r = 0; r < replicas; r++) {
@@ -144,10 +146,27 @@ export function ioredisOptions(port: number, host = '127.0.0.1') {
   return { port, host, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 2000, retryStrategy: () => 100, lazyConnect: false };
 }
 
+/** Resolves when `c` is connected, rejects after `ms` (no offline queue: commands need a live link). */
+export async function ready(c: Redis, ms = 1000): Promise<Redis> {
+  if (c.status === 'ready') return c;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      c.off('ready', onReady);
+      reject(new Error(`not connected (${c.status})`));
+    }, ms);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    c.once('ready', onReady);
+  });
+  return c;
+}
+
 export function proxyClient(port: number): KvClient {
   const c = new Redis(ioredisOptions(port));
   c.on('error', () => undefined);
-  return { set: (k, v) => c.set(k, v), get: (k) => c.get(k), close: () => c.disconnect() };
+  return { set: async (k, v) => (await ready(c)).set(k, v), get: async (k) => (await ready(c)).get(k), close: () => c.disconnect() };
 }
 
 /**
@@ -173,8 +192,8 @@ export function topologyClient(topology: () => TopologySnapshot): KvClient {
     return client(shard.master);
   };
   return {
-    set: async (k, v) => route(k).set(k, v),
-    get: async (k) => route(k).get(k),
+    set: async (k, v) => (await ready(route(k))).set(k, v),
+    get: async (k) => (await ready(route(k))).get(k),
     close: () => {
       for (const c of clients.values()) c.disconnect();
     },
