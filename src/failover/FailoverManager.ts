@@ -26,6 +26,8 @@ export interface FailoverStatus {
   engine: FailoverEngine;
   backends: BackendStatus[];
   events: FailoverEvent[];
+  /** Every failover action since start, by kind. */
+  eventCounts: Record<string, number>;
   sentinels?: ReturnType<SentinelWatcher['status']>;
 }
 
@@ -95,6 +97,7 @@ export class FailoverManager {
       engine: this.engine,
       backends: this.health.report().map((h) => ({ ...h, shard: roles.get(h.address)?.shard ?? null, role: roles.get(h.address)?.role ?? null })),
       events: this.events.list(),
+      eventCounts: { ...this.events.counts },
       ...(this.sentinel ? { sentinels: this.sentinel.status() } : {}),
     };
   }

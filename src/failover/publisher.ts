@@ -36,9 +36,12 @@ export interface FailoverEvent {
 
 export class EventLog {
   private readonly events: FailoverEvent[] = [];
+  /** Every event ever pushed, by kind (the list itself keeps only the last `max`). */
+  readonly counts: Record<string, number> = {};
   constructor(private readonly max = 50) {}
   push(event: Omit<FailoverEvent, 'at'>): FailoverEvent {
     const full = { at: Date.now(), ...event };
+    this.counts[event.kind] = (this.counts[event.kind] ?? 0) + 1;
     this.events.push(full);
     if (this.events.length > this.max) this.events.shift();
     return full;
