@@ -367,3 +367,74 @@ export class ReplicationConfirmer {
     return true;
   }
 }
+
+/* ---------- Redis Sentinel ---------- */
+
+export interface SentinelProcess {
+  port: number;
+  address: string;
+  pid: number;
+  dir: string;
+}
+
+/**
+ * `n` real redis-sentinel processes monitoring `masters` (quorum n/2+1, down-after 1000 ms),
+ * each with its own config file in a temp dir (Sentinel rewrites it), stopped by PID at teardown.
+ * Resolves once every sentinel sees all the others for every master.
+ */
+export async function startSentinels(
+  n: number,
+  masters: { name: string; address: string }[],
+  teardown: (fn: () => Promise<void>) => void,
+): Promise<SentinelProcess[]> {
+  const { spawn } = await import('node:child_process');
+  const { freePort, waitForPort } = await import('../helpers/ports');
+  const procs: { child: import('node:child_process').ChildProcess; info: SentinelProcess }[] = [];
+  teardown(async () => {
+    await Promise.all(procs.map(({ child }) => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    })));
+    for (const p of procs) fs.rmSync(p.info.dir, { recursive: true, force: true });
+  });
+  const quorum = Math.floor(n / 2) + 1;
+  for (let i = 0; i < n; i++) {
+    const port = await freePort();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kvstore-sentinel-${port}-`));
+    const lines = [
+      `port ${port}`, 'bind 127.0.0.1', 'daemonize no', `dir ${dir}`, `logfile ${path.join(dir, 'sentinel.log')}`,
+    ];
+    for (const m of masters) {
+      const [host, mport] = m.address.split(':');
+      lines.push(
+        `sentinel monitor ${m.name} ${host} ${mport} ${quorum}`,
+        `sentinel down-after-milliseconds ${m.name} 1000`,
+        `sentinel failover-timeout ${m.name} 5000`,
+        `sentinel parallel-syncs ${m.name} 1`,
+      );
+    }
+    const file = path.join(dir, 'sentinel.conf');
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const child = spawn('redis-sentinel', [file], { stdio: 'ignore' });
+    procs.push({ child, info: { port, address: `127.0.0.1:${port}`, pid: child.pid!, dir } });
+    await waitForPort(port);
+  }
+  // Sentinels find each other through the masters' hello channel (every 2 s).
+  for (const { info } of procs) {
+    const c = new Redis({ port: info.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+    try {
+      await waitFor('sentinels to discover each other', async () => {
+        for (const m of masters) {
+          const fields = (await c.call('SENTINEL', 'master', m.name)) as string[];
+          const i = fields.indexOf('num-other-sentinels');
+          if (Number(fields[i + 1]) < n - 1) return false;
+        }
+        return true;
+      }, 20_000);
+    } finally {
+      c.disconnect();
+    }
+  }
+  return procs.map((p) => p.info);
+}
