@@ -19,17 +19,24 @@ import { applyCacheRouting } from './cacheRouting';
 import type { HealthChecker } from './HealthChecker';
 import { EventLog, SerialQueue, TopologyPublisher } from './publisher';
 import { RespClient } from './RespClient';
+import { SweepResult, sweepOrphans } from './orphanSweep';
 
 const log = createLogger('failover-cache');
 
 export interface CacheFailoverOptions {
   health: HealthConfig;
   backend?: { username?: string; password?: string };
+  /** For the orphan sweep: the slot hash of the keys. */
+  hash: { hash: 'crc16' | 'murmur'; murmurSeed: number };
 }
 
 export class CacheFailover {
   private timer?: NodeJS.Timeout;
   private readonly queue = new SerialQueue();
+  /** The running orphan sweep (after a rejoin); an ejection waits for it. */
+  private sweeping: Promise<void> = Promise.resolve();
+  /** Results of the last sweep, for status. */
+  lastSweep: { at: number; results: SweepResult[]; errors: string[] } | null = null;
   private readonly onHealth = () => void this.reconcile();
 
   constructor(
@@ -65,6 +72,8 @@ export class CacheFailover {
   private async ejectDown(): Promise<void> {
     const failed = this.topology.snapshot.shards.filter((s) => s.state === 'up' && this.health.state(s.master) === 'down').map((s) => s.name);
     if (failed.length === 0) return;
+    // Slots must not go back to a shard that may still hold old values for them.
+    await this.sweeping;
     const next = await this.topology.update((draft) => {
       for (const shard of draft.shards) if (failed.includes(shard.name)) shard.state = 'down';
       return applyCacheRouting(draft);
@@ -98,7 +107,31 @@ export class CacheFailover {
       });
       log.info({ shard: shard.name, epoch: next.epoch }, `shard ${shard.name} flushed and rejoined`);
       this.events.push({ shard: shard.name, kind: 'rejoin', to: shard.master, epoch: next.epoch });
+      this.startSweep(shard.name);
     }
+  }
+
+  /** Sweep the other up shards of keys for slots no longer routed to them (see orphanSweep.ts). */
+  private startSweep(rejoined: string): void {
+    const targets = this.topology.snapshot.shards.filter((s) => s.state === 'up' && s.name !== rejoined).map((s) => s.name);
+    const run = async () => {
+      const started = Date.now();
+      const settled = await Promise.allSettled(targets.map((name) => sweepOrphans(name, () => this.topology.snapshot, this.options.hash, {
+        timeoutMs: Math.max(this.options.health.timeoutMs, 5000), ...this.options.backend,
+      })));
+      const results: SweepResult[] = [];
+      const errors: string[] = [];
+      settled.forEach((r, i) => (r.status === 'fulfilled' ? results.push(r.value) : errors.push(`${targets[i]}: ${(r.reason as Error).message}`)));
+      this.lastSweep = { at: Date.now(), results, errors };
+      // A shard that failed to sweep is either down (it is flushed before it rejoins) or will be swept after the next rejoin.
+      log.info({ rejoined, results, errors, ms: Date.now() - started }, `orphan sweep after ${rejoined} rejoined`);
+    };
+    this.sweeping = this.sweeping.then(run, run);
+  }
+
+  /** Resolves when no orphan sweep is running (for tests and shutdown). */
+  idle(): Promise<void> {
+    return this.sweeping;
   }
 
   private async flush(address: string): Promise<void> {

@@ -29,9 +29,11 @@ export interface FailoverStatus {
   /** Every failover action since start, by kind. */
   eventCounts: Record<string, number>;
   sentinels?: ReturnType<SentinelWatcher['status']>;
+  /** Cache mode: the last orphan sweep (after a rejoin). */
+  lastSweep?: CacheFailover['lastSweep'];
 }
 
-export type FailoverConfig = Pick<KvstoreConfig, 'mode' | 'health' | 'sentinels' | 'sentinelMasterPrefix'> & { backend?: KvstoreConfig['backend'] };
+export type FailoverConfig = Pick<KvstoreConfig, 'mode' | 'hash' | 'murmurSeed' | 'health' | 'sentinels' | 'sentinelMasterPrefix'> & { backend?: KvstoreConfig['backend'] };
 
 export function backendAddresses(snapshot: TopologySnapshot): string[] {
   return [...new Set(snapshot.shards.flatMap((s) => [s.master, ...s.replicas]))];
@@ -56,7 +58,7 @@ export class FailoverManager {
     this.health = new HealthChecker({ health: config.health, backend });
     if (config.mode === 'cache') {
       this.engine = 'cache-eject';
-      this.cache = new CacheFailover(topology, this.health, { health: config.health, backend }, this.events);
+      this.cache = new CacheFailover(topology, this.health, { health: config.health, backend, hash: { hash: config.hash, murmurSeed: config.murmurSeed } }, this.events);
     } else if (config.sentinels.length > 0) {
       this.engine = 'sentinel';
       this.sentinel = new SentinelWatcher(topology, { sentinels: config.sentinels, prefix: config.sentinelMasterPrefix, timeoutMs: config.health.timeoutMs }, this.events);
@@ -82,6 +84,11 @@ export class FailoverManager {
     this.health.stop();
   }
 
+  /** Resolves when background work (cache-mode orphan sweep) is done. */
+  async idle(): Promise<void> {
+    await this.cache?.idle();
+  }
+
   /** Call after any topology change made elsewhere if no `changes` emitter was given. */
   topologyChanged(snapshot: TopologySnapshot = this.topology.snapshot): void {
     this.onTopology(snapshot);
@@ -99,6 +106,7 @@ export class FailoverManager {
       events: this.events.list(),
       eventCounts: { ...this.events.counts },
       ...(this.sentinel ? { sentinels: this.sentinel.status() } : {}),
+      ...(this.cache ? { lastSweep: this.cache.lastSweep } : {}),
     };
   }
 

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { BackendError, KvstoreError } from '../errors';
 
-export type RespValue = string | number | null | RespValue[] | RedisReplyError;
+export type RespValue = string | Buffer | number | null | RespValue[] | RedisReplyError;
 
 /** An error reply (`-ERR ...`) from a server, as opposed to a connection failure. */
 export class RedisReplyError extends KvstoreError {
@@ -23,6 +23,8 @@ export interface RespClientOptions {
   timeoutMs: number;
   username?: string;
   password?: string;
+  /** Bulk strings as Buffers (binary-safe key names) instead of UTF-8 strings. */
+  buffers?: boolean;
 }
 
 interface Pending {
@@ -52,7 +54,7 @@ export function encodeCommand(args: (string | number | Buffer)[]): Buffer {
 }
 
 /** Parse one reply at `pos`; undefined when the buffer does not hold a complete one yet. */
-export function parseReply(buf: Buffer, pos: number, address = ''): { value: RespValue; next: number } | undefined {
+export function parseReply(buf: Buffer, pos: number, address = '', buffers = false): { value: RespValue; next: number } | undefined {
   if (pos >= buf.length) return undefined;
   const eol = buf.indexOf('\r\n', pos);
   if (eol < 0) return undefined;
@@ -70,7 +72,7 @@ export function parseReply(buf: Buffer, pos: number, address = ''): { value: Res
       if (len < 0) return { value: null, next: eol + 2 };
       const end = eol + 2 + len;
       if (buf.length < end + 2) return undefined;
-      return { value: buf.toString('utf8', eol + 2, end), next: end + 2 };
+      return { value: buffers ? Buffer.from(buf.subarray(eol + 2, end)) : buf.toString('utf8', eol + 2, end), next: end + 2 };
     }
     case 0x2a: { // *
       const n = Number(line);
@@ -78,7 +80,7 @@ export function parseReply(buf: Buffer, pos: number, address = ''): { value: Res
       const items: RespValue[] = [];
       let next = eol + 2;
       for (let i = 0; i < n; i++) {
-        const item = parseReply(buf, next, address);
+        const item = parseReply(buf, next, address, buffers);
         if (!item) return undefined;
         items.push(item.value);
         next = item.next;
@@ -182,7 +184,7 @@ export class RespClient extends EventEmitter {
     for (;;) {
       let parsed;
       try {
-        parsed = parseReply(this.buffer, pos, this.address);
+        parsed = parseReply(this.buffer, pos, this.address, this.options.buffers);
       } catch (err) {
         this.fail(err as Error);
         return;

@@ -8,7 +8,7 @@ import Redis from 'ioredis';
 import { FailoverManager } from '../../src/failover/FailoverManager';
 import { storePublisher } from '../../src/failover/publisher';
 import { routingTable } from '../../src/topology/slots';
-import { DEFAULT_HEALTH, Load, ioredisOptions, ready, shardOf, sleep, startShards, tempStore, testConfig, topologyClient, waitFor } from './failover-helpers';
+import { DEFAULT_HEALTH, FAST_HEALTH, Load, ioredisOptions, ready, shardOf, sleep, startShards, tempStore, testConfig, topologyClient, waitFor } from './failover-helpers';
 
 test('cache mode: kill -9 a master → its slots move to the others, its keys miss, others hit; after rejoin (flushed) no stale read', async (t) => {
   const shards = await startShards(3, 0, t.teardown, { s2: { persistence: true } });
@@ -84,4 +84,39 @@ test('cache mode: kill -9 a master → its slots move to the others, its keys mi
   t.true(load.hits > 0 && load.misses > 0);
   const kinds = manager.status().events.map((e) => `${e.kind} ${e.shard}`);
   t.deepEqual(kinds, ['eject s2', 'rejoin s2']);
+});
+
+test('cache mode: a second outage of the same shard never serves values left on the substitutes by the first (orphan sweep)', async (t) => {
+  const shards = await startShards(3, 0, t.teardown);
+  const s2 = shards[1].master;
+  const config = testConfig(shards, 'cache', '', { health: FAST_HEALTH });
+  const store = tempStore(config, t.teardown);
+  const manager = new FailoverManager(config, storePublisher(store), store);
+  await manager.start();
+  t.teardown(() => manager.stop());
+  const client = topologyClient(() => store.snapshot);
+  t.teardown(() => client.close());
+  const keys = Array.from({ length: 300 }, (_, i) => `{user${i}}:name`);
+  const onS2 = keys.filter((k) => shardOf(store.snapshot, k) === 's2');
+  const other = keys.filter((k) => shardOf(store.snapshot, k) !== 's2');
+  for (const k of keys) await client.set(k, 'v1');
+
+  await s2.kill();
+  await waitFor('s2 ejected', () => store.snapshot.shards[1].state === 'down');
+  for (const k of onS2) await client.set(k, 'v2'); // lands on s1/s3
+  await s2.restart();
+  await waitFor('s2 rejoined', () => store.snapshot.shards[1].state === 'up');
+  for (const k of onS2) await client.set(k, 'v3'); // on s2 again
+  await manager.idle();
+  const sweep = manager.status().lastSweep!;
+  t.deepEqual(sweep.errors, []);
+  t.is(sweep.results.reduce((n, r) => n + r.deleted, 0), onS2.length);
+
+  await s2.kill();
+  await waitFor('s2 ejected again', () => store.snapshot.shards[1].state === 'down');
+  const values = await Promise.all(onS2.map((k) => client.get(k)));
+  t.false(values.includes('v2'), 'a value from the first outage came back');
+  t.true(values.every((v) => v === null));
+  // Keys the sweep must not touch: those routed to their shard.
+  t.deepEqual(await Promise.all(other.map((k) => client.get(k))), other.map(() => 'v1'));
 });
