@@ -3,7 +3,7 @@
  * mixed read/write ioredis load through the proxy, default health settings (the error windows
  * logged here are the ones to report).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import test from 'ava';
 import Redis from 'ioredis';
 import { replicationInfo } from '../../src/failover/replication';
@@ -36,9 +36,16 @@ async function topology(kv: KvstoreProcess): Promise<TopologySnapshot> {
   return (await kv.admin<TopologySnapshot>('GET', '/topology?routing=1')).body;
 }
 
-function ctl(kv: KvstoreProcess, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [KVSTORE_BIN, 'ctl', '--admin', `127.0.0.1:${kv.adminPort}`, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Runs `kvstore ctl` asynchronously (a sync spawn would freeze the load generator meanwhile). */
+function ctl(kv: KvstoreProcess, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [KVSTORE_BIN, 'ctl', '--admin', `127.0.0.1:${kv.adminPort}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 function versionOf(v: string | null): number {
@@ -138,7 +145,7 @@ test('e2e store mode: kill -9 a master under load; replica promoted; WAIT-confir
   t.deepEqual(lost, []);
   t.deepEqual(load.staleReads, []);
 
-  const out = ctl(kv, 'topology', '--json');
+  const out = await ctl(kv, 'topology', '--json');
   t.is(out.status, 0, out.stderr);
   const shown = JSON.parse(out.stdout) as TopologySnapshot;
   t.is(shown.shards[0].master, s1.replicas[0].address);
@@ -167,7 +174,7 @@ test('e2e store mode: planned switchover with `kvstore ctl failover` under load 
   load.start();
   await sleep(1000);
   const started = Date.now();
-  const out = ctl(kv, 'failover', 's1', '--json');
+  const out = await ctl(kv, 'failover', 's1', '--json');
   t.is(out.status, 0, out.stderr);
   const result = JSON.parse(out.stdout);
   await sleep(1000);
@@ -190,7 +197,7 @@ test('e2e store mode: planned switchover with `kvstore ctl failover` under load 
   const old = await replicationInfo(s1.master.address, conn);
   t.is(old.role, 'slave');
 
-  const bad = ctl(kv, 'failover', 'nope');
+  const bad = await ctl(kv, 'failover', 'nope');
   t.not(bad.status, 0);
   t.regex(bad.stderr, /unknown shard/);
 });
