@@ -7,6 +7,7 @@
  */
 import type { KvstoreConfig } from '../config/types';
 import { TopologyError } from '../errors';
+import type { BackendHealthSummary } from '../supervisor/messages';
 import type { TopologySnapshot } from '../topology/types';
 import { CacheFailover } from './CacheFailover';
 import { BackendHealth, HealthChecker } from './HealthChecker';
@@ -108,6 +109,11 @@ export class FailoverManager {
       ...(this.sentinel ? { sentinels: this.sentinel.status() } : {}),
       ...(this.cache ? { lastSweep: this.cache.lastSweep } : {}),
     };
+  }
+
+  /** The short form workers show in INFO. */
+  healthSummary(): BackendHealthSummary[] {
+    return this.status().backends.map((b) => ({ address: b.address, shard: b.shard, role: b.role, state: b.state, lastError: b.lastError }));
   }
 
   /**

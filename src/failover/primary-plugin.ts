@@ -9,6 +9,7 @@ import { registerFailoverRoutes } from './adminRoutes';
 import { FailoverManager } from './FailoverManager';
 
 let manager: FailoverManager | undefined;
+let healthTimer: NodeJS.Timeout | undefined;
 
 /** The running manager (for tests and other primary modules), if failover started. */
 export function failoverManager(): FailoverManager | undefined {
@@ -27,8 +28,17 @@ registerPrimaryPlugin({
     manager = new FailoverManager(supervisor.config, publisher, supervisor.store);
     registerFailoverRoutes(supervisor, manager);
     await manager.start();
+    // Workers show backend health in INFO: push it on every state change, to new workers, and
+    // every few seconds (last errors change without a state change).
+    const m = manager;
+    const push = () => supervisor.broadcastToWorkers({ type: 'backend-health', backends: m.healthSummary() });
+    m.health.on('change', push);
+    supervisor.on('worker-ready', push);
+    healthTimer = setInterval(push, 5000);
+    healthTimer.unref();
   },
   stop() {
+    if (healthTimer) clearInterval(healthTimer);
     manager?.stop();
     manager = undefined;
   },

@@ -177,9 +177,10 @@ const HANDLERS: Record<string, Handler> = {
     const sections = args.slice(1).map(lower);
     const withProxy = sections.length === 0 || sections.some((s) => ['default', 'all', 'everything', 'proxy'].includes(s));
     sendToAllShards(client, ctx, encodeCommand(args), seq, (replies) => {
-      const err = replies.find(isErrorReply);
-      if (err) return err;
-      const texts = replies.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
+      // INFO is what operators read while a shard is down: merge the shards that answered.
+      const answered = replies.filter((r) => !isErrorReply(r));
+      if (answered.length === 0) return replies[0];
+      const texts = answered.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
       return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx) : null));
     });
   },
@@ -287,6 +288,10 @@ function proxySection(ctx: ProxyContext): string[] {
     `total_error_replies:${c.totalErrors}`,
     `protocol_errors:${c.protocolErrors}`,
     `uptime_in_seconds:${Math.floor((Date.now() - ctx.startedAt) / 1000)}`,
+    // Shard states from the topology, backend health from the primary's checks (failover).
+    ...ctx.router.shards.map((s) => `shard_${s.name}:state=${s.downReply ? 'down' : 'up'},master=${s.address}`),
+    ...(ctx.backendHealth ?? []).map((b, i) =>
+      `backend${i}:address=${b.address},shard=${b.shard ?? ''},role=${b.role ?? ''},state=${b.state},last_error=${(b.lastError ?? '').replace(/[\r\n,]/g, ' ')}`),
   ];
 }
 

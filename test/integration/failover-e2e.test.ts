@@ -229,6 +229,13 @@ test('e2e store mode: a shard with no healthy replica answers CLUSTERDOWN naming
   await eventually(async () => (await topology(kv)).shards[0].state === 'down', 15_000, 's1 down');
   const down = await t.throwsAsync(client.get(key));
   t.regex(down!.message, /^CLUSTERDOWN .*'s1'/);
+  // INFO (# Proxy) shows the shard state and the primary's health check of the backend.
+  const info = await eventually(async () => {
+    const text = await client.info();
+    return text.includes(`address=${s1.master.address},shard=s1,role=master,state=down`) ? text : '';
+  }, 10_000, 'INFO to show the backend down');
+  t.regex(info, /shard_s1:state=down/);
+  t.regex(info, /shard_s2:state=up/);
   const h = (await kv.admin('GET', '/failover')).body;
   t.is(h.engine, 'kvstore');
   t.is(h.backends.find((b: any) => b.address === s1.master.address).state, 'down');
