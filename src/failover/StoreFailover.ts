@@ -1,8 +1,8 @@
 /**
  * Store mode failover, done by Kvstore itself (no Sentinel configured).
  *
- * - Master down: promote the healthy replica with the highest replication offset
- *   (`REPLICAOF NO ONE`), point the shard's other replicas at it, then switch the topology
+ * - Master down: point the shard's other replicas at the healthy replica with the highest
+ *   replication offset, promote it (`REPLICAOF NO ONE`), then switch the topology
  *   (epoch+1, persisted before workers hear of it). The old master moves to the replicas list.
  * - No healthy replica: the shard is marked 'down'; the proxy answers its slots with
  *   `-CLUSTERDOWN` naming the shard, until the master or a replica is back.
@@ -10,8 +10,8 @@
  *   someone else (e.g. the old master restarted), is repointed at the current master: the
  *   topology never has two masters for one shard, and the servers converge to it.
  * - Planned switchover: pause writes on the master, wait until the chosen replica has the
- *   master's offset, promote it, repoint everyone, switch the topology (resolves once workers
- *   route by it), unpause. Writes held by the pause then fail with -READONLY on the old master
+ *   master's offset, make the old master its replica (still paused), promote it, repoint the
+ *   others, switch the topology (resolves once workers route by it), unpause. Writes held by the pause then fail with -READONLY on the old master
  *   (never acknowledged), so no acknowledged write is lost.
  *
  * Decisions are level-triggered (every `intervalMs` and on each health change) and run one at a
@@ -138,9 +138,11 @@ export class StoreFailover {
       return;
     }
     const started = Date.now();
-    await promote(chosen.address, this.conn);
+    // The others become replicas of the chosen one first (chained under it until it is promoted),
+    // so at no moment is more than one of them a master.
     const others = infos.filter((i) => i.address !== chosen.address);
     await this.repointAll(others.map((o) => o.address), chosen.address, shard.name);
+    await promote(chosen.address, this.conn);
     const next = await this.topology.update((d) => {
       const s = d.shards.find((x) => x.name === shard.name);
       if (!s) return;
@@ -209,7 +211,7 @@ export class StoreFailover {
       // The pause carries its own expiry, so a crash here can never leave writes paused for good.
       await old.command(['CLIENT', 'PAUSE', timeoutMs + 5000, 'WRITE']);
       const pausedAt = Date.now();
-      let promoted = false;
+      let demoted = false;
       try {
         const offset = (await replicationInfo(shard.master, conn)).offset;
         for (;;) {
@@ -220,11 +222,18 @@ export class StoreFailover {
           }
           await new Promise((r) => setTimeout(r, 5));
         }
-        await promote(chosen.address, conn);
-        promoted = true;
-        // The old master becomes a replica while still paused: held writes then fail with -READONLY.
+        // Demote first, still paused (held writes then fail with -READONLY), then promote: the
+        // shard never has two masters. If the demotion fails nothing has changed yet.
+        await replicate(shard.master, chosen.address, conn);
+        demoted = true;
+        try {
+          await promote(chosen.address, conn);
+        } catch (err) {
+          await promote(shard.master, conn).catch(() => undefined);
+          throw err;
+        }
         const others = shard.replicas.filter((r) => r !== chosen.address && this.health.state(r) === 'up');
-        await this.repointAll([shard.master, ...others], chosen.address, shardName);
+        await this.repointAll(others, chosen.address, shardName);
         let next;
         try {
           next = await this.topology.update((d) => {
@@ -236,8 +245,8 @@ export class StoreFailover {
           });
         } catch (err) {
           // The topology still names the old master: put the servers back the way it says.
-          await promote(shard.master, conn).catch(() => undefined);
           await replicate(chosen.address, shard.master, conn).catch(() => undefined);
+          await promote(shard.master, conn).catch(() => undefined);
           throw err;
         }
         const pausedMs = Date.now() - pausedAt;
@@ -246,7 +255,7 @@ export class StoreFailover {
         return { shard: shardName, from: shard.master, to: chosen.address, epoch: next.epoch, pausedMs, offset };
       } finally {
         await old.command(['CLIENT', 'UNPAUSE']).catch((err) => {
-          log.warn({ shard: shardName, err: (err as Error).message, promoted }, 'CLIENT UNPAUSE failed (the pause expires by itself)');
+          log.warn({ shard: shardName, err: (err as Error).message, demoted }, 'CLIENT UNPAUSE failed (the pause expires by itself)');
         });
       }
     });

@@ -176,6 +176,11 @@ test('store mode: planned switchover under load loses no acknowledged write', as
   // Writes are not left paused on the old master (reads there work, writes get READONLY at once).
   const oldc = await direct(s1.master.port, t);
   await t.throwsAsync(oldc.set('x', '1'), { message: /READONLY/ });
+  // ...and replicates from the new master (partial resync after the swap).
+  await waitForLink(s1.master.port);
+  const probe = Array.from({ length: 100 }, (_, i) => `after${i}`).find((k) => shardOf(store.snapshot, k) === 's1')!;
+  await client.set(probe, 'new');
+  await waitFor('write replicated to the old master', async () => (await oldc.get(probe)) === 'new');
 
   await t.throwsAsync(manager.switchover('nope'), { message: /unknown shard/ });
 });
