@@ -63,6 +63,7 @@ export class CacheFailover {
       try {
         await this.ejectDown();
         await this.rejoinRecovered();
+        await this.fixRouting();
       } catch (err) {
         log.error({ err }, 'cache failover pass failed');
       }
@@ -132,6 +133,18 @@ export class CacheFailover {
   /** Resolves when no orphan sweep is running (for tests and shutdown). */
   idle(): Promise<void> {
     return this.sweeping;
+  }
+
+  /**
+   * Another change (resharding moving slots, a shard added or removed) may have left `routing`
+   * computed from old owners or shard indexes: recompute it from the current snapshot.
+   */
+  private async fixRouting(): Promise<void> {
+    const current = this.topology.snapshot;
+    const wanted = applyCacheRouting(structuredClone(current)).routing;
+    if (wanted === current.routing) return;
+    const next = await this.topology.update((draft) => applyCacheRouting(draft));
+    log.warn({ epoch: next.epoch }, 'routing table recomputed after a topology change');
   }
 
   private async flush(address: string): Promise<void> {

@@ -120,3 +120,23 @@ test('cache mode: a second outage of the same shard never serves values left on 
   // Keys the sweep must not touch: those routed to their shard.
   t.deepEqual(await Promise.all(other.map((k) => client.get(k))), other.map(() => 'v1'));
 });
+
+test('cache mode: a routing table left stale by another change (slots moved while a shard is out) is recomputed', async (t) => {
+  const shards = await startShards(3, 0, t.teardown);
+  const config = testConfig(shards, 'cache', '', { health: FAST_HEALTH });
+  const store = tempStore(config, t.teardown);
+  const manager = new FailoverManager(config, storePublisher(store), store);
+  await manager.start();
+  t.teardown(() => manager.stop());
+  await shards[2].master.kill();
+  await waitFor('s3 ejected', () => store.snapshot.shards[2].state === 'down');
+  // Resharding-like change: s1 gives slots 0-99 to s2 without touching `routing`.
+  store.update((d) => {
+    d.shards[0].slots = [[100, d.shards[0].slots[0][1]]];
+    d.shards[1].slots = [[0, 99], ...d.shards[1].slots];
+  });
+  await waitFor('routing recomputed', () => routingTable(store.snapshot)[0] === 1);
+  const table = routingTable(store.snapshot);
+  t.false(table.includes(2));
+  t.is(table[100], 0);
+});

@@ -200,6 +200,14 @@ test('e2e store mode: planned switchover with `kvstore ctl failover` under load 
   const bad = await ctl(kv, 'failover', 'nope');
   t.not(bad.status, 0);
   t.regex(bad.stderr, /unknown shard/);
+  t.is((await kv.admin('POST', '/failover', {})).status, 400);
+  t.is((await kv.admin('POST', '/failover', { shard: 'nope' })).status, 404);
+  const withHealth = (await kv.admin('GET', '/topology')).body;
+  t.true(withHealth.backends.some((b: any) => b.address === s1.master.address && b.role === 'replica' && b.state === 'up'));
+  t.is(withHealth.routing, undefined);
+  const stats = (await kv.admin('GET', '/stats')).body;
+  t.is(stats.failover.engine, 'kvstore');
+  t.true(stats.failover.events.some((e: any) => e.kind === 'switchover' && e.shard === 's1'));
 });
 
 test('e2e store mode: a shard with no healthy replica answers CLUSTERDOWN naming it; in-flight requests to a hung master fail within the request timeout', async (t) => {
