@@ -290,6 +290,10 @@ function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
     `total_error_replies:${c.totalErrors}`,
     `protocol_errors:${c.protocolErrors}`,
     `uptime_in_seconds:${Math.floor((Date.now() - ctx.startedAt) / 1000)}`,
+    // Shard states from the topology, backend health from the primary's checks (failover).
+    ...ctx.router.shards.map((s) => `shard_${s.name}:state=${s.downReply ? 'down' : 'up'},master=${s.address}`),
+    ...(ctx.backendHealth ?? []).map((b, i) =>
+      `backend${i}:address=${b.address},shard=${b.shard ?? ''},role=${b.role ?? ''},state=${b.state},last_error=${(b.lastError ?? '').replace(/[\r\n,]/g, ' ')}`),
   ];
 }
 

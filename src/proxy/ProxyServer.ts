@@ -7,6 +7,7 @@
  *                 → Router (slot → shard) → BackendConnection (batched writes, framed replies)
  *                 → SplitMerge / FanOut / ProxyCommands for the non-single-key classes
  */
+import type { BackendHealthSummary } from '../supervisor/messages';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { KvstoreConfig } from '../config/types';
@@ -135,6 +136,11 @@ export class ProxyServer extends EventEmitter {
   applyTopology(snapshot: TopologySnapshot): void {
     this.ctx.router.apply(snapshot);
     this.emit('topology', snapshot.epoch);
+  }
+
+  /** The primary's health checks of every backend, shown in INFO (# Proxy). */
+  setBackendHealth(backends: BackendHealthSummary[]): void {
+    this.ctx.backendHealth = backends;
   }
 
   /** Live settings: limits, passwords, timeouts, crossSlot, allowFlush. */

@@ -390,6 +390,11 @@ export class Supervisor extends EventEmitter {
     }
   }
 
+  /** Send a message to every ready worker (plugins: e.g. failover's backend health for INFO). */
+  broadcastToWorkers(message: PrimaryToWorker): void {
+    this.broadcast(message);
+  }
+
   private broadcast(message: PrimaryToWorker): void {
     for (const slot of this.slots) if (slot.ready) this.send(slot, message);
   }

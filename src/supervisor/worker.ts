@@ -7,13 +7,15 @@
 import type { KvstoreConfig } from '../config/types';
 import { createLogger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
-import type { PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
+import type { BackendHealthSummary, PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
 
 /** The part of src/proxy/ProxyServer the worker drives. */
 export interface WorkerProxy {
   listen(): Promise<{ host: string; port: number }>;
   applyTopology(snapshot: TopologySnapshot): void;
   applyConfig(config: KvstoreConfig): void;
+  /** Optional: backend health from the primary, for INFO. */
+  setBackendHealth?(backends: BackendHealthSummary[]): void;
   stats(): WorkerStats;
   close(drainMs: number): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
@@ -79,6 +81,9 @@ export function runWorker(createProxy: ProxyFactory): void {
           break;
         case 'shutdown':
           await shutdown(message.drainMs);
+          break;
+        case 'backend-health':
+          proxy?.setBackendHealth?.(message.backends);
           break;
       }
     } catch (err) {
