@@ -18,6 +18,8 @@ export class RespReplyError extends BackendError {
 interface Pending {
   resolve: (v: RespValue) => void;
   reject: (e: Error) => void;
+  /** Resolve with the reply's bytes, errors included (as the proxy's backends do). */
+  raw?: boolean;
 }
 
 export interface RespClientOptions {
@@ -37,7 +39,7 @@ export function encodeCommand(args: readonly RespArg[]): Buffer {
 }
 
 /** Parse one reply at `pos`; returns [value, nextPos] or null when incomplete. Errors come back as Error values. */
-function parseReply(buf: Buffer, pos: number): [RespValue | Error, number] | null {
+export function parseReply(buf: Buffer, pos: number): [RespValue | Error, number] | null {
   if (pos >= buf.length) return null;
   const lineEnd = buf.indexOf('\r\n', pos);
   if (lineEnd < 0) return null;
@@ -137,10 +139,12 @@ export class RespClient {
     for (;;) {
       const r = parseReply(this.buffer, pos);
       if (!r) break;
+      const start = pos;
       pos = r[1];
       const waiter = this.queue.shift();
       if (!waiter) continue;
-      if (r[0] instanceof Error) waiter.reject(new RespReplyError(r[0].message, this.address));
+      if (waiter.raw) waiter.resolve(Buffer.from(this.buffer.subarray(start, pos)));
+      else if (r[0] instanceof Error) waiter.reject(new RespReplyError(r[0].message, this.address));
       else waiter.resolve(r[0]);
     }
     // Copy the tail so the consumed chunk (and bulk replies sliced from it) are not pinned forever.
@@ -158,6 +162,16 @@ export class RespClient {
     if (this.closed) throw new BackendError('client closed', undefined, this.address);
     const socket = await this.connect();
     return this.send(socket, args);
+  }
+
+  /** Send an encoded command; resolves with the reply's raw bytes (an error reply is not a rejection). */
+  async raw(command: Buffer): Promise<Buffer> {
+    if (this.closed) throw new BackendError('client closed', undefined, this.address);
+    const socket = await this.connect();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ resolve: resolve as (v: RespValue) => void, reject, raw: true });
+      socket.write(command);
+    });
   }
 
   /** Several commands in one write; results (or errors) in order. */

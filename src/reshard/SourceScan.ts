@@ -109,7 +109,7 @@ export async function scanSource(options: SourceScanOptions): Promise<void> {
       return;
     }
     const outcome = await withRetries(`MIGRATE to ${to}`, retries, log, () =>
-      migrateKeys(client, options.destinationAddress(to), keys, options.migrateTimeoutMs, options.auth),
+      migrateKeys((args) => client.command(args), options.destinationAddress(to), keys, options.migrateTimeoutMs, options.auth),
     );
     options.progress.moved(outcome.moved, outcome.staleDeleted);
   };

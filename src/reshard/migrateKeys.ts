@@ -7,7 +7,10 @@
  * rewrote it, or an earlier MIGRATE restored it but timed out before deleting it at the source).
  * MIGRATE then fails with BUSYKEY for that key and the source copy is stale: it is deleted.
  */
-import { RespArg, RespClient, RespReplyError } from './RespClient';
+import { RespArg, RespReplyError, RespValue } from './RespClient';
+
+/** Runs one command on the source master; rejects with RespReplyError on an error reply. */
+export type SourceExec = (args: RespArg[]) => Promise<RespValue>;
 
 export interface MigrateAuth {
   username?: string;
@@ -41,10 +44,10 @@ function isBusyKey(err: unknown): boolean {
  * keys are fine. Rejects on connection errors and on target errors other than BUSYKEY (callers
  * retry: a retried MIGRATE of an already restored key resolves through BUSYKEY).
  */
-export async function migrateKeys(source: RespClient, destination: string, keys: readonly Buffer[], timeoutMs: number, auth: MigrateAuth): Promise<MigrateOutcome> {
+export async function migrateKeys(source: SourceExec, destination: string, keys: readonly Buffer[], timeoutMs: number, auth: MigrateAuth): Promise<MigrateOutcome> {
   if (keys.length === 0) return { moved: 0, staleDeleted: 0 };
   try {
-    const reply = await source.command(migrateCommand(destination, keys, timeoutMs, auth));
+    const reply = await source(migrateCommand(destination, keys, timeoutMs, auth));
     if (reply === 'NOKEY') return { moved: 0, staleDeleted: 0 };
     return { moved: keys.length, staleDeleted: 0 };
   } catch (err) {
@@ -56,11 +59,11 @@ export async function migrateKeys(source: RespClient, destination: string, keys:
   let staleDeleted = 0;
   for (const key of keys) {
     try {
-      const reply = await source.command(migrateCommand(destination, [key], timeoutMs, auth));
+      const reply = await source(migrateCommand(destination, [key], timeoutMs, auth));
       if (reply !== 'NOKEY') moved++;
     } catch (err) {
       if (!isBusyKey(err)) throw err;
-      staleDeleted += Number(await source.command(['DEL', key]));
+      staleDeleted += Number(await source(['DEL', key]));
     }
   }
   return { moved, staleDeleted };

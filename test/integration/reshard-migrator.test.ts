@@ -7,10 +7,10 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MigrationGate } from '../../src/proxy/MigrationGate';
+import { MigrationHook, MigrationShardAccess } from '../../src/proxy/MigrationHook';
 import { JobManager, ReshardSettings } from '../../src/reshard/JobManager';
 import { perKeySlotFilter } from '../../src/reshard/SourceScan';
-import { RespArg, RespClient } from '../../src/reshard/RespClient';
+import { encodeCommand, parseReply, RespArg, RespClient, RespValue } from '../../src/reshard/RespClient';
 import { initialTopology, TopologyStore } from '../../src/topology/TopologyStore';
 import { routingTable } from '../../src/topology/slots';
 import type { TopologySnapshot } from '../../src/topology/types';
@@ -20,43 +20,65 @@ import { checkBackends, Expected, loadKeySlot, percentile, preload, slotCounts, 
 
 const keySlot = loadKeySlot();
 
-/** What a proxy worker does: route by the table, moving keys of migrating slots first. */
+/**
+ * What a proxy worker does, in-process: route by the routing table, and hand commands with a key
+ * in a migrating slot to the migration hook (the same seam contract as src/proxy/Hooks.ts).
+ */
 class SimWorker {
   private routing: Uint16Array = new Uint16Array(16384);
-  private masters: string[] = [];
+  private snapshot!: TopologySnapshot;
   private readonly clients = new Map<string, RespClient>();
-  readonly gate: MigrationGate;
+  readonly hook: MigrationHook;
 
-  constructor(snapshot: TopologySnapshot, password = '') {
-    this.gate = new MigrationGate({ auth: { password }, timeoutMs: 5000 });
-    this.password = password;
+  constructor(snapshot: TopologySnapshot, private readonly password = '') {
+    this.hook = new MigrationHook({ auth: { password }, timeoutMs: 5000 });
     this.update(snapshot);
   }
-  private readonly password: string;
 
   update(snapshot: TopologySnapshot): void {
+    this.snapshot = snapshot;
     this.routing = routingTable(snapshot);
-    this.masters = snapshot.shards.map((s) => s.master);
-    this.gate.update(snapshot);
-    this.gate.applyToRoutingTable(this.routing);
   }
 
-  run = async (args: RespArg[]) => {
-    const name = String(args[0]).toUpperCase();
-    const keys: Buffer[] = [];
-    if (name === 'MSET') for (let i = 1; i < args.length; i += 2) keys.push(Buffer.from(String(args[i])));
-    else if (name === 'MGET') for (let i = 1; i < args.length; i++) keys.push(Buffer.from(String(args[i])));
-    else keys.push(Buffer.from(String(args[1])));
-    const slots = keys.map(keySlot);
-    if (this.gate.anyMigrating) await this.gate.prepare(keys, slots);
-    const address = this.masters[this.routing[slots[0]]];
+  private client(address: string): RespClient {
     let c = this.clients.get(address);
     if (!c) this.clients.set(address, (c = new RespClient(address, { password: this.password })));
-    return c.command(args);
+    return c;
+  }
+
+  private access(): MigrationShardAccess {
+    const t = this.snapshot;
+    return {
+      shardCount: () => t.shards.length,
+      shardName: (i) => t.shards[i].name,
+      shardAddress: (i) => t.shards[i].master,
+      shardOfSlot: (slot) => this.routing[slot],
+      migrationOf: (slot) => {
+        const m = t.migrations.find((x) => slot >= x.first && slot <= x.last);
+        return m ? { from: m.from, to: m.to } : null;
+      },
+      send: (i, command) => this.client(t.shards[i].master).raw(command),
+      encode: (args) => encodeCommand(args),
+    };
+  }
+
+  run = async (args: RespArg[]): Promise<RespValue> => {
+    const name = String(args[0]).toLowerCase();
+    const buffers = args.map((a) => (Buffer.isBuffer(a) ? a : Buffer.from(String(a))));
+    const keyIndexes: number[] = [];
+    if (name === 'mset') for (let i = 1; i < args.length; i += 2) keyIndexes.push(i);
+    else if (name === 'mget') for (let i = 1; i < args.length; i++) keyIndexes.push(i);
+    else keyIndexes.push(1);
+    const keySlots = keyIndexes.map((i) => keySlot(buffers[i]));
+    const raw = encodeCommand(buffers);
+    const viaHook = this.hook.handle({ name, args: buffers, keyIndexes, keySlots, raw }, this.access());
+    const reply = viaHook ? await viaHook : await this.client(this.snapshot.shards[this.routing[keySlots[0]]].master).raw(raw);
+    const parsed = parseReply(reply, 0)!;
+    if (parsed[0] instanceof Error) throw parsed[0];
+    return parsed[0];
   };
 
   close(): void {
-    this.gate.close();
     for (const c of this.clients.values()) c.close();
   }
 }
@@ -121,7 +143,7 @@ test('add a 4th shard and rebalance under load: latest values and TTLs, no failu
   t.deepEqual(check.duplicated.slice(0, 5), []);
   t.deepEqual(check.wrong.slice(0, 5), []);
   t.true(info.keysMoved > 0);
-  t.log(`rebalance 3→4: ${info.keysMoved} keys moved by the migrator, ${worker.gate.keysMoved} on access; ${info.keysPerSecond} keys/s; ${info.elapsedMs} ms`);
+  t.log(`rebalance 3→4: ${info.keysMoved} keys moved by the migrator, ${worker.hook.stats.keysMoved} on access (${worker.hook.stats.commands} commands via the hook); ${info.keysPerSecond} keys/s; ${info.elapsedMs} ms`);
   t.log(`load p99 without migration ${percentile(before.latenciesUs, 99).toFixed(0)} µs, during ${percentile(during.latenciesUs, 99).toFixed(0)} µs (${during.ops} ops)`);
 });
 
