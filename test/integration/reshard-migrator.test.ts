@@ -67,7 +67,7 @@ class SimWorker {
     const buffers = args.map((a) => (Buffer.isBuffer(a) ? a : Buffer.from(String(a))));
     const keyIndexes: number[] = [];
     if (name === 'mset') for (let i = 1; i < args.length; i += 2) keyIndexes.push(i);
-    else if (name === 'mget') for (let i = 1; i < args.length; i++) keyIndexes.push(i);
+    else if (['mget', 'del', 'exists', 'unlink', 'touch'].includes(name)) for (let i = 1; i < args.length; i++) keyIndexes.push(i);
     else keyIndexes.push(1);
     const keySlots = keyIndexes.map((i) => keySlot(buffers[i]));
     const raw = encodeCommand(buffers);
@@ -256,4 +256,55 @@ test('a migrator stopped mid-way resumes from the persisted topology and loses n
   t.deepEqual(slotCounts(store2.snapshot), [5462, 5461, 5461]);
   const check = await checkBackends(store2.snapshot, keySlot, expected);
   t.deepEqual([...check.misplaced, ...check.duplicated, ...check.wrong].slice(0, 5), []);
+});
+
+test('a multi-key command over a migrating and a settled shard: keys moved, split per shard, merged in order', async (t) => {
+  const servers = await startRedisGroup(3, t.teardown);
+  const { store, worker } = setup(t, servers.slice(0, 2).map((s) => s.address));
+  // Keys on s0 and s1; then mark s0's slots 0..100 migrating to a new shard s2 by hand.
+  const keys = ['{a}k', '{b}k', '{c}k', '{d}k', '{e}k', '{f}k'];
+  for (const k of keys) await worker.run(['SET', k, `v:${k}`]);
+  const slotOfKey = (k: string) => keySlot(Buffer.from(k));
+  const moving = keys.filter((k) => slotOfKey(k) < 8192).map(slotOfKey);
+  t.true(moving.length > 0 && moving.length < keys.length);
+  const next = store.update((d) => {
+    d.shards.push({ name: 's2', master: servers[2].address, replicas: [], state: 'up', slots: [] });
+    for (const slot of moving) d.migrations.push({ first: slot, last: slot, from: 's0', to: 's2' });
+    return d;
+  });
+  worker.update(next);
+  const values = (await worker.run(['MGET', ...keys, 'missing'])) as Buffer[];
+  t.deepEqual(values.map((v) => (v === null ? null : String(v))), [...keys.map((k) => `v:${k}`), null]);
+  const onNew = new RespClient(servers[2].address);
+  t.is(await onNew.command(['DBSIZE']), moving.length, 'the migrating keys are on the destination now');
+  t.is(await worker.run(['DEL', ...keys]), keys.length);
+  t.is(await onNew.command(['DBSIZE']), 0);
+  onNew.close();
+});
+
+test('backend ACL users: MIGRATE authenticates with AUTH2', async (t) => {
+  const servers = await startRedisGroup(2, t.teardown);
+  for (const s of servers) {
+    const admin = new RespClient(s.address);
+    await admin.command(['ACL', 'SETUSER', 'kv', 'on', '>pw2', '~*', '+@all']);
+    await admin.command(['ACL', 'SETUSER', 'default', 'off']);
+    admin.close();
+  }
+  const { store, jobs } = setup(t, servers.slice(0, 1).map((s) => s.address), { backend: { username: 'kv', password: 'pw2' } });
+  const writer = new RespClient(servers[0].address, { username: 'kv', password: 'pw2' });
+  for (let i = 0; i < 2000; i++) void writer.command(['SET', `u:${i}`, String(i)]);
+  await writer.command(['PING']);
+  await jobs.addShard({ name: 's1', master: servers[1].address });
+  jobs.rebalance();
+  await jobs.whenIdle();
+  const job = jobs.list()[0];
+  t.is(job.state, 'done', job.error);
+  const reader = new RespClient(servers[1].address, { username: 'kv', password: 'pw2' });
+  const onNew = Number(await reader.command(['DBSIZE']));
+  const onOld = Number(await writer.command(['DBSIZE']));
+  t.true(onNew > 500, `moved ${onNew}`);
+  t.is(onNew + onOld, 2000);
+  t.deepEqual(slotCounts(store.snapshot), [8192, 8192]);
+  reader.close();
+  writer.close();
 });
