@@ -63,6 +63,8 @@ export interface ReshardSettings {
   /** SCAN COUNT per call. */
   scanCount?: number;
   migrateTimeoutMs?: number;
+  /** Retries of a failing SCAN/MIGRATE batch (exponential backoff, up to 2 s apart) before the job fails. */
+  retries?: number;
   backend: { username: string; password: string };
 }
 
@@ -277,7 +279,9 @@ export class JobManager extends EventEmitter {
       info.etaSeconds = 0;
     } catch (err) {
       info.state = 'failed';
-      info.error = err instanceof ScanStopped ? 'stopped (resumes at next start)' : (err as Error).message;
+      info.error = err instanceof ScanStopped
+        ? 'stopped (resumes at next start)'
+        : `${(err as Error).message}${this.deps.snapshot().migrations.length ? ' (its slots stay migrating; `kvstore ctl rebalance` or a restart resumes them)' : ''}`;
       this.log.error({ job: info.id, err: info.error }, 'job failed; its slots stay migrating until it is resumed');
     } finally {
       const done = job.snapshotInfo();
@@ -338,6 +342,7 @@ export class JobManager extends EventEmitter {
       log: this.log.child({ job: info.id, source: from }),
       action,
       stopped: () => this.stopping,
+      retries: settings.retries,
     });
     if (action === 'migrate') {
       await this.deps.apply((t) => finishMigrations(t, moves));

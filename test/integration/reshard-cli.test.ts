@@ -1,0 +1,129 @@
+/**
+ * `kvstore ctl` resharding commands against the admin API (AdminServer + JobManager + real
+ * redis-servers; no workers: the topology is applied directly).
+ */
+import test from 'ava';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AdminServer } from '../../src/admin/AdminServer';
+import { main } from '../../src/cli/main';
+import { registerReshardRoutes } from '../../src/reshard/adminRoutes';
+import { JobManager, JobInfo } from '../../src/reshard/JobManager';
+import { perKeySlotFilter } from '../../src/reshard/SourceScan';
+import { RespClient } from '../../src/reshard/RespClient';
+import { progressBar, progressLine, formatEta } from '../../src/reshard/cliProgress';
+import { initialTopology, TopologyStore } from '../../src/topology/TopologyStore';
+import type { KvstoreConfig } from '../../src/config/types';
+import { freePort } from '../helpers/ports';
+import { startRedisGroup } from '../helpers/redis';
+import { loadKeySlot, slotCounts } from '../helpers/reshard';
+
+const keySlot = loadKeySlot();
+
+async function setup(t: { teardown(fn: () => void | Promise<void>): void }, masters: string[]) {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvstore-reshard-cli-'));
+  t.teardown(() => fs.rmSync(stateDir, { recursive: true, force: true }));
+  const config = { mode: 'store', hash: 'crc16', shards: masters.map((master, i) => ({ name: `s${i}`, master, replicas: [] })) } as unknown as KvstoreConfig;
+  const store = new TopologyStore(stateDir, initialTopology(config));
+  const jobs = new JobManager({
+    snapshot: () => store.snapshot,
+    apply: async (mutate) => store.update(mutate),
+    filter: perKeySlotFilter(keySlot),
+    settings: () => ({ batchKeys: 100, maxKeysPerSecond: 0, retries: 1, backend: { username: '', password: '' } }),
+    stateDir,
+  });
+  const admin = new AdminServer({ host: '127.0.0.1', port: await freePort() });
+  registerReshardRoutes(admin, jobs);
+  admin.route('GET', '/topology', () => store.snapshot);
+  const { port } = await admin.listen();
+  t.teardown(() => admin.close());
+  const ctl = async (...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['ctl', '--admin', `127.0.0.1:${port}`, ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  return { store, jobs, ctl };
+}
+
+test('add-shard, rebalance --wait, move-slots --wait, remove-shard --wait and jobs, through the admin API', async (t) => {
+  const servers = await startRedisGroup(3, t.teardown);
+  const { store, ctl } = await setup(t, servers.slice(0, 2).map((s) => s.address));
+  const c = new RespClient(servers[0].address);
+  for (let i = 0; i < 3000; i++) void c.command(['SET', `k${i}`, 'v']);
+  await c.command(['PING']);
+  const d = new RespClient(servers[1].address);
+  c.close();
+
+  let r = await ctl('add-shard', 'n', '--master', servers[2].address, '--replica', '127.0.0.1:1');
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /added shard n/);
+  t.deepEqual(store.snapshot.shards[2].replicas, ['127.0.0.1:1']);
+  r = await ctl('add-shard', 'n', '--master', '127.0.0.1:2');
+  t.not(r.code, 0);
+  t.regex(r.err, /already exists/);
+  t.is((await ctl('add-shard', 'x')).code, 2, 'usage error without --master');
+
+  r = await ctl('rebalance', '--wait');
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /job 1 rebalance: done {2}slots 5461\/5461 {2}keys moved \d+/);
+  t.deepEqual(slotCounts(store.snapshot), [5462, 5461, 5461]);
+
+  r = await ctl('move-slots', '0-99', 's1', '--wait');
+  t.is(r.code, 0, r.err);
+  t.is(store.snapshot.shards[1].slots[0][0], 0);
+
+  r = await ctl('remove-shard', 'n', '--wait');
+  t.is(r.code, 0, r.err);
+  t.deepEqual(store.snapshot.shards.map((s) => s.name), ['s0', 's1']);
+  t.is(Number(await d.command(['DBSIZE'])) + Number(await new RespClient(servers[0].address).command(['DBSIZE'])), 3000, 'no key lost');
+  d.close();
+
+  r = await ctl('jobs');
+  t.is(r.code, 0);
+  t.regex(r.out, /ID\s+KIND\s+TARGET\s+STATE\s+SLOTS\s+KEYS MOVED\s+KEYS\/S\s+ETA/);
+  t.regex(r.out, /3\s+remove-shard\s+n\s+done/);
+  const json = JSON.parse((await ctl('jobs', '--json')).out) as JobInfo[];
+  t.deepEqual(json.map((j) => [j.kind, j.state]), [['rebalance', 'done'], ['move-slots', 'done'], ['remove-shard', 'done']]);
+
+  r = await ctl('move-slots', '5-1', 's1');
+  t.not(r.code, 0);
+  t.regex(r.err, /invalid slot range/);
+  t.is((await ctl('move-slots', 'x', 's1')).code, 2);
+});
+
+test('--wait exits non-zero when the job fails (destination down); rebalance then resumes it', async (t) => {
+  const servers = await startRedisGroup(2, t.teardown);
+  const { store, ctl, jobs } = await setup(t, [servers[0].address]);
+  const c = new RespClient(servers[0].address);
+  for (let i = 0; i < 1000; i++) void c.command(['SET', `k${i}`, 'v']);
+  await c.command(['PING']);
+  t.is((await ctl('add-shard', 'b', '--master', servers[1].address)).code, 0);
+  await servers[1].stop();
+  const r = await ctl('rebalance', '--wait');
+  t.is(r.code, 1);
+  t.regex(r.err, /job 1 failed: .*stay migrating/);
+  t.true(store.snapshot.migrations.length > 0, 'the slots stay migrating');
+  await servers[1].restart();
+  const again = await ctl('rebalance', '--wait');
+  t.is(again.code, 0, again.err);
+  t.deepEqual(store.snapshot.migrations, []);
+  t.deepEqual(slotCounts(store.snapshot), [8192, 8192]);
+  t.is(jobs.list()[1].state, 'done');
+  const b = new RespClient(servers[1].address);
+  t.is(Number(await b.command(['DBSIZE'])) + Number(await c.command(['DBSIZE'])), 1000);
+  b.close();
+  c.close();
+});
+
+test('progress rendering: bar, plain line, ETA', (t) => {
+  const job: JobInfo = {
+    id: 7, kind: 'rebalance', state: 'running', noCopy: false, createdAt: '', resumed: 0, slotsTotal: 4096, slotsDone: 1024, moves: 3,
+    keysScanned: 500, keysToScan: 1000, keysMoved: 1234, staleDeleted: 0, keysPerSecond: 5678, etaSeconds: 75, elapsedMs: 1000,
+  };
+  t.is(progressLine(job), 'job 7 rebalance: running  slots 1024/4096  keys moved 1234  5678 keys/s  ETA 01:15');
+  t.is(progressBar(job, 10), '[#####-----]  50%  slots 1024/4096  keys 1234  5678 keys/s  ETA 01:15');
+  t.is(formatEta(3725), '1:02:05');
+  t.is(formatEta(null), '--:--');
+});
