@@ -19,6 +19,7 @@ import { ClientConnection } from './ClientConnection';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
+import { MigrationSupport } from './MigrationSupport';
 import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
@@ -42,6 +43,8 @@ export class ProxyServer extends EventEmitter {
 
   /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
   readonly hooks: ProxyHooks = { migration: null, keyRewrite: null };
+  /** Online resharding: moves keys of migrating slots before their commands (MigrationHook.ts). */
+  readonly migration: MigrationSupport;
 
   constructor(options: ProxyServerOptions) {
     super();
@@ -79,6 +82,7 @@ export class ProxyServer extends EventEmitter {
         this.emit('clientClosed', client.id);
       },
     };
+    this.migration = new MigrationSupport(this.hooks, options.config);
     router.apply(options.topology);
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.emit('error', err));
@@ -129,6 +133,7 @@ export class ProxyServer extends EventEmitter {
     this.ctx.config = config;
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
+    this.migration.applyConfig(config);
   }
 
   get epoch(): number {
