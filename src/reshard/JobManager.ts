@@ -50,6 +50,7 @@ export interface JobInfo {
   /** Keys on the sources when their pass started (SCAN covers them all): progress basis. */
   keysToScan: number;
   keysMoved: number;
+  /** Stale copies deleted: on sources after BUSYKEY, on destinations before they receive slots. */
   staleDeleted: number;
   keysPerSecond: number;
   /** Seconds left, from the scan rate so far; null until there is a rate. */
@@ -261,6 +262,7 @@ export class JobManager extends EventEmitter {
         if (info.noCopy) {
           await this.reassignWithoutCopy(job, moves, drain);
         } else if (moves.length > 0 || drain) {
+          await this.purgeDestinations(job, moves);
           await this.deps.apply((t) => {
             const next = drain ? setShardState(t, drain, 'draining') : t;
             return startMigrations(next, moves);
@@ -310,16 +312,30 @@ export class JobManager extends EventEmitter {
     await Promise.all([...bySource].map(([from, list]) => this.passOverSource(job, from, list, 'migrate')));
   }
 
-  private async passOverSource(job: Job, from: string, moves: Move[], action: 'migrate' | 'delete'): Promise<void> {
+  /**
+   * Before slots start migrating to a shard, delete what it holds in them: leftovers of an
+   * interrupted no-copy cleanup or of cache-mode failover routing. Such a stale copy would make
+   * MIGRATE answer BUSYKEY, which means "the destination is newer" once the slots migrate.
+   * Nobody reads or writes a shard's keys in slots it does not own yet, so this is safe.
+   */
+  private async purgeDestinations(job: Job, moves: Move[]): Promise<void> {
+    const byDestination = new Map<string, Move[]>();
+    for (const m of moves) byDestination.set(m.to, [...(byDestination.get(m.to) ?? []), m]);
+    await Promise.all([...byDestination].map(([to, list]) => this.passOverSource(job, to, list, 'purge')));
+  }
+
+  private async passOverSource(job: Job, from: string, moves: Move[], action: 'migrate' | 'delete' | 'purge'): Promise<void> {
     const settings = this.deps.settings();
     const info = job.info;
     const address = this.addressOf(from);
     const auth = { username: settings.backend.username, password: settings.backend.password };
-    const probe = new RespClient(address, auth);
-    try {
-      info.keysToScan += Number(await probe.command(['DBSIZE']));
-    } finally {
-      probe.close();
+    if (action !== 'purge') {
+      const probe = new RespClient(address, auth);
+      try {
+        info.keysToScan += Number(await probe.command(['DBSIZE']));
+      } finally {
+        probe.close();
+      }
     }
     job.markScanStart(from);
     await scanSource({
@@ -332,15 +348,20 @@ export class JobManager extends EventEmitter {
       migrateTimeoutMs: settings.migrateTimeoutMs ?? 10_000,
       auth,
       pacer: this.pacer,
-      progress: {
-        scanned: (n) => (info.keysScanned += n),
-        moved: (n, stale) => {
-          info.keysMoved += n;
-          info.staleDeleted += stale;
-        },
-      },
+      progress:
+        action === 'purge'
+          ? { scanned: () => undefined, moved: (n) => (info.staleDeleted += n) }
+          : {
+              scanned: (n) => (info.keysScanned += n),
+              moved: (n, stale) => {
+                // A no-copy cleanup deletes leftovers: they are not moved keys.
+                if (action === 'delete') info.staleDeleted += n;
+                else info.keysMoved += n;
+                info.staleDeleted += stale;
+              },
+            },
       log: this.log.child({ job: info.id, source: from }),
-      action,
+      action: action === 'migrate' ? 'migrate' : 'delete',
       stopped: () => this.stopping,
       retries: settings.retries,
     });

@@ -11,6 +11,7 @@ import { main } from '../../src/cli/main';
 import { registerReshardRoutes } from '../../src/reshard/adminRoutes';
 import { JobManager, JobInfo } from '../../src/reshard/JobManager';
 import { perKeySlotFilter } from '../../src/reshard/SourceScan';
+import { planRebalance, startMigrations } from '../../src/reshard/planner';
 import { RespClient } from '../../src/reshard/RespClient';
 import { progressBar, progressLine, formatEta } from '../../src/reshard/cliProgress';
 import { initialTopology, TopologyStore } from '../../src/topology/TopologyStore';
@@ -51,10 +52,10 @@ test('add-shard, rebalance --wait, move-slots --wait, remove-shard --wait and jo
   const servers = await startRedisGroup(3, t.teardown);
   const { store, ctl } = await setup(t, servers.slice(0, 2).map((s) => s.address));
   const c = new RespClient(servers[0].address);
-  for (let i = 0; i < 3000; i++) void c.command(['SET', `k${i}`, 'v']);
-  await c.command(['PING']);
   const d = new RespClient(servers[1].address);
-  c.close();
+  // Each key on the shard that owns its slot (s0: 0-8191, s1: 8192-16383).
+  for (let i = 0; i < 3000; i++) void (keySlot(Buffer.from(`k${i}`)) < 8192 ? c : d).command(['SET', `k${i}`, 'v']);
+  await Promise.all([c.command(['PING']), d.command(['PING'])]);
 
   let r = await ctl('add-shard', 'n', '--master', servers[2].address, '--replica', '127.0.0.1:1');
   t.is(r.code, 0, r.err);
@@ -77,8 +78,9 @@ test('add-shard, rebalance --wait, move-slots --wait, remove-shard --wait and jo
   r = await ctl('remove-shard', 'n', '--wait');
   t.is(r.code, 0, r.err);
   t.deepEqual(store.snapshot.shards.map((s) => s.name), ['s0', 's1']);
-  t.is(Number(await d.command(['DBSIZE'])) + Number(await new RespClient(servers[0].address).command(['DBSIZE'])), 3000, 'no key lost');
+  t.is(Number(await d.command(['DBSIZE'])) + Number(await c.command(['DBSIZE'])), 3000, 'no key lost');
   d.close();
+  c.close();
 
   r = await ctl('jobs');
   t.is(r.code, 0);
@@ -93,9 +95,9 @@ test('add-shard, rebalance --wait, move-slots --wait, remove-shard --wait and jo
   t.is((await ctl('move-slots', 'x', 's1')).code, 2);
 });
 
-test('--wait exits non-zero when the job fails (destination down); rebalance then resumes it', async (t) => {
+test('--wait exits non-zero when the job fails; rebalance finishes moves a failed job left migrating', async (t) => {
   const servers = await startRedisGroup(2, t.teardown);
-  const { store, ctl, jobs } = await setup(t, [servers[0].address]);
+  const { store, ctl } = await setup(t, [servers[0].address]);
   const c = new RespClient(servers[0].address);
   for (let i = 0; i < 1000; i++) void c.command(['SET', `k${i}`, 'v']);
   await c.command(['PING']);
@@ -103,16 +105,19 @@ test('--wait exits non-zero when the job fails (destination down); rebalance the
   await servers[1].stop();
   const r = await ctl('rebalance', '--wait');
   t.is(r.code, 1);
-  t.regex(r.err, /job 1 failed: .*stay migrating/);
-  t.true(store.snapshot.migrations.length > 0, 'the slots stay migrating');
+  t.regex(r.err, /job 1 failed: .*ECONNREFUSED/);
+  t.deepEqual(store.snapshot.migrations, [], 'it failed before any slot started migrating');
   await servers[1].restart();
+  // As a job that failed half-way leaves it: slots migrating, some keys moved.
+  store.update((d) => startMigrations(d, planRebalance(d)));
   const again = await ctl('rebalance', '--wait');
   t.is(again.code, 0, again.err);
   t.deepEqual(store.snapshot.migrations, []);
   t.deepEqual(slotCounts(store.snapshot), [8192, 8192]);
-  t.is(jobs.list()[1].state, 'done');
   const b = new RespClient(servers[1].address);
-  t.is(Number(await b.command(['DBSIZE'])) + Number(await c.command(['DBSIZE'])), 1000);
+  const onB = Number(await b.command(['DBSIZE']));
+  t.true(onB > 300, `${onB} keys moved`);
+  t.is(onB + Number(await c.command(['DBSIZE'])), 1000);
   b.close();
   c.close();
 });

@@ -226,7 +226,7 @@ test('a migrator stopped mid-way resumes from the persisted topology and loses n
   await preload(worker.run, 'pre', 20_000, expected);
   await jobs.addShard({ name: 's2', master: servers[2].address });
   const job = jobs.rebalance();
-  await new Promise((r) => setTimeout(r, 300));
+  while (jobs.get(job.id)!.keysMoved < 500) await new Promise((r) => setTimeout(r, 10));
   await jobs.stop(); // as if the primary went away between two batches
   const stoppedAt = jobs.get(job.id)!;
   t.is(stoppedAt.state, 'failed');
@@ -307,4 +307,25 @@ test('backend ACL users: MIGRATE authenticates with AUTH2', async (t) => {
   t.deepEqual(slotCounts(store.snapshot), [8192, 8192]);
   reader.close();
   writer.close();
+});
+
+test('stale leftovers on the destination never win over the source: they are purged before the slots migrate', async (t) => {
+  const servers = await startRedisGroup(2, t.teardown);
+  const { store, worker, jobs } = setup(t, [servers[0].address]);
+  const expected = new Map<string, Expected>();
+  await preload(worker.run, 'k', 2000, expected);
+  // Old copies of the same keys on the future destination (as a cache-mode failover or an
+  // interrupted no-copy cleanup could leave), plus a foreign key the destination will own.
+  const dest = new RespClient(servers[1].address);
+  // (The upper half of the slots moves to the new shard.)
+  for (const k of expected.keys()) if (keySlot(Buffer.from(k)) >= 8192) await dest.command(['SET', k, 'stale']);
+  await jobs.addShard({ name: 's1', master: servers[1].address });
+  jobs.rebalance();
+  await jobs.whenIdle();
+  const info = jobs.list()[0];
+  t.is(info.state, 'done', info.error);
+  t.true(info.staleDeleted > 0, `purged ${info.staleDeleted} stale copies`);
+  const check = await checkBackends(store.snapshot, keySlot, expected);
+  t.deepEqual([...check.misplaced, ...check.duplicated, ...check.wrong].slice(0, 5), []);
+  dest.close();
 });
