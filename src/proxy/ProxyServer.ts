@@ -83,7 +83,7 @@ export class ProxyServer extends EventEmitter {
       },
     };
     this.migration = new MigrationSupport(this.hooks, options.config);
-    router.apply(options.topology);
+    void this.migration.applyTopology(options.topology, () => router.apply(options.topology)); // synchronous: nothing in flight yet
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.emit('error', err));
   }
@@ -123,9 +123,13 @@ export class ProxyServer extends EventEmitter {
   }
 
   /** Replace the routing whole (a new epoch). */
-  applyTopology(snapshot: TopologySnapshot): void {
-    this.ctx.router.apply(snapshot);
-    this.emit('topology', snapshot.epoch);
+  applyTopology(snapshot: TopologySnapshot): void | Promise<void> {
+    // Ordered against commands that are moving keys right now (MigrationSupport.ts); the worker
+    // acknowledges the epoch once this resolves.
+    return this.migration.applyTopology(snapshot, () => {
+      this.ctx.router.apply(snapshot);
+      this.emit('topology', snapshot.epoch);
+    });
   }
 
   /** Live settings: limits, passwords, timeouts, crossSlot, allowFlush. */

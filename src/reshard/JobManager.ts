@@ -22,7 +22,7 @@ import { createLogger, Logger } from '../log';
 import { writeFileAtomic } from '../topology/TopologyStore';
 import type { TopologySnapshot } from '../topology/types';
 import {
-  addShard, countSlots, dropShard, finishMigrations, Move, NewShard, planMoveSlots, planRebalance, planRemoveShard,
+  activateMigrations, addShard, countSlots, dropShard, finishMigrations, Move, NewShard, planMoveSlots, planRebalance, planRemoveShard,
   reassignSlots, setShardState, startMigrations,
 } from './planner';
 import { Pacer, ScanStopped, scanSource, SlotFilter } from './SourceScan';
@@ -64,6 +64,8 @@ export interface ReshardSettings {
   /** SCAN COUNT per call. */
   scanCount?: number;
   migrateTimeoutMs?: number;
+  /** Between announcing migrations and moving keys: lets requests already sent to the old owner finish. */
+  settleMs?: number;
   /** Retries of a failing SCAN/MIGRATE batch (exponential backoff, up to 2 s apart) before the job fails. */
   retries?: number;
   backend: { username: string; password: string };
@@ -247,8 +249,9 @@ export class JobManager extends EventEmitter {
     try {
       this.pacer.setRate(this.deps.settings().maxKeysPerSecond);
       // Moves left by an earlier run come first (their slots are migrating right now).
-      const leftover = this.deps.snapshot().migrations.map((m) => ({ ...m }));
+      const leftover = this.deps.snapshot().migrations.map((m) => ({ first: m.first, last: m.last, from: m.from, to: m.to }));
       if (leftover.length > 0) {
+        if (this.deps.snapshot().migrations.some((m) => m.pending)) await this.activate();
         info.slotsTotal += countSlots(leftover);
         info.moves += leftover.length;
         await this.drive(job, leftover);
@@ -265,8 +268,9 @@ export class JobManager extends EventEmitter {
           await this.purgeDestinations(job, moves);
           await this.deps.apply((t) => {
             const next = drain ? setShardState(t, drain, 'draining') : t;
-            return startMigrations(next, moves);
+            return startMigrations(next, moves, true);
           });
+          await this.activate();
           await this.drive(job, moves);
         }
       }
@@ -293,6 +297,16 @@ export class JobManager extends EventEmitter {
       this.saveJobs();
       this.emit('job', job.snapshotInfo());
     }
+  }
+
+  /**
+   * Phase two of starting a migration. Every worker acknowledged the pending migrations, so none
+   * sends new commands on those slots anywhere; after `settleMs` the requests sent to the old
+   * owner under the earlier epoch have been served, and keys may start moving.
+   */
+  private async activate(): Promise<void> {
+    await new Promise((r) => setTimeout(r, this.deps.settings().settleMs ?? 200));
+    await this.deps.apply((t) => activateMigrations(t));
   }
 
   private addressOf(name: string): string {

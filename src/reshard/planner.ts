@@ -204,8 +204,11 @@ function sameMove(a: Move, b: Move): boolean {
   return a.first === b.first && a.last === b.last && a.from === b.from && a.to === b.to;
 }
 
-/** Mark moves as migrating (workers then move keys on access, the migrator in the background). */
-export function startMigrations(topology: TopologySnapshot, moves: readonly Move[]): TopologySnapshot {
+/**
+ * Mark moves as migrating (workers then move keys on access, the migrator in the background).
+ * With `pending`, workers hold commands on those slots until `activateMigrations`.
+ */
+export function startMigrations(topology: TopologySnapshot, moves: readonly Move[], pending = false): TopologySnapshot {
   const busy = migratingSlots(topology);
   for (const m of moves) {
     shardIndex(topology, m.from);
@@ -213,7 +216,14 @@ export function startMigrations(topology: TopologySnapshot, moves: readonly Move
     for (let s = m.first; s <= m.last; s++) if (busy[s]) throw new TopologyError(`slot ${s} is already being migrated`);
   }
   const next = structuredClone(topology);
-  next.migrations.push(...moves.map((m) => ({ ...m })));
+  next.migrations.push(...moves.map((m) => (pending ? { first: m.first, last: m.last, from: m.from, to: m.to, pending: true } : { first: m.first, last: m.last, from: m.from, to: m.to })));
+  return next;
+}
+
+/** Clear the `pending` flag of every migration: keys may move now. */
+export function activateMigrations(topology: TopologySnapshot): TopologySnapshot {
+  const next = structuredClone(topology);
+  for (const m of next.migrations) delete m.pending;
   return next;
 }
 

@@ -12,7 +12,8 @@ import type { PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
 /** The part of src/proxy/ProxyServer the worker drives. */
 export interface WorkerProxy {
   listen(): Promise<{ host: string; port: number }>;
-  applyTopology(snapshot: TopologySnapshot): void;
+  /** May resolve later (the migration barrier); the ack waits for it. */
+  applyTopology(snapshot: TopologySnapshot): void | Promise<void>;
   applyConfig(config: KvstoreConfig): void;
   stats(): WorkerStats;
   close(drainMs: number): Promise<void>;
@@ -67,7 +68,7 @@ export function runWorker(createProxy: ProxyFactory): void {
           break;
         }
         case 'topology':
-          proxy?.applyTopology(message.snapshot);
+          await proxy?.applyTopology(message.snapshot);
           send({ type: 'topology-ack', epoch: message.snapshot.epoch });
           break;
         case 'config':

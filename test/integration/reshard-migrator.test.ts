@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MigrationHook, MigrationShardAccess } from '../../src/proxy/MigrationHook';
+import { MigrationSupport } from '../../src/proxy/MigrationSupport';
 import { JobManager, ReshardSettings } from '../../src/reshard/JobManager';
 import { perKeySlotFilter } from '../../src/reshard/SourceScan';
 import { encodeCommand, parseReply, RespArg, RespClient, RespValue } from '../../src/reshard/RespClient';
@@ -28,16 +29,24 @@ class SimWorker {
   private routing: Uint16Array = new Uint16Array(16384);
   private snapshot!: TopologySnapshot;
   private readonly clients = new Map<string, RespClient>();
-  readonly hook: MigrationHook;
+  private readonly seam: { migration: unknown } = { migration: null };
+  readonly support: MigrationSupport;
 
   constructor(snapshot: TopologySnapshot, private readonly password = '') {
-    this.hook = new MigrationHook({ auth: { password }, timeoutMs: 5000 });
-    this.update(snapshot);
+    this.support = new MigrationSupport(this.seam, { backend: { username: '', password, poolSize: 1 }, timeouts: { requestMs: 5000 } } as unknown as KvstoreConfig);
+    void this.update(snapshot);
   }
 
-  update(snapshot: TopologySnapshot): void {
-    this.snapshot = snapshot;
-    this.routing = routingTable(snapshot);
+  get hook(): MigrationHook {
+    return this.support.hook;
+  }
+
+  /** As the worker does: resolves when the topology is in place (then it would acknowledge). */
+  update(snapshot: TopologySnapshot): void | Promise<void> {
+    return this.support.applyTopology(snapshot, () => {
+      this.snapshot = snapshot;
+      this.routing = routingTable(snapshot);
+    });
   }
 
   private client(address: string): RespClient {
@@ -71,7 +80,7 @@ class SimWorker {
     else keyIndexes.push(1);
     const keySlots = keyIndexes.map((i) => keySlot(buffers[i]));
     const raw = encodeCommand(buffers);
-    const viaHook = this.hook.handle({ name, args: buffers, keyIndexes, keySlots, raw }, this.access());
+    const viaHook = this.support.handle({ name, args: buffers, keyIndexes, keySlots, raw }, this.access());
     const reply = viaHook ? await viaHook : await this.client(this.snapshot.shards[this.routing[keySlots[0]]].master).raw(raw);
     const parsed = parseReply(reply, 0)!;
     if (parsed[0] instanceof Error) throw parsed[0];
@@ -101,7 +110,7 @@ function setup(t: { teardown(fn: () => void | Promise<void>): void }, masters: s
     snapshot: () => store.snapshot,
     apply: async (mutate) => {
       const next = store.update(mutate);
-      worker.update(next);
+      await worker.update(next);
       return next;
     },
     filter: perKeySlotFilter(keySlot),
@@ -239,7 +248,7 @@ test('a migrator stopped mid-way resumes from the persisted topology and loses n
     snapshot: () => store2.snapshot,
     apply: async (mutate) => {
       const next = store2.update(mutate);
-      worker.update(next);
+      await worker.update(next);
       return next;
     },
     filter: perKeySlotFilter(keySlot),
@@ -272,7 +281,7 @@ test('a multi-key command over a migrating and a settled shard: keys moved, spli
     for (const slot of moving) d.migrations.push({ first: slot, last: slot, from: 's0', to: 's2' });
     return d;
   });
-  worker.update(next);
+  await worker.update(next);
   const values = (await worker.run(['MGET', ...keys, 'missing'])) as Buffer[];
   t.deepEqual(values.map((v) => (v === null ? null : String(v))), [...keys.map((k) => `v:${k}`), null]);
   const onNew = new RespClient(servers[2].address);
