@@ -124,6 +124,8 @@ export class JobManager extends EventEmitter {
   private readonly log: Logger;
   private readonly pacer: Pacer;
   private idle: Promise<void> = Promise.resolve();
+  /** Since this process started (metrics). */
+  readonly totals = { keysMoved: 0, staleDeleted: 0, jobsDone: 0, jobsFailed: 0 };
 
   constructor(private readonly deps: JobManagerDeps) {
     super();
@@ -294,6 +296,8 @@ export class JobManager extends EventEmitter {
       info.elapsedMs = done.elapsedMs;
       info.keysPerSecond = done.keysPerSecond;
       info.finishedAt = new Date().toISOString();
+      if (info.state === 'done') this.totals.jobsDone++;
+      else this.totals.jobsFailed++;
       this.saveJobs();
       this.emit('job', job.snapshotInfo());
     }
@@ -364,7 +368,13 @@ export class JobManager extends EventEmitter {
       pacer: this.pacer,
       progress:
         action === 'purge'
-          ? { scanned: () => undefined, moved: (n) => (info.staleDeleted += n) }
+          ? {
+              scanned: () => undefined,
+              moved: (n) => {
+                info.staleDeleted += n;
+                this.totals.staleDeleted += n;
+              },
+            }
           : {
               scanned: (n) => (info.keysScanned += n),
               moved: (n, stale) => {
@@ -372,6 +382,8 @@ export class JobManager extends EventEmitter {
                 if (action === 'delete') info.staleDeleted += n;
                 else info.keysMoved += n;
                 info.staleDeleted += stale;
+                this.totals.keysMoved += action === 'delete' ? 0 : n;
+                this.totals.staleDeleted += stale + (action === 'delete' ? n : 0);
               },
             },
       log: this.log.child({ job: info.id, source: from }),

@@ -39,11 +39,16 @@ registerPrimaryPlugin({
     registerReshardRoutes(supervisor.admin, jobs);
     supervisor.metrics.addSource(() => {
       const running = jobs.list().filter((j) => j.state === 'running');
-      const moved = jobs.list().reduce((n, j) => n + j.keysMoved, 0);
+      const gauge = (name: string, help: string, value: number) => ({ name, help, type: 'gauge' as const, samples: [{ value }] });
+      const counter = (name: string, help: string, value: number) => ({ name, help, type: 'counter' as const, samples: [{ value }] });
       return [
-        { name: 'kvstore_reshard_jobs_running', help: 'Resharding jobs running', type: 'gauge', samples: [{ value: running.length }] },
-        { name: 'kvstore_reshard_keys_moved_total', help: 'Keys moved by resharding jobs (kept history)', type: 'counter', samples: [{ value: moved }] },
-        { name: 'kvstore_migrating_slots', help: 'Slots migrating right now', type: 'gauge', samples: [{ value: supervisor.topology.migrations.reduce((n, m) => n + m.last - m.first + 1, 0) }] },
+        gauge('kvstore_reshard_jobs_running', 'Resharding jobs running', running.length),
+        gauge('kvstore_migrating_slots', 'Slots migrating right now', supervisor.topology.migrations.reduce((n, m) => n + m.last - m.first + 1, 0)),
+        gauge('kvstore_reshard_keys_per_second', 'Keys per second of the running job', running[0]?.keysPerSecond ?? 0),
+        counter('kvstore_reshard_keys_moved_total', 'Keys moved by the migrator since start', jobs.totals.keysMoved),
+        counter('kvstore_reshard_stale_deleted_total', 'Stale copies deleted (BUSYKEY, destination purge, no-copy cleanup) since start', jobs.totals.staleDeleted),
+        counter('kvstore_reshard_jobs_done_total', 'Resharding jobs finished since start', jobs.totals.jobsDone),
+        counter('kvstore_reshard_jobs_failed_total', 'Resharding jobs failed since start', jobs.totals.jobsFailed),
       ];
     });
     void resumeWhenReady(supervisor, jobs).catch((err) => log.error({ err: (err as Error).message }, 'cannot resume the unfinished migration'));
