@@ -309,7 +309,7 @@ export class JobManager extends EventEmitter {
    * owner under the earlier epoch have been served, and keys may start moving.
    */
   private async activate(): Promise<void> {
-    await new Promise((r) => setTimeout(r, this.deps.settings().settleMs ?? 200));
+    await new Promise((r) => setTimeout(r, this.deps.settings().settleMs ?? 20));
     await this.deps.apply((t) => activateMigrations(t));
   }
 

@@ -62,6 +62,9 @@ test('add a 4th shard and rebalance under load through the proxy: latest values 
   t.deepEqual(check.misplaced.slice(0, 5), []);
   t.deepEqual(check.duplicated.slice(0, 5), []);
   t.deepEqual(check.wrong.slice(0, 5), []);
+  const metrics = (await kv.admin('GET', '/metrics')).text;
+  t.regex(metrics, /kvstore_reshard_keys_moved_total [1-9]\d*/);
+  t.regex(metrics, /kvstore_migrating_slots 0/);
   t.log(`proxy rebalance 3→4: ${job.keysMoved} keys moved in ${job.elapsedMs} ms (${job.keysPerSecond} keys/s, paced at 8000); ${during.ops} client ops during it`);
   t.log(`client p99 without migration ${percentile(before.latenciesUs, 99).toFixed(0)} µs, during ${percentile(during.latenciesUs, 99).toFixed(0)} µs`);
 });
@@ -72,10 +75,18 @@ test('remove a shard under load through the proxy (drain, then drop)', async (t)
   const expected = new Map<string, Expected>();
   await preload(run, 'pre', 20_000, expected);
   const load = startLoad(run, expected, { concurrency: 4, keysPerLoop: 300, prefix: 'load', rewrite: { prefix: 'pre', count: 20_000 } });
-  const started = await kv.admin('POST', '/reshard/remove-shard', { name: 's2' });
-  t.is(started.status, 202, started.text);
-  const job = await waitForJob(kv.adminPort, started.body.id);
+  // Through the real command line, in its fixed form.
+  const cli = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, [KVSTORE_BIN, 'ctl', '--admin', `127.0.0.1:${kv.adminPort}`, 'remove-shard', 's2', '--wait'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    child.once('exit', (code) => resolve({ code, out }));
+  });
   const during = await load.stop();
+  t.is(cli.code, 0, cli.out);
+  t.regex(cli.out, /job 1 remove-shard: done {2}slots 4096\/4096 {2}keys moved \d+ {2}\d+ keys\/s {2}ETA 00:00/);
+  const job = await waitForJob(kv.adminPort, 1);
   t.is(job.state, 'done', job.error);
   const topo = await topology(kv.adminPort);
   t.deepEqual(topo.shards.map((s) => s.name), ['s1', 's3', 's4']);
