@@ -22,7 +22,7 @@ import { createLogger, Logger } from '../log';
 import { writeFileAtomic } from '../topology/TopologyStore';
 import type { TopologySnapshot } from '../topology/types';
 import {
-  activateMigrations, addShard, countSlots, dropShard, finishMigrations, Move, NewShard, planMoveSlots, planRebalance, planRemoveShard,
+  activateMigrations, addShard, assertShardsUp, countSlots, dropShard, finishMigrations, Move, NewShard, planMoveSlots, planRebalance, planRemoveShard,
   reassignSlots, setShardState, startMigrations,
 } from './planner';
 import { Pacer, ScanStopped, scanSource, SlotFilter } from './SourceScan';
@@ -180,16 +180,21 @@ export class JobManager extends EventEmitter {
   }
 
   rebalance(options: { noCopy?: boolean } = {}): JobInfo {
+    const t = this.deps.snapshot();
+    // Validate now (unless unfinished moves must run first), so the caller gets the error.
+    if (t.migrations.length === 0 && !options.noCopy) assertShardsUp(t, planRebalance(t));
     return this.start('rebalance', !!options.noCopy, undefined, (t) => planRebalance(t));
   }
 
   moveSlots(first: number, last: number, shard: string, options: { noCopy?: boolean } = {}): JobInfo {
-    planMoveSlots(this.deps.snapshot(), first, last, shard); // validate now, so the caller gets the error
+    const moves = planMoveSlots(this.deps.snapshot(), first, last, shard);
+    if (!options.noCopy) assertShardsUp(this.deps.snapshot(), moves);
     return this.start('move-slots', !!options.noCopy, `${first}-${last} ${shard}`, (t) => planMoveSlots(t, first, last, shard));
   }
 
   removeShard(name: string, options: { noCopy?: boolean } = {}): JobInfo {
-    planRemoveShard(this.deps.snapshot(), name);
+    const moves = planRemoveShard(this.deps.snapshot(), name);
+    if (!options.noCopy) assertShardsUp(this.deps.snapshot(), moves);
     return this.start('remove-shard', !!options.noCopy, name, (t) => planRemoveShard(t, name), name);
   }
 
@@ -260,6 +265,7 @@ export class JobManager extends EventEmitter {
       }
       if (plan) {
         const moves = plan(this.deps.snapshot());
+        if (!info.noCopy) assertShardsUp(this.deps.snapshot(), moves);
         info.slotsTotal += countSlots(moves);
         info.moves += moves.length;
         this.saveJobs();

@@ -260,3 +260,12 @@ export function dropShard(topology: TopologySnapshot, name: string): TopologySna
   next.shards.splice(index, 1);
   return next;
 }
+
+/** Copying keys needs both ends reachable: refuse moves from or to a shard that is down. */
+export function assertShardsUp(topology: TopologySnapshot, moves: readonly Move[]): void {
+  const down = new Set(topology.shards.filter((s) => s.state === 'down').map((s) => s.name));
+  for (const m of moves) {
+    const name = down.has(m.from) ? m.from : down.has(m.to) ? m.to : null;
+    if (name) throw new TopologyError(`shard "${name}" is down; wait until it is up again (or use --no-copy in cache mode)`);
+  }
+}

@@ -13,7 +13,7 @@ import { JobManager, JobInfo } from '../../src/reshard/JobManager';
 import { perKeySlotFilter } from '../../src/reshard/SourceScan';
 import { planRebalance, startMigrations } from '../../src/reshard/planner';
 import { RespClient } from '../../src/reshard/RespClient';
-import { progressBar, progressLine, formatEta } from '../../src/reshard/cliProgress';
+import { followJob, progressBar, progressLine, formatEta } from '../../src/reshard/cliProgress';
 import { initialTopology, TopologyStore } from '../../src/topology/TopologyStore';
 import type { KvstoreConfig } from '../../src/config/types';
 import { freePort } from '../helpers/ports';
@@ -131,4 +131,24 @@ test('progress rendering: bar, plain line, ETA', (t) => {
   t.is(progressBar(job, 10), '[#####-----]  50%  slots 1024/4096  keys 1234  5678 keys/s  ETA 01:15');
   t.is(formatEta(3725), '1:02:05');
   t.is(formatEta(null), '--:--');
+});
+
+test('on a terminal the progress bar is redrawn in place until the job ends', async (t) => {
+  const base: JobInfo = {
+    id: 3, kind: 'move-slots', state: 'running', noCopy: false, createdAt: '', resumed: 0, slotsTotal: 100, slotsDone: 0, moves: 1,
+    keysScanned: 0, keysToScan: 1000, keysMoved: 0, staleDeleted: 0, keysPerSecond: 0, etaSeconds: null, elapsedMs: 0,
+  };
+  const states: JobInfo[] = [
+    { ...base, keysScanned: 500, keysMoved: 40, keysPerSecond: 400, etaSeconds: 1 },
+    { ...base, state: 'done', slotsDone: 100, keysScanned: 1000, keysMoved: 90, keysPerSecond: 450, etaSeconds: 0 },
+  ];
+  const frames: string[] = [];
+  const lines: string[] = [];
+  const ctx = { admin: { get: async () => states.shift()! }, json: false, args: [], out: (s: string) => lines.push(s), err: (s: string) => lines.push(s) };
+  const code = await followJob(ctx as never, base, { tty: true, pollMs: 1, write: (s) => frames.push(s) });
+  t.is(code, 0);
+  t.true(frames.every((f) => f === '\n' || f.startsWith('\r\x1b[2K[')), 'each frame redraws the line');
+  t.regex(frames[1], /\[###############---------------\]  50%  slots 0\/100  keys 40  400 keys\/s  ETA 00:01/);
+  t.regex(frames[2], /100%  slots 100\/100/);
+  t.deepEqual(lines, ['job 3 move-slots: done  slots 100/100  keys moved 90  450 keys/s  ETA 00:00']);
 });

@@ -2,7 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import {
   addShard, countSlots, dropShard, finishMigrations, planMoveSlots, planRebalance, planRemoveShard,
-  reassignSlots, setShardState, startMigrations,
+  reassignSlots, setShardState, startMigrations, assertShardsUp, activateMigrations,
 } from '../../src/reshard/planner';
 import { evenSlotRanges, ownerTable, routingTable, encodeRoutingTable, NO_SHARD } from '../../src/topology/slots';
 import { SLOT_COUNT, TopologySnapshot } from '../../src/topology/types';
@@ -141,4 +141,14 @@ test('dropShard re-indexes an explicit routing table', (t) => {
   t.is(table[0], 0);
   t.is(table[10950], 0);
   t.is(table[12000], 1, 's2 is index 1 now');
+});
+
+test('moves from or to a shard that is down are refused; pending migrations are activated', (t) => {
+  const snapshot = setShardState(addShard(topo(2), { name: 'n', master: '127.0.0.1:7300' }), 'n', 'down');
+  const moves = planRebalance(snapshot);
+  t.throws(() => assertShardsUp(snapshot, moves), { message: /shard "n" is down/ });
+  t.notThrows(() => assertShardsUp(setShardState(snapshot, 'n', 'up'), moves));
+  const pending = startMigrations(snapshot, moves, true);
+  t.true(pending.migrations.every((m) => m.pending === true));
+  t.true(activateMigrations(pending).migrations.every((m) => m.pending === undefined));
 });
