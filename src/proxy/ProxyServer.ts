@@ -20,6 +20,7 @@ import { ClientConnection } from './ClientConnection';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
+import { MigrationSupport } from './MigrationSupport';
 import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
@@ -53,6 +54,8 @@ export class ProxyServer extends EventEmitter {
 
   /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
   readonly hooks: ProxyHooks = { migration: null, keyRewrite: null };
+  /** Online resharding: moves keys of migrating slots before their commands (MigrationHook.ts). */
+  readonly migration: MigrationSupport;
 
   constructor(options: ProxyServerOptions) {
     super();
@@ -90,7 +93,8 @@ export class ProxyServer extends EventEmitter {
         this.emit('clientClosed', client.id);
       },
     };
-    router.apply(options.topology);
+    this.migration = new MigrationSupport(this.hooks, options.config);
+    void this.migration.applyTopology(options.topology, () => router.apply(options.topology)); // synchronous: nothing in flight yet
     this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => {
       log.error({ err }, 'listening socket error');
@@ -133,9 +137,13 @@ export class ProxyServer extends EventEmitter {
   }
 
   /** Replace the routing whole (a new epoch). */
-  applyTopology(snapshot: TopologySnapshot): void {
-    this.ctx.router.apply(snapshot);
-    this.emit('topology', snapshot.epoch);
+  applyTopology(snapshot: TopologySnapshot): void | Promise<void> {
+    // Ordered against commands that are moving keys right now (MigrationSupport.ts); the worker
+    // acknowledges the epoch once this resolves.
+    return this.migration.applyTopology(snapshot, () => {
+      this.ctx.router.apply(snapshot);
+      this.emit('topology', snapshot.epoch);
+    });
   }
 
   /** The primary's health checks of every backend, shown in INFO (# Proxy). */
@@ -148,6 +156,7 @@ export class ProxyServer extends EventEmitter {
     this.ctx.config = config;
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
+    this.migration.applyConfig(config);
   }
 
   get epoch(): number {
