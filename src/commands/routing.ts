@@ -1,0 +1,78 @@
+/**
+ * Routing rules: which class each Redis command falls in. Explicit lists first (commands the
+ * proxy answers, fans out or refuses, each refusal with its reason), then the key specs decide
+ * between single-key, same-slot multi-key and keyless. Used by scripts/gen-command-table.ts to
+ * write the class into commands.json, so the table file is the one place to read it.
+ */
+import type { CommandEntry, RoutingClass } from './types';
+
+const SPLIT = ['mget', 'mset', 'del', 'exists', 'unlink', 'touch'];
+
+const PROXY = [
+  'ping', 'echo', 'quit', 'select', 'auth', 'hello', 'info', 'dbsize', 'randomkey', 'scan', 'keys',
+  'flushdb', 'flushall', 'time', 'reset',
+  'client|setname', 'client|getname', 'client|id', 'client|info', 'client|help', 'client|no-evict', 'client|reply',
+  'command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help',
+];
+
+const ALL_SHARDS = [
+  'script|load', 'script|flush', 'script|exists', 'script|kill',
+  'function|load', 'function|delete', 'function|flush', 'function|restore',
+];
+
+const REFUSED: Record<string, string> = {};
+function refuse(reason: string, names: string[]) {
+  for (const n of names) REFUSED[n] = reason;
+}
+refuse('transactions are not supported across shards', ['multi', 'exec', 'discard', 'watch', 'unwatch']);
+refuse('blocking commands would stall the shared backend connection', [
+  'blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'wait',
+]);
+refuse('pub/sub is not supported', [
+  'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'publish', 'spublish', 'pubsub',
+]);
+refuse('it concerns a single server, not the cluster; run it on the shard directly', [
+  'monitor', 'sync', 'psync', 'replconf', 'replicaof', 'slaveof', 'shutdown', 'debug', 'config', 'save', 'bgsave',
+  'bgrewriteaof', 'lastsave', 'failover', 'module', 'acl', 'latency', 'slowlog', 'role', 'swapdb', 'move',
+  'migrate', 'restore-asking', 'pfdebug', 'pfselftest', 'memory|doctor', 'memory|malloc-stats', 'memory|purge',
+  'memory|stats', 'lolwut', 'readonly', 'readwrite', 'asking', 'sentinel',
+]);
+refuse('Kvstore is not a Redis Cluster node; it is the cluster', ['cluster']);
+refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO', [
+  'client', 'client|kill', 'client|list', 'client|pause', 'client|unpause', 'client|tracking', 'client|trackinginfo',
+  'client|getredir', 'client|caching', 'client|unblock', 'client|no-touch',
+]);
+refuse('scripts and functions are managed per shard; use SCRIPT LOAD/FLUSH or FUNCTION LOAD/DELETE/FLUSH', [
+  'script', 'script|debug', 'function', 'function|kill', 'function|dump', 'function|list', 'function|stats',
+]);
+
+function keyCount(entry: Pick<CommandEntry, 'keySpecs'>): 'none' | 'one' | 'many' {
+  const specs = entry.keySpecs;
+  if (specs.length === 0) return 'none';
+  if (specs.length > 1) return 'many';
+  const [spec] = specs;
+  if (spec.begin !== 'unknown' && 'index' in spec.begin && spec.find !== 'unknown' && 'lastKey' in spec.find && spec.find.lastKey === 0) return 'one';
+  return 'many';
+}
+
+export function classify(entry: Pick<CommandEntry, 'name' | 'flags' | 'keySpecs'>): { routing: RoutingClass; reason?: string } {
+  const { name } = entry;
+  if (SPLIT.includes(name)) return { routing: 'split' };
+  if (PROXY.includes(name)) return { routing: 'proxy' };
+  if (ALL_SHARDS.includes(name)) return { routing: 'allshards' };
+  if (name in REFUSED) return { routing: 'unsupported', reason: REFUSED[name] };
+  // A subcommand of a refused container is refused for the same reason (CONFIG GET, ACL ...).
+  const container = name.split('|')[0];
+  if (container !== name && container in REFUSED && !(name in REFUSED)) return { routing: 'unsupported', reason: REFUSED[container] };
+  if (entry.flags.includes('blocking') && !['xread', 'xreadgroup'].includes(name)) {
+    return { routing: 'unsupported', reason: 'blocking commands would stall the shared backend connection' };
+  }
+  switch (keyCount(entry)) {
+    case 'one':
+      return { routing: 'single' };
+    case 'many':
+      return { routing: 'sameslot' };
+    default:
+      return { routing: 'nokey' };
+  }
+}

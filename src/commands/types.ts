@@ -1,0 +1,33 @@
+/** Shapes of the command table (src/commands/commands.json). */
+
+/**
+ * How the proxy routes a command:
+ * - single: exactly one key → the shard owning its slot.
+ * - split: MGET/MSET/DEL/EXISTS/UNLINK/TOUCH → split per shard, replies merged.
+ * - sameslot: several keys → allowed only when all hash to one slot (Redis Cluster's rule).
+ * - proxy: answered by the proxy itself (PING, AUTH, SCAN, INFO, ...).
+ * - allshards: sent to every shard (SCRIPT LOAD, FUNCTION LOAD, ...).
+ * - nokey: no key, harmless anywhere → the first shard.
+ * - unsupported: refused with -ERR and `reason`.
+ */
+export type RoutingClass = 'single' | 'split' | 'sameslot' | 'proxy' | 'allshards' | 'nokey' | 'unsupported';
+
+export type BeginSearch = { index: number } | { keyword: string; startFrom: number } | 'unknown';
+export type FindKeys = { lastKey: number; step: number; limit: number } | { keyNumIdx: number; firstKey: number; step: number } | 'unknown';
+
+export interface KeySpec {
+  flags: string[];
+  begin: BeginSearch;
+  find: FindKeys;
+}
+
+export interface CommandEntry {
+  /** Lowercase; a subcommand is named `container|sub` as in Redis 7 (e.g. `object|encoding`). */
+  name: string;
+  container?: string;
+  arity: number;
+  flags: string[];
+  keySpecs: KeySpec[];
+  routing: RoutingClass;
+  reason?: string;
+}
