@@ -2,9 +2,12 @@
  * IPC between the primary and its workers (node:cluster, JSON messages). The primary pushes the
  * whole topology; workers report stats when asked. Every message has a `type`.
  */
+import type { KvstoreConfig } from '../config/types';
 import type { TopologySnapshot } from '../topology/types';
 
 export type PrimaryToWorker =
+  /** First message to a new worker: build the proxy, listen, answer `ready` (or `fatal`). */
+  | { type: 'init'; config: KvstoreConfig; snapshot: TopologySnapshot }
   | { type: 'topology'; snapshot: TopologySnapshot }
   /** Reply with a `stats` message carrying the same `requestId`. */
   | { type: 'stats-request'; requestId: number }
@@ -14,7 +17,9 @@ export type PrimaryToWorker =
   | { type: 'shutdown'; drainMs: number };
 
 export type WorkerToPrimary =
-  | { type: 'ready'; pid: number }
+  | { type: 'ready'; pid: number; address?: { host: string; port: number } }
+  /** The worker cannot run (e.g. the port is taken); it exits right after. */
+  | { type: 'fatal'; message: string; code?: string }
   /** Acknowledges that the worker routes by `epoch` now (topology changes wait for all acks). */
   | { type: 'topology-ack'; epoch: number }
   | { type: 'stats'; requestId: number; stats: WorkerStats };

@@ -1,0 +1,113 @@
+/**
+ * The pure-TypeScript HotPath: the oracle for differential tests against the C++ addon and the
+ * fallback when the addon cannot load. Same contract (../api.ts), same bytes out.
+ * Extensions both implementations provide (see the report / api.ts proposal):
+ * - status[S_ERROR_BYTE] (6) holds the byte quoted by "expected '$', got '%c'";
+ * - S_NEED / R_NEED are lower bounds: exact when only one bulk remains, otherwise the bytes
+ *   known so far plus the smallest possible size of what is still owed (6 bytes per request
+ *   argument, 3 per reply value), and 0 when that does not exceed what the chunk already has.
+ */
+import {
+  CMD_STRIDE, C_ARG0, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_START, CompiledCommandTable, F_NEEDS_DECODE,
+  HotPath, MergeKind, RequestBatch,
+} from '../api';
+import { CommandLookup } from './commandLookup';
+import { SlotHasher } from './hash';
+import { InlineTokens, splitInlineArgs } from './inline';
+import { KeyExtractor } from './keyExtractor';
+import { ReplyFramer } from './replyFramer';
+import { RequestParser } from './requestParser';
+import { SplitError, SplitMerge } from './splitMerge';
+
+export { S_ERROR_BYTE } from './requestParser';
+export { MERGE_UNEXPECTED_REPLY } from './splitMerge';
+
+export class ReferenceHotPath implements HotPath {
+  readonly nativeEnabled = false;
+  private readonly hasher = new SlotHasher();
+  private readonly parser = new RequestParser();
+  private readonly framer = new ReplyFramer();
+  private readonly splitter = new SplitMerge(this.framer);
+  private lookup: CommandLookup | null = null;
+  private batch: RequestBatch | null = null;
+  private replyEnds: Int32Array = new Int32Array(0);
+  private replyStatus: Int32Array = new Int32Array(4);
+  private plan: Int32Array = new Int32Array(0);
+  private slotTable: Uint16Array | null = null;
+  private readonly tokens: InlineTokens = { raw: [], decoded: [] };
+
+  configure(options: { maxBulkBytes: number; maxInlineBytes: number; hash: 'crc16' | 'murmur'; murmurSeed: number }): void {
+    this.parser.maxBulkBytes = options.maxBulkBytes;
+    this.parser.maxInlineBytes = options.maxInlineBytes;
+    this.hasher.configure(options.hash, options.murmurSeed);
+  }
+
+  setCommandTable(compiled: CompiledCommandTable): void {
+    this.lookup = new CommandLookup(compiled);
+    this.parser.setCommands(this.lookup, new KeyExtractor(compiled, this.hasher));
+  }
+
+  bindBatch(batch: RequestBatch, replyEnds: Int32Array, replyStatus: Int32Array, plan: Int32Array): void {
+    this.batch = batch;
+    this.parser.bind(batch);
+    this.replyEnds = replyEnds;
+    this.replyStatus = replyStatus;
+    this.plan = plan;
+  }
+
+  bindSlotTable(table: Uint16Array): void {
+    this.slotTable = table;
+  }
+
+  parseRequests(chunk: Buffer, from: number): number {
+    return this.parser.parse(chunk, from);
+  }
+
+  frameReplies(chunk: Buffer, from: number): number {
+    return this.framer.frame(chunk, from, this.replyEnds, this.replyStatus);
+  }
+
+  split(chunk: Buffer, cmdIndex: number): Buffer {
+    const batch = this.batch;
+    const lookup = this.lookup;
+    if (batch === null || lookup === null || this.slotTable === null) throw new SplitError('split: bindBatch, bindSlotTable and setCommandTable first');
+    const c = cmdIndex * CMD_STRIDE;
+    const id = batch.cmds[c + C_CMD];
+    const kind = id >= 0 ? (lookup.mergeKind[id] as MergeKind | 0) : 0;
+    if (kind === 0) throw new SplitError(`split: command ${id} is not a split command`);
+    const argc = batch.cmds[c + C_ARGC];
+    const argBase = batch.cmds[c + C_ARG0];
+    const key0 = batch.cmds[c + C_KEY0];
+    const nkeys = batch.cmds[c + C_NKEYS];
+    if (batch.cmds[c + C_FLAGS] & F_NEEDS_DECODE) {
+      // Quoted inline command: split the decoded arguments (rare path).
+      const start = batch.cmds[c + C_START];
+      let lineEnd = batch.cmds[c + C_END] - 1;
+      if (lineEnd > start && chunk[lineEnd - 1] === 0x0d) lineEnd--;
+      if (!splitInlineArgs(chunk, start, lineEnd, this.tokens)) throw new SplitError('split: unbalanced quotes');
+      const decoded = this.tokens.decoded;
+      const args = new Int32Array(decoded.length * 2);
+      let offset = 0;
+      decoded.forEach((d, i) => {
+        args[i * 2] = offset;
+        args[i * 2 + 1] = d.length;
+        offset += d.length;
+      });
+      return this.splitter.split(kind, Buffer.concat(decoded, offset), args, 0, argc, batch.keys, key0, nkeys, argBase, this.slotTable, this.plan);
+    }
+    return this.splitter.split(kind, chunk, batch.args, argBase, argc, batch.keys, key0, nkeys, 0, this.slotTable, this.plan);
+  }
+
+  merge(plan: Int32Array, replies: Buffer[]): Buffer {
+    return this.splitter.merge(plan, replies);
+  }
+
+  keySlot(key: Buffer): number {
+    return this.hasher.slot(key, 0, key.length);
+  }
+
+  decodeInline(line: Buffer): Buffer[] | null {
+    const tokens: InlineTokens = { raw: [], decoded: [] };
+    return splitInlineArgs(line, 0, line.length, tokens) ? tokens.decoded : null;
+  }
+}
