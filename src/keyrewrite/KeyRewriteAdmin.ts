@@ -10,7 +10,6 @@
  */
 import { KvstoreError } from '../errors';
 import { createLogger } from '../log';
-import type { TopologyStore } from '../topology/TopologyStore';
 import type { KeyRewriteRule, TopologySnapshot } from '../topology/types';
 import { AsyncLock } from './AsyncLock';
 import { SlotFunction, SlotTagTable } from './derivedName';
@@ -29,12 +28,13 @@ export const MAX_PATTERN_BYTES = 1024;
 export const MAX_RULES = 256;
 
 export interface KeyRewriteAdminOptions {
-  store: TopologyStore;
+  /** The current topology (the primary's TopologyStore snapshot). */
+  snapshot: () => TopologySnapshot;
   /**
-   * Resolves when every worker has acknowledged `snapshot.epoch` (the supervisor pushes each
-   * TopologyStore change and collects acks). Rejects if a worker cannot be brought up to date.
+   * Apply a change: persist it (epoch bumped) and resolve once every worker acknowledged the new
+   * epoch (Supervisor.updateTopology). Rejects if a worker cannot be brought up to date.
    */
-  awaitWorkers: (snapshot: TopologySnapshot) => Promise<void>;
+  updateTopology: (mutate: (draft: TopologySnapshot) => void) => Promise<TopologySnapshot>;
   /** The cluster's key → slot function (configured hash, hash tags honoured). */
   slotOf: SlotFunction;
   backendAuth?: { username?: string; password?: string };
@@ -59,7 +59,7 @@ export class KeyRewriteAdmin {
   private table: SlotTagTable | undefined;
 
   constructor(private readonly opts: KeyRewriteAdminOptions) {
-    this.reclaim = new ReclaimJob(opts.store, opts.slotOf, () => this.tagTable(), this.lock, opts.backendAuth);
+    this.reclaim = new ReclaimJob(opts.snapshot, opts.slotOf, () => this.tagTable(), this.lock, opts.backendAuth);
   }
 
   private tagTable(): SlotTagTable {
@@ -68,7 +68,7 @@ export class KeyRewriteAdmin {
   }
 
   list(): KeyRewriteRule[] {
-    return structuredClone(this.opts.store.snapshot.keyRewrite ?? []);
+    return structuredClone(this.opts.snapshot().keyRewrite ?? []);
   }
 
   /** Add a pattern, or bump its generation when present: the matching keys are dropped. */
@@ -104,16 +104,14 @@ export class KeyRewriteAdmin {
   }
 
   /**
-   * One change at a time, excluding reclaim batches: persist (TopologyStore.update bumps the
-   * epoch and writes the file before announcing), then wait for every worker's ack.
+   * One change at a time, excluding reclaim batches: persist (the epoch is bumped and the file
+   * written before workers hear of it), then wait for every worker's ack.
    */
   private change(pattern: string, edit: (rules: KeyRewriteRule[], epoch: number) => KeyRewriteRule[]): Promise<RuleChange> {
     return this.lock.run(async () => {
-      const { store } = this.opts;
-      const next = store.update((draft) => {
+      const next = await this.opts.updateTopology((draft) => {
         draft.keyRewrite = edit(draft.keyRewrite ?? [], draft.epoch + 1);
       });
-      await this.opts.awaitWorkers(next);
       const rule = next.keyRewrite.find((r) => r.pattern === pattern);
       log.info({ pattern, generation: rule?.generation, epoch: next.epoch, rules: next.keyRewrite.length }, rule ? 'key-rewrite pattern added' : 'key-rewrite pattern removed');
       return { pattern, generation: rule?.generation, epoch: next.epoch, rules: structuredClone(next.keyRewrite) };

@@ -10,8 +10,7 @@
  * ones in force when its UNLINK reaches Redis. Reclaim is what makes a drop final: a later
  * `remove` cannot bring back what it already unlinked.
  */
-import type { TopologyStore } from '../topology/TopologyStore';
-import type { KeyRewriteRule } from '../topology/types';
+import type { KeyRewriteRule, TopologySnapshot } from '../topology/types';
 import { createLogger } from '../log';
 import { SlotFunction, SlotTagTable } from './derivedName';
 import { KeyRewriter } from './KeyRewriter';
@@ -56,7 +55,7 @@ export class ReclaimJob {
   private rewriter: { rules: readonly KeyRewriteRule[]; rw: KeyRewriter } | undefined;
 
   constructor(
-    private readonly store: TopologyStore,
+    private readonly snapshot: () => TopologySnapshot,
     private readonly slotOf: SlotFunction,
     private readonly table: () => SlotTagTable,
     /** Shared with the admin: rule changes and reclaim batches exclude each other. */
@@ -78,7 +77,7 @@ export class ReclaimJob {
     const opts = { ...DEFAULT_RECLAIM_OPTIONS, ...options };
     if (!(opts.batchKeys >= 1)) opts.batchKeys = DEFAULT_RECLAIM_OPTIONS.batchKeys;
     if (!(opts.keysPerSecond >= 0)) opts.keysPerSecond = DEFAULT_RECLAIM_OPTIONS.keysPerSecond;
-    const shards = this.store.snapshot.shards.filter((s) => s.state !== 'down');
+    const shards = this.snapshot().shards.filter((s) => s.state !== 'down');
     this.stopping = false;
     this.status = {
       state: 'running',
@@ -130,7 +129,7 @@ export class ReclaimJob {
         progress.batches++;
         if (names.length > 0) {
           await this.lock.run(async () => {
-            const rw = this.rewriterFor(this.store.snapshot.keyRewrite);
+            const rw = this.rewriterFor(this.snapshot().keyRewrite);
             const dead = names.filter((n) => rw.isDead(n));
             if (dead.length > 0) progress.unlinked += (await conn.call(['UNLINK', ...dead])) as number;
           });
