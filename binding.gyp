@@ -4,6 +4,10 @@
       "target_name": "kvstore_native",
       "sources": [
         "native/slot_hash.cc",
+        "native/command_table.cc",
+        "native/request_parser.cc",
+        "native/reply_framer.cc",
+        "native/split_merge.cc",
         "native/binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

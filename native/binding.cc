@@ -1,19 +1,377 @@
-// The thin N-API layer over the plain C++ core. (Scaffold: grows with issue #2.)
+// The thin N-API layer over the plain C++ core: it only converts arguments and keeps the
+// typed arrays bound by bindBatch/bindSlotTable (strong references, data pointers cached once;
+// a re-bind replaces them). All behaviour lives in the core files.
 #include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "command_table.h"
+#include "reply_framer.h"
+#include "request_parser.h"
 #include "slot_hash.h"
+#include "split_merge.h"
 
 namespace {
 
-Napi::Value KeySlot(const Napi::CallbackInfo& info) {
-  Napi::Buffer<uint8_t> key = info[0].As<Napi::Buffer<uint8_t>>();
-  return Napi::Number::New(info.Env(), kvstore::crc16Slot(key.Data(), key.Length()));
+using namespace kvstore;
+
+// A typed array kept alive by a strong reference; its data pointer is stable while referenced
+// (napi_get_typedarray_info moves on-heap array data to a fixed backing store).
+template <typename T>
+struct Bound {
+  Napi::Reference<Napi::TypedArray> ref;
+  T* data = nullptr;
+  size_t length = 0;
+
+  bool bind(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* what) {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+      Napi::TypeError::New(env, std::string(what) + " has the wrong typed-array type").ThrowAsJavaScriptException();
+      return false;
+    }
+    Napi::TypedArray arr = v.As<Napi::TypedArray>();
+    napi_typedarray_type t;
+    size_t len;
+    void* d;
+    napi_value ab;
+    size_t off;
+    if (napi_get_typedarray_info(env, arr, &t, &len, &d, &ab, &off) != napi_ok) return false;
+    ref = Napi::Reference<Napi::TypedArray>::New(arr, 1);
+    data = static_cast<T*>(d);
+    length = len;
+    return true;
+  }
+};
+
+bool getBytes(Napi::Env env, Napi::Value v, const uint8_t** data, size_t* len, const char* what) {
+  if (!v.IsTypedArray() && !v.IsBuffer()) {
+    Napi::TypeError::New(env, std::string(what) + " must be a Buffer").ThrowAsJavaScriptException();
+    return false;
+  }
+  void* d;
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &t, len, &d, &ab, &off) != napi_ok || t != napi_uint8_array) {
+    Napi::TypeError::New(env, std::string(what) + " must be a Buffer").ThrowAsJavaScriptException();
+    return false;
+  }
+  *data = static_cast<const uint8_t*>(d);
+  return true;
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("keySlot", Napi::Function::New(env, KeySlot));
-  return exports;
+bool getInt32Vector(Napi::Env env, Napi::Object o, const char* key, std::vector<int32_t>* out) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    Napi::TypeError::New(env, std::string("command table field ") + key + " must be an Int32Array").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Int32Array a = v.As<Napi::Int32Array>();
+  out->assign(a.Data(), a.Data() + a.ElementLength());
+  return true;
 }
+
+bool getStringVector(Napi::Env env, Napi::Object o, const char* key, std::vector<std::string>* out) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsArray()) {
+    Napi::TypeError::New(env, std::string("command table field ") + key + " must be an array").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Array a = v.As<Napi::Array>();
+  out->clear();
+  for (uint32_t i = 0; i < a.Length(); i++) out->push_back(a.Get(i).ToString().Utf8Value());
+  return true;
+}
+
+class KvstoreNative : public Napi::Addon<KvstoreNative> {
+ public:
+  KvstoreNative(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports, {
+                             InstanceMethod("configure", &KvstoreNative::Configure),
+                             InstanceMethod("setCommandTable", &KvstoreNative::SetCommandTable),
+                             InstanceMethod("bindBatch", &KvstoreNative::BindBatch),
+                             InstanceMethod("bindSlotTable", &KvstoreNative::BindSlotTable),
+                             InstanceMethod("parseRequests", &KvstoreNative::ParseRequests),
+                             InstanceMethod("frameReplies", &KvstoreNative::FrameReplies),
+                             InstanceMethod("split", &KvstoreNative::Split),
+                             InstanceMethod("merge", &KvstoreNative::Merge),
+                             InstanceMethod("keySlot", &KvstoreNative::KeySlot),
+                             InstanceMethod("decodeInline", &KvstoreNative::DecodeInline),
+                             InstanceMethod("crc16", &KvstoreNative::Crc16),
+                             InstanceMethod("murmur2", &KvstoreNative::Murmur2),
+                         });
+    parser_.setTable(&table_);
+  }
+
+ private:
+  Napi::Value Configure(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) {
+      Napi::TypeError::New(env, "configure(options) needs an object").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    EngineConfig cfg = parser_.config();
+    Napi::Value v = o.Get("maxBulkBytes");
+    if (v.IsNumber()) cfg.maxBulkBytes = v.As<Napi::Number>().Int64Value();
+    v = o.Get("maxInlineBytes");
+    if (v.IsNumber()) cfg.maxInlineBytes = v.As<Napi::Number>().Int64Value();
+    v = o.Get("hash");
+    if (v.IsString()) {
+      std::string h = v.As<Napi::String>().Utf8Value();
+      if (h == "crc16") cfg.hash = HashKind::Crc16;
+      else if (h == "murmur") cfg.hash = HashKind::Murmur;
+      else {
+        Napi::TypeError::New(env, "hash must be 'crc16' or 'murmur'").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+    }
+    v = o.Get("murmurSeed");
+    if (v.IsNumber()) cfg.murmurSeed = static_cast<uint32_t>(v.As<Napi::Number>().Int64Value());
+    parser_.configure(cfg);
+    return env.Undefined();
+  }
+
+  Napi::Value SetCommandTable(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) {
+      Napi::TypeError::New(env, "setCommandTable(compiled) needs an object").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    std::vector<std::string> names, keywords;
+    std::vector<int32_t> arity, specStart, specCount, specs, subStart, subCount;
+    if (!getStringVector(env, o, "names", &names) || !getStringVector(env, o, "keywords", &keywords) ||
+        !getInt32Vector(env, o, "arity", &arity) || !getInt32Vector(env, o, "specStart", &specStart) ||
+        !getInt32Vector(env, o, "specCount", &specCount) || !getInt32Vector(env, o, "specs", &specs) ||
+        !getInt32Vector(env, o, "subStart", &subStart) || !getInt32Vector(env, o, "subCount", &subCount))
+      return env.Undefined();
+    std::string error;
+    if (!table_.load(names, arity, specStart, specCount, specs, keywords, subStart, subCount, &error)) {
+      Napi::Error::New(env, "invalid command table: " + error).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    static const struct {
+      const char* name;
+      MergeKind kind;
+    } kMergeCommands[] = {{"mget", MK_ARRAY}, {"mset", MK_ALL_OK}, {"del", MK_SUM}, {"exists", MK_SUM}, {"unlink", MK_SUM}, {"touch", MK_SUM}};
+    mergeKind_.assign(table_.size(), MK_NONE);
+    for (const auto& m : kMergeCommands) {
+      int id = table_.idOf(m.name);
+      if (id >= 0) mergeKind_[id] = m.kind;
+    }
+    lastCmds_ = 0;
+    return env.Undefined();
+  }
+
+  Napi::Value BindBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    // (cmds, args, keys, status, replyEnds, replyStatus, plan)
+    if (!cmds_.bind(env, info[0], napi_int32_array, "batch.cmds") || !args_.bind(env, info[1], napi_int32_array, "batch.args") ||
+        !keys_.bind(env, info[2], napi_int32_array, "batch.keys") || !status_.bind(env, info[3], napi_int32_array, "batch.status") ||
+        !replyEnds_.bind(env, info[4], napi_int32_array, "replyEnds") || !replyStatus_.bind(env, info[5], napi_int32_array, "replyStatus") ||
+        !plan_.bind(env, info[6], napi_int32_array, "plan"))
+      return env.Undefined();
+    if (status_.length < static_cast<size_t>(kStatusLen) || replyStatus_.length < static_cast<size_t>(kReplyStatusLen)) {
+      Napi::RangeError::New(env, "status arrays are too short").ThrowAsJavaScriptException();
+      status_.data = nullptr;
+      return env.Undefined();
+    }
+    lastCmds_ = 0;
+    return env.Undefined();
+  }
+
+  Napi::Value BindSlotTable(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!slots_.bind(env, info[0], napi_uint16_array, "slot table")) return env.Undefined();
+    if (slots_.length < 16384) {
+      Napi::RangeError::New(env, "the slot table needs 16384 entries").ThrowAsJavaScriptException();
+      slots_.data = nullptr;
+    }
+    return env.Undefined();
+  }
+
+  // Common checks of the two hot calls: (chunk, from).
+  bool chunkArgs(const Napi::CallbackInfo& info, const uint8_t** data, size_t* len, size_t* from) {
+    Napi::Env env = info.Env();
+    if (!getBytes(env, info[0], data, len, "chunk")) return false;
+    double f = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+    if (!(f >= 0 && f <= static_cast<double>(*len)) || *len > 0x7fffffffu) {
+      Napi::RangeError::New(env, "from is outside the chunk").ThrowAsJavaScriptException();
+      return false;
+    }
+    *from = static_cast<size_t>(f);
+    return true;
+  }
+
+  bool requireBatch(Napi::Env env) {
+    if (status_.data) return true;
+    Napi::Error::New(env, "bindBatch() first").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  Napi::Value ParseRequests(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* data;
+    size_t len, from;
+    if (!requireBatch(env) || !chunkArgs(info, &data, &len, &from)) return env.Undefined();
+    RequestOutput out{cmds_.data, cmds_.length / kCmdStride, args_.data, args_.length / 2, keys_.data, keys_.length / 2, status_.data};
+    int n = parser_.parse(data, len, from, out);
+    lastCmds_ = static_cast<size_t>(n);
+    return Napi::Number::New(env, n);
+  }
+
+  Napi::Value FrameReplies(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* data;
+    size_t len, from;
+    if (!requireBatch(env) || !chunkArgs(info, &data, &len, &from)) return env.Undefined();
+    int n = frameReplies(data, len, from, replyEnds_.data, replyEnds_.length, replyStatus_.data);
+    return Napi::Number::New(env, n);
+  }
+
+  Napi::Value Split(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* data;
+    size_t len;
+    if (!requireBatch(env) || !getBytes(env, info[0], &data, &len, "chunk")) return env.Undefined();
+    if (!slots_.data) {
+      Napi::Error::New(env, "bindSlotTable() first").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    double ci = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+    if (!(ci >= 0 && ci < static_cast<double>(lastCmds_)) || ci != static_cast<double>(static_cast<size_t>(ci))) {
+      Napi::RangeError::New(env, "cmdIndex is not a command of the last parse").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const int32_t* cmd = cmds_.data + kCmdStride * static_cast<size_t>(ci);
+    int id = cmd[C_CMD];
+    MergeKind kind = (id >= 0 && static_cast<size_t>(id) < mergeKind_.size()) ? mergeKind_[id] : MK_NONE;
+    if (kind == MK_NONE || (cmd[C_FLAGS] & F_BAD_KEYS)) {
+      Napi::Error::New(env, "split: the command is not MGET/MSET/DEL/EXISTS/UNLINK/TOUCH").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    size_t argc = static_cast<size_t>(cmd[C_ARGC]), arg0 = static_cast<size_t>(cmd[C_ARG0]);
+    size_t key0 = static_cast<size_t>(cmd[C_KEY0]), nkeys = static_cast<size_t>(cmd[C_NKEYS]);
+    if (arg0 + argc > args_.length / 2 || key0 + nkeys > keys_.length / 2) {
+      Napi::RangeError::New(env, "split: batch arrays changed since the parse").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    views_.resize(argc);
+    if (cmd[C_FLAGS] & F_NEEDS_DECODE) {
+      size_t s = static_cast<size_t>(cmd[C_START]), e = static_cast<size_t>(cmd[C_END]);
+      if (e > len || s >= e) {
+        Napi::RangeError::New(env, "split: the command is outside the chunk").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      e--;  // '\n'
+      if (e > s && data[e - 1] == '\r') e--;
+      RequestParser::decodeInline(data + s, e - s, &scratch_, &scratchLens_);
+      size_t off = 0;
+      for (size_t i = 0; i < argc && i < scratchLens_.size(); i++) {
+        views_[i] = ArgView{reinterpret_cast<const uint8_t*>(scratch_.data()) + off, scratchLens_[i]};
+        off += scratchLens_[i];
+      }
+    } else {
+      for (size_t i = 0; i < argc; i++) {
+        size_t off = static_cast<size_t>(args_.data[2 * (arg0 + i)]), l = static_cast<size_t>(args_.data[2 * (arg0 + i) + 1]);
+        if (off + l > len) {
+          Napi::RangeError::New(env, "split: the command is outside the chunk").ThrowAsJavaScriptException();
+          return env.Undefined();
+        }
+        views_[i] = ArgView{data + off, l};
+      }
+    }
+    keyArgs_.resize(nkeys);
+    keySlots_.resize(nkeys);
+    for (size_t k = 0; k < nkeys; k++) {
+      keyArgs_[k] = keys_.data[2 * (key0 + k)] - static_cast<int32_t>(arg0);
+      keySlots_[k] = keys_.data[2 * (key0 + k) + 1];
+    }
+    size_t bytes;
+    if (!splitter_.plan(kind, views_.data(), argc, keyArgs_.data(), keySlots_.data(), nkeys, slots_.data, plan_.data, plan_.length, &bytes)) {
+      Napi::RangeError::New(env, "split: the plan array is too small or the command is malformed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, bytes);
+    splitter_.write(out.Data());
+    return out;
+  }
+
+  Napi::Value Merge(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !info[1].IsArray()) {
+      Napi::TypeError::New(env, "merge(plan: Int32Array, replies: Buffer[])").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Int32Array plan = info[0].As<Napi::Int32Array>();
+    Napi::Array arr = info[1].As<Napi::Array>();
+    spans_.resize(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      if (!getBytes(env, arr.Get(i), &spans_[i].data, &spans_[i].len, "reply")) return env.Undefined();
+    }
+    if (!mergeReplies(plan.Data(), plan.ElementLength(), spans_.data(), spans_.size(), &merged_)) {
+      Napi::RangeError::New(env, "merge: the plan does not match the replies").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(merged_.data()), merged_.size());
+  }
+
+  Napi::Value KeySlot(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* data;
+    size_t len;
+    if (!getBytes(env, info[0], &data, &len, "key")) return env.Undefined();
+    return Napi::Number::New(env, keySlotFor(parser_.config(), data, len));
+  }
+
+  Napi::Value DecodeInline(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* data;
+    size_t len;
+    if (!getBytes(env, info[0], &data, &len, "line")) return env.Undefined();
+    if (!RequestParser::decodeInline(data, len, &scratch_, &scratchLens_)) return env.Null();
+    Napi::Array out = Napi::Array::New(env, scratchLens_.size());
+    size_t off = 0;
+    for (size_t i = 0; i < scratchLens_.size(); i++) {
+      out.Set(static_cast<uint32_t>(i), Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(scratch_.data()) + off, scratchLens_[i]));
+      off += scratchLens_[i];
+    }
+    return out;
+  }
+
+  Napi::Value Crc16(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* data;
+    size_t len;
+    if (!getBytes(env, info[0], &data, &len, "data")) return env.Undefined();
+    return Napi::Number::New(env, crc16(data, len));
+  }
+
+  Napi::Value Murmur2(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* data;
+    size_t len;
+    if (!getBytes(env, info[0], &data, &len, "data")) return env.Undefined();
+    uint32_t seed = info[1].IsNumber() ? static_cast<uint32_t>(info[1].As<Napi::Number>().Int64Value()) : 0;
+    return Napi::Number::New(env, murmur2(data, len, seed));
+  }
+
+  CommandTable table_;
+  RequestParser parser_;
+  Splitter splitter_;
+  std::vector<MergeKind> mergeKind_;
+  Bound<int32_t> cmds_, args_, keys_, status_, replyEnds_, replyStatus_, plan_;
+  Bound<uint16_t> slots_;
+  size_t lastCmds_ = 0;
+  std::vector<ArgView> views_;
+  std::vector<int32_t> keyArgs_, keySlots_;
+  std::string scratch_;
+  std::vector<size_t> scratchLens_;
+  std::vector<Span> spans_;
+  std::string merged_;
+};
 
 }  // namespace
 
-NODE_API_MODULE(kvstore_native, Init)
+NODE_API_ADDON(KvstoreNative)

@@ -1,0 +1,61 @@
+// The command table as native sees it (built from the CompiledCommandTable that TypeScript
+// passes to setCommandTable): case-insensitive name → id lookup without allocation, container
+// subcommands, and Redis 7 key-spec evaluation (db.c getKeysUsingKeySpecs).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kvstore {
+
+constexpr int kCmdUnknown = -1;
+constexpr int kBeginIndex = 1;
+constexpr int kBeginKeyword = 2;
+constexpr int kFindRange = 1;
+constexpr int kFindKeynum = 2;
+constexpr int kSpecStride = 7;
+
+struct KeySpec {
+  int32_t beginKind;
+  int32_t beginArg;  // index, or startFrom for keyword search
+  int32_t keywordId;
+  int32_t findKind;
+  int32_t a, b, c;
+};
+
+// An argument as bytes (decoded for quoted inline commands).
+struct ArgView {
+  const uint8_t* data;
+  size_t len;
+};
+
+class CommandTable {
+ public:
+  // All vectors as in CompiledCommandTable; returns false (and keeps the old table) if the
+  // arrays are inconsistent.
+  bool load(const std::vector<std::string>& names, const std::vector<int32_t>& arity, const std::vector<int32_t>& specStart,
+            const std::vector<int32_t>& specCount, const std::vector<int32_t>& specs, const std::vector<std::string>& keywords,
+            const std::vector<int32_t>& subStart, const std::vector<int32_t>& subCount, std::string* error);
+
+  size_t size() const { return names_.size(); }
+  // Id of the command (or container subcommand) named by argv[0] (and argv[1]).
+  int lookup(const ArgView* argv, size_t argc) const;
+  int lookupName(const uint8_t* name, size_t len) const;
+  int idOf(const char* lowercaseName) const;
+
+  // Key argument positions per the key specs, appended to `out`. Returns false when a spec
+  // cannot be evaluated (bad numkeys, keys out of range): Redis then reports no keys at all.
+  bool findKeys(int id, const ArgView* argv, size_t argc, std::vector<int32_t>* out) const;
+
+ private:
+  static uint32_t hashLower(const uint8_t* p, size_t len);
+  std::vector<std::string> names_;
+  std::vector<int32_t> arity_, specStart_, specCount_, subStart_, subCount_;
+  std::vector<KeySpec> specs_;
+  std::vector<std::string> keywords_;
+  std::vector<int32_t> slots_;  // open addressing: id+1 per slot, 0 empty
+  uint32_t mask_ = 0;
+};
+
+}  // namespace kvstore

@@ -1,0 +1,224 @@
+#include "split_merge.h"
+
+#include <cstring>
+
+#include "reply_framer.h"
+#include "resp_util.h"
+
+namespace kvstore {
+
+namespace {
+
+inline size_t bulkBytes(size_t len) { return 1 + decimalLength(static_cast<long long>(len)) + 2 + len + 2; }
+
+inline uint8_t* putHeader(uint8_t* w, uint8_t type, long long n) {
+  *w++ = type;
+  w += writeDecimal(w, n);
+  *w++ = '\r';
+  *w++ = '\n';
+  return w;
+}
+
+inline uint8_t* putBulk(uint8_t* w, const ArgView& a) {
+  w = putHeader(w, '$', static_cast<long long>(a.len));
+  if (a.len) std::memcpy(w, a.data, a.len);
+  w += a.len;
+  *w++ = '\r';
+  *w++ = '\n';
+  return w;
+}
+
+}  // namespace
+
+bool Splitter::placeKey(MergeKind kind, const ArgView* argv, size_t argc, int32_t keyArg, int32_t slot, const uint16_t* slotTable,
+                        int32_t* subOut, int32_t* posOut) {
+  if (keyArg < 1 || static_cast<size_t>(keyArg) >= argc) return false;
+  if (kind == MK_ALL_OK && static_cast<size_t>(keyArg) + 1 >= argc) return false;  // MSET key without value
+  if (slot < 0 || slot >= 16384) return false;
+  int shard = slotTable[slot];
+  int s = subOfShard_[shard];
+  if (s < 0) {
+    s = static_cast<int>(subs_.size());
+    subOfShard_[shard] = s;
+    subs_.push_back(Sub{shard, 0, 0, 0});
+  }
+  *subOut = s;
+  *posOut = static_cast<int32_t>(subs_[s].keyCount++);
+  subs_[s].bytes += bulkBytes(argv[keyArg].len);
+  if (kind == MK_ALL_OK) subs_[s].bytes += bulkBytes(argv[keyArg + 1].len);
+  return true;
+}
+
+bool Splitter::plan(MergeKind kind, const ArgView* argv, size_t argc, const int32_t* keyArgs, const int32_t* keySlots, size_t nkeys,
+                    const uint16_t* slotTable, int32_t* plan, size_t planCap, size_t* outBytes) {
+  kind_ = kind;
+  argv_ = argv;
+  keyArgs_ = keyArgs;
+  nkeys_ = nkeys;
+  subs_.clear();
+  keySub_.assign(nkeys, 0);
+  if (subOfShard_.empty()) subOfShard_.assign(65536, -1);
+  std::vector<int32_t> posInSub(nkeys, 0);
+  bool ok = true;
+  for (size_t k = 0; k < nkeys && ok; k++) {
+    ok = placeKey(kind, argv, argc, keyArgs[k], keySlots[k], slotTable, &keySub_[k], &posInSub[k]);
+  }
+  for (const Sub& sub : subs_) subOfShard_[sub.shard] = -1;  // left all -1 for the next call
+  if (!ok) return false;
+  size_t n = subs_.size();
+  if (kPlanHeader + n * kPlanSubStride + nkeys * kPlanKeyStride > planCap) return false;
+  size_t total = 0;
+  for (size_t s = 0; s < n; s++) {
+    Sub& sub = subs_[s];
+    size_t subArgc = 1 + sub.keyCount * (kind == MK_ALL_OK ? 2 : 1);
+    sub.bytes += 1 + decimalLength(static_cast<long long>(subArgc)) + 2 + bulkBytes(argv[0].len);
+    sub.start = total;
+    total += sub.bytes;
+  }
+  // Keys grouped by sub-command (stable: client order inside each group).
+  std::vector<size_t> fill(n, 0);
+  for (size_t s = 1; s < n; s++) fill[s] = fill[s - 1] + subs_[s - 1].keyCount;
+  order_.assign(nkeys, 0);
+  for (size_t k = 0; k < nkeys; k++) order_[fill[keySub_[k]]++] = static_cast<int32_t>(k);
+
+  plan[0] = static_cast<int32_t>(n);
+  plan[1] = kind;
+  plan[2] = static_cast<int32_t>(nkeys);
+  int32_t* rec = plan + kPlanHeader;
+  for (size_t s = 0; s < n; s++, rec += kPlanSubStride) {
+    rec[0] = subs_[s].shard;
+    rec[1] = static_cast<int32_t>(subs_[s].start);
+    rec[2] = static_cast<int32_t>(subs_[s].start + subs_[s].bytes);
+    rec[3] = static_cast<int32_t>(subs_[s].keyCount);
+  }
+  for (size_t k = 0; k < nkeys; k++, rec += kPlanKeyStride) {
+    rec[0] = keySub_[k];
+    rec[1] = posInSub[k];
+  }
+  *outBytes = total;
+  return true;
+}
+
+void Splitter::write(uint8_t* out) const {
+  size_t next = 0;
+  for (size_t s = 0; s < subs_.size(); s++) {
+    const Sub& sub = subs_[s];
+    uint8_t* w = out + sub.start;
+    w = putHeader(w, '*', static_cast<long long>(1 + sub.keyCount * (kind_ == MK_ALL_OK ? 2 : 1)));
+    w = putBulk(w, argv_[0]);
+    for (size_t i = 0; i < sub.keyCount; i++) {
+      int32_t a = keyArgs_[order_[next + i]];
+      w = putBulk(w, argv_[a]);
+      if (kind_ == MK_ALL_OK) w = putBulk(w, argv_[a + 1]);
+    }
+    next += sub.keyCount;
+  }
+}
+
+namespace {
+
+const char kBadShardReply[] = "-ERR Kvstore: unexpected reply from a shard\r\n";
+
+void badReply(std::string* out) { out->assign(kBadShardReply, sizeof(kBadShardReply) - 1); }
+
+// Header "Xn\r\n" of a reply: its integer and the offset just past it.
+bool readHeader(const Span& r, uint8_t type, long long* n, size_t* after) {
+  if (r.len < 4 || r.data[0] != type) return false;
+  for (size_t i = 1; i + 1 < r.len; i++) {
+    if (r.data[i] == '\r') {
+      if (r.data[i + 1] != '\n') return false;
+      *after = i + 2;
+      return string2ll(r.data + 1, i - 1, n);
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool mergeReplies(const int32_t* plan, size_t planLen, const Span* replies, size_t nreplies, std::string* out) {
+  out->clear();
+  if (planLen < kPlanHeader) return false;
+  long long n = plan[0], kind = plan[1], k = plan[2];
+  if (n < 0 || k < 0 || static_cast<unsigned long long>(kPlanHeader + n * kPlanSubStride + k * kPlanKeyStride) > planLen) return false;
+  if (static_cast<size_t>(n) != nreplies) return false;
+  const int32_t* subs = plan + kPlanHeader;
+  const int32_t* keys = subs + n * kPlanSubStride;
+  // Any error sub-reply becomes the reply (the first one, in sub-command order).
+  for (long long s = 0; s < n; s++) {
+    if (replies[s].len > 0 && replies[s].data[0] == '-') {
+      out->assign(reinterpret_cast<const char*>(replies[s].data), replies[s].len);
+      return true;
+    }
+  }
+  if (kind == MK_SUM) {
+    long long sum = 0;
+    for (long long s = 0; s < n; s++) {
+      long long v;
+      size_t after;
+      if (!readHeader(replies[s], ':', &v, &after) || after != replies[s].len) {
+        badReply(out);
+        return true;
+      }
+      sum += v;
+    }
+    uint8_t tmp[32];
+    uint8_t* w = putHeader(tmp, ':', sum);
+    out->assign(reinterpret_cast<const char*>(tmp), static_cast<size_t>(w - tmp));
+    return true;
+  }
+  if (kind == MK_ALL_OK) {
+    for (long long s = 0; s < n; s++) {
+      if (replies[s].len != 5 || std::memcmp(replies[s].data, "+OK\r\n", 5) != 0) {
+        badReply(out);
+        return true;
+      }
+    }
+    out->assign("+OK\r\n");
+    return true;
+  }
+  if (kind != MK_ARRAY) return false;
+  // Element byte ranges of every sub-reply, then reassembled in the client's key order.
+  std::vector<size_t> elemStart(static_cast<size_t>(n) + 1, 0);
+  std::vector<Span> elems;
+  for (long long s = 0; s < n; s++) {
+    long long m;
+    size_t p;
+    elemStart[s] = elems.size();
+    if (!readHeader(replies[s], '*', &m, &p) || m != subs[s * kPlanSubStride + 3]) {
+      badReply(out);
+      return true;
+    }
+    for (long long e = 0; e < m; e++) {
+      ReplyScan sc = scanReply(replies[s].data, replies[s].len, p);
+      if (sc.kind != ReplyScan::Complete) {
+        badReply(out);
+        return true;
+      }
+      elems.push_back(Span{replies[s].data + p, sc.end - p});
+      p = sc.end;
+    }
+    if (p != replies[s].len) {
+      badReply(out);
+      return true;
+    }
+  }
+  elemStart[n] = elems.size();
+  uint8_t head[32];
+  uint8_t* w = putHeader(head, '*', k);
+  size_t total = static_cast<size_t>(w - head);
+  for (long long i = 0; i < k; i++) {
+    long long s = keys[i * kPlanKeyStride], pos = keys[i * kPlanKeyStride + 1];
+    if (s < 0 || s >= n || pos < 0 || static_cast<size_t>(pos) >= elemStart[s + 1] - elemStart[s]) return false;
+    total += elems[elemStart[s] + pos].len;
+  }
+  out->reserve(total);
+  out->assign(reinterpret_cast<const char*>(head), static_cast<size_t>(w - head));
+  for (long long i = 0; i < k; i++) {
+    const Span& e = elems[elemStart[keys[i * kPlanKeyStride]] + keys[i * kPlanKeyStride + 1]];
+    out->append(reinterpret_cast<const char*>(e.data), e.len);
+  }
+  return true;
+}
+
+}  // namespace kvstore

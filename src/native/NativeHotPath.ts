@@ -1,0 +1,105 @@
+/**
+ * The HotPath contract (./api.ts) backed by the C++ addon (native/, built by node-gyp into
+ * build/Release/kvstore_native.node). This class only forwards: every call crosses into native
+ * once; the typed arrays are registered once with bindBatch/bindSlotTable.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { NativeLoadError } from '../errors';
+import type { CompiledCommandTable, HotPath, RequestBatch } from './api';
+
+/** The raw addon exports (native/binding.cc). */
+export interface KvstoreAddon {
+  configure(options: { maxBulkBytes: number; maxInlineBytes: number; hash: 'crc16' | 'murmur'; murmurSeed: number }): void;
+  setCommandTable(compiled: CompiledCommandTable): void;
+  bindBatch(cmds: Int32Array, args: Int32Array, keys: Int32Array, status: Int32Array, replyEnds: Int32Array, replyStatus: Int32Array, plan: Int32Array): void;
+  bindSlotTable(table: Uint16Array): void;
+  parseRequests(chunk: Buffer, from: number): number;
+  frameReplies(chunk: Buffer, from: number): number;
+  split(chunk: Buffer, cmdIndex: number): Buffer;
+  merge(plan: Int32Array, replies: Buffer[]): Buffer;
+  keySlot(key: Buffer): number;
+  decodeInline(line: Buffer): Buffer[] | null;
+  crc16(data: Buffer): number;
+  murmur2(data: Buffer, seed: number): number;
+}
+
+const ADDON_FILE = path.join('build', 'Release', 'kvstore_native.node');
+
+/** The package root: the nearest folder above this file with a package.json (works from src/ and dist/src/). */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new NativeLoadError(`no package root above ${__dirname}`);
+    dir = parent;
+  }
+}
+
+let cached: KvstoreAddon | undefined;
+
+/** Loads the addon once per process (KVSTORE_NATIVE_PATH overrides the location). */
+export function loadAddon(): KvstoreAddon {
+  if (cached) return cached;
+  const file = process.env.KVSTORE_NATIVE_PATH || path.join(packageRoot(), ADDON_FILE);
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    cached = require(file) as KvstoreAddon;
+  } catch (err) {
+    throw new NativeLoadError(`cannot load the native addon ${file}: ${(err as Error).message}`);
+  }
+  return cached;
+}
+
+export class NativeHotPath implements HotPath {
+  readonly nativeEnabled = true;
+  /** The raw addon, for tests and benchmarks. */
+  readonly addon: KvstoreAddon;
+
+  constructor(addon: KvstoreAddon = loadAddon()) {
+    this.addon = addon;
+  }
+
+  configure(options: { maxBulkBytes: number; maxInlineBytes: number; hash: 'crc16' | 'murmur'; murmurSeed: number }): void {
+    this.addon.configure(options);
+  }
+
+  setCommandTable(compiled: CompiledCommandTable): void {
+    this.addon.setCommandTable(compiled);
+  }
+
+  bindBatch(batch: RequestBatch, replyEnds: Int32Array, replyStatus: Int32Array, plan: Int32Array): void {
+    this.addon.bindBatch(batch.cmds, batch.args, batch.keys, batch.status, replyEnds, replyStatus, plan);
+  }
+
+  bindSlotTable(table: Uint16Array): void {
+    this.addon.bindSlotTable(table);
+  }
+
+  parseRequests(chunk: Buffer, from: number): number {
+    return this.addon.parseRequests(chunk, from);
+  }
+
+  frameReplies(chunk: Buffer, from: number): number {
+    return this.addon.frameReplies(chunk, from);
+  }
+
+  split(chunk: Buffer, cmdIndex: number): Buffer {
+    return this.addon.split(chunk, cmdIndex);
+  }
+
+  merge(plan: Int32Array, replies: Buffer[]): Buffer {
+    return this.addon.merge(plan, replies);
+  }
+
+  keySlot(key: Buffer): number {
+    return this.addon.keySlot(key);
+  }
+
+  decodeInline(line: Buffer): Buffer[] | null {
+    return this.addon.decodeInline(line);
+  }
+}
+
+export default NativeHotPath;
