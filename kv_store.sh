@@ -176,7 +176,8 @@ cmd_start() {
 proxy_ready() {
   local pid
   pid="$(read_pid "$RUN/kvstore.pid")"
-  alive "$pid" kvstore || return 2
+  # plain liveness: we started this pid a moment ago (it may not have exec'd node yet)
+  kill -0 "$pid" 2>/dev/null || return 2
   redis_ping "$PROXY_PORT" && port_busy "$ADMIN_PORT"
 }
 
