@@ -13,6 +13,7 @@ import {
   simpleReply,
 } from './Resp';
 import { ERRORS } from './ReplyTexts';
+import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
 
 type Handler = (client: ClientConnection, ctx: ProxyContext, args: Buffer[], seq: number) => void;
 
@@ -189,6 +190,7 @@ const HANDLERS: Record<string, Handler> = {
   },
 
   keys(client, ctx, args, seq) {
+    if (ctx.hooks.keyNames) return keysCommand(client, ctx, ctx.hooks.keyNames, args, seq);
     sendToAllShards(client, ctx, encodeCommand(args), seq, concatArrays);
   },
 
@@ -207,6 +209,7 @@ const HANDLERS: Record<string, Handler> = {
   },
 
   randomkey(client, ctx, _args, seq) {
+    if (ctx.hooks.keyNames) return randomKeyCommand(client, ctx, ctx.hooks.keyNames, seq);
     const n = ctx.router.shards.length;
     if (n === 0) return client.onReply(seq, ERRORS.noShards);
     // Shards in random order; the first that has a key answers (empty shards say nil).
@@ -231,7 +234,9 @@ const HANDLERS: Record<string, Handler> = {
     const shard = Number(cursor & SCAN_SHARD_MASK);
     const n = ctx.router.shards.length;
     if (shard >= n) return client.onReply(seq, arrayReply([bulkReply('0'), EMPTY_ARRAY]));
-    const command = encodeCommand([args[0], String(cursor >> SCAN_SHARD_BITS), ...args.slice(2)]);
+    const view = ctx.hooks.keyNames;
+    const { options, pattern } = scanOptions(view, args.slice(2));
+    const command = encodeCommand([args[0], String(cursor >> SCAN_SHARD_BITS), ...options]);
     client.forwardTo(shard, command, 0, {
       onReply: (_tag, reply) => {
         if (isErrorReply(reply)) return client.onReply(seq, reply);
@@ -242,7 +247,8 @@ const HANDLERS: Record<string, Handler> = {
         if (backendNext !== 0n) ours = (backendNext << SCAN_SHARD_BITS) | BigInt(shard);
         else ours = shard + 1 < n ? BigInt(shard + 1) : 0n;
         const keysStart = reply.indexOf('\r\n', reply.indexOf('\r\n') + 2) + 2 + next.length + 2;
-        client.onReply(seq, Buffer.concat([Buffer.from('*2\r\n'), bulkReply(String(ours)), reply.subarray(keysStart)]));
+        const names = scanNames(view, reply.subarray(keysStart), pattern);
+        client.onReply(seq, Buffer.concat([Buffer.from('*2\r\n'), bulkReply(String(ours)), names]));
       },
     });
   },

@@ -22,6 +22,7 @@ import { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
+import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -41,7 +42,8 @@ export class ProxyServer extends EventEmitter {
   private readonly log: Logger;
 
   /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
-  readonly hooks: ProxyHooks = { migration: null, keyRewrite: null };
+  readonly hooks: ProxyHooks = { migration: null, keyRewrite: null, keyNames: null };
+  private readonly keyRewrite: WorkerKeyRewrite;
 
   constructor(options: ProxyServerOptions) {
     super();
@@ -80,6 +82,8 @@ export class ProxyServer extends EventEmitter {
       },
     };
     router.apply(options.topology);
+    this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
+    this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.emit('error', err));
   }
@@ -121,6 +125,7 @@ export class ProxyServer extends EventEmitter {
   /** Replace the routing whole (a new epoch). */
   applyTopology(snapshot: TopologySnapshot): void {
     this.ctx.router.apply(snapshot);
+    this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
     this.emit('topology', snapshot.epoch);
   }
 
