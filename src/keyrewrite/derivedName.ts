@@ -44,9 +44,28 @@ export class SlotTagTable {
    * names. Verifies each tag against `slotOf` (with braces around it, as it is used).
    */
   static build(slotOf: SlotFunction): SlotTagTable {
+    const steps = SlotTagTable.steps(slotOf);
+    let r = steps.next();
+    while (!r.done) r = steps.next();
+    return r.value;
+  }
+
+  /** The same table, built in slices between other work (a worker warms it up at start). */
+  static async buildInBackground(slotOf: SlotFunction): Promise<SlotTagTable> {
+    const steps = SlotTagTable.steps(slotOf);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** The build as a generator that yields every few thousand hashes. */
+  static *steps(slotOf: SlotFunction): Generator<void, SlotTagTable, void> {
     const tags: (Buffer | undefined)[] = new Array(SLOT_COUNT);
     let missing = SLOT_COUNT;
     const n = TAG_ALPHABET.length;
+    let work = 0;
     for (let len = 1; missing > 0 && len <= 5; len++) {
       const digits = new Array<number>(len).fill(0);
       const candidate = Buffer.alloc(len);
@@ -60,13 +79,22 @@ export class SlotTagTable {
         let i = len - 1;
         while (i >= 0 && ++digits[i] === n) digits[i--] = 0;
         if (i < 0) break;
+        if (++work % 8192 === 0) yield;
       }
     }
     if (missing > 0) throw new Error(`slot tag table: ${missing} slots have no tag of up to 5 characters`);
     const table = tags as Buffer[];
+    const wrapped = Buffer.alloc(8);
     for (let slot = 0; slot < SLOT_COUNT; slot++) {
-      const wrapped = Buffer.concat([Buffer.from('x{'), table[slot], Buffer.from('}y')]);
-      if (slotOf(wrapped) !== slot) throw new Error(`slot tag table: tag for slot ${slot} does not hash to it inside braces`);
+      const tag = table[slot];
+      const w = wrapped.length >= tag.length + 4 ? wrapped.subarray(0, tag.length + 4) : Buffer.alloc(tag.length + 4);
+      w[0] = 0x78; // x
+      w[1] = OPEN;
+      tag.copy(w, 2);
+      w[tag.length + 2] = CLOSE;
+      w[tag.length + 3] = 0x79; // y
+      if (slotOf(w) !== slot) throw new Error(`slot tag table: tag for slot ${slot} does not hash to it inside braces`);
+      if (slot % 8192 === 8191) yield;
     }
     return new SlotTagTable(table);
   }

@@ -84,6 +84,7 @@ export class ProxyServer extends EventEmitter {
     router.apply(options.topology);
     this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
     this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
+    this.keyRewrite.warmUp();
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.emit('error', err));
   }

@@ -171,3 +171,17 @@ test('keys with the reserved prefix are refused only while rules are active', (t
   t.true(new KeyRewriter([{ pattern: 'a', generation: 1 }], keySlot, table).isReserved(reserved));
   t.false(new KeyRewriter([], keySlot, table).isReserved(reserved));
 });
+
+test('with the cluster hashes (crc16, murmur with a seed) derived names keep the slot', async (t) => {
+  const { SlotHasher } = await import('../../src/native/reference/hash');
+  for (const [hash, seed] of [['crc16', 0], ['murmur', 0], ['murmur', 987654]] as const) {
+    const hasher = new SlotHasher();
+    hasher.configure(hash, seed);
+    const slotOf = (k: Buffer) => hasher.slot(k, 0, k.length);
+    const built = SlotTagTable.build(slotOf);
+    const background = await SlotTagTable.buildInBackground(slotOf);
+    t.true(built.tags.every((tag, i) => tag.equals(background.tags[i])), `${hash}/${seed}: background build differs`);
+    fc.assert(fc.property(keyArb, genArb, (key, gen) => slotOf(deriveName(key, gen, slotOf(key), built)) === slotOf(key)), { numRuns: 2000 });
+    if (hash === 'crc16') t.true(built.tags.every((tag, i) => tag.equals(table.tags[i])), 'SlotHasher crc16 agrees with the spec CRC16');
+  }
+});
