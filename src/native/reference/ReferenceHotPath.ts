@@ -3,9 +3,12 @@
  * fallback when the addon cannot load. Same contract (../api.ts), same bytes out.
  * Extensions both implementations provide (see the report / api.ts proposal):
  * - status[S_ERROR_BYTE] (6) holds the byte quoted by "expected '$', got '%c'";
- * - S_NEED / R_NEED are lower bounds: exact when only one bulk remains, otherwise the bytes
- *   known so far plus the smallest possible size of what is still owed (6 bytes per request
- *   argument, 3 per reply value), and 0 when that does not exceed what the chunk already has.
+ * - S_NEED: when the incomplete tail is inside a bulk whose header was read, the tail length at
+ *   which that bulk (payload + 2 bytes) is complete; nothing (command or error) can happen before.
+ *   Otherwise 0. A malformed header can always be reported after 2 more bytes, so no bound there.
+ * - R_NEED: a lower bound for the incomplete reply: the end of the bulk being read (or the
+ *   position reached) plus 3 bytes ("_\r\n") per value still owed after it.
+ * - Both are 0 when the bound does not exceed what the chunk already holds.
  */
 import {
   CMD_STRIDE, C_ARG0, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_START, CompiledCommandTable, F_NEEDS_DECODE,

@@ -31,8 +31,6 @@ import { redisStringToNumber } from './numbers';
 /** status[S_ERROR_BYTE]: the byte Redis quotes in "expected '$', got '%c'" (extension of api.ts). */
 export const S_ERROR_BYTE = 6;
 
-/** Smallest possible bulk argument on the wire: "$0\r\n" + the 2 bytes after the payload. */
-const MIN_ARG_BYTES = 6;
 const INT_MAX = 0x7fffffff;
 
 const LEN_OK = 0;
@@ -176,10 +174,10 @@ export class RequestParser {
         while (remaining > 0) {
           const rc2 = this.readLength(chunk, p, end, true);
           if (rc2 !== LEN_OK) {
-            if (rc2 === LEN_INCOMPLETE) need = p + MIN_ARG_BYTES * remaining - start;
-            else if (rc2 === LEN_TOO_BIG) error = ProtocolErrorCode.TooBigBulkCountString;
+            // LEN_INCOMPLETE leaves need at 0: a malformed header shows after 2 more bytes.
+            if (rc2 === LEN_TOO_BIG) error = ProtocolErrorCode.TooBigBulkCountString;
             else if (rc2 === LEN_NOT_DOLLAR) error = ProtocolErrorCode.ExpectedDollar;
-            else error = ProtocolErrorCode.InvalidBulkLength;
+            else if (rc2 === LEN_INVALID) error = ProtocolErrorCode.InvalidBulkLength;
             pos = start;
             break outer;
           }
@@ -192,7 +190,7 @@ export class RequestParser {
           const payload = this.lenNext;
           const next = payload + len + 2;
           if (next > end) {
-            need = next + MIN_ARG_BYTES * (remaining - 1) - start;
+            need = next - start; // nothing can happen before this bulk is complete
             pos = start;
             break outer;
           }
