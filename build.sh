@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # build.sh: build Kvstore and package it.
-#   ./build.sh version 1.0 [--out DIR]   → DIR/kvstore-1.0.tar.gz (DIR defaults to this folder)
+#   ./build.sh version 1.0 [--out DIR] [--prebuilt]
+#     → DIR/kvstore-1.0.tar.gz (DIR defaults to this folder). --prebuilt packages the existing
+#       dist/ and build/Release/ without compiling again (the packaging test uses it so it does not
+#       rewrite files other tests are running from).
 # The tarball holds the compiled JS, the built native addon, production node_modules, bin/kvstore,
 # kv_store.sh, test_all, sample configs, docs and README. Unpacked on a like machine (same OS and
 # CPU, Node 20+, redis-server) it runs with no npm step: ./kv_store.sh start.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-usage() { echo "usage: $0 version VERSION [--out DIR]" >&2; exit 2; }
+usage() { echo "usage: $0 version VERSION [--out DIR] [--prebuilt]" >&2; exit 2; }
 
 [ "${1:-}" = version ] || usage
 VERSION="${2:-}"
@@ -15,9 +18,11 @@ VERSION="${2:-}"
 [[ "$VERSION" =~ ^[0-9A-Za-z][0-9A-Za-z._-]*$ ]] || { echo "build.sh: version must be like 1.0 or 1.2.3-rc1 (got \"$VERSION\")" >&2; exit 2; }
 shift 2
 OUT="$ROOT"
+PREBUILT=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT="${2:?--out needs a directory}"; shift 2 ;;
+    --prebuilt) PREBUILT=1; shift ;;
     *) usage ;;
   esac
 done
@@ -31,10 +36,14 @@ if [ ! -d node_modules ]; then
   echo "== npm ci"
   npm ci --no-audit --no-fund
 fi
-echo "== compile TypeScript"
-npm run --silent build
-echo "== build the native addon"
-npm run --silent build:native >/dev/null
+if [ "$PREBUILT" = 1 ]; then
+  [ -f dist/src/cli/main.js ] || { echo "build.sh: --prebuilt but dist/ is not built (npm run build)" >&2; exit 1; }
+else
+  echo "== compile TypeScript"
+  npm run --silent build
+  echo "== build the native addon"
+  npm run --silent build:native >/dev/null
+fi
 [ -f build/Release/kvstore_native.node ] || { echo "build.sh: build/Release/kvstore_native.node was not built" >&2; exit 1; }
 
 STAGE="$(mktemp -d)"

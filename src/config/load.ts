@@ -76,11 +76,10 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): KvstoreCon
   try {
     conf.validate({ allowed: 'strict', output: () => undefined });
   } catch (err) {
+    // (sections that were not mappings were left out of `known`, so convict checks their defaults)
     for (const line of (err as Error).message.split('\n')) {
       // keep the offending value when it is short enough to read
-      const text = line.replace(/: value was (.*)$/, (_m, v: string) => (v.length <= 60 ? `; got ${v}` : ''));
-      // a section that was not a mapping is already reported; convict then complains about its children
-      if (!problems.some((p) => text.includes(`'${p.split(':')[0]}.`) || text.startsWith(`${p.split(':')[0]}.`))) problems.push(text);
+      problems.push(line.replace(/: value was (.*)$/, (_m, v: string) => (v.length <= 60 ? `; got ${v}` : '')));
     }
   }
   if (problems.length) throw new ConfigError(problems.map((p) => `  - ${p}`).join('\n'));
