@@ -15,7 +15,6 @@ import {
   F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL,
   S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_CROSS, SLOT_NONE,
 } from '../native/api';
-import { S_ERROR_BYTE } from '../native/reference/requestParser';
 import { NO_SHARD } from '../topology/slots';
 import { PartialInput } from './PartialInput';
 import type { BackendConnection, CongestionWaiter } from './BackendConnection';
@@ -60,6 +59,9 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private readonly partial = new PartialInput();
 
   private paused = 0;
+  /** Commands read but not dispatched yet (paused mid-chunk). */
+  private deferred: Buffer | null = null;
+  private processingDeferred = false;
   private closed = false;
   private closeAfterFlush = false;
 
@@ -100,13 +102,27 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.closeAfterFlush) return;
-    const limits = this.ctx.config.limits;
+    if (this.deferred !== null) {
+      // Paused mid-chunk and more arrived anyway: keep it behind the deferred commands.
+      this.deferred = Buffer.concat([this.deferred, chunk]);
+      return;
+    }
     const partial = this.partial;
     if (partial.active) {
       partial.append(chunk);
       if (!partial.ready) return;
       chunk = partial.take();
     }
+    this.process(chunk);
+  }
+
+  /**
+   * Frame and dispatch the commands in `chunk`. Stops early, keeping the rest in `deferred`,
+   * when the client has maxPipeline commands in flight, its unsent output is above the high-water
+   * mark, or a backend it feeds is congested: backpressure per command, not per read.
+   */
+  private process(chunk: Buffer): void {
+    const limits = this.ctx.config.limits;
     const binding = this.ctx.binding;
     binding.useEngineOptions(this.ctx.engine);
     const hot = binding.hot;
@@ -126,6 +142,12 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
           reparsed = true;
         }
         if (this.closed || this.closeAfterFlush) return;
+        if (this.paused !== 0 || this.tail - this.head >= limits.maxPipeline) {
+          if (end < chunk.length) this.deferred = chunk.subarray(end);
+          if (this.tail - this.head >= limits.maxPipeline) this.pause(PAUSE_PIPELINE);
+          else this.socket.pause(); // already paused for output or a backend: keep it so
+          return;
+        }
         if (reparsed) break;
       }
       if (reparsed) {
@@ -136,7 +158,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       from = next;
       const error = status[S_ERROR];
       if (error !== ProtocolErrorCode.None) {
-        return this.protocolError(protocolErrorText(error, status[S_ERROR_BYTE]));
+        return this.protocolError(protocolErrorText(error, error === ProtocolErrorCode.ExpectedDollar ? byteInsteadOfDollar(chunk, from) : 0));
       }
       const grow = status[S_GROW_ARGS];
       if (grow > 0) {
@@ -147,11 +169,10 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       if (from < chunk.length) {
         const need = status[S_NEED];
         if (need > limits.maxRequestBytes || chunk.length - from > limits.maxRequestBytes) return this.requestTooLarge();
-        partial.keep(chunk.subarray(from), need);
+        this.partial.keep(chunk.subarray(from), need);
       }
       break;
     }
-    if (this.inFlight >= limits.maxPipeline) this.pause(PAUSE_PIPELINE);
   }
 
   /**
@@ -521,7 +542,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       return;
     }
     if (socket.writableLength > ctx.config.limits.clientOutputHighWater) this.pause(PAUSE_OUTPUT);
-    if ((this.paused & PAUSE_PIPELINE) !== 0 && this.inFlight < ctx.config.limits.maxPipeline) this.resume(PAUSE_PIPELINE);
+    if ((this.paused & PAUSE_PIPELINE) !== 0 && this.inFlight <= ctx.config.limits.maxPipeline >> 1) this.resume(PAUSE_PIPELINE);
   }
 
   /* ---------- flow control ---------- */
@@ -534,7 +555,19 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private resume(reason: number): void {
     if ((this.paused & reason) === 0) return;
     this.paused &= ~reason;
-    if (this.paused === 0 && !this.closed) this.socket.resume();
+    if (this.paused !== 0 || this.closed) return;
+    const deferred = this.deferred;
+    if (deferred !== null && !this.processingDeferred) {
+      this.deferred = null;
+      this.processingDeferred = true;
+      try {
+        this.process(deferred);
+      } finally {
+        this.processingDeferred = false;
+      }
+      if (this.paused !== 0) return;
+    }
+    this.socket.resume();
   }
 
   private pauseForBackend(backend: BackendConnection): void {
@@ -595,4 +628,23 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.ring.fill(null);
     this.ctx.clientClosed(this);
   }
+}
+
+/**
+ * The byte Redis quotes in "expected '$', got '%c'": walk the failing multibulk from `start`
+ * (error path only; the two hot-path implementations do not agree on a status field for it).
+ */
+function byteInsteadOfDollar(chunk: Buffer, start: number): number {
+  let p = chunk.indexOf(0x0d, start);
+  if (p < 0) return 0;
+  p += 2;
+  while (p < chunk.length) {
+    if (chunk[p] !== 0x24) return chunk[p];
+    const cr = chunk.indexOf(0x0d, p);
+    if (cr < 0) return 0;
+    const len = Number(chunk.toString('latin1', p + 1, cr));
+    if (!Number.isFinite(len) || len < 0) return 0;
+    p = cr + 2 + len + 2;
+  }
+  return 0;
 }

@@ -44,10 +44,16 @@ export class CommandRoute {
     /** Prebuilt replies: wrong arity, and for 'unsupported' the refusal. */
     readonly arityError: Buffer,
     readonly refusal: Buffer | null,
-  ) {}
+  ) {
+    this.pairs = name === 'mset';
+  }
+
+  /** MSET takes key/value pairs: an even argument count is Redis's arity error too. */
+  readonly pairs: boolean;
 
   arityOk(argc: number): boolean {
     const a = this.arity;
+    if (this.pairs && (argc & 1) === 0) return false;
     return a >= 0 ? argc === a : argc >= -a;
   }
 }

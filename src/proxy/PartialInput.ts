@@ -32,8 +32,8 @@ export class PartialInput {
       this.need = need;
       return;
     }
-    const cap = Math.max(need, tail.length * 2, 4096);
-    this.buf = Buffer.allocUnsafe(cap);
+    // Never allocate what a client merely announces ($500000000): grow as bytes really arrive.
+    this.buf = Buffer.allocUnsafe(Math.max(tail.length * 2, 4096));
     tail.copy(this.buf, 0);
     this.len = tail.length;
     this.need = need;
@@ -42,7 +42,10 @@ export class PartialInput {
   append(chunk: Buffer): void {
     let buf = this.buf!;
     if (this.len + chunk.length > buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, this.len + chunk.length, this.need));
+      const target = this.len + chunk.length;
+      let cap = Math.max(buf.length * 2, target);
+      if (this.need >= target) cap = Math.min(cap, this.need);
+      const grown = Buffer.allocUnsafe(cap);
       buf.copy(grown, 0, 0, this.len);
       buf = this.buf = grown;
     }

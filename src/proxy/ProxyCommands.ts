@@ -231,26 +231,32 @@ const HANDLERS: Record<string, Handler> = {
     const text = args[1].toString('latin1');
     if (!/^\d{1,20}$/.test(text) || BigInt(text) > 0xffffffffffffffffn) return client.onReply(seq, ERRORS.invalidCursor);
     const cursor = BigInt(text);
-    const shard = Number(cursor & SCAN_SHARD_MASK);
     const n = ctx.router.shards.length;
-    if (shard >= n) return client.onReply(seq, arrayReply([bulkReply('0'), EMPTY_ARRAY]));
     const view = ctx.hooks.keyNames;
-    const { options, pattern } = scanOptions(view, args.slice(2));
-    const command = encodeCommand([args[0], String(cursor >> SCAN_SHARD_BITS), ...options]);
-    client.forwardTo(shard, command, 0, {
-      onReply: (_tag, reply) => {
-        if (isErrorReply(reply)) return client.onReply(seq, reply);
-        // [cursor, keys]: keep the keys' bytes as they are, re-encode only the cursor.
-        const [next] = decodeReply(reply) as [Buffer, unknown];
-        const backendNext = BigInt(next.toString('latin1'));
-        let ours: bigint;
-        if (backendNext !== 0n) ours = (backendNext << SCAN_SHARD_BITS) | BigInt(shard);
-        else ours = shard + 1 < n ? BigInt(shard + 1) : 0n;
-        const keysStart = reply.indexOf('\r\n', reply.indexOf('\r\n') + 2) + 2 + next.length + 2;
-        const names = scanNames(view, reply.subarray(keysStart), pattern);
-        client.onReply(seq, Buffer.concat([Buffer.from('*2\r\n'), bulkReply(String(ours)), names]));
-      },
-    });
+    // Under key rewrite MATCH is applied here, to the names clients see (keyNameCommands.ts).
+    const { options: rest, pattern } = scanOptions(view, args.slice(2));
+    // One shard at a time, in index order; the cursor's low bits say which. A shard that has
+    // nothing more moves on to the next one at once, so empty pages are rare.
+    const scanShard = (shard: number, backendCursor: bigint): void => {
+      if (shard >= n) return client.onReply(seq, arrayReply([bulkReply('0'), EMPTY_ARRAY]));
+      const command = encodeCommand([args[0], String(backendCursor), ...rest]);
+      client.forwardTo(shard, command, 0, {
+        onReply: (_tag, reply) => {
+          if (isErrorReply(reply)) return client.onReply(seq, reply);
+          const [next, keys] = decodeReply(reply) as [Buffer, Buffer[]];
+          const backendNext = BigInt(next.toString('latin1'));
+          if (backendNext === 0n && keys.length === 0 && shard + 1 < n) return scanShard(shard + 1, 0n);
+          let ours: bigint;
+          if (backendNext !== 0n) ours = (backendNext << SCAN_SHARD_BITS) | BigInt(shard);
+          else ours = shard + 1 < n ? BigInt(shard + 1) : 0n;
+          // Keep the keys' bytes as they are; only the cursor is re-encoded.
+          const keysStart = reply.indexOf('\r\n', reply.indexOf('\r\n') + 2) + 2 + next.length + 2;
+          const names = scanNames(view, reply.subarray(keysStart), pattern);
+          client.onReply(seq, Buffer.concat([Buffer.from('*2\r\n'), bulkReply(String(ours)), names]));
+        },
+      });
+    };
+    scanShard(Number(cursor & SCAN_SHARD_MASK), cursor >> SCAN_SHARD_BITS);
   },
 };
 

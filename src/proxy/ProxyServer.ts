@@ -34,6 +34,16 @@ export interface ProxyServerOptions {
 /** Command tables are installed once per HotPath instance. */
 const tablesInstalled = new WeakSet<HotPath>();
 
+/**
+ * One HotPath per process: the addon keeps its bound arrays in process-wide state, so two
+ * instances would overwrite each other's bindings (several ProxyServers in one test process).
+ */
+let processHotPath: HotPath | null = null;
+function sharedHotPath(): HotPath {
+  if (processHotPath === null) processHotPath = loadHotPath();
+  return processHotPath;
+}
+
 export class ProxyServer extends EventEmitter {
   private readonly ctx: ProxyContext;
   private readonly server: net.Server;
@@ -49,7 +59,7 @@ export class ProxyServer extends EventEmitter {
     super();
     const log = options.logger ?? createLogger('proxy');
     this.log = log;
-    const hot = options.hotPath ?? loadHotPath();
+    const hot = options.hotPath ?? sharedHotPath();
     const { routes, compiled, byName } = commandRoutes();
     if (!tablesInstalled.has(hot)) {
       hot.setCommandTable(compiled);

@@ -8,6 +8,7 @@ import { PLAN_HEADER, PLAN_KEY_STRIDE, PLAN_SUB_STRIDE } from '../native/api';
 import type { ClientConnection } from './ClientConnection';
 import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
+import { errorReply } from './Resp';
 
 class Fragment implements ReplySink {
   private readonly replies: Buffer[];
@@ -43,7 +44,15 @@ class Fragment implements ReplySink {
 export function splitAcrossShards(client: ClientConnection, ctx: ProxyContext, chunk: Buffer, cmdIndex: number, seq: number): void {
   const binding = ctx.binding;
   binding.useSlotTable(ctx.router.slotTable);
-  const parts = binding.hot.split(chunk, cmdIndex);
+  let parts: Buffer;
+  try {
+    parts = binding.hot.split(chunk, cmdIndex);
+  } catch (err) {
+    // The dispatcher checks arity first, so this is a bug; fail the command, not the worker.
+    ctx.log.error({ err }, 'split failed');
+    client.onReply(seq, errorReply(`ERR Kvstore: ${(err as Error).message}`));
+    return;
+  }
   const plan = binding.plan;
   const n = plan[0];
   const length = PLAN_HEADER + n * PLAN_SUB_STRIDE + plan[2] * PLAN_KEY_STRIDE;
