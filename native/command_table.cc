@@ -50,6 +50,7 @@ bool CommandTable::load(const std::vector<std::string>& names, const std::vector
   std::vector<int32_t> slots(cap, 0);
   for (size_t i = 0; i < n; i++) {
     const std::string& nm = names[i];
+    if (nm.find('|') != std::string::npos) continue;  // subcommands are found through their container
     uint32_t h = hashLower(reinterpret_cast<const uint8_t*>(nm.data()), nm.size()) & (cap - 1);
     while (slots[h] != 0) {
       const std::string& other = names[slots[h] - 1];
@@ -119,7 +120,7 @@ bool CommandTable::findKeys(int id, const ArgView* argv, size_t argc, std::vecto
       const std::string& kw = keywords_[sp.keywordId];
       for (int i = startIndex; i != endIndex; i = startIndex <= endIndex ? i + 1 : i - 1) {
         if (i >= iargc || i < 1) break;
-        if (cstrCaseEqual(argv[i].data, argv[i].len, reinterpret_cast<const uint8_t*>(kw.data()), kw.size())) {
+        if (caseEqual(argv[i].data, argv[i].len, reinterpret_cast<const uint8_t*>(kw.data()), kw.size())) {
           first = i + 1;
           break;
         }
@@ -146,11 +147,12 @@ bool CommandTable::findKeys(int id, const ArgView* argv, size_t argc, std::vecto
       if (!string2ll(argv[idx].data, argv[idx].len, &numkeys) || numkeys < 0 || numkeys > iargc) return false;
       first += sp.b;
       last = first + static_cast<int>(numkeys) - 1;
+      // numkeys 0 is a valid empty key list (EVAL script 0), as Redis's getkeys procedures say.
+      if (numkeys == 0) continue;
     } else {
       continue;
     }
-    if (last >= iargc || last < first || first >= iargc || first < 0) return false;
-    if (step <= 0) return false;
+    if (last >= iargc || last < first || first >= iargc || first < 0 || step <= 0) return false;
     for (int i = first; i <= last; i += step) out->push_back(i);
   }
   return true;
