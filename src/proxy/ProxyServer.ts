@@ -24,6 +24,7 @@ import { MigrationSupport } from './MigrationSupport';
 import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
+import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -53,9 +54,10 @@ export class ProxyServer extends EventEmitter {
   private readonly log: Logger;
 
   /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
-  readonly hooks: ProxyHooks = { migration: null, keyRewrite: null };
+  readonly hooks: ProxyHooks = { migration: null, keyRewrite: null, keyNames: null };
   /** Online resharding: moves keys of migrating slots before their commands (MigrationHook.ts). */
   readonly migration: MigrationSupport;
+  private readonly keyRewrite: WorkerKeyRewrite;
 
   constructor(options: ProxyServerOptions) {
     super();
@@ -95,6 +97,9 @@ export class ProxyServer extends EventEmitter {
     };
     this.migration = new MigrationSupport(this.hooks, options.config);
     void this.migration.applyTopology(options.topology, () => router.apply(options.topology)); // synchronous: nothing in flight yet
+    this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
+    this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
+    this.keyRewrite.warmUp();
     this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => {
       log.error({ err }, 'listening socket error');
@@ -142,6 +147,7 @@ export class ProxyServer extends EventEmitter {
     // acknowledges the epoch once this resolves.
     return this.migration.applyTopology(snapshot, () => {
       this.ctx.router.apply(snapshot);
+      this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
       this.emit('topology', snapshot.epoch);
     });
   }
