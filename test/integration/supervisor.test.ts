@@ -144,6 +144,10 @@ test('topology changes return only once every worker routes by the new epoch; SI
   const kv = await startKvstore(t, { shards: 3, workers: 2 });
   const topo = (await kv.admin('GET', '/topology')).body;
   t.is(topo.epoch, 1);
+  // clients connected before the reloads must stay connected and keep working
+  const early = await Promise.all(Array.from({ length: 4 }, () => LineClient.connect(kv.port)));
+  t.teardown(() => early.forEach((c) => c.close()));
+  for (const c of early) t.is(await c.send('SET', 'before-reload', '1'), '+OK');
 
   // drop s3 from the config and set a password; restart-only keys are reported, not applied
   kv.writeConfig({ ...kv.config, shards: (kv.config.shards as unknown[]).slice(0, 2), password: 'sekret', workers: 3 });
@@ -176,6 +180,11 @@ test('topology changes return only once every worker routes by the new epoch; SI
   t.deepEqual(after.shards.map((s: { name: string }) => s.name), ['s1', 's2', 's3', 's4']);
   t.deepEqual(after.shards[3].slots, []);
   t.deepEqual(after.shards[0].slots, topo.shards[0].slots);
+
+  for (const c of early) {
+    t.false(c.closed);
+    t.is(await c.send('EXISTS', 'before-reload'), ':1');
+  }
 
   // SIGHUP: same path; a broken file is refused and the running config kept
   kv.writeConfig({ ...kv.config, mode: 'bogus' });
