@@ -2,7 +2,8 @@
  * The supervisor as users run it: `kvstore start` (primary + node:cluster workers) over real
  * redis-servers. Workers share one port; a killed worker is replaced while the other's clients
  * carry on; SIGTERM drains without losing acknowledged requests; topology changes are acked by
- * every worker before the admin call returns; SIGHUP reloads live.
+ * every worker before the admin call returns; SIGHUP reloads live. Serial: each test runs a
+ * primary with workers and redis-servers, and the machine may have only two cores.
  */
 import test from 'ava';
 import net from 'node:net';
@@ -50,7 +51,7 @@ class LineClient {
   }
 }
 
-test('two workers share one port and both receive connections', async (t) => {
+test.serial('two workers share one port and both receive connections', async (t) => {
   const kv = await startKvstore(t, { workers: 2 });
   const pids = await kv.workerPids();
   t.is(pids.length, 2);
@@ -69,7 +70,7 @@ test('two workers share one port and both receive connections', async (t) => {
   t.true(stats.commands.set.calls >= 20);
 });
 
-test('a killed worker is replaced; the other worker\'s clients are untouched', async (t) => {
+test.serial('a killed worker is replaced; the other worker\'s clients are untouched', async (t) => {
   const kv = await startKvstore(t, { workers: 2 });
   const clients = await Promise.all(Array.from({ length: 16 }, () => LineClient.connect(kv.port)));
   t.teardown(() => clients.forEach((c) => c.close()));
@@ -106,7 +107,7 @@ test('a killed worker is replaced; the other worker\'s clients are untouched', a
   t.true(after.totalCommands >= before.totalCommands);
 });
 
-test('SIGTERM under load: drains, exits 0, and loses no acknowledged request', async (t) => {
+test.serial('SIGTERM under load: drains, exits 0, and loses no acknowledged request', async (t) => {
   const kv = await startKvstore(t, { workers: 2 });
   const n = 8;
   const clients = await Promise.all(Array.from({ length: n }, () => LineClient.connect(kv.port)));
@@ -140,7 +141,7 @@ test('SIGTERM under load: drains, exits 0, and loses no acknowledged request', a
   t.true(acked.reduce((a, b) => a + b, 0) > n * 50);
 });
 
-test('topology changes return only once every worker routes by the new epoch; SIGHUP and POST /reload apply live', async (t) => {
+test.serial('topology changes return only once every worker routes by the new epoch; SIGHUP and POST /reload apply live', async (t) => {
   const kv = await startKvstore(t, { shards: 3, workers: 2 });
   const topo = (await kv.admin('GET', '/topology')).body;
   t.is(topo.epoch, 1);
@@ -196,7 +197,7 @@ test('topology changes return only once every worker routes by the new epoch; SI
   t.is((await kv.admin('GET', '/health')).body.status, 'ok');
 });
 
-test('a taken port makes start fail with a clear message and exit 1', async (t) => {
+test.serial('a taken port makes start fail with a clear message and exit 1', async (t) => {
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => blocker.close());
@@ -206,7 +207,7 @@ test('a taken port makes start fail with a clear message and exit 1', async (t) 
   });
 });
 
-test('a taken admin port makes start fail with a clear message', async (t) => {
+test.serial('a taken admin port makes start fail with a clear message', async (t) => {
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => blocker.close());
