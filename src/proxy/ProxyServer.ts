@@ -7,6 +7,7 @@
  *                 → Router (slot → shard) → BackendConnection (batched writes, framed replies)
  *                 → SplitMerge / FanOut / ProxyCommands for the non-single-key classes
  */
+import type { BackendHealthSummary } from '../supervisor/messages';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { KvstoreConfig } from '../config/types';
@@ -23,6 +24,7 @@ import { MigrationSupport } from './MigrationSupport';
 import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
+import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -52,9 +54,10 @@ export class ProxyServer extends EventEmitter {
   private readonly log: Logger;
 
   /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
-  readonly hooks: ProxyHooks = { migration: null, keyRewrite: null };
+  readonly hooks: ProxyHooks = { migration: null, keyRewrite: null, keyNames: null };
   /** Online resharding: moves keys of migrating slots before their commands (MigrationHook.ts). */
   readonly migration: MigrationSupport;
+  private readonly keyRewrite: WorkerKeyRewrite;
 
   constructor(options: ProxyServerOptions) {
     super();
@@ -94,8 +97,14 @@ export class ProxyServer extends EventEmitter {
     };
     this.migration = new MigrationSupport(this.hooks, options.config);
     void this.migration.applyTopology(options.topology, () => router.apply(options.topology)); // synchronous: nothing in flight yet
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.emit('error', err));
+    this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
+    this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
+    this.keyRewrite.warmUp();
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => {
+      log.error({ err }, 'listening socket error');
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
   }
 
   /** Listen on config.listen (port 0 = ephemeral); resolves with the bound address. */
@@ -138,8 +147,14 @@ export class ProxyServer extends EventEmitter {
     // acknowledges the epoch once this resolves.
     return this.migration.applyTopology(snapshot, () => {
       this.ctx.router.apply(snapshot);
+      this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
       this.emit('topology', snapshot.epoch);
     });
+  }
+
+  /** The primary's health checks of every backend, shown in INFO (# Proxy). */
+  setBackendHealth(backends: BackendHealthSummary[]): void {
+    this.ctx.backendHealth = backends;
   }
 
   /** Live settings: limits, passwords, timeouts, crossSlot, allowFlush. */

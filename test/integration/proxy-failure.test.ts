@@ -133,7 +133,7 @@ test('a master replaced by a topology change: in-flight requests fail clearly, n
   t.is(await r.get(key), 'new');
 });
 
-test('a client that never reads: the proxy stops reading from it, memory stays bounded', async (t) => {
+test.serial('a client that never reads: the proxy stops reading from it, memory stays bounded', async (t) => {
   const highWater = 1 << 20;
   const kv = await startProxy(t, { shards: 3, config: { limits: { clientOutputHighWater: highWater, maxPipeline: 128 } } });
   const r = kv.client();
@@ -205,7 +205,7 @@ test('close(drainMs) lets in-flight requests finish', async (t) => {
   t.true(await raw.closesWithin(1000));
 });
 
-test('a stalled shard with a client pushing large writes at it: queued bytes stay near backendHighWater', async (t) => {
+test.serial('a stalled shard with a client pushing large writes at it: queued bytes stay near backendHighWater', async (t) => {
   const highWater = 2 * 1024 * 1024;
   const kv = await startProxy(t, {
     shards: 2,
