@@ -358,3 +358,24 @@ test('a restart between announcing and activating a migration activates and fini
   const check = await checkBackends(store.snapshot, keySlot, expected);
   t.deepEqual([...check.misplaced, ...check.duplicated, ...check.wrong].slice(0, 5), []);
 });
+
+test('remove-shard --no-copy drops the shard at once; its slots go to the others without data', async (t) => {
+  const servers = await startRedisGroup(3, t.teardown);
+  const { store, worker, jobs } = setup(t, servers.map((s) => s.address));
+  const expected = new Map<string, Expected>();
+  await preload(worker.run, 'r', 3000, expected);
+  const job = jobs.removeShard('s1', { noCopy: true });
+  await jobs.whenIdle();
+  const info = jobs.get(job.id)!;
+  t.is(info.state, 'done', info.error);
+  t.is(info.keysMoved, 0);
+  t.deepEqual(store.snapshot.shards.map((s) => s.name), ['s0', 's2']);
+  t.deepEqual(slotCounts(store.snapshot), [8192, 8192]);
+  // Keys of the other shards are untouched; the removed shard's keys now miss (cache refill).
+  for (const [k, e] of [...expected].slice(0, 300)) {
+    const v = await worker.run(['GET', k]);
+    const wasOnRemoved = keySlot(Buffer.from(k)) >= 5461 && keySlot(Buffer.from(k)) <= 10921; // s1's range
+    if (wasOnRemoved) t.is(v, null);
+    else t.is(String(v), e.value);
+  }
+});
