@@ -85,13 +85,15 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     });
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());
-    const idle = ctx.config.timeouts.clientIdleMs;
-    if (idle > 0) {
-      socket.setTimeout(idle);
-      socket.on('timeout', () => {
-        if (this.head === this.tail) socket.destroy();
-      });
-    }
+    socket.on('timeout', () => {
+      if (this.head === this.tail) socket.destroy();
+    });
+    this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
+  }
+
+  /** Close after `ms` without traffic (0 = never); live on config reload. */
+  applyIdleTimeout(ms: number): void {
+    this.socket.setTimeout(ms > 0 ? ms : 0);
   }
 
   get inFlight(): number {
