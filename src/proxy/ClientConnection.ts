@@ -319,12 +319,13 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const command = this.slowCommand(chunk, base, route.name);
     if (ctx.hooks.keyRewrite !== null && !this.rewriting) {
       const rewritten = ctx.hooks.keyRewrite(command);
-      // Route the (possibly rewritten) command as if the client had sent it.
-      this.ctx.counters.totalCommands--;
+      // Route the command (rewritten: as if the client had sent the new one) without asking again.
+      ctx.counters.totalCommands--;
       ctx.calls[route.id]--;
       this.rewriting = true;
       try {
-        this.dispatchEncoded(rewritten ? encodeCommand(rewritten) : Buffer.from(command.raw));
+        if (rewritten === null) return this.dispatch(chunk, base / CMD_STRIDE); // batch untouched
+        this.dispatchEncoded(encodeCommand(rewritten));
       } finally {
         this.rewriting = false;
       }
