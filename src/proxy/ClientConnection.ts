@@ -245,7 +245,6 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private forwardKeyed(chunk: Buffer, base: number, route: CommandRoute, flags: number, shardChecked = false): boolean {
     const ctx = this.ctx;
     const cmds = ctx.binding.batch.cmds;
-    if (this.needsSlowPath(base)) return this.slowPath(chunk, base, route);
     const slot = cmds[base + C_SLOT];
     let shard: number;
     if (slot >= 0) shard = ctx.router.slotTable[slot];
@@ -258,6 +257,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         return false;
       }
     }
+    if (this.needsSlowPath(base)) return this.slowPath(chunk, base, route);
     this.forwardTo(shard, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(route.id));
     return false;
   }
