@@ -77,7 +77,15 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.ringIds = new Int32Array(cap);
     this.mask = cap - 1;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.onData(chunk);
+      } catch (err) {
+        // A bug must cost this client its connection, not the worker all of its clients.
+        ctx.log.error({ err, client: this.id }, 'client dispatch failed');
+        this.protocolError('ERR Kvstore internal error; closing the connection');
+      }
+    });
     socket.on('drain', () => this.onDrain());
     // The client half-closed (`printf ... | nc`): answer what it sent, then close.
     socket.on('end', () => {
