@@ -83,6 +83,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       } catch (err) {
         // A bug must cost this client its connection, not the worker all of its clients.
         ctx.log.error({ err, client: this.id }, 'client dispatch failed');
+        this.closeAfterFlush = true;
         socket.end(errorReply('ERR Kvstore internal error; closing the connection'));
         setTimeout(() => socket.destroy(), 1000).unref();
       }
