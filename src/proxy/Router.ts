@@ -60,7 +60,8 @@ export class Router {
       old.delete(key);
       const pool = reused ? reused.pool : this.createPool(info.name, info.master);
       const route = new ShardRoute(index, info.name, info.master, pool);
-      if (info.state === 'down') route.downReply = errorReply(`ERR Kvstore: shard '${info.name}' (${info.master}) is down`);
+      // Redis Cluster's word for "this slot cannot be served now"; names the shard for the operator.
+      if (info.state === 'down') route.downReply = errorReply(`CLUSTERDOWN The cluster is down: shard '${info.name}' (${info.master}) has no reachable master`);
       return route;
     });
     for (const gone of old.values()) {
