@@ -47,8 +47,8 @@ test('a shard killed in the middle of a pipeline fails only its requests, then c
     expectations.push('fail', 'ok', 'ok');
   }
   raw.write(Buffer.concat(pipeline));
-  const deadline = Date.now() + 5000;
-  while (kv.proxy.stats().backends[`s${victim}`].pending < 21 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+  const inFlightBy = Date.now() + 5000;
+  while (kv.proxy.stats().backends[`s${victim}`].pending < 21 && Date.now() < inFlightBy) await new Promise((res) => setTimeout(res, 5));
   const killedAt = Date.now();
   await kv.redis[victim].kill();
   const replies = await raw.replies(expectations.length, 10_000);
