@@ -13,7 +13,7 @@ import net from 'node:net';
 import {
   ARG_STRIDE, C_ARG0, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN,
   F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL,
-  S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_CROSS, SLOT_NONE,
+  S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_NONE,
 } from '../native/api';
 import { NO_SHARD } from '../topology/slots';
 import { PartialInput } from './PartialInput';
