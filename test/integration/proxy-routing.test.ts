@@ -346,3 +346,32 @@ test('a shard marked down fails fast with its name; unowned slots get CLUSTERDOW
   await t.throwsAsync(r.get(onShard0), { message: 'CLUSTERDOWN Hash slot not served' });
   t.is(await r.get(onShard1), 'v');
 });
+
+test('applyConfig: limits, password and flush policy change live', async (t) => {
+  const kv = await startProxy(t, { shards: 2 });
+  const before = await RawClient.connect(kv.port);
+  t.teardown(() => before.close());
+  t.is((await before.call('SET', 'k', 'v')).toString(), '+OK\r\n');
+  const next = { ...kv.config, password: 'now-secret', allowFlush: false, crossSlot: 'shard' as const };
+  kv.proxy.applyConfig(next);
+  t.is((await before.call('GET', 'k')).toString(), '$1\r\nv\r\n', 'already connected clients stay authenticated');
+  t.regex((await before.call('FLUSHALL')).toString(), /disabled/);
+  const after = await RawClient.connect(kv.port);
+  t.teardown(() => after.close());
+  t.is((await after.call('GET', 'k')).toString(), '-NOAUTH Authentication required.\r\n');
+  t.is((await after.call('AUTH', 'now-secret')).toString(), '+OK\r\n');
+  t.is((await after.call('GET', 'k')).toString(), '$1\r\nv\r\n');
+});
+
+test('one command with 100,000 keys (the parse arrays grow) splits and merges correctly', async (t) => {
+  const kv = await startProxy(t, { shards: 3 });
+  const r = kv.client();
+  const keys = Array.from({ length: 100_000 }, (_, i) => `wide:${i}`);
+  // Arrays, not spreads: 200,000 arguments would overflow the test's own stack.
+  t.is(await r.mset(keys.flatMap((k, i) => [k, String(i)])), 'OK');
+  const values = await r.mget(keys);
+  t.is(values.length, keys.length);
+  t.true(values.every((v, i) => v === String(i)));
+  t.is(await r.del(keys), keys.length);
+  t.is(await r.dbsize(), 0);
+});
