@@ -68,22 +68,46 @@ bool CommandTable::load(const std::vector<std::string>& names, const std::vector
   subStart_ = subStart;
   subCount_ = subCount;
   specs_ = std::move(parsed);
+  rangeOnly_.assign(n, 1);
+  for (size_t i = 0; i < n; i++)
+    for (int32_t si = specStart[i]; si < specStart[i] + specCount[i]; si++) {
+      const KeySpec& sp = specs_[si];
+      // Specs with a kind-0 half are skipped by findKeys either way.
+      bool skipped = (sp.beginKind != kBeginIndex && sp.beginKind != kBeginKeyword) || (sp.findKind != kFindRange && sp.findKind != kFindKeynum);
+      if (!skipped && (sp.beginKind != kBeginIndex || sp.findKind != kFindRange)) rangeOnly_[i] = 0;
+    }
   keywords_ = keywords;
   slots_ = std::move(slots);
   mask_ = cap - 1;
+  lastLen_ = 0;
   return true;
 }
 
 int CommandTable::lookupName(const uint8_t* name, size_t len) const {
   if (slots_.empty()) return kCmdUnknown;
+  if (len == lastLen_ && len != 0) {
+    size_t i = 0;
+    while (i < len && name[i] == lastName_[i]) i++;
+    if (i == len) return lastId_;
+  }
   uint32_t h = hashLower(name, len) & mask_;
+  int id = kCmdUnknown;
   for (;;) {
     int32_t v = slots_[h];
-    if (v == 0) return kCmdUnknown;
+    if (v == 0) break;
     const std::string& nm = names_[v - 1];
-    if (caseEqual(reinterpret_cast<const uint8_t*>(nm.data()), nm.size(), name, len)) return v - 1;
+    if (caseEqual(reinterpret_cast<const uint8_t*>(nm.data()), nm.size(), name, len)) {
+      id = v - 1;
+      break;
+    }
     h = (h + 1) & mask_;
   }
+  if (len <= sizeof(lastName_)) {
+    std::memcpy(lastName_, name, len);
+    lastLen_ = len;
+    lastId_ = id;
+  }
+  return id;
 }
 
 int CommandTable::idOf(const char* lowercaseName) const {

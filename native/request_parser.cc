@@ -30,28 +30,33 @@ int keySlotFor(const EngineConfig& cfg, const uint8_t* key, size_t len) {
   return cfg.hash == HashKind::Murmur ? murmurSlot(key, len, cfg.murmurSeed) : crc16Slot(key, len);
 }
 
-// A length line at lineStart ('*' count or '$' bulk length): it ends at the first '\r' (a NUL
-// before it hides it, as strchr does) and Redis skips the byte after the '\r' unchecked.
-// A line is too big when more than maxInlineBytes precede its end (or the chunk end when there is
-// none yet), so the result does not depend on where chunks were cut.
-RequestParser::LengthResult RequestParser::readLength(const uint8_t* buf, size_t len, size_t lineStart, bool bulk, long long* value,
-                                                      size_t* next) const {
-  const long long maxLine = cfg_.maxInlineBytes;
-  // Fast path: 1..10 plain digits right before '\r', with the byte after it available.
-  if (lineStart >= len) return LengthResult::Incomplete;
-  if (!bulk || buf[lineStart] == '$') {
+__attribute__((always_inline)) inline RequestParser::LengthResult RequestParser::readLength(const uint8_t* buf, size_t len, size_t lineStart, bool bulk,
+                                                                                            long long* value, size_t* next) const {
+  // Fast path (inlined): 1..10 plain digits right before '\r', with the byte after it available.
+  if (lineStart < len && (!bulk || buf[lineStart] == '$')) {
     size_t i = lineStart + 1;
     if (i < len && buf[i] >= '1' && buf[i] <= '9') {
       long long v = buf[i] - '0';
       i++;
       while (i < len && i - lineStart <= 11 && buf[i] >= '0' && buf[i] <= '9') v = v * 10 + (buf[i++] - '0');
-      if (i + 1 < len && buf[i] == '\r' && i - lineStart <= 11 && static_cast<long long>(i - lineStart) <= maxLine) {
+      if (i + 1 < len && buf[i] == '\r' && i - lineStart <= 11 && static_cast<long long>(i - lineStart) <= cfg_.maxInlineBytes) {
         *value = v;
         *next = i + 2;
         return LengthResult::Ok;
       }
     }
   }
+  return readLengthSlow(buf, len, lineStart, bulk, value, next);
+}
+
+// A length line at lineStart ('*' count or '$' bulk length): it ends at the first '\r' (a NUL
+// before it hides it, as strchr does) and Redis skips the byte after the '\r' unchecked.
+// A line is too big when more than maxInlineBytes precede its end (or the chunk end when there is
+// none yet), so the result does not depend on where chunks were cut.
+__attribute__((noinline)) RequestParser::LengthResult RequestParser::readLengthSlow(const uint8_t* buf, size_t len, size_t lineStart, bool bulk,
+                                                                                   long long* value, size_t* next) const {
+  const long long maxLine = cfg_.maxInlineBytes;
+  if (lineStart >= len) return LengthResult::Incomplete;
   int64_t r = findByte(buf, lineStart, len, '\r');
   if (r < 0) return static_cast<long long>(len - lineStart) > maxLine ? LengthResult::TooBig : LengthResult::Incomplete;
   if (static_cast<long long>(r - static_cast<int64_t>(lineStart)) > maxLine) return LengthResult::TooBig;
@@ -74,8 +79,10 @@ bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* ar
   cmd[C_CMD] = kCmdUnknown;
   cmd[C_SLOT] = kSlotNone;
   if (!table_ || table_->size() == 0) return true;
-  views_.resize(argc);
-  if (cmd[C_FLAGS] & F_NEEDS_DECODE) {
+  const bool decode = (cmd[C_FLAGS] & F_NEEDS_DECODE) != 0;
+  const ArgView* argv;
+  if (decode) {
+    views_.resize(argc);
     size_t lineStart = static_cast<size_t>(cmd[C_START]);
     size_t lineEnd = static_cast<size_t>(cmd[C_END]) - 1;  // the '\n'
     if (lineEnd > lineStart && buf[lineEnd - 1] == '\r') lineEnd--;
@@ -85,27 +92,56 @@ bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* ar
       views_[i] = ArgView{reinterpret_cast<const uint8_t*>(scratch_.data()) + off, scratchLens_[i]};
       off += scratchLens_[i];
     }
+    argv = views_.data();
   } else {
-    for (size_t i = 0; i < argc; i++) views_[i] = ArgView{buf + args[2 * i], static_cast<size_t>(args[2 * i + 1])};
+    // The name (and a possible subcommand) only; the rest is built if the general path needs it.
+    head_[0] = ArgView{buf + args[0], static_cast<size_t>(args[1])};
+    if (argc > 1) head_[1] = ArgView{buf + args[2], static_cast<size_t>(args[3])};
+    argv = head_;
   }
-  int id = table_->lookup(views_.data(), argc);
+  int id = table_->lookup(argv, argc);
   cmd[C_CMD] = id;
   if (id < 0) return true;
+  size_t nk;
+  if (!decode && table_->rangeOnly(id)) {
+    // Fast path: positions from argc alone, written straight into the output.
+    if (!table_->rangeKeys(id, argc, keys, keyRoom, &nk)) {
+      cmd[C_FLAGS] |= F_BAD_KEYS;
+      return true;
+    }
+    *nkeysOut = nk;
+    if (nk > keyRoom) return false;
+    int common = kSlotNone;
+    for (size_t k = nk; k-- > 0;) {
+      // keys[0..nk) hold positions; spread them into pairs from the back so none is overwritten
+      // before it is read (pair k lands at 2k, 2k+1 >= k).
+      int a = keys[k];
+      int slot = keySlotFor(cfg_, buf + args[2 * a], static_cast<size_t>(args[2 * a + 1]));
+      keys[2 * k] = argBase + a;
+      keys[2 * k + 1] = slot;
+      if (common == kSlotNone) common = slot;
+      else if (common != slot) common = kSlotCross;
+    }
+    cmd[C_SLOT] = common;
+    return true;
+  }
+  if (!decode) {
+    views_.resize(argc);
+    for (size_t i = 0; i < argc; i++) views_[i] = ArgView{buf + args[2 * i], static_cast<size_t>(args[2 * i + 1])};
+    argv = views_.data();
+  }
   keyPos_.clear();
-  if (!table_->findKeys(id, views_.data(), argc, &keyPos_)) {
+  if (!table_->findKeys(id, argv, argc, &keyPos_)) {
     cmd[C_FLAGS] |= F_BAD_KEYS;
     return true;
   }
-  size_t nk = keyPos_.size();
+  nk = keyPos_.size();
   *nkeysOut = nk;
-  if (nk > keyRoom) {
-    cmd[C_FLAGS] &= ~F_BAD_KEYS;
-    return false;
-  }
+  if (nk > keyRoom) return false;
   int common = kSlotNone;
   for (size_t k = 0; k < nk; k++) {
     int a = keyPos_[k];
-    int slot = keySlotFor(cfg_, views_[a].data, views_[a].len);
+    int slot = keySlotFor(cfg_, argv[a].data, argv[a].len);
     keys[2 * k] = argBase + a;
     keys[2 * k + 1] = slot;
     if (common == kSlotNone) common = slot;

@@ -71,6 +71,7 @@ class RequestParser {
  private:
   enum class LengthResult { Ok, Incomplete, Invalid, TooBig, NotDollar };
   LengthResult readLength(const uint8_t* buf, size_t len, size_t lineStart, bool bulk, long long* value, size_t* next) const;
+  LengthResult readLengthSlow(const uint8_t* buf, size_t len, size_t lineStart, bool bulk, long long* value, size_t* next) const;
   // Fills id, keys and slot of a complete command whose args are in `args`. Returns false when
   // its keys do not fit in keyRoom (*nkeysOut then says how many it has).
   bool describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t argBase, int32_t* keys, size_t keyRoom,
@@ -79,6 +80,7 @@ class RequestParser {
   EngineConfig cfg_;
   const CommandTable* table_ = nullptr;
   std::vector<ArgView> views_;
+  ArgView head_[2];
   std::vector<int32_t> keyPos_;
   std::string scratch_;
   std::vector<size_t> scratchLens_;

@@ -178,10 +178,12 @@ const HANDLERS: Record<string, Handler> = {
     const sections = args.slice(1).map(lower);
     const withProxy = sections.length === 0 || sections.some((s) => ['default', 'all', 'everything', 'proxy'].includes(s));
     sendToAllShards(client, ctx, encodeCommand(args), seq, (replies) => {
-      const err = replies.find(isErrorReply);
-      if (err) return err;
-      const texts = replies.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
-      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx) : null));
+      // A shard that is down must not break INFO: clients use it as their ready check.
+      const ok = replies.filter((r) => !isErrorReply(r));
+      if (ok.length === 0) return replies[0];
+      const unavailable = ctx.router.shards.filter((_, i) => isErrorReply(replies[i])).map((s) => s.name);
+      const texts = ok.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
+      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null));
     });
   },
 
@@ -261,7 +263,7 @@ const HANDLERS: Record<string, Handler> = {
 };
 
 /** COMMAND and its subcommands: answered by a backend (every shard runs the same Redis). */
-const forwardToFirstShard: Handler = (client, _ctx, args, seq) => client.forwardTo(0, encodeCommand(args), seq);
+const forwardToFirstShard: Handler = (client, ctx, args, seq) => client.forwardTo(ctx.router.keylessShard, encodeCommand(args), seq);
 for (const name of ['command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']) {
   HANDLERS[name] = forwardToFirstShard;
 }
@@ -278,7 +280,7 @@ export function proxyCommandNames(): string[] {
 
 /* ---------- INFO ---------- */
 
-function proxySection(ctx: ProxyContext): string[] {
+function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
   const c = ctx.counters;
   return [
     '# Proxy',
@@ -286,6 +288,7 @@ function proxySection(ctx: ProxyContext): string[] {
     `native_enabled:${ctx.binding.hot.nativeEnabled ? 1 : 0}`,
     `epoch:${ctx.router.epoch}`,
     `shards:${ctx.router.shards.length}`,
+    `shards_unavailable:${unavailable.join(',')}`,
     `connected_clients:${ctx.clients.size}`,
     `total_connections_received:${c.totalConnections}`,
     `rejected_connections:${c.rejectedConnections}`,
@@ -293,6 +296,10 @@ function proxySection(ctx: ProxyContext): string[] {
     `total_error_replies:${c.totalErrors}`,
     `protocol_errors:${c.protocolErrors}`,
     `uptime_in_seconds:${Math.floor((Date.now() - ctx.startedAt) / 1000)}`,
+    // Shard states from the topology, backend health from the primary's checks (failover).
+    ...ctx.router.shards.map((s) => `shard_${s.name}:state=${s.downReply ? 'down' : 'up'},master=${s.address}`),
+    ...(ctx.backendHealth ?? []).map((b, i) =>
+      `backend${i}:address=${b.address},shard=${b.shard ?? ''},role=${b.role ?? ''},state=${b.state},last_error=${(b.lastError ?? '').replace(/[\r\n,]/g, ' ')}`),
   ];
 }
 

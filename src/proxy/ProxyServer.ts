@@ -7,6 +7,7 @@
  *                 → Router (slot → shard) → BackendConnection (batched writes, framed replies)
  *                 → SplitMerge / FanOut / ProxyCommands for the non-single-key classes
  */
+import type { BackendHealthSummary } from '../supervisor/messages';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { KvstoreConfig } from '../config/types';
@@ -19,6 +20,7 @@ import { ClientConnection } from './ClientConnection';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
+import { MigrationSupport } from './MigrationSupport';
 import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
@@ -53,6 +55,9 @@ export class ProxyServer extends EventEmitter {
 
   /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
   readonly hooks: ProxyHooks = { migration: null, keyRewrite: null, keyNames: null };
+  /** Online resharding: moves keys of migrating slots before their commands (MigrationHook.ts). */
+  readonly migration: MigrationSupport;
+  /** Key rewrite rules of the current topology (src/keyrewrite/WorkerKeyRewrite.ts). */
   private readonly keyRewrite: WorkerKeyRewrite;
 
   constructor(options: ProxyServerOptions) {
@@ -91,12 +96,18 @@ export class ProxyServer extends EventEmitter {
         this.emit('clientClosed', client.id);
       },
     };
-    router.apply(options.topology);
     this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
-    this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
+    this.migration = new MigrationSupport(this.hooks, options.config);
+    void this.migration.applyTopology(options.topology, () => {
+      router.apply(options.topology);
+      this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
+    }); // synchronous: nothing in flight yet
     this.keyRewrite.warmUp();
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.emit('error', err));
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => {
+      log.error({ err }, 'listening socket error');
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
   }
 
   /** Listen on config.listen (port 0 = ephemeral); resolves with the bound address. */
@@ -134,10 +145,19 @@ export class ProxyServer extends EventEmitter {
   }
 
   /** Replace the routing whole (a new epoch). */
-  applyTopology(snapshot: TopologySnapshot): void {
-    this.ctx.router.apply(snapshot);
-    this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
-    this.emit('topology', snapshot.epoch);
+  applyTopology(snapshot: TopologySnapshot): void | Promise<void> {
+    // Ordered against commands that are moving keys right now (MigrationSupport.ts); the worker
+    // acknowledges the epoch once this resolves.
+    return this.migration.applyTopology(snapshot, () => {
+      this.ctx.router.apply(snapshot);
+      this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
+      this.emit('topology', snapshot.epoch);
+    });
+  }
+
+  /** The primary's health checks of every backend, shown in INFO (# Proxy). */
+  setBackendHealth(backends: BackendHealthSummary[]): void {
+    this.ctx.backendHealth = backends;
   }
 
   /** Live settings: limits, passwords, timeouts, crossSlot, allowFlush. */
@@ -145,6 +165,7 @@ export class ProxyServer extends EventEmitter {
     this.ctx.config = config;
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
+    this.migration.applyConfig(config);
   }
 
   get epoch(): number {

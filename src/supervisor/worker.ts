@@ -7,13 +7,16 @@
 import type { KvstoreConfig } from '../config/types';
 import { createLogger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
-import type { PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
+import type { BackendHealthSummary, PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
 
 /** The part of src/proxy/ProxyServer the worker drives. */
 export interface WorkerProxy {
   listen(): Promise<{ host: string; port: number }>;
-  applyTopology(snapshot: TopologySnapshot): void;
+  /** May resolve later (the migration barrier); the ack waits for it. */
+  applyTopology(snapshot: TopologySnapshot): void | Promise<void>;
   applyConfig(config: KvstoreConfig): void;
+  /** Optional: backend health from the primary, for INFO. */
+  setBackendHealth?(backends: BackendHealthSummary[]): void;
   stats(): WorkerStats;
   close(drainMs: number): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
@@ -67,7 +70,7 @@ export function runWorker(createProxy: ProxyFactory): void {
           break;
         }
         case 'topology':
-          proxy?.applyTopology(message.snapshot);
+          await proxy?.applyTopology(message.snapshot);
           send({ type: 'topology-ack', epoch: message.snapshot.epoch });
           break;
         case 'config':
@@ -79,6 +82,9 @@ export function runWorker(createProxy: ProxyFactory): void {
           break;
         case 'shutdown':
           await shutdown(message.drainMs);
+          break;
+        case 'backend-health':
+          proxy?.setBackendHealth?.(message.backends);
           break;
       }
     } catch (err) {
