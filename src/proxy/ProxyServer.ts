@@ -160,12 +160,17 @@ export class ProxyServer extends EventEmitter {
     this.ctx.backendHealth = backends;
   }
 
-  /** Live settings: limits, passwords, timeouts, crossSlot, allowFlush. */
+  /**
+   * Live settings: limits, client password (for new AUTHs; authenticated clients stay so), backend
+   * credentials (from the next backend connection), timeouts, crossSlot, allowFlush. The hash
+   * and the listen address are not live (the topology and the socket depend on them).
+   */
   applyConfig(config: KvstoreConfig): void {
     this.ctx.config = config;
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
     this.migration.applyConfig(config);
+    for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
   }
 
   get epoch(): number {

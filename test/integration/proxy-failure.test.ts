@@ -199,7 +199,9 @@ test('close(drainMs) lets in-flight requests finish', async (t) => {
   const raw = await RawClient.connect(kv.port);
   t.teardown(() => raw.close());
   raw.write(encodeCommand(['EVAL', busyScript(300), '0']));
-  await new Promise((res) => setTimeout(res, 50));
+  // Close once the command is in flight on the shard (not merely sent by the test).
+  const deadline = Date.now() + 5000;
+  while (kv.proxy.stats().backends.s0.pending === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
   await kv.proxy.close(3000);
   t.is((await raw.reply()).toString(), ':1\r\n');
   t.true(await raw.closesWithin(1000));
