@@ -104,6 +104,9 @@ test('rules survive a restart; reclaim frees the old keys through the real clust
   t.true(served > 20, `only ${served} reads during the reclaim`);
   t.is(await conns[0].get('user:1'), 'new');
   t.is(await conns[0].get('item:7'), 'keep');
+  const metrics = (await second.admin('GET', '/metrics')).text;
+  t.regex(metrics, /^kvstore_key_rewrite_rules 1$/m);
+  t.regex(metrics, /^kvstore_key_rewrite_reclaim_unlinked_total 2000$/m);
 });
 
 test('rewritten keys move with their slots during online resharding', async (t) => {
