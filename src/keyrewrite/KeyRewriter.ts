@@ -145,6 +145,7 @@ export class KeyRewriter {
 
   /** Patterns to send to the backends for `KEYS pattern`: plain keys, and the derived superset. */
   backendKeysPatterns(pattern: Buffer): Buffer[] {
+    if (pattern.length === 1 && pattern[0] === 0x2a) return [pattern]; // "*" already has them all
     return [pattern, Buffer.concat([RESERVED_PREFIX, Buffer.from('*'), pattern])];
   }
 }
