@@ -38,9 +38,27 @@ all_redis_ports() {
 # against a recycled pid belonging to something else)
 alive() {
   local pid="$1" word="$2"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  [ -n "$pid" ] && running "$pid" || return 1
   [ -r "/proc/$pid/cmdline" ] || return 0
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$word"
+}
+
+# running PID: exists and is not a zombie (an exited daemon waits for init to reap it)
+running() {
+  local pid="$1" state
+  kill -0 "$pid" 2>/dev/null || return 1
+  state="$(sed -e 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)" || return 0
+  [ "$state" != Z ]
+}
+
+# children_of PID: pids whose parent is PID (the proxy's workers)
+children_of() {
+  local stat p
+  for stat in /proc/[0-9]*/stat; do
+    p="$(sed -e 's/^.*) //' "$stat" 2>/dev/null | cut -d' ' -f2)" || continue
+    [ "$p" = "$1" ] && basename "$(dirname "$stat")"
+  done
+  return 0
 }
 
 read_pid() { [ -f "$1" ] && tr -dc '0-9' <"$1" || true; }
@@ -98,30 +116,37 @@ stop_all() {
   local quiet="${1:-}" pid port
   # the proxy first (it drains its clients), then the redis-servers
   pid="$(read_pid "$RUN/kvstore.pid")"
+  local workers=()
   if alive "$pid" kvstore; then
+    workers=($(children_of "$pid"))
     [ -n "$quiet" ] || say "stopping kvstore proxy (pid $pid) ..."
     kill -TERM "$pid" 2>/dev/null || true
-    wait_gone "$pid" 30 || { kill -KILL "$pid" 2>/dev/null || true; }
+    wait_gone "$pid" 30 || { kill -KILL "$pid" 2>/dev/null || true; wait_gone "$pid" 5 || true; }
   fi
+  # its workers exit with it; wait for any that are still draining
+  local w
+  for w in "${workers[@]}"; do wait_gone "$w" 10 || { kill -KILL "$w" 2>/dev/null || true; }; done
   rm -f "$RUN/kvstore.pid"
+  # remember the pids: redis-server deletes its pid file while it is still shutting down
+  local stopping=()
   for port in $(all_redis_ports); do
     pid="$(read_pid "$RUN/redis-$port.pid")"
     if alive "$pid" redis-server; then
       [ -n "$quiet" ] || say "stopping redis-server :$port (pid $pid)"
       kill -TERM "$pid" 2>/dev/null || true
+      stopping+=("$pid")
     fi
   done
-  for port in $(all_redis_ports); do
-    pid="$(read_pid "$RUN/redis-$port.pid")"
-    if alive "$pid" redis-server; then wait_gone "$pid" 15 || { kill -KILL "$pid" 2>/dev/null || true; }; fi
-    rm -f "$RUN/redis-$port.pid"
+  for pid in "${stopping[@]}"; do
+    wait_gone "$pid" 15 || { kill -KILL "$pid" 2>/dev/null || true; wait_gone "$pid" 5 || true; }
   done
+  for port in $(all_redis_ports); do rm -f "$RUN/redis-$port.pid"; done
 }
 
 wait_gone() {
   local pid="$1" seconds="$2" i
   for ((i = 0; i < seconds * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    running "$pid" || return 0
     sleep 0.1
   done
   return 1
@@ -223,10 +248,8 @@ cmd_status() {
   if alive "$pid" kvstore; then
     if redis_ping "$PROXY_PORT"; then state="running"; else state="not answering"; all_up=1; fi
     printf '%-8s %-8s kvstore      127.0.0.1:%-5s pid %-7s %s (admin 127.0.0.1:%s)\n' "proxy" "" "$PROXY_PORT" "$pid" "$state" "$ADMIN_PORT"
-    if command -v pgrep >/dev/null 2>&1; then
-      local w
-      for w in $(pgrep -P "$pid" 2>/dev/null || true); do printf '%-8s %-8s kvstore worker                pid %s\n' "" "" "$w"; done
-    fi
+    local w
+    for w in $(children_of "$pid"); do printf '%-8s %-8s kvstore worker                pid %s\n' "" "" "$w"; done
   else
     printf '%-8s %-8s kvstore      127.0.0.1:%-5s %-11s %s\n' "proxy" "" "$PROXY_PORT" "" "stopped"
     all_up=1

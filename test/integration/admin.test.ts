@@ -13,7 +13,7 @@ import Redis from 'ioredis';
 import { AdminReply, AdminServer, HttpError, mapErrorCode } from '../../src/admin/AdminServer';
 import { MetricFamily, renderPrometheus } from '../../src/admin/metrics';
 import { ConfigError, KvstoreError, TopologyError } from '../../src/errors';
-import { adminRequest, KVSTORE_BIN, startKvstore } from '../helpers/kvstore';
+import { adminRequest, eventually, KVSTORE_BIN, startKvstore } from '../helpers/kvstore';
 
 const execFileAsync = promisify(execFile);
 
@@ -182,6 +182,16 @@ test('a running kvstore: /health, /topology, /stats, /metrics (parsed; counters 
   t.true(stats.commands.set.calls >= 25);
   t.is(Object.keys(stats.backends).length > 0, true);
   t.true(Object.values(stats.backends).some((b: any) => b.connectedWorkers > 0), JSON.stringify(stats.backends));
+
+  // ops/s is sampled about once a second over all workers
+  let busy = true;
+  const load = (async () => {
+    while (busy) await client.incr('ops');
+  })();
+  const ops = await eventually(async () => (await kv.admin('GET', '/stats')).body.opsPerSec, 10_000, 'ops/s to be measured');
+  busy = false;
+  await load;
+  t.true(ops > 0);
 
   // the CLI over the same API
   const env = { ...process.env, KVSTORE_LOG_LEVEL: 'silent' };

@@ -28,10 +28,11 @@ function portInUse(port: number): Promise<boolean> {
   });
 }
 
+/** Running = exists and is not a zombie (exited daemons wait for PID 1 to reap them). */
 function pidAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

@@ -196,3 +196,13 @@ test('a taken port makes start fail with a clear message and exit 1', async (t) 
     message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken}.*already in use`),
   });
 });
+
+test('a taken admin port makes start fail with a clear message', async (t) => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => blocker.close());
+  const taken = (blocker.address() as net.AddressInfo).port;
+  await t.throwsAsync(() => startKvstore(t, { workers: 1, config: { admin: { host: '127.0.0.1', port: taken } } }), {
+    message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken} for the admin API: already in use`),
+  });
+});
