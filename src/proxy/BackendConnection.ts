@@ -260,9 +260,10 @@ export class BackendConnection implements Flushable, ReplySink {
     this.lastError = reason;
     this.log.warn({ shard: this.shard, address: this.address, reason, pending: this.pending }, 'backend failed');
     this.dropSocket();
-    this.failPending(this.errorFor(reason));
+    // State first: sinks that react to the failure by sending again (SCAN, RANDOMKEY) fail fast.
     this.state = 'backoff';
     this.unavailable = this.errorFor(`is unavailable (${reason})`);
+    this.failPending(this.errorFor(reason));
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
     this.reconnectTimer = setTimeout(() => {
@@ -305,9 +306,9 @@ export class BackendConnection implements Flushable, ReplySink {
     this.dropSocket();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
-    this.failPending(this.errorFor(reason));
     this.state = 'closed';
     this.unavailable = this.errorFor(reason);
+    this.failPending(this.errorFor(reason));
   }
 
   /** Close once nothing is pending (or after `ms`), for shutdown. */

@@ -80,15 +80,21 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
+    // The client half-closed (`printf ... | nc`): answer what it sent, then close.
+    socket.on('end', () => {
+      if (!this.closed && !this.closeAfterFlush) this.endAfterReplies();
+    });
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());
-    const idle = ctx.config.timeouts.clientIdleMs;
-    if (idle > 0) {
-      socket.setTimeout(idle);
-      socket.on('timeout', () => {
-        if (this.head === this.tail) socket.destroy();
-      });
-    }
+    socket.on('timeout', () => {
+      if (this.head === this.tail) socket.destroy();
+    });
+    this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
+  }
+
+  /** Close after `ms` without traffic (0 = never); live on config reload. */
+  applyIdleTimeout(ms: number): void {
+    this.socket.setTimeout(ms > 0 ? ms : 0);
   }
 
   get inFlight(): number {
@@ -222,7 +228,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         return false;
       }
       case Route.NoKey:
-        this.forwardTo(0, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(id));
+        this.forwardTo(ctx.router.keylessShard, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(id));
         return false;
       case Route.Proxy:
         runProxyCommand(this, ctx, route, this.argsOf(chunk, base), this.reserve(id));
@@ -244,7 +250,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const slot = cmds[base + C_SLOT];
     let shard: number;
     if (slot >= 0) shard = ctx.router.slotTable[slot];
-    else if (slot === SLOT_NONE || (flags & F_BAD_KEYS) !== 0) shard = 0;
+    else if (slot === SLOT_NONE || (flags & F_BAD_KEYS) !== 0) shard = ctx.router.keylessShard;
     else {
       // SLOT_CROSS: Redis Cluster's rule, or the relaxed same-shard rule when configured.
       shard = shardChecked || ctx.config.crossSlot === 'shard' ? this.allKeysOnOneShard(base) : -1;
@@ -314,12 +320,13 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const command = this.slowCommand(chunk, base, route.name);
     if (ctx.hooks.keyRewrite !== null && !this.rewriting) {
       const rewritten = ctx.hooks.keyRewrite(command);
-      // Route the (possibly rewritten) command as if the client had sent it.
-      this.ctx.counters.totalCommands--;
+      // Route the command (rewritten: as if the client had sent the new one) without asking again.
+      ctx.counters.totalCommands--;
       ctx.calls[route.id]--;
       this.rewriting = true;
       try {
-        this.dispatchEncoded(rewritten ? encodeCommand(rewritten) : Buffer.from(command.raw));
+        if (rewritten === null) return this.dispatch(chunk, base / CMD_STRIDE); // batch untouched
+        this.dispatchEncoded(encodeCommand(rewritten));
       } finally {
         this.rewriting = false;
       }
@@ -472,8 +479,11 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const mask = this.mask;
     const ctx = this.ctx;
     let h = this.head;
-    const first = ring[h & mask];
-    if (first === null) return;
+    const first = h < this.tail ? ring[h & mask] : null;
+    if (first === null) {
+      if (this.closeAfterFlush && h === this.tail) this.finishClose();
+      return;
+    }
     let count = 0;
     let bytes = 0;
     while (h < this.tail) {
@@ -503,13 +513,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     }
     for (let s = this.head; s < h; s++) ring[s & mask] = null;
     this.head = h;
-    if (this.closeAfterFlush && h === this.tail) {
-      this.closed = true;
-      socket.end();
-      setTimeout(() => socket.destroy(), 1000).unref();
-      this.ctx.clientClosed(this);
-      return;
-    }
+    if (this.closeAfterFlush && h === this.tail) return this.finishClose();
     if (socket.writableLength > ctx.config.limits.clientOutputHighWater) this.pause(PAUSE_OUTPUT);
     if ((this.paused & PAUSE_PIPELINE) !== 0 && this.inFlight <= ctx.config.limits.maxPipeline >> 1) this.resume(PAUSE_PIPELINE);
   }
@@ -566,8 +570,15 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.closeAfterFlush = true;
     this.partial.clear();
     this.pause(PAUSE_CLOSING);
-    if (this.head === this.tail) scheduleFlush(this);
-    else if (this.ring[this.head & this.mask] !== null) scheduleFlush(this);
+    scheduleFlush(this);
+  }
+
+  private finishClose(): void {
+    const socket = this.socket;
+    this.closed = true;
+    socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
+    this.ctx.clientClosed(this);
   }
 
   private requestTooLarge(): void {

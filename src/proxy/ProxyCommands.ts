@@ -177,11 +177,12 @@ const HANDLERS: Record<string, Handler> = {
     const sections = args.slice(1).map(lower);
     const withProxy = sections.length === 0 || sections.some((s) => ['default', 'all', 'everything', 'proxy'].includes(s));
     sendToAllShards(client, ctx, encodeCommand(args), seq, (replies) => {
-      // INFO is what operators read while a shard is down: merge the shards that answered.
-      const answered = replies.filter((r) => !isErrorReply(r));
-      if (answered.length === 0) return replies[0];
-      const texts = answered.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
-      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx) : null));
+      // A shard that is down must not break INFO: clients use it as their ready check.
+      const ok = replies.filter((r) => !isErrorReply(r));
+      if (ok.length === 0) return replies[0];
+      const unavailable = ctx.router.shards.filter((_, i) => isErrorReply(replies[i])).map((s) => s.name);
+      const texts = ok.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
+      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null));
     });
   },
 
@@ -256,7 +257,7 @@ const HANDLERS: Record<string, Handler> = {
 };
 
 /** COMMAND and its subcommands: answered by a backend (every shard runs the same Redis). */
-const forwardToFirstShard: Handler = (client, _ctx, args, seq) => client.forwardTo(0, encodeCommand(args), seq);
+const forwardToFirstShard: Handler = (client, ctx, args, seq) => client.forwardTo(ctx.router.keylessShard, encodeCommand(args), seq);
 for (const name of ['command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']) {
   HANDLERS[name] = forwardToFirstShard;
 }
@@ -273,7 +274,7 @@ export function proxyCommandNames(): string[] {
 
 /* ---------- INFO ---------- */
 
-function proxySection(ctx: ProxyContext): string[] {
+function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
   const c = ctx.counters;
   return [
     '# Proxy',
@@ -281,6 +282,7 @@ function proxySection(ctx: ProxyContext): string[] {
     `native_enabled:${ctx.binding.hot.nativeEnabled ? 1 : 0}`,
     `epoch:${ctx.router.epoch}`,
     `shards:${ctx.router.shards.length}`,
+    `shards_unavailable:${unavailable.join(',')}`,
     `connected_clients:${ctx.clients.size}`,
     `total_connections_received:${c.totalConnections}`,
     `rejected_connections:${c.rejectedConnections}`,

@@ -91,8 +91,11 @@ export class ProxyServer extends EventEmitter {
       },
     };
     router.apply(options.topology);
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.emit('error', err));
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => {
+      log.error({ err }, 'listening socket error');
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
   }
 
   /** Listen on config.listen (port 0 = ephemeral); resolves with the bound address. */
@@ -140,11 +143,16 @@ export class ProxyServer extends EventEmitter {
     this.ctx.backendHealth = backends;
   }
 
-  /** Live settings: limits, passwords, timeouts, crossSlot, allowFlush. */
+  /**
+   * Live settings: limits, client password (for new AUTHs; authenticated clients stay so), backend
+   * credentials (from the next backend connection), timeouts, crossSlot, allowFlush. The hash
+   * and the listen address are not live (the topology and the socket depend on them).
+   */
   applyConfig(config: KvstoreConfig): void {
     this.ctx.config = config;
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
+    for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
   }
 
   get epoch(): number {

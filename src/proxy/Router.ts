@@ -35,6 +35,8 @@ export class Router {
   private migrations: TopologySnapshot['migrations'] = [];
   shards: ShardRoute[] = [];
   epoch = -1;
+  /** Where keyless commands go: the first shard that is not down. */
+  keylessShard = 0;
   private config: KvstoreConfig;
 
   constructor(
@@ -74,6 +76,7 @@ export class Router {
       if (s !== NO_SHARD && s >= next.length) throw new Error(`routing table points slot ${slot} at shard ${s}, but there are ${next.length} shards`);
     }
     this.shards = next;
+    this.keylessShard = Math.max(0, next.findIndex((s) => s.downReply === null));
     this.slotTable.set(table);
     this.migrating.fill(0);
     for (const m of snapshot.migrations) this.migrating.fill(1, m.first, m.last + 1);

@@ -50,7 +50,12 @@ test('migration hook: called only for keys in migrating slots, its reply goes ba
 
 test('key-rewrite hook: rewritten keys decide the shard', async (t) => {
   const kv = await startProxy(t, { shards: 3 });
-  kv.proxy.hooks.keyRewrite = (cmd) => cmd.args.map((a, i) => (cmd.keyIndexes.includes(i) ? Buffer.concat([Buffer.from('v2:'), a]) : a));
+  // Rewrite user:* keys only; others pass unchanged (null).
+  kv.proxy.hooks.keyRewrite = (cmd) =>
+    cmd.args.some((a, i) => cmd.keyIndexes.includes(i) && a.toString().startsWith('user:'))
+      ? cmd.args.map((a, i) => (cmd.keyIndexes.includes(i) ? Buffer.concat([Buffer.from('v2:'), a]) : a))
+      : null;
+  t.is(await kv.client().set('plain', 'p'), 'OK');
   const r = kv.client();
   t.is(await r.set('user:1', 'a'), 'OK');
   t.is(await r.mset('user:2', 'b', 'user:3', 'c'), 'OK');
@@ -63,4 +68,6 @@ test('key-rewrite hook: rewritten keys decide the shard', async (t) => {
   };
   t.is(await kv.shardClient(owner('v2:user:1')).get('v2:user:1'), 'a');
   t.is(await r.ping(), 'PONG');
+  t.is(await r.get('plain'), 'p');
+  t.is(kv.proxy.stats().commands.set.calls, 2);
 });
