@@ -253,3 +253,34 @@ test('e2e store mode: a shard with no healthy replica answers CLUSTERDOWN naming
   await eventually(async () => (await client.get(key).catch(() => null)) === 'v', 5000, 'served again');
   t.pass();
 });
+
+test('e2e store mode: a hung master (SIGSTOP) under load is replaced; requests stuck on it are aborted at the switch', async (t) => {
+  const shards = await startShards(2, 1, t.teardown);
+  const [s1] = shards;
+  const kv = await startCluster(t, shards, 'store');
+  const client = proxyClient(kv.port);
+  t.teardown(() => client.close());
+  const load = new Load(client, { workers: 6, keysPerWorker: 100, pauseMs: 1 });
+  await load.fill();
+  t.teardown(() => load.stop());
+  load.start();
+  await sleep(1000);
+  const hungAt = Date.now();
+  s1.master.process().kill('SIGSTOP');
+  t.teardown(() => void s1.master.process().kill('SIGCONT'));
+  await eventually(async () => (await topology(kv)).shards[0].master === s1.replicas[0].address, 15_000, 'promotion');
+  const promotedMs = Date.now() - hungAt;
+  await load.waitHealthy(2000);
+  await load.stop();
+  const window = load.errorWindowSince(hungAt);
+  const errs = load.errorsSince(hungAt);
+  t.log(`STORE e2e (hung master): promoted ${promotedMs} ms after SIGSTOP; error window ${window} ms; ${errs.length} failed of ${load.ops} ops; errors: ${[...new Set(errs.map((e) => e.message.replace(/\d+/g, 'N')))].slice(0, 4).join(' | ')}`);
+  t.true(window < 5000, `error window ${window} ms`);
+  t.deepEqual(load.staleReads, []);
+  // The old master wakes up as a master; Kvstore makes it a replica of the new one.
+  s1.master.process().kill('SIGCONT');
+  await waitFor('old master demoted', async () => {
+    const info = await replicationInfo(s1.master.address, conn).catch(() => undefined);
+    return info?.role === 'slave' && info.masterPort === s1.replicas[0].port;
+  });
+});
