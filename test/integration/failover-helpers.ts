@@ -163,8 +163,8 @@ export async function ready(c: Redis, ms = 1000): Promise<Redis> {
   return c;
 }
 
-export function proxyClient(port: number): KvClient {
-  const c = new Redis(ioredisOptions(port));
+export function proxyClient(port: number, commandTimeout = 2000): KvClient {
+  const c = new Redis({ ...ioredisOptions(port), commandTimeout });
   c.on('error', () => undefined);
   return { set: async (k, v) => (await ready(c)).set(k, v), get: async (k) => (await ready(c)).get(k), close: () => c.disconnect() };
 }
