@@ -307,6 +307,15 @@ export class BackendConnection implements Flushable, ReplySink {
     this.releaseWaiters();
   }
 
+  /**
+   * The primary declared this backend down (failover health checks): fail what is pending now
+   * instead of waiting for the request timeout, then reconnect with backoff as after any failure.
+   */
+  abort(reason: string): void {
+    if (this.state === 'closed' || this.state === 'backoff') return;
+    this.fail(reason);
+  }
+
   /** Retire for good (shard removed or its master changed): fail pending with `reason`. */
   retire(reason: string): void {
     if (this.state === 'closed') return;

@@ -15,6 +15,7 @@ import {
   F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL,
   S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_NONE,
 } from '../native/api';
+import { S_ERROR_BYTE } from '../native/api';
 import { NO_SHARD } from '../topology/slots';
 import { PartialInput } from './PartialInput';
 import type { BackendConnection, CongestionWaiter } from './BackendConnection';

@@ -164,8 +164,8 @@ export async function ready(c: Redis, ms = 1000): Promise<Redis> {
   return c;
 }
 
-export function proxyClient(port: number): KvClient {
-  const c = new Redis(ioredisOptions(port));
+export function proxyClient(port: number, commandTimeout = 2000): KvClient {
+  const c = new Redis({ ...ioredisOptions(port), commandTimeout });
   c.on('error', () => undefined);
   return { set: async (k, v) => (await ready(c)).set(k, v), get: async (k) => (await ready(c)).get(k), close: () => c.disconnect() };
 }
@@ -385,7 +385,7 @@ export interface SentinelProcess {
  */
 export async function startSentinels(
   n: number,
-  masters: { name: string; address: string }[],
+  masters: { name: string; address: string; replicas?: number }[],
   teardown: (fn: () => Promise<void>) => void,
 ): Promise<SentinelProcess[]> {
   const { spawn } = await import('node:child_process');
@@ -432,6 +432,13 @@ export async function startSentinels(
           const fields = (await c.call('SENTINEL', 'master', m.name)) as string[];
           const i = fields.indexOf('num-other-sentinels');
           if (Number(fields[i + 1]) < n - 1) return false;
+          // A failover needs a replica Sentinel has already inspected (else -NOGOODSLAVE).
+          const replicas = (await c.call('SENTINEL', 'replicas', m.name)) as string[][];
+          const good = replicas.filter((r) => {
+            const f = (k: string) => r[r.indexOf(k) + 1];
+            return f('flags') === 'slave' && f('master-link-status') === 'ok';
+          });
+          if (good.length < (m.replicas ?? 0)) return false;
         }
         return true;
       }, 20_000);
