@@ -2,7 +2,8 @@ import test from 'ava';
 import fc from 'fast-check';
 import { ReferenceHotPath } from '../../src/native/reference/ReferenceHotPath';
 import { murmur2 } from '../../src/native/reference/hash';
-import { DEFAULT_OPTIONS, oracleSlot } from './wire-cases';
+import { SLOT_CROSS } from '../../src/native/api';
+import { DEFAULT_OPTIONS, bind, feed, makeBatch, oracleSlot, setup } from './wire-cases';
 
 function crcPath(): ReferenceHotPath {
   const hp = new ReferenceHotPath();
@@ -71,4 +72,20 @@ test('murmur slot: mod 16384 with seed, hash tags honoured', (t) => {
   t.is(hp.keySlot(Buffer.from('x{}a')), murmur2(Buffer.from('x{}a'), 0, 4, 1) % 16384);
   hp.configure({ ...DEFAULT_OPTIONS, hash: 'murmur', murmurSeed: 0 });
   t.is(hp.keySlot(key), 2456313694 % 16384);
+});
+
+test('parsed key slots follow the configured hash (murmur), tags included', (t) => {
+  const hp = new ReferenceHotPath();
+  setup(hp, { hash: 'murmur', murmurSeed: 0x9747b28c });
+  const h = makeBatch(4, 16, 16);
+  bind(hp, h);
+  const keys = ['x{a}y', 'a', 'user:1000'];
+  const got = feed(hp, h, [Buffer.from(`*4\r\n$4\r\nMGET\r\n${keys.map((k) => `$${k.length}\r\n${k}\r\n`).join('')}`)]);
+  const want = keys.map((k) => {
+    const b = Buffer.from(k === 'x{a}y' ? 'a' : k);
+    return murmur2(b, 0, b.length, 0x9747b28c) % 16384;
+  });
+  t.deepEqual(got.commands[0].keySlots, want);
+  t.is(want[0], want[1]);
+  t.is(got.commands[0].slot, SLOT_CROSS);
 });

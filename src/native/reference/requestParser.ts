@@ -32,7 +32,8 @@ import { redisStringToNumber } from './numbers';
  * status[S_ERROR_BYTE]: the byte Redis quotes in "expected '$', got '%c'" (extension of api.ts),
  * as Redis prints it: its error replies turn CR and LF into spaces.
  */
-export const S_ERROR_BYTE = 6;
+export { S_ERROR_BYTE } from '../api';
+import { S_ERROR_BYTE } from '../api';
 
 const INT_MAX = 0x7fffffff;
 

@@ -1,0 +1,55 @@
+/**
+ * The admin API's core endpoints. Other features add theirs with `supervisor.admin.route(...)`
+ * from their primary plugin (see src/supervisor/plugins.ts).
+ *   GET  /          the list of endpoints
+ *   GET  /health    200 {status: "ok", ...} when every worker is ready, 503 otherwise
+ *   GET  /topology  epoch, mode, hash, shards [{name, master, replicas, state, slots: [[first, last], ...]}],
+ *                   migrations, keyRewrite (the routing table only with ?routing=1)
+ *   GET  /stats     aggregated over workers (src/supervisor/stats.ts AggregatedStats)
+ *   GET  /metrics   Prometheus text, aggregated over workers
+ *   GET  /config    the running config, secrets blanked
+ *   POST /reload    re-read the config file, apply what can change live
+ */
+import type { Supervisor } from '../supervisor/Supervisor';
+import { AdminReply } from './AdminServer';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics';
+
+export function registerCoreRoutes(supervisor: Supervisor): void {
+  const admin = supervisor.admin;
+
+  admin.route('GET', '/', () => ({ endpoints: admin.listRoutes() }));
+
+  admin.route('GET', '/health', () => {
+    const workers = supervisor.workerInfo();
+    const ready = workers.filter((w) => w.ready).length;
+    const topo = supervisor.topology;
+    const body = {
+      status: ready === workers.length && ready > 0 ? 'ok' : ready > 0 ? 'degraded' : 'down',
+      epoch: topo.epoch,
+      mode: topo.mode,
+      workers: ready,
+      workersExpected: workers.length,
+      shardsUp: topo.shards.filter((s) => s.state === 'up').length,
+      shards: topo.shards.length,
+      listen: supervisor.clientAddress ?? null,
+    };
+    return AdminReply.json(body, ready > 0 ? 200 : 503);
+  });
+
+  admin.route('GET', '/topology', (req) => {
+    const topo = supervisor.topology;
+    if (req.query.get('routing') === '1') return topo;
+    const { routing: _routing, ...rest } = topo;
+    return rest;
+  });
+
+  admin.route('GET', '/stats', () => supervisor.aggregatedStats());
+
+  admin.route('GET', '/metrics', async () => AdminReply.text(await supervisor.metrics.render(), PROMETHEUS_CONTENT_TYPE));
+
+  admin.route('GET', '/config', () => supervisor.redactedConfig());
+
+  admin.route('GET', '/workers', () => ({ workers: supervisor.workerInfo() }));
+
+  admin.route('POST', '/reload', () => supervisor.reload());
+}

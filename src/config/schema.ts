@@ -1,0 +1,214 @@
+/**
+ * The convict schema: the single source of truth for every config key, its default, its
+ * environment override and its documentation (docs/config.md is generated from it by
+ * scripts/gen-config-doc.ts). Semantic checks that span keys live in ./validate.ts.
+ */
+import convict from 'convict';
+import { addressProblem, hostProblem } from './address';
+
+let formatsAdded = false;
+
+/** Custom formats; each throws with a message that says what to write instead. */
+export function addFormats(): void {
+  if (formatsAdded) return;
+  formatsAdded = true;
+  convict.addFormat({
+    name: 'host',
+    validate(value: unknown) {
+      const problem = hostProblem(value);
+      if (problem) throw new Error(`${problem}; use an IP address such as 127.0.0.1 or a host name`);
+    },
+  });
+  convict.addFormat({
+    name: 'listen-port',
+    validate(value: unknown) {
+      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65535) throw new Error('must be a port number 0-65535 (0 = any free port)');
+    },
+    coerce: (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : v),
+  });
+  convict.addFormat({
+    name: 'workers',
+    validate(value: unknown) {
+      if (value === 'auto') return;
+      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 1024) throw new Error('must be "auto" (one worker per CPU core) or a whole number from 1 to 1024');
+    },
+    coerce: (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : v.trim()),
+  });
+  convict.addFormat({
+    name: 'positive-int',
+    validate(value: unknown) {
+      if (!Number.isInteger(value) || (value as number) < 1) throw new Error('must be a whole number of at least 1');
+    },
+    coerce: (v: string) => (/^-?\d+$/.test(v.trim()) ? Number(v) : v),
+  });
+  convict.addFormat({
+    name: 'non-negative-int',
+    validate(value: unknown) {
+      if (!Number.isInteger(value) || (value as number) < 0) throw new Error('must be a whole number, 0 or more');
+    },
+    coerce: (v: string) => (/^-?\d+$/.test(v.trim()) ? Number(v) : v),
+  });
+  convict.addFormat({
+    name: 'uint32',
+    validate(value: unknown) {
+      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 0xffffffff) throw new Error('must be a whole number from 0 to 4294967295');
+    },
+    coerce: (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : v),
+  });
+  convict.addFormat({
+    name: 'address-list',
+    validate(value: unknown) {
+      if (!Array.isArray(value)) throw new Error('must be a list of "host:port" strings, e.g. [127.0.0.1:26379]');
+      value.forEach((item, i) => {
+        const problem = addressProblem(item);
+        if (problem) throw new Error(`entry ${i + 1}: ${problem}`);
+      });
+    },
+    // env: comma separated
+    coerce: (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean),
+  });
+  convict.addFormat({
+    name: 'shards',
+    validate: validateShardList,
+    // env: a JSON array, e.g. KVSTORE_SHARDS='[{"name":"s1","master":"127.0.0.1:6379"}]'
+    coerce: (v: string) => {
+      try {
+        return JSON.parse(v);
+      } catch {
+        return v;
+      }
+    },
+  });
+}
+
+const SHARD_KEYS = new Set(['name', 'master', 'replicas']);
+export const SHARD_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Shape checks per shard entry; cross-shard checks (duplicates) are in validate.ts. */
+function validateShardList(value: unknown): void {
+  if (!Array.isArray(value)) throw new Error('must be a list of shards, each { name, master: "host:port", replicas: ["host:port", ...] }');
+  if (value.length === 0) throw new Error('at least one shard is required, e.g. - { name: s1, master: 127.0.0.1:6379 }');
+  const problems: string[] = [];
+  value.forEach((shard, i) => {
+    try {
+      checkShard(shard, i);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  });
+  // convict prefixes the first line with "shards: "; the others get it here
+  if (problems.length) throw new Error(problems.join('\nshards: '));
+}
+
+function checkShard(shard: any, i: number): void {
+  {
+    const where = `shard ${i + 1}${shard && typeof shard === 'object' && typeof shard.name === 'string' ? ` ("${shard.name}")` : ''}`;
+    if (!shard || typeof shard !== 'object' || Array.isArray(shard)) throw new Error(`${where}: must be an object { name, master, replicas }`);
+    for (const key of Object.keys(shard)) {
+      if (!SHARD_KEYS.has(key)) throw new Error(`${where}: unknown key "${key}" (allowed: name, master, replicas)`);
+    }
+    if (typeof shard.name !== 'string' || !SHARD_NAME.test(shard.name)) {
+      throw new Error(`${where}: name must be 1-64 characters of letters, digits, "_", "-" or "."; got ${JSON.stringify(shard.name)}`);
+    }
+    const masterProblem = addressProblem(shard.master);
+    if (masterProblem) throw new Error(`${where}: master: ${masterProblem}`);
+    if (shard.replicas !== undefined) {
+      if (!Array.isArray(shard.replicas)) throw new Error(`${where}: replicas must be a list of "host:port" strings`);
+      shard.replicas.forEach((r: unknown, j: number) => {
+        const problem = addressProblem(r);
+        if (problem) throw new Error(`${where}: replica ${j + 1}: ${problem}`);
+      });
+    }
+  }
+}
+
+export const ENV_PREFIX = 'KVSTORE_';
+
+/** The schema; `doc` strings feed docs/config.md. Keys marked fixed in types.ts must not change. */
+export const schema = {
+  listen: {
+    host: { doc: 'Address the proxy listens on for Redis clients.', format: 'host', default: '127.0.0.1', env: 'KVSTORE_LISTEN_HOST' },
+    port: { doc: 'Port the proxy listens on for Redis clients (0 = any free port).', format: 'listen-port', default: 7400, env: 'KVSTORE_LISTEN_PORT' },
+  },
+  workers: {
+    doc: 'Worker processes sharing the listening port: "auto" = one per CPU core, or a number.',
+    format: 'workers',
+    default: 'auto' as number | 'auto',
+    env: 'KVSTORE_WORKERS',
+  },
+  mode: {
+    doc: 'cache: a failed shard is ejected and its slots served by the others (data may be lost). store: a failed master is replaced by promoting a replica.',
+    format: ['cache', 'store'],
+    default: 'cache',
+    env: 'KVSTORE_MODE',
+  },
+  hash: {
+    doc: 'Key to slot hash: crc16 (Redis Cluster compatible, honours {hash tags}) or murmur (MurmurHash3, also honours hash tags).',
+    format: ['crc16', 'murmur'],
+    default: 'crc16',
+    env: 'KVSTORE_HASH',
+  },
+  murmurSeed: { doc: 'Seed for the murmur hash (ignored with crc16).', format: 'uint32', default: 0, env: 'KVSTORE_MURMUR_SEED' },
+  admin: {
+    host: { doc: 'Address of the admin HTTP API. Keep it on loopback: the API has no authentication.', format: 'host', default: '127.0.0.1', env: 'KVSTORE_ADMIN_HOST' },
+    port: { doc: 'Port of the admin HTTP API (0 = any free port).', format: 'listen-port', default: 7500, env: 'KVSTORE_ADMIN_PORT' },
+  },
+  stateDir: {
+    doc: 'Directory for the persisted topology (topology.json) and job state. Relative paths are relative to the config file.',
+    format: String,
+    default: './state',
+    env: 'KVSTORE_STATE_DIR',
+  },
+  shards: {
+    doc: 'The shards, in order (slots start evenly split over them in this order). Each: { name, master: "host:port", replicas: ["host:port", ...] }. Environment: a JSON array.',
+    format: 'shards',
+    default: [] as Array<{ name: string; master: string; replicas?: string[] }>,
+    env: 'KVSTORE_SHARDS',
+  },
+  password: { doc: 'Password clients must send with AUTH (like requirepass); empty = no password. Applied live on reload.', format: String, default: '', env: 'KVSTORE_PASSWORD', sensitive: true },
+  backend: {
+    username: { doc: 'ACL user for connecting to the redis-servers; empty = default user.', format: String, default: '', env: 'KVSTORE_BACKEND_USERNAME' },
+    password: { doc: 'Password for connecting to the redis-servers (AUTH); empty = none.', format: String, default: '', env: 'KVSTORE_BACKEND_PASSWORD', sensitive: true },
+    poolSize: { doc: 'Connections per redis-server per worker; each client is pinned to one of them.', format: 'positive-int', default: 2, env: 'KVSTORE_BACKEND_POOL_SIZE' },
+  },
+  crossSlot: {
+    doc: 'When multi-key commands that cannot be split (e.g. SUNION, RENAME) may run: "slot" = all keys in one slot (Redis Cluster rule), "shard" = all keys on one shard.',
+    format: ['slot', 'shard'],
+    default: 'slot',
+    env: 'KVSTORE_CROSS_SLOT',
+  },
+  allowFlush: { doc: 'Let FLUSHDB/FLUSHALL through the proxy (sent to every shard).', format: Boolean, default: false, env: 'KVSTORE_ALLOW_FLUSH' },
+  limits: {
+    maxBulkBytes: { doc: 'Largest single bulk string a client may send (Redis: proto-max-bulk-len).', format: 'positive-int', default: 512 * 1024 * 1024, env: 'KVSTORE_MAX_BULK_BYTES' },
+    maxInlineBytes: { doc: 'Largest inline command line (Redis: 64 KB).', format: 'positive-int', default: 64 * 1024, env: 'KVSTORE_MAX_INLINE_BYTES' },
+    maxRequestBytes: { doc: 'Largest whole request (one command) a client may send (Redis: client-query-buffer-limit).', format: 'positive-int', default: 1024 * 1024 * 1024, env: 'KVSTORE_MAX_REQUEST_BYTES' },
+    maxPipeline: { doc: 'Commands one client may have in flight before the proxy stops reading from it.', format: 'positive-int', default: 1024, env: 'KVSTORE_MAX_PIPELINE' },
+    maxClients: { doc: 'Clients per worker; beyond it new clients get "-ERR max number of clients reached".', format: 'positive-int', default: 10000, env: 'KVSTORE_MAX_CLIENTS' },
+    clientOutputHighWater: { doc: 'Bytes of unsent replies queued for one client before the proxy stops reading from it.', format: 'positive-int', default: 16 * 1024 * 1024, env: 'KVSTORE_CLIENT_OUTPUT_HIGH_WATER' },
+    backendHighWater: { doc: 'Bytes queued for one backend connection before the proxy stops reading from the clients feeding it.', format: 'positive-int', default: 8 * 1024 * 1024, env: 'KVSTORE_BACKEND_HIGH_WATER' },
+  },
+  timeouts: {
+    requestMs: { doc: 'A request not answered by its redis-server within this time fails with -ERR.', format: 'positive-int', default: 5000, env: 'KVSTORE_REQUEST_TIMEOUT_MS' },
+    connectMs: { doc: 'TCP connect timeout to a redis-server.', format: 'positive-int', default: 2000, env: 'KVSTORE_CONNECT_TIMEOUT_MS' },
+    clientIdleMs: { doc: 'Close clients idle this long (Redis: timeout); 0 = never.', format: 'non-negative-int', default: 0, env: 'KVSTORE_CLIENT_IDLE_MS' },
+    shutdownDrainMs: { doc: 'On SIGTERM, how long in-flight requests may take to finish before the workers close.', format: 'non-negative-int', default: 10000, env: 'KVSTORE_SHUTDOWN_DRAIN_MS' },
+  },
+  health: {
+    intervalMs: { doc: 'How often the primary PINGs every redis-server.', format: 'positive-int', default: 1000, env: 'KVSTORE_HEALTH_INTERVAL_MS' },
+    timeoutMs: { doc: 'A PING not answered within this time counts as a failure.', format: 'positive-int', default: 1000, env: 'KVSTORE_HEALTH_TIMEOUT_MS' },
+    downAfter: { doc: 'Consecutive failed checks before a redis-server is marked down.', format: 'positive-int', default: 3, env: 'KVSTORE_HEALTH_DOWN_AFTER' },
+    upAfter: { doc: 'Consecutive good checks before a down redis-server is marked up again.', format: 'positive-int', default: 2, env: 'KVSTORE_HEALTH_UP_AFTER' },
+    rejoinAfterMs: { doc: 'Cache mode: how long a recovered shard must stay healthy before it gets its slots back.', format: 'non-negative-int', default: 10000, env: 'KVSTORE_HEALTH_REJOIN_AFTER_MS' },
+  },
+  sentinels: {
+    doc: 'Redis Sentinel addresses ("host:port"). When set (store mode), Sentinel decides failover and Kvstore follows it. Environment: comma separated.',
+    format: 'address-list',
+    default: [] as string[],
+    env: 'KVSTORE_SENTINELS',
+  },
+  sentinelMasterPrefix: { doc: 'Sentinel master name of a shard = this prefix + the shard name.', format: String, default: '', env: 'KVSTORE_SENTINEL_MASTER_PREFIX' },
+  migration: {
+    batchKeys: { doc: 'Keys per MIGRATE batch when moving slots.', format: 'positive-int', default: 100, env: 'KVSTORE_MIGRATION_BATCH_KEYS' },
+    maxKeysPerSecond: { doc: 'Upper bound on keys moved per second while resharding (0 = unpaced).', format: 'non-negative-int', default: 0, env: 'KVSTORE_MIGRATION_MAX_KEYS_PER_SECOND' },
+  },
+};

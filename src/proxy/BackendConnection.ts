@@ -1,0 +1,392 @@
+/**
+ * One connection to one backend redis-server, shared by many clients (multiplexed).
+ *
+ * Requests are appended to `out` and a pending queue of (sink, tag) pairs; everything queued in
+ * one event-loop turn goes out in one write (FlushScheduler). Replies are framed by the hot path,
+ * once per read, and handed to the pending sinks in order as views into the read buffer.
+ *
+ * Failure policy: a refused, dropped, timed-out or AUTH-rejected connection fails exactly the
+ * requests pending on it, with an -ERR naming the shard and address, then reconnects with
+ * exponential backoff. While backing off, new requests fail at once instead of queueing.
+ */
+import net from 'node:net';
+import { R_CONSUMED, R_ERROR, R_NEED } from '../native/api';
+import type { Logger } from '../log';
+import { scheduleFlush, Flushable } from './FlushScheduler';
+import type { HotPathBinding } from './HotPathBinding';
+import type { ReplySink } from './ReplySink';
+import { PartialInput } from './PartialInput';
+import { encodeCommand, errorReply, isErrorReply } from './Resp';
+
+export interface BackendOptions {
+  shard: string;
+  address: string; // host:port
+  username: string;
+  password: string;
+  connectMs: number;
+  requestMs: number;
+  /** Bytes queued (ours + the socket's) above which feeding clients are paused. */
+  highWater: number;
+}
+
+/** Something that can be paused while this backend is congested (a client). */
+export interface CongestionWaiter {
+  resumeAfterBackendDrain(): void;
+}
+
+type State = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed';
+
+const MIN_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 2000;
+/** Above this many queued bytes, write buffers one by one (writev) instead of concatenating. */
+const CONCAT_LIMIT = 256 * 1024;
+
+export function parseAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  let host = address.slice(0, i);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port: Number(address.slice(i + 1)) };
+}
+
+export class BackendConnection implements Flushable, ReplySink {
+  flushScheduled = false;
+  private state: State = 'idle';
+  private socket: net.Socket | null = null;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+
+  // Pending queue as a ring: sinks/tags/times at index (seq & mask), head..tail sequence numbers.
+  private sinks: (ReplySink | null)[];
+  private tags: Int32Array;
+  private times: Float64Array;
+  private mask: number;
+  private head = 0;
+  private tail = 0;
+  /** Pending entries from here on have not been written yet (no timestamp). */
+  private unstamped = 0;
+
+  private readonly partial = new PartialInput();
+
+  private backoffMs = MIN_BACKOFF_MS;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private timeoutTimer: NodeJS.Timeout | null = null;
+  private unavailable: Buffer;
+  private waiters = new Set<CongestionWaiter>();
+  private readonly host: string;
+  private readonly port: number;
+
+  errors = 0;
+  lastError = '';
+
+  constructor(
+    private options: BackendOptions,
+    private readonly binding: HotPathBinding,
+    private readonly log: Logger,
+  ) {
+    const { host, port } = parseAddress(options.address);
+    this.host = host;
+    this.port = port;
+    const cap = 1024;
+    this.sinks = new Array(cap).fill(null);
+    this.tags = new Int32Array(cap);
+    this.times = new Float64Array(cap);
+    this.mask = cap - 1;
+    this.unavailable = this.errorFor('is unavailable');
+  }
+
+  get address(): string {
+    return this.options.address;
+  }
+
+  get shard(): string {
+    return this.options.shard;
+  }
+
+  get connected(): boolean {
+    return this.state === 'ready';
+  }
+
+  get pending(): number {
+    return this.tail - this.head;
+  }
+
+  /** Queued bytes above the high-water mark: callers should stop feeding it. */
+  get congested(): boolean {
+    return this.outBytes + (this.socket ? this.socket.writableLength : 0) > this.options.highWater;
+  }
+
+  /** Live settings (timeouts, credentials apply from the next connection). */
+  updateOptions(options: BackendOptions): void {
+    this.options = options;
+    if (this.timeoutTimer) {
+      clearInterval(this.timeoutTimer);
+      this.timeoutTimer = null;
+      this.armTimeoutCheck();
+    }
+  }
+
+  /**
+   * Queue one complete command; its reply goes to sink.onReply(tag, ...). Returns false when the
+   * backend is congested (the caller should pause and register with `waitForDrain`).
+   */
+  send(command: Buffer, sink: ReplySink, tag: number): boolean {
+    const state = this.state;
+    if (state === 'backoff' || state === 'closed') {
+      sink.onReply(tag, this.unavailable);
+      return true;
+    }
+    if (state === 'idle') this.connect();
+    this.push(sink, tag);
+    this.out.push(command);
+    this.outBytes += command.length;
+    if (this.state === 'ready') scheduleFlush(this);
+    return this.outBytes + (this.socket ? this.socket.writableLength : 0) <= this.options.highWater;
+  }
+
+  waitForDrain(waiter: CongestionWaiter): void {
+    this.waiters.add(waiter);
+  }
+
+  private push(sink: ReplySink, tag: number): void {
+    if (this.tail - this.head > this.mask) this.grow();
+    const i = this.tail & this.mask;
+    this.sinks[i] = sink;
+    this.tags[i] = tag;
+    this.tail++;
+  }
+
+  private grow(): void {
+    const cap = (this.mask + 1) * 2;
+    const sinks: (ReplySink | null)[] = new Array(cap).fill(null);
+    const tags = new Int32Array(cap);
+    const times = new Float64Array(cap);
+    const newMask = cap - 1;
+    for (let s = this.head; s < this.tail; s++) {
+      const from = s & this.mask;
+      const to = s & newMask;
+      sinks[to] = this.sinks[from];
+      tags[to] = this.tags[from];
+      times[to] = this.times[from];
+    }
+    this.sinks = sinks;
+    this.tags = tags;
+    this.times = times;
+    this.mask = newMask;
+  }
+
+  flush(): void {
+    const socket = this.socket;
+    if (this.state !== 'ready' || !socket || this.out.length === 0) return;
+    const now = Date.now();
+    for (let s = Math.max(this.unstamped, this.head); s < this.tail; s++) this.times[s & this.mask] = now;
+    this.unstamped = this.tail;
+    const out = this.out;
+    if (out.length === 1) socket.write(out[0]);
+    else if (this.outBytes <= CONCAT_LIMIT) socket.write(Buffer.concat(out, this.outBytes));
+    else {
+      socket.cork();
+      for (let i = 0; i < out.length; i++) socket.write(out[i]);
+      socket.uncork();
+    }
+    this.out = [];
+    this.outBytes = 0;
+  }
+
+  /* ---------- connection life ---------- */
+
+  private connect(): void {
+    this.state = 'connecting';
+    const socket = net.connect({ host: this.host, port: this.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    if (this.options.password) {
+      // AUTH is the first request on every connection; queued client requests follow it.
+      const args = this.options.username ? ['AUTH', this.options.username, this.options.password] : ['AUTH', this.options.password];
+      const auth = encodeCommand(args);
+      this.push(this, -1);
+      this.out.unshift(auth);
+      this.outBytes += auth.length;
+    }
+    this.connectTimer = setTimeout(() => {
+      if (this.socket === socket) this.fail(`connect timed out after ${this.options.connectMs} ms`);
+    }, this.options.connectMs);
+    socket.on('connect', () => {
+      if (this.socket !== socket) return;
+      this.clearConnectTimer();
+      this.state = 'ready';
+      this.backoffMs = MIN_BACKOFF_MS;
+      this.log.info({ shard: this.shard, address: this.address }, 'backend connected');
+      this.armTimeoutCheck();
+      if (this.out.length > 0) scheduleFlush(this);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket === socket) this.onData(chunk);
+    });
+    socket.on('drain', () => {
+      if (this.socket === socket) this.releaseWaiters();
+    });
+    socket.on('error', (err: Error) => {
+      if (this.socket === socket) this.fail(describeSocketError(err));
+    });
+    socket.on('close', () => {
+      if (this.socket === socket) this.fail('connection closed');
+    });
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+  }
+
+  private armTimeoutCheck(): void {
+    if (this.timeoutTimer) return;
+    const period = Math.max(5, Math.min(250, Math.floor(this.options.requestMs / 5)));
+    this.timeoutTimer = setInterval(() => this.checkTimeout(), period);
+    this.timeoutTimer.unref();
+  }
+
+  private checkTimeout(): void {
+    if (this.head >= this.unstamped) return; // nothing written and unanswered
+    const age = Date.now() - this.times[this.head & this.mask];
+    if (age > this.options.requestMs) this.fail(`timed out after ${this.options.requestMs} ms`);
+  }
+
+  /** Fail everything pending, drop the socket, back off and reconnect later. */
+  private fail(reason: string): void {
+    if (this.state === 'closed') return;
+    this.errors++;
+    this.lastError = reason;
+    this.log.warn({ shard: this.shard, address: this.address, reason, pending: this.pending }, 'backend failed');
+    this.dropSocket();
+    // State first: sinks that react to the failure by sending again (SCAN, RANDOMKEY) fail fast.
+    this.state = 'backoff';
+    this.unavailable = this.errorFor(`is unavailable (${reason})`);
+    this.failPending(this.errorFor(reason));
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.state === 'backoff') this.connect();
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  private dropSocket(): void {
+    this.clearConnectTimer();
+    if (this.timeoutTimer) clearInterval(this.timeoutTimer);
+    this.timeoutTimer = null;
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.destroy();
+    this.partial.clear();
+    this.out = [];
+    this.outBytes = 0;
+  }
+
+  private failPending(reply: Buffer): void {
+    // Sinks may queue new requests on this backend while we fail these: take the range first.
+    const from = this.head;
+    const to = this.tail;
+    this.head = to;
+    this.unstamped = to;
+    for (let s = from; s < to; s++) {
+      const i = s & this.mask;
+      const sink = this.sinks[i]!;
+      this.sinks[i] = null;
+      sink.onReply(this.tags[i], reply);
+    }
+    this.releaseWaiters();
+  }
+
+  /** Retire for good (shard removed or its master changed): fail pending with `reason`. */
+  retire(reason: string): void {
+    if (this.state === 'closed') return;
+    this.dropSocket();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.state = 'closed';
+    this.unavailable = this.errorFor(reason);
+    this.failPending(this.errorFor(reason));
+  }
+
+  /** Close once nothing is pending (or after `ms`), for shutdown. */
+  async drainAndClose(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.pending > 0 && Date.now() < deadline && this.state !== 'closed') await new Promise((r) => setTimeout(r, 5));
+    this.retire('is shutting down');
+  }
+
+  private errorFor(what: string): Buffer {
+    return errorReply(`ERR Kvstore: shard '${this.options.shard}' (${this.options.address}) ${what}`);
+  }
+
+  /* ---------- replies ---------- */
+
+  private onData(chunk: Buffer): void {
+    const partial = this.partial;
+    if (partial.active) {
+      partial.append(chunk);
+      if (!partial.ready) return;
+      chunk = partial.take();
+    }
+    const hot = this.binding.hot;
+    const ends = this.binding.replyEnds;
+    const status = this.binding.replyStatus;
+    let from = 0;
+    while (from < chunk.length) {
+      const n = hot.frameReplies(chunk, from);
+      const consumed = status[R_CONSUMED];
+      const need = status[R_NEED];
+      const broken = status[R_ERROR] !== 0;
+      let start = from;
+      for (let i = 0; i < n; i++) {
+        const end = ends[i];
+        if (this.head === this.tail) {
+          this.fail('sent a reply nobody asked for');
+          return;
+        }
+        const idx = this.head & this.mask;
+        const sink = this.sinks[idx]!;
+        this.sinks[idx] = null;
+        this.head++;
+        sink.onReply(this.tags[idx], chunk.subarray(start, end));
+        if (this.socket === null) return; // a sink failed us (AUTH rejected)
+        start = end;
+      }
+      if (broken) {
+        this.fail('sent a reply that is not RESP');
+        return;
+      }
+      from += consumed;
+      if (n === 0) {
+        partial.keep(chunk.subarray(from), need);
+        break;
+      }
+    }
+    if (this.waiters.size > 0) this.releaseWaiters();
+  }
+
+  /** Our own AUTH reply (tag -1). */
+  onReply(_tag: number, reply: Buffer): void {
+    if (isErrorReply(reply)) {
+      const text = reply.toString('utf8', 1, reply.length - 2);
+      this.fail(`rejected AUTH: ${text}`);
+    }
+  }
+
+  private releaseWaiters(): void {
+    if (this.waiters.size === 0 || this.congested) return;
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const w of waiters) w.resumeAfterBackendDrain();
+  }
+}
+
+function describeSocketError(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ECONNREFUSED') return 'refused the connection';
+  if (code === 'ECONNRESET') return 'reset the connection';
+  return code ? `connection error ${code}` : err.message;
+}

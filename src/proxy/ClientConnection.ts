@@ -1,0 +1,658 @@
+/**
+ * One client socket: read → frame (hot path, once per read) → dispatch each command → collect
+ * replies in request order → write.
+ *
+ * Order: every command takes the next sequence number and a slot in a reply ring; replies land in
+ * their slot whenever their shard answers, and `flush` writes the completed prefix of the ring in
+ * one write. So the client sees replies in request order whatever order the shards answer in.
+ *
+ * The per-command path allocates nothing but the subarray it forwards: the parse results live in
+ * shared typed arrays, the ring stores Buffers by index, and backends keep (sink, tag) pairs.
+ */
+import net from 'node:net';
+import {
+  ARG_STRIDE, C_ARG0, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN,
+  F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL,
+  S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_CROSS, SLOT_NONE,
+} from '../native/api';
+import { NO_SHARD } from '../topology/slots';
+import { PartialInput } from './PartialInput';
+import type { BackendConnection, CongestionWaiter } from './BackendConnection';
+import { CommandRoute, Route } from './CommandRoutes';
+import { fanOut } from './FanOut';
+import { scheduleFlush, Flushable } from './FlushScheduler';
+import type { ShardAccess, SlowCommand } from './Hooks';
+import { runProxyCommand } from './ProxyCommands';
+import type { ClientInfo, ProxyContext } from './ProxyContext';
+import type { ReplySink } from './ReplySink';
+import { encodeCommand, errorReply } from './Resp';
+import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
+import { splitAcrossShards } from './SplitMerge';
+
+const PAUSE_PIPELINE = 1;
+const PAUSE_OUTPUT = 2;
+const PAUSE_BACKEND = 4;
+const PAUSE_CLOSING = 8;
+
+/** Above this many bytes, replies are written one by one (writev) instead of concatenated. */
+const CONCAT_LIMIT = 256 * 1024;
+
+let nextClientId = 1;
+
+export class ClientConnection implements ReplySink, Flushable, CongestionWaiter, ClientInfo {
+  flushScheduled = false;
+  readonly id = nextClientId++;
+  readonly createdAt = Date.now();
+  readonly remote: string;
+  name = '';
+  authed: boolean;
+  /** Which connection of each backend pool this client is pinned to. */
+  readonly poolIndex: number;
+
+  // Reply ring: replies (null = not yet answered) and command ids, by sequence number & mask.
+  private ring: (Buffer | null)[];
+  private ringIds: Int32Array;
+  private mask: number;
+  private head = 0;
+  private tail = 0;
+
+  private readonly partial = new PartialInput();
+
+  private paused = 0;
+  /** Commands read but not dispatched yet (paused mid-chunk). */
+  private deferred: Buffer | null = null;
+  private processingDeferred = false;
+  private closed = false;
+  private closeAfterFlush = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly ctx: ProxyContext,
+  ) {
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.authed = ctx.config.password === '';
+    this.poolIndex = this.id;
+    const cap = 64;
+    this.ring = new Array(cap).fill(null);
+    this.ringIds = new Int32Array(cap);
+    this.mask = cap - 1;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    // The client half-closed (`printf ... | nc`): answer what it sent, then close.
+    socket.on('end', () => {
+      if (!this.closed && !this.closeAfterFlush) this.endAfterReplies();
+    });
+    socket.on('error', () => this.onClose());
+    socket.on('close', () => this.onClose());
+    const idle = ctx.config.timeouts.clientIdleMs;
+    if (idle > 0) {
+      socket.setTimeout(idle);
+      socket.on('timeout', () => {
+        if (this.head === this.tail) socket.destroy();
+      });
+    }
+  }
+
+  get inFlight(): number {
+    return this.tail - this.head;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /* ---------- reading ---------- */
+
+  private onData(chunk: Buffer): void {
+    if (this.closed || this.closeAfterFlush) return;
+    if (this.deferred !== null) {
+      // Paused mid-chunk and more arrived anyway: keep it behind the deferred commands.
+      this.deferred = Buffer.concat([this.deferred, chunk]);
+      return;
+    }
+    const partial = this.partial;
+    if (partial.active) {
+      partial.append(chunk);
+      if (!partial.ready) return;
+      chunk = partial.take();
+    }
+    this.process(chunk);
+  }
+
+  /**
+   * Frame and dispatch the commands in `chunk`. Stops early, keeping the rest in `deferred`,
+   * when the client has maxPipeline commands in flight, its unsent output is above the high-water
+   * mark, or a backend it feeds is congested: backpressure per command, not per read.
+   */
+  private process(chunk: Buffer): void {
+    const limits = this.ctx.config.limits;
+    const binding = this.ctx.binding;
+    binding.useEngineOptions(this.ctx.engine);
+    const hot = binding.hot;
+    let from = 0;
+    for (;;) {
+      hot.parseRequests(chunk, from);
+      const status = binding.batch.status;
+      const n = status[S_NCMDS];
+      let next = from + status[S_CONSUMED];
+      let reparsed = false;
+      const cmds = binding.batch.cmds;
+      for (let i = 0; i < n; i++) {
+        const end = cmds[i * CMD_STRIDE + C_END];
+        if (this.dispatch(chunk, i)) {
+          // A re-encoded command was parsed into the shared batch: parse again after this one.
+          next = end;
+          reparsed = true;
+        }
+        if (this.closed || this.closeAfterFlush) return;
+        if (this.paused !== 0 || this.tail - this.head >= limits.maxPipeline) {
+          if (end < chunk.length) this.deferred = chunk.subarray(end);
+          if (this.tail - this.head >= limits.maxPipeline) this.pause(PAUSE_PIPELINE);
+          else this.socket.pause(); // already paused for output or a backend: keep it so
+          return;
+        }
+        if (reparsed) break;
+      }
+      if (reparsed) {
+        from = next;
+        if (from >= chunk.length) break;
+        continue;
+      }
+      from = next;
+      const error = status[S_ERROR];
+      if (error !== ProtocolErrorCode.None) {
+        return this.protocolError(protocolErrorText(error, error === ProtocolErrorCode.ExpectedDollar ? byteInsteadOfDollar(chunk, from) : 0));
+      }
+      const grow = status[S_GROW_ARGS];
+      if (grow > 0) {
+        binding.growArgs(grow);
+        continue;
+      }
+      if (status[S_FULL] !== 0 && from < chunk.length) continue;
+      if (from < chunk.length) {
+        const need = status[S_NEED];
+        if (need > limits.maxRequestBytes || chunk.length - from > limits.maxRequestBytes) return this.requestTooLarge();
+        this.partial.keep(chunk.subarray(from), need);
+      }
+      break;
+    }
+  }
+
+  /**
+   * Route command `i` of the current batch. Returns true when it had to re-encode the command
+   * and parse it again (inline with quotes, key rewrite), which overwrote the batch arrays.
+   */
+  private dispatch(chunk: Buffer, i: number): boolean {
+    const ctx = this.ctx;
+    const batch = ctx.binding.batch;
+    const cmds = batch.cmds;
+    const base = i * CMD_STRIDE;
+    const id = cmds[base + C_CMD];
+    const flags = cmds[base + C_FLAGS];
+    if ((flags & F_NEEDS_DECODE) !== 0) return this.reparseInline(chunk, base);
+    ctx.counters.totalCommands++;
+    if (id === CMD_UNKNOWN) {
+      this.replyNow(-1, unknownCommandError(this.argsOf(chunk, base)));
+      return false;
+    }
+    const route = ctx.routes[id];
+    const argc = cmds[base + C_ARGC];
+    if (route.isContainer && argc >= 2) {
+      // The parser found no such subcommand: Redis's own reply.
+      this.replyNow(id, unknownSubcommandError(route.name, this.argsOf(chunk, base)[1]));
+      return false;
+    }
+    if (!route.arityOk(argc)) {
+      this.replyNow(id, route.arityError);
+      return false;
+    }
+    if (!this.authed && !route.noAuth) {
+      this.replyNow(id, ERRORS.noAuth);
+      return false;
+    }
+    ctx.calls[id]++;
+    switch (route.route) {
+      case Route.Single:
+      case Route.SameSlot:
+        return this.forwardKeyed(chunk, base, route, flags);
+      case Route.Split: {
+        if (this.needsSlowPath(chunk, base)) return this.slowPath(chunk, base, route);
+        const slot = cmds[base + C_SLOT];
+        if (slot >= 0 || cmds[base + C_NKEYS] <= 1) return this.forwardKeyed(chunk, base, route, flags);
+        if (this.allKeysOnOneShard(base) >= 0) return this.forwardKeyed(chunk, base, route, flags, true);
+        splitAcrossShards(this, ctx, chunk, i, this.reserve(id));
+        return false;
+      }
+      case Route.NoKey:
+        this.forwardTo(ctx.router.keylessShard, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(id));
+        return false;
+      case Route.Proxy:
+        runProxyCommand(this, ctx, route, this.argsOf(chunk, base), this.reserve(id));
+        return false;
+      case Route.AllShards:
+        fanOut(this, ctx, route, this.argsOf(chunk, base), chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(id));
+        return false;
+      default:
+        this.replyNow(id, route.refusal!);
+        return false;
+    }
+  }
+
+  /** Single-key and same-slot commands: one shard, bytes forwarded untouched. */
+  private forwardKeyed(chunk: Buffer, base: number, route: CommandRoute, flags: number, shardChecked = false): boolean {
+    const ctx = this.ctx;
+    const cmds = ctx.binding.batch.cmds;
+    if (this.needsSlowPath(chunk, base)) return this.slowPath(chunk, base, route);
+    const slot = cmds[base + C_SLOT];
+    let shard: number;
+    if (slot >= 0) shard = ctx.router.slotTable[slot];
+    else if (slot === SLOT_NONE || (flags & F_BAD_KEYS) !== 0) shard = ctx.router.keylessShard;
+    else {
+      // SLOT_CROSS: Redis Cluster's rule, or the relaxed same-shard rule when configured.
+      shard = shardChecked || ctx.config.crossSlot === 'shard' ? this.allKeysOnOneShard(base) : -1;
+      if (shard < 0) {
+        this.replyNow(route.id, ERRORS.crossSlot);
+        return false;
+      }
+    }
+    this.forwardTo(shard, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(route.id));
+    return false;
+  }
+
+  /** Send one command to shard `shardIndex`; its reply completes sequence `seq`. */
+  forwardTo(shardIndex: number, command: Buffer, seq: number, sink: ReplySink = this): void {
+    const shards = this.ctx.router.shards;
+    if (shardIndex === NO_SHARD || shardIndex >= shards.length) {
+      sink.onReply(seq, shards.length === 0 ? ERRORS.noShards : ERRORS.slotNotServed);
+      return;
+    }
+    const shard = shards[shardIndex];
+    if (shard.downReply !== null) {
+      sink.onReply(seq, shard.downReply);
+      return;
+    }
+    const backend = shard.backend(this.poolIndex);
+    if (!backend.send(command, sink, seq)) this.pauseForBackend(backend);
+  }
+
+  /** The shard all keys of command `base` live on, or -1 if they span shards. */
+  private allKeysOnOneShard(base: number): number {
+    const ctx = this.ctx;
+    const cmds = ctx.binding.batch.cmds;
+    const keys = ctx.binding.batch.keys;
+    const table = ctx.router.slotTable;
+    const k0 = cmds[base + C_KEY0];
+    const nk = cmds[base + C_NKEYS];
+    let shard = -1;
+    for (let k = 0; k < nk; k++) {
+      const s = table[keys[(k0 + k) * KEY_STRIDE + 1]];
+      if (shard === -1) shard = s;
+      else if (s !== shard) return -1;
+    }
+    return shard === NO_SHARD ? -1 : shard;
+  }
+
+  /* ---------- slow paths: seams, inline with quotes ---------- */
+
+  private needsSlowPath(chunk: Buffer, base: number): boolean {
+    const ctx = this.ctx;
+    const hooks = ctx.hooks;
+    if (hooks.keyRewrite === null && (hooks.migration === null || !ctx.router.migrationsActive)) return false;
+    const cmds = ctx.binding.batch.cmds;
+    const nk = cmds[base + C_NKEYS];
+    if (nk === 0) return false;
+    const keys = ctx.binding.batch.keys;
+    const k0 = cmds[base + C_KEY0];
+    if (hooks.keyRewrite !== null && !this.rewriting) {
+      // Only commands with a key the rules match take the slow path.
+      const args = ctx.binding.batch.args;
+      for (let k = 0; k < nk; k++) {
+        const a = keys[(k0 + k) * KEY_STRIDE] * ARG_STRIDE;
+        const off = args[a];
+        if (hooks.keyRewrite.needsRewrite(chunk, off, off + args[a + 1])) return true;
+      }
+    }
+    if (hooks.migration === null || !ctx.router.migrationsActive) return false;
+    for (let k = 0; k < nk; k++) if (ctx.router.migrating[keys[(k0 + k) * KEY_STRIDE + 1]] !== 0) return true;
+    return false;
+  }
+
+  private rewriting = false;
+
+  private slowPath(chunk: Buffer, base: number, route: CommandRoute): boolean {
+    const ctx = this.ctx;
+    const command = this.slowCommand(chunk, base, route.name);
+    if (ctx.hooks.keyRewrite !== null && !this.rewriting) {
+      const rewritten = ctx.hooks.keyRewrite.rewrite(command);
+      if (Buffer.isBuffer(rewritten)) {
+        this.replyNow(route.id, rewritten); // refused (reserved key name)
+        return false;
+      }
+      // Route the (possibly rewritten) command as if the client had sent it.
+      this.ctx.counters.totalCommands--;
+      ctx.calls[route.id]--;
+      this.rewriting = true;
+      const seq = this.tail;
+      try {
+        this.dispatchEncoded(rewritten ? encodeCommand(rewritten.args) : Buffer.from(command.raw));
+      } finally {
+        this.rewriting = false;
+      }
+      // Replies carrying key names (LMPOP, XREAD...) get the client's names back.
+      if (rewritten?.mapReply && this.tail === seq + 1 && this.ring[seq & this.mask] === null) (this.replyMaps ??= new Map()).set(seq, rewritten.mapReply);
+      return true;
+    }
+    const seq = this.reserve(route.id);
+    const pending = ctx.hooks.migration!(command, this.shardAccess());
+    if (pending === null) {
+      this.forwardPlain(chunk, base, route, seq);
+      return false;
+    }
+    pending.then(
+      (reply) => this.onReply(seq, reply),
+      (err: Error) => this.onReply(seq, errorReply(`ERR Kvstore: ${err.message}`)),
+    );
+    return false;
+  }
+
+  /** Forward after the migration hook declined: the same routing as the fast path. */
+  private forwardPlain(chunk: Buffer, base: number, route: CommandRoute, seq: number): void {
+    const ctx = this.ctx;
+    const cmds = ctx.binding.batch.cmds;
+    const raw = chunk.subarray(cmds[base + C_START], cmds[base + C_END]);
+    const slot = cmds[base + C_SLOT];
+    if (slot >= 0) return this.forwardTo(ctx.router.slotTable[slot], raw, seq);
+    const shard = this.allKeysOnOneShard(base);
+    if (shard >= 0 && (route.route === Route.Split || ctx.config.crossSlot === 'shard')) return this.forwardTo(shard, raw, seq);
+    if (route.route === Route.Split) return splitAcrossShards(this, ctx, chunk, base / CMD_STRIDE, seq);
+    this.onReply(seq, ERRORS.crossSlot);
+  }
+
+  private reparseInline(chunk: Buffer, base: number): boolean {
+    const cmds = this.ctx.binding.batch.cmds;
+    let lineEnd = cmds[base + C_END];
+    while (lineEnd > cmds[base + C_START] && (chunk[lineEnd - 1] === 0x0a || chunk[lineEnd - 1] === 0x0d)) lineEnd--;
+    const args = this.ctx.binding.hot.decodeInline(chunk.subarray(cmds[base + C_START], lineEnd));
+    if (args === null) {
+      this.protocolError(ERRORS.unbalancedQuotes);
+      return true;
+    }
+    if (args.length === 0) return true; // an empty line: Redis ignores it
+    this.dispatchEncoded(encodeCommand(args));
+    return true;
+  }
+
+  /** Parse and dispatch one command we encoded ourselves (clobbers the batch arrays). */
+  private dispatchEncoded(encoded: Buffer): void {
+    const binding = this.ctx.binding;
+    const n = binding.hot.parseRequests(encoded, 0);
+    if (n !== 1) {
+      if (binding.batch.status[S_GROW_ARGS] > 0) {
+        binding.growArgs(binding.batch.status[S_GROW_ARGS]);
+        return this.dispatchEncoded(encoded);
+      }
+      this.replyNow(-1, errorReply('ERR Kvstore: could not re-encode the command'));
+      return;
+    }
+    this.dispatch(encoded, 0);
+  }
+
+  private slowCommand(chunk: Buffer, base: number, name: string): SlowCommand {
+    const batch = this.ctx.binding.batch;
+    const cmds = batch.cmds;
+    const args = this.argsOf(chunk, base).map((a) => Buffer.from(a));
+    const k0 = cmds[base + C_KEY0];
+    const nk = cmds[base + C_NKEYS];
+    const a0 = cmds[base + C_ARG0];
+    const keyIndexes: number[] = [];
+    const keySlots: number[] = [];
+    for (let k = 0; k < nk; k++) {
+      keyIndexes.push(batch.keys[(k0 + k) * KEY_STRIDE] - a0);
+      keySlots.push(batch.keys[(k0 + k) * KEY_STRIDE + 1]);
+    }
+    return { name, args, keyIndexes, keySlots, raw: Buffer.from(chunk.subarray(cmds[base + C_START], cmds[base + C_END])) };
+  }
+
+  shardAccess(): ShardAccess {
+    const ctx = this.ctx;
+    const router = ctx.router;
+    return {
+      epoch: router.epoch,
+      shardCount: () => router.shards.length,
+      shardName: (i) => router.shards[i].name,
+      shardAddress: (i) => router.shards[i].address,
+      shardOfSlot: (slot) => router.slotTable[slot],
+      migrationOf: (slot) => router.migrationOf(slot),
+      send: (shardIndex, command) =>
+        new Promise<Buffer>((resolve) => {
+          this.forwardTo(shardIndex, command, 0, { onReply: (_tag, reply) => resolve(Buffer.from(reply)) });
+        }),
+      encode: encodeCommand,
+    };
+  }
+
+  /** Arguments of command `base` as views into the chunk (slow paths only). */
+  argsOf(chunk: Buffer, base: number): Buffer[] {
+    const batch = this.ctx.binding.batch;
+    const cmds = batch.cmds;
+    const a0 = cmds[base + C_ARG0];
+    const argc = cmds[base + C_ARGC];
+    const out: Buffer[] = new Array(argc);
+    for (let a = 0; a < argc; a++) {
+      const off = batch.args[(a0 + a) * ARG_STRIDE];
+      out[a] = chunk.subarray(off, off + batch.args[(a0 + a) * ARG_STRIDE + 1]);
+    }
+    return out;
+  }
+
+  /* ---------- replies in order ---------- */
+
+  /** Take the next sequence number (a slot in the reply ring) for command `id`. */
+  reserve(id: number): number {
+    if (this.tail - this.head > this.mask) this.growRing();
+    const seq = this.tail++;
+    const i = seq & this.mask;
+    this.ring[i] = null;
+    this.ringIds[i] = id;
+    return seq;
+  }
+
+  /** Reply for sequence `tag` (from a backend, a fragment, a fan-out or the proxy itself). */
+  onReply(tag: number, reply: Buffer): void {
+    if (this.closed) return;
+    if (this.replyMaps !== null) reply = this.mapReply(tag, reply);
+    this.ring[tag & this.mask] = reply;
+    if (tag === this.head) scheduleFlush(this);
+  }
+
+  /** Key rewrite: per-sequence reply mappers (null when none is pending: the common case). */
+  private replyMaps: Map<number, (reply: Buffer) => Buffer> | null = null;
+
+  private mapReply(tag: number, reply: Buffer): Buffer {
+    const map = this.replyMaps!.get(tag);
+    if (!map) return reply;
+    this.replyMaps!.delete(tag);
+    if (this.replyMaps!.size === 0) this.replyMaps = null;
+    try {
+      return map(reply);
+    } catch (err) {
+      this.ctx.log.warn({ err }, 'could not map key names in a reply');
+      return reply;
+    }
+  }
+
+  /** Reserve and answer at once (errors, proxy replies). */
+  replyNow(id: number, reply: Buffer): void {
+    this.onReply(this.reserve(id), reply);
+  }
+
+  private growRing(): void {
+    const cap = (this.mask + 1) * 2;
+    const ring: (Buffer | null)[] = new Array(cap).fill(null);
+    const ids = new Int32Array(cap);
+    const newMask = cap - 1;
+    for (let s = this.head; s < this.tail; s++) {
+      ring[s & newMask] = this.ring[s & this.mask];
+      ids[s & newMask] = this.ringIds[s & this.mask];
+    }
+    this.ring = ring;
+    this.ringIds = ids;
+    this.mask = newMask;
+  }
+
+  flush(): void {
+    if (this.closed) return;
+    const ring = this.ring;
+    const mask = this.mask;
+    const ctx = this.ctx;
+    let h = this.head;
+    const first = h < this.tail ? ring[h & mask] : null;
+    if (first === null) {
+      if (this.closeAfterFlush && h === this.tail) this.finishClose();
+      return;
+    }
+    let count = 0;
+    let bytes = 0;
+    while (h < this.tail) {
+      const i = h & mask;
+      const r = ring[i];
+      if (r === null) break;
+      if (r[0] === 0x2d) {
+        ctx.counters.totalErrors++;
+        const id = this.ringIds[i];
+        if (id >= 0) ctx.errors[id]++;
+      }
+      bytes += r.length;
+      count++;
+      h++;
+    }
+    const socket = this.socket;
+    if (count === 1) socket.write(first);
+    else if (bytes <= CONCAT_LIMIT) {
+      const out = Buffer.allocUnsafe(bytes);
+      let off = 0;
+      for (let s = this.head; s < h; s++) off += ring[s & mask]!.copy(out, off);
+      socket.write(out);
+    } else {
+      socket.cork();
+      for (let s = this.head; s < h; s++) socket.write(ring[s & mask]!);
+      socket.uncork();
+    }
+    for (let s = this.head; s < h; s++) ring[s & mask] = null;
+    this.head = h;
+    if (this.closeAfterFlush && h === this.tail) return this.finishClose();
+    if (socket.writableLength > ctx.config.limits.clientOutputHighWater) this.pause(PAUSE_OUTPUT);
+    if ((this.paused & PAUSE_PIPELINE) !== 0 && this.inFlight <= ctx.config.limits.maxPipeline >> 1) this.resume(PAUSE_PIPELINE);
+  }
+
+  /* ---------- flow control ---------- */
+
+  private pause(reason: number): void {
+    if (this.paused === 0) this.socket.pause();
+    this.paused |= reason;
+  }
+
+  private resume(reason: number): void {
+    if ((this.paused & reason) === 0) return;
+    this.paused &= ~reason;
+    if (this.paused !== 0 || this.closed) return;
+    const deferred = this.deferred;
+    if (deferred !== null && !this.processingDeferred) {
+      this.deferred = null;
+      this.processingDeferred = true;
+      try {
+        this.process(deferred);
+      } finally {
+        this.processingDeferred = false;
+      }
+      if (this.paused !== 0) return;
+    }
+    this.socket.resume();
+  }
+
+  private pauseForBackend(backend: BackendConnection): void {
+    this.pause(PAUSE_BACKEND);
+    backend.waitForDrain(this);
+  }
+
+  resumeAfterBackendDrain(): void {
+    this.resume(PAUSE_BACKEND);
+  }
+
+  private onDrain(): void {
+    this.resume(PAUSE_OUTPUT);
+  }
+
+  /* ---------- ending ---------- */
+
+  /** Reply `text` after every earlier reply, then close this client only (Redis's behaviour). */
+  protocolError(text: string | Buffer): void {
+    this.ctx.counters.protocolErrors++;
+    this.replyNow(-1, typeof text === 'string' ? errorReply(text) : text);
+    this.endAfterReplies();
+  }
+
+  /** QUIT, protocol errors: stop reading, close once every reply has been written. */
+  endAfterReplies(): void {
+    this.closeAfterFlush = true;
+    this.partial.clear();
+    this.pause(PAUSE_CLOSING);
+    scheduleFlush(this);
+  }
+
+  private finishClose(): void {
+    const socket = this.socket;
+    this.closed = true;
+    socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
+    this.ctx.clientClosed(this);
+  }
+
+  private requestTooLarge(): void {
+    this.protocolError(`ERR Protocol error: request larger than ${this.ctx.config.limits.maxRequestBytes} bytes (limits.maxRequestBytes)`);
+  }
+
+  /** Close now (shutdown after drain, CLIENT KILL-like paths). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** For shutdown: resolves once nothing is in flight. */
+  get idle(): boolean {
+    return this.head === this.tail;
+  }
+
+  stopReading(): void {
+    this.pause(PAUSE_CLOSING);
+  }
+
+  private onClose(): void {
+    if (this.closed) {
+      return;
+    }
+    this.closed = true;
+    this.partial.clear();
+    this.ring.fill(null);
+    this.ctx.clientClosed(this);
+  }
+}
+
+/**
+ * The byte Redis quotes in "expected '$', got '%c'": walk the failing multibulk from `start`
+ * (error path only; the two hot-path implementations do not agree on a status field for it).
+ */
+function byteInsteadOfDollar(chunk: Buffer, start: number): number {
+  let p = chunk.indexOf(0x0d, start);
+  if (p < 0) return 0;
+  p += 2;
+  while (p < chunk.length) {
+    if (chunk[p] !== 0x24) return chunk[p];
+    const cr = chunk.indexOf(0x0d, p);
+    if (cr < 0) return 0;
+    const len = Number(chunk.toString('latin1', p + 1, cr));
+    if (!Number.isFinite(len) || len < 0) return 0;
+    p = cr + 2 + len + 2;
+  }
+  return 0;
+}

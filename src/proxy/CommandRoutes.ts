@@ -1,0 +1,89 @@
+/**
+ * The command table reshaped for dispatch: one small fixed-shape object per command id, with the
+ * routing class as a number and the error replies that never change prebuilt, so the per-command
+ * path does one array load and a switch.
+ */
+import { commands, compileForNative } from '../commands/table';
+import type { RoutingClass } from '../commands/types';
+import type { CompiledCommandTable } from '../native/api';
+import { errorReply } from './Resp';
+
+export const enum Route {
+  Single = 1,
+  Split = 2,
+  SameSlot = 3,
+  Proxy = 4,
+  AllShards = 5,
+  NoKey = 6,
+  Unsupported = 7,
+}
+
+const ROUTE_OF: Record<RoutingClass, Route> = {
+  single: Route.Single,
+  split: Route.Split,
+  sameslot: Route.SameSlot,
+  proxy: Route.Proxy,
+  allshards: Route.AllShards,
+  nokey: Route.NoKey,
+  unsupported: Route.Unsupported,
+};
+
+/** Commands a client may run before AUTH when a password is set (as Redis allows). */
+const NO_AUTH_NEEDED = new Set(['auth', 'hello', 'quit', 'reset']);
+
+export class CommandRoute {
+  constructor(
+    readonly id: number,
+    /** Redis 7 full name, lowercase: `get`, `client|setname`. */
+    readonly name: string,
+    readonly route: Route,
+    readonly arity: number,
+    readonly noAuth: boolean,
+    /** True for containers (CLIENT, OBJECT, ...): a bare unknown subcommand lands here. */
+    readonly isContainer: boolean,
+    /** Prebuilt replies: wrong arity, and for 'unsupported' the refusal. */
+    readonly arityError: Buffer,
+    readonly refusal: Buffer | null,
+  ) {
+    this.pairs = name === 'mset';
+  }
+
+  /** MSET takes key/value pairs: an even argument count is Redis's arity error too. */
+  readonly pairs: boolean;
+
+  arityOk(argc: number): boolean {
+    const a = this.arity;
+    if (this.pairs && (argc & 1) === 0) return false;
+    return a >= 0 ? argc === a : argc >= -a;
+  }
+}
+
+export interface CommandRoutes {
+  routes: CommandRoute[];
+  compiled: CompiledCommandTable;
+  byName: Map<string, CommandRoute>;
+}
+
+let cached: CommandRoutes | null = null;
+
+export function commandRoutes(): CommandRoutes {
+  if (cached) return cached;
+  const containers = new Set(commands.filter((c) => c.container).map((c) => c.container!));
+  const routes = commands.map((c, id) => {
+    const upper = c.name.toUpperCase().replace('|', ' ');
+    const refusal =
+      c.routing === 'unsupported' ? errorReply(`ERR Kvstore does not support ${upper}: ${c.reason ?? 'not supported'}`) : null;
+    return new CommandRoute(
+      id,
+      c.name,
+      ROUTE_OF[c.routing],
+      c.arity,
+      NO_AUTH_NEEDED.has(c.name),
+      containers.has(c.name),
+      errorReply(`ERR wrong number of arguments for '${c.name}' command`),
+      refusal,
+    );
+  });
+  cached = { routes, compiled: compileForNative(), byName: new Map(routes.map((r) => [r.name, r])) };
+  return cached;
+}

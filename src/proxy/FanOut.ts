@@ -1,0 +1,98 @@
+/**
+ * Commands sent to every shard (SCRIPT LOAD, FUNCTION LOAD, FLUSHDB, DBSIZE, INFO, KEYS, ...):
+ * one copy per shard, replies gathered, then merged by a rule for that command.
+ */
+import type { ClientConnection } from './ClientConnection';
+import type { CommandRoute } from './CommandRoutes';
+import type { ProxyContext } from './ProxyContext';
+import type { ReplySink } from './ReplySink';
+import { arrayReply, decodeReply, integerReply, isErrorReply, ReplyValue } from './Resp';
+import { ERRORS } from './ReplyTexts';
+
+export type Merge = (replies: Buffer[]) => Buffer;
+
+class Gather implements ReplySink {
+  private readonly replies: Buffer[];
+  private remaining: number;
+  constructor(
+    count: number,
+    private readonly done: (replies: Buffer[]) => void,
+  ) {
+    this.replies = new Array(count);
+    this.remaining = count;
+  }
+  onReply(tag: number, reply: Buffer): void {
+    this.replies[tag] = reply;
+    if (--this.remaining === 0) this.done(this.replies);
+  }
+}
+
+/** Send `command` to every shard; `merge` turns the replies (in shard order) into one. */
+export function sendToAllShards(client: ClientConnection, ctx: ProxyContext, command: Buffer, seq: number, merge: Merge): void {
+  const n = ctx.router.shards.length;
+  if (n === 0) {
+    client.onReply(seq, ERRORS.noShards);
+    return;
+  }
+  const gather = new Gather(n, (replies) => {
+    let reply: Buffer;
+    try {
+      reply = merge(replies);
+    } catch (err) {
+      ctx.log.error({ err }, 'fan-out merge failed');
+      reply = Buffer.from(`-ERR Kvstore: could not merge shard replies: ${(err as Error).message}\r\n`);
+    }
+    client.onReply(seq, reply);
+  });
+  for (let i = 0; i < n; i++) client.forwardTo(i, command, i, gather);
+}
+
+/** The first error, else the first shard's reply (all shards agree: SCRIPT LOAD, FLUSHDB...). */
+export const firstErrorElseFirst: Merge = (replies) => replies.find(isErrorReply) ?? replies[0];
+
+/** Integers summed (DBSIZE). */
+export const sumIntegers: Merge = (replies) => {
+  const err = replies.find(isErrorReply);
+  if (err) return err;
+  let total = 0n;
+  for (const r of replies) total += BigInt(r.toString('latin1', 1, r.length - 2));
+  return integerReply(total);
+};
+
+/** Arrays concatenated (KEYS). */
+export const concatArrays: Merge = (replies) => {
+  const err = replies.find(isErrorReply);
+  if (err) return err;
+  let count = 0;
+  const bodies: Buffer[] = [];
+  for (const r of replies) {
+    const headerEnd = r.indexOf('\r\n') + 2;
+    const n = Number(r.toString('latin1', 1, headerEnd - 2));
+    if (n <= 0) continue;
+    count += n;
+    bodies.push(r.subarray(headerEnd));
+  }
+  return Buffer.concat([Buffer.from(`*${count}\r\n`), ...bodies]);
+};
+
+/** SCRIPT EXISTS: a script exists only if every shard has it (EVALSHA may go to any shard). */
+const allHave: Merge = (replies) => {
+  const err = replies.find(isErrorReply);
+  if (err) return err;
+  const arrays = replies.map((r) => decodeReply(r) as ReplyValue[]);
+  return arrayReply(arrays[0].map((_, i) => integerReply(arrays.every((a) => a[i] === 1) ? 1 : 0)));
+};
+
+/** SCRIPT KILL: fine if some shard killed one; else the (NOTBUSY) error. */
+const anySuccess: Merge = (replies) => replies.find((r) => !isErrorReply(r)) ?? replies[0];
+
+const MERGES: Record<string, Merge> = {
+  'script|exists': allHave,
+  'script|kill': anySuccess,
+  'function|kill': anySuccess,
+};
+
+/** The 'allshards' routing class. */
+export function fanOut(client: ClientConnection, ctx: ProxyContext, route: CommandRoute, _args: Buffer[], raw: Buffer, seq: number): void {
+  sendToAllShards(client, ctx, Buffer.from(raw), seq, MERGES[route.name] ?? firstErrorElseFirst);
+}

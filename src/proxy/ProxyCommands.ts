@@ -1,0 +1,347 @@
+/**
+ * Commands the proxy answers itself or assembles from every shard (the 'proxy' routing class).
+ * One handler per command, looked up by name; arity and AUTH were checked by the dispatcher.
+ */
+import { generatedFrom } from '../commands/table';
+import type { ClientConnection } from './ClientConnection';
+import type { CommandRoute } from './CommandRoutes';
+import { concatArrays, firstErrorElseFirst, sendToAllShards, sumIntegers } from './FanOut';
+import type { ProxyContext } from './ProxyContext';
+import type { ReplySink } from './ReplySink';
+import {
+  arrayReply, bulkReply, decodeReply, encodeCommand, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BULK, OK, PONG,
+  simpleReply,
+} from './Resp';
+import { ERRORS } from './ReplyTexts';
+import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
+
+type Handler = (client: ClientConnection, ctx: ProxyContext, args: Buffer[], seq: number) => void;
+
+export const REDIS_VERSION = generatedFrom.replace(/^redis\s+/i, '');
+/** SCAN cursors carry the shard index in their low bits. */
+const SCAN_SHARD_BITS = 10n;
+const SCAN_SHARD_MASK = (1n << SCAN_SHARD_BITS) - 1n;
+
+function lower(b: Buffer): string {
+  return b.toString('latin1').toLowerCase();
+}
+
+function parseInteger(b: Buffer): number | null {
+  const s = b.toString('latin1');
+  if (!/^-?\d{1,18}$/.test(s)) return null;
+  return Number(s);
+}
+
+/** Redis's rule for client names: printable ASCII, no spaces. */
+function validClientName(name: Buffer): boolean {
+  for (const c of name) if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+/** `AUTH user pw` / `HELLO 2 AUTH user pw`: only the default user exists (nopass without a password). */
+function checkPassword(ctx: ProxyContext, user: string, password: Buffer): boolean {
+  if (user !== 'default') return false;
+  if (ctx.config.password === '') return true;
+  return password.toString('utf8') === ctx.config.password;
+}
+
+const HANDLERS: Record<string, Handler> = {
+  ping(client, ctx, args, seq) {
+    if (args.length > 2) return client.onReply(seq, ctx.routeByName.get('ping')!.arityError);
+    client.onReply(seq, args.length === 1 ? PONG : bulkReply(args[1]));
+  },
+
+  echo(client, _ctx, args, seq) {
+    client.onReply(seq, bulkReply(args[1]));
+  },
+
+  quit(client, _ctx, _args, seq) {
+    client.onReply(seq, OK);
+    client.endAfterReplies();
+  },
+
+  reset(client, ctx, _args, seq) {
+    client.name = '';
+    client.authed = ctx.config.password === '';
+    client.onReply(seq, simpleReply('RESET'));
+  },
+
+  select(client, _ctx, args, seq) {
+    const db = parseInteger(args[1]);
+    if (db === null) client.onReply(seq, ERRORS.notInteger);
+    else if (db === 0) client.onReply(seq, OK);
+    else if (db < 0 || db > 15) client.onReply(seq, ERRORS.dbIndexOutOfRange);
+    else client.onReply(seq, ERRORS.onlyDb0);
+  },
+
+  auth(client, ctx, args, seq) {
+    if (args.length > 3) return client.onReply(seq, ERRORS.syntax);
+    let ok: boolean;
+    if (args.length === 2) {
+      if (ctx.config.password === '') return client.onReply(seq, ERRORS.authWithoutPassword);
+      ok = args[1].toString('utf8') === ctx.config.password;
+    } else ok = checkPassword(ctx, args[1].toString('utf8'), args[2]);
+    if (ok) client.authed = true;
+    client.onReply(seq, ok ? OK : ERRORS.wrongPass);
+  },
+
+  hello(client, ctx, args, seq) {
+    if (args.length >= 2) {
+      const ver = parseInteger(args[1]);
+      if (ver === null) return client.onReply(seq, ERRORS.protoverNotInteger);
+      if (ver === 3) return client.onReply(seq, ERRORS.resp3);
+      if (ver !== 2) return client.onReply(seq, ERRORS.noProto);
+    }
+    let name: Buffer | null = null;
+    let authed = client.authed;
+    for (let i = 2; i < args.length; i++) {
+      const opt = lower(args[i]);
+      if (opt === 'auth' && i + 2 < args.length) {
+        if (!checkPassword(ctx, args[i + 1].toString('utf8'), args[i + 2])) return client.onReply(seq, ERRORS.wrongPass);
+        authed = true;
+        i += 2;
+      } else if (opt === 'setname' && i + 1 < args.length) {
+        name = args[++i];
+        if (!validClientName(name)) return client.onReply(seq, ERRORS.badClientName);
+      } else {
+        return client.onReply(seq, Buffer.from(`-ERR Syntax error in HELLO option '${args[i].toString('latin1')}'\r\n`, 'latin1'));
+      }
+    }
+    if (!authed) {
+      return client.onReply(
+        seq,
+        Buffer.from(
+          '-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n',
+        ),
+      );
+    }
+    client.authed = true;
+    if (name !== null) client.name = name.toString('latin1');
+    const fields: Buffer[] = [
+      bulkReply('server'), bulkReply('redis'),
+      bulkReply('version'), bulkReply(REDIS_VERSION),
+      bulkReply('proto'), integerReply(2),
+      bulkReply('id'), integerReply(client.id),
+      bulkReply('mode'), bulkReply('standalone'),
+      bulkReply('role'), bulkReply('master'),
+      bulkReply('modules'), EMPTY_ARRAY,
+    ];
+    client.onReply(seq, arrayReply(fields));
+  },
+
+  'client|setname'(client, _ctx, args, seq) {
+    if (!validClientName(args[2])) return client.onReply(seq, ERRORS.badClientName);
+    client.name = args[2].toString('latin1');
+    client.onReply(seq, OK);
+  },
+
+  'client|getname'(client, _ctx, _args, seq) {
+    client.onReply(seq, client.name === '' ? NULL_BULK : bulkReply(Buffer.from(client.name, 'latin1')));
+  },
+
+  'client|id'(client, _ctx, _args, seq) {
+    client.onReply(seq, integerReply(client.id));
+  },
+
+  'client|info'(client, _ctx, _args, seq) {
+    const age = Math.floor((Date.now() - client.createdAt) / 1000);
+    client.onReply(seq, bulkReply(`id=${client.id} addr=${client.remote} name=${client.name} age=${age} db=0 resp=2 user=default\n`));
+  },
+
+  'client|no-evict'(client, _ctx, args, seq) {
+    const v = lower(args[2]);
+    client.onReply(seq, v === 'on' || v === 'off' ? OK : ERRORS.syntax);
+  },
+
+  'client|reply'(client, _ctx, args, seq) {
+    const v = lower(args[2]);
+    if (v === 'on') return client.onReply(seq, OK);
+    if (v === 'off' || v === 'skip') return client.onReply(seq, Buffer.from('-ERR Kvstore does not support CLIENT REPLY OFF/SKIP\r\n'));
+    client.onReply(seq, ERRORS.syntax);
+  },
+
+  'client|help'(client, _ctx, _args, seq) {
+    const lines = [
+      'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands supported by Kvstore are:',
+      'GETNAME', '    Return the name of the current connection.',
+      'ID', '    Return the ID of the current connection.',
+      'INFO', '    Return information about the current client connection.',
+      'SETNAME <name>', '    Assign the name <name> to the current connection.',
+      'NO-EVICT (ON|OFF)', '    Accepted for compatibility; no effect.',
+      'REPLY (ON)', '    Only ON is supported.',
+      'HELP', '    Print this help.',
+    ];
+    client.onReply(seq, arrayReply(lines.map((l) => simpleReply(l))));
+  },
+
+  info(client, ctx, args, seq) {
+    const sections = args.slice(1).map(lower);
+    const withProxy = sections.length === 0 || sections.some((s) => ['default', 'all', 'everything', 'proxy'].includes(s));
+    sendToAllShards(client, ctx, encodeCommand(args), seq, (replies) => {
+      // A shard that is down must not break INFO: clients use it as their ready check.
+      const ok = replies.filter((r) => !isErrorReply(r));
+      if (ok.length === 0) return replies[0];
+      const unavailable = ctx.router.shards.filter((_, i) => isErrorReply(replies[i])).map((s) => s.name);
+      const texts = ok.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
+      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null));
+    });
+  },
+
+  dbsize(client, ctx, args, seq) {
+    sendToAllShards(client, ctx, encodeCommand(args), seq, sumIntegers);
+  },
+
+  keys(client, ctx, args, seq) {
+    if (ctx.hooks.keyNames) return keysCommand(client, ctx, ctx.hooks.keyNames, args, seq);
+    sendToAllShards(client, ctx, encodeCommand(args), seq, concatArrays);
+  },
+
+  flushdb(client, ctx, args, seq) {
+    if (!ctx.config.allowFlush) return client.onReply(seq, ERRORS.flushDisabled);
+    sendToAllShards(client, ctx, encodeCommand(args), seq, firstErrorElseFirst);
+  },
+
+  flushall(client, ctx, args, seq) {
+    HANDLERS.flushdb(client, ctx, args, seq);
+  },
+
+  time(client, _ctx, _args, seq) {
+    const micros = BigInt(Date.now()) * 1000n + (process.hrtime.bigint() / 1000n) % 1000n;
+    client.onReply(seq, arrayReply([bulkReply(String(micros / 1_000_000n)), bulkReply(String(micros % 1_000_000n))]));
+  },
+
+  randomkey(client, ctx, _args, seq) {
+    if (ctx.hooks.keyNames) return randomKeyCommand(client, ctx, ctx.hooks.keyNames, seq);
+    const n = ctx.router.shards.length;
+    if (n === 0) return client.onReply(seq, ERRORS.noShards);
+    // Shards in random order; the first that has a key answers (empty shards say nil).
+    const order = Array.from({ length: n }, (_, i) => i).sort(() => Math.random() - 0.5);
+    const command = encodeCommand(['RANDOMKEY']);
+    const tryNext = (k: number): void => {
+      const sink: ReplySink = {
+        onReply: (_tag, reply) => {
+          if (reply.equals(NULL_BULK) && k + 1 < n) tryNext(k + 1);
+          else client.onReply(seq, reply);
+        },
+      };
+      client.forwardTo(order[k], command, 0, sink);
+    };
+    tryNext(0);
+  },
+
+  scan(client, ctx, args, seq) {
+    const text = args[1].toString('latin1');
+    if (!/^\d{1,20}$/.test(text) || BigInt(text) > 0xffffffffffffffffn) return client.onReply(seq, ERRORS.invalidCursor);
+    const cursor = BigInt(text);
+    const n = ctx.router.shards.length;
+    const view = ctx.hooks.keyNames;
+    // Under key rewrite MATCH is applied here, to the names clients see (keyNameCommands.ts).
+    const { options: rest, pattern } = scanOptions(view, args.slice(2));
+    // One shard at a time, in index order; the cursor's low bits say which. A shard that has
+    // nothing more moves on to the next one at once, so empty pages are rare.
+    const scanShard = (shard: number, backendCursor: bigint): void => {
+      if (shard >= n) return client.onReply(seq, arrayReply([bulkReply('0'), EMPTY_ARRAY]));
+      const command = encodeCommand([args[0], String(backendCursor), ...rest]);
+      client.forwardTo(shard, command, 0, {
+        onReply: (_tag, reply) => {
+          if (isErrorReply(reply)) return client.onReply(seq, reply);
+          const [next, keys] = decodeReply(reply) as [Buffer, Buffer[]];
+          const backendNext = BigInt(next.toString('latin1'));
+          if (backendNext === 0n && keys.length === 0 && shard + 1 < n) return scanShard(shard + 1, 0n);
+          let ours: bigint;
+          if (backendNext !== 0n) ours = (backendNext << SCAN_SHARD_BITS) | BigInt(shard);
+          else ours = shard + 1 < n ? BigInt(shard + 1) : 0n;
+          // Keep the keys' bytes as they are; only the cursor is re-encoded.
+          const keysStart = reply.indexOf('\r\n', reply.indexOf('\r\n') + 2) + 2 + next.length + 2;
+          const names = scanNames(view, reply.subarray(keysStart), pattern);
+          client.onReply(seq, Buffer.concat([Buffer.from('*2\r\n'), bulkReply(String(ours)), names]));
+        },
+      });
+    };
+    scanShard(Number(cursor & SCAN_SHARD_MASK), cursor >> SCAN_SHARD_BITS);
+  },
+};
+
+/** COMMAND and its subcommands: answered by a backend (every shard runs the same Redis). */
+const forwardToFirstShard: Handler = (client, ctx, args, seq) => client.forwardTo(ctx.router.keylessShard, encodeCommand(args), seq);
+for (const name of ['command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']) {
+  HANDLERS[name] = forwardToFirstShard;
+}
+
+export function runProxyCommand(client: ClientConnection, ctx: ProxyContext, route: CommandRoute, args: Buffer[], seq: number): void {
+  const handler = HANDLERS[route.name];
+  if (handler) handler(client, ctx, args, seq);
+  else client.onReply(seq, Buffer.from(`-ERR Kvstore does not support ${route.name.toUpperCase().replace('|', ' ')}\r\n`));
+}
+
+export function proxyCommandNames(): string[] {
+  return Object.keys(HANDLERS);
+}
+
+/* ---------- INFO ---------- */
+
+function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
+  const c = ctx.counters;
+  return [
+    '# Proxy',
+    `kvstore_pid:${process.pid}`,
+    `native_enabled:${ctx.binding.hot.nativeEnabled ? 1 : 0}`,
+    `epoch:${ctx.router.epoch}`,
+    `shards:${ctx.router.shards.length}`,
+    `shards_unavailable:${unavailable.join(',')}`,
+    `connected_clients:${ctx.clients.size}`,
+    `total_connections_received:${c.totalConnections}`,
+    `rejected_connections:${c.rejectedConnections}`,
+    `total_commands_processed:${c.totalCommands}`,
+    `total_error_replies:${c.totalErrors}`,
+    `protocol_errors:${c.protocolErrors}`,
+    `uptime_in_seconds:${Math.floor((Date.now() - ctx.startedAt) / 1000)}`,
+    // Shard states from the topology, backend health from the primary's checks (failover).
+    ...ctx.router.shards.map((s) => `shard_${s.name}:state=${s.downReply ? 'down' : 'up'},master=${s.address}`),
+    ...(ctx.backendHealth ?? []).map((b, i) =>
+      `backend${i}:address=${b.address},shard=${b.shard ?? ''},role=${b.role ?? ''},state=${b.state},last_error=${(b.lastError ?? '').replace(/[\r\n,]/g, ' ')}`),
+  ];
+}
+
+/**
+ * The first shard's INFO, with the Keyspace section summed over all shards and the Proxy section
+ * added before it.
+ */
+export function mergeInfo(texts: string[], proxy: string[] | null): string {
+  const keyspace = new Map<string, { keys: number; expires: number; ttlWeighted: number }>();
+  for (const text of texts) {
+    const section = /# Keyspace\r\n([\s\S]*?)(?:\r\n\r\n|$)/.exec(text);
+    if (!section) continue;
+    for (const line of section[1].split('\r\n')) {
+      const m = /^(db\d+):keys=(\d+),expires=(\d+),avg_ttl=(\d+)/.exec(line);
+      if (!m) continue;
+      const entry = keyspace.get(m[1]) ?? { keys: 0, expires: 0, ttlWeighted: 0 };
+      entry.keys += Number(m[2]);
+      entry.expires += Number(m[3]);
+      entry.ttlWeighted += Number(m[4]) * Number(m[3]);
+      keyspace.set(m[1], entry);
+    }
+  }
+  const first = texts[0] ?? '';
+  const blocks = first.split('\r\n\r\n').map((b) => b.replace(/\r\n$/, '')).filter((b) => b.length > 0);
+  const out: string[] = [];
+  let keyspaceWritten = false;
+  const writeKeyspace = () => {
+    if (proxy) out.push(proxy.join('\r\n'));
+    const lines = ['# Keyspace'];
+    for (const [db, e] of keyspace) {
+      lines.push(`${db}:keys=${e.keys},expires=${e.expires},avg_ttl=${e.expires > 0 ? Math.round(e.ttlWeighted / e.expires) : 0}`);
+    }
+    out.push(lines.join('\r\n'));
+    keyspaceWritten = true;
+  };
+  for (const block of blocks) {
+    if (block.startsWith('# Keyspace')) writeKeyspace();
+    else out.push(block);
+  }
+  if (!keyspaceWritten) {
+    if (keyspace.size > 0) writeKeyspace();
+    else if (proxy) out.push(proxy.join('\r\n'));
+  }
+  return out.join('\r\n\r\n') + '\r\n';
+}

@@ -1,0 +1,46 @@
+/**
+ * What a client connection needs from its server: the settings in force, the router, the
+ * command routes, the hooks and the counters. One per ProxyServer.
+ */
+import type { KvstoreConfig } from '../config/types';
+import type { Logger } from '../log';
+import type { BackendHealthSummary } from '../supervisor/messages';
+import type { CommandRoute } from './CommandRoutes';
+import type { Router } from './Router';
+import type { EngineOptions, HotPathBinding } from './HotPathBinding';
+import type { ProxyHooks } from './Hooks';
+
+export interface ProxyCounters {
+  totalConnections: number;
+  totalCommands: number;
+  totalErrors: number;
+  rejectedConnections: number;
+  protocolErrors: number;
+}
+
+export interface ClientInfo {
+  readonly id: number;
+  readonly remote: string;
+  readonly createdAt: number;
+  name: string;
+}
+
+export interface ProxyContext {
+  config: KvstoreConfig;
+  engine: EngineOptions;
+  readonly binding: HotPathBinding;
+  readonly router: Router;
+  readonly routes: CommandRoute[];
+  readonly routeByName: Map<string, CommandRoute>;
+  readonly hooks: ProxyHooks;
+  /** Per command id: calls and error replies. */
+  readonly calls: Float64Array;
+  readonly errors: Float64Array;
+  readonly counters: ProxyCounters;
+  readonly clients: Set<ClientInfo>;
+  readonly log: Logger;
+  readonly startedAt: number;
+  /** Backend health from the primary's failover checks (absent until it sends some). */
+  backendHealth?: BackendHealthSummary[];
+  clientClosed(client: ClientInfo): void;
+}

@@ -1,0 +1,230 @@
+/**
+ * One worker's data path: accepts clients on config.listen, routes their commands to the shards
+ * of the current topology, and reports stats. Inside a node:cluster worker `listen` shares the
+ * primary's socket; in tests it runs in-process.
+ *
+ *   accept (here) → ClientConnection (parse, dispatch, ordered replies)
+ *                 → Router (slot → shard) → BackendConnection (batched writes, framed replies)
+ *                 → SplitMerge / FanOut / ProxyCommands for the non-single-key classes
+ */
+import type { BackendHealthSummary } from '../supervisor/messages';
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { KvstoreConfig } from '../config/types';
+import { createLogger, Logger } from '../log';
+import type { HotPath } from '../native/api';
+import { loadHotPath } from '../native';
+import type { WorkerStats } from '../supervisor/messages';
+import type { TopologySnapshot } from '../topology/types';
+import { ClientConnection } from './ClientConnection';
+import { commandRoutes } from './CommandRoutes';
+import type { ProxyHooks } from './Hooks';
+import { EngineOptions, HotPathBinding } from './HotPathBinding';
+import { MigrationSupport } from './MigrationSupport';
+import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
+import { ERRORS } from './ReplyTexts';
+import { Router } from './Router';
+import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
+
+export interface ProxyServerOptions {
+  config: KvstoreConfig;
+  topology: TopologySnapshot;
+  hotPath?: HotPath;
+  logger?: Logger;
+}
+
+/** Command tables are installed once per HotPath instance. */
+const tablesInstalled = new WeakSet<HotPath>();
+
+/**
+ * One HotPath per process: the addon keeps its bound arrays in process-wide state, so two
+ * instances would overwrite each other's bindings (several ProxyServers in one test process).
+ */
+let processHotPath: HotPath | null = null;
+function sharedHotPath(): HotPath {
+  if (processHotPath === null) processHotPath = loadHotPath();
+  return processHotPath;
+}
+
+export class ProxyServer extends EventEmitter {
+  private readonly ctx: ProxyContext;
+  private readonly server: net.Server;
+  private readonly connections = new Set<ClientConnection>();
+  private closing = false;
+  private readonly log: Logger;
+
+  /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
+  readonly hooks: ProxyHooks = { migration: null, keyRewrite: null, keyNames: null };
+  /** Online resharding: moves keys of migrating slots before their commands (MigrationHook.ts). */
+  readonly migration: MigrationSupport;
+  private readonly keyRewrite: WorkerKeyRewrite;
+
+  constructor(options: ProxyServerOptions) {
+    super();
+    const log = options.logger ?? createLogger('proxy');
+    this.log = log;
+    const hot = options.hotPath ?? sharedHotPath();
+    const { routes, compiled, byName } = commandRoutes();
+    if (!tablesInstalled.has(hot)) {
+      hot.setCommandTable(compiled);
+      tablesInstalled.add(hot);
+    }
+    const binding = HotPathBinding.for(hot);
+    const engine = engineOptions(options.config);
+    binding.useEngineOptions(engine);
+    const router = new Router(options.config, binding, log);
+    const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };
+    const clients = new Set<ClientInfo>();
+    this.ctx = {
+      config: options.config,
+      engine,
+      binding,
+      router,
+      routes,
+      routeByName: byName,
+      hooks: this.hooks,
+      calls: new Float64Array(routes.length),
+      errors: new Float64Array(routes.length),
+      counters,
+      clients,
+      log,
+      startedAt: Date.now(),
+      clientClosed: (client) => {
+        clients.delete(client);
+        this.connections.delete(client as ClientConnection);
+        this.emit('clientClosed', client.id);
+      },
+    };
+    this.migration = new MigrationSupport(this.hooks, options.config);
+    void this.migration.applyTopology(options.topology, () => router.apply(options.topology)); // synchronous: nothing in flight yet
+    this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
+    this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
+    this.keyRewrite.warmUp();
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => {
+      log.error({ err }, 'listening socket error');
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
+  }
+
+  /** Listen on config.listen (port 0 = ephemeral); resolves with the bound address. */
+  listen(): Promise<{ host: string; port: number }> {
+    const { host, port } = this.ctx.config.listen;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', onError);
+        const addr = this.server.address() as net.AddressInfo;
+        this.log.info({ host: addr.address, port: addr.port, nativeEnabled: this.ctx.binding.hot.nativeEnabled }, 'proxy listening');
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    const ctx = this.ctx;
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= ctx.config.limits.maxClients) {
+      ctx.counters.rejectedConnections++;
+      socket.on('error', () => undefined);
+      socket.end(ERRORS.maxClients);
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    ctx.counters.totalConnections++;
+    const client = new ClientConnection(socket, ctx);
+    this.connections.add(client);
+    ctx.clients.add(client);
+  }
+
+  /** Replace the routing whole (a new epoch). */
+  applyTopology(snapshot: TopologySnapshot): void | Promise<void> {
+    // Ordered against commands that are moving keys right now (MigrationSupport.ts); the worker
+    // acknowledges the epoch once this resolves.
+    return this.migration.applyTopology(snapshot, () => {
+      this.ctx.router.apply(snapshot);
+      this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
+      this.emit('topology', snapshot.epoch);
+    });
+  }
+
+  /** The primary's health checks of every backend, shown in INFO (# Proxy). */
+  setBackendHealth(backends: BackendHealthSummary[]): void {
+    this.ctx.backendHealth = backends;
+  }
+
+  /** Live settings: limits, passwords, timeouts, crossSlot, allowFlush. */
+  applyConfig(config: KvstoreConfig): void {
+    this.ctx.config = config;
+    this.ctx.engine = engineOptions(config);
+    this.ctx.router.applyConfig(config);
+    this.migration.applyConfig(config);
+  }
+
+  get epoch(): number {
+    return this.ctx.router.epoch;
+  }
+
+  get nativeEnabled(): boolean {
+    return this.ctx.binding.hot.nativeEnabled;
+  }
+
+  stats(): WorkerStats {
+    const ctx = this.ctx;
+    const commands: WorkerStats['commands'] = {};
+    for (let id = 0; id < ctx.routes.length; id++) {
+      if (ctx.calls[id] > 0 || ctx.errors[id] > 0) commands[ctx.routes[id].name] = { calls: ctx.calls[id], errors: ctx.errors[id] };
+    }
+    const backends: WorkerStats['backends'] = {};
+    for (const shard of ctx.router.shards) {
+      shard.pool.forEach((b, i) => {
+        backends[shard.pool.length > 1 ? `${shard.name}#${i}` : shard.name] = {
+          address: b.address,
+          connected: b.connected,
+          pending: b.pending,
+          errors: b.errors,
+        };
+      });
+    }
+    return {
+      pid: process.pid,
+      nativeEnabled: ctx.binding.hot.nativeEnabled,
+      epoch: ctx.router.epoch,
+      clients: this.connections.size,
+      totalConnections: ctx.counters.totalConnections,
+      commands,
+      totalCommands: ctx.counters.totalCommands,
+      totalErrors: ctx.counters.totalErrors,
+      backends,
+    };
+  }
+
+  /** Stop accepting, stop reading, let in-flight requests finish (up to drainMs), then close. */
+  async close(drainMs: number): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.connections) c.stopReading();
+    const deadline = Date.now() + drainMs;
+    while (Date.now() < deadline && [...this.connections].some((c) => !c.idle)) await new Promise((r) => setTimeout(r, 5));
+    // Let the last replies reach the sockets (they are flushed in the check phase).
+    await new Promise((r) => setImmediate(r));
+    for (const c of this.connections) c.destroy();
+    await this.ctx.router.close(0);
+    await serverClosed;
+    this.emit('close');
+  }
+}
+
+function engineOptions(config: KvstoreConfig): EngineOptions {
+  return {
+    maxBulkBytes: config.limits.maxBulkBytes,
+    maxInlineBytes: config.limits.maxInlineBytes,
+    hash: config.hash,
+    murmurSeed: config.murmurSeed,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * Slot → shard → backend connection. The slot table is one Uint16Array(16384) that the hot path
+ * also reads (split groups keys by it); a topology change overwrites it in place, so the binding
+ * stays valid and no request ever sees half a table (the worker is single-threaded).
+ */
+import type { KvstoreConfig } from '../config/types';
+import type { Logger } from '../log';
+import { NO_SHARD, routingTable } from '../topology/slots';
+import { SLOT_COUNT, TopologySnapshot } from '../topology/types';
+import { BackendConnection, BackendOptions } from './BackendConnection';
+import type { HotPathBinding } from './HotPathBinding';
+import { errorReply } from './Resp';
+
+export class ShardRoute {
+  /** Set when the shard cannot serve at all (state 'down'): requests fail fast with it. */
+  downReply: Buffer | null = null;
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    readonly address: string,
+    readonly pool: BackendConnection[],
+  ) {}
+
+  /** The pool connection a client is pinned to (keeps that client's order on this shard). */
+  backend(poolIndex: number): BackendConnection {
+    return this.pool[poolIndex % this.pool.length];
+  }
+}
+
+export class Router {
+  readonly slotTable = new Uint16Array(SLOT_COUNT).fill(NO_SHARD);
+  /** 1 where a slot is being migrated (resharding seam; see proxy/Hooks.ts). */
+  readonly migrating = new Uint8Array(SLOT_COUNT);
+  migrationsActive = false;
+  private migrations: TopologySnapshot['migrations'] = [];
+  shards: ShardRoute[] = [];
+  epoch = -1;
+  /** Where keyless commands go: the first shard that is not down. */
+  keylessShard = 0;
+  private config: KvstoreConfig;
+
+  constructor(
+    config: KvstoreConfig,
+    private readonly binding: HotPathBinding,
+    private readonly log: Logger,
+  ) {
+    this.config = config;
+  }
+
+  /**
+   * Replace the routing whole. Pools are kept for shards whose name and master address are
+   * unchanged; the others are retired, failing their in-flight requests with a clear -ERR.
+   */
+  apply(snapshot: TopologySnapshot): void {
+    const table = routingTable(snapshot);
+    const old = new Map(this.shards.map((s) => [`${s.name}@${s.address}`, s]));
+    const next: ShardRoute[] = snapshot.shards.map((info, index) => {
+      const key = `${info.name}@${info.master}`;
+      const reused = old.get(key);
+      old.delete(key);
+      const pool = reused ? reused.pool : this.createPool(info.name, info.master);
+      const route = new ShardRoute(index, info.name, info.master, pool);
+      // Redis Cluster's word for "this slot cannot be served now"; names the shard for the operator.
+      if (info.state === 'down') route.downReply = errorReply(`CLUSTERDOWN The cluster is down: shard '${info.name}' (${info.master}) has no reachable master`);
+      return route;
+    });
+    for (const gone of old.values()) {
+      const successor = snapshot.shards.find((s) => s.name === gone.name);
+      const reason = successor
+        ? `master changed to ${successor.master}: request aborted, retry`
+        : 'was removed from the topology: request aborted, retry';
+      for (const backend of gone.pool) backend.retire(reason);
+    }
+    for (let slot = 0; slot < SLOT_COUNT; slot++) {
+      const s = table[slot];
+      if (s !== NO_SHARD && s >= next.length) throw new Error(`routing table points slot ${slot} at shard ${s}, but there are ${next.length} shards`);
+    }
+    this.shards = next;
+    this.keylessShard = Math.max(0, next.findIndex((s) => s.downReply === null));
+    this.slotTable.set(table);
+    this.migrating.fill(0);
+    for (const m of snapshot.migrations) this.migrating.fill(1, m.first, m.last + 1);
+    this.migrationsActive = snapshot.migrations.length > 0;
+    this.migrations = snapshot.migrations;
+    this.epoch = snapshot.epoch;
+    this.binding.useSlotTable(this.slotTable);
+    this.log.info({ epoch: snapshot.epoch, shards: next.length }, 'topology applied');
+  }
+
+  /** The migration a slot is part of, as shard names (null when the slot is not moving). */
+  migrationOf(slot: number): { from: string; to: string } | null {
+    if (this.migrating[slot] === 0) return null;
+    const m = this.migrations.find((x) => slot >= x.first && slot <= x.last);
+    return m ? { from: m.from, to: m.to } : null;
+  }
+
+  applyConfig(config: KvstoreConfig): void {
+    this.config = config;
+    for (const shard of this.shards) for (const b of shard.pool) b.updateOptions(this.backendOptions(shard.name, shard.address));
+  }
+
+  private createPool(name: string, address: string): BackendConnection[] {
+    const size = Math.max(1, this.config.backend.poolSize);
+    return Array.from({ length: size }, () => new BackendConnection(this.backendOptions(name, address), this.binding, this.log));
+  }
+
+  private backendOptions(shard: string, address: string): BackendOptions {
+    const c = this.config;
+    return {
+      shard,
+      address,
+      username: c.backend.username,
+      password: c.backend.password,
+      connectMs: c.timeouts.connectMs,
+      requestMs: c.timeouts.requestMs,
+      highWater: c.limits.backendHighWater,
+    };
+  }
+
+  allBackends(): BackendConnection[] {
+    return this.shards.flatMap((s) => s.pool);
+  }
+
+  async close(drainMs: number): Promise<void> {
+    await Promise.all(this.allBackends().map((b) => b.drainAndClose(drainMs)));
+  }
+}

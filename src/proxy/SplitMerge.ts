@@ -1,0 +1,65 @@
+/**
+ * MGET, MSET, DEL, EXISTS, UNLINK, TOUCH across shards: the hot path splits the command into one
+ * sub-command per shard (keys grouped by the slot table) and merges the sub-replies back into
+ * exactly the reply one Redis would give (MGET in the client's key order, counts summed, MSET OK).
+ * A Fragment counts its pending children; the client's reply slot is filled when the last answers.
+ */
+import { PLAN_HEADER, PLAN_KEY_STRIDE, PLAN_SUB_STRIDE } from '../native/api';
+import type { ClientConnection } from './ClientConnection';
+import type { ProxyContext } from './ProxyContext';
+import type { ReplySink } from './ReplySink';
+import { errorReply } from './Resp';
+
+class Fragment implements ReplySink {
+  private readonly replies: Buffer[];
+  private remaining: number;
+
+  constructor(
+    private readonly client: ClientConnection,
+    private readonly ctx: ProxyContext,
+    private readonly seq: number,
+    private readonly plan: Int32Array,
+    count: number,
+  ) {
+    this.replies = new Array(count);
+    this.remaining = count;
+  }
+
+  onReply(tag: number, reply: Buffer): void {
+    this.replies[tag] = reply;
+    if (--this.remaining > 0) return;
+    if (this.client.isClosed) return;
+    // A failed child (shard down, timeout, error) fails the whole command with its error.
+    for (const r of this.replies) {
+      if (r[0] === 0x2d) {
+        this.client.onReply(this.seq, r);
+        return;
+      }
+    }
+    this.client.onReply(this.seq, this.ctx.binding.hot.merge(this.plan, this.replies));
+  }
+}
+
+/** Split command `cmdIndex` of the current batch and send its parts; the merged reply fills `seq`. */
+export function splitAcrossShards(client: ClientConnection, ctx: ProxyContext, chunk: Buffer, cmdIndex: number, seq: number): void {
+  const binding = ctx.binding;
+  binding.useSlotTable(ctx.router.slotTable);
+  let parts: Buffer;
+  try {
+    parts = binding.hot.split(chunk, cmdIndex);
+  } catch (err) {
+    // The dispatcher checks arity first, so this is a bug; fail the command, not the worker.
+    ctx.log.error({ err }, 'split failed');
+    client.onReply(seq, errorReply(`ERR Kvstore: ${(err as Error).message}`));
+    return;
+  }
+  const plan = binding.plan;
+  const n = plan[0];
+  const length = PLAN_HEADER + n * PLAN_SUB_STRIDE + plan[2] * PLAN_KEY_STRIDE;
+  // The bound plan array is reused by the next split: keep a copy for the merge.
+  const fragment = new Fragment(client, ctx, seq, plan.slice(0, length), n);
+  for (let j = 0; j < n; j++) {
+    const o = PLAN_HEADER + j * PLAN_SUB_STRIDE;
+    client.forwardTo(plan[o], parts.subarray(plan[o + 1], plan[o + 2]), j, fragment);
+  }
+}

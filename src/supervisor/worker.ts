@@ -1,0 +1,103 @@
+/**
+ * A worker process (node:cluster). It waits for `init` (config + topology) from the primary,
+ * builds the ProxyServer, listens on the shared socket and then follows the primary: topology
+ * changes (acked with their epoch), live config, stats requests and shutdown (drain, exit 0).
+ * If the primary goes away, the worker drains and exits too: it never runs unsupervised.
+ */
+import type { KvstoreConfig } from '../config/types';
+import { createLogger } from '../log';
+import type { TopologySnapshot } from '../topology/types';
+import type { BackendHealthSummary, PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
+
+/** The part of src/proxy/ProxyServer the worker drives. */
+export interface WorkerProxy {
+  listen(): Promise<{ host: string; port: number }>;
+  /** May resolve later (the migration barrier); the ack waits for it. */
+  applyTopology(snapshot: TopologySnapshot): void | Promise<void>;
+  applyConfig(config: KvstoreConfig): void;
+  /** Optional: backend health from the primary, for INFO. */
+  setBackendHealth?(backends: BackendHealthSummary[]): void;
+  stats(): WorkerStats;
+  close(drainMs: number): Promise<void>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+export type ProxyFactory = (options: { config: KvstoreConfig; topology: TopologySnapshot }) => WorkerProxy;
+
+const logger = createLogger('worker');
+
+function send(message: WorkerToPrimary): void {
+  if (process.connected && process.send) process.send(message);
+}
+
+export function runWorker(createProxy: ProxyFactory): void {
+  let proxy: WorkerProxy | undefined;
+  let config: KvstoreConfig | undefined;
+  let closing: Promise<void> | undefined;
+
+  const shutdown = (drainMs: number, code = 0) => {
+    if (!closing) {
+      closing = (proxy ? proxy.close(drainMs) : Promise.resolve()).then(
+        () => process.exit(code),
+        (err) => {
+          logger.error({ err }, 'drain failed');
+          process.exit(1);
+        },
+      );
+    }
+    return closing;
+  };
+
+  process.on('message', async (message: PrimaryToWorker) => {
+    try {
+      switch (message.type) {
+        case 'init': {
+          config = message.config;
+          proxy = createProxy({ config: message.config, topology: message.snapshot });
+          proxy.on('error', (err) => logger.error({ err }, 'proxy error'));
+          let address: { host: string; port: number };
+          try {
+            address = await proxy.listen();
+          } catch (err) {
+            const e = err as NodeJS.ErrnoException;
+            const hint = e.code === 'EADDRINUSE' ? `: ${config.listen.host}:${config.listen.port} is already in use (another kvstore? change listen.port)` : `: ${e.message}`;
+            send({ type: 'fatal', message: `cannot listen on ${config.listen.host}:${config.listen.port}${hint}`, code: e.code });
+            setTimeout(() => process.exit(78), 50); // EX_CONFIG; let the message reach the primary
+            return;
+          }
+          send({ type: 'topology-ack', epoch: message.snapshot.epoch });
+          send({ type: 'ready', pid: process.pid, address });
+          break;
+        }
+        case 'topology':
+          await proxy?.applyTopology(message.snapshot);
+          send({ type: 'topology-ack', epoch: message.snapshot.epoch });
+          break;
+        case 'config':
+          config = message.config as KvstoreConfig;
+          proxy?.applyConfig(config);
+          break;
+        case 'stats-request':
+          if (proxy) send({ type: 'stats', requestId: message.requestId, stats: proxy.stats() });
+          break;
+        case 'shutdown':
+          await shutdown(message.drainMs);
+          break;
+        case 'backend-health':
+          proxy?.setBackendHealth?.(message.backends);
+          break;
+      }
+    } catch (err) {
+      logger.error({ err, type: message?.type }, 'worker failed to handle a message from the primary');
+    }
+  });
+
+  // Signals go to the primary, which orchestrates the drain (Ctrl-C reaches the whole group).
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => undefined);
+  process.on('SIGHUP', () => undefined);
+  process.on('disconnect', () => {
+    logger.warn('primary went away; draining and exiting');
+    void shutdown(config?.timeouts.shutdownDrainMs ?? 1000);
+  });
+}
