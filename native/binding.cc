@@ -379,8 +379,18 @@ Napi::Value Murmur2(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, murmur2(data, len, seed));
 }
 
+// CRC16 slot of a key (hash tags honoured), as the scaffold exported it (used without an engine).
+Napi::Value KeySlotCrc16(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data;
+  size_t len;
+  if (!getBytes(env, info[0], &data, &len, "key")) return env.Undefined();
+  return Napi::Number::New(env, crc16Slot(data, len));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", NativeEngine::Define(env));
+  exports.Set("keySlot", Napi::Function::New(env, KeySlotCrc16));
   exports.Set("crc16", Napi::Function::New(env, Crc16));
   exports.Set("murmur2", Napi::Function::New(env, Murmur2));
   return exports;

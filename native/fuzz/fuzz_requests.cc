@@ -140,7 +140,7 @@ void checkSplit(RequestParser& p, const uint8_t* data, size_t len, const Arrays&
     keyArgs.push_back(arr.keys[2 * (c[C_KEY0] + j)] - c[C_ARG0]);
     keySlots.push_back(arr.keys[2 * (c[C_KEY0] + j) + 1]);
   }
-  Splitter sp;
+  static Splitter sp;  // (its shard map is 64K entries: allocate it once)
   std::vector<int32_t> plan(kPlanHeader + kPlanSubStride * keyArgs.size() + kPlanKeyStride * keyArgs.size() + 1);
   size_t bytes;
   if (!sp.plan(kind, views.data(), views.size(), keyArgs.data(), keySlots.data(), keyArgs.size(), slotTable, plan.data(), plan.size(), &bytes)) {
@@ -150,7 +150,7 @@ void checkSplit(RequestParser& p, const uint8_t* data, size_t len, const Arrays&
   std::vector<uint8_t> out(bytes);
   sp.write(out.data());
   // The sub-commands parse back: one command per sub, each with its keys in client order.
-  RequestParser back;
+  static RequestParser back;
   back.configure(EngineConfig{});
   back.setTable(table());
   RunResult rr = runAll(back, out.data(), out.size(), 0, 64, views.size() + 1, views.size() + 1);

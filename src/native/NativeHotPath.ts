@@ -25,6 +25,8 @@ export interface NativeEngine {
 /** The raw addon exports. */
 export interface KvstoreAddon {
   Engine: new () => NativeEngine;
+  /** CRC16 slot (hash tags honoured), without an engine. */
+  keySlot(key: Buffer): number;
   crc16(data: Buffer): number;
   murmur2(data: Buffer, seed: number): number;
 }
