@@ -24,7 +24,8 @@ struct Bound {
   T* data = nullptr;
   size_t length = 0;
 
-  bool bind(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* what) {
+  // Replaces the binding only when `v` is a typed array of the right type and length.
+  bool bind(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* what, size_t minLength = 0) {
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
       Napi::TypeError::New(env, std::string(what) + " has the wrong typed-array type").ThrowAsJavaScriptException();
       return false;
@@ -36,6 +37,10 @@ struct Bound {
     napi_value ab;
     size_t off;
     if (napi_get_typedarray_info(env, arr, &t, &len, &d, &ab, &off) != napi_ok) return false;
+    if (len < minLength) {
+      Napi::RangeError::New(env, std::string(what) + " is too short").ThrowAsJavaScriptException();
+      return false;
+    }
     ref = Napi::Reference<Napi::TypedArray>::New(arr, 1);
     data = static_cast<T*>(d);
     length = len;
@@ -83,25 +88,27 @@ bool getStringVector(Napi::Env env, Napi::Object o, const char* key, std::vector
   return true;
 }
 
-class KvstoreNative : public Napi::Addon<KvstoreNative> {
+// One engine per HotPath instance: its own config, command table and bound arrays (two
+// instances in one process, e.g. a client side and a backend side, never share state).
+class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
  public:
-  KvstoreNative(Napi::Env env, Napi::Object exports) {
-    DefineAddon(exports, {
-                             InstanceMethod("configure", &KvstoreNative::Configure),
-                             InstanceMethod("setCommandTable", &KvstoreNative::SetCommandTable),
-                             InstanceMethod("bindBatch", &KvstoreNative::BindBatch),
-                             InstanceMethod("bindSlotTable", &KvstoreNative::BindSlotTable),
-                             InstanceMethod("parseRequests", &KvstoreNative::ParseRequests),
-                             InstanceMethod("frameReplies", &KvstoreNative::FrameReplies),
-                             InstanceMethod("split", &KvstoreNative::Split),
-                             InstanceMethod("merge", &KvstoreNative::Merge),
-                             InstanceMethod("keySlot", &KvstoreNative::KeySlot),
-                             InstanceMethod("decodeInline", &KvstoreNative::DecodeInline),
-                             InstanceMethod("crc16", &KvstoreNative::Crc16),
-                             InstanceMethod("murmur2", &KvstoreNative::Murmur2),
-                         });
-    parser_.setTable(&table_);
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {
+                           InstanceMethod("configure", &NativeEngine::Configure),
+                           InstanceMethod("setCommandTable", &NativeEngine::SetCommandTable),
+                           InstanceMethod("bindBatch", &NativeEngine::BindBatch),
+                           InstanceMethod("bindSlotTable", &NativeEngine::BindSlotTable),
+                           InstanceMethod("parseRequests", &NativeEngine::ParseRequests),
+                           InstanceMethod("frameReplies", &NativeEngine::FrameReplies),
+                           InstanceMethod("split", &NativeEngine::Split),
+                           InstanceMethod("merge", &NativeEngine::Merge),
+                           InstanceMethod("keySlot", &NativeEngine::KeySlot),
+                           InstanceMethod("decodeInline", &NativeEngine::DecodeInline),
+                       });
   }
+
+  explicit NativeEngine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeEngine>(info) { parser_.setTable(&table_); }
 
  private:
   Napi::Value Configure(const Napi::CallbackInfo& info) {
@@ -166,28 +173,28 @@ class KvstoreNative : public Napi::Addon<KvstoreNative> {
 
   Napi::Value BindBatch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    // (cmds, args, keys, status, replyEnds, replyStatus, plan)
-    if (!cmds_.bind(env, info[0], napi_int32_array, "batch.cmds") || !args_.bind(env, info[1], napi_int32_array, "batch.args") ||
-        !keys_.bind(env, info[2], napi_int32_array, "batch.keys") || !status_.bind(env, info[3], napi_int32_array, "batch.status") ||
-        !replyEnds_.bind(env, info[4], napi_int32_array, "replyEnds") || !replyStatus_.bind(env, info[5], napi_int32_array, "replyStatus") ||
-        !plan_.bind(env, info[6], napi_int32_array, "plan"))
+    // (cmds, args, keys, status, replyEnds, replyStatus, plan): all or nothing.
+    Bound<int32_t> c, a, k, s, re, rs, p;
+    if (!c.bind(env, info[0], napi_int32_array, "batch.cmds") || !a.bind(env, info[1], napi_int32_array, "batch.args") ||
+        !k.bind(env, info[2], napi_int32_array, "batch.keys") || !s.bind(env, info[3], napi_int32_array, "batch.status", kStatusLen) ||
+        !re.bind(env, info[4], napi_int32_array, "replyEnds") || !rs.bind(env, info[5], napi_int32_array, "replyStatus", kReplyStatusLen) ||
+        !p.bind(env, info[6], napi_int32_array, "plan"))
       return env.Undefined();
-    if (status_.length < static_cast<size_t>(kStatusLen) || replyStatus_.length < static_cast<size_t>(kReplyStatusLen)) {
-      Napi::RangeError::New(env, "status arrays are too short").ThrowAsJavaScriptException();
-      status_.data = nullptr;
-      return env.Undefined();
-    }
+    cmds_ = std::move(c);
+    args_ = std::move(a);
+    keys_ = std::move(k);
+    status_ = std::move(s);
+    replyEnds_ = std::move(re);
+    replyStatus_ = std::move(rs);
+    plan_ = std::move(p);
     lastCmds_ = 0;
     return env.Undefined();
   }
 
   Napi::Value BindSlotTable(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!slots_.bind(env, info[0], napi_uint16_array, "slot table")) return env.Undefined();
-    if (slots_.length < 16384) {
-      Napi::RangeError::New(env, "the slot table needs 16384 entries").ThrowAsJavaScriptException();
-      slots_.data = nullptr;
-    }
+    Bound<uint16_t> t;
+    if (t.bind(env, info[0], napi_uint16_array, "the slot table (16384 entries)", 16384)) slots_ = std::move(t);
     return env.Undefined();
   }
 
@@ -340,23 +347,6 @@ class KvstoreNative : public Napi::Addon<KvstoreNative> {
     return out;
   }
 
-  Napi::Value Crc16(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const uint8_t* data;
-    size_t len;
-    if (!getBytes(env, info[0], &data, &len, "data")) return env.Undefined();
-    return Napi::Number::New(env, crc16(data, len));
-  }
-
-  Napi::Value Murmur2(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const uint8_t* data;
-    size_t len;
-    if (!getBytes(env, info[0], &data, &len, "data")) return env.Undefined();
-    uint32_t seed = info[1].IsNumber() ? static_cast<uint32_t>(info[1].As<Napi::Number>().Int64Value()) : 0;
-    return Napi::Number::New(env, murmur2(data, len, seed));
-  }
-
   CommandTable table_;
   RequestParser parser_;
   Splitter splitter_;
@@ -372,6 +362,40 @@ class KvstoreNative : public Napi::Addon<KvstoreNative> {
   std::string merged_;
 };
 
+Napi::Value Crc16(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data;
+  size_t len;
+  if (!getBytes(env, info[0], &data, &len, "data")) return env.Undefined();
+  return Napi::Number::New(env, crc16(data, len));
+}
+
+Napi::Value Murmur2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data;
+  size_t len;
+  if (!getBytes(env, info[0], &data, &len, "data")) return env.Undefined();
+  uint32_t seed = info[1].IsNumber() ? static_cast<uint32_t>(info[1].As<Napi::Number>().Int64Value()) : 0;
+  return Napi::Number::New(env, murmur2(data, len, seed));
+}
+
+// CRC16 slot of a key (hash tags honoured), as the scaffold exported it (used without an engine).
+Napi::Value KeySlotCrc16(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data;
+  size_t len;
+  if (!getBytes(env, info[0], &data, &len, "key")) return env.Undefined();
+  return Napi::Number::New(env, crc16Slot(data, len));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Engine", NativeEngine::Define(env));
+  exports.Set("keySlot", Napi::Function::New(env, KeySlotCrc16));
+  exports.Set("crc16", Napi::Function::New(env, Crc16));
+  exports.Set("murmur2", Napi::Function::New(env, Murmur2));
+  return exports;
+}
+
 }  // namespace
 
-NODE_API_ADDON(KvstoreNative)
+NODE_API_MODULE(kvstore_native, Init)

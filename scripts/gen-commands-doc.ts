@@ -17,7 +17,7 @@ const CLASS_TEXT: Record<RoutingClass, string> = {
     "Several keys: run when they all hash to one slot (use {hash tags}), else `-CROSSSLOT Keys in request don't hash to the same slot`. With `crossSlot: shard`, keys on one shard suffice.",
   proxy: 'Answered by Kvstore itself, or assembled from every shard.',
   allshards: 'Sent to every shard; replies merged (first error, else the common reply).',
-  nokey: 'No key: sent to the first shard.',
+  nokey: 'No key: sent to the first shard that is up.',
   unsupported: 'Refused with `-ERR Kvstore does not support <COMMAND>: <reason>`.',
 };
 
@@ -51,12 +51,12 @@ const PROXY_NOTES: Record<string, string> = {
 
 const DIFFERENCES = [
   'Multi-key commands other than MGET/MSET/DEL/EXISTS/UNLINK/TOUCH need all keys in one slot (`-CROSSSLOT`), as in Redis Cluster.',
-  'EVAL/EVALSHA/FCALL with no keys run on the first shard; scripts must not touch keys they do not declare.',
+  'EVAL/EVALSHA/FCALL with no keys run on the first shard that is up; scripts must not touch keys they do not declare.',
   'Only database 0 exists (`SELECT 0` is accepted).',
   'Transactions (MULTI/EXEC/WATCH), blocking commands, pub/sub, MONITOR and per-server administration (CONFIG, DEBUG, ...) are refused with a clear error.',
   'RESP2 only (`HELLO 3` is refused).',
   'A failed shard fails only the commands routed to it: `-ERR Kvstore: shard \'<name>\' (<host:port>) <what happened>`; a multi-key command touching it fails as a whole with that error.',
-  'SCAN cursors are Kvstore cursors (shard in the low bits); KEYS returns keys grouped by shard; RANDOMKEY picks a shard first.',
+  'SCAN cursors are Kvstore cursors (shard in the low bits); KEYS returns keys grouped by shard; RANDOMKEY picks a shard first. During a resharding, a key moved to a shard the SCAN has already passed can be missed.',
   "A request larger than `limits.maxRequestBytes` gets `-ERR Protocol error: request larger than N bytes` and the client is closed (Redis closes such clients silently at its query buffer limit).",
   'INFO reports the first shard\'s sections (server, memory, ...) plus Proxy and a summed Keyspace; TIME is the proxy\'s clock; CLIENT covers the proxy connection only.',
 ];

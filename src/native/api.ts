@@ -46,6 +46,7 @@ export const S_ERROR = 2; // 0 or a ProtocolErrorCode, for the bytes right after
 export const S_NEED = 3; // when the tail is incomplete: total bytes the tail needs, if known (else 0)
 export const S_FULL = 4; // 1 when output arrays filled up: call again from S_CONSUMED
 export const S_GROW_ARGS = 5; // >0: one command has this many args, more than `args` holds: grow and retry
+export const S_ERROR_BYTE = 6; // with ExpectedDollar: the byte Redis quotes (CR/LF shown as a space, as Redis prints it)
 export const STATUS_LEN = 8;
 
 export enum ProtocolErrorCode {

@@ -222,7 +222,14 @@ export class BackendConnection implements Flushable, ReplySink {
       if (this.out.length > 0) scheduleFlush(this);
     });
     socket.on('data', (chunk: Buffer) => {
-      if (this.socket === socket) this.onData(chunk);
+      if (this.socket !== socket) return;
+      try {
+        this.onData(chunk);
+      } catch (err) {
+        // A failing sink must not take the worker down: reset this connection instead.
+        this.log.error({ err, shard: this.shard }, 'reply dispatch failed');
+        this.fail('reply dispatch failed (see the proxy log)');
+      }
     });
     socket.on('drain', () => {
       if (this.socket === socket) this.releaseWaiters();
@@ -260,9 +267,10 @@ export class BackendConnection implements Flushable, ReplySink {
     this.lastError = reason;
     this.log.warn({ shard: this.shard, address: this.address, reason, pending: this.pending }, 'backend failed');
     this.dropSocket();
-    this.failPending(this.errorFor(reason));
+    // State first: sinks that react to the failure by sending again (SCAN, RANDOMKEY) fail fast.
     this.state = 'backoff';
     this.unavailable = this.errorFor(`is unavailable (${reason})`);
+    this.failPending(this.errorFor(reason));
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
     this.reconnectTimer = setTimeout(() => {
@@ -299,15 +307,24 @@ export class BackendConnection implements Flushable, ReplySink {
     this.releaseWaiters();
   }
 
+  /**
+   * The primary declared this backend down (failover health checks): fail what is pending now
+   * instead of waiting for the request timeout, then reconnect with backoff as after any failure.
+   */
+  abort(reason: string): void {
+    if (this.state === 'closed' || this.state === 'backoff') return;
+    this.fail(reason);
+  }
+
   /** Retire for good (shard removed or its master changed): fail pending with `reason`. */
   retire(reason: string): void {
     if (this.state === 'closed') return;
     this.dropSocket();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
-    this.failPending(this.errorFor(reason));
     this.state = 'closed';
     this.unavailable = this.errorFor(reason);
+    this.failPending(this.errorFor(reason));
   }
 
   /** Close once nothing is pending (or after `ms`), for shutdown. */

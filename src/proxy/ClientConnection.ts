@@ -13,8 +13,9 @@ import net from 'node:net';
 import {
   ARG_STRIDE, C_ARG0, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN,
   F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL,
-  S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_CROSS, SLOT_NONE,
+  S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_NONE,
 } from '../native/api';
+import { S_ERROR_BYTE } from '../native/api';
 import { NO_SHARD } from '../topology/slots';
 import { PartialInput } from './PartialInput';
 import type { BackendConnection, CongestionWaiter } from './BackendConnection';
@@ -77,17 +78,33 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.ringIds = new Int32Array(cap);
     this.mask = cap - 1;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.onData(chunk);
+      } catch (err) {
+        // A bug must cost this client its connection, not the worker all of its clients.
+        ctx.log.error({ err, client: this.id }, 'client dispatch failed');
+        this.closeAfterFlush = true;
+        socket.end(errorReply('ERR Kvstore internal error; closing the connection'));
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }
+    });
     socket.on('drain', () => this.onDrain());
+    // The client half-closed (`printf ... | nc`): answer what it sent, then close.
+    socket.on('end', () => {
+      if (!this.closed && !this.closeAfterFlush) this.endAfterReplies();
+    });
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());
-    const idle = ctx.config.timeouts.clientIdleMs;
-    if (idle > 0) {
-      socket.setTimeout(idle);
-      socket.on('timeout', () => {
-        if (this.head === this.tail) socket.destroy();
-      });
-    }
+    socket.on('timeout', () => {
+      if (this.head === this.tail) socket.destroy();
+    });
+    this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
+  }
+
+  /** Close after `ms` without traffic (0 = never); live on config reload. */
+  applyIdleTimeout(ms: number): void {
+    this.socket.setTimeout(ms > 0 ? ms : 0);
   }
 
   get inFlight(): number {
@@ -213,7 +230,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       case Route.SameSlot:
         return this.forwardKeyed(chunk, base, route, flags);
       case Route.Split: {
-        if (this.needsSlowPath(base)) return this.slowPath(chunk, base, route);
+        if (this.needsSlowPath(chunk, base)) return this.slowPath(chunk, base, route);
         const slot = cmds[base + C_SLOT];
         if (slot >= 0 || cmds[base + C_NKEYS] <= 1) return this.forwardKeyed(chunk, base, route, flags);
         if (this.allKeysOnOneShard(base) >= 0) return this.forwardKeyed(chunk, base, route, flags, true);
@@ -221,7 +238,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         return false;
       }
       case Route.NoKey:
-        this.forwardTo(0, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(id));
+        this.forwardTo(ctx.router.keylessShard, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(id));
         return false;
       case Route.Proxy:
         runProxyCommand(this, ctx, route, this.argsOf(chunk, base), this.reserve(id));
@@ -239,11 +256,10 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private forwardKeyed(chunk: Buffer, base: number, route: CommandRoute, flags: number, shardChecked = false): boolean {
     const ctx = this.ctx;
     const cmds = ctx.binding.batch.cmds;
-    if (this.needsSlowPath(base)) return this.slowPath(chunk, base, route);
     const slot = cmds[base + C_SLOT];
     let shard: number;
     if (slot >= 0) shard = ctx.router.slotTable[slot];
-    else if (slot === SLOT_NONE || (flags & F_BAD_KEYS) !== 0) shard = 0;
+    else if (slot === SLOT_NONE || (flags & F_BAD_KEYS) !== 0) shard = ctx.router.keylessShard;
     else {
       // SLOT_CROSS: Redis Cluster's rule, or the relaxed same-shard rule when configured.
       shard = shardChecked || ctx.config.crossSlot === 'shard' ? this.allKeysOnOneShard(base) : -1;
@@ -252,6 +268,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         return false;
       }
     }
+    if (this.needsSlowPath(chunk, base)) return this.slowPath(chunk, base, route);
     this.forwardTo(shard, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(route.id));
     return false;
   }
@@ -291,17 +308,25 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
 
   /* ---------- slow paths: seams, inline with quotes ---------- */
 
-  private needsSlowPath(base: number): boolean {
+  private needsSlowPath(chunk: Buffer, base: number): boolean {
     const ctx = this.ctx;
     const hooks = ctx.hooks;
     if (hooks.keyRewrite === null && (hooks.migration === null || !ctx.router.migrationsActive)) return false;
     const cmds = ctx.binding.batch.cmds;
     const nk = cmds[base + C_NKEYS];
     if (nk === 0) return false;
-    if (hooks.keyRewrite !== null && !this.rewriting) return true;
-    if (hooks.migration === null || !ctx.router.migrationsActive) return false;
     const keys = ctx.binding.batch.keys;
     const k0 = cmds[base + C_KEY0];
+    if (hooks.keyRewrite !== null && !this.rewriting) {
+      // Only commands with a key the rules match take the slow path.
+      const args = ctx.binding.batch.args;
+      for (let k = 0; k < nk; k++) {
+        const a = keys[(k0 + k) * KEY_STRIDE] * ARG_STRIDE;
+        const off = args[a];
+        if (hooks.keyRewrite.needsRewrite(chunk, off, off + args[a + 1])) return true;
+      }
+    }
+    if (hooks.migration === null || !ctx.router.migrationsActive) return false;
     for (let k = 0; k < nk; k++) if (ctx.router.migrating[keys[(k0 + k) * KEY_STRIDE + 1]] !== 0) return true;
     return false;
   }
@@ -312,16 +337,24 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const ctx = this.ctx;
     const command = this.slowCommand(chunk, base, route.name);
     if (ctx.hooks.keyRewrite !== null && !this.rewriting) {
-      const rewritten = ctx.hooks.keyRewrite(command);
-      // Route the (possibly rewritten) command as if the client had sent it.
-      this.ctx.counters.totalCommands--;
+      const rewritten = ctx.hooks.keyRewrite.rewrite(command);
+      if (Buffer.isBuffer(rewritten)) {
+        this.replyNow(route.id, rewritten); // refused (reserved key name)
+        return false;
+      }
+      // Route the command (rewritten: as if the client had sent the new one) without asking again.
+      ctx.counters.totalCommands--;
       ctx.calls[route.id]--;
       this.rewriting = true;
+      const seq = this.tail;
       try {
-        this.dispatchEncoded(rewritten ? encodeCommand(rewritten) : Buffer.from(command.raw));
+        if (rewritten === null) return this.dispatch(chunk, base / CMD_STRIDE); // batch untouched
+        this.dispatchEncoded(encodeCommand(rewritten.args));
       } finally {
         this.rewriting = false;
       }
+      // Replies carrying key names (LMPOP, XREAD...) get the client's names back.
+      if (rewritten?.mapReply && this.tail === seq + 1 && this.ring[seq & this.mask] === null) (this.replyMaps ??= new Map()).set(seq, rewritten.mapReply);
       return true;
     }
     const seq = this.reserve(route.id);
@@ -442,8 +475,25 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   /** Reply for sequence `tag` (from a backend, a fragment, a fan-out or the proxy itself). */
   onReply(tag: number, reply: Buffer): void {
     if (this.closed) return;
+    if (this.replyMaps !== null) reply = this.mapReply(tag, reply);
     this.ring[tag & this.mask] = reply;
     if (tag === this.head) scheduleFlush(this);
+  }
+
+  /** Key rewrite: per-sequence reply mappers (null when none is pending: the common case). */
+  private replyMaps: Map<number, (reply: Buffer) => Buffer> | null = null;
+
+  private mapReply(tag: number, reply: Buffer): Buffer {
+    const map = this.replyMaps!.get(tag);
+    if (!map) return reply;
+    this.replyMaps!.delete(tag);
+    if (this.replyMaps!.size === 0) this.replyMaps = null;
+    try {
+      return map(reply);
+    } catch (err) {
+      this.ctx.log.warn({ err }, 'could not map key names in a reply');
+      return reply;
+    }
   }
 
   /** Reserve and answer at once (errors, proxy replies). */
@@ -471,8 +521,11 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const mask = this.mask;
     const ctx = this.ctx;
     let h = this.head;
-    const first = ring[h & mask];
-    if (first === null) return;
+    const first = h < this.tail ? ring[h & mask] : null;
+    if (first === null) {
+      if (this.closeAfterFlush && h === this.tail) this.finishClose();
+      return;
+    }
     let count = 0;
     let bytes = 0;
     while (h < this.tail) {
@@ -502,13 +555,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     }
     for (let s = this.head; s < h; s++) ring[s & mask] = null;
     this.head = h;
-    if (this.closeAfterFlush && h === this.tail) {
-      this.closed = true;
-      socket.end();
-      setTimeout(() => socket.destroy(), 1000).unref();
-      this.ctx.clientClosed(this);
-      return;
-    }
+    if (this.closeAfterFlush && h === this.tail) return this.finishClose();
     if (socket.writableLength > ctx.config.limits.clientOutputHighWater) this.pause(PAUSE_OUTPUT);
     if ((this.paused & PAUSE_PIPELINE) !== 0 && this.inFlight <= ctx.config.limits.maxPipeline >> 1) this.resume(PAUSE_PIPELINE);
   }
@@ -565,8 +612,15 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.closeAfterFlush = true;
     this.partial.clear();
     this.pause(PAUSE_CLOSING);
-    if (this.head === this.tail) scheduleFlush(this);
-    else if (this.ring[this.head & this.mask] !== null) scheduleFlush(this);
+    scheduleFlush(this);
+  }
+
+  private finishClose(): void {
+    const socket = this.socket;
+    this.closed = true;
+    socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
+    this.ctx.clientClosed(this);
   }
 
   private requestTooLarge(): void {

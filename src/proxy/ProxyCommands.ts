@@ -13,6 +13,7 @@ import {
   simpleReply,
 } from './Resp';
 import { ERRORS } from './ReplyTexts';
+import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
 
 type Handler = (client: ClientConnection, ctx: ProxyContext, args: Buffer[], seq: number) => void;
 
@@ -177,10 +178,12 @@ const HANDLERS: Record<string, Handler> = {
     const sections = args.slice(1).map(lower);
     const withProxy = sections.length === 0 || sections.some((s) => ['default', 'all', 'everything', 'proxy'].includes(s));
     sendToAllShards(client, ctx, encodeCommand(args), seq, (replies) => {
-      const err = replies.find(isErrorReply);
-      if (err) return err;
-      const texts = replies.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
-      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx) : null));
+      // A shard that is down must not break INFO: clients use it as their ready check.
+      const ok = replies.filter((r) => !isErrorReply(r));
+      if (ok.length === 0) return replies[0];
+      const unavailable = ctx.router.shards.filter((_, i) => isErrorReply(replies[i])).map((s) => s.name);
+      const texts = ok.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
+      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null));
     });
   },
 
@@ -189,6 +192,7 @@ const HANDLERS: Record<string, Handler> = {
   },
 
   keys(client, ctx, args, seq) {
+    if (ctx.hooks.keyNames) return keysCommand(client, ctx, ctx.hooks.keyNames, args, seq);
     sendToAllShards(client, ctx, encodeCommand(args), seq, concatArrays);
   },
 
@@ -207,6 +211,7 @@ const HANDLERS: Record<string, Handler> = {
   },
 
   randomkey(client, ctx, _args, seq) {
+    if (ctx.hooks.keyNames) return randomKeyCommand(client, ctx, ctx.hooks.keyNames, seq);
     const n = ctx.router.shards.length;
     if (n === 0) return client.onReply(seq, ERRORS.noShards);
     // Shards in random order; the first that has a key answers (empty shards say nil).
@@ -229,7 +234,9 @@ const HANDLERS: Record<string, Handler> = {
     if (!/^\d{1,20}$/.test(text) || BigInt(text) > 0xffffffffffffffffn) return client.onReply(seq, ERRORS.invalidCursor);
     const cursor = BigInt(text);
     const n = ctx.router.shards.length;
-    const rest = args.slice(2);
+    const view = ctx.hooks.keyNames;
+    // Under key rewrite MATCH is applied here, to the names clients see (keyNameCommands.ts).
+    const { options: rest, pattern } = scanOptions(view, args.slice(2));
     // One shard at a time, in index order; the cursor's low bits say which. A shard that has
     // nothing more moves on to the next one at once, so empty pages are rare.
     const scanShard = (shard: number, backendCursor: bigint): void => {
@@ -246,7 +253,8 @@ const HANDLERS: Record<string, Handler> = {
           else ours = shard + 1 < n ? BigInt(shard + 1) : 0n;
           // Keep the keys' bytes as they are; only the cursor is re-encoded.
           const keysStart = reply.indexOf('\r\n', reply.indexOf('\r\n') + 2) + 2 + next.length + 2;
-          client.onReply(seq, Buffer.concat([Buffer.from('*2\r\n'), bulkReply(String(ours)), reply.subarray(keysStart)]));
+          const names = scanNames(view, reply.subarray(keysStart), pattern);
+          client.onReply(seq, Buffer.concat([Buffer.from('*2\r\n'), bulkReply(String(ours)), names]));
         },
       });
     };
@@ -255,7 +263,7 @@ const HANDLERS: Record<string, Handler> = {
 };
 
 /** COMMAND and its subcommands: answered by a backend (every shard runs the same Redis). */
-const forwardToFirstShard: Handler = (client, _ctx, args, seq) => client.forwardTo(0, encodeCommand(args), seq);
+const forwardToFirstShard: Handler = (client, ctx, args, seq) => client.forwardTo(ctx.router.keylessShard, encodeCommand(args), seq);
 for (const name of ['command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']) {
   HANDLERS[name] = forwardToFirstShard;
 }
@@ -272,7 +280,7 @@ export function proxyCommandNames(): string[] {
 
 /* ---------- INFO ---------- */
 
-function proxySection(ctx: ProxyContext): string[] {
+function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
   const c = ctx.counters;
   return [
     '# Proxy',
@@ -280,6 +288,7 @@ function proxySection(ctx: ProxyContext): string[] {
     `native_enabled:${ctx.binding.hot.nativeEnabled ? 1 : 0}`,
     `epoch:${ctx.router.epoch}`,
     `shards:${ctx.router.shards.length}`,
+    `shards_unavailable:${unavailable.join(',')}`,
     `connected_clients:${ctx.clients.size}`,
     `total_connections_received:${c.totalConnections}`,
     `rejected_connections:${c.rejectedConnections}`,
@@ -287,6 +296,10 @@ function proxySection(ctx: ProxyContext): string[] {
     `total_error_replies:${c.totalErrors}`,
     `protocol_errors:${c.protocolErrors}`,
     `uptime_in_seconds:${Math.floor((Date.now() - ctx.startedAt) / 1000)}`,
+    // Shard states from the topology, backend health from the primary's checks (failover).
+    ...ctx.router.shards.map((s) => `shard_${s.name}:state=${s.downReply ? 'down' : 'up'},master=${s.address}`),
+    ...(ctx.backendHealth ?? []).map((b, i) =>
+      `backend${i}:address=${b.address},shard=${b.shard ?? ''},role=${b.role ?? ''},state=${b.state},last_error=${(b.lastError ?? '').replace(/[\r\n,]/g, ' ')}`),
   ];
 }
 

@@ -4,6 +4,7 @@
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
+import type { BackendHealthSummary } from '../supervisor/messages';
 import type { CommandRoute } from './CommandRoutes';
 import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
@@ -39,5 +40,7 @@ export interface ProxyContext {
   readonly clients: Set<ClientInfo>;
   readonly log: Logger;
   readonly startedAt: number;
+  /** Backend health from the primary's failover checks (absent until it sends some). */
+  backendHealth?: BackendHealthSummary[];
   clientClosed(client: ClientInfo): void;
 }

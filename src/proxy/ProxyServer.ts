@@ -7,6 +7,7 @@
  *                 → Router (slot → shard) → BackendConnection (batched writes, framed replies)
  *                 → SplitMerge / FanOut / ProxyCommands for the non-single-key classes
  */
+import type { BackendHealthSummary } from '../supervisor/messages';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { KvstoreConfig } from '../config/types';
@@ -19,9 +20,11 @@ import { ClientConnection } from './ClientConnection';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
+import { MigrationSupport } from './MigrationSupport';
 import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
+import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -51,7 +54,11 @@ export class ProxyServer extends EventEmitter {
   private readonly log: Logger;
 
   /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
-  readonly hooks: ProxyHooks = { migration: null, keyRewrite: null };
+  readonly hooks: ProxyHooks = { migration: null, keyRewrite: null, keyNames: null };
+  /** Online resharding: moves keys of migrating slots before their commands (MigrationHook.ts). */
+  readonly migration: MigrationSupport;
+  /** Key rewrite rules of the current topology (src/keyrewrite/WorkerKeyRewrite.ts). */
+  private readonly keyRewrite: WorkerKeyRewrite;
 
   constructor(options: ProxyServerOptions) {
     super();
@@ -89,9 +96,18 @@ export class ProxyServer extends EventEmitter {
         this.emit('clientClosed', client.id);
       },
     };
-    router.apply(options.topology);
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.emit('error', err));
+    this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
+    this.migration = new MigrationSupport(this.hooks, options.config);
+    void this.migration.applyTopology(options.topology, () => {
+      router.apply(options.topology);
+      this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
+    }); // synchronous: nothing in flight yet
+    this.keyRewrite.warmUp();
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => {
+      log.error({ err }, 'listening socket error');
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
   }
 
   /** Listen on config.listen (port 0 = ephemeral); resolves with the bound address. */
@@ -129,16 +145,32 @@ export class ProxyServer extends EventEmitter {
   }
 
   /** Replace the routing whole (a new epoch). */
-  applyTopology(snapshot: TopologySnapshot): void {
-    this.ctx.router.apply(snapshot);
-    this.emit('topology', snapshot.epoch);
+  applyTopology(snapshot: TopologySnapshot): void | Promise<void> {
+    // Ordered against commands that are moving keys right now (MigrationSupport.ts); the worker
+    // acknowledges the epoch once this resolves.
+    return this.migration.applyTopology(snapshot, () => {
+      this.ctx.router.apply(snapshot);
+      this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
+      this.emit('topology', snapshot.epoch);
+    });
   }
 
-  /** Live settings: limits, passwords, timeouts, crossSlot, allowFlush. */
+  /** The primary's health checks of every backend, shown in INFO (# Proxy). */
+  setBackendHealth(backends: BackendHealthSummary[]): void {
+    this.ctx.backendHealth = backends;
+  }
+
+  /**
+   * Live settings: limits, client password (for new AUTHs; authenticated clients stay so), backend
+   * credentials (from the next backend connection), timeouts, crossSlot, allowFlush. The hash
+   * and the listen address are not live (the topology and the socket depend on them).
+   */
   applyConfig(config: KvstoreConfig): void {
     this.ctx.config = config;
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
+    this.migration.applyConfig(config);
+    for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
   }
 
   get epoch(): number {

@@ -35,6 +35,8 @@ export class Router {
   private migrations: TopologySnapshot['migrations'] = [];
   shards: ShardRoute[] = [];
   epoch = -1;
+  /** Where keyless commands go: the first shard that is not down. */
+  keylessShard = 0;
   private config: KvstoreConfig;
 
   constructor(
@@ -58,7 +60,12 @@ export class Router {
       old.delete(key);
       const pool = reused ? reused.pool : this.createPool(info.name, info.master);
       const route = new ShardRoute(index, info.name, info.master, pool);
-      if (info.state === 'down') route.downReply = errorReply(`ERR Kvstore: shard '${info.name}' (${info.master}) is down`);
+      // Redis Cluster's word for "this slot cannot be served now"; names the shard for the operator.
+      if (info.state === 'down') {
+        route.downReply = errorReply(`CLUSTERDOWN The cluster is down: shard '${info.name}' (${info.master}) has no reachable master`);
+        // Requests already waiting on it (a hung server) fail now, not at the request timeout.
+        if (reused && !reused.downReply) for (const b of pool) b.abort('was marked down by the health checks');
+      }
       return route;
     });
     for (const gone of old.values()) {
@@ -73,6 +80,7 @@ export class Router {
       if (s !== NO_SHARD && s >= next.length) throw new Error(`routing table points slot ${slot} at shard ${s}, but there are ${next.length} shards`);
     }
     this.shards = next;
+    this.keylessShard = Math.max(0, next.findIndex((s) => s.downReply === null));
     this.slotTable.set(table);
     this.migrating.fill(0);
     for (const m of snapshot.migrations) this.migrating.fill(1, m.first, m.last + 1);

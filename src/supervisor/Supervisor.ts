@@ -132,7 +132,16 @@ export class Supervisor extends EventEmitter {
       await plugin.start(this);
       this.logger.debug({ plugin: plugin.name }, 'plugin started');
     }
-    const admin = await this.admin.listen();
+    let admin: { host: string; port: number };
+    try {
+      admin = await this.admin.listen();
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const { host, port } = this.currentConfig.admin;
+      const why = e.code === 'EADDRINUSE' ? 'already in use (another kvstore? change admin.port)' : e.code === 'EADDRNOTAVAIL' ? 'no such local address (check admin.host)' : e.message;
+      await this.shutdown(); // plugins may have started timers
+      throw new ConfigError(`cannot listen on ${host}:${port} for the admin API: ${why}`);
+    }
 
     const count = resolveWorkerCount(this.currentConfig);
     for (let id = 1; id <= count; id++) this.slots.push({ id, ready: false, ackedEpoch: 0, restarts: 0, consecutiveFailures: 0, startedAt: 0 });
@@ -379,6 +388,11 @@ export class Supervisor extends EventEmitter {
     } catch (err) {
       this.logger.warn({ err, pid: slot.pid }, 'IPC send to worker failed');
     }
+  }
+
+  /** Send a message to every ready worker (plugins: e.g. failover's backend health for INFO). */
+  broadcastToWorkers(message: PrimaryToWorker): void {
+    this.broadcast(message);
   }
 
   private broadcast(message: PrimaryToWorker): void {

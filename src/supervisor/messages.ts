@@ -14,7 +14,17 @@ export type PrimaryToWorker =
   /** Live-applicable config (limits, passwords) after a reload. */
   | { type: 'config'; config: unknown }
   /** Stop accepting, drain in-flight requests within `drainMs`, then exit 0. */
-  | { type: 'shutdown'; drainMs: number };
+  | { type: 'shutdown'; drainMs: number }
+  /** Health of every backend (failover's checks in the primary), for INFO; sent on every change. */
+  | { type: 'backend-health'; backends: BackendHealthSummary[] };
+
+export interface BackendHealthSummary {
+  address: string;
+  shard: string | null;
+  role: 'master' | 'replica' | null;
+  state: 'up' | 'down';
+  lastError: string | null;
+}
 
 export type WorkerToPrimary =
   | { type: 'ready'; pid: number; address?: { host: string; port: number } }

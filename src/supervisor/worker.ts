@@ -7,13 +7,16 @@
 import type { KvstoreConfig } from '../config/types';
 import { createLogger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
-import type { PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
+import type { BackendHealthSummary, PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
 
 /** The part of src/proxy/ProxyServer the worker drives. */
 export interface WorkerProxy {
   listen(): Promise<{ host: string; port: number }>;
-  applyTopology(snapshot: TopologySnapshot): void;
+  /** May resolve later (the migration barrier); the ack waits for it. */
+  applyTopology(snapshot: TopologySnapshot): void | Promise<void>;
   applyConfig(config: KvstoreConfig): void;
+  /** Optional: backend health from the primary, for INFO. */
+  setBackendHealth?(backends: BackendHealthSummary[]): void;
   stats(): WorkerStats;
   close(drainMs: number): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
@@ -50,7 +53,14 @@ export function runWorker(createProxy: ProxyFactory): void {
       switch (message.type) {
         case 'init': {
           config = message.config;
-          proxy = createProxy({ config: message.config, topology: message.snapshot });
+          try {
+            proxy = createProxy({ config: message.config, topology: message.snapshot });
+          } catch (err) {
+            logger.error({ err }, 'cannot create the proxy');
+            send({ type: 'fatal', message: `cannot start the proxy: ${(err as Error).message}`, code: (err as { code?: string }).code });
+            setTimeout(() => process.exit(70), 50); // EX_SOFTWARE
+            return;
+          }
           proxy.on('error', (err) => logger.error({ err }, 'proxy error'));
           let address: { host: string; port: number };
           try {
@@ -67,7 +77,7 @@ export function runWorker(createProxy: ProxyFactory): void {
           break;
         }
         case 'topology':
-          proxy?.applyTopology(message.snapshot);
+          await proxy?.applyTopology(message.snapshot);
           send({ type: 'topology-ack', epoch: message.snapshot.epoch });
           break;
         case 'config':
@@ -79,6 +89,9 @@ export function runWorker(createProxy: ProxyFactory): void {
           break;
         case 'shutdown':
           await shutdown(message.drainMs);
+          break;
+        case 'backend-health':
+          proxy?.setBackendHealth?.(message.backends);
           break;
       }
     } catch (err) {

@@ -15,6 +15,7 @@ import {
   R_STATUS_LEN, RequestBatch, SLOT_CROSS, SLOT_NONE, STATUS_LEN, S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS,
   S_NCMDS, S_NEED, protocolErrorText,
 } from '../../src/native/api';
+import fc from 'fast-check';
 import { commandId, compileForNative } from '../../src/commands/table';
 
 /** status[6]: the byte quoted by "expected '$', got '%c'" (extension both implementations fill). */
@@ -89,7 +90,8 @@ const big = (n: number, ch = 'a'): string => ch.repeat(n);
 export const ERR = {
   multibulk: protocolErrorText(ProtocolErrorCode.InvalidMultibulkLength, 0),
   bulk: protocolErrorText(ProtocolErrorCode.InvalidBulkLength, 0),
-  dollar: (c: string) => protocolErrorText(ProtocolErrorCode.ExpectedDollar, c.charCodeAt(0)),
+  // Redis's error replies print CR and LF as spaces.
+  dollar: (c: string) => protocolErrorText(ProtocolErrorCode.ExpectedDollar, c === '\r' || c === '\n' ? 0x20 : c.charCodeAt(0)),
   quotes: protocolErrorText(ProtocolErrorCode.UnbalancedQuotes, 0),
   inline: protocolErrorText(ProtocolErrorCode.TooBigInlineRequest, 0),
   mbulkCount: protocolErrorText(ProtocolErrorCode.TooBigMbulkCountString, 0),
@@ -180,6 +182,8 @@ export const WIRE_CASES: WireCase[] = [
   { name: 'bulk length above maxBulkBytes', wire: mb('GET', big(11)), commands: [], error: ERR.bulk, options: { maxBulkBytes: 10 } },
   { name: "expected '$'", wire: '*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n', commands: [], error: ERR.dollar('f'), redis: true },
   { name: "expected '$', got CR", wire: '*1\r\n\r\n', commands: [], error: ERR.dollar('\r'), redis: true },
+  { name: "expected '$', got LF", wire: '*1\r\n\n\r\n', commands: [], error: ERR.dollar('\n'), redis: true },
+  { name: "expected '$', got a high byte", wire: '*1\r\n\u00e9\r\n', commands: [], error: ERR.dollar('\u00e9'), redis: true },
   { name: 'error after good commands', wire: 'PING\r\n' + mb('GET', 'k') + '*1\r\n:1\r\n', commands: [{ args: ['PING'], name: 'ping', inline: true }, { args: ['GET', 'k'], name: 'get', keys: ['k'] }], error: ERR.dollar(':'), redis: true },
   { name: 'unbalanced double quote', wire: 'PING "a\r\n', commands: [], error: ERR.quotes, redis: true },
   { name: 'unbalanced single quote', wire: "PING 'a\r\n", commands: [], error: ERR.quotes, redis: true },
@@ -513,3 +517,91 @@ export function runReplyCases(t: ExecutionContext, hotPath: HotPath, cases: Repl
     t.pass(`${c.name}: framed alike at every split point`);
   }
 }
+
+/* ---------- generators for property tests (fast-check) ---------- */
+
+const NAMES = ['GET', 'set', 'MGET', 'mset', 'DEL', 'exists', 'EVAL', 'xread', 'OBJECT', 'ping', 'NOSUCH'];
+
+export type Encoded = { wire: Buffer; args: Buffer[] };
+
+const argBytes = fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a));
+const argList = fc.tuple(fc.constantFrom(...NAMES), fc.array(argBytes, { maxLength: 6 }));
+
+function multibulk([name, rest]: [string, Buffer[]]): Encoded {
+  const args = [Buffer.from(name), ...rest];
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  for (const a of args) parts.push(Buffer.from(`$${a.length}\r\n`), a, Buffer.from('\r\n'));
+  return { wire: Buffer.concat(parts), args };
+}
+
+/** Plain inline: tokens of bytes that need no quoting. */
+const plainToken = fc.uint8Array({ minLength: 1, maxLength: 12 }).map((a) => Buffer.from(a.filter((b) => b > 0x20 && b !== 0x22 && b !== 0x27 && b < 0x7f)));
+function inline([name, rest]: [string, Buffer[]], sep: string, eol: string): Encoded {
+  const args = [Buffer.from(name), ...rest.filter((b) => b.length > 0)];
+  return { wire: Buffer.concat([Buffer.from(args.map((a) => a.toString('latin1')).join(sep), 'latin1'), Buffer.from(eol)]), args };
+}
+
+/** Quoted inline: every byte escaped the way sdssplitargs reads it back. */
+function quote(arg: Buffer, single: boolean): string {
+  if (single) return `'${arg.toString('latin1').replace(/'/g, "\\'")}'`; // no backslashes here (singleQuotable)
+  let s = '"';
+  for (const b of arg) {
+    if (b === 0x22) s += '\\"';
+    else if (b === 0x5c) s += '\\\\';
+    else if (b < 0x20 || b >= 0x7f) s += `\\x${b.toString(16).padStart(2, '0')}`;
+    else s += String.fromCharCode(b);
+  }
+  return s + '"';
+}
+const singleQuotable = (b: Buffer) => !b.includes(0) && !b.includes(0x0a) && !b.includes(0x0d) && !b.includes(0x5c);
+function quotedInline([name, rest]: [string, Buffer[]], singles: boolean[]): Encoded {
+  const args = [Buffer.from(name), ...rest];
+  const line = args.map((a, i) => (i === 0 ? name : quote(a, Boolean(singles[i]) && singleQuotable(a)))).join(' ');
+  return { wire: Buffer.from(line + '\r\n', 'latin1'), args };
+}
+
+/** A random command (multibulk, plain inline or quoted inline) and the arguments it encodes. */
+export const command: fc.Arbitrary<Encoded> = fc.oneof(
+  { weight: 3, arbitrary: argList.map(multibulk) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...NAMES), fc.array(plainToken, { maxLength: 5 }), fc.constantFrom(' ', '  ', '\t'), fc.constantFrom('\r\n', '\n')).map(([n, r, sep, eol]) => inline([n, r], sep, eol)) },
+  { weight: 1, arbitrary: fc.tuple(argList, fc.array(fc.boolean(), { maxLength: 7 })).map(([a, s]) => quotedInline(a, s)) },
+);
+
+/** Cut `wire` at the given points (taken modulo its length); empty pieces dropped. */
+export function cutAt(wire: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
+  const pieces: Buffer[] = [];
+  let prev = 0;
+  for (const p of points) {
+    pieces.push(wire.subarray(prev, p));
+    prev = p;
+  }
+  pieces.push(wire.subarray(prev));
+  return pieces.filter((p) => p.length > 0);
+}
+
+const scalar = fc.oneof(
+  fc.string({ maxLength: 10 }).map((s) => `+${s.replace(/[\r\n]/g, '')}\r\n`),
+  fc.string({ maxLength: 10 }).map((s) => `-ERR ${s.replace(/[\r\n]/g, '')}\r\n`),
+  fc.integer().map((n) => `:${n}\r\n`),
+  fc.uint8Array({ maxLength: 20 }).map((a) => `$${a.length}\r\n${Buffer.from(a).toString('latin1')}\r\n`),
+  fc.constantFrom('$-1\r\n', '*-1\r\n', '_\r\n', '#t\r\n', ',1.5\r\n', '(12345678901234567890\r\n', '=7\r\ntxt:abc\r\n'),
+);
+/** A random RESP2/RESP3 reply, any nesting, attributes included. */
+export const { value: respValue } = fc.letrec<{ value: string }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalar,
+    fc.tuple(fc.constantFrom('*', '~', '>'), fc.array(tie('value'), { maxLength: 4 })).map(([t, xs]) => `${t}${xs.length}\r\n${xs.join('')}`),
+    fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 3 }).map((kv) => `%${kv.length}\r\n${kv.map(([k, v]) => k + v).join('')}`),
+    fc.tuple(scalar, scalar, tie('value')).map(([k, v, x]) => `|1\r\n${k}${v}${x}`),
+  ),
+}));
+
+const soupByte = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...'*$\r\n0123456789-+ "\'\\xabGET'.split('').map((c) => c.charCodeAt(0))) },
+  { weight: 1, arbitrary: fc.constantFrom(0, 0x0b, 0xe9) },
+);
+/** Random bytes biased towards protocol characters, for robustness properties. */
+export const soup = fc.array(soupByte, { maxLength: 60 }).map((a) => Buffer.from(a));
+

@@ -10,9 +10,9 @@ function fold(c: number): number {
 }
 
 function hashFolded(buf: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
+  let h = 0x811c9dc5 | 0;
   for (let i = start; i < end; i++) h = Math.imul(h ^ fold(buf[i]), 0x01000193);
-  return h >>> 0;
+  return h; // int32 on purpose: callers mask it, and a uint32 would leave the small-integer range
 }
 
 /** Case-insensitive name set: ids by name, names stored lowercase in one byte array. */

@@ -23,6 +23,9 @@ export class KeyExtractor {
   private readonly specCount: Int32Array;
   private readonly specs: Int32Array;
   private readonly keywords: Buffer[];
+  /** Per command: the argument index of its only key when it has one fixed-position key (GET,
+   * SET, ...), else 0. The common case then skips the spec interpreter. */
+  private readonly singleKey: Int32Array;
   /** Common slot of the keys of the last `extract` (SLOT_NONE / SLOT_CROSS). */
   slot = SLOT_NONE;
 
@@ -31,6 +34,13 @@ export class KeyExtractor {
     this.specCount = table.specCount;
     this.specs = table.specs;
     this.keywords = table.keywords.map((k) => Buffer.from(k.toLowerCase(), 'latin1'));
+    this.singleKey = new Int32Array(table.names.length);
+    for (let id = 0; id < table.names.length; id++) {
+      if (table.specCount[id] !== 1) continue;
+      const o = table.specStart[id] * SPEC_STRIDE;
+      const s = table.specs;
+      if (s[o] === BEGIN_INDEX && s[o + 1] > 0 && s[o + 3] === FIND_RANGE && s[o + 4] === 0) this.singleKey[id] = s[o + 1];
+    }
   }
 
   private argEquals(buf: Uint8Array, args: Int32Array, arg: number, word: Buffer): boolean {
@@ -47,6 +57,19 @@ export class KeyExtractor {
    * and returns how many keys the command has (possibly more than were written), or BAD_KEYS.
    */
   extract(id: number, buf: Uint8Array, args: Int32Array, argBase: number, argc: number, keys: Int32Array, keyBase: number, keyCap: number): number {
+    const single = this.singleKey[id];
+    if (single > 0) {
+      if (single >= argc) return BAD_KEYS;
+      const arg = argBase + single;
+      const off = args[arg * 2];
+      const slot = this.hasher.slot(buf, off, off + args[arg * 2 + 1]);
+      if (keyCap > 0) {
+        keys[keyBase * 2] = arg;
+        keys[keyBase * 2 + 1] = slot;
+      }
+      this.slot = slot;
+      return 1;
+    }
     let count = 0;
     let common = SLOT_NONE;
     const specs = this.specs;

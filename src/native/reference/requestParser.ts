@@ -28,8 +28,12 @@ import { BAD_KEYS, KeyExtractor } from './keyExtractor';
 import { InlineTokens, splitInlineArgs } from './inline';
 import { redisStringToNumber } from './numbers';
 
-/** status[S_ERROR_BYTE]: the byte Redis quotes in "expected '$', got '%c'" (extension of api.ts). */
-export const S_ERROR_BYTE = 6;
+/**
+ * status[S_ERROR_BYTE]: the byte Redis quotes in "expected '$', got '%c'" (extension of api.ts),
+ * as Redis prints it: its error replies turn CR and LF into spaces.
+ */
+export { S_ERROR_BYTE } from '../api';
+import { S_ERROR_BYTE } from '../api';
 
 const INT_MAX = 0x7fffffff;
 
@@ -104,7 +108,8 @@ export class RequestParser {
     if (r - lineStart > this.maxInlineBytes) return LEN_TOO_BIG;
     if (r + 2 > end) return LEN_INCOMPLETE;
     if (bulk && buf[lineStart] !== 0x24) {
-      this.badByte = buf[lineStart];
+      const bad = buf[lineStart];
+      this.badByte = bad === 0x0d || bad === 0x0a ? 0x20 : bad;
       return LEN_NOT_DOLLAR;
     }
     const v = redisStringToNumber(buf, lineStart + 1, r);

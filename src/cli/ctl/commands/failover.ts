@@ -1,0 +1,42 @@
+/** `kvstore ctl failover SHARD [--to HOST:PORT] [--json]`: planned switchover (POST /failover). */
+import { registerCtlCommand, parseFlags, table } from '../registry';
+
+registerCtlCommand({
+  name: 'failover',
+  summary: 'planned switchover of a shard to its most up-to-date replica, no acknowledged write lost (POST /failover)',
+  usage: 'SHARD [--to HOST:PORT] [--json]',
+  async run(ctx) {
+    const { flags, positional } = parseFlags(ctx.args);
+    const shard = positional[0];
+    if (!shard || positional.length > 1) {
+      ctx.err('usage: kvstore ctl [--admin HOST:PORT] failover SHARD [--to HOST:PORT] [--json]');
+      return 2;
+    }
+    const body: Record<string, string> = { shard };
+    if (typeof flags.to === 'string') body.to = flags.to;
+    const r = await ctx.admin.post('/failover', body);
+    if (ctx.json) ctx.out(JSON.stringify(r, null, 2));
+    else ctx.out(`shard ${r.shard}: ${r.from} -> ${r.to} (epoch ${r.epoch}, writes paused ${r.pausedMs} ms)`);
+    return 0;
+  },
+});
+
+registerCtlCommand({
+  name: 'backends',
+  summary: 'health of every redis-server: state, role, last error (GET /failover)',
+  usage: '[--json]',
+  async run(ctx) {
+    const s = await ctx.admin.get('/failover');
+    if (ctx.json) {
+      ctx.out(JSON.stringify(s, null, 2));
+      return 0;
+    }
+    ctx.out(`failover engine: ${s.engine}`);
+    ctx.out(table(
+      ['ADDRESS', 'SHARD', 'ROLE', 'STATE', 'PING', 'LAST ERROR'],
+      s.backends.map((b: any) => [b.address, b.shard ?? '-', b.role ?? '-', b.state, b.latencyMs === null ? '-' : `${b.latencyMs} ms`, b.lastError ?? '-']),
+    ));
+    for (const e of s.events.slice(-10)) ctx.out(`${new Date(e.at).toISOString()}  ${e.kind} ${e.shard}${e.from ? ` from ${e.from}` : ''}${e.to ? ` to ${e.to}` : ''}${e.epoch ? ` (epoch ${e.epoch})` : ''}`);
+    return 0;
+  },
+});
