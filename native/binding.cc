@@ -24,7 +24,8 @@ struct Bound {
   T* data = nullptr;
   size_t length = 0;
 
-  bool bind(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* what) {
+  // Replaces the binding only when `v` is a typed array of the right type and length.
+  bool bind(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* what, size_t minLength = 0) {
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
       Napi::TypeError::New(env, std::string(what) + " has the wrong typed-array type").ThrowAsJavaScriptException();
       return false;
@@ -36,6 +37,10 @@ struct Bound {
     napi_value ab;
     size_t off;
     if (napi_get_typedarray_info(env, arr, &t, &len, &d, &ab, &off) != napi_ok) return false;
+    if (len < minLength) {
+      Napi::RangeError::New(env, std::string(what) + " is too short").ThrowAsJavaScriptException();
+      return false;
+    }
     ref = Napi::Reference<Napi::TypedArray>::New(arr, 1);
     data = static_cast<T*>(d);
     length = len;
@@ -166,28 +171,28 @@ class KvstoreNative : public Napi::Addon<KvstoreNative> {
 
   Napi::Value BindBatch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    // (cmds, args, keys, status, replyEnds, replyStatus, plan)
-    if (!cmds_.bind(env, info[0], napi_int32_array, "batch.cmds") || !args_.bind(env, info[1], napi_int32_array, "batch.args") ||
-        !keys_.bind(env, info[2], napi_int32_array, "batch.keys") || !status_.bind(env, info[3], napi_int32_array, "batch.status") ||
-        !replyEnds_.bind(env, info[4], napi_int32_array, "replyEnds") || !replyStatus_.bind(env, info[5], napi_int32_array, "replyStatus") ||
-        !plan_.bind(env, info[6], napi_int32_array, "plan"))
+    // (cmds, args, keys, status, replyEnds, replyStatus, plan): all or nothing.
+    Bound<int32_t> c, a, k, s, re, rs, p;
+    if (!c.bind(env, info[0], napi_int32_array, "batch.cmds") || !a.bind(env, info[1], napi_int32_array, "batch.args") ||
+        !k.bind(env, info[2], napi_int32_array, "batch.keys") || !s.bind(env, info[3], napi_int32_array, "batch.status", kStatusLen) ||
+        !re.bind(env, info[4], napi_int32_array, "replyEnds") || !rs.bind(env, info[5], napi_int32_array, "replyStatus", kReplyStatusLen) ||
+        !p.bind(env, info[6], napi_int32_array, "plan"))
       return env.Undefined();
-    if (status_.length < static_cast<size_t>(kStatusLen) || replyStatus_.length < static_cast<size_t>(kReplyStatusLen)) {
-      Napi::RangeError::New(env, "status arrays are too short").ThrowAsJavaScriptException();
-      status_.data = nullptr;
-      return env.Undefined();
-    }
+    cmds_ = std::move(c);
+    args_ = std::move(a);
+    keys_ = std::move(k);
+    status_ = std::move(s);
+    replyEnds_ = std::move(re);
+    replyStatus_ = std::move(rs);
+    plan_ = std::move(p);
     lastCmds_ = 0;
     return env.Undefined();
   }
 
   Napi::Value BindSlotTable(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!slots_.bind(env, info[0], napi_uint16_array, "slot table")) return env.Undefined();
-    if (slots_.length < 16384) {
-      Napi::RangeError::New(env, "the slot table needs 16384 entries").ThrowAsJavaScriptException();
-      slots_.data = nullptr;
-    }
+    Bound<uint16_t> t;
+    if (t.bind(env, info[0], napi_uint16_array, "the slot table (16384 entries)", 16384)) slots_ = std::move(t);
     return env.Undefined();
   }
 

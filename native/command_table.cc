@@ -50,6 +50,7 @@ bool CommandTable::load(const std::vector<std::string>& names, const std::vector
   std::vector<int32_t> slots(cap, 0);
   for (size_t i = 0; i < n; i++) {
     const std::string& nm = names[i];
+    if (nm.find('|') != std::string::npos) continue;  // subcommands are found through their container
     uint32_t h = hashLower(reinterpret_cast<const uint8_t*>(nm.data()), nm.size()) & (cap - 1);
     while (slots[h] != 0) {
       const std::string& other = names[slots[h] - 1];
@@ -67,22 +68,46 @@ bool CommandTable::load(const std::vector<std::string>& names, const std::vector
   subStart_ = subStart;
   subCount_ = subCount;
   specs_ = std::move(parsed);
+  rangeOnly_.assign(n, 1);
+  for (size_t i = 0; i < n; i++)
+    for (int32_t si = specStart[i]; si < specStart[i] + specCount[i]; si++) {
+      const KeySpec& sp = specs_[si];
+      // Specs with a kind-0 half are skipped by findKeys either way.
+      bool skipped = (sp.beginKind != kBeginIndex && sp.beginKind != kBeginKeyword) || (sp.findKind != kFindRange && sp.findKind != kFindKeynum);
+      if (!skipped && (sp.beginKind != kBeginIndex || sp.findKind != kFindRange)) rangeOnly_[i] = 0;
+    }
   keywords_ = keywords;
   slots_ = std::move(slots);
   mask_ = cap - 1;
+  lastLen_ = 0;
   return true;
 }
 
 int CommandTable::lookupName(const uint8_t* name, size_t len) const {
   if (slots_.empty()) return kCmdUnknown;
+  if (len == lastLen_ && len != 0) {
+    size_t i = 0;
+    while (i < len && name[i] == lastName_[i]) i++;
+    if (i == len) return lastId_;
+  }
   uint32_t h = hashLower(name, len) & mask_;
+  int id = kCmdUnknown;
   for (;;) {
     int32_t v = slots_[h];
-    if (v == 0) return kCmdUnknown;
+    if (v == 0) break;
     const std::string& nm = names_[v - 1];
-    if (caseEqual(reinterpret_cast<const uint8_t*>(nm.data()), nm.size(), name, len)) return v - 1;
+    if (caseEqual(reinterpret_cast<const uint8_t*>(nm.data()), nm.size(), name, len)) {
+      id = v - 1;
+      break;
+    }
     h = (h + 1) & mask_;
   }
+  if (len <= sizeof(lastName_)) {
+    std::memcpy(lastName_, name, len);
+    lastLen_ = len;
+    lastId_ = id;
+  }
+  return id;
 }
 
 int CommandTable::idOf(const char* lowercaseName) const {
@@ -119,7 +144,7 @@ bool CommandTable::findKeys(int id, const ArgView* argv, size_t argc, std::vecto
       const std::string& kw = keywords_[sp.keywordId];
       for (int i = startIndex; i != endIndex; i = startIndex <= endIndex ? i + 1 : i - 1) {
         if (i >= iargc || i < 1) break;
-        if (cstrCaseEqual(argv[i].data, argv[i].len, reinterpret_cast<const uint8_t*>(kw.data()), kw.size())) {
+        if (caseEqual(argv[i].data, argv[i].len, reinterpret_cast<const uint8_t*>(kw.data()), kw.size())) {
           first = i + 1;
           break;
         }
@@ -146,11 +171,12 @@ bool CommandTable::findKeys(int id, const ArgView* argv, size_t argc, std::vecto
       if (!string2ll(argv[idx].data, argv[idx].len, &numkeys) || numkeys < 0 || numkeys > iargc) return false;
       first += sp.b;
       last = first + static_cast<int>(numkeys) - 1;
+      // numkeys 0 is a valid empty key list (EVAL script 0), as Redis's getkeys procedures say.
+      if (numkeys == 0) continue;
     } else {
       continue;
     }
-    if (last >= iargc || last < first || first >= iargc || first < 0) return false;
-    if (step <= 0) return false;
+    if (last >= iargc || last < first || first >= iargc || first < 0 || step <= 0) return false;
     for (int i = first; i <= last; i += step) out->push_back(i);
   }
   return true;

@@ -48,13 +48,42 @@ class CommandTable {
   // cannot be evaluated (bad numkeys, keys out of range): Redis then reports no keys at all.
   bool findKeys(int id, const ArgView* argv, size_t argc, std::vector<int32_t>* out) const;
 
+  // True when every key spec of `id` is index + range (most commands): its key positions then
+  // depend on argc only, and rangeKeys() finds them without looking at any argument.
+  bool rangeOnly(int id) const { return rangeOnly_[id] != 0; }
+  // Key positions of a rangeOnly command into out[0..cap) (counting past cap). False = bad keys.
+  bool rangeKeys(int id, size_t argc, int32_t* out, size_t cap, size_t* count) const {
+    const int iargc = static_cast<int>(argc);
+    size_t n = 0;
+    for (int32_t si = specStart_[id], se = specStart_[id] + specCount_[id]; si < se; si++) {
+      const KeySpec& sp = specs_[si];
+      if (sp.beginKind != kBeginIndex || sp.findKind != kFindRange) continue;  // skipped (kind 0) specs
+      int first = sp.beginArg, last, step = sp.b;
+      if (sp.a >= 0) last = first + sp.a;
+      else if (!sp.c) last = iargc + sp.a;
+      else last = first + ((iargc - first) / sp.c + sp.a);
+      if (last >= iargc || last < first || first >= iargc || first < 0 || step <= 0) return false;
+      for (int i = first; i <= last; i += step) {
+        if (n < cap) out[n] = i;
+        n++;
+      }
+    }
+    *count = n;
+    return true;
+  }
+
  private:
   static uint32_t hashLower(const uint8_t* p, size_t len);
   std::vector<std::string> names_;
   std::vector<int32_t> arity_, specStart_, specCount_, subStart_, subCount_;
   std::vector<KeySpec> specs_;
+  std::vector<uint8_t> rangeOnly_;
   std::vector<std::string> keywords_;
   std::vector<int32_t> slots_;  // open addressing: id+1 per slot, 0 empty
+  // The last name looked up, as sent (pipelines repeat the same command): a memcmp, no hashing.
+  mutable uint8_t lastName_[16] = {};
+  mutable size_t lastLen_ = 0;
+  mutable int lastId_ = kCmdUnknown;
   uint32_t mask_ = 0;
 };
 

@@ -1,39 +1,57 @@
 #include "reply_framer.h"
 
+#include <cmath>
 #include <cstring>
-
-#include "resp_util.h"
 
 namespace kvstore {
 
 namespace {
 
-// Index of the first "\r\n" at or after `from`, or -1.
-inline int64_t findCrlf(const uint8_t* buf, size_t from, size_t len) {
-  size_t i = from;
-  while (i + 1 < len) {
-    const void* hit = std::memchr(buf + i, '\r', len - 1 - i);
-    if (!hit) return -1;
-    size_t at = static_cast<size_t>(static_cast<const uint8_t*>(hit) - buf);
-    if (buf[at + 1] == '\n') return static_cast<int64_t>(at);
-    i = at + 1;
-  }
-  return -1;
-}
+constexpr double kMinValueBytes = 3;  // "_\r\n": the smallest value on the wire
+constexpr double kIntMax = 2147483647.0;
 
-constexpr long long kMaxAggregate = 0x7fffffffLL;
+inline int32_t needFrom(double need, size_t start, size_t end) {
+  if (!(need > static_cast<double>(end - start))) return 0;
+  return static_cast<int32_t>(need < kIntMax ? need : kIntMax);
+}
 
 }  // namespace
 
-ReplyScan scanReply(const uint8_t* buf, size_t len, size_t pos) {
-  long long owed = 1;  // elements still to read
-  size_t p = pos;
+double parseLooseInteger(const uint8_t* buf, size_t start, size_t end) {
+  size_t p = start;
+  bool negative = false;
+  if (p < end && buf[p] == '-') {
+    negative = true;
+    p++;
+  }
+  if (p >= end) return NAN;
+  double v = 0;
+  for (; p < end; p++) {
+    unsigned d = static_cast<unsigned>(buf[p]) - '0';
+    if (d > 9) return NAN;
+    v = v * 10 + d;
+  }
+  return negative ? -v : v;
+}
+
+long long frameOne(const uint8_t* buf, size_t start, size_t end, int32_t* need) {
+  double owed = 1;  // a double, like the reference: absurd counts behave the same way
+  size_t p = start;
+  *need = 0;
   while (owed > 0) {
-    if (p >= len) return ReplyScan{ReplyScan::Incomplete, 0, 0};
+    if (p >= end) {
+      *need = needFrom(static_cast<double>(p) + kMinValueBytes * owed - static_cast<double>(start), start, end);
+      return kFrameIncomplete;
+    }
     uint8_t type = buf[p];
-    int64_t cr = findCrlf(buf, p + 1, len);
-    if (cr < 0) return ReplyScan{ReplyScan::Incomplete, 0, 0};
-    size_t lineEnd = static_cast<size_t>(cr) + 2;
+    const void* cr = p + 1 < end ? std::memchr(buf + p + 1, '\r', end - p - 1) : nullptr;
+    size_t r = cr ? static_cast<size_t>(static_cast<const uint8_t*>(cr) - buf) : end;
+    if (r + 1 >= end) {
+      *need = needFrom(static_cast<double>(p) + kMinValueBytes * owed - static_cast<double>(start), start, end);
+      return kFrameIncomplete;
+    }
+    if (buf[r + 1] != '\n') return kFrameError;
+    size_t lineNext = r + 2;
     switch (type) {
       case '+':
       case '-':
@@ -43,64 +61,83 @@ ReplyScan scanReply(const uint8_t* buf, size_t len, size_t pos) {
       case '#':
       case '(':
         owed--;
-        p = lineEnd;
+        p = lineNext;
         break;
       case '$':
-      case '!':
-      case '=': {
-        long long n;
-        if (!string2ll(buf + p + 1, static_cast<size_t>(cr) - p - 1, &n) || n < -1) return ReplyScan{ReplyScan::Error, 0, 0};
-        owed--;
+      case '=':
+      case '!': {
+        double n = parseLooseInteger(buf, p + 1, r);
         if (n == -1) {
-          p = lineEnd;
+          owed--;
+          p = lineNext;
           break;
         }
-        unsigned long long bodyEnd = static_cast<unsigned long long>(lineEnd) + static_cast<unsigned long long>(n) + 2;
-        if (bodyEnd > len) return ReplyScan{ReplyScan::Incomplete, 0, static_cast<long long>(bodyEnd - pos)};
-        if (buf[bodyEnd - 2] != '\r' || buf[bodyEnd - 1] != '\n') return ReplyScan{ReplyScan::Error, 0, 0};
-        p = static_cast<size_t>(bodyEnd);
+        if (!(n >= 0)) return kFrameError;
+        double next = static_cast<double>(lineNext) + n + 2;
+        if (next > static_cast<double>(end)) {
+          *need = needFrom(next + kMinValueBytes * (owed - 1) - static_cast<double>(start), start, end);
+          return kFrameIncomplete;
+        }
+        size_t ne = static_cast<size_t>(next);
+        if (buf[ne - 2] != '\r' || buf[ne - 1] != '\n') return kFrameError;
+        owed--;
+        p = ne;
         break;
       }
       case '*':
       case '~':
-      case '>':
-      case '%':
+      case '>': {
+        double n = parseLooseInteger(buf, p + 1, r);
+        if (n == -1) owed--;
+        else if (n >= 0) owed += n - 1;
+        else return kFrameError;
+        p = lineNext;
+        break;
+      }
+      case '%': {
+        double n = parseLooseInteger(buf, p + 1, r);
+        if (!(n >= 0)) return kFrameError;
+        owed += 2 * n - 1;
+        p = lineNext;
+        break;
+      }
       case '|': {
-        long long n;
-        if (!string2ll(buf + p + 1, static_cast<size_t>(cr) - p - 1, &n) || n < -1 || n > kMaxAggregate) return ReplyScan{ReplyScan::Error, 0, 0};
-        if (n == -1 && (type == '%' || type == '|')) return ReplyScan{ReplyScan::Error, 0, 0};
-        owed--;
-        p = lineEnd;
-        if (n <= 0) break;
-        if (type == '%') owed += 2 * n;
-        else if (type == '|') owed += 2 * n + 1;  // attribute pairs, then the reply they annotate
-        else owed += n;
+        // Attribute: n pairs, then the value it describes (still owed).
+        double n = parseLooseInteger(buf, p + 1, r);
+        if (!(n >= 0)) return kFrameError;
+        owed += 2 * n;
+        p = lineNext;
         break;
       }
       default:
-        return ReplyScan{ReplyScan::Error, 0, 0};
+        return kFrameError;
     }
   }
-  return ReplyScan{ReplyScan::Complete, p, 0};
+  return static_cast<long long>(p);
 }
 
 int frameReplies(const uint8_t* buf, size_t len, size_t from, int32_t* ends, size_t cap, int32_t* status) {
-  for (int i = 0; i < kReplyStatusLen; i++) status[i] = 0;
   size_t pos = from;
   size_t count = 0;
+  int32_t need = 0, error = 0;
   while (pos < len && count < cap) {
-    ReplyScan s = scanReply(buf, len, pos);
-    if (s.kind == ReplyScan::Complete) {
-      ends[count++] = static_cast<int32_t>(s.end);
-      pos = s.end;
-      continue;
+    int32_t n;
+    long long e = frameOne(buf, pos, len, &n);
+    if (e == kFrameIncomplete) {
+      need = n;
+      break;
     }
-    if (s.kind == ReplyScan::Error) status[R_ERROR] = 1;
-    else status[R_NEED] = static_cast<int32_t>(s.need > 0x7fffffffLL ? 0x7fffffffLL : s.need);
-    break;
+    if (e == kFrameError) {
+      error = 1;
+      break;
+    }
+    ends[count++] = static_cast<int32_t>(e);
+    pos = static_cast<size_t>(e);
   }
   status[R_COUNT] = static_cast<int32_t>(count);
   status[R_CONSUMED] = static_cast<int32_t>(pos - from);
+  status[R_NEED] = need;
+  status[R_ERROR] = error;
   return static_cast<int>(count);
 }
 

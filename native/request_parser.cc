@@ -8,7 +8,7 @@ namespace kvstore {
 
 namespace {
 
-constexpr long long kMaxMultibulkLength = 1024 * 1024;  // Redis 7.0: "invalid multibulk length" above
+constexpr long long kMaxMultibulkLength = INT32_MAX;  // Redis 7.0.15: "invalid multibulk length" above INT_MAX
 
 // strchr(buf + from, ch) on Redis's NUL-terminated query buffer: a short byte loop first
 // (length lines are a few bytes), then memchr for long scans.
@@ -30,110 +30,41 @@ int keySlotFor(const EngineConfig& cfg, const uint8_t* key, size_t len) {
   return cfg.hash == HashKind::Murmur ? murmurSlot(key, len, cfg.murmurSeed) : crc16Slot(key, len);
 }
 
-RequestParser::StepResult RequestParser::parseMultibulk(const uint8_t* buf, size_t len, size_t pos, int32_t* args, size_t argRoom) {
-  StepResult r{Step::Incomplete, 0, 0, PE_NONE, 0, 0};
-  const long long maxLine = cfg_.maxInlineBytes;
-  int64_t cr = findByte(buf, pos, len, '\r');
-  if (cr < 0) {
-    if (static_cast<long long>(len - pos) > maxLine) {
-      r.step = Step::Error;
-      r.error = PE_TOO_BIG_MBULK_COUNT_STRING;
-      r.errorPos = pos;
-    }
-    return r;
-  }
-  // The buffer must also hold the byte after '\r' (Redis skips it without looking at it).
-  if (static_cast<size_t>(cr) + 1 >= len) return r;
-  long long ll;
-  if (!string2ll(buf + pos + 1, static_cast<size_t>(cr) - pos - 1, &ll) || ll > kMaxMultibulkLength) {
-    r.step = Step::Error;
-    r.error = PE_INVALID_MULTIBULK_LENGTH;
-    r.errorPos = pos;
-    return r;
-  }
-  size_t p = static_cast<size_t>(cr) + 2;
-  if (ll <= 0) {
-    r.step = Step::Skip;
-    r.end = p;
-    return r;
-  }
-  size_t argc = static_cast<size_t>(ll);
-  for (size_t i = 0; i < argc; i++) {
-    cr = findByte(buf, p, len, '\r');
-    if (cr < 0) {
-      if (static_cast<long long>(len - p) > maxLine) {
-        r.step = Step::Error;
-        r.error = PE_TOO_BIG_BULK_COUNT_STRING;
-        r.errorPos = p;
+__attribute__((always_inline)) inline RequestParser::LengthResult RequestParser::readLength(const uint8_t* buf, size_t len, size_t lineStart, bool bulk,
+                                                                                            long long* value, size_t* next) const {
+  // Fast path (inlined): 1..10 plain digits right before '\r', with the byte after it available.
+  if (lineStart < len && (!bulk || buf[lineStart] == '$')) {
+    size_t i = lineStart + 1;
+    if (i < len && buf[i] >= '1' && buf[i] <= '9') {
+      long long v = buf[i] - '0';
+      i++;
+      while (i < len && i - lineStart <= 11 && buf[i] >= '0' && buf[i] <= '9') v = v * 10 + (buf[i++] - '0');
+      if (i + 1 < len && buf[i] == '\r' && i - lineStart <= 11 && static_cast<long long>(i - lineStart) <= cfg_.maxInlineBytes) {
+        *value = v;
+        *next = i + 2;
+        return LengthResult::Ok;
       }
-      return r;
     }
-    if (static_cast<size_t>(cr) + 1 >= len) return r;
-    if (buf[p] != '$') {
-      r.step = Step::Error;
-      r.error = PE_EXPECTED_DOLLAR;
-      r.errorPos = p;
-      return r;
-    }
-    long long bl;
-    if (!string2ll(buf + p + 1, static_cast<size_t>(cr) - p - 1, &bl) || bl < 0 || bl > cfg_.maxBulkBytes) {
-      r.step = Step::Error;
-      r.error = PE_INVALID_BULK_LENGTH;
-      r.errorPos = p;
-      return r;
-    }
-    p = static_cast<size_t>(cr) + 2;
-    // Redis takes the bulk and skips the two bytes after it without checking they are CRLF.
-    if (static_cast<unsigned long long>(len - p) < static_cast<unsigned long long>(bl) + 2) {
-      r.need = static_cast<long long>(p - pos) + bl + 2;
-      return r;
-    }
-    if (i < argRoom) {
-      args[2 * i] = static_cast<int32_t>(p);
-      args[2 * i + 1] = static_cast<int32_t>(bl);
-    }
-    p += static_cast<size_t>(bl) + 2;
   }
-  r.step = Step::Complete;
-  r.end = p;
-  r.argc = argc;
-  return r;
+  return readLengthSlow(buf, len, lineStart, bulk, value, next);
 }
 
-RequestParser::StepResult RequestParser::parseInline(const uint8_t* buf, size_t len, size_t pos, int32_t* args, size_t argRoom, bool* needsDecode) {
-  StepResult r{Step::Incomplete, 0, 0, PE_NONE, 0, 0};
-  int64_t nl = findByte(buf, pos, len, '\n');
-  if (nl < 0) {
-    if (static_cast<long long>(len - pos) > cfg_.maxInlineBytes) {
-      r.step = Step::Error;
-      r.error = PE_TOO_BIG_INLINE_REQUEST;
-      r.errorPos = pos;
-    }
-    return r;
-  }
-  size_t lineEnd = static_cast<size_t>(nl);
-  if (lineEnd != pos && buf[lineEnd - 1] == '\r') lineEnd--;
-  size_t argc = 0;
-  bool quoted = false;
-  bool ok = splitInlineArgs(buf + pos, lineEnd - pos, nullptr, [&](const InlineToken& t, size_t) {
-    if (argc < argRoom) {
-      args[2 * argc] = static_cast<int32_t>(pos + t.start);
-      args[2 * argc + 1] = static_cast<int32_t>(t.end - t.start);
-    }
-    quoted |= t.quoted;
-    argc++;
-  });
-  if (!ok) {
-    r.step = Step::Error;
-    r.error = PE_UNBALANCED_QUOTES;
-    r.errorPos = pos;
-    return r;
-  }
-  r.end = static_cast<size_t>(nl) + 1;
-  r.step = argc ? Step::Complete : Step::Skip;
-  r.argc = argc;
-  *needsDecode = quoted;
-  return r;
+// A length line at lineStart ('*' count or '$' bulk length): it ends at the first '\r' (a NUL
+// before it hides it, as strchr does) and Redis skips the byte after the '\r' unchecked.
+// A line is too big when more than maxInlineBytes precede its end (or the chunk end when there is
+// none yet), so the result does not depend on where chunks were cut.
+__attribute__((noinline)) RequestParser::LengthResult RequestParser::readLengthSlow(const uint8_t* buf, size_t len, size_t lineStart, bool bulk,
+                                                                                   long long* value, size_t* next) const {
+  const long long maxLine = cfg_.maxInlineBytes;
+  if (lineStart >= len) return LengthResult::Incomplete;
+  int64_t r = findByte(buf, lineStart, len, '\r');
+  if (r < 0) return static_cast<long long>(len - lineStart) > maxLine ? LengthResult::TooBig : LengthResult::Incomplete;
+  if (static_cast<long long>(r - static_cast<int64_t>(lineStart)) > maxLine) return LengthResult::TooBig;
+  if (static_cast<size_t>(r) + 2 > len) return LengthResult::Incomplete;
+  if (bulk && buf[lineStart] != '$') return LengthResult::NotDollar;
+  if (!string2ll(buf + lineStart + 1, static_cast<size_t>(r) - lineStart - 1, value)) return LengthResult::Invalid;
+  *next = static_cast<size_t>(r) + 2;
+  return LengthResult::Ok;
 }
 
 bool RequestParser::decodeInline(const uint8_t* line, size_t len, std::string* bytes, std::vector<size_t>* lens) {
@@ -142,13 +73,16 @@ bool RequestParser::decodeInline(const uint8_t* line, size_t len, std::string* b
   return splitInlineArgs(line, len, bytes, [&](const InlineToken&, size_t n) { lens->push_back(n); });
 }
 
-bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t* keys, size_t keyRoom, size_t* nkeysOut) {
+bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t argBase, int32_t* keys, size_t keyRoom,
+                             size_t* nkeysOut) {
   *nkeysOut = 0;
   cmd[C_CMD] = kCmdUnknown;
   cmd[C_SLOT] = kSlotNone;
   if (!table_ || table_->size() == 0) return true;
-  views_.resize(argc);
-  if (cmd[C_FLAGS] & F_NEEDS_DECODE) {
+  const bool decode = (cmd[C_FLAGS] & F_NEEDS_DECODE) != 0;
+  const ArgView* argv;
+  if (decode) {
+    views_.resize(argc);
     size_t lineStart = static_cast<size_t>(cmd[C_START]);
     size_t lineEnd = static_cast<size_t>(cmd[C_END]) - 1;  // the '\n'
     if (lineEnd > lineStart && buf[lineEnd - 1] == '\r') lineEnd--;
@@ -158,25 +92,57 @@ bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* ar
       views_[i] = ArgView{reinterpret_cast<const uint8_t*>(scratch_.data()) + off, scratchLens_[i]};
       off += scratchLens_[i];
     }
+    argv = views_.data();
   } else {
-    for (size_t i = 0; i < argc; i++) views_[i] = ArgView{buf + args[2 * i], static_cast<size_t>(args[2 * i + 1])};
+    // The name (and a possible subcommand) only; the rest is built if the general path needs it.
+    head_[0] = ArgView{buf + args[0], static_cast<size_t>(args[1])};
+    if (argc > 1) head_[1] = ArgView{buf + args[2], static_cast<size_t>(args[3])};
+    argv = head_;
   }
-  int id = table_->lookup(views_.data(), argc);
+  int id = table_->lookup(argv, argc);
   cmd[C_CMD] = id;
   if (id < 0) return true;
+  size_t nk;
+  if (!decode && table_->rangeOnly(id)) {
+    // Fast path: positions from argc alone, written straight into the output.
+    if (!table_->rangeKeys(id, argc, keys, keyRoom, &nk)) {
+      cmd[C_FLAGS] |= F_BAD_KEYS;
+      return true;
+    }
+    *nkeysOut = nk;
+    if (nk > keyRoom) return false;
+    int common = kSlotNone;
+    for (size_t k = nk; k-- > 0;) {
+      // keys[0..nk) hold positions; spread them into pairs from the back so none is overwritten
+      // before it is read (pair k lands at 2k, 2k+1 >= k).
+      int a = keys[k];
+      int slot = keySlotFor(cfg_, buf + args[2 * a], static_cast<size_t>(args[2 * a + 1]));
+      keys[2 * k] = argBase + a;
+      keys[2 * k + 1] = slot;
+      if (common == kSlotNone) common = slot;
+      else if (common != slot) common = kSlotCross;
+    }
+    cmd[C_SLOT] = common;
+    return true;
+  }
+  if (!decode) {
+    views_.resize(argc);
+    for (size_t i = 0; i < argc; i++) views_[i] = ArgView{buf + args[2 * i], static_cast<size_t>(args[2 * i + 1])};
+    argv = views_.data();
+  }
   keyPos_.clear();
-  if (!table_->findKeys(id, views_.data(), argc, &keyPos_)) {
+  if (!table_->findKeys(id, argv, argc, &keyPos_)) {
     cmd[C_FLAGS] |= F_BAD_KEYS;
     return true;
   }
-  size_t nk = keyPos_.size();
+  nk = keyPos_.size();
   *nkeysOut = nk;
   if (nk > keyRoom) return false;
   int common = kSlotNone;
   for (size_t k = 0; k < nk; k++) {
     int a = keyPos_[k];
-    int slot = keySlotFor(cfg_, views_[a].data, views_[a].len);
-    keys[2 * k] = cmd[C_ARG0] + a;
+    int slot = keySlotFor(cfg_, argv[a].data, argv[a].len);
+    keys[2 * k] = argBase + a;
     keys[2 * k + 1] = slot;
     if (common == kSlotNone) common = slot;
     else if (common != slot) common = kSlotCross;
@@ -187,59 +153,164 @@ bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* ar
 
 int RequestParser::parse(const uint8_t* buf, size_t len, size_t from, const RequestOutput& out) {
   int32_t* st = out.status;
-  for (int i = 0; i < kStatusLen; i++) st[i] = 0;
   size_t pos = from;
-  size_t ncmds = 0, argUsed = 0, keyUsed = 0;
+  size_t ncmds = 0, nargs = 0, nkeys = 0;
+  int error = PE_NONE;
+  long long need = 0;
+  int full = 0;
+  long long grow = 0;
+  uint8_t badByte = 0;
+  const long long maxInline = cfg_.maxInlineBytes;
+
   while (pos < len) {
     if (ncmds >= out.cmdCap) {
-      st[S_FULL] = 1;
+      full = 1;
       break;
     }
-    size_t argRoom = out.argCap - argUsed;
-    int32_t* args = out.args + 2 * argUsed;
-    bool needsDecode = false;
-    bool isInline = buf[pos] != '*';
-    StepResult r = isInline ? parseInline(buf, len, pos, args, argRoom, &needsDecode) : parseMultibulk(buf, len, pos, args, argRoom);
-    if (r.step == Step::Skip) {
-      pos = r.end;
-      continue;
+    const size_t start = pos;
+    const size_t argBase = nargs;
+    int32_t* args = out.args + 2 * argBase;
+    const size_t argRoom = out.argCap - argBase;
+    size_t argc = 0;
+    int flags = 0;
+    size_t cmdEnd;
+
+    if (buf[pos] == '*') {
+      long long count;
+      size_t next;
+      LengthResult rc = readLength(buf, len, pos, false, &count, &next);
+      if (rc != LengthResult::Ok) {
+        if (rc == LengthResult::TooBig) error = PE_TOO_BIG_MBULK_COUNT_STRING;
+        else if (rc == LengthResult::Invalid) error = PE_INVALID_MULTIBULK_LENGTH;
+        break;
+      }
+      if (count > kMaxMultibulkLength) {
+        error = PE_INVALID_MULTIBULK_LENGTH;
+        break;
+      }
+      pos = next;
+      if (count <= 0) continue;  // Redis resets the client: no command
+      const bool store = static_cast<unsigned long long>(count) <= argRoom;
+      if (!store && ncmds > 0) {
+        full = 1;
+        pos = start;
+        break;
+      }
+      size_t p = pos;
+      long long remaining = count;
+      bool stop = false;
+      while (remaining > 0) {
+        long long bl;
+        LengthResult rc2 = readLength(buf, len, p, true, &bl, &next);
+        if (rc2 != LengthResult::Ok) {
+          // An incomplete length line leaves need at 0: a malformed one shows after 2 more bytes.
+          if (rc2 == LengthResult::TooBig) error = PE_TOO_BIG_BULK_COUNT_STRING;
+          else if (rc2 == LengthResult::NotDollar) {
+            error = PE_EXPECTED_DOLLAR;
+            // Redis's error replies print CR and LF as spaces.
+            badByte = (buf[p] == '\r' || buf[p] == '\n') ? ' ' : buf[p];
+          } else if (rc2 == LengthResult::Invalid) error = PE_INVALID_BULK_LENGTH;
+          stop = true;
+          break;
+        }
+        if (bl < 0 || bl > cfg_.maxBulkBytes) {
+          error = PE_INVALID_BULK_LENGTH;
+          stop = true;
+          break;
+        }
+        // Redis takes the payload and skips the two bytes after it without checking them.
+        unsigned long long end = static_cast<unsigned long long>(next) + static_cast<unsigned long long>(bl) + 2;
+        if (end > len) {
+          need = static_cast<long long>(end - start);  // nothing can happen before this bulk is complete
+          stop = true;
+          break;
+        }
+        if (store) {
+          args[2 * argc] = static_cast<int32_t>(next);
+          args[2 * argc + 1] = static_cast<int32_t>(bl);
+        }
+        argc++;
+        remaining--;
+        p = static_cast<size_t>(end);
+      }
+      if (stop) {
+        pos = start;
+        break;
+      }
+      if (!store) {
+        grow = count;  // complete, and larger than the whole args array
+        pos = start;
+        break;
+      }
+      cmdEnd = p;
+    } else {
+      // Inline: up to the first '\n' (a NUL hides it, as strchr would).
+      int64_t nl = findByte(buf, pos, len, '\n');
+      if (nl < 0) {
+        if (static_cast<long long>(len - pos) > maxInline) error = PE_TOO_BIG_INLINE_REQUEST;
+        break;
+      }
+      if (static_cast<long long>(nl - static_cast<int64_t>(pos)) > maxInline) {
+        error = PE_TOO_BIG_INLINE_REQUEST;
+        break;
+      }
+      size_t lineEnd = static_cast<size_t>(nl);
+      if (lineEnd > pos && buf[lineEnd - 1] == '\r') lineEnd--;
+      cmdEnd = static_cast<size_t>(nl) + 1;
+      flags = F_INLINE;
+      bool quoted = false;
+      bool ok = splitInlineArgs(buf + pos, lineEnd - pos, nullptr, [&](const InlineToken& t, size_t) {
+        if (argc < argRoom) {
+          args[2 * argc] = static_cast<int32_t>(pos + t.start);
+          args[2 * argc + 1] = static_cast<int32_t>(t.end - t.start);
+        }
+        quoted |= t.quoted;
+        argc++;
+      });
+      if (!ok) {
+        error = PE_UNBALANCED_QUOTES;
+        break;
+      }
+      if (quoted) flags |= F_NEEDS_DECODE;
+      if (argc == 0) {
+        pos = cmdEnd;  // empty line: Redis skips it
+        continue;
+      }
+      if (argc > argRoom) {
+        if (ncmds > 0) full = 1;
+        else grow = static_cast<long long>(argc);
+        break;
+      }
     }
-    if (r.step == Step::Incomplete) {
-      st[S_NEED] = static_cast<int32_t>(r.need > INT32_MAX ? INT32_MAX : r.need);
-      break;
-    }
-    if (r.step == Step::Error) {
-      st[S_ERROR] = r.error;
-      st[S_ERROR_POS] = static_cast<int32_t>(r.errorPos);
-      st[S_ERROR_BYTE] = buf[r.errorPos];
-      break;
-    }
-    if (r.argc > argRoom) {
-      if (ncmds > 0) st[S_FULL] = 1;
-      else st[S_GROW_ARGS] = static_cast<int32_t>(r.argc);
-      break;
-    }
+
     int32_t* cmd = out.cmds + kCmdStride * ncmds;
-    cmd[C_START] = static_cast<int32_t>(pos);
-    cmd[C_END] = static_cast<int32_t>(r.end);
-    cmd[C_ARGC] = static_cast<int32_t>(r.argc);
-    cmd[C_ARG0] = static_cast<int32_t>(argUsed);
-    cmd[C_KEY0] = static_cast<int32_t>(keyUsed);
-    cmd[C_FLAGS] = (isInline ? F_INLINE : 0) | (needsDecode ? F_NEEDS_DECODE : 0);
-    size_t nkeys = 0;
-    if (!describe(buf, cmd, args, r.argc, out.keys + 2 * keyUsed, out.keyCap - keyUsed, &nkeys)) {
-      if (ncmds > 0) st[S_FULL] = 1;
-      else st[S_GROW_ARGS] = static_cast<int32_t>(nkeys > r.argc ? nkeys : r.argc);
+    cmd[C_START] = static_cast<int32_t>(start);
+    cmd[C_END] = static_cast<int32_t>(cmdEnd);
+    cmd[C_FLAGS] = flags;
+    size_t found = 0;
+    if (!describe(buf, cmd, args, argc, static_cast<int32_t>(argBase), out.keys + 2 * nkeys, out.keyCap - nkeys, &found)) {
+      if (ncmds > 0) full = 1;
+      else grow = static_cast<long long>(found > argc ? found : argc);
+      pos = start;
       break;
     }
-    cmd[C_NKEYS] = static_cast<int32_t>(nkeys);
+    cmd[C_ARGC] = static_cast<int32_t>(argc);
+    cmd[C_ARG0] = static_cast<int32_t>(argBase);
+    cmd[C_KEY0] = static_cast<int32_t>(nkeys);
+    cmd[C_NKEYS] = static_cast<int32_t>(found);
     ncmds++;
-    argUsed += r.argc;
-    keyUsed += nkeys;
-    pos = r.end;
+    nargs += argc;
+    nkeys += found;
+    pos = cmdEnd;
   }
+
   st[S_NCMDS] = static_cast<int32_t>(ncmds);
   st[S_CONSUMED] = static_cast<int32_t>(pos - from);
+  st[S_ERROR] = error;
+  st[S_NEED] = need > static_cast<long long>(len - pos) ? static_cast<int32_t>(need < INT32_MAX ? need : INT32_MAX) : 0;
+  st[S_FULL] = full;
+  st[S_GROW_ARGS] = static_cast<int32_t>(grow);
+  st[S_ERROR_BYTE] = error == PE_EXPECTED_DOLLAR ? badByte : 0;
   return static_cast<int>(ncmds);
 }
 

@@ -20,7 +20,8 @@ constexpr int kSlotCross = -2;
 constexpr int F_INLINE = 1;
 constexpr int F_NEEDS_DECODE = 2;
 constexpr int F_BAD_KEYS = 4;
-enum StatusField { S_NCMDS = 0, S_CONSUMED, S_ERROR, S_NEED, S_FULL, S_GROW_ARGS, S_ERROR_POS, S_ERROR_BYTE };
+// S_ERROR_BYTE (an extension shared with the reference): the byte quoted by "expected '$', got '%c'".
+enum StatusField { S_NCMDS = 0, S_CONSUMED, S_ERROR, S_NEED, S_FULL, S_GROW_ARGS, S_ERROR_BYTE };
 constexpr int kStatusLen = 8;
 
 enum ProtocolError {
@@ -68,23 +69,18 @@ class RequestParser {
   static bool decodeInline(const uint8_t* line, size_t len, std::string* bytes, std::vector<size_t>* lens);
 
  private:
-  enum class Step { Complete, Skip, Incomplete, Error };
-  struct StepResult {
-    Step step;
-    size_t end;       // Complete/Skip: byte just past the command
-    long long need;   // Incomplete: total bytes the command needs from its start (0 = unknown)
-    int error;        // Error: ProtocolError
-    size_t errorPos;  // Error: offset of the offending byte
-    size_t argc;      // Complete: argument count
-  };
-  StepResult parseMultibulk(const uint8_t* buf, size_t len, size_t pos, int32_t* args, size_t argRoom);
-  StepResult parseInline(const uint8_t* buf, size_t len, size_t pos, int32_t* args, size_t argRoom, bool* needsDecode);
-  // Fills id, keys and slot of a complete command whose args are in `args`.
-  bool describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t* keys, size_t keyRoom, size_t* nkeysOut);
+  enum class LengthResult { Ok, Incomplete, Invalid, TooBig, NotDollar };
+  LengthResult readLength(const uint8_t* buf, size_t len, size_t lineStart, bool bulk, long long* value, size_t* next) const;
+  LengthResult readLengthSlow(const uint8_t* buf, size_t len, size_t lineStart, bool bulk, long long* value, size_t* next) const;
+  // Fills id, keys and slot of a complete command whose args are in `args`. Returns false when
+  // its keys do not fit in keyRoom (*nkeysOut then says how many it has).
+  bool describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t argBase, int32_t* keys, size_t keyRoom,
+                size_t* nkeysOut);
 
   EngineConfig cfg_;
   const CommandTable* table_ = nullptr;
   std::vector<ArgView> views_;
+  ArgView head_[2];
   std::vector<int32_t> keyPos_;
   std::string scratch_;
   std::vector<size_t> scratchLens_;

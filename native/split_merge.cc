@@ -1,5 +1,6 @@
 #include "split_merge.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "reply_framer.h"
@@ -51,6 +52,8 @@ bool Splitter::placeKey(MergeKind kind, const ArgView* argv, size_t argc, int32_
 
 bool Splitter::plan(MergeKind kind, const ArgView* argv, size_t argc, const int32_t* keyArgs, const int32_t* keySlots, size_t nkeys,
                     const uint16_t* slotTable, int32_t* plan, size_t planCap, size_t* outBytes) {
+  if (nkeys == 0) return false;
+  if (kind == MK_ALL_OK && argc != 1 + 2 * nkeys) return false;  // MSET needs key/value pairs
   kind_ = kind;
   argv_ = argv;
   keyArgs_ = keyArgs;
@@ -117,22 +120,12 @@ void Splitter::write(uint8_t* out) const {
 
 namespace {
 
-const char kBadShardReply[] = "-ERR Kvstore: unexpected reply from a shard\r\n";
+// The reply when a shard answers a split sub-command with something of the wrong shape.
+const char kUnexpectedReply[] = "-ERR Proxy error: unexpected reply from a shard to a split command\r\n";
 
-void badReply(std::string* out) { out->assign(kBadShardReply, sizeof(kBadShardReply) - 1); }
+void unexpected(std::string* out) { out->assign(kUnexpectedReply, sizeof(kUnexpectedReply) - 1); }
 
-// Header "Xn\r\n" of a reply: its integer and the offset just past it.
-bool readHeader(const Span& r, uint8_t type, long long* n, size_t* after) {
-  if (r.len < 4 || r.data[0] != type) return false;
-  for (size_t i = 1; i + 1 < r.len; i++) {
-    if (r.data[i] == '\r') {
-      if (r.data[i + 1] != '\n') return false;
-      *after = i + 2;
-      return string2ll(r.data + 1, i - 1, n);
-    }
-  }
-  return false;
-}
+inline bool isErrorReply(const Span& r) { return r.len > 0 && (r.data[0] == '-' || r.data[0] == '!'); }
 
 }  // namespace
 
@@ -141,12 +134,15 @@ bool mergeReplies(const int32_t* plan, size_t planLen, const Span* replies, size
   if (planLen < kPlanHeader) return false;
   long long n = plan[0], kind = plan[1], k = plan[2];
   if (n < 0 || k < 0 || static_cast<unsigned long long>(kPlanHeader + n * kPlanSubStride + k * kPlanKeyStride) > planLen) return false;
-  if (static_cast<size_t>(n) != nreplies) return false;
+  if (nreplies < static_cast<size_t>(n)) {
+    unexpected(out);
+    return true;
+  }
   const int32_t* subs = plan + kPlanHeader;
   const int32_t* keys = subs + n * kPlanSubStride;
   // Any error sub-reply becomes the reply (the first one, in sub-command order).
   for (long long s = 0; s < n; s++) {
-    if (replies[s].len > 0 && replies[s].data[0] == '-') {
+    if (isErrorReply(replies[s])) {
       out->assign(reinterpret_cast<const char*>(replies[s].data), replies[s].len);
       return true;
     }
@@ -154,13 +150,17 @@ bool mergeReplies(const int32_t* plan, size_t planLen, const Span* replies, size
   if (kind == MK_SUM) {
     long long sum = 0;
     for (long long s = 0; s < n; s++) {
-      long long v;
-      size_t after;
-      if (!readHeader(replies[s], ':', &v, &after) || after != replies[s].len) {
-        badReply(out);
+      const Span& r = replies[s];
+      if (r.len < 4 || r.data[0] != ':' || r.data[r.len - 2] != '\r' || r.data[r.len - 1] != '\n') {
+        unexpected(out);
         return true;
       }
-      sum += v;
+      double v = parseLooseInteger(r.data, 1, r.len - 2);
+      if (std::isnan(v) || std::fabs(v) > 9.0e15) {
+        unexpected(out);
+        return true;
+      }
+      sum += static_cast<long long>(v);
     }
     uint8_t tmp[32];
     uint8_t* w = putHeader(tmp, ':', sum);
@@ -170,40 +170,55 @@ bool mergeReplies(const int32_t* plan, size_t planLen, const Span* replies, size
   if (kind == MK_ALL_OK) {
     for (long long s = 0; s < n; s++) {
       if (replies[s].len != 5 || std::memcmp(replies[s].data, "+OK\r\n", 5) != 0) {
-        badReply(out);
+        unexpected(out);
         return true;
       }
     }
     out->assign("+OK\r\n");
     return true;
   }
-  if (kind != MK_ARRAY) return false;
+  if (kind != MK_ARRAY) {
+    unexpected(out);
+    return true;
+  }
   // Element byte ranges of every sub-reply, then reassembled in the client's key order.
   std::vector<size_t> elemStart(static_cast<size_t>(n) + 1, 0);
   std::vector<Span> elems;
   for (long long s = 0; s < n; s++) {
-    long long m;
-    size_t p;
+    const Span& r = replies[s];
+    long long expected = subs[s * kPlanSubStride + 3];
     elemStart[s] = elems.size();
-    if (!readHeader(replies[s], '*', &m, &p) || m != subs[s * kPlanSubStride + 3]) {
-      badReply(out);
+    if (r.len < 4 || r.data[0] != '*') {
+      unexpected(out);
       return true;
     }
-    for (long long e = 0; e < m; e++) {
-      ReplyScan sc = scanReply(replies[s].data, replies[s].len, p);
-      if (sc.kind != ReplyScan::Complete) {
-        badReply(out);
+    size_t p = 1;
+    while (p < r.len && r.data[p] != '\r') p++;
+    if (parseLooseInteger(r.data, 1, p) != static_cast<double>(expected) || p + 1 >= r.len || r.data[p + 1] != '\n') {
+      unexpected(out);
+      return true;
+    }
+    p += 2;
+    for (long long e = 0; e < expected; e++) {
+      int32_t need;
+      long long next = frameOne(r.data, p, r.len, &need);
+      if (next < 0) {
+        unexpected(out);
         return true;
       }
-      elems.push_back(Span{replies[s].data + p, sc.end - p});
-      p = sc.end;
+      elems.push_back(Span{r.data + p, static_cast<size_t>(next) - p});
+      p = static_cast<size_t>(next);
     }
-    if (p != replies[s].len) {
-      badReply(out);
+    if (p != r.len) {
+      unexpected(out);
       return true;
     }
   }
   elemStart[n] = elems.size();
+  if (elems.size() != static_cast<size_t>(k)) {
+    unexpected(out);
+    return true;
+  }
   uint8_t head[32];
   uint8_t* w = putHeader(head, '*', k);
   size_t total = static_cast<size_t>(w - head);

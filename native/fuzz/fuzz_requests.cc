@@ -206,7 +206,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* raw, size_t size) {
       CHECK(shortEnd >= cut);
       if (shortEnd <= len) {
         RunResult shortRun = runAll(p, data, shortEnd, first.consumed, 2048, 4096, 4096);
-        CHECK(shortRun.cmds.empty() && shortRun.error == 0);
+        CHECK(shortRun.cmds.empty());  // (more bytes may turn into an error: a too-long line)
       }
     }
   }

@@ -17,7 +17,9 @@ clang++ "${FLAGS[@]}" native/fuzz/fuzz_requests.cc "${CORE[@]}" -o "$OUT/fuzz_re
 clang++ "${FLAGS[@]}" native/fuzz/fuzz_replies.cc "${CORE[@]}" -o "$OUT/fuzz_replies"
 for h in requests replies; do
   echo "== fuzz_$h for ${SECONDS_PER}s"
-  "$OUT/fuzz_$h" -max_total_time="$SECONDS_PER" -max_len=4096 -jobs="$JOBS" -workers="$JOBS" \
+  PAR=()
+  [ "$JOBS" -gt 1 ] && PAR=(-jobs="$JOBS" -workers="$JOBS")
+  "$OUT/fuzz_$h" -max_total_time="$SECONDS_PER" -max_len=4096 "${PAR[@]}" \
     -artifact_prefix="$OUT/$h-" -print_final_stats=1 \
     native/fuzz/corpus-$h native/fuzz/seeds/$h 2>&1 | tee "$OUT/fuzz_$h.log" | grep -E "^#[0-9]+ *(DONE|INITED)|stat::|ERROR|CHECK failed|SUMMARY" || true
 done

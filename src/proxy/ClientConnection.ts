@@ -220,7 +220,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       case Route.SameSlot:
         return this.forwardKeyed(chunk, base, route, flags);
       case Route.Split: {
-        if (this.needsSlowPath(base)) return this.slowPath(chunk, base, route);
+        if (this.needsSlowPath(chunk, base)) return this.slowPath(chunk, base, route);
         const slot = cmds[base + C_SLOT];
         if (slot >= 0 || cmds[base + C_NKEYS] <= 1) return this.forwardKeyed(chunk, base, route, flags);
         if (this.allKeysOnOneShard(base) >= 0) return this.forwardKeyed(chunk, base, route, flags, true);
@@ -246,7 +246,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private forwardKeyed(chunk: Buffer, base: number, route: CommandRoute, flags: number, shardChecked = false): boolean {
     const ctx = this.ctx;
     const cmds = ctx.binding.batch.cmds;
-    if (this.needsSlowPath(base)) return this.slowPath(chunk, base, route);
+    if (this.needsSlowPath(chunk, base)) return this.slowPath(chunk, base, route);
     const slot = cmds[base + C_SLOT];
     let shard: number;
     if (slot >= 0) shard = ctx.router.slotTable[slot];
@@ -298,17 +298,25 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
 
   /* ---------- slow paths: seams, inline with quotes ---------- */
 
-  private needsSlowPath(base: number): boolean {
+  private needsSlowPath(chunk: Buffer, base: number): boolean {
     const ctx = this.ctx;
     const hooks = ctx.hooks;
     if (hooks.keyRewrite === null && (hooks.migration === null || !ctx.router.migrationsActive)) return false;
     const cmds = ctx.binding.batch.cmds;
     const nk = cmds[base + C_NKEYS];
     if (nk === 0) return false;
-    if (hooks.keyRewrite !== null && !this.rewriting) return true;
-    if (hooks.migration === null || !ctx.router.migrationsActive) return false;
     const keys = ctx.binding.batch.keys;
     const k0 = cmds[base + C_KEY0];
+    if (hooks.keyRewrite !== null && !this.rewriting) {
+      // Only commands with a key the rules match take the slow path.
+      const args = ctx.binding.batch.args;
+      for (let k = 0; k < nk; k++) {
+        const a = keys[(k0 + k) * KEY_STRIDE] * ARG_STRIDE;
+        const off = args[a];
+        if (hooks.keyRewrite.needsRewrite(chunk, off, off + args[a + 1])) return true;
+      }
+    }
+    if (hooks.migration === null || !ctx.router.migrationsActive) return false;
     for (let k = 0; k < nk; k++) if (ctx.router.migrating[keys[(k0 + k) * KEY_STRIDE + 1]] !== 0) return true;
     return false;
   }
@@ -319,17 +327,23 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const ctx = this.ctx;
     const command = this.slowCommand(chunk, base, route.name);
     if (ctx.hooks.keyRewrite !== null && !this.rewriting) {
-      const rewritten = ctx.hooks.keyRewrite(command);
-      // Route the command (rewritten: as if the client had sent the new one) without asking again.
-      ctx.counters.totalCommands--;
+      const rewritten = ctx.hooks.keyRewrite.rewrite(command);
+      if (Buffer.isBuffer(rewritten)) {
+        this.replyNow(route.id, rewritten); // refused (reserved key name)
+        return false;
+      }
+      // Route the (possibly rewritten) command as if the client had sent it.
+      this.ctx.counters.totalCommands--;
       ctx.calls[route.id]--;
       this.rewriting = true;
+      const seq = this.tail;
       try {
-        if (rewritten === null) return this.dispatch(chunk, base / CMD_STRIDE); // batch untouched
-        this.dispatchEncoded(encodeCommand(rewritten));
+        this.dispatchEncoded(rewritten ? encodeCommand(rewritten.args) : Buffer.from(command.raw));
       } finally {
         this.rewriting = false;
       }
+      // Replies carrying key names (LMPOP, XREAD...) get the client's names back.
+      if (rewritten?.mapReply && this.tail === seq + 1 && this.ring[seq & this.mask] === null) (this.replyMaps ??= new Map()).set(seq, rewritten.mapReply);
       return true;
     }
     const seq = this.reserve(route.id);
@@ -450,8 +464,25 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   /** Reply for sequence `tag` (from a backend, a fragment, a fan-out or the proxy itself). */
   onReply(tag: number, reply: Buffer): void {
     if (this.closed) return;
+    if (this.replyMaps !== null) reply = this.mapReply(tag, reply);
     this.ring[tag & this.mask] = reply;
     if (tag === this.head) scheduleFlush(this);
+  }
+
+  /** Key rewrite: per-sequence reply mappers (null when none is pending: the common case). */
+  private replyMaps: Map<number, (reply: Buffer) => Buffer> | null = null;
+
+  private mapReply(tag: number, reply: Buffer): Buffer {
+    const map = this.replyMaps!.get(tag);
+    if (!map) return reply;
+    this.replyMaps!.delete(tag);
+    if (this.replyMaps!.size === 0) this.replyMaps = null;
+    try {
+      return map(reply);
+    } catch (err) {
+      this.ctx.log.warn({ err }, 'could not map key names in a reply');
+      return reply;
+    }
   }
 
   /** Reserve and answer at once (errors, proxy replies). */

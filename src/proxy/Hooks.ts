@@ -7,9 +7,13 @@
  *   the hook (src/proxy/Migration*.ts) may move the key first (MIGRATE from the old owner) and
  *   then send the command where it now lives. It returns the reply, or null to let the proxy
  *   forward the command normally.
- * - keyRewrite: key renaming. Every command with keys is offered to `hooks.keyRewrite`, which may
- *   return new arguments; the proxy re-encodes them and routes the result as if the client had
- *   sent it (slots are recomputed, so the rewritten keys decide the shard).
+ * - keyRewrite: key renaming (src/keyrewrite/). While rules are active, each key of a keyed
+ *   command is tested with `needsRewrite` on its raw bytes; only a command with a matching key is
+ *   materialized and given to `rewrite`, which returns new arguments (re-encoded and routed as if
+ *   the client had sent them; the slots stay the same) and optionally a reply mapper (commands
+ *   that return key names), or a complete reply to send instead (an error). Null = no rules.
+ * - keyNames: how names read back from the shards (SCAN, KEYS, RANDOMKEY) map to client names;
+ *   installed even without rules, since derived names of removed rules must stay hidden.
  */
 
 /** A command materialized for slow paths (copies of arguments that the hook may keep). */
@@ -45,9 +49,26 @@ export interface ShardAccess {
 }
 
 export type MigrationHook = (command: SlowCommand, shards: ShardAccess) => Promise<Buffer> | null;
-export type KeyRewriteHook = (command: SlowCommand) => Buffer[] | null;
+export interface KeyRewriteHook {
+  needsRewrite(buf: Buffer, start: number, end: number): boolean;
+  rewrite(command: SlowCommand): { args: Buffer[]; mapReply?: (reply: Buffer) => Buffer } | Buffer | null;
+}
+
+export interface KeyNameView {
+  /** True while rules are active (then SCAN MATCH / KEYS need the proxy to filter). */
+  readonly active: boolean;
+  /** A stored name → the client's name, or null when it must stay hidden. */
+  reveal(stored: Buffer): Buffer | null;
+  /** Stored names (maybe overlapping lists) → visible names, once each, matching `pattern`. */
+  visibleNames(stored: Iterable<Buffer>, pattern?: Buffer): Buffer[];
+  /** Could this raw reply contain a derived name (cheap byte search)? */
+  mayHoldDerived(reply: Buffer): boolean;
+  /** Patterns to run KEYS with on the shards for the client's `pattern`. */
+  backendKeysPatterns(pattern: Buffer): Buffer[];
+}
 
 export interface ProxyHooks {
   migration: MigrationHook | null;
   keyRewrite: KeyRewriteHook | null;
+  keyNames: KeyNameView | null;
 }

@@ -13,6 +13,7 @@ import {
   simpleReply,
 } from './Resp';
 import { ERRORS } from './ReplyTexts';
+import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
 
 type Handler = (client: ClientConnection, ctx: ProxyContext, args: Buffer[], seq: number) => void;
 
@@ -191,6 +192,7 @@ const HANDLERS: Record<string, Handler> = {
   },
 
   keys(client, ctx, args, seq) {
+    if (ctx.hooks.keyNames) return keysCommand(client, ctx, ctx.hooks.keyNames, args, seq);
     sendToAllShards(client, ctx, encodeCommand(args), seq, concatArrays);
   },
 
@@ -209,6 +211,7 @@ const HANDLERS: Record<string, Handler> = {
   },
 
   randomkey(client, ctx, _args, seq) {
+    if (ctx.hooks.keyNames) return randomKeyCommand(client, ctx, ctx.hooks.keyNames, seq);
     const n = ctx.router.shards.length;
     if (n === 0) return client.onReply(seq, ERRORS.noShards);
     // Shards in random order; the first that has a key answers (empty shards say nil).
@@ -231,7 +234,9 @@ const HANDLERS: Record<string, Handler> = {
     if (!/^\d{1,20}$/.test(text) || BigInt(text) > 0xffffffffffffffffn) return client.onReply(seq, ERRORS.invalidCursor);
     const cursor = BigInt(text);
     const n = ctx.router.shards.length;
-    const rest = args.slice(2);
+    const view = ctx.hooks.keyNames;
+    // Under key rewrite MATCH is applied here, to the names clients see (keyNameCommands.ts).
+    const { options: rest, pattern } = scanOptions(view, args.slice(2));
     // One shard at a time, in index order; the cursor's low bits say which. A shard that has
     // nothing more moves on to the next one at once, so empty pages are rare.
     const scanShard = (shard: number, backendCursor: bigint): void => {
@@ -248,7 +253,8 @@ const HANDLERS: Record<string, Handler> = {
           else ours = shard + 1 < n ? BigInt(shard + 1) : 0n;
           // Keep the keys' bytes as they are; only the cursor is re-encoded.
           const keysStart = reply.indexOf('\r\n', reply.indexOf('\r\n') + 2) + 2 + next.length + 2;
-          client.onReply(seq, Buffer.concat([Buffer.from('*2\r\n'), bulkReply(String(ours)), reply.subarray(keysStart)]));
+          const names = scanNames(view, reply.subarray(keysStart), pattern);
+          client.onReply(seq, Buffer.concat([Buffer.from('*2\r\n'), bulkReply(String(ours)), names]));
         },
       });
     };

@@ -20,9 +20,11 @@ import { ClientConnection } from './ClientConnection';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
+import { MigrationSupport } from './MigrationSupport';
 import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
+import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -52,7 +54,10 @@ export class ProxyServer extends EventEmitter {
   private readonly log: Logger;
 
   /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
-  readonly hooks: ProxyHooks = { migration: null, keyRewrite: null };
+  readonly hooks: ProxyHooks = { migration: null, keyRewrite: null, keyNames: null };
+  /** Online resharding: moves keys of migrating slots before their commands (MigrationHook.ts). */
+  readonly migration: MigrationSupport;
+  private readonly keyRewrite: WorkerKeyRewrite;
 
   constructor(options: ProxyServerOptions) {
     super();
@@ -90,7 +95,11 @@ export class ProxyServer extends EventEmitter {
         this.emit('clientClosed', client.id);
       },
     };
-    router.apply(options.topology);
+    this.migration = new MigrationSupport(this.hooks, options.config);
+    void this.migration.applyTopology(options.topology, () => router.apply(options.topology)); // synchronous: nothing in flight yet
+    this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
+    this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
+    this.keyRewrite.warmUp();
     this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => {
       log.error({ err }, 'listening socket error');
@@ -133,9 +142,14 @@ export class ProxyServer extends EventEmitter {
   }
 
   /** Replace the routing whole (a new epoch). */
-  applyTopology(snapshot: TopologySnapshot): void {
-    this.ctx.router.apply(snapshot);
-    this.emit('topology', snapshot.epoch);
+  applyTopology(snapshot: TopologySnapshot): void | Promise<void> {
+    // Ordered against commands that are moving keys right now (MigrationSupport.ts); the worker
+    // acknowledges the epoch once this resolves.
+    return this.migration.applyTopology(snapshot, () => {
+      this.ctx.router.apply(snapshot);
+      this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
+      this.emit('topology', snapshot.epoch);
+    });
   }
 
   /** The primary's health checks of every backend, shown in INFO (# Proxy). */
@@ -153,6 +167,7 @@ export class ProxyServer extends EventEmitter {
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
     for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
+    this.migration.applyConfig(config);
   }
 
   get epoch(): number {

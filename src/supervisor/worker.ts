@@ -12,7 +12,8 @@ import type { BackendHealthSummary, PrimaryToWorker, WorkerStats, WorkerToPrimar
 /** The part of src/proxy/ProxyServer the worker drives. */
 export interface WorkerProxy {
   listen(): Promise<{ host: string; port: number }>;
-  applyTopology(snapshot: TopologySnapshot): void;
+  /** May resolve later (the migration barrier); the ack waits for it. */
+  applyTopology(snapshot: TopologySnapshot): void | Promise<void>;
   applyConfig(config: KvstoreConfig): void;
   /** Optional: backend health from the primary, for INFO. */
   setBackendHealth?(backends: BackendHealthSummary[]): void;
@@ -69,7 +70,7 @@ export function runWorker(createProxy: ProxyFactory): void {
           break;
         }
         case 'topology':
-          proxy?.applyTopology(message.snapshot);
+          await proxy?.applyTopology(message.snapshot);
           send({ type: 'topology-ack', epoch: message.snapshot.epoch });
           break;
         case 'config':

@@ -28,6 +28,12 @@ export interface MigrationInfo {
   last: number;
   from: string; // shard name
   to: string; // shard name
+  /**
+   * Announced but not started: workers hold commands on these slots (sending them to neither
+   * shard) until the primary clears the flag, so nothing sent to `from` under an older epoch is
+   * still in flight when keys start moving.
+   */
+  pending?: boolean;
 }
 
 export interface KeyRewriteRule {

@@ -1,0 +1,91 @@
+/** Command-line options of `npm run bench -- [options]`. */
+export interface SuiteOptions {
+  quick: boolean;
+  reps: number;
+  /** divides the full-run request counts */
+  scale: number;
+  systems: string[] | null;
+  workloads: string[] | null;
+  pipelines: number[];
+  distribution: 'ketama' | 'modula';
+  name: string;
+  outDir: string | null;
+  /** write Kvstore CPU profiles (node --cpu-prof, every worker) into this directory */
+  profileDir: string | null;
+  /** another checkout (or bin/kvstore.js) to run as Kvstore instead of this one */
+  kvstore: string | null;
+  /** overall bound on the measuring phase, seconds */
+  maxSeconds: number;
+  help: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --quick               one repetition, 1/3 of the requests (about a minute)
+  --reps N              repetitions per cell (default 3; 1 with --quick)
+  --scale X             divide the request counts by X (default 1; 3 with --quick)
+  --systems a,b         among redis,twemproxy,kvstore-1,kvstore-auto (default all)
+  --workloads a,b       among set,get,mset10,mget10 (default all)
+  --pipelines 1,16      pipeline depths (default 1,16)
+  --distribution D      Twemproxy distribution: ketama (default) or modula
+  --name NAME           output file names in benchmarks/results (default latest; quick with --quick)
+  --out DIR             output directory (default benchmarks/results)
+  --profile DIR         run Kvstore under node --cpu-prof, profiles written to DIR/<system>/
+  --kvstore PATH        run another checkout's Kvstore (its dir or its bin/kvstore.js)
+  --max-seconds N       stop measuring after N seconds (default 1500)`;
+
+export function parseOptions(argv: string[]): SuiteOptions {
+  const o: SuiteOptions = {
+    quick: false,
+    reps: 0,
+    scale: 0,
+    systems: null,
+    workloads: null,
+    pipelines: [1, 16],
+    distribution: 'ketama',
+    name: '',
+    outDir: null,
+    profileDir: null,
+    kvstore: null,
+    maxSeconds: 1500,
+    help: false,
+  };
+  const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    const positive = (v: string): number => {
+      const n = Number(v);
+      if (!(n > 0)) throw new Error(`${arg} needs a positive number, got ${v}`);
+      return n;
+    };
+    switch (arg) {
+      case '--quick': o.quick = true; break;
+      case '--reps': o.reps = Math.floor(positive(value())); break;
+      case '--scale': o.scale = positive(value()); break;
+      case '--systems': o.systems = list(value()); break;
+      case '--workloads': o.workloads = list(value()); break;
+      case '--pipelines': o.pipelines = list(value()).map(positive); break;
+      case '--distribution': {
+        const d = value();
+        if (d !== 'ketama' && d !== 'modula') throw new Error(`--distribution must be ketama or modula, got ${d}`);
+        o.distribution = d;
+        break;
+      }
+      case '--name': o.name = value(); break;
+      case '--out': o.outDir = value(); break;
+      case '--profile': o.profileDir = value(); break;
+      case '--kvstore': o.kvstore = value(); break;
+      case '--max-seconds': o.maxSeconds = positive(value()); break;
+      case '-h': case '--help': o.help = true; break;
+      default: throw new Error(`unknown option ${arg}\n${USAGE}`);
+    }
+  }
+  if (!o.reps) o.reps = o.quick ? 1 : 3;
+  if (!o.scale) o.scale = o.quick ? 3 : 1;
+  if (!o.name) o.name = o.quick ? 'quick' : 'latest';
+  return o;
+}

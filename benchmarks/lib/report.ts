@@ -1,0 +1,103 @@
+/** Text renderings of the results: a fixed-width table for stdout (diffable) and Markdown. */
+import type { Cell, TargetCheck } from './results';
+import type { Machine } from './machine';
+
+export interface SystemInfo {
+  id: string;
+  label: string;
+  note?: string;
+}
+
+function num(value: number | null, digits: number): string {
+  return value === null ? '-' : value.toFixed(digits);
+}
+
+function int(value: number | null): string {
+  return value === null ? '-' : String(Math.round(value));
+}
+
+function times(value: number | null): string {
+  return value === null ? '-' : `${value.toFixed(2)}x`;
+}
+
+const COLUMNS = ['workload', 'P', 'system', 'req/s', 'p50 ms', 'p99 ms', 'cpu us/req', 'user us/req', 'vs twemproxy', 'vs redis', 'cpu vs twem'];
+
+function rowValues(cell: Cell, labels: Map<string, string>, useLabels: boolean): string[] {
+  return [
+    cell.workload,
+    String(cell.pipeline),
+    useLabels ? labels.get(cell.system) ?? cell.system : cell.system,
+    int(cell.rps),
+    num(cell.p50Ms, 3),
+    num(cell.p99Ms, 3),
+    num(cell.cpuUsPerRequest, 2),
+    num(cell.cpuUserUsPerRequest, 2),
+    times(cell.rpsVsTwemproxy),
+    times(cell.rpsVsDirect),
+    times(cell.cpuVsTwemproxy),
+  ];
+}
+
+/** A fixed-width table, one line per cell, in a stable order: diff two runs line by line. */
+export function textTable(cells: Cell[]): string {
+  const rows = [COLUMNS, ...cells.map((c) => rowValues(c, new Map(), false))];
+  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows
+    .map((r) => r.map((v, i) => (i < 3 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd())
+    .join('\n');
+}
+
+export function markdownTable(cells: Cell[], systems: SystemInfo[]): string {
+  const labels = new Map(systems.map((s) => [s.id, s.label]));
+  const header = ['workload', '-P', 'system', 'requests/s', 'p50 ms', 'p99 ms', 'CPU µs/request', 'of which user µs', 'vs Twemproxy', 'vs direct Redis', 'CPU vs Twemproxy'];
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < 3 ? '---' : '---:')).join(' | ')} |`];
+  for (const cell of cells) lines.push(`| ${rowValues(cell, labels, true).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+function verdict(ok: boolean | null): string {
+  return ok === null ? 'n/a' : ok ? 'met' : '**missed**';
+}
+
+export function markdownTargets(checks: TargetCheck[]): string {
+  const lines = [
+    '| workload | -P | best Kvstore | throughput vs Twemproxy (needed) | CPU/request vs Twemproxy (≤ 1.5x) | p99 vs Twemproxy (≤ 1x) |',
+    '| --- | --- | --- | ---: | ---: | ---: |',
+  ];
+  for (const c of checks) {
+    lines.push(
+      `| ${c.workload} | ${c.pipeline} | ${c.best ?? '-'} | ${times(c.throughput)} (≥ ${c.throughputNeeded}x): ${verdict(c.throughputOk)} | ${times(c.cpu)}: ${verdict(c.cpuOk)} | ${times(c.p99)}: ${verdict(c.p99Ok)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function markdownMachine(m: Machine): string {
+  return [
+    `- date: ${m.date}`,
+    `- CPU: ${m.cpuModel}, ${m.nproc} cores available (nproc), ${m.memoryGiB} GiB RAM, ${m.kernel}`,
+    `- load average at start: ${m.loadAverageAtStart.join(' ')}`,
+    `- Node ${m.node}, redis-server ${m.redisServer}, redis-benchmark ${m.redisBenchmark}, Twemproxy ${m.twemproxy ?? 'not installed'}`,
+    `- Kvstore commit: ${m.kvstoreCommit ?? 'unknown'}`,
+  ].join('\n');
+}
+
+/** requests/s per system side by side, one row per (workload, pipeline): the README's table. */
+export function markdownSummary(cells: Cell[], systems: SystemInfo[], workloadLabels: Map<string, string>): string {
+  const shown = systems.filter((s) => cells.some((c) => c.system === s.id));
+  const kvstores = shown.filter((s) => s.id.startsWith('kvstore'));
+  const header = ['workload', '-P', ...shown.map((s) => `${s.label} req/s (p99 ms)`), ...(kvstores.length ? ['best Kvstore vs Twemproxy'] : [])];
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`];
+  const keys = [...new Set(cells.map((c) => `${c.workload}\u0000${c.pipeline}`))];
+  for (const key of keys) {
+    const [workload, p] = key.split('\u0000');
+    const row = cells.filter((c) => c.workload === workload && String(c.pipeline) === p);
+    const values = shown.map((s) => {
+      const c = row.find((x) => x.system === s.id);
+      return c && c.rps !== null ? `${int(c.rps)} (${num(c.p99Ms, 2)})` : '-';
+    });
+    const best = row.filter((c) => c.system.startsWith('kvstore') && c.rps !== null).sort((a, b) => (b.rps ?? 0) - (a.rps ?? 0))[0];
+    lines.push(`| ${workloadLabels.get(workload) ?? workload} | ${p} | ${values.join(' | ')}${kvstores.length ? ` | ${times(best?.rpsVsTwemproxy ?? null)}` : ''} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,263 @@
+/**
+ * `npm run bench`: Kvstore next to direct Redis and Twemproxy on the same 3 shards, in one run.
+ * Starts every process it measures (loopback, free ports, temp dirs, no persistence), runs
+ * redis-benchmark for each (workload, pipeline) cell with the systems interleaved, reports the
+ * medians with CPU per request and ratios, and stops exactly what it started.
+ * See benchmarks/README.md for what is measured and how.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describeMachine } from './lib/machine';
+import { parseOptions, SuiteOptions, USAGE } from './lib/options';
+import { checkSystem, fillKeyspace } from './lib/prepare';
+import { installSignalCleanup, stopAll } from './lib/processes';
+import { processTree, treeCpuSeconds } from './lib/procStat';
+import { runRedisBenchmark } from './lib/redisBenchmark';
+import { aggregate, checkTargets, Sample } from './lib/results';
+import { markdownMachine, markdownSummary, markdownTable, markdownTargets, SystemInfo, textTable } from './lib/report';
+import { barChartSvg } from './lib/chart';
+import { Server, startRedisServer, startTwemproxy, twemproxyBinary, which } from './lib/servers';
+import { kvstoreAvailable, kvstoreCli, REPO_ROOT, startKvstore } from './lib/kvstore';
+import { benchmarkArgs, CLIENTS, KEYSPACE, VALUE_BYTES, WORKLOADS, Workload } from './lib/workloads';
+
+interface RunningSystem extends SystemInfo {
+  server: Server;
+}
+
+const ALL_SYSTEMS = ['redis', 'twemproxy', 'kvstore-1', 'kvstore-auto'];
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Wait (bounded) until a Kvstore primary has forked its workers. */
+async function waitForWorkers(rootPid: number, workers: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const count = processTree(rootPid).length - 1;
+    if (count >= workers || Date.now() > deadline) return count;
+    await sleep(100);
+  }
+}
+
+async function startSystems(options: SuiteOptions, shards: Server[], notes: string[]): Promise<RunningSystem[]> {
+  const wanted = options.systems ?? ALL_SYSTEMS;
+  for (const id of wanted) if (!ALL_SYSTEMS.includes(id)) throw new Error(`unknown system ${id}; known: ${ALL_SYSTEMS.join(', ')}`);
+  const running: RunningSystem[] = [];
+  if (wanted.includes('redis')) {
+    const server = await startRedisServer('direct');
+    running.push({ id: 'redis', label: 'Redis direct (1 server)', server });
+  }
+  if (wanted.includes('twemproxy')) {
+    const binary = twemproxyBinary();
+    if (!binary) {
+      notes.push('Twemproxy skipped: `nutcracker` is not installed (Debian package `nutcracker`).');
+    } else {
+      try {
+        const server = await startTwemproxy(binary, shards, options.distribution);
+        running.push({ id: 'twemproxy', label: `Twemproxy (${options.distribution})`, server });
+      } catch (err) {
+        notes.push(`Twemproxy skipped: ${(err as Error).message}`);
+      }
+    }
+  }
+  const kvstores = wanted.filter((id) => id.startsWith('kvstore-'));
+  const cli = kvstoreCli(options.kvstore);
+  if (kvstores.length > 0 && !kvstoreAvailable(cli)) {
+    notes.push(`Kvstore skipped: ${path.relative(REPO_ROOT, cli)} does not exist (yet) in this checkout.`);
+  } else {
+    for (const id of kvstores) {
+      const workers = id === 'kvstore-auto' ? 'auto' : 1;
+      const expected = workers === 'auto' ? os.availableParallelism() : 1;
+      const nodeArgs = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.profileDir, id)] : [];
+      try {
+        const server = await startKvstore(id, workers, shards, nodeArgs, cli);
+        const forked = await waitForWorkers(server.process.pid, expected, 15_000);
+        if (forked < expected) notes.push(`${id}: expected ${expected} worker processes, found ${forked}.`);
+        running.push({ id, label: workers === 'auto' ? `Kvstore auto (${expected} workers)` : 'Kvstore 1 worker', server });
+      } catch (err) {
+        notes.push(`${id} skipped: ${(err as Error).message}`);
+      }
+    }
+  }
+  return running;
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  installSignalCleanup();
+  for (const binary of ['redis-server', 'redis-benchmark']) {
+    if (!which(binary)) throw new Error(`${binary} not found: run \`bash scripts/install-deps.sh\``);
+  }
+  const workloads: Workload[] = options.workloads
+    ? options.workloads.map((id) => {
+        const w = WORKLOADS.find((x) => x.id === id);
+        if (!w) throw new Error(`unknown workload ${id}; known: ${WORKLOADS.map((x) => x.id).join(', ')}`);
+        return w;
+      })
+    : WORKLOADS;
+  const machine = describeMachine(twemproxyBinary(), REPO_ROOT);
+  const notes: string[] = [];
+  const started = Date.now();
+
+  log('starting 3 shards');
+  const shards = await Promise.all([1, 2, 3].map((i) => startRedisServer(`shard${i}`)));
+  const systems = await startSystems(options, shards, notes);
+  for (const note of notes) log(note);
+
+  const measured: RunningSystem[] = [];
+  for (const s of systems) {
+    try {
+      await checkSystem(s.server.port);
+      await fillKeyspace(s.server.port);
+      measured.push(s);
+      log(`${s.id} ready on 127.0.0.1:${s.server.port} (pids ${treeCpuSeconds([s.server.process.pid]).pids.join(' ')}), ${KEYSPACE} keys filled`);
+    } catch (err) {
+      const note = `${s.id} not measured: ${(err as Error).message}`;
+      notes.push(note);
+      log(note);
+    }
+  }
+  if (measured.length === 0) throw new Error('no system could be measured');
+
+  const timeoutMs = options.quick ? 60_000 : 120_000;
+  // Warm up (JIT, connections, allocator) with one short pipelined GET and MSET run per system.
+  for (const s of measured) {
+    for (const w of WORKLOADS.filter((x) => x.id === 'get' || x.id === 'mset10')) {
+      await runRedisBenchmark(benchmarkArgs(s.server.port, w, 16, Math.round(w.requests[16] / 10 / options.scale)), timeoutMs);
+    }
+  }
+
+  const samples: Sample[] = [];
+  const shardPids = shards.map((s) => s.process.pid);
+  const deadline = Date.now() + options.maxSeconds * 1000;
+  const total = workloads.length * options.pipelines.length * options.reps * measured.length;
+  let done = 0;
+  outer: for (const w of workloads) {
+    for (const pipeline of options.pipelines) {
+      const requests = Math.max(1000, Math.round((w.requests[pipeline] ?? w.requests[16]) / options.scale));
+      for (let rep = 0; rep < options.reps; rep++) {
+        // A B C, B C A, ...: interleaved, and each system takes each position in turn.
+        const order = measured.map((_, i) => measured[(i + rep) % measured.length]);
+        for (const s of order) {
+          if (Date.now() > deadline) {
+            notes.push(`stopped measuring after --max-seconds ${options.maxSeconds}: ${total - done} runs not done`);
+            break outer;
+          }
+          const roots = [s.server.process.pid];
+          const cpuBefore = treeCpuSeconds(roots);
+          const shardBefore = treeCpuSeconds(shardPids).seconds;
+          const run = await runRedisBenchmark(benchmarkArgs(s.server.port, w, pipeline, requests), timeoutMs);
+          const cpuAfter = treeCpuSeconds(roots);
+          const shardAfter = treeCpuSeconds(shardPids).seconds;
+          const sample: Sample = {
+            system: s.id,
+            workload: w.id,
+            pipeline,
+            rep,
+            requests,
+            rps: run.row?.rps ?? null,
+            p50Ms: run.row?.p50Ms ?? null,
+            p99Ms: run.row?.p99Ms ?? null,
+            cpuSeconds: Math.round((cpuAfter.seconds - cpuBefore.seconds) * 1000) / 1000,
+            cpuUserSeconds: Math.round((cpuAfter.userSeconds - cpuBefore.userSeconds) * 1000) / 1000,
+            shardCpuSeconds: s.id === 'redis' ? 0 : Math.round((shardAfter - shardBefore) * 1000) / 1000,
+            wallSeconds: Math.round(run.wallSeconds * 1000) / 1000,
+            error: run.error,
+          };
+          samples.push(sample);
+          done++;
+          log(
+            `[${done}/${total}] ${w.id} -P ${pipeline} ${s.id} rep ${rep + 1}: ` +
+              (run.error ? `FAILED ${run.error}` : `${Math.round(sample.rps ?? 0)} req/s, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms, cpu ${sample.cpuSeconds}s`),
+          );
+        }
+      }
+    }
+  }
+
+  const systemInfo: SystemInfo[] = measured.map(({ id, label }) => ({ id, label }));
+  const cells = aggregate(samples, { workloads: workloads.map((w) => w.id), pipelines: options.pipelines, systems: measured.map((s) => s.id) });
+  const targets = checkTargets(cells);
+  const outDir = path.resolve(options.outDir ?? path.join(REPO_ROOT, 'benchmarks', 'results'));
+  fs.mkdirSync(outDir, { recursive: true });
+  const elapsed = Math.round((Date.now() - started) / 1000);
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const json = {
+    command,
+    machine,
+    settings: {
+      reps: options.reps,
+      scale: options.scale,
+      clients: CLIENTS,
+      keyspace: KEYSPACE,
+      valueBytes: VALUE_BYTES,
+      pipelines: options.pipelines,
+      twemproxyDistribution: options.distribution,
+      requestsPerRun: Object.fromEntries(workloads.map((w) => [w.id, Object.fromEntries(options.pipelines.map((p) => [p, Math.max(1000, Math.round((w.requests[p] ?? w.requests[16]) / options.scale))]))])),
+      elapsedSeconds: elapsed,
+      loadAverageAtEnd: os.loadavg().map((v) => Math.round(v * 100) / 100),
+    },
+    systems: systemInfo,
+    notes,
+    cells,
+    targets,
+    samples,
+  };
+  fs.writeFileSync(path.join(outDir, `${options.name}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  const chartTitle = `Kvstore vs Twemproxy vs direct Redis: 3 shards, ${CLIENTS} clients (${machine.nproc} cores, ${machine.cpuModel})`;
+  fs.writeFileSync(path.join(outDir, `${options.name}.svg`), barChartSvg(cells, systemInfo, workloads, options.pipelines, chartTitle));
+  const md = [
+    `# Benchmark results (${options.name})`,
+    '',
+    `Command: \`${command}\` — ${options.reps} run(s) per cell, median shown; systems interleaved; ${elapsed} s in all.`,
+    `Each cell: redis-benchmark, ${CLIENTS} clients, keys random over ${KEYSPACE} (all filled beforehand), ${VALUE_BYTES}-byte values; MSET/MGET carry 10 keys each (requests/s counts commands).`,
+    'CPU µs/request: user+system CPU of the system\'s own processes (Twemproxy: nutcracker; Kvstore: primary + workers; direct: the redis-server) over the run, divided by requests.',
+    '',
+    '## Machine',
+    '',
+    markdownMachine(machine),
+    `- load average at end: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')} (the machine is shared: other work running during the run shows as spread between repetitions, see \`rpsMin\`/\`rpsMax\` and every sample in the JSON)`,
+    '',
+    ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
+    '## Summary',
+    '',
+    markdownSummary(cells, systemInfo, new Map(workloads.map((w) => [w.id, w.label]))),
+    '',
+    `![requests/s](${options.name}.svg)`,
+    '',
+    '## All columns',
+    '',
+    markdownTable(cells, systemInfo),
+    '',
+    '## Targets (issue 8, Kvstore at its best worker count)',
+    '',
+    markdownTargets(targets),
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(outDir, `${options.name}.md`), md);
+  console.log(textTable(cells));
+  if (notes.length) console.log(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}`);
+  log(`wrote ${path.relative(process.cwd(), path.join(outDir, options.name))}.{json,md,svg} in ${elapsed} s`);
+  return 0;
+}
+
+main()
+  .then(async (code) => {
+    await stopAll();
+    process.exit(code);
+  })
+  .catch(async (err: Error) => {
+    log(`failed: ${err.stack ?? err.message}`);
+    await stopAll();
+    process.exit(1);
+  });

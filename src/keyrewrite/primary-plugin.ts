@@ -1,0 +1,31 @@
+/**
+ * Key rewrite in the primary: admin routes (/key-rewrite...), rule changes through
+ * Supervisor.updateTopology (persisted, acked by every worker before the call returns), and the
+ * reclaim job. Loaded by src/supervisor/plugins.ts.
+ */
+import { SlotHasher } from '../native/reference/hash';
+import { registerPrimaryPlugin } from '../supervisor/plugins';
+import type { Supervisor } from '../supervisor/Supervisor';
+import { registerKeyRewriteRoutes } from './adminRoutes';
+import { KeyRewriteAdmin } from './KeyRewriteAdmin';
+
+let admin: KeyRewriteAdmin | undefined;
+
+registerPrimaryPlugin({
+  name: 'key-rewrite',
+  start(supervisor: Supervisor) {
+    const config = supervisor.config;
+    const hasher = new SlotHasher();
+    hasher.configure(config.hash, config.murmurSeed);
+    admin = new KeyRewriteAdmin({
+      snapshot: () => supervisor.topology,
+      updateTopology: (mutate) => supervisor.updateTopology(mutate),
+      slotOf: (key) => hasher.slot(key, 0, key.length),
+      backendAuth: { username: config.backend.username || undefined, password: config.backend.password || undefined },
+    });
+    registerKeyRewriteRoutes(supervisor.admin, admin);
+  },
+  async stop() {
+    await admin?.reclaim.stop();
+  },
+});

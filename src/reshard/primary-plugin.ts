@@ -1,0 +1,59 @@
+/**
+ * Resharding in the primary: the job manager, its admin routes and metrics, and the resume of a
+ * migration a previous run left unfinished (once every worker routes by the current topology).
+ */
+import { registerPrimaryPlugin } from '../supervisor/plugins';
+import type { Supervisor } from '../supervisor/Supervisor';
+import { createLogger } from '../log';
+import { registerReshardRoutes } from './adminRoutes';
+import { JobManager } from './JobManager';
+import { createSlotFilter } from './slotFilter';
+
+const log = createLogger('reshard');
+let manager: JobManager | undefined;
+
+/** Resume only when every worker is ready: a worker still starting would route by an older epoch. */
+async function resumeWhenReady(supervisor: Supervisor, jobs: JobManager): Promise<void> {
+  for (;;) {
+    const workers = supervisor.workerInfo();
+    if (workers.length > 0 && workers.every((w) => w.ready)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await supervisor.publishTopology();
+  const job = jobs.resume();
+  if (job) log.info({ job: job.id, kind: job.kind }, 'resuming an unfinished migration');
+}
+
+registerPrimaryPlugin({
+  name: 'reshard',
+  start(supervisor) {
+    const jobs = new JobManager({
+      snapshot: () => supervisor.topology,
+      apply: (mutate) => supervisor.updateTopology(mutate),
+      filter: createSlotFilter(supervisor.config),
+      settings: () => ({ ...supervisor.config.migration, backend: supervisor.config.backend, migrateTimeoutMs: Math.max(5000, supervisor.config.timeouts.requestMs) }),
+      stateDir: supervisor.config.stateDir,
+      log,
+    });
+    manager = jobs;
+    registerReshardRoutes(supervisor.admin, jobs);
+    supervisor.metrics.addSource(() => {
+      const running = jobs.list().filter((j) => j.state === 'running');
+      const gauge = (name: string, help: string, value: number) => ({ name, help, type: 'gauge' as const, samples: [{ value }] });
+      const counter = (name: string, help: string, value: number) => ({ name, help, type: 'counter' as const, samples: [{ value }] });
+      return [
+        gauge('kvstore_reshard_jobs_running', 'Resharding jobs running', running.length),
+        gauge('kvstore_migrating_slots', 'Slots migrating right now', supervisor.topology.migrations.reduce((n, m) => n + m.last - m.first + 1, 0)),
+        gauge('kvstore_reshard_keys_per_second', 'Keys per second of the running job', running[0]?.keysPerSecond ?? 0),
+        counter('kvstore_reshard_keys_moved_total', 'Keys moved by the migrator since start', jobs.totals.keysMoved),
+        counter('kvstore_reshard_stale_deleted_total', 'Stale copies deleted (BUSYKEY, destination purge, no-copy cleanup) since start', jobs.totals.staleDeleted),
+        counter('kvstore_reshard_jobs_done_total', 'Resharding jobs finished since start', jobs.totals.jobsDone),
+        counter('kvstore_reshard_jobs_failed_total', 'Resharding jobs failed since start', jobs.totals.jobsFailed),
+      ];
+    });
+    void resumeWhenReady(supervisor, jobs).catch((err) => log.error({ err: (err as Error).message }, 'cannot resume the unfinished migration'));
+  },
+  async stop() {
+    await manager?.stop();
+  },
+});

@@ -1,0 +1,37 @@
+import test from 'ava';
+import { loadHotPath, hotPathKind } from '../../src/native';
+import { NativeHotPath, loadAddon } from '../../src/native/NativeHotPath';
+import { CMD_STRIDE, C_START, S_NCMDS } from '../../src/native/api';
+import { nativeEngine, resp } from './native-setup';
+
+test('the addon loads and loadHotPath picks it (nativeEnabled)', (t) => {
+  const addon = loadAddon();
+  t.is(typeof addon.parseRequests, 'function');
+  const hp = loadHotPath();
+  t.true(hp.nativeEnabled);
+  t.true(hp instanceof NativeHotPath);
+  t.is(hotPathKind(), 'native');
+});
+
+test('a re-bind replaces the bound arrays: later results land in the new ones only', (t) => {
+  const e = nativeEngine({ cmds: 4 });
+  const oldCmds = e.batch.cmds;
+  const chunk = Buffer.concat([resp('GET', 'a'), resp('GET', 'b')]);
+  t.is(e.hp.parseRequests(chunk, 0), 2);
+  const before = Array.from(oldCmds);
+  const fresh = { cmds: new Int32Array(CMD_STRIDE * 4), args: new Int32Array(64), keys: new Int32Array(64), status: new Int32Array(8) };
+  e.hp.bindBatch(fresh, e.replyEnds, e.replyStatus, e.plan);
+  t.is(e.hp.parseRequests(chunk, resp('GET', 'a').length), 1);
+  t.is(fresh.status[S_NCMDS], 1);
+  t.is(fresh.cmds[C_START], resp('GET', 'a').length);
+  t.deepEqual(Array.from(oldCmds), before);
+});
+
+test('wrong argument types throw instead of crashing', (t) => {
+  const e = nativeEngine();
+  t.throws(() => e.hp.parseRequests('PING\r\n' as unknown as Buffer, 0), { instanceOf: TypeError });
+  t.throws(() => e.hp.parseRequests(Buffer.from('PING\r\n'), 99), { instanceOf: RangeError });
+  t.throws(() => e.hp.bindSlotTable(new Uint16Array(10)), { instanceOf: RangeError });
+  t.throws(() => e.hp.bindBatch({ ...e.batch, cmds: new Uint32Array(9) as unknown as Int32Array }, e.replyEnds, e.replyStatus, e.plan), { instanceOf: TypeError });
+  t.throws(() => e.hp.split(Buffer.from('PING\r\n'), 5), { instanceOf: RangeError });
+});
