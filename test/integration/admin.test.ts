@@ -209,6 +209,8 @@ test('a running kvstore: /health, /topology, /stats, /metrics (parsed; counters 
   const statsText = (await execFileAsync(process.execPath, [KVSTORE_BIN, 'ctl', `--admin=${admin}`, 'stats'], { env })).stdout;
   t.regex(statsText, /WORKER +PID +EPOCH/);
   t.regex(statsText, /\nset +\d+ +0\n/);
+  const workersJson = JSON.parse((await execFileAsync(process.execPath, [KVSTORE_BIN, 'ctl', '--admin', admin, 'workers', '--json'], { env })).stdout);
+  t.deepEqual(workersJson.workers.map((w: { pid: number }) => w.pid).sort(), statsJson.workers.map((w: { pid: number }) => w.pid).sort());
   const viaConfig = await execFileAsync(process.execPath, [KVSTORE_BIN, 'ctl', '--config', kv.configFile, 'health'], { env });
   t.regex(viaConfig.stdout, /^ok: epoch 1, 2 worker\(s\) ready/);
 });
