@@ -166,8 +166,8 @@ export class ProxyServer extends EventEmitter {
     this.ctx.config = config;
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
-    for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
     this.migration.applyConfig(config);
+    for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
   }
 
   get epoch(): number {

@@ -66,6 +66,4 @@ test('key-rewrite hook: rewritten keys decide the shard', async (t) => {
   };
   t.is(await kv.shardClient(owner('v2:user:1')).get('v2:user:1'), 'a');
   t.is(await r.ping(), 'PONG');
-  t.is(await r.get('plain'), 'p');
-  t.is(kv.proxy.stats().commands.set.calls, 2);
 });

@@ -362,3 +362,16 @@ test('applyConfig: limits, password and flush policy change live', async (t) => 
   t.is((await after.call('AUTH', 'now-secret')).toString(), '+OK\r\n');
   t.is((await after.call('GET', 'k')).toString(), '$1\r\nv\r\n');
 });
+
+test('one command with 100,000 keys (the parse arrays grow) splits and merges correctly', async (t) => {
+  const kv = await startProxy(t, { shards: 3 });
+  const r = kv.client();
+  const keys = Array.from({ length: 100_000 }, (_, i) => `wide:${i}`);
+  // Arrays, not spreads: 200,000 arguments would overflow the test's own stack.
+  t.is(await r.mset(keys.flatMap((k, i) => [k, String(i)])), 'OK');
+  const values = await r.mget(keys);
+  t.is(values.length, keys.length);
+  t.true(values.every((v, i) => v === String(i)));
+  t.is(await r.del(keys), keys.length);
+  t.is(await r.dbsize(), 0);
+});
