@@ -10,8 +10,7 @@ import type { KeyRewriteRule } from '../../src/topology/types';
 import { loadHotPath } from '../../src/native';
 import { startProxy, StartedProxy, StartProxyOptions } from '../helpers/proxy';
 
-// One hot path for every proxy of this file: the native addon binds its output arrays
-// process-wide, so two NativeHotPath instances in one process would overwrite each other's.
+// One hot path for every proxy of this file, as in a worker process.
 const hotPath = loadHotPath();
 const start = (t: import('ava').ExecutionContext, options: StartProxyOptions) => startProxy(t, { hotPath, ...options });
 
