@@ -159,6 +159,26 @@ test('commands returning key names give the original names; reserved names are r
   t.is(await redis.set(reserved, 'x'), 'OK');
 });
 
+test('keys in scripts, numkeys and keyword positions are rewritten too', async (t) => {
+  const kv = await start(t, { shards: 2 });
+  const redis = kv.client();
+  await redis.set('user:{s}:1', 'old');
+  push(kv, [{ pattern: 'user:*', generation: 7 }]);
+  t.is(await redis.eval("return redis.call('GET', KEYS[1])", 1, 'user:{s}:1'), null);
+  await redis.set('user:{s}:1', 'new');
+  t.is(await redis.eval("return redis.call('GET', KEYS[1])", 1, 'user:{s}:1'), 'new');
+  await redis.zadd('user:{z}:a', 1, 'x');
+  await redis.zadd('other:{z}', 2, 'y');
+  t.is(await redis.zunionstore('user:{z}:u', 2, 'user:{z}:a', 'other:{z}'), 2);
+  t.deepEqual(await redis.zrange('user:{z}:u', 0, -1), ['x', 'y']);
+  await redis.geoadd('user:{g}:geo', 13.361389, 38.115556, 'Palermo');
+  t.is(await redis.call('GEORADIUS', 'user:{g}:geo', '15', '37', '200', 'km', 'STORE', 'user:{g}:near'), 1);
+  t.deepEqual(await redis.zrange('user:{g}:near', 0, -1), ['Palermo']);
+  push(kv, []);
+  t.deepEqual(await redis.zrange('user:{g}:near', 0, -1), []);
+  t.is(await redis.get('user:{s}:1'), 'old');
+});
+
 test('without rules nothing is rewritten and the hook is off', async (t) => {
   const kv = await start(t, { shards: 2 });
   const redis = kv.client();
