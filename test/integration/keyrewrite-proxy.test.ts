@@ -179,6 +179,21 @@ test('keys in scripts, numkeys and keyword positions are rewritten too', async (
   t.is(await redis.get('user:{s}:1'), 'old');
 });
 
+test('with the murmur hash, rewritten keys keep their slot too', async (t) => {
+  const kv = await start(t, { shards: 3, config: { hash: 'murmur', murmurSeed: 42 } });
+  kv.topology.hash = 'murmur';
+  const redis = kv.client();
+  await redis.set('user:plain', 'old');
+  push(kv, [{ pattern: 'user:*', generation: 5 }]);
+  t.is(await redis.get('user:plain'), null);
+  await redis.sadd('user:{m}:a', 'x', 'y');
+  await redis.sadd('item:{m}', 'y');
+  t.deepEqual(await redis.sinter('user:{m}:a', 'item:{m}'), ['y']);
+  await redis.mset(...Array.from({ length: 40 }, (_, i) => [`user:${i}`, `v${i}`]).flat());
+  t.deepEqual(await redis.mget(...Array.from({ length: 40 }, (_, i) => `user:${i}`)), Array.from({ length: 40 }, (_, i) => `v${i}`));
+  t.is((await redis.keys('user:*')).length, 41);
+});
+
 test('without rules nothing is rewritten and the hook is off', async (t) => {
   const kv = await start(t, { shards: 2 });
   const redis = kv.client();
