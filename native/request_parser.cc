@@ -72,7 +72,7 @@ bool RequestParser::decodeInline(const uint8_t* line, size_t len, std::string* b
   return splitInlineArgs(line, len, bytes, [&](const InlineToken&, size_t n) { lens->push_back(n); });
 }
 
-bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t argBase, int32_t* keys, size_t keyRoom,
+__attribute__((always_inline)) inline bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t argBase, int32_t* keys, size_t keyRoom,
                              size_t* nkeysOut) {
   *nkeysOut = 0;
   cmd[C_CMD] = kCmdUnknown;
