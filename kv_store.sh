@@ -68,6 +68,8 @@ port_busy() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+replica_linked() { redis-cli -h 127.0.0.1 -p "$1" info replication 2>/dev/null | grep -q 'master_link_status:up'; }
+
 redis_ping() { redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null | grep -q PONG; }
 
 ensure_installed() {
@@ -107,7 +109,7 @@ start_redis() {
   mkdir -p "$dir"
   local args=(--port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize yes
     --pidfile "$RUN/redis-$port.pid" --logfile "$dir/redis.log"
-    --save "" --appendonly no --protected-mode yes)
+    --save "" --appendonly no --protected-mode yes --repl-diskless-sync-delay 0)
   [ -n "$master_port" ] && args+=(--replicaof 127.0.0.1 "$master_port")
   redis-server "${args[@]}" >/dev/null || return 1
 }
@@ -178,6 +180,12 @@ cmd_start() {
   done
   for port in $(all_redis_ports); do
     wait_for "redis-server :$port" redis_ping "$port" || { stop_all quiet; die "redis-server :$port does not answer (log: $RUN/redis-$port/redis.log)"; }
+  done
+
+  # replicas: wait (briefly) until they follow their master; not fatal, the proxy serves from masters
+  for s in "${SHARDS[@]}"; do
+    set -- $s
+    wait_for "replica :$3 of :$2" replica_linked "$3" || say "warning: the replica on :$3 has not synced with :$2 yet (see $RUN/redis-$3/redis.log)"
   done
 
   KVSTORE_STATE_DIR="${KVSTORE_STATE_DIR:-$RUN/state}" nohup node "$(kvstore_bin)" start -c "$CONFIG" >"$RUN/kvstore.log" 2>&1 </dev/null &

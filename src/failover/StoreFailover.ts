@@ -244,9 +244,12 @@ export class StoreFailover {
             s.state = 'up';
           });
         } catch (err) {
-          // The topology still names the old master: put the servers back the way it says.
-          await replicate(chosen.address, shard.master, conn).catch(() => undefined);
-          await promote(shard.master, conn).catch(() => undefined);
+          // Not persisted (the topology still names the old master): put the servers back the way
+          // it says. If it was persisted but a worker was slow to acknowledge, keep the switch.
+          if (this.topology.snapshot.shards.find((x) => x.name === shardName)?.master === shard.master) {
+            await replicate(chosen.address, shard.master, conn).catch(() => undefined);
+            await promote(shard.master, conn).catch(() => undefined);
+          }
           throw err;
         }
         const pausedMs = Date.now() - pausedAt;

@@ -3,7 +3,7 @@
  *   POST /failover {"shard": "s1", "to"?: "host:port"}  planned switchover (store mode); returns
  *        {shard, from, to, epoch, pausedMs, offset} once every worker routes to the new master
  *   GET  /failover   engine, every backend's health (state, last error, latency), recent events
- *   GET  /topology   the core reply plus `backends` (health per backend)
+ *   GET  /topology   the core reply plus `backends` ({address, shard, role, state, lastError})
  *   GET  /stats      the core reply plus `failover` (same as GET /failover)
  */
 import { AdminReply, HttpError } from '../admin/AdminServer';
@@ -25,10 +25,11 @@ export function registerFailoverRoutes(supervisor: Supervisor, manager: Failover
 
   admin.route('GET', '/failover', () => manager.status());
 
-  // Same as the core /topology (see src/admin/routes.ts), plus each backend's health.
+  // Same as the core /topology (see src/admin/routes.ts), plus each backend's health state and
+  // last error (counters and timings are in GET /failover and /stats).
   admin.route('GET', '/topology', (req) => {
     const topo = supervisor.topology;
-    const backends = manager.status().backends;
+    const backends = manager.healthSummary();
     if (req.query.get('routing') === '1') return { ...topo, backends };
     const { routing: _routing, ...rest } = topo;
     return { ...rest, backends };

@@ -222,7 +222,14 @@ export class BackendConnection implements Flushable, ReplySink {
       if (this.out.length > 0) scheduleFlush(this);
     });
     socket.on('data', (chunk: Buffer) => {
-      if (this.socket === socket) this.onData(chunk);
+      if (this.socket !== socket) return;
+      try {
+        this.onData(chunk);
+      } catch (err) {
+        // A failing sink must not take the worker down: reset this connection instead.
+        this.log.error({ err, shard: this.shard }, 'reply dispatch failed');
+        this.fail('reply dispatch failed (see the proxy log)');
+      }
     });
     socket.on('drain', () => {
       if (this.socket === socket) this.releaseWaiters();
@@ -298,6 +305,15 @@ export class BackendConnection implements Flushable, ReplySink {
       sink.onReply(this.tags[i], reply);
     }
     this.releaseWaiters();
+  }
+
+  /**
+   * The primary declared this backend down (failover health checks): fail what is pending now
+   * instead of waiting for the request timeout, then reconnect with backoff as after any failure.
+   */
+  abort(reason: string): void {
+    if (this.state === 'closed' || this.state === 'backoff') return;
+    this.fail(reason);
   }
 
   /** Retire for good (shard removed or its master changed): fail pending with `reason`. */

@@ -13,8 +13,9 @@ import net from 'node:net';
 import {
   ARG_STRIDE, C_ARG0, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN,
   F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL,
-  S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_CROSS, SLOT_NONE,
+  S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_NONE,
 } from '../native/api';
+import { S_ERROR_BYTE } from '../native/api';
 import { NO_SHARD } from '../topology/slots';
 import { PartialInput } from './PartialInput';
 import type { BackendConnection, CongestionWaiter } from './BackendConnection';
@@ -77,7 +78,17 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.ringIds = new Int32Array(cap);
     this.mask = cap - 1;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.onData(chunk);
+      } catch (err) {
+        // A bug must cost this client its connection, not the worker all of its clients.
+        ctx.log.error({ err, client: this.id }, 'client dispatch failed');
+        this.closeAfterFlush = true;
+        socket.end(errorReply('ERR Kvstore internal error; closing the connection'));
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }
+    });
     socket.on('drain', () => this.onDrain());
     // The client half-closed (`printf ... | nc`): answer what it sent, then close.
     socket.on('end', () => {
@@ -85,13 +96,15 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     });
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());
-    const idle = ctx.config.timeouts.clientIdleMs;
-    if (idle > 0) {
-      socket.setTimeout(idle);
-      socket.on('timeout', () => {
-        if (this.head === this.tail) socket.destroy();
-      });
-    }
+    socket.on('timeout', () => {
+      if (this.head === this.tail) socket.destroy();
+    });
+    this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
+  }
+
+  /** Close after `ms` without traffic (0 = never); live on config reload. */
+  applyIdleTimeout(ms: number): void {
+    this.socket.setTimeout(ms > 0 ? ms : 0);
   }
 
   get inFlight(): number {
@@ -243,7 +256,6 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private forwardKeyed(chunk: Buffer, base: number, route: CommandRoute, flags: number, shardChecked = false): boolean {
     const ctx = this.ctx;
     const cmds = ctx.binding.batch.cmds;
-    if (this.needsSlowPath(chunk, base)) return this.slowPath(chunk, base, route);
     const slot = cmds[base + C_SLOT];
     let shard: number;
     if (slot >= 0) shard = ctx.router.slotTable[slot];
@@ -256,6 +268,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         return false;
       }
     }
+    if (this.needsSlowPath(chunk, base)) return this.slowPath(chunk, base, route);
     this.forwardTo(shard, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(route.id));
     return false;
   }
@@ -329,13 +342,14 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         this.replyNow(route.id, rewritten); // refused (reserved key name)
         return false;
       }
-      // Route the (possibly rewritten) command as if the client had sent it.
-      this.ctx.counters.totalCommands--;
+      // Route the command (rewritten: as if the client had sent the new one) without asking again.
+      ctx.counters.totalCommands--;
       ctx.calls[route.id]--;
       this.rewriting = true;
       const seq = this.tail;
       try {
-        this.dispatchEncoded(rewritten ? encodeCommand(rewritten.args) : Buffer.from(command.raw));
+        if (rewritten === null) return this.dispatch(chunk, base / CMD_STRIDE); // batch untouched
+        this.dispatchEncoded(encodeCommand(rewritten.args));
       } finally {
         this.rewriting = false;
       }

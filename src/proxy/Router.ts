@@ -61,7 +61,11 @@ export class Router {
       const pool = reused ? reused.pool : this.createPool(info.name, info.master);
       const route = new ShardRoute(index, info.name, info.master, pool);
       // Redis Cluster's word for "this slot cannot be served now"; names the shard for the operator.
-      if (info.state === 'down') route.downReply = errorReply(`CLUSTERDOWN The cluster is down: shard '${info.name}' (${info.master}) has no reachable master`);
+      if (info.state === 'down') {
+        route.downReply = errorReply(`CLUSTERDOWN The cluster is down: shard '${info.name}' (${info.master}) has no reachable master`);
+        // Requests already waiting on it (a hung server) fail now, not at the request timeout.
+        if (reused && !reused.downReply) for (const b of pool) b.abort('was marked down by the health checks');
+      }
       return route;
     });
     for (const gone of old.values()) {

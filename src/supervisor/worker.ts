@@ -53,7 +53,14 @@ export function runWorker(createProxy: ProxyFactory): void {
       switch (message.type) {
         case 'init': {
           config = message.config;
-          proxy = createProxy({ config: message.config, topology: message.snapshot });
+          try {
+            proxy = createProxy({ config: message.config, topology: message.snapshot });
+          } catch (err) {
+            logger.error({ err }, 'cannot create the proxy');
+            send({ type: 'fatal', message: `cannot start the proxy: ${(err as Error).message}`, code: (err as { code?: string }).code });
+            setTimeout(() => process.exit(70), 50); // EX_SOFTWARE
+            return;
+          }
           proxy.on('error', (err) => logger.error({ err }, 'proxy error'));
           let address: { host: string; port: number };
           try {

@@ -53,3 +53,17 @@ test('addresses no longer in the topology stop being checked', async (t) => {
   checker.setAddresses([b.address]);
   t.deepEqual(checker.report().map((h) => h.address), [b.address]);
 });
+
+test('backends with a password: checks AUTH first (backend.username/password); a wrong password counts as a failure', async (t) => {
+  const [a] = await startRedisGroup(1, t.teardown, { args: ['--requirepass', 's3cret'] });
+  const good = new HealthChecker({ health: FAST_HEALTH, backend: { password: 's3cret' } });
+  const bad = new HealthChecker({ health: FAST_HEALTH, backend: { password: 'wrong' } });
+  t.teardown(() => good.stop());
+  t.teardown(() => bad.stop());
+  good.setAddresses([a.address]);
+  bad.setAddresses([a.address]);
+  await waitFor('good check', () => good.get(a.address)!.lastOkAt !== null);
+  await waitFor('bad marked down', () => bad.state(a.address) === 'down');
+  t.is(good.state(a.address), 'up');
+  t.regex(bad.get(a.address)!.lastError!, /WRONGPASS|invalid/);
+});

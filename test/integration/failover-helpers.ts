@@ -13,6 +13,7 @@ import { TopologyStore, initialTopology } from '../../src/topology/TopologyStore
 import { routingTable } from '../../src/topology/slots';
 import type { TopologySnapshot } from '../../src/topology/types';
 import { RedisOptions, RedisProcess, startRedis } from '../helpers/redis';
+import { trackPid, untrackPid } from '../helpers/reaper';
 
 /** The config schema's defaults (what the error windows are reported with), rejoin shortened. */
 export const DEFAULT_HEALTH: HealthConfig = { intervalMs: 1000, timeoutMs: 1000, downAfter: 3, upAfter: 2, rejoinAfterMs: 3000 };
@@ -163,8 +164,8 @@ export async function ready(c: Redis, ms = 1000): Promise<Redis> {
   return c;
 }
 
-export function proxyClient(port: number): KvClient {
-  const c = new Redis(ioredisOptions(port));
+export function proxyClient(port: number, commandTimeout = 2000): KvClient {
+  const c = new Redis({ ...ioredisOptions(port), commandTimeout });
   c.on('error', () => undefined);
   return { set: async (k, v) => (await ready(c)).set(k, v), get: async (k) => (await ready(c)).get(k), close: () => c.disconnect() };
 }
@@ -384,7 +385,7 @@ export interface SentinelProcess {
  */
 export async function startSentinels(
   n: number,
-  masters: { name: string; address: string }[],
+  masters: { name: string; address: string; replicas?: number }[],
   teardown: (fn: () => Promise<void>) => void,
 ): Promise<SentinelProcess[]> {
   const { spawn } = await import('node:child_process');
@@ -417,6 +418,8 @@ export async function startSentinels(
     const file = path.join(dir, 'sentinel.conf');
     fs.writeFileSync(file, lines.join('\n') + '\n');
     const child = spawn('redis-sentinel', [file], { stdio: 'ignore' });
+    trackPid(child.pid);
+    child.once('exit', () => untrackPid(child.pid));
     procs.push({ child, info: { port, address: `127.0.0.1:${port}`, pid: child.pid!, dir } });
     await waitForPort(port);
   }
@@ -429,6 +432,13 @@ export async function startSentinels(
           const fields = (await c.call('SENTINEL', 'master', m.name)) as string[];
           const i = fields.indexOf('num-other-sentinels');
           if (Number(fields[i + 1]) < n - 1) return false;
+          // A failover needs a replica Sentinel has already inspected (else -NOGOODSLAVE).
+          const replicas = (await c.call('SENTINEL', 'replicas', m.name)) as string[][];
+          const good = replicas.filter((r) => {
+            const f = (k: string) => r[r.indexOf(k) + 1];
+            return f('flags') === 'slave' && f('master-link-status') === 'ok';
+          });
+          if (good.length < (m.replicas ?? 0)) return false;
         }
         return true;
       }, 20_000);

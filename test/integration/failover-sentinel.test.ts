@@ -22,7 +22,7 @@ const conn = { timeoutMs: 1000 };
 test('Sentinel: a forced SENTINEL FAILOVER is followed from +switch-master; a stale topology is corrected at start', async (t) => {
   const shards = await startShards(1, 1, t.teardown);
   const [s1] = shards;
-  const sentinels = await startSentinels(1, [{ name: 'kv-s1', address: s1.master.address }], t.teardown);
+  const sentinels = await startSentinels(1, [{ name: 'kv-s1', address: s1.master.address, replicas: 1 }], t.teardown);
   const config = testConfig(shards, 'store', '', { sentinels: sentinels.map((s) => s.address), sentinelMasterPrefix: 'kv-' });
   const store = tempStore(config, t.teardown);
   const manager = new FailoverManager(config, storePublisher(store), store);
@@ -53,7 +53,7 @@ test('Sentinel: a forced SENTINEL FAILOVER is followed from +switch-master; a st
 test('e2e Sentinel: kill -9 a master under load; Sentinel promotes, Kvstore follows; WAIT-confirmed writes survive', async (t) => {
   const shards = await startShards(2, 1, t.teardown);
   const [s1] = shards;
-  const sentinels = await startSentinels(3, shards.map((s) => ({ name: `kv-${s.name}`, address: s.master.address })), t.teardown);
+  const sentinels = await startSentinels(3, shards.map((s) => ({ name: `kv-${s.name}`, address: s.master.address, replicas: 1 })), t.teardown);
   const kv = await startKvstore(t, {
     shards: 0,
     workers: 2,

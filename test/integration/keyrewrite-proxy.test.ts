@@ -145,6 +145,12 @@ test('commands returning key names give the original names; reserved names are r
   await redis.xadd('q:s', '1-1', 'f', 'v');
   const xread = (await redis.call('XREAD', 'STREAMS', 'q:s', '0')) as [string, unknown][];
   t.is(xread[0][0], 'q:s');
+  await redis.xadd('q:{3}:a', '1-1', 'f', 'a');
+  await redis.xadd('q:{3}:b', '1-1', 'f', 'b');
+  await redis.xadd('x:{3}', '1-1', 'f', 'x');
+  const multi = (await redis.call('XREAD', 'COUNT', '5', 'STREAMS', 'q:{3}:a', 'x:{3}', 'q:{3}:b', '0', '0', '0')) as [string, [string, string[]][]][];
+  t.deepEqual(multi.map((s) => [s[0], s[1][0][1][1]]), [['q:{3}:a', 'a'], ['x:{3}', 'x'], ['q:{3}:b', 'b']]);
+  t.is(await redis.call('LMPOP', '1', 'q:{1}:none', 'LEFT'), null);
 
   const reserved = Buffer.concat([RESERVED_PREFIX, Buffer.from('3{x}q:1')]);
   await t.throwsAsync(redis.set(reserved, 'x'), { message: /reserved key-rewrite prefix/ });

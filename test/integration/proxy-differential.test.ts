@@ -9,6 +9,7 @@ import { startProxy } from '../helpers/proxy';
 import { startRedis } from '../helpers/redis';
 import { RawClient } from '../helpers/raw';
 import { decodeReply, ReplyValue } from '../../src/proxy/Resp';
+import { ReferenceHotPath } from '../../src/native/reference/ReferenceHotPath';
 
 type Arg = string | Buffer;
 interface Case {
@@ -159,26 +160,29 @@ test('one corpus, identical replies from a direct redis-server and from Kvstore 
   t.is((await b.call('DBSIZE')).toString(), (await a.call('DBSIZE')).toString());
 });
 
-test('pipelined: the whole corpus in one write gives the same replies in the same order', async (t) => {
-  const direct = await startRedis();
-  t.teardown(() => direct.kill());
-  const kv = await startProxy(t, { shards: 3 });
-  const a = await RawClient.connect(direct.port);
-  const b = await RawClient.connect(kv.port);
-  t.teardown(() => {
-    a.close();
-    b.close();
+for (const engine of ['default', 'reference'] as const) {
+  test(`pipelined: the whole corpus in one write gives the same replies in the same order (${engine} hot path)`, async (t) => {
+    const direct = await startRedis();
+    t.teardown(() => direct.kill());
+    const kv = await startProxy(t, { shards: 3, hotPath: engine === 'reference' ? new ReferenceHotPath() : undefined });
+    if (engine === 'reference') t.false(kv.proxy.nativeEnabled);
+    const a = await RawClient.connect(direct.port);
+    const b = await RawClient.connect(kv.port);
+    t.teardown(() => {
+      a.close();
+      b.close();
+    });
+    const { encodeCommand } = await import('../../src/proxy/Resp');
+    const cases = CORPUS.filter((c) => !c.kvstore);
+    const bytes = Buffer.concat(cases.map((c) => encodeCommand(c.cmd)));
+    a.write(bytes);
+    b.write(bytes);
+    const [want, got] = await Promise.all([a.replies(cases.length), b.replies(cases.length)]);
+    const mismatches: string[] = [];
+    cases.forEach((c, i) => {
+      const norm = (r: Buffer) => (c.unordered ? JSON.stringify((canonical(decodeReply(r)) as string[]).map(String).sort()) : r.toString('latin1'));
+      if (norm(got[i]) !== norm(want[i])) mismatches.push(`${c.cmd.slice(0, 3).join(' ')}: ${norm(want[i]).slice(0, 60)} vs ${norm(got[i]).slice(0, 60)}`);
+    });
+    t.deepEqual(mismatches, []);
   });
-  const { encodeCommand } = await import('../../src/proxy/Resp');
-  const cases = CORPUS.filter((c) => !c.kvstore);
-  const bytes = Buffer.concat(cases.map((c) => encodeCommand(c.cmd)));
-  a.write(bytes);
-  b.write(bytes);
-  const [want, got] = await Promise.all([a.replies(cases.length), b.replies(cases.length)]);
-  const mismatches: string[] = [];
-  cases.forEach((c, i) => {
-    const norm = (r: Buffer) => (c.unordered ? JSON.stringify((canonical(decodeReply(r)) as string[]).map(String).sort()) : r.toString('latin1'));
-    if (norm(got[i]) !== norm(want[i])) mismatches.push(`${c.cmd.slice(0, 3).join(' ')}: ${norm(want[i]).slice(0, 60)} vs ${norm(got[i]).slice(0, 60)}`);
-  });
-  t.deepEqual(mismatches, []);
-});
+}

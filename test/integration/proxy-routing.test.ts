@@ -339,10 +339,39 @@ test('a shard marked down fails fast with its name; unowned slots get CLUSTERDOW
   const onShard0 = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].find((k) => shardOf2(k) === 0)!;
   const onShard1 = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].find((k) => shardOf2(k) === 1)!;
   kv.proxy.applyTopology({ ...kv.topology, epoch: 2, shards: kv.topology.shards.map((s, i) => (i === 0 ? { ...s, state: 'down' } : s)) });
-  await t.throwsAsync(r.get(onShard0), { message: `ERR Kvstore: shard 's0' (${kv.redis[0].address}) is down` });
+  await t.throwsAsync(r.get(onShard0), { message: `CLUSTERDOWN The cluster is down: shard 's0' (${kv.redis[0].address}) has no reachable master` });
   t.is(await r.set(onShard1, 'v'), 'OK');
-  await t.throwsAsync(r.mget(onShard0, onShard1), { message: /shard 's0' .* is down/ });
+  await t.throwsAsync(r.mget(onShard0, onShard1), { message: /CLUSTERDOWN .*shard 's0' .* has no reachable master/ });
   kv.proxy.applyTopology({ ...kv.topology, epoch: 3, shards: kv.topology.shards.map((s, i) => (i === 0 ? { ...s, slots: [] } : s)) });
   await t.throwsAsync(r.get(onShard0), { message: 'CLUSTERDOWN Hash slot not served' });
   t.is(await r.get(onShard1), 'v');
+});
+
+test('applyConfig: limits, password and flush policy change live', async (t) => {
+  const kv = await startProxy(t, { shards: 2 });
+  const before = await RawClient.connect(kv.port);
+  t.teardown(() => before.close());
+  t.is((await before.call('SET', 'k', 'v')).toString(), '+OK\r\n');
+  const next = { ...kv.config, password: 'now-secret', allowFlush: false, crossSlot: 'shard' as const };
+  kv.proxy.applyConfig(next);
+  t.is((await before.call('GET', 'k')).toString(), '$1\r\nv\r\n', 'already connected clients stay authenticated');
+  t.regex((await before.call('FLUSHALL')).toString(), /disabled/);
+  const after = await RawClient.connect(kv.port);
+  t.teardown(() => after.close());
+  t.is((await after.call('GET', 'k')).toString(), '-NOAUTH Authentication required.\r\n');
+  t.is((await after.call('AUTH', 'now-secret')).toString(), '+OK\r\n');
+  t.is((await after.call('GET', 'k')).toString(), '$1\r\nv\r\n');
+});
+
+test('one command with 100,000 keys (the parse arrays grow) splits and merges correctly', async (t) => {
+  const kv = await startProxy(t, { shards: 3 });
+  const r = kv.client();
+  const keys = Array.from({ length: 100_000 }, (_, i) => `wide:${i}`);
+  // Arrays, not spreads: 200,000 arguments would overflow the test's own stack.
+  t.is(await r.mset(keys.flatMap((k, i) => [k, String(i)])), 'OK');
+  const values = await r.mget(keys);
+  t.is(values.length, keys.length);
+  t.true(values.every((v, i) => v === String(i)));
+  t.is(await r.del(keys), keys.length);
+  t.is(await r.dbsize(), 0);
 });

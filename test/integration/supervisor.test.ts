@@ -2,7 +2,8 @@
  * The supervisor as users run it: `kvstore start` (primary + node:cluster workers) over real
  * redis-servers. Workers share one port; a killed worker is replaced while the other's clients
  * carry on; SIGTERM drains without losing acknowledged requests; topology changes are acked by
- * every worker before the admin call returns; SIGHUP reloads live.
+ * every worker before the admin call returns; SIGHUP reloads live. Serial: each test runs a
+ * primary with workers and redis-servers, and the machine may have only two cores.
  */
 import test from 'ava';
 import net from 'node:net';
@@ -50,7 +51,7 @@ class LineClient {
   }
 }
 
-test('two workers share one port and both receive connections', async (t) => {
+test.serial('two workers share one port and both receive connections', async (t) => {
   const kv = await startKvstore(t, { workers: 2 });
   const pids = await kv.workerPids();
   t.is(pids.length, 2);
@@ -69,7 +70,7 @@ test('two workers share one port and both receive connections', async (t) => {
   t.true(stats.commands.set.calls >= 20);
 });
 
-test('a killed worker is replaced; the other worker\'s clients are untouched', async (t) => {
+test.serial('a killed worker is replaced; the other worker\'s clients are untouched', async (t) => {
   const kv = await startKvstore(t, { workers: 2 });
   const clients = await Promise.all(Array.from({ length: 16 }, () => LineClient.connect(kv.port)));
   t.teardown(() => clients.forEach((c) => c.close()));
@@ -106,7 +107,7 @@ test('a killed worker is replaced; the other worker\'s clients are untouched', a
   t.true(after.totalCommands >= before.totalCommands);
 });
 
-test('SIGTERM under load: drains, exits 0, and loses no acknowledged request', async (t) => {
+test.serial('SIGTERM under load: drains, exits 0, and loses no acknowledged request', async (t) => {
   const kv = await startKvstore(t, { workers: 2 });
   const n = 8;
   const clients = await Promise.all(Array.from({ length: n }, () => LineClient.connect(kv.port)));
@@ -140,10 +141,14 @@ test('SIGTERM under load: drains, exits 0, and loses no acknowledged request', a
   t.true(acked.reduce((a, b) => a + b, 0) > n * 50);
 });
 
-test('topology changes return only once every worker routes by the new epoch; SIGHUP and POST /reload apply live', async (t) => {
+test.serial('topology changes return only once every worker routes by the new epoch; SIGHUP and POST /reload apply live', async (t) => {
   const kv = await startKvstore(t, { shards: 3, workers: 2 });
   const topo = (await kv.admin('GET', '/topology')).body;
   t.is(topo.epoch, 1);
+  // clients connected before the reloads must stay connected and keep working
+  const early = await Promise.all(Array.from({ length: 4 }, () => LineClient.connect(kv.port)));
+  t.teardown(() => early.forEach((c) => c.close()));
+  for (const c of early) t.is(await c.send('SET', 'before-reload', '1'), '+OK');
 
   // drop s3 from the config and set a password; restart-only keys are reported, not applied
   kv.writeConfig({ ...kv.config, shards: (kv.config.shards as unknown[]).slice(0, 2), password: 'sekret', workers: 3 });
@@ -177,6 +182,11 @@ test('topology changes return only once every worker routes by the new epoch; SI
   t.deepEqual(after.shards[3].slots, []);
   t.deepEqual(after.shards[0].slots, topo.shards[0].slots);
 
+  for (const c of early) {
+    t.false(c.closed);
+    t.is(await c.send('EXISTS', 'before-reload'), ':1');
+  }
+
   // SIGHUP: same path; a broken file is refused and the running config kept
   kv.writeConfig({ ...kv.config, mode: 'bogus' });
   kv.process.kill('SIGHUP');
@@ -187,7 +197,7 @@ test('topology changes return only once every worker routes by the new epoch; SI
   t.is((await kv.admin('GET', '/health')).body.status, 'ok');
 });
 
-test('a taken port makes start fail with a clear message and exit 1', async (t) => {
+test.serial('a taken port makes start fail with a clear message and exit 1', async (t) => {
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => blocker.close());
@@ -197,7 +207,7 @@ test('a taken port makes start fail with a clear message and exit 1', async (t) 
   });
 });
 
-test('a taken admin port makes start fail with a clear message', async (t) => {
+test.serial('a taken admin port makes start fail with a clear message', async (t) => {
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => blocker.close());
