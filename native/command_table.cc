@@ -76,6 +76,11 @@ bool CommandTable::load(const std::vector<std::string>& names, const std::vector
       bool skipped = (sp.beginKind != kBeginIndex && sp.beginKind != kBeginKeyword) || (sp.findKind != kFindRange && sp.findKind != kFindKeynum);
       if (!skipped && (sp.beginKind != kBeginIndex || sp.findKind != kFindRange)) rangeOnly_[i] = 0;
     }
+  for (size_t i = 0; i < n; i++) {
+    if (rangeOnly_[i] != 1 || specCount[i] != 1) continue;
+    const KeySpec& sp = specs_[specStart[i]];
+    if (sp.beginKind == kBeginIndex && sp.beginArg == 1 && sp.findKind == kFindRange && sp.a == 0 && sp.b >= 1) rangeOnly_[i] = 2;
+  }
   keywords_ = keywords;
   slots_ = std::move(slots);
   mask_ = cap - 1;

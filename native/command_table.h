@@ -64,6 +64,8 @@ class CommandTable {
   // True when every key spec of `id` is index + range (most commands): its key positions then
   // depend on argc only, and rangeKeys() finds them without looking at any argument.
   bool rangeOnly(int id) const { return rangeOnly_[id] != 0; }
+  // True when the only key is argument 1 (GET, SET, INCR, HSET, ...: one index 1 + range 0 spec).
+  bool firstArgKey(int id) const { return rangeOnly_[id] == 2; }
   // Key positions of a rangeOnly command into out[0..cap) (counting past cap). False = bad keys.
   bool rangeKeys(int id, size_t argc, int32_t* out, size_t cap, size_t* count) const {
     const int iargc = static_cast<int>(argc);

@@ -72,7 +72,7 @@ bool RequestParser::decodeInline(const uint8_t* line, size_t len, std::string* b
   return splitInlineArgs(line, len, bytes, [&](const InlineToken&, size_t n) { lens->push_back(n); });
 }
 
-bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t argBase, int32_t* keys, size_t keyRoom,
+__attribute__((always_inline)) inline bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t argBase, int32_t* keys, size_t keyRoom,
                              size_t* nkeysOut) {
   *nkeysOut = 0;
   cmd[C_CMD] = kCmdUnknown;
@@ -102,6 +102,20 @@ bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* ar
   cmd[C_CMD] = id;
   if (id < 0) return true;
   size_t nk;
+  if (!decode && table_->firstArgKey(id)) {
+    // The common case: one key, argument 1 (bad keys when it is missing).
+    if (argc < 2) {
+      cmd[C_FLAGS] |= F_BAD_KEYS;
+      return true;
+    }
+    *nkeysOut = 1;
+    if (keyRoom < 1) return false;
+    int slot = keySlotFor(cfg_, buf + args[2], static_cast<size_t>(args[3]));
+    keys[0] = argBase + 1;
+    keys[1] = slot;
+    cmd[C_SLOT] = slot;
+    return true;
+  }
   if (!decode && table_->rangeOnly(id)) {
     // Fast path: positions from argc alone, written straight into the output.
     if (!table_->rangeKeys(id, argc, keys, keyRoom, &nk)) {
