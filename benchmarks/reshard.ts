@@ -70,9 +70,21 @@ async function migratorThroughput(): Promise<void> {
   console.log(`migrator: ${info.keysMoved} small keys moved in ${seconds.toFixed(2)} s = ${Math.round(info.keysMoved / seconds)} keys/s (batch ${BATCH}, scanned ${info.keysScanned}, state ${info.state})`);
 }
 
-async function latencyWindow(port: number, untilDone: () => Promise<boolean>, minMs: number): Promise<{ p50: number; p99: number; ops: number; errors: number }> {
+const keySlot = loadKeySlot();
+
+interface Window {
+  p50: number;
+  p99: number;
+  ops: number;
+  errors: number;
+  /** [slot, latency µs, ms since the window started] per request, to split afterwards. */
+  samples: Array<[number, number, number]>;
+}
+
+async function latencyWindow(port: number, untilDone: () => Promise<boolean>, minMs: number): Promise<Window> {
   const clients = Array.from({ length: 8 }, () => new RespClient(`127.0.0.1:${port}`));
   const lat: number[] = [];
+  const samples: Array<[number, number, number]> = [];
   let errors = 0;
   let stop = false;
   const started = Date.now();
@@ -87,7 +99,9 @@ async function latencyWindow(port: number, untilDone: () => Promise<boolean>, mi
       } catch {
         errors++;
       }
-      lat.push(Number(process.hrtime.bigint() - t0) / 1000);
+      const us = Number(process.hrtime.bigint() - t0) / 1000;
+      lat.push(us);
+      samples.push([keySlot(Buffer.from(key)), us, Date.now() - started]);
     }
   });
   for (;;) {
@@ -97,7 +111,7 @@ async function latencyWindow(port: number, untilDone: () => Promise<boolean>, mi
   stop = true;
   await Promise.all(loops);
   clients.forEach((c) => c.close());
-  return { p50: percentile(lat, 50), p99: percentile(lat, 99), ops: lat.length, errors };
+  return { p50: percentile(lat, 50), p99: percentile(lat, 99), ops: lat.length, errors, samples };
 }
 
 async function clientLatency(): Promise<void> {
@@ -115,6 +129,23 @@ async function clientLatency(): Promise<void> {
     return job.state !== 'running';
   }, 0);
   console.log(`client during migration: p50 ${during.p50.toFixed(0)} µs, p99 ${during.p99.toFixed(0)} µs (${during.ops} ops, ${during.errors} errors)`);
+  // Which requests touched a moving slot (the slots the new shard owns now), and when.
+  const after = (await adminRequest(kv.adminPort, 'GET', '/topology')).body as { shards: Array<{ name: string; slots: Array<[number, number]> }> };
+  const moved = after.shards.find((x) => x.name === 's4')!.slots;
+  const isMoved = (slot: number) => moved.some(([a, b]) => slot >= a && slot <= b);
+  const movingLat = during.samples.filter(([slot]) => isMoved(slot)).map(([, us]) => us);
+  const otherLat = during.samples.filter(([slot]) => !isMoved(slot)).map(([, us]) => us);
+  const slowest = [...during.samples].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  console.log(`  p99 of keys in moving slots ${percentile(movingLat, 99).toFixed(0)} µs (${movingLat.length}), of the others ${percentile(otherLat, 99).toFixed(0)} µs (${otherLat.length})`);
+  const buckets = new Map<number, { n: number; slow: number }>();
+  for (const [, us, at] of during.samples) {
+    const b = buckets.get(Math.floor(at / 100)) ?? { n: 0, slow: 0 };
+    b.n++;
+    if (us > 10_000) b.slow++;
+    buckets.set(Math.floor(at / 100), b);
+  }
+  console.log(`  per 100 ms (requests/slower than 10 ms): ${[...buckets].map(([k, b]) => `${k * 100}:${b.n}/${b.slow}`).join(' ')}`);
+  console.log(`  slowest: ${slowest.map(([slot, us, at]) => `${(us / 1000).toFixed(1)} ms at +${at} ms (${isMoved(slot) ? 'moving' : 'other'})`).join(', ')}`);
   console.log(`  migration: ${job.keysMoved} keys in ${job.elapsedMs} ms = ${job.keysPerSecond} keys/s (rate limit ${RATE || 'none'}), state ${job.state}`);
   console.log(`  p99 ratio during/without: ${(during.p99 / idle.p99).toFixed(2)}x (target <= 5x)`);
 }

@@ -74,7 +74,7 @@ async function startSystems(options: SuiteOptions, shards: Server[], notes: stri
     for (const id of kvstores) {
       const workers = id === 'kvstore-auto' ? 'auto' : 1;
       const expected = workers === 'auto' ? os.availableParallelism() : 1;
-      const nodeArgs = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.profileDir, id)] : [];
+      const nodeArgs = [...options.kvstoreNodeArgs, ...(options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.profileDir, id)] : [])];
       try {
         const server = await startKvstore(id, workers, shards, nodeArgs, cli);
         const forked = await waitForWorkers(server.process.pid, expected, 15_000);

@@ -88,25 +88,27 @@ bool getStringVector(Napi::Env env, Napi::Object o, const char* key, std::vector
   return true;
 }
 
-class KvstoreNative : public Napi::Addon<KvstoreNative> {
+// One engine per HotPath instance: its own config, command table and bound arrays (two
+// instances in one process, e.g. a client side and a backend side, never share state).
+class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
  public:
-  KvstoreNative(Napi::Env env, Napi::Object exports) {
-    DefineAddon(exports, {
-                             InstanceMethod("configure", &KvstoreNative::Configure),
-                             InstanceMethod("setCommandTable", &KvstoreNative::SetCommandTable),
-                             InstanceMethod("bindBatch", &KvstoreNative::BindBatch),
-                             InstanceMethod("bindSlotTable", &KvstoreNative::BindSlotTable),
-                             InstanceMethod("parseRequests", &KvstoreNative::ParseRequests),
-                             InstanceMethod("frameReplies", &KvstoreNative::FrameReplies),
-                             InstanceMethod("split", &KvstoreNative::Split),
-                             InstanceMethod("merge", &KvstoreNative::Merge),
-                             InstanceMethod("keySlot", &KvstoreNative::KeySlot),
-                             InstanceMethod("decodeInline", &KvstoreNative::DecodeInline),
-                             InstanceMethod("crc16", &KvstoreNative::Crc16),
-                             InstanceMethod("murmur2", &KvstoreNative::Murmur2),
-                         });
-    parser_.setTable(&table_);
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {
+                           InstanceMethod("configure", &NativeEngine::Configure),
+                           InstanceMethod("setCommandTable", &NativeEngine::SetCommandTable),
+                           InstanceMethod("bindBatch", &NativeEngine::BindBatch),
+                           InstanceMethod("bindSlotTable", &NativeEngine::BindSlotTable),
+                           InstanceMethod("parseRequests", &NativeEngine::ParseRequests),
+                           InstanceMethod("frameReplies", &NativeEngine::FrameReplies),
+                           InstanceMethod("split", &NativeEngine::Split),
+                           InstanceMethod("merge", &NativeEngine::Merge),
+                           InstanceMethod("keySlot", &NativeEngine::KeySlot),
+                           InstanceMethod("decodeInline", &NativeEngine::DecodeInline),
+                       });
   }
+
+  explicit NativeEngine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeEngine>(info) { parser_.setTable(&table_); }
 
  private:
   Napi::Value Configure(const Napi::CallbackInfo& info) {
@@ -202,7 +204,7 @@ class KvstoreNative : public Napi::Addon<KvstoreNative> {
     if (!getBytes(env, info[0], data, len, "chunk")) return false;
     double f = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
     if (!(f >= 0 && f <= static_cast<double>(*len)) || *len > 0x7fffffffu) {
-      Napi::RangeError::New(env, "from is outside the chunk").ThrowAsJavaScriptException();
+      Napi::RangeError::New(env, "from is outside the chunk (or the chunk is over 2 GB)").ThrowAsJavaScriptException();
       return false;
     }
     *from = static_cast<size_t>(f);
@@ -345,23 +347,6 @@ class KvstoreNative : public Napi::Addon<KvstoreNative> {
     return out;
   }
 
-  Napi::Value Crc16(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const uint8_t* data;
-    size_t len;
-    if (!getBytes(env, info[0], &data, &len, "data")) return env.Undefined();
-    return Napi::Number::New(env, crc16(data, len));
-  }
-
-  Napi::Value Murmur2(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const uint8_t* data;
-    size_t len;
-    if (!getBytes(env, info[0], &data, &len, "data")) return env.Undefined();
-    uint32_t seed = info[1].IsNumber() ? static_cast<uint32_t>(info[1].As<Napi::Number>().Int64Value()) : 0;
-    return Napi::Number::New(env, murmur2(data, len, seed));
-  }
-
   CommandTable table_;
   RequestParser parser_;
   Splitter splitter_;
@@ -377,6 +362,40 @@ class KvstoreNative : public Napi::Addon<KvstoreNative> {
   std::string merged_;
 };
 
+Napi::Value Crc16(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data;
+  size_t len;
+  if (!getBytes(env, info[0], &data, &len, "data")) return env.Undefined();
+  return Napi::Number::New(env, crc16(data, len));
+}
+
+Napi::Value Murmur2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data;
+  size_t len;
+  if (!getBytes(env, info[0], &data, &len, "data")) return env.Undefined();
+  uint32_t seed = info[1].IsNumber() ? static_cast<uint32_t>(info[1].As<Napi::Number>().Int64Value()) : 0;
+  return Napi::Number::New(env, murmur2(data, len, seed));
+}
+
+// CRC16 slot of a key (hash tags honoured), as the scaffold exported it (used without an engine).
+Napi::Value KeySlotCrc16(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data;
+  size_t len;
+  if (!getBytes(env, info[0], &data, &len, "key")) return env.Undefined();
+  return Napi::Number::New(env, crc16Slot(data, len));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Engine", NativeEngine::Define(env));
+  exports.Set("keySlot", Napi::Function::New(env, KeySlotCrc16));
+  exports.Set("crc16", Napi::Function::New(env, Crc16));
+  exports.Set("murmur2", Napi::Function::New(env, Murmur2));
+  return exports;
+}
+
 }  // namespace
 
-NODE_API_ADDON(KvstoreNative)
+NODE_API_MODULE(kvstore_native, Init)

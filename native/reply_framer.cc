@@ -44,8 +44,14 @@ long long frameOne(const uint8_t* buf, size_t start, size_t end, int32_t* need) 
       return kFrameIncomplete;
     }
     uint8_t type = buf[p];
-    const void* cr = p + 1 < end ? std::memchr(buf + p + 1, '\r', end - p - 1) : nullptr;
-    size_t r = cr ? static_cast<size_t>(static_cast<const uint8_t*>(cr) - buf) : end;
+    // The line's '\r': most lines are short, so a plain loop first, memchr for long ones.
+    size_t r = p + 1;
+    size_t quick = end - r > 32 ? r + 32 : end;
+    while (r < quick && buf[r] != '\r') r++;
+    if (r == quick && r < end) {
+      const void* cr = std::memchr(buf + r, '\r', end - r);
+      r = cr ? static_cast<size_t>(static_cast<const uint8_t*>(cr) - buf) : end;
+    }
     if (r + 1 >= end) {
       *need = needFrom(static_cast<double>(p) + kMinValueBytes * owed - static_cast<double>(start), start, end);
       return kFrameIncomplete;

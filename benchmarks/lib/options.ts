@@ -12,6 +12,8 @@ export interface SuiteOptions {
   outDir: string | null;
   /** write Kvstore CPU profiles (node --cpu-prof, every worker) into this directory */
   profileDir: string | null;
+  /** extra node arguments for Kvstore (e.g. --perf-basic-prof for perf) */
+  kvstoreNodeArgs: string[];
   /** another checkout (or bin/kvstore.js) to run as Kvstore instead of this one */
   kvstore: string | null;
   /** overall bound on the measuring phase, seconds */
@@ -31,6 +33,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --out DIR             output directory (default benchmarks/results)
   --profile DIR         run Kvstore under node --cpu-prof, profiles written to DIR/<system>/
   --kvstore PATH        run another checkout's Kvstore (its dir or its bin/kvstore.js)
+  --kvstore-node-args A node arguments for Kvstore, e.g. "--perf-basic-prof" (workers inherit them)
   --max-seconds N       stop measuring after N seconds (default 1500)`;
 
 export function parseOptions(argv: string[]): SuiteOptions {
@@ -46,6 +49,7 @@ export function parseOptions(argv: string[]): SuiteOptions {
     outDir: null,
     profileDir: null,
     kvstore: null,
+    kvstoreNodeArgs: [],
     maxSeconds: 1500,
     help: false,
   };
@@ -79,6 +83,7 @@ export function parseOptions(argv: string[]): SuiteOptions {
       case '--out': o.outDir = value(); break;
       case '--profile': o.profileDir = value(); break;
       case '--kvstore': o.kvstore = value(); break;
+      case '--kvstore-node-args': o.kvstoreNodeArgs = value().split(/\s+/).filter(Boolean); break;
       case '--max-seconds': o.maxSeconds = positive(value()); break;
       case '-h': case '--help': o.help = true; break;
       default: throw new Error(`unknown option ${arg}\n${USAGE}`);

@@ -140,7 +140,7 @@ void checkSplit(RequestParser& p, const uint8_t* data, size_t len, const Arrays&
     keyArgs.push_back(arr.keys[2 * (c[C_KEY0] + j)] - c[C_ARG0]);
     keySlots.push_back(arr.keys[2 * (c[C_KEY0] + j) + 1]);
   }
-  Splitter sp;
+  static Splitter sp;  // (its shard map is 64K entries: allocate it once)
   std::vector<int32_t> plan(kPlanHeader + kPlanSubStride * keyArgs.size() + kPlanKeyStride * keyArgs.size() + 1);
   size_t bytes;
   if (!sp.plan(kind, views.data(), views.size(), keyArgs.data(), keySlots.data(), keyArgs.size(), slotTable, plan.data(), plan.size(), &bytes)) {
@@ -150,10 +150,10 @@ void checkSplit(RequestParser& p, const uint8_t* data, size_t len, const Arrays&
   std::vector<uint8_t> out(bytes);
   sp.write(out.data());
   // The sub-commands parse back: one command per sub, each with its keys in client order.
-  RequestParser back;
+  static RequestParser back;
   back.configure(EngineConfig{});
   back.setTable(table());
-  RunResult rr = runAll(back, out.data(), out.size(), 0, 64, 4096, 4096);
+  RunResult rr = runAll(back, out.data(), out.size(), 0, 64, views.size() + 1, views.size() + 1);
   CHECK(rr.error == 0 && rr.consumed == out.size());
   CHECK(rr.cmds.size() == static_cast<size_t>(plan[0]));
   for (size_t k = 0; k < keyArgs.size(); k++) {
@@ -187,16 +187,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* raw, size_t size) {
   p.configure(cfg);
   p.setTable(table());
 
-  RunResult whole = runAll(p, data, len, 0, 2048, 4096, 4096);
+  const size_t room = len / 2 + 2;  // arrays sized to the input: cheap to allocate per run
+  RunResult whole = runAll(p, data, len, 0, room, room, 2 * room);
   // Small arrays, called again on S_FULL / S_GROW_ARGS: same commands.
   RunResult small = runAll(p, data, len, 0, 1 + (cfgSel >> 6), 1 + (cfgSel >> 4 & 3), 1);
   CHECK(small.cmds == whole.cmds && small.consumed == whole.consumed && small.error == whole.error && small.need == whole.need);
 
   // Resume at a split point: parse a prefix, then everything from where the prefix stopped.
   size_t cut = len ? splitSel % (len + 1) : 0;
-  RunResult first = runAll(p, data, cut, 0, 2048, 4096, 4096);
+  RunResult first = runAll(p, data, cut, 0, room, room, 2 * room);
   if (first.error == 0) {
-    RunResult rest = runAll(p, data, len, first.consumed, 2048, 4096, 4096);
+    RunResult rest = runAll(p, data, len, first.consumed, room, room, 2 * room);
     std::vector<Cmd> joined = first.cmds;
     joined.insert(joined.end(), rest.cmds.begin(), rest.cmds.end());
     CHECK(joined == whole.cmds && rest.consumed == whole.consumed && rest.error == whole.error);
@@ -205,7 +206,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* raw, size_t size) {
       size_t shortEnd = first.consumed + static_cast<size_t>(first.need) - 1;
       CHECK(shortEnd >= cut);
       if (shortEnd <= len) {
-        RunResult shortRun = runAll(p, data, shortEnd, first.consumed, 2048, 4096, 4096);
+        RunResult shortRun = runAll(p, data, shortEnd, first.consumed, room, room, 2 * room);
         CHECK(shortRun.cmds.empty());  // (more bytes may turn into an error: a too-long line)
       }
     }
@@ -218,7 +219,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* raw, size_t size) {
     for (int s = 0; s < 16384; s++) slotTable[s] = static_cast<uint16_t>((s * 7) % 5);
     slotTableReady = true;
   }
-  Arrays arr(2048, 4096, 4096);
+  Arrays arr(room, room, 2 * room);
   int n = p.parse(data, len, 0, arr.out());
   for (int i = 0; i < n; i++) checkSplit(p, data, len, arr, i, slotTable);
   return 0;

@@ -13,11 +13,14 @@
  */
 import type { KeyRewriteRule } from '../topology/types';
 import { decodeName, deriveName, hasReservedPrefix, RESERVED_PREFIX, SlotFunction, SlotTagTable } from './derivedName';
-import { globMatch, literalPrefix } from './glob';
+import { globMatch, literalPrefix, literalSuffix } from './glob';
 
 interface CompiledRule {
   pattern: Buffer;
   prefix: Buffer;
+  suffix: Buffer;
+  /** No special bytes at all: the key must equal the pattern. */
+  literal: boolean;
   generation: number;
 }
 
@@ -36,7 +39,8 @@ export class KeyRewriter {
     this.rules = rules
       .map((r) => {
         const pattern = Buffer.from(r.pattern, 'utf8');
-        return { pattern, prefix: literalPrefix(pattern), generation: r.generation };
+        const prefix = literalPrefix(pattern);
+        return { pattern, prefix, suffix: literalSuffix(pattern), literal: prefix.length === pattern.length, generation: r.generation };
       })
       .sort((a, b) => b.generation - a.generation);
     this.table = table;
@@ -56,10 +60,22 @@ export class KeyRewriter {
   /** Effective generation of the key `buf[start, end)`; 0 when no rule matches. */
   generationOf(buf: Buffer, start = 0, end = buf.length): number {
     const len = end - start;
-    for (const rule of this.rules) {
+    const rules = this.rules;
+    outer: for (let r = 0; r < rules.length; r++) {
+      const rule = rules[r];
       const pre = rule.prefix;
-      if (pre.length > len) continue;
-      if (pre.length > 0 && buf.compare(pre, 0, pre.length, start, start + pre.length) !== 0) continue;
+      const n = pre.length;
+      if (n > len) continue;
+      // A JS loop: cheaper than Buffer#compare's native call for the few bytes of a prefix.
+      for (let i = 0; i < n; i++) if (buf[start + i] !== pre[i]) continue outer;
+      if (rule.literal) {
+        if (n === len) return rule.generation;
+        continue;
+      }
+      const suf = rule.suffix;
+      const m = suf.length;
+      if (n + m > len) continue;
+      for (let i = 1; i <= m; i++) if (buf[end - i] !== suf[m - i]) continue outer;
       if (globMatch(rule.pattern, buf, start, len)) return rule.generation;
     }
     return 0;
@@ -129,6 +145,7 @@ export class KeyRewriter {
 
   /** Patterns to send to the backends for `KEYS pattern`: plain keys, and the derived superset. */
   backendKeysPatterns(pattern: Buffer): Buffer[] {
+    if (pattern.length === 1 && pattern[0] === 0x2a) return [pattern]; // "*" already has them all
     return [pattern, Buffer.concat([RESERVED_PREFIX, Buffer.from('*'), pattern])];
   }
 }

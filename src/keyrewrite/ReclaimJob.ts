@@ -42,6 +42,8 @@ export interface ReclaimStatus {
   finishedAt?: string;
   options?: ReclaimOptions;
   shards: ShardProgress[];
+  /** Shards not visited because they were down when the pass started (run it again later). */
+  skipped: string[];
 }
 
 export const DEFAULT_RECLAIM_OPTIONS: ReclaimOptions = { batchKeys: 200, keysPerSecond: 20000 };
@@ -49,7 +51,9 @@ export const DEFAULT_RECLAIM_OPTIONS: ReclaimOptions = { batchKeys: 200, keysPer
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class ReclaimJob {
-  private status: ReclaimStatus = { state: 'idle', shards: [] };
+  private status: ReclaimStatus = { state: 'idle', shards: [], skipped: [] };
+  /** Totals over every pass since start (for metrics). */
+  readonly totals = { passes: 0, scanned: 0, unlinked: 0 };
   private stopping = false;
   private running: Promise<void> | undefined;
   private rewriter: { rules: readonly KeyRewriteRule[]; rw: KeyRewriter } | undefined;
@@ -77,14 +81,17 @@ export class ReclaimJob {
     const opts = { ...DEFAULT_RECLAIM_OPTIONS, ...options };
     if (!(opts.batchKeys >= 1)) opts.batchKeys = DEFAULT_RECLAIM_OPTIONS.batchKeys;
     if (!(opts.keysPerSecond >= 0)) opts.keysPerSecond = DEFAULT_RECLAIM_OPTIONS.keysPerSecond;
-    const shards = this.snapshot().shards.filter((s) => s.state !== 'down');
+    const all = this.snapshot().shards;
+    const shards = all.filter((s) => s.state !== 'down');
     this.stopping = false;
     this.status = {
       state: 'running',
       startedAt: new Date().toISOString(),
       options: opts,
       shards: shards.map((s) => ({ shard: s.name, address: s.master, scanned: 0, unlinked: 0, batches: 0, done: false })),
+      skipped: all.filter((s) => s.state === 'down').map((s) => s.name),
     };
+    this.totals.passes++;
     log.info({ options: opts, shards: shards.length }, 'reclaim started');
     this.running = Promise.all(this.status.shards.map((p) => this.runShard(p, opts))).then(() => {
       const failed = this.status.shards.some((p) => p.error);
@@ -126,12 +133,17 @@ export class ReclaimJob {
         cursor = (reply[0] as Buffer).toString();
         const names = reply[1] as Buffer[];
         progress.scanned += names.length;
+        this.totals.scanned += names.length;
         progress.batches++;
         if (names.length > 0) {
           await this.lock.run(async () => {
             const rw = this.rewriterFor(this.snapshot().keyRewrite);
             const dead = names.filter((n) => rw.isDead(n));
-            if (dead.length > 0) progress.unlinked += (await conn.call(['UNLINK', ...dead])) as number;
+            if (dead.length > 0) {
+              const unlinked = (await conn.call(['UNLINK', ...dead])) as number;
+              progress.unlinked += unlinked;
+              this.totals.unlinked += unlinked;
+            }
           });
         }
         // Pace: a batch of n keys takes at least n / keysPerSecond seconds; always yield.

@@ -21,11 +21,10 @@ function signedChar(b: number): number {
   return b >= 0x80 ? b - 0x100 : b;
 }
 
-interface Cutoff {
-  skipLonger: boolean;
-}
+/** Redis's `skipLongerMatches`, for the match in progress (matching is synchronous). */
+let skipLonger = false;
 
-function matchImpl(pat: Buffer, p: number, pEnd: number, str: Buffer, s: number, sEnd: number, cut: Cutoff): boolean {
+function matchImpl(pat: Buffer, p: number, pEnd: number, str: Buffer, s: number, sEnd: number): boolean {
   let plen = pEnd - p;
   let slen = sEnd - s;
   while (plen > 0 && slen > 0) {
@@ -37,13 +36,13 @@ function matchImpl(pat: Buffer, p: number, pEnd: number, str: Buffer, s: number,
       }
       if (plen === 1) return true;
       while (slen > 0) {
-        if (matchImpl(pat, p + 1, pEnd, str, s, sEnd, cut)) return true;
-        if (cut.skipLonger) return false;
+        if (matchImpl(pat, p + 1, pEnd, str, s, sEnd)) return true;
+        if (skipLonger) return false;
         s++;
         slen--;
       }
       // No position of the rest matched: no longer match for an earlier `*` can help either.
-      cut.skipLonger = true;
+      skipLonger = true;
       return false;
     } else if (c === 0x3f /* ? */) {
       s++;
@@ -115,7 +114,8 @@ export function globMatch(pattern: Buffer, str: Buffer, start = 0, length = str.
   // KEYS and SCAN treat the pattern "*" as "all keys" before matching (the matcher itself would
   // refuse the empty key).
   if (pattern.length === 1 && pattern[0] === 0x2a) return true;
-  return matchImpl(pattern, 0, pattern.length, str, start, start + length, { skipLonger: false });
+  skipLonger = false;
+  return matchImpl(pattern, 0, pattern.length, str, start, start + length);
 }
 
 /**
@@ -130,4 +130,19 @@ export function literalPrefix(pattern: Buffer): Buffer {
     i++;
   }
   return pattern.subarray(0, i);
+}
+
+/**
+ * Literal bytes every match must end with, for patterns without `[` (set syntax has quirks that
+ * make its tail hard to bound: an unclosed set, `[a-]...`). Empty when unknown.
+ */
+export function literalSuffix(pattern: Buffer): Buffer {
+  if (pattern.includes(0x5b)) return pattern.subarray(pattern.length);
+  let i = pattern.length;
+  while (i > 0) {
+    const c = pattern[i - 1];
+    if (c === 0x2a || c === 0x3f || c === 0x5c) break;
+    i--;
+  }
+  return pattern.subarray(i);
 }

@@ -24,6 +24,13 @@ registerPrimaryPlugin({
       backendAuth: { username: config.backend.username || undefined, password: config.backend.password || undefined },
     });
     registerKeyRewriteRoutes(supervisor.admin, admin);
+    const job = admin.reclaim;
+    supervisor.metrics.addSource(() => [
+      { name: 'kvstore_key_rewrite_rules', help: 'Active key-rewrite patterns', type: 'gauge', samples: [{ value: supervisor.topology.keyRewrite?.length ?? 0 }] },
+      { name: 'kvstore_key_rewrite_reclaim_running', help: '1 while a reclaim pass runs', type: 'gauge', samples: [{ value: job.isRunning ? 1 : 0 }] },
+      { name: 'kvstore_key_rewrite_reclaim_scanned_total', help: 'Names examined by reclaim passes', type: 'counter', samples: [{ value: job.totals.scanned }] },
+      { name: 'kvstore_key_rewrite_reclaim_unlinked_total', help: 'Dead names unlinked by reclaim passes', type: 'counter', samples: [{ value: job.totals.unlinked }] },
+    ]);
   },
   async stop() {
     await admin?.reclaim.stop();

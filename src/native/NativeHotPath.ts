@@ -8,8 +8,8 @@ import * as path from 'path';
 import { NativeLoadError } from '../errors';
 import type { CompiledCommandTable, HotPath, RequestBatch } from './api';
 
-/** The raw addon exports (native/binding.cc). */
-export interface KvstoreAddon {
+/** One native engine (native/binding.cc NativeEngine): its own config, table and bound arrays. */
+export interface NativeEngine {
   configure(options: { maxBulkBytes: number; maxInlineBytes: number; hash: 'crc16' | 'murmur'; murmurSeed: number }): void;
   setCommandTable(compiled: CompiledCommandTable): void;
   bindBatch(cmds: Int32Array, args: Int32Array, keys: Int32Array, status: Int32Array, replyEnds: Int32Array, replyStatus: Int32Array, plan: Int32Array): void;
@@ -20,6 +20,13 @@ export interface KvstoreAddon {
   merge(plan: Int32Array, replies: Buffer[]): Buffer;
   keySlot(key: Buffer): number;
   decodeInline(line: Buffer): Buffer[] | null;
+}
+
+/** The raw addon exports. */
+export interface KvstoreAddon {
+  Engine: new () => NativeEngine;
+  /** CRC16 slot (hash tags honoured), without an engine. */
+  keySlot(key: Buffer): number;
   crc16(data: Buffer): number;
   murmur2(data: Buffer, seed: number): number;
 }
@@ -54,11 +61,11 @@ export function loadAddon(): KvstoreAddon {
 
 export class NativeHotPath implements HotPath {
   readonly nativeEnabled = true;
-  /** The raw addon, for tests and benchmarks. */
-  readonly addon: KvstoreAddon;
+  /** This instance's native engine (instances share nothing). */
+  readonly addon: NativeEngine;
 
   constructor(addon: KvstoreAddon = loadAddon()) {
-    this.addon = addon;
+    this.addon = new addon.Engine();
   }
 
   configure(options: { maxBulkBytes: number; maxInlineBytes: number; hash: 'crc16' | 'murmur'; murmurSeed: number }): void {

@@ -57,6 +57,7 @@ export class ProxyServer extends EventEmitter {
   readonly hooks: ProxyHooks = { migration: null, keyRewrite: null, keyNames: null };
   /** Online resharding: moves keys of migrating slots before their commands (MigrationHook.ts). */
   readonly migration: MigrationSupport;
+  /** Key rewrite rules of the current topology (src/keyrewrite/WorkerKeyRewrite.ts). */
   private readonly keyRewrite: WorkerKeyRewrite;
 
   constructor(options: ProxyServerOptions) {
@@ -95,10 +96,12 @@ export class ProxyServer extends EventEmitter {
         this.emit('clientClosed', client.id);
       },
     };
-    this.migration = new MigrationSupport(this.hooks, options.config);
-    void this.migration.applyTopology(options.topology, () => router.apply(options.topology)); // synchronous: nothing in flight yet
     this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
-    this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
+    this.migration = new MigrationSupport(this.hooks, options.config);
+    void this.migration.applyTopology(options.topology, () => {
+      router.apply(options.topology);
+      this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
+    }); // synchronous: nothing in flight yet
     this.keyRewrite.warmUp();
     this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => {

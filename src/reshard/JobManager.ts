@@ -91,7 +91,7 @@ const KEEP_JOBS = 50;
 class Job {
   readonly info: JobInfo;
   startedAt = Date.now();
-  private readonly scanStartedAt = new Map<string, number>();
+  runStartedAt = Date.now();
 
   constructor(info: JobInfo) {
     this.info = info;
@@ -104,16 +104,15 @@ class Job {
       const seconds = i.elapsedMs / 1000;
       i.keysPerSecond = seconds > 0 ? Math.round(i.keysMoved / seconds) : 0;
       if (i.keysScanned > 0 && i.keysToScan > 0) {
+        // The scan rate of this run (a resumed job scans its sources again from the start).
+        const scanSeconds = (Date.now() - this.runStartedAt) / 1000;
         const left = Math.max(0, i.keysToScan - i.keysScanned);
-        i.etaSeconds = Math.round(((seconds * left) / i.keysScanned) * 10) / 10;
+        i.etaSeconds = Math.round(((scanSeconds * left) / i.keysScanned) * 10) / 10;
       } else if (i.slotsTotal > 0 && i.slotsDone === i.slotsTotal) i.etaSeconds = 0;
     }
     return { ...i };
   }
 
-  markScanStart(source: string): void {
-    this.scanStartedAt.set(source, Date.now());
-  }
 }
 
 export class JobManager extends EventEmitter {
@@ -235,6 +234,11 @@ export class JobManager extends EventEmitter {
       job = reuse;
       job.info.resumed++;
       job.startedAt = Date.now() - job.info.elapsedMs;
+      job.runStartedAt = Date.now();
+      job.info.keysScanned = 0;
+      job.info.keysToScan = 0;
+      // What is left is in the topology's migrations; the run adds it back.
+      job.info.slotsTotal = job.info.slotsDone;
     } else {
       job = new Job({
         id: this.nextId++, kind, state: 'running', noCopy, target, createdAt: new Date().toISOString(), resumed: 0,
@@ -361,7 +365,6 @@ export class JobManager extends EventEmitter {
         probe.close();
       }
     }
-    job.markScanStart(from);
     await scanSource({
       source: address,
       destinationAddress: (to) => this.addressOf(to),

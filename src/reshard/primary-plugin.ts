@@ -11,13 +11,15 @@ import { createSlotFilter } from './slotFilter';
 
 const log = createLogger('reshard');
 let manager: JobManager | undefined;
+let stopped = false;
 
 /** Resume only when every worker is ready: a worker still starting would route by an older epoch. */
 async function resumeWhenReady(supervisor: Supervisor, jobs: JobManager): Promise<void> {
   for (;;) {
+    if (stopped) return;
     const workers = supervisor.workerInfo();
     if (workers.length > 0 && workers.every((w) => w.ready)) break;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 100).unref());
   }
   await supervisor.publishTopology();
   const job = jobs.resume();
@@ -54,6 +56,7 @@ registerPrimaryPlugin({
     void resumeWhenReady(supervisor, jobs).catch((err) => log.error({ err: (err as Error).message }, 'cannot resume the unfinished migration'));
   },
   async stop() {
+    stopped = true;
     await manager?.stop();
   },
 });

@@ -14,6 +14,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { freePort } from './ports';
 import { RedisProcess, startRedisGroup } from './redis';
+import { trackPid, untrackPid } from './reaper';
 
 export const REPO_ROOT = path.join(__dirname, '..', '..', '..');
 export const KVSTORE_BIN = path.join(REPO_ROOT, 'bin', 'kvstore.js');
@@ -93,6 +94,8 @@ export async function startKvstore(t: TestContextLike, options: KvstoreOptions =
     env: { ...process.env, KVSTORE_LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  trackPid(child.pid);
+  child.once('exit', () => untrackPid(child.pid));
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));

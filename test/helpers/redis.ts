@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports';
+import { trackPid, untrackPid } from './reaper';
 
 export interface RedisProcess {
   port: number;
@@ -52,7 +53,12 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
       ...(options.args ?? []),
     ];
     child = spawn(binary, args, { stdio: 'ignore' });
-    exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const pid = child.pid;
+    trackPid(pid);
+    exited = new Promise((resolve) => child.once('exit', () => {
+      untrackPid(pid);
+      resolve();
+    }));
     await waitForPort(port);
   };
 

@@ -13,6 +13,7 @@ import { TopologyStore, initialTopology } from '../../src/topology/TopologyStore
 import { routingTable } from '../../src/topology/slots';
 import type { TopologySnapshot } from '../../src/topology/types';
 import { RedisOptions, RedisProcess, startRedis } from '../helpers/redis';
+import { trackPid, untrackPid } from '../helpers/reaper';
 
 /** The config schema's defaults (what the error windows are reported with), rejoin shortened. */
 export const DEFAULT_HEALTH: HealthConfig = { intervalMs: 1000, timeoutMs: 1000, downAfter: 3, upAfter: 2, rejoinAfterMs: 3000 };
@@ -417,6 +418,8 @@ export async function startSentinels(
     const file = path.join(dir, 'sentinel.conf');
     fs.writeFileSync(file, lines.join('\n') + '\n');
     const child = spawn('redis-sentinel', [file], { stdio: 'ignore' });
+    trackPid(child.pid);
+    child.once('exit', () => untrackPid(child.pid));
     procs.push({ child, info: { port, address: `127.0.0.1:${port}`, pid: child.pid!, dir } });
     await waitForPort(port);
   }

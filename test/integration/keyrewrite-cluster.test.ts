@@ -44,10 +44,12 @@ test('with 2 workers, no request sent after `key-rewrite add` returns sees the o
   const added = await ctl(kv, 'add', 'user:*');
   addReturnedAt = performance.now();
   t.is(added.code, 0, added.err.join('\n'));
-  await new Promise((r) => setTimeout(r, 400));
+  // Keep going until plenty of requests were sent after the add returned (bounded in time).
+  const deadline = Date.now() + 15_000;
+  while (checkedAfter < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   stop = true;
   await Promise.all(loops);
-  t.true(checkedAfter > 50, `only ${checkedAfter} requests after the add`);
+  t.true(checkedAfter >= 200, `only ${checkedAfter} requests after the add`);
   t.deepEqual(late, []);
 
   // And the other way: after `remove` returns, every request sees the old values again.
@@ -104,4 +106,37 @@ test('rules survive a restart; reclaim frees the old keys through the real clust
   t.true(served > 20, `only ${served} reads during the reclaim`);
   t.is(await conns[0].get('user:1'), 'new');
   t.is(await conns[0].get('item:7'), 'keep');
+  const metrics = (await second.admin('GET', '/metrics')).text;
+  t.regex(metrics, /^kvstore_key_rewrite_rules 1$/m);
+  t.regex(metrics, /^kvstore_key_rewrite_reclaim_unlinked_total 2000$/m);
+});
+
+test('rewritten keys move with their slots during online resharding', async (t) => {
+  const kv = await startKvstore(t, { shards: 2, workers: 1, config: { migration: { batchKeys: 50, maxKeysPerSecond: 0 } } });
+  const [c] = clients(t, kv.port, 1);
+  for (let i = 0; i < 300; i++) await c.set(`user:${i}`, 'old');
+  t.is((await ctl(kv, 'add', 'user:*')).code, 0);
+  for (let i = 0; i < 300; i++) await c.set(`user:${i}`, `new${i}`);
+  await c.sadd('user:{9}:a', 'x');
+  await c.sadd('item:{9}', 'x');
+  // Move every slot of shard 1 to shard 2, clients reading meanwhile.
+  const out: string[] = [];
+  const err: string[] = [];
+  let stop = false;
+  let wrong = 0;
+  const reader = (async () => {
+    for (let n = 0; !stop; n++) if ((await c.get(`user:${n % 300}`)) !== `new${n % 300}`) wrong++;
+  })();
+  const code = await main(['ctl', '--admin', `127.0.0.1:${kv.adminPort}`, 'move-slots', '0-8191', 's2', '--wait'], { out: (l) => out.push(l), err: (l) => err.push(l) });
+  stop = true;
+  await reader;
+  t.is(code, 0, err.join('\n'));
+  t.is(wrong, 0);
+  const s1 = new Redis({ port: kv.redis[0].port, host: '127.0.0.1' });
+  t.teardown(() => s1.disconnect());
+  t.is(await s1.dbsize(), 0, 'derived and plain names left with their slots');
+  const values = await c.mget(...Array.from({ length: 300 }, (_, i) => `user:${i}`));
+  t.deepEqual(values, Array.from({ length: 300 }, (_, i) => `new${i}`));
+  t.deepEqual(await c.sinter('user:{9}:a', 'item:{9}'), ['x']);
+  t.is((await c.keys('user:*')).length, 301);
 });

@@ -79,7 +79,7 @@ test('a shard killed in the middle of a pipeline fails only its requests, then c
 });
 
 test('a stalled shard times out its requests; others keep serving; it recovers', async (t) => {
-  const kv = await startProxy(t, { shards: 3, config: { timeouts: { requestMs: 500 } } });
+  const kv = await startProxy(t, { shards: 3, config: { timeouts: { requestMs: 1500 } } });
   const r = kv.client();
   const stalled = 2;
   const [slowKey] = keysOn(stalled, 1);
@@ -99,9 +99,10 @@ test('a stalled shard times out its requests; others keep serving; it recovers',
   t.is(await r.get(fastKey), 'fine');
   const err = (await slow) as Error;
   const took = Date.now() - started;
-  t.log(`stalled request failed after ${took} ms (requestMs 500)`);
-  t.regex(err.message, new RegExp(`^ERR Kvstore: shard 's${stalled}' \\(127\\.0\\.0\\.1:\\d+\\) timed out after 500 ms`));
-  t.true(took >= 450 && took < 2000);
+  t.log(`stalled request failed after ${took} ms (requestMs 1500)`);
+  t.regex(err.message, new RegExp(`^ERR Kvstore: shard 's${stalled}' \\(127\\.0\\.0\\.1:\\d+\\) timed out after 1500 ms`));
+  // Generous upper bound: a loaded CI machine must not turn this into a timing test.
+  t.true(took >= 1400 && took < 6000, `took ${took} ms`);
   process.kill(kv.redis[stalled].pid, 'SIGCONT');
   const deadline = Date.now() + 10_000;
   let value: unknown = null;

@@ -11,6 +11,7 @@ import { MigrationHook, MigrationShardAccess } from '../../src/proxy/MigrationHo
 import { MigrationSupport } from '../../src/proxy/MigrationSupport';
 import { JobManager, ReshardSettings } from '../../src/reshard/JobManager';
 import { perKeySlotFilter } from '../../src/reshard/SourceScan';
+import { planRebalance, startMigrations } from '../../src/reshard/planner';
 import { encodeCommand, parseReply, RespArg, RespClient, RespValue } from '../../src/reshard/RespClient';
 import { initialTopology, TopologyStore } from '../../src/topology/TopologyStore';
 import { routingTable } from '../../src/topology/slots';
@@ -337,4 +338,44 @@ test('stale leftovers on the destination never win over the source: they are pur
   const check = await checkBackends(store.snapshot, keySlot, expected);
   t.deepEqual([...check.misplaced, ...check.duplicated, ...check.wrong].slice(0, 5), []);
   dest.close();
+});
+
+test('a restart between announcing and activating a migration activates and finishes it', async (t) => {
+  const servers = await startRedisGroup(2, t.teardown);
+  const { store, worker, jobs } = setup(t, [servers[0].address]);
+  const expected = new Map<string, Expected>();
+  await preload(worker.run, 'p', 3000, expected);
+  await jobs.addShard({ name: 's1', master: servers[1].address });
+  // As a primary killed right after persisting the pending migrations would leave them.
+  await worker.update(store.update((d) => startMigrations(d, planRebalance(d), true)));
+  const held = worker.run(['GET', 'p:1']); // waits: the slots are pending
+  const job = jobs.resume();
+  t.truthy(job);
+  await jobs.whenIdle();
+  t.is(String(await held), expected.get('p:1')!.value);
+  t.is(jobs.get(job!.id)!.state, 'done');
+  t.deepEqual(store.snapshot.migrations, []);
+  const check = await checkBackends(store.snapshot, keySlot, expected);
+  t.deepEqual([...check.misplaced, ...check.duplicated, ...check.wrong].slice(0, 5), []);
+});
+
+test('remove-shard --no-copy drops the shard at once; its slots go to the others without data', async (t) => {
+  const servers = await startRedisGroup(3, t.teardown);
+  const { store, worker, jobs } = setup(t, servers.map((s) => s.address));
+  const expected = new Map<string, Expected>();
+  await preload(worker.run, 'r', 3000, expected);
+  const job = jobs.removeShard('s1', { noCopy: true });
+  await jobs.whenIdle();
+  const info = jobs.get(job.id)!;
+  t.is(info.state, 'done', info.error);
+  t.is(info.keysMoved, 0);
+  t.deepEqual(store.snapshot.shards.map((s) => s.name), ['s0', 's2']);
+  t.deepEqual(slotCounts(store.snapshot), [8192, 8192]);
+  // Keys of the other shards are untouched; the removed shard's keys now miss (cache refill).
+  for (const [k, e] of [...expected].slice(0, 300)) {
+    const v = await worker.run(['GET', k]);
+    const wasOnRemoved = keySlot(Buffer.from(k)) >= 5461 && keySlot(Buffer.from(k)) <= 10921; // s1's range
+    if (wasOnRemoved) t.is(v, null);
+    else t.is(String(v), e.value);
+  }
 });

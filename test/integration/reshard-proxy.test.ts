@@ -201,6 +201,8 @@ test('kill -9 of the proxy in the middle of a migration: the restarted proxy res
   const after = await load2.stop();
   t.is(job.state, 'done', job.error);
   t.is(job.resumed, 1, 'the same job was picked up again');
+  t.is(job.slotsDone, 5461);
+  t.is(job.slotsTotal, 5461);
   t.deepEqual(after.failures.slice(0, 5), []);
   const topo = await topology(kv.adminPort);
   t.deepEqual(topo.migrations, []);

@@ -13,6 +13,7 @@ test('CRC16 slots match the values Redis Cluster documents', (t) => {
   t.is(slotOf('bar'), 5061);
   t.is(slotOf('hello'), 866);
   t.is(slotOf(''), 0);
+  t.is(loadAddon().keySlot(Buffer.from('foo{bar}{zap}')), 5061); // the module-level CRC16 helper
 });
 
 test('hash tags follow keyHashSlot: first { then first } after it, empty tag = whole key', (t) => {

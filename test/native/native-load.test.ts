@@ -6,7 +6,8 @@ import { nativeEngine, resp } from './native-setup';
 
 test('the addon loads and loadHotPath picks it (nativeEnabled)', (t) => {
   const addon = loadAddon();
-  t.is(typeof addon.parseRequests, 'function');
+  t.is(typeof addon.Engine, 'function');
+  t.is(typeof new addon.Engine().parseRequests, 'function');
   const hp = loadHotPath();
   t.true(hp.nativeEnabled);
   t.true(hp instanceof NativeHotPath);
@@ -34,4 +35,14 @@ test('wrong argument types throw instead of crashing', (t) => {
   t.throws(() => e.hp.bindSlotTable(new Uint16Array(10)), { instanceOf: RangeError });
   t.throws(() => e.hp.bindBatch({ ...e.batch, cmds: new Uint32Array(9) as unknown as Int32Array }, e.replyEnds, e.replyStatus, e.plan), { instanceOf: TypeError });
   t.throws(() => e.hp.split(Buffer.from('PING\r\n'), 5), { instanceOf: RangeError });
+});
+
+test('two instances share nothing: each keeps its own bound arrays and config', (t) => {
+  const a = nativeEngine({ maxInlineBytes: 8 });
+  const b = nativeEngine();
+  const line = Buffer.from('PING 0123456789\r\n');
+  t.is(b.hp.parseRequests(line, 0), 1);
+  t.is(a.hp.parseRequests(line, 0), 0); // too big for a's limit
+  t.is(a.batch.status[S_NCMDS], 0);
+  t.is(b.batch.status[S_NCMDS], 1); // untouched by a's call
 });

@@ -185,3 +185,18 @@ test('with the cluster hashes (crc16, murmur with a seed) derived names keep the
     if (hash === 'crc16') t.true(built.tags.every((tag, i) => tag.equals(table.tags[i])), 'SlotHasher crc16 agrees with the spec CRC16');
   }
 });
+
+test('the prefix/suffix prefilters never reject a key the glob matches', (t) => {
+  const { globMatch } = require('../../src/keyrewrite/glob') as typeof import('../../src/keyrewrite/glob');
+  const bytes = (max: number) => fc.array(fc.constantFrom(...Buffer.from('ab*?[]^-\\:')), { maxLength: max }).map((a) => Buffer.from(a));
+  fc.assert(
+    fc.property(bytes(7), bytes(9), (pattern, key) => {
+      const rw = new KeyRewriter([{ pattern: pattern.toString('latin1'), generation: 5 }], keySlot, table);
+      // Patterns are strings in the topology: compare on the bytes the rewriter really uses.
+      const p = Buffer.from(pattern.toString('latin1'), 'utf8');
+      return (rw.generationOf(key) === 5) === globMatch(p, key);
+    }),
+    { numRuns: 20000 },
+  );
+  t.pass();
+});

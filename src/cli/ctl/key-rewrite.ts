@@ -21,11 +21,13 @@ export const KEY_REWRITE_USAGE = `usage: kvstore ctl [--admin HOST:PORT] key-rew
 
 interface ReclaimStatusBody {
   state: string;
+  skipped?: string[];
   shards: { shard: string; scanned: number; unlinked: number; done: boolean; error?: string }[];
 }
 
 function formatReclaim(status: ReclaimStatusBody): string {
   const lines = [`reclaim: ${status.state}`];
+  if (status.skipped?.length) lines.push(`  skipped (down): ${status.skipped.join(', ')}`);
   for (const s of status.shards ?? []) lines.push(`  ${s.shard}: scanned ${s.scanned}, unlinked ${s.unlinked}${s.done ? ', done' : ''}${s.error ? `, error: ${s.error}` : ''}`);
   return lines.join('\n');
 }
