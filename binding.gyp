@@ -14,8 +14,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-O2"],
       "cflags_cc!": ["-fno-exceptions", "-O2"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fvisibility=hidden", "-fno-exceptions", "-flto", "-fomit-frame-pointer"],
-      "ldflags": ["-O3", "-flto", "-flto-partition=one"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fvisibility=hidden", "-fno-exceptions", "-fomit-frame-pointer"],
       "cflags": ["-O3", "-fvisibility=hidden"]
     }
   ]

@@ -204,7 +204,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (!getBytes(env, info[0], data, len, "chunk")) return false;
     double f = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
     if (!(f >= 0 && f <= static_cast<double>(*len)) || *len > 0x7fffffffu) {
-      Napi::RangeError::New(env, "from is outside the chunk").ThrowAsJavaScriptException();
+      Napi::RangeError::New(env, "from is outside the chunk (or the chunk is over 2 GB)").ThrowAsJavaScriptException();
       return false;
     }
     *from = static_cast<size_t>(f);

@@ -76,6 +76,11 @@ bool CommandTable::load(const std::vector<std::string>& names, const std::vector
       bool skipped = (sp.beginKind != kBeginIndex && sp.beginKind != kBeginKeyword) || (sp.findKind != kFindRange && sp.findKind != kFindKeynum);
       if (!skipped && (sp.beginKind != kBeginIndex || sp.findKind != kFindRange)) rangeOnly_[i] = 0;
     }
+  for (size_t i = 0; i < n; i++) {
+    if (rangeOnly_[i] != 1 || specCount[i] != 1) continue;
+    const KeySpec& sp = specs_[specStart[i]];
+    if (sp.beginKind == kBeginIndex && sp.beginArg == 1 && sp.findKind == kFindRange && sp.a == 0 && sp.b >= 1) rangeOnly_[i] = 2;
+  }
   keywords_ = keywords;
   slots_ = std::move(slots);
   mask_ = cap - 1;
@@ -83,13 +88,8 @@ bool CommandTable::load(const std::vector<std::string>& names, const std::vector
   return true;
 }
 
-int CommandTable::lookupName(const uint8_t* name, size_t len) const {
+int CommandTable::lookupNameSlow(const uint8_t* name, size_t len) const {
   if (slots_.empty()) return kCmdUnknown;
-  if (len == lastLen_ && len != 0) {
-    size_t i = 0;
-    while (i < len && name[i] == lastName_[i]) i++;
-    if (i == len) return lastId_;
-  }
   uint32_t h = hashLower(name, len) & mask_;
   int id = kCmdUnknown;
   for (;;) {
@@ -114,17 +114,14 @@ int CommandTable::idOf(const char* lowercaseName) const {
   return lookupName(reinterpret_cast<const uint8_t*>(lowercaseName), std::strlen(lowercaseName));
 }
 
-int CommandTable::lookup(const ArgView* argv, size_t argc) const {
-  if (argc == 0) return kCmdUnknown;
-  int id = lookupName(argv[0].data, argv[0].len);
-  if (id < 0 || subCount_[id] <= 0 || argc < 2) return id;
+int CommandTable::lookupSub(int id, const ArgView& sub) const {
   // Container: its subcommands are named "container|sub".
   const std::string& container = names_[id];
   for (int32_t s = subStart_[id], e = subStart_[id] + subCount_[id]; s < e; s++) {
     const std::string& nm = names_[s];
-    if (nm.size() != container.size() + 1 + argv[1].len) continue;
+    if (nm.size() != container.size() + 1 + sub.len) continue;
     if (nm.compare(0, container.size(), container) != 0 || nm[container.size()] != '|') continue;
-    if (caseEqual(reinterpret_cast<const uint8_t*>(nm.data()) + container.size() + 1, argv[1].len, argv[1].data, argv[1].len)) return s;
+    if (caseEqual(reinterpret_cast<const uint8_t*>(nm.data()) + container.size() + 1, sub.len, sub.data, sub.len)) return s;
   }
   return id;
 }

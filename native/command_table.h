@@ -40,8 +40,21 @@ class CommandTable {
 
   size_t size() const { return names_.size(); }
   // Id of the command (or container subcommand) named by argv[0] (and argv[1]).
-  int lookup(const ArgView* argv, size_t argc) const;
-  int lookupName(const uint8_t* name, size_t len) const;
+  int lookup(const ArgView* argv, size_t argc) const {
+    if (argc == 0) return kCmdUnknown;
+    int id = lookupName(argv[0].data, argv[0].len);
+    if (id < 0 || subCount_[id] <= 0 || argc < 2) return id;
+    return lookupSub(id, argv[1]);
+  }
+  int lookupName(const uint8_t* name, size_t len) const {
+    // Pipelines repeat the same command: the last name, byte for byte, needs no hashing.
+    if (len == lastLen_ && len != 0) {
+      size_t i = 0;
+      while (i < len && name[i] == lastName_[i]) i++;
+      if (i == len) return lastId_;
+    }
+    return lookupNameSlow(name, len);
+  }
   int idOf(const char* lowercaseName) const;
 
   // Key argument positions per the key specs, appended to `out`. Returns false when a spec
@@ -51,6 +64,8 @@ class CommandTable {
   // True when every key spec of `id` is index + range (most commands): its key positions then
   // depend on argc only, and rangeKeys() finds them without looking at any argument.
   bool rangeOnly(int id) const { return rangeOnly_[id] != 0; }
+  // True when the only key is argument 1 (GET, SET, INCR, HSET, ...: one index 1 + range 0 spec).
+  bool firstArgKey(int id) const { return rangeOnly_[id] == 2; }
   // Key positions of a rangeOnly command into out[0..cap) (counting past cap). False = bad keys.
   bool rangeKeys(int id, size_t argc, int32_t* out, size_t cap, size_t* count) const {
     const int iargc = static_cast<int>(argc);
@@ -74,6 +89,8 @@ class CommandTable {
 
  private:
   static uint32_t hashLower(const uint8_t* p, size_t len);
+  int lookupNameSlow(const uint8_t* name, size_t len) const;
+  int lookupSub(int container, const ArgView& sub) const;
   std::vector<std::string> names_;
   std::vector<int32_t> arity_, specStart_, specCount_, subStart_, subCount_;
   std::vector<KeySpec> specs_;

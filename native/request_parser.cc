@@ -26,20 +26,19 @@ inline int64_t findByte(const uint8_t* buf, size_t from, size_t end, uint8_t ch)
 
 }  // namespace
 
-int keySlotFor(const EngineConfig& cfg, const uint8_t* key, size_t len) {
-  return cfg.hash == HashKind::Murmur ? murmurSlot(key, len, cfg.murmurSeed) : crc16Slot(key, len);
-}
 
 __attribute__((always_inline)) inline RequestParser::LengthResult RequestParser::readLength(const uint8_t* buf, size_t len, size_t lineStart, bool bulk,
                                                                                             long long* value, size_t* next) const {
   // Fast path (inlined): 1..10 plain digits right before '\r', with the byte after it available.
-  if (lineStart < len && (!bulk || buf[lineStart] == '$')) {
+  // With 13 bytes available (type, 10 digits, CR, one more) no bound check is needed per digit.
+  if (lineStart + 13 <= len && (!bulk || buf[lineStart] == '$')) {
     size_t i = lineStart + 1;
-    if (i < len && buf[i] >= '1' && buf[i] <= '9') {
+    if (buf[i] >= '1' && buf[i] <= '9') {
       long long v = buf[i] - '0';
+      const size_t stop = lineStart + 11;
       i++;
-      while (i < len && i - lineStart <= 11 && buf[i] >= '0' && buf[i] <= '9') v = v * 10 + (buf[i++] - '0');
-      if (i + 1 < len && buf[i] == '\r' && i - lineStart <= 11 && static_cast<long long>(i - lineStart) <= cfg_.maxInlineBytes) {
+      while (i < stop && static_cast<unsigned>(buf[i] - '0') <= 9) v = v * 10 + (buf[i++] - '0');
+      if (buf[i] == '\r' && static_cast<long long>(i - lineStart) <= cfg_.maxInlineBytes) {
         *value = v;
         *next = i + 2;
         return LengthResult::Ok;
@@ -73,7 +72,7 @@ bool RequestParser::decodeInline(const uint8_t* line, size_t len, std::string* b
   return splitInlineArgs(line, len, bytes, [&](const InlineToken&, size_t n) { lens->push_back(n); });
 }
 
-bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t argBase, int32_t* keys, size_t keyRoom,
+__attribute__((always_inline)) inline bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t argBase, int32_t* keys, size_t keyRoom,
                              size_t* nkeysOut) {
   *nkeysOut = 0;
   cmd[C_CMD] = kCmdUnknown;
@@ -103,6 +102,20 @@ bool RequestParser::describe(const uint8_t* buf, int32_t* cmd, const int32_t* ar
   cmd[C_CMD] = id;
   if (id < 0) return true;
   size_t nk;
+  if (!decode && table_->firstArgKey(id)) {
+    // The common case: one key, argument 1 (bad keys when it is missing).
+    if (argc < 2) {
+      cmd[C_FLAGS] |= F_BAD_KEYS;
+      return true;
+    }
+    *nkeysOut = 1;
+    if (keyRoom < 1) return false;
+    int slot = keySlotFor(cfg_, buf + args[2], static_cast<size_t>(args[3]));
+    keys[0] = argBase + 1;
+    keys[1] = slot;
+    cmd[C_SLOT] = slot;
+    return true;
+  }
   if (!decode && table_->rangeOnly(id)) {
     // Fast path: positions from argc alone, written straight into the output.
     if (!table_->rangeKeys(id, argc, keys, keyRoom, &nk)) {

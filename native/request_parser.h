@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "command_table.h"
+#include "slot_hash.h"
 
 namespace kvstore {
 
@@ -44,7 +45,9 @@ struct EngineConfig {
   uint32_t murmurSeed = 0;
 };
 
-int keySlotFor(const EngineConfig& cfg, const uint8_t* key, size_t len);
+inline int keySlotFor(const EngineConfig& cfg, const uint8_t* key, size_t len) {
+  return cfg.hash == HashKind::Murmur ? murmurSlot(key, len, cfg.murmurSeed) : crc16Slot(key, len);
+}
 
 struct RequestOutput {
   int32_t* cmds;

@@ -64,12 +64,13 @@ export function scanOptions(view: KeyNameView | null, options: Buffer[]): { opti
   if (!view?.active) return { options };
   const out: Buffer[] = [];
   let pattern: Buffer | undefined;
-  for (let i = 0; i < options.length; i++) {
-    if (options[i].toString('latin1').toLowerCase() === 'match' && i + 1 < options.length) {
-      pattern = options[++i];
+  // Options are keyword/value pairs (MATCH p, COUNT n, TYPE t): a value is never a keyword.
+  for (let i = 0; i < options.length; i += 2) {
+    if (i + 1 < options.length && options[i].toString('latin1').toLowerCase() === 'match') {
+      pattern = options[i + 1];
       continue;
     }
-    out.push(options[i]);
+    out.push(...options.slice(i, i + 2));
   }
   return { options: out, pattern };
 }

@@ -185,7 +185,8 @@ test('a rule change waits for the reclaim batch in flight and the next batch use
   await pipe.exec();
   // Slow job, then remove the rule mid-way: the plain keys not yet reclaimed must survive.
   admin.startReclaim({ batchKeys: 20, keysPerSecond: 2000 });
-  await new Promise((r) => setTimeout(r, 150));
+  const deadline = Date.now() + 15_000;
+  while (admin.reclaimStatus().shards[0].unlinked === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   await admin.remove('user:*');
   const left = await client.dbsize();
   await admin.reclaim.finished();

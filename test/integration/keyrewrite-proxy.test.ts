@@ -10,8 +10,7 @@ import type { KeyRewriteRule } from '../../src/topology/types';
 import { loadHotPath } from '../../src/native';
 import { startProxy, StartedProxy, StartProxyOptions } from '../helpers/proxy';
 
-// One hot path for every proxy of this file: the native addon binds its output arrays
-// process-wide, so two NativeHotPath instances in one process would overwrite each other's.
+// One hot path for every proxy of this file, as in a worker process.
 const hotPath = loadHotPath();
 const start = (t: import('ava').ExecutionContext, options: StartProxyOptions) => startProxy(t, { hotPath, ...options });
 
@@ -158,6 +157,41 @@ test('commands returning key names give the original names; reserved names are r
   // Without rules a key is never inspected (the zero-cost path): the same write goes through.
   push(kv, []);
   t.is(await redis.set(reserved, 'x'), 'OK');
+});
+
+test('keys in scripts, numkeys and keyword positions are rewritten too', async (t) => {
+  const kv = await start(t, { shards: 2 });
+  const redis = kv.client();
+  await redis.set('user:{s}:1', 'old');
+  push(kv, [{ pattern: 'user:*', generation: 7 }]);
+  t.is(await redis.eval("return redis.call('GET', KEYS[1])", 1, 'user:{s}:1'), null);
+  await redis.set('user:{s}:1', 'new');
+  t.is(await redis.eval("return redis.call('GET', KEYS[1])", 1, 'user:{s}:1'), 'new');
+  await redis.zadd('user:{z}:a', 1, 'x');
+  await redis.zadd('other:{z}', 2, 'y');
+  t.is(await redis.zunionstore('user:{z}:u', 2, 'user:{z}:a', 'other:{z}'), 2);
+  t.deepEqual(await redis.zrange('user:{z}:u', 0, -1), ['x', 'y']);
+  await redis.geoadd('user:{g}:geo', 13.361389, 38.115556, 'Palermo');
+  t.is(await redis.call('GEORADIUS', 'user:{g}:geo', '15', '37', '200', 'km', 'STORE', 'user:{g}:near'), 1);
+  t.deepEqual(await redis.zrange('user:{g}:near', 0, -1), ['Palermo']);
+  push(kv, []);
+  t.deepEqual(await redis.zrange('user:{g}:near', 0, -1), []);
+  t.is(await redis.get('user:{s}:1'), 'old');
+});
+
+test('with the murmur hash, rewritten keys keep their slot too', async (t) => {
+  const kv = await start(t, { shards: 3, config: { hash: 'murmur', murmurSeed: 42 } });
+  kv.topology.hash = 'murmur';
+  const redis = kv.client();
+  await redis.set('user:plain', 'old');
+  push(kv, [{ pattern: 'user:*', generation: 5 }]);
+  t.is(await redis.get('user:plain'), null);
+  await redis.sadd('user:{m}:a', 'x', 'y');
+  await redis.sadd('item:{m}', 'y');
+  t.deepEqual(await redis.sinter('user:{m}:a', 'item:{m}'), ['y']);
+  await redis.mset(...Array.from({ length: 40 }, (_, i) => [`user:${i}`, `v${i}`]).flat());
+  t.deepEqual(await redis.mget(...Array.from({ length: 40 }, (_, i) => `user:${i}`)), Array.from({ length: 40 }, (_, i) => `v${i}`));
+  t.is((await redis.keys('user:*')).length, 41);
 });
 
 test('without rules nothing is rewritten and the hook is off', async (t) => {
