@@ -15,7 +15,7 @@
  */
 import { MigrateAuth, migrateKeys, SourceExec } from '../reshard/migrateKeys';
 import { RedisReplyError } from '../errors';
-import { parseReply } from '../resp';
+import { parseReply, replyEnd } from '../resp';
 
 /* Structural view of the seam types in ./Hooks.ts (kept local so this file builds alone). */
 export interface MigrationCommand {
@@ -161,9 +161,9 @@ export class MigrationHook {
       // Walk the array reply's elements as raw bytes.
       let pos = reply.indexOf('\r\n') + 2;
       for (const k of s.ks) {
-        const r = parseReply(reply, pos)!;
-        values[k] = reply.subarray(pos, r.next);
-        pos = r.next;
+        const end = replyEnd(reply, pos);
+        values[k] = reply.subarray(pos, end);
+        pos = end;
       }
     });
     return Buffer.concat([Buffer.from(`*${values.length}\r\n`), ...values]);

@@ -78,6 +78,25 @@ export function parseReply(buf: Buffer, pos: number, options: DecodeOptions = {}
   }
 }
 
+/**
+ * Where the reply at `pos` ends (the offset just after it), without decoding it: for walking the
+ * elements of a reply as raw bytes. -1 when `buf` does not hold all of it yet.
+ */
+export function replyEnd(buf: Buffer, pos: number): number {
+  if (pos >= buf.length) return -1;
+  const eol = buf.indexOf(CR, pos + 1);
+  if (eol < 0 || eol + 1 >= buf.length) return -1;
+  const type = buf[pos];
+  if (type === 0x2b || type === 0x2d || type === 0x3a) return eol + 2;
+  if (type !== 0x24 && type !== 0x2a) throw notResp(`type byte 0x${type.toString(16)}`, {});
+  const n = lengthOf(buf, pos, eol, {});
+  if (n < 0) return eol + 2;
+  if (type === 0x24) return eol + 4 + n <= buf.length ? eol + 4 + n : -1;
+  let at = eol + 2;
+  for (let i = 0; i < n && at >= 0; i++) at = replyEnd(buf, at);
+  return at;
+}
+
 /** Decode a buffer that holds exactly one whole reply (a reply the proxy collected). */
 export function decodeReply(buf: Buffer, options: DecodeOptions = {}): RespValue {
   const parsed = parseReply(buf, 0, options);
