@@ -20,6 +20,15 @@ export function niceMax(value: number): number {
 }
 
 /** 1234 -> "1.2k", 25000 -> "25k", 431965 -> "432k", 1500000 -> "1.5M". */
+/** How many grid intervals split [0, max] into round steps (1, 2, 2.5 or 5 times a power of ten). */
+export function gridDivisions(max: number): number {
+  const round = (x: number) => {
+    const m = x / 10 ** Math.floor(Math.log10(x));
+    return [1, 2, 2.5, 5, 10].some((r) => Math.abs(m - r) < 1e-9);
+  };
+  return [4, 5, 3, 2].find((d) => round(max / d)) ?? 4;
+}
+
 export function shortNumber(value: number): string {
   const trim = (s: string) => s.replace(/\.0$/, '');
   if (value >= 1e6) return `${trim((value / 1e6).toFixed(value >= 1e7 ? 0 : 1))}M`;
@@ -51,9 +60,10 @@ export function barChartSvg(cells: Cell[], systems: SystemInfo[], workloads: Arr
     const panelCells = cells.filter((c) => c.pipeline === pipeline && c.rps !== null);
     const max = niceMax(Math.max(0, ...panelCells.map((c) => c.rps ?? 0)));
     out.push(`<text x="${left}" y="${y0 - 10}" font-size="13" font-weight="bold">requests/s, ${pipeline === 1 ? 'no pipelining (-P 1)' : `pipeline -P ${pipeline}`}, 50 clients</text>`);
-    for (let i = 0; i <= 4; i++) {
-      const v = (max * i) / 4;
-      const y = baseY - (plotHeight * i) / 4;
+    const divisions = gridDivisions(max);
+    for (let i = 0; i <= divisions; i++) {
+      const v = (max * i) / divisions;
+      const y = baseY - (plotHeight * i) / divisions;
       out.push(`<line x1="${left}" y1="${y}" x2="${width - right}" y2="${y}" stroke="#dddddd"/>`);
       out.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end" fill="#555555">${shortNumber(v)}</text>`);
     }

@@ -164,7 +164,8 @@ export async function ready(c: Redis, ms = 1000): Promise<Redis> {
   return c;
 }
 
-export function proxyClient(port: number, commandTimeout = 2000): KvClient {
+/** A client of the proxy; its timeout is above the proxy's request timeout, so errors are the proxy's. */
+export function proxyClient(port: number, commandTimeout = 10_000): KvClient {
   const c = new Redis({ ...ioredisOptions(port), commandTimeout });
   c.on('error', () => undefined);
   return { set: async (k, v) => (await ready(c)).set(k, v), get: async (k) => (await ready(c)).get(k), close: () => c.disconnect() };

@@ -8,6 +8,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { MergeKind, PLAN_HEADER, PLAN_KEY_STRIDE, PLAN_SUB_STRIDE } from '../../src/native/api';
 import { EngineOptions, cut, nativeEngine, referenceEngine, runReplies, runRequests, Engine } from './native-setup';
+import { command as refCommand, cutAt, respValue, soup } from './wire-cases';
 
 const NAMES = ['GET', 'set', 'MGET', 'mget', 'MSET', 'DEL', 'exists', 'UNLINK', 'touch', 'EVAL', 'XREAD', 'ZUNIONSTORE', 'OBJECT', 'xinfo', 'LMOVE', 'SORT', 'BLPOP', 'MIGRATE', 'GEORADIUS', 'CLIENT', 'PING', 'NOSUCH', 'object|encoding'];
 const WORDS = ['a', 'b', '{t}x', '{t}y', 'k{', '}{', 'foo{}{bar}', '0', '1', '2', '3', '-1', 'STREAMS', 'streams', 'STORE', 'KEYS', 'WEIGHTS', 'ENCODING', 'STREAM', 'LEFT', 'COUNT', ''];
@@ -191,5 +192,31 @@ test('merge: native == reference for random plans and sub-replies (good, errors,
       return true;
     }),
     { numRuns: 1500 },
+  );
+});
+
+/* ---------- the reference's own generators (wire-cases.ts): encoded commands and byte soup ---------- */
+
+
+test("requests and replies: native == reference on the reference's generators (commands, byte soup, RESP values)", (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(refCommand.map((c) => c.wire), soup), { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 6 }), fc.constantFrom(1, 4, 64), (parts, cuts, cap) => {
+      const wire = Buffer.concat(parts);
+      const pieces = cutAt(wire, cuts);
+      const o = { cmds: cap, args: cap, keys: cap };
+      t.deepEqual(runRequests(nativeEngine(o), pieces), runRequests(referenceEngine(o), pieces));
+      const replies = cutAt(Buffer.concat(parts.map((p) => Buffer.concat([p, Buffer.from('\r\n')]))), cuts);
+      t.deepEqual(runReplies(nativeEngine({ replyEnds: cap }), replies), runReplies(referenceEngine({ replyEnds: cap }), replies));
+      return true;
+    }),
+    { numRuns: 1500 },
+  );
+  fc.assert(
+    fc.property(fc.array(respValue, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 6 }), (values, cuts) => {
+      const pieces = cutAt(Buffer.from(values.join(''), 'latin1'), cuts);
+      t.deepEqual(runReplies(nativeEngine({ replyEnds: 2 }), pieces), runReplies(referenceEngine({ replyEnds: 2 }), pieces));
+      return true;
+    }),
+    { numRuns: 1000 },
   );
 });

@@ -4,7 +4,7 @@ import { parseRedisBenchmarkCsv, splitCsvLine } from '../../benchmarks/lib/redis
 import { descendants, parseProcStat, ProcStat } from '../../benchmarks/lib/procStat';
 import { aggregate, checkTargets, Sample } from '../../benchmarks/lib/results';
 import { markdownSummary, textTable } from '../../benchmarks/lib/report';
-import { barChartSvg, niceMax, shortNumber } from '../../benchmarks/lib/chart';
+import { barChartSvg, gridDivisions, niceMax, shortNumber } from '../../benchmarks/lib/chart';
 import { parseOptions } from '../../benchmarks/lib/options';
 import { benchmarkArgs, keyName, WORKLOADS } from '../../benchmarks/lib/workloads';
 import { parseReply, encodeCommand } from '../../src/resp';
@@ -140,6 +140,7 @@ test('chart helpers and SVG output', (t) => {
   t.is(niceMax(431_965), 500_000);
   t.is(niceMax(268_609), 300_000);
   t.is(niceMax(0), 1);
+  t.deepEqual([25_000, 200_000, 300_000, 150_000, 80_000].map(gridDivisions), [5, 4, 3, 3, 4]);
   t.is(shortNumber(25_000), '25k');
   t.is(shortNumber(431_965), '432k');
   t.is(shortNumber(1_500_000), '1.5M');
