@@ -165,6 +165,7 @@ export class RespClient extends EventEmitter {
         if (this.socket === socket) this.fail(this.error('connection closed'));
       });
       socket.once('connect', () => {
+        if (this.socket !== socket) return;
         const { username, password } = this.options;
         if (!password) return this.becomeReady();
         // AUTH goes first; an error reply fails the connection (and so this connect).
@@ -178,7 +179,8 @@ export class RespClient extends EventEmitter {
   }
 
   private becomeReady(): void {
-    const waiter = this.connectWaiter!;
+    const waiter = this.connectWaiter;
+    if (!waiter) return;
     this.connectWaiter = null;
     this.connecting = null;
     clearTimeout(waiter.timer);
