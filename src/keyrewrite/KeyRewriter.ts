@@ -86,9 +86,12 @@ export class KeyRewriter {
     return hasReservedPrefix(buf, start, end) || this.generationOf(buf, start, end) > 0;
   }
 
-  /** True when the key uses the reserved prefix and must be refused (only checked while active). */
+  /**
+   * True when the key uses the reserved prefix and must be refused: always, also with no rules,
+   * so a client can never plant a name that a later rule would reveal as someone else's key.
+   */
   isReserved(buf: Buffer, start = 0, end = buf.length): boolean {
-    return this.active && hasReservedPrefix(buf, start, end);
+    return hasReservedPrefix(buf, start, end);
   }
 
   /**

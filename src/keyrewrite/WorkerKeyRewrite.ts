@@ -1,10 +1,12 @@
 /**
  * Key rewrite inside a worker: turns the topology's rules into the proxy's two seams
  * (src/proxy/Hooks.ts).
- * - hooks.keyRewrite is null while no rule is active: the data path then does nothing extra.
- *   With rules, the fast path tests each key's raw bytes (`needsRewrite`: a literal-prefix compare,
- *   then the glob) and only a command with a matching (or reserved) key takes the slow path,
- *   where `rewrite` replaces the key arguments by their derived names.
+ * - hooks.keyRewrite is always installed: the fast path tests each key's raw bytes
+ *   (`needsRewrite`: the reserved prefix `\xffkr:`, then per rule a literal-prefix compare and the
+ *   glob; with no rules only the prefix, a few ns a key) and only a command with a matching or
+ *   reserved key takes the slow path, where `rewrite` replaces the key arguments by their derived
+ *   names or refuses a reserved one. Refusing reserved names even with no rules is what makes a
+ *   derived name impossible to forge from a plain client key.
  * - hooks.keyNames is always installed: SCAN, KEYS and RANDOMKEY map stored names back to the
  *   names clients used and hide dead ones.
  * Rules are replaced whole on each topology push, synchronously, before the worker acks the
@@ -91,7 +93,7 @@ export class WorkerKeyRewrite implements KeyRewriteHook, KeyNameView {
       this.rules = next.map((r) => ({ ...r }));
       log.info({ rules: next }, 'key-rewrite rules applied');
     }
-    hooks.keyRewrite = next.length > 0 ? this : null;
+    hooks.keyRewrite = this;
   }
 
   get active(): boolean {

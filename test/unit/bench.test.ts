@@ -164,6 +164,7 @@ test('options: --quick means one repetition at a third of the requests', (t) => 
   t.deepEqual(full.systems, ['redis', 'twemproxy']);
   t.deepEqual(full.pipelines, [16]);
   t.deepEqual(parseOptions(['--kvstore-node-args', '--perf-basic-prof  --max-old-space-size=256']).kvstoreNodeArgs, ['--perf-basic-prof', '--max-old-space-size=256']);
+  t.is(parseOptions(['--baseline', '../before']).baseline, '../before');
   t.throws(() => parseOptions(['--bogus']), { message: /unknown option/ });
   t.throws(() => parseOptions(['--reps', '0']), { message: /positive/ });
 });

@@ -166,10 +166,13 @@ test('the KEYS backend patterns select every visible derived name', (t) => {
   t.pass();
 });
 
-test('keys with the reserved prefix are refused only while rules are active', (t) => {
+test('keys with the reserved prefix are refused, with rules and without', (t) => {
   const reserved = Buffer.concat([RESERVED_PREFIX, b('x')]);
   t.true(new KeyRewriter([{ pattern: 'a', generation: 1 }], keySlot, table).isReserved(reserved));
-  t.false(new KeyRewriter([], keySlot, table).isReserved(reserved));
+  t.true(new KeyRewriter([], keySlot, table).isReserved(reserved));
+  t.true(new KeyRewriter([], keySlot, table).needsRewrite(reserved));
+  t.false(new KeyRewriter([], keySlot, table).needsRewrite(b('user:1')));
+  t.false(new KeyRewriter([], keySlot, table).isReserved(b('\xffkr')));
 });
 
 test('with the cluster hashes (crc16, murmur with a seed) derived names keep the slot', async (t) => {
