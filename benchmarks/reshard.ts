@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { JobManager } from '../src/reshard/JobManager';
-import { RespClient } from '../src/reshard/RespClient';
+import { RespClient } from '../src/resp';
 import { perKeySlotFilter } from '../src/reshard/SourceScan';
 import { initialTopology, TopologyStore } from '../src/topology/TopologyStore';
 import type { KvstoreConfig } from '../src/config/types';

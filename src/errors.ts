@@ -27,8 +27,18 @@ export class ProtocolError extends KvstoreError {
 
 /** A backend redis-server could not be reached or answered badly. */
 export class BackendError extends KvstoreError {
-  constructor(message: string, readonly shard?: string, readonly address?: string) {
-    super('E_BACKEND', message);
+  constructor(message: string, readonly shard?: string, readonly address?: string, code = 'E_BACKEND') {
+    super(code, message);
+  }
+}
+
+/**
+ * A redis-server (or Sentinel) answered with an error reply (`-ERR ...`): it is reachable, the
+ * command failed. `reply` is the error line without the leading '-'.
+ */
+export class RedisReplyError extends BackendError {
+  constructor(readonly reply: string, address?: string) {
+    super(reply, undefined, address, 'E_REPLY');
   }
 }
 

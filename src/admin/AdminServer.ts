@@ -59,6 +59,7 @@ const STATUS_BY_CODE = new Map<string, number>([
   ['E_TOPOLOGY', 409],
   ['E_CONFLICT', 409],
   ['E_BACKEND', 502],
+  ['E_REPLY', 502],
   ['E_TIMEOUT', 504],
   ['E_UNAVAILABLE', 503],
 ]);

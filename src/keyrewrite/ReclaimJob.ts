@@ -14,7 +14,7 @@ import type { KeyRewriteRule, TopologySnapshot } from '../topology/types';
 import { createLogger } from '../log';
 import { SlotFunction, SlotTagTable } from './derivedName';
 import { KeyRewriter } from './KeyRewriter';
-import { RespConnection, RespValue } from './RespConnection';
+import { RespClient, RespValue } from '../resp';
 import { AsyncLock } from './AsyncLock';
 
 const log = createLogger('keyrewrite-reclaim');
@@ -122,14 +122,15 @@ export class ReclaimJob {
   }
 
   private async runShard(progress: ShardProgress, opts: ReclaimOptions): Promise<void> {
-    const conn = new RespConnection(progress.address);
+    // One connection per pass: a drop ends the pass on this shard (reported, not retried).
+    const conn = new RespClient(progress.address, { ...this.backendAuth, connectTimeoutMs: 5000, reconnect: false });
     try {
-      await conn.connect(this.backendAuth);
+      await conn.connect();
       let cursor = '0';
       do {
         if (this.stopping) return;
         const began = Date.now();
-        const reply = (await conn.call(['SCAN', cursor, 'COUNT', String(opts.batchKeys)])) as RespValue[];
+        const reply = (await conn.command(['SCAN', cursor, 'COUNT', String(opts.batchKeys)])) as RespValue[];
         cursor = (reply[0] as Buffer).toString();
         const names = reply[1] as Buffer[];
         progress.scanned += names.length;
@@ -140,7 +141,7 @@ export class ReclaimJob {
             const rw = this.rewriterFor(this.snapshot().keyRewrite);
             const dead = names.filter((n) => rw.isDead(n));
             if (dead.length > 0) {
-              const unlinked = (await conn.call(['UNLINK', ...dead])) as number;
+              const unlinked = (await conn.command(['UNLINK', ...dead])) as number;
               progress.unlinked += unlinked;
               this.totals.unlinked += unlinked;
             }

@@ -18,6 +18,7 @@ import { createLogger } from '../log';
 import { SlotHasher } from '../native/reference/hash';
 import { RESERVED_PREFIX, SlotFunction, SlotTagTable } from './derivedName';
 import { KeyRewriter, RESERVED_KEY_ERROR } from './KeyRewriter';
+import { replyEnd } from '../resp';
 
 const log = createLogger('keyrewrite');
 /** Slot tag tables per hash configuration, built once per process. */
@@ -147,26 +148,9 @@ export class WorkerKeyRewrite implements KeyRewriteHook, KeyNameView {
 
 /* ---------- replies that carry key names (RESP2) ---------- */
 
-/** Parse the RESP element at `pos`: its end offset (bulk strings also give their body range). */
-function elementEnd(buf: Buffer, pos: number): number {
-  const eol = buf.indexOf('\r\n', pos);
-  const type = buf[pos];
-  if (type === 0x24) {
-    const len = Number(buf.toString('latin1', pos + 1, eol));
-    return len < 0 ? eol + 2 : eol + 2 + len + 2;
-  }
-  if (type === 0x2a) {
-    const n = Number(buf.toString('latin1', pos + 1, eol));
-    let p = eol + 2;
-    for (let i = 0; i < n; i++) p = elementEnd(buf, p);
-    return p;
-  }
-  return eol + 2;
-}
-
 /** Replace the bulk string at `pos` when it is one of our derived names; returns [parts, end]. */
 function mapBulkAt(buf: Buffer, pos: number, names: Map<string, Buffer>): [Buffer, number] {
-  const end = elementEnd(buf, pos);
+  const end = replyEnd(buf, pos);
   if (buf[pos] !== 0x24) return [buf.subarray(pos, end), end];
   const bodyStart = buf.indexOf('\r\n', pos) + 2;
   const original = names.get(buf.toString('latin1', bodyStart, end - 2));
@@ -192,7 +176,7 @@ export function mapKeyNames(reply: Buffer, where: 'first' | 'firstOfEach', names
   }
   for (let i = 0; i < n; i++) {
     if (reply[p] !== 0x2a) {
-      const end = elementEnd(reply, p);
+      const end = replyEnd(reply, p);
       parts.push(reply.subarray(p, end));
       p = end;
       continue;
@@ -205,7 +189,7 @@ export function mapKeyNames(reply: Buffer, where: 'first' | 'firstOfEach', names
     }
     const [mapped, keyEnd] = mapBulkAt(reply, inner, names);
     parts.push(mapped);
-    const end = elementEnd(reply, p);
+    const end = replyEnd(reply, p);
     parts.push(reply.subarray(keyEnd, end));
     p = end;
   }

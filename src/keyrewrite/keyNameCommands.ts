@@ -16,7 +16,8 @@ import type { ClientConnection } from '../proxy/ClientConnection';
 import type { KeyNameView } from '../proxy/Hooks';
 import type { ProxyContext } from '../proxy/ProxyContext';
 import { concatArrays } from '../proxy/FanOut';
-import { arrayReply, bulkReply, decodeReply, encodeCommand, isErrorReply, NULL_BULK } from '../proxy/Resp';
+import { arrayReply, bulkReply, isErrorReply, NULL_BULK } from '../proxy/Resp';
+import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from '../proxy/ReplyTexts';
 
 const RANDOMKEY_TRIES = 16;

@@ -16,7 +16,8 @@ import { scheduleFlush, Flushable } from './FlushScheduler';
 import type { HotPathBinding } from './HotPathBinding';
 import type { ReplySink } from './ReplySink';
 import { PartialInput } from './PartialInput';
-import { encodeCommand, errorReply, isErrorReply } from './Resp';
+import { errorReply, isErrorReply } from './Resp';
+import { encodeCommand, splitAddress } from '../resp';
 
 export interface BackendOptions {
   shard: string;
@@ -40,13 +41,6 @@ const MIN_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 2000;
 /** Above this many queued bytes, write buffers one by one (writev) instead of concatenating. */
 const CONCAT_LIMIT = 256 * 1024;
-
-export function parseAddress(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  let host = address.slice(0, i);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return { host, port: Number(address.slice(i + 1)) };
-}
 
 export class BackendConnection implements Flushable, ReplySink {
   flushScheduled = false;
@@ -84,7 +78,7 @@ export class BackendConnection implements Flushable, ReplySink {
     private readonly binding: HotPathBinding,
     private readonly log: Logger,
   ) {
-    const { host, port } = parseAddress(options.address);
+    const { host, port } = splitAddress(options.address);
     this.host = host;
     this.port = port;
     const cap = 1024;

@@ -26,7 +26,8 @@ import type { ShardAccess, SlowCommand } from './Hooks';
 import { runProxyCommand } from './ProxyCommands';
 import type { ClientInfo, ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
-import { encodeCommand, errorReply } from './Resp';
+import { errorReply } from './Resp';
+import { encodeCommand } from '../resp';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
 import { splitAcrossShards } from './SplitMerge';
 

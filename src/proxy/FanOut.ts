@@ -6,7 +6,8 @@ import type { ClientConnection } from './ClientConnection';
 import type { CommandRoute } from './CommandRoutes';
 import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
-import { arrayReply, decodeReply, integerReply, isErrorReply, ReplyValue } from './Resp';
+import { arrayReply, integerReply, isErrorReply } from './Resp';
+import { decodeReply, RespValue } from '../resp';
 import { ERRORS } from './ReplyTexts';
 
 export type Merge = (replies: Buffer[]) => Buffer;
@@ -79,7 +80,7 @@ export const concatArrays: Merge = (replies) => {
 const allHave: Merge = (replies) => {
   const err = replies.find(isErrorReply);
   if (err) return err;
-  const arrays = replies.map((r) => decodeReply(r) as ReplyValue[]);
+  const arrays = replies.map((r) => decodeReply(r) as RespValue[]);
   return arrayReply(arrays[0].map((_, i) => integerReply(arrays.every((a) => a[i] === 1) ? 1 : 0)));
 };
 

@@ -14,7 +14,8 @@
  * the command is split here per shard and the replies merged, like the proxy's fast path does.
  */
 import { MigrateAuth, migrateKeys, SourceExec } from '../reshard/migrateKeys';
-import { parseReply, RespReplyError, RespValue } from '../reshard/RespClient';
+import { RedisReplyError } from '../errors';
+import { parseReply, replyEnd } from '../resp';
 
 /* Structural view of the seam types in ./Hooks.ts (kept local so this file builds alone). */
 export interface MigrationCommand {
@@ -54,14 +55,15 @@ function errorBuffer(message: string): Buffer {
   return Buffer.from(`-${message.replace(/[\r\n]+/g, ' ')}\r\n`);
 }
 
-/** Run on a shard through the seam; error replies become RespReplyError (for migrateKeys). */
+/** Run on a shard through the seam; error replies become RedisReplyError (for migrateKeys). */
 function execOn(shards: MigrationShardAccess, index: number): SourceExec {
   return async (args) => {
     const reply = await shards.send(index, shards.encode(args.map((a) => (Buffer.isBuffer(a) ? a : String(a)))));
-    const parsed = parseReply(reply, 0);
-    if (!parsed) throw new RespReplyError('ERR incomplete reply', shards.shardAddress(index));
-    if (parsed[0] instanceof Error) throw new RespReplyError(parsed[0].message, shards.shardAddress(index));
-    return parsed[0] as RespValue;
+    const address = shards.shardAddress(index);
+    const parsed = parseReply(reply, 0, { address });
+    if (!parsed) throw new RedisReplyError('ERR incomplete reply', address);
+    if (parsed.value instanceof RedisReplyError) throw parsed.value;
+    return parsed.value;
   };
 }
 
@@ -148,9 +150,9 @@ export class MigrationHook {
     const parsed = replies.map((r) => parseReply(r, 0));
     for (let i = 0; i < parsed.length; i++) {
       const p = parsed[i];
-      if (!p || p[0] instanceof Error) return replies[i];
+      if (!p || p.value instanceof RedisReplyError) return replies[i];
     }
-    if (kind === 'sum') return Buffer.from(`:${parsed.reduce((n, p) => n + Number(p![0]), 0)}\r\n`);
+    if (kind === 'sum') return Buffer.from(`:${parsed.reduce((n, p) => n + Number(p!.value), 0)}\r\n`);
     if (kind === 'ok') return Buffer.from('+OK\r\n');
     // MGET: put each value back at its key's position.
     const values = new Array<Buffer>(target.length);
@@ -159,9 +161,9 @@ export class MigrationHook {
       // Walk the array reply's elements as raw bytes.
       let pos = reply.indexOf('\r\n') + 2;
       for (const k of s.ks) {
-        const r = parseReply(reply, pos)!;
-        values[k] = reply.subarray(pos, r[1]);
-        pos = r[1];
+        const end = replyEnd(reply, pos);
+        values[k] = reply.subarray(pos, end);
+        pos = end;
       }
     });
     return Buffer.concat([Buffer.from(`*${values.length}\r\n`), ...values]);

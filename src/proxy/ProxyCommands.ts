@@ -8,10 +8,8 @@ import type { CommandRoute } from './CommandRoutes';
 import { concatArrays, firstErrorElseFirst, sendToAllShards, sumIntegers } from './FanOut';
 import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
-import {
-  arrayReply, bulkReply, decodeReply, encodeCommand, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BULK, OK, PONG,
-  simpleReply,
-} from './Resp';
+import { arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BULK, OK, PONG, simpleReply } from './Resp';
+import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
 import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
 

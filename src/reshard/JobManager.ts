@@ -26,7 +26,7 @@ import {
   reassignSlots, setShardState, startMigrations,
 } from './planner';
 import { Pacer, ScanStopped, scanSource, SlotFilter } from './SourceScan';
-import { RespClient } from './RespClient';
+import { RespClient } from '../resp';
 
 export type JobKind = 'rebalance' | 'move-slots' | 'remove-shard' | 'resume';
 export type JobState = 'running' | 'done' | 'failed';

@@ -9,7 +9,7 @@ import type { Logger } from '../log';
 import { SLOT_COUNT } from '../topology/types';
 import { MigrateAuth, migrateKeys } from './migrateKeys';
 import type { Move } from './planner';
-import { RespClient } from './RespClient';
+import { RespClient } from '../resp';
 
 /** Keeps the keys whose slot is marked in `wanted`; the native hot path may provide a batch version. */
 export type SlotFilter = (keys: Buffer[], wanted: Uint8Array) => { keys: Buffer[]; slots: Int32Array };

@@ -7,9 +7,9 @@
  * rewrote it, or an earlier MIGRATE restored it but timed out before deleting it at the source).
  * MIGRATE then fails with BUSYKEY for that key and the source copy is stale: it is deleted.
  */
-import { RespArg, RespReplyError, RespValue } from './RespClient';
+import { RedisReplyError, RespArg, RespValue, splitAddress } from '../resp';
 
-/** Runs one command on the source master; rejects with RespReplyError on an error reply. */
+/** Runs one command on the source master; rejects with RedisReplyError on an error reply. */
 export type SourceExec = (args: RespArg[]) => Promise<RespValue>;
 
 export interface MigrateAuth {
@@ -24,11 +24,6 @@ export interface MigrateOutcome {
   staleDeleted: number;
 }
 
-export function splitAddress(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
-}
-
 export function migrateCommand(destination: string, keys: readonly Buffer[], timeoutMs: number, auth: MigrateAuth): RespArg[] {
   const { host, port } = splitAddress(destination);
   const authArgs: RespArg[] = auth.password ? (auth.username ? ['AUTH2', auth.username, auth.password] : ['AUTH', auth.password]) : [];
@@ -36,7 +31,7 @@ export function migrateCommand(destination: string, keys: readonly Buffer[], tim
 }
 
 function isBusyKey(err: unknown): boolean {
-  return err instanceof RespReplyError && /BUSYKEY/.test(err.reply);
+  return err instanceof RedisReplyError && /BUSYKEY/.test(err.reply);
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { FRAME_ERROR, FRAME_INCOMPLETE, ReplyFramer } from '../../src/native/reference/replyFramer';
-import { encodeCommand } from '../../src/proxy/Resp';
+import { encodeCommand } from '../../src/resp';
 
 export class RawClient {
   private buffer = Buffer.alloc(0);

@@ -3,7 +3,7 @@
  * the latest value and TTL of every key it wrote, and checks over every backend (SCAN).
  */
 import path from 'node:path';
-import { RespArg, RespClient, RespValue } from '../../src/reshard/RespClient';
+import { RespArg, RespClient, RespValue } from '../../src/resp';
 import { ownerTable } from '../../src/topology/slots';
 import type { TopologySnapshot } from '../../src/topology/types';
 

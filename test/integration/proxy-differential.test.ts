@@ -8,7 +8,7 @@ import test from 'ava';
 import { startProxy } from '../helpers/proxy';
 import { startRedis } from '../helpers/redis';
 import { RawClient } from '../helpers/raw';
-import { decodeReply, ReplyValue } from '../../src/proxy/Resp';
+import { decodeReply, RespValue } from '../../src/resp';
 import { ReferenceHotPath } from '../../src/native/reference/ReferenceHotPath';
 
 type Arg = string | Buffer;
@@ -120,7 +120,7 @@ const CORPUS: Case[] = [
   { cmd: ['FLUSHDB'] }, { cmd: ['DBSIZE'] }, { cmd: ['KEYS', '*'] }, { cmd: ['RANDOMKEY'] }, { cmd: ['SCAN', '0'] },
 ];
 
-function canonical(value: ReplyValue): unknown {
+function canonical(value: RespValue): unknown {
   if (Buffer.isBuffer(value)) return value.toString('latin1');
   if (Array.isArray(value)) return value.map(canonical);
   return value;
@@ -172,7 +172,7 @@ for (const engine of ['default', 'reference'] as const) {
       a.close();
       b.close();
     });
-    const { encodeCommand } = await import('../../src/proxy/Resp');
+    const { encodeCommand } = await import('../../src/resp');
     const cases = CORPUS.filter((c) => !c.kvstore);
     const bytes = Buffer.concat(cases.map((c) => encodeCommand(c.cmd)));
     a.write(bytes);

@@ -12,7 +12,7 @@ import { registerReshardRoutes } from '../../src/reshard/adminRoutes';
 import { JobManager, JobInfo } from '../../src/reshard/JobManager';
 import { perKeySlotFilter } from '../../src/reshard/SourceScan';
 import { planRebalance, startMigrations } from '../../src/reshard/planner';
-import { RespClient } from '../../src/reshard/RespClient';
+import { RespClient } from '../../src/resp';
 import { followJob, progressBar, progressLine, formatEta } from '../../src/reshard/cliProgress';
 import { initialTopology, TopologyStore } from '../../src/topology/TopologyStore';
 import type { KvstoreConfig } from '../../src/config/types';

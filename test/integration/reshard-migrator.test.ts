@@ -12,7 +12,7 @@ import { MigrationSupport } from '../../src/proxy/MigrationSupport';
 import { JobManager, ReshardSettings } from '../../src/reshard/JobManager';
 import { perKeySlotFilter } from '../../src/reshard/SourceScan';
 import { planRebalance, startMigrations } from '../../src/reshard/planner';
-import { encodeCommand, parseReply, RespArg, RespClient, RespValue } from '../../src/reshard/RespClient';
+import { encodeCommand, parseReply, RespArg, RespClient, RespValue } from '../../src/resp';
 import { initialTopology, TopologyStore } from '../../src/topology/TopologyStore';
 import { routingTable } from '../../src/topology/slots';
 import type { TopologySnapshot } from '../../src/topology/types';
@@ -84,8 +84,8 @@ class SimWorker {
     const viaHook = this.support.handle({ name, args: buffers, keyIndexes, keySlots, raw }, this.access());
     const reply = viaHook ? await viaHook : await this.client(this.snapshot.shards[this.routing[keySlots[0]]].master).raw(raw);
     const parsed = parseReply(reply, 0)!;
-    if (parsed[0] instanceof Error) throw parsed[0];
-    return parsed[0];
+    if (parsed.value instanceof Error) throw parsed.value;
+    return parsed.value;
   };
 
   close(): void {

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { ChildProcess, spawn } from 'node:child_process';
-import { RespClient } from '../../src/reshard/RespClient';
+import { RespClient } from '../../src/resp';
 import type { JobInfo } from '../../src/reshard/JobManager';
 import type { TopologySnapshot } from '../../src/topology/types';
 import { adminRequest, eventually, KVSTORE_BIN, KvstoreProcess, startKvstore } from '../helpers/kvstore';

@@ -7,7 +7,7 @@ import { markdownSummary, textTable } from '../../benchmarks/lib/report';
 import { barChartSvg, gridDivisions, niceMax, shortNumber } from '../../benchmarks/lib/chart';
 import { parseOptions } from '../../benchmarks/lib/options';
 import { benchmarkArgs, keyName, WORKLOADS } from '../../benchmarks/lib/workloads';
-import { parseReply, encodeCommand } from '../../benchmarks/lib/resp';
+import { parseReply, encodeCommand } from '../../src/resp';
 import { cpuModelFromCpuinfo } from '../../benchmarks/lib/machine';
 import { twemproxyConfig } from '../../benchmarks/lib/servers';
 import { kvstoreConfig, kvstoreEnv } from '../../benchmarks/lib/kvstore';
@@ -178,15 +178,16 @@ test('workloads: MSET/MGET carry 10 independent random keys, no hash tag', (t) =
   t.is(keyName(42), 'key:000000000042');
 });
 
-test('RESP encode and parse, including partial input', (t) => {
+test('RESP encode and parse as the suite reads replies (bulk strings as text), including partial input', (t) => {
+  const text = { strings: true };
   t.is(encodeCommand(['GET', 'k']).toString(), '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
   const buf = Buffer.from('*3\r\n$1\r\na\r\n$-1\r\n:5\r\n-ERR x\r\n');
-  const first = parseReply(buf, 0)!;
-  t.deepEqual(first.reply, ['a', null, 5]);
-  const err = parseReply(buf, first.next)!;
-  t.true(err.reply instanceof Error);
-  t.is(parseReply(Buffer.from('$5\r\nab'), 0), null);
-  t.is(parseReply(Buffer.from('*2\r\n+OK\r\n'), 0), null);
+  const first = parseReply(buf, 0, text)!;
+  t.deepEqual(first.value, ['a', null, 5]);
+  const err = parseReply(buf, first.next, text)!;
+  t.true(err.value instanceof Error);
+  t.is(parseReply(Buffer.from('$5\r\nab'), 0, text), undefined);
+  t.is(parseReply(Buffer.from('*2\r\n+OK\r\n'), 0, text), undefined);
 });
 
 test('machine and Twemproxy config details', (t) => {

@@ -6,7 +6,7 @@ import test from 'ava';
 import type { KvstoreConfig } from '../../src/config/types';
 import type { MigrationCommand, MigrationShardAccess } from '../../src/proxy/MigrationHook';
 import { MigrationSupport } from '../../src/proxy/MigrationSupport';
-import { encodeCommand } from '../../src/reshard/RespClient';
+import { encodeCommand } from '../../src/resp';
 import type { TopologySnapshot } from '../../src/topology/types';
 
 const config = { backend: { username: '', password: '' }, timeouts: { requestMs: 300 } } as unknown as KvstoreConfig;
