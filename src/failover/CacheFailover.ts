@@ -18,7 +18,7 @@ import { createLogger } from '../log';
 import { applyCacheRouting } from './cacheRouting';
 import type { HealthChecker } from './HealthChecker';
 import { EventLog, SerialQueue, TopologyPublisher } from './publisher';
-import { RespClient } from './RespClient';
+import { connectControl } from './replication';
 import { SweepResult, sweepOrphans } from './orphanSweep';
 
 const log = createLogger('failover-cache');
@@ -148,7 +148,7 @@ export class CacheFailover {
   }
 
   private async flush(address: string): Promise<void> {
-    const client = await RespClient.connect(address, { timeoutMs: this.options.health.timeoutMs, ...this.options.backend });
+    const client = await connectControl(address, { timeoutMs: this.options.health.timeoutMs, ...this.options.backend });
     try {
       // ASYNC: the keyspace is empty at once; memory is freed in the background without blocking.
       await client.command(['FLUSHALL', 'ASYNC'], Math.max(this.options.health.timeoutMs, 5000));

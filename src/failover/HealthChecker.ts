@@ -8,7 +8,8 @@
 import { EventEmitter } from 'node:events';
 import type { HealthConfig } from '../config/types';
 import { createLogger } from '../log';
-import { RespClient } from './RespClient';
+import type { RespClient } from '../resp';
+import { connectControl } from './replication';
 
 const log = createLogger('health');
 
@@ -121,7 +122,7 @@ export class HealthChecker extends EventEmitter {
     const started = Date.now();
     try {
       if (!t.client || t.client.isClosed) {
-        t.client = await RespClient.connect(t.health.address, { timeoutMs, ...this.options.backend });
+        t.client = await connectControl(t.health.address, { timeoutMs, ...this.options.backend });
       }
       const remaining = Math.max(1, timeoutMs - (Date.now() - started));
       const reply = await t.client.command(['PING'], remaining);

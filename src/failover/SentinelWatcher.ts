@@ -8,8 +8,8 @@
  */
 import { createLogger } from '../log';
 import { EventLog, SerialQueue, TopologyPublisher } from './publisher';
-import { RespClient, parseAddress } from './RespClient';
-import { withClient } from './replication';
+import { parseAddress, RespClient } from '../resp';
+import { connectControl, withClient } from './replication';
 
 const log = createLogger('failover-sentinel');
 
@@ -95,7 +95,7 @@ export class SentinelWatcher {
       const t = setTimeout(() => this.subscribe(sentinel), this.options.reconnectMs ?? 1000);
       t.unref?.();
     };
-    RespClient.connect(sentinel, { timeoutMs: this.options.timeoutMs }).then(
+    connectControl(sentinel, { timeoutMs: this.options.timeoutMs }).then(
       async (client) => {
         this.subscribers.set(sentinel, client);
         client.once('close', () => {

@@ -24,8 +24,7 @@ import { createLogger } from '../log';
 import type { ShardInfo } from '../topology/types';
 import type { HealthChecker } from './HealthChecker';
 import { EventLog, SerialQueue, TopologyPublisher } from './publisher';
-import { ReplicationInfo, isReplicaOf, promote, replicate, replicationInfo, withClient } from './replication';
-import type { RespClientOptions } from './RespClient';
+import { ControlOptions, ReplicationInfo, isReplicaOf, promote, replicate, replicationInfo, withClient } from './replication';
 
 const log = createLogger('failover-store');
 
@@ -65,7 +64,7 @@ export class StoreFailover {
     readonly events = new EventLog(),
   ) {}
 
-  private get conn(): RespClientOptions {
+  private get conn(): ControlOptions {
     return { timeoutMs: this.options.health.timeoutMs, ...this.options.backend };
   }
 

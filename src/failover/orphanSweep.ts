@@ -11,7 +11,7 @@
 import { SlotHasher } from '../native/reference/hash';
 import type { TopologySnapshot } from '../topology/types';
 import { routingTable } from '../topology/slots';
-import { RespClient, RespClientOptions } from './RespClient';
+import { ControlOptions, connectControl } from './replication';
 
 export interface SweepResult {
   address: string;
@@ -23,14 +23,14 @@ export async function sweepOrphans(
   shardName: string,
   topology: () => TopologySnapshot,
   hash: { hash: 'crc16' | 'murmur'; murmurSeed: number },
-  options: RespClientOptions & { scanCount?: number },
+  options: ControlOptions & { scanCount?: number },
 ): Promise<SweepResult> {
   const hasher = new SlotHasher();
   hasher.configure(hash.hash, hash.murmurSeed);
   const first = topology().shards.find((s) => s.name === shardName);
   if (!first) return { address: '', scanned: 0, deleted: 0 };
   const address = first.master;
-  const client = await RespClient.connect(address, { ...options, buffers: true });
+  const client = await connectControl(address, options, false);
   let scanned = 0;
   let deleted = 0;
   try {

@@ -4,7 +4,24 @@
  * timeout (control traffic is rare; a stuck connection must never stall a failover).
  */
 import { BackendError } from '../errors';
-import { RespClient, RespClientOptions, parseAddress, parseInfo } from './RespClient';
+import { parseAddress, parseInfo, RespClient } from '../resp';
+
+/** How failover reaches a server: one hard timeout for connect and for each command, and AUTH. */
+export interface ControlOptions {
+  timeoutMs: number;
+  username?: string;
+  password?: string;
+}
+
+/**
+ * A control connection as failover wants it (the shared src/resp/RespClient): text replies
+ * (`strings: false` for binary key names), the timeout on connect and on every command, and no
+ * reconnect: after one failure the client stays failed, so a decision sees it and stops.
+ */
+export function connectControl(address: string, options: ControlOptions, strings = true): Promise<RespClient> {
+  const { timeoutMs, username, password } = options;
+  return RespClient.connect(address, { connectTimeoutMs: timeoutMs, commandTimeoutMs: timeoutMs, username, password, strings, reconnect: false });
+}
 
 export interface ReplicationInfo {
   address: string;
@@ -17,8 +34,8 @@ export interface ReplicationInfo {
   connectedReplicas?: number;
 }
 
-export async function withClient<T>(address: string, options: RespClientOptions, fn: (c: RespClient) => Promise<T>): Promise<T> {
-  const client = await RespClient.connect(address, options);
+export async function withClient<T>(address: string, options: ControlOptions, fn: (c: RespClient) => Promise<T>): Promise<T> {
+  const client = await connectControl(address, options);
   try {
     return await fn(client);
   } finally {
@@ -26,7 +43,7 @@ export async function withClient<T>(address: string, options: RespClientOptions,
   }
 }
 
-export async function replicationInfo(address: string, options: RespClientOptions): Promise<ReplicationInfo> {
+export async function replicationInfo(address: string, options: ControlOptions): Promise<ReplicationInfo> {
   const text = await withClient(address, options, (c) => c.command(['INFO', 'replication']));
   if (typeof text !== 'string') throw new BackendError(`${address}: INFO replication gave no text`, undefined, address);
   const info = parseInfo(text);
@@ -54,11 +71,11 @@ function sameHost(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
-export async function promote(address: string, options: RespClientOptions): Promise<void> {
+export async function promote(address: string, options: ControlOptions): Promise<void> {
   await withClient(address, options, (c) => c.command(['REPLICAOF', 'NO', 'ONE']));
 }
 
-export async function replicate(address: string, master: string, options: RespClientOptions): Promise<void> {
+export async function replicate(address: string, master: string, options: ControlOptions): Promise<void> {
   const { host, port } = parseAddress(master);
   await withClient(address, options, (c) => c.command(['REPLICAOF', host, port]));
 }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { cacheRoutingTable, applyCacheRouting } from '../../src/failover/cacheRouting';
-import { parseReply, parseInfo, encodeCommand } from '../../src/failover/RespClient';
+import { parseReply, parseInfo, encodeCommand } from '../../src/resp';
 import { evenSlotRanges, ownerTable, routingTable } from '../../src/topology/slots';
 import type { ShardState, TopologySnapshot } from '../../src/topology/types';
 
@@ -52,13 +52,14 @@ test('all shards down: the owners keep their slots (the proxy answers CLUSTERDOW
 
 test('RESP replies parse whole and report incomplete input', (t) => {
   const wire = Buffer.from('*3\r\n$3\r\nfoo\r\n:42\r\n*2\r\n+OK\r\n-ERR bad\r\n$-1\r\n');
-  const first = parseReply(wire, 0)!;
+  const text = { strings: true }; // as failover reads replies
+  const first = parseReply(wire, 0, text)!;
   t.is((first.value as unknown[])[0], 'foo');
   t.is((first.value as unknown[])[1], 42);
   t.is(((first.value as unknown[])[2] as unknown[])[0], 'OK');
   t.is((((first.value as unknown[])[2] as unknown[])[1] as Error).message, 'ERR bad');
-  t.is(parseReply(wire, first.next)!.value, null);
-  for (let cut = 0; cut < first.next; cut++) t.is(parseReply(wire.subarray(0, cut), 0), undefined);
+  t.is(parseReply(wire, first.next, text)!.value, null);
+  for (let cut = 0; cut < first.next; cut++) t.is(parseReply(wire.subarray(0, cut), 0, text), undefined);
   t.is(encodeCommand(['SET', 'k', 1]).toString(), '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n1\r\n');
   t.deepEqual(parseInfo('# Replication\r\nrole:slave\r\nslave_repl_offset:99\r\n'), { role: 'slave', slave_repl_offset: '99' });
 });
