@@ -46,7 +46,7 @@ export class KeyRewriter {
     this.table = table;
   }
 
-  /** False when no rule is active: callers skip every per-key step (the zero-cost path). */
+  /** False when no rule is active (only the reserved-prefix check then applies to client keys). */
   get active(): boolean {
     return this.rules.length > 0;
   }
