@@ -5,20 +5,15 @@
  */
 import test from 'ava';
 import Redis from 'ioredis';
-import { FailoverManager } from '../../src/failover/FailoverManager';
-import { storePublisher } from '../../src/failover/publisher';
 import { routingTable } from '../../src/topology/slots';
-import { DEFAULT_HEALTH, FAST_HEALTH, Load, ioredisOptions, ready, shardOf, sleep, startShards, tempStore, testConfig, topologyClient, waitFor } from './failover-helpers';
+import { DEFAULT_HEALTH, FAST_HEALTH, Load, ioredisOptions, ready, shardOf, sleep, startManager, startShards, testConfig, topologyClient, waitFor } from './failover-helpers';
 
 test('cache mode: kill -9 a master → its slots move to the others, its keys miss, others hit; after rejoin (flushed) no stale read', async (t) => {
   const shards = await startShards(3, 0, t.teardown, { s2: { persistence: true } });
   // s2 keeps an RDB so it restarts with its OLD values: the case the flush-before-rejoin exists for.
   const s2 = shards[1].master;
   const config = testConfig(shards, 'cache', '', { health: DEFAULT_HEALTH });
-  const store = tempStore(config, t.teardown);
-  const manager = new FailoverManager(config, storePublisher(store), store);
-  await manager.start();
-  t.teardown(() => manager.stop());
+  const { store, manager } = await startManager(config, t.teardown);
 
   const client = topologyClient(() => store.snapshot);
   t.teardown(() => client.close());
@@ -89,10 +84,7 @@ test('cache mode: a second outage of the same shard never serves values left on 
   const shards = await startShards(3, 0, t.teardown);
   const s2 = shards[1].master;
   const config = testConfig(shards, 'cache', '', { health: FAST_HEALTH });
-  const store = tempStore(config, t.teardown);
-  const manager = new FailoverManager(config, storePublisher(store), store);
-  await manager.start();
-  t.teardown(() => manager.stop());
+  const { store, manager } = await startManager(config, t.teardown);
   const client = topologyClient(() => store.snapshot);
   t.teardown(() => client.close());
   const keys = Array.from({ length: 300 }, (_, i) => `{user${i}}:name`);
@@ -123,10 +115,7 @@ test('cache mode: a second outage of the same shard never serves values left on 
 test('cache mode: a routing table left stale by another change (slots moved while a shard is out) is recomputed', async (t) => {
   const shards = await startShards(3, 0, t.teardown);
   const config = testConfig(shards, 'cache', '', { health: FAST_HEALTH });
-  const store = tempStore(config, t.teardown);
-  const manager = new FailoverManager(config, storePublisher(store), store);
-  await manager.start();
-  t.teardown(() => manager.stop());
+  const { store, manager } = await startManager(config, t.teardown);
   await shards[2].master.kill();
   await waitFor('s3 ejected', () => store.snapshot.shards[2].state === 'down');
   // Resharding-like change: s1 gives slots 0-99 to s2 without touching `routing`.

@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import type { HealthConfig, KvstoreConfig } from '../../src/config/types';
+import { FailoverManager } from '../../src/failover/FailoverManager';
+import { storePublisher } from '../../src/failover/publisher';
 import { TopologyStore, initialTopology } from '../../src/topology/TopologyStore';
 import { routingTable } from '../../src/topology/slots';
 import type { TopologySnapshot } from '../../src/topology/types';
@@ -92,6 +94,15 @@ export function tempStore(config: KvstoreConfig, teardown: (fn: () => void) => v
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvstore-failover-state-'));
   teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return new TopologyStore(dir, initialTopology({ ...config, stateDir: dir }));
+}
+
+/** A topology store in a temp dir with a started FailoverManager on it; both stopped at teardown. */
+export async function startManager(config: KvstoreConfig, teardown: (fn: () => void) => void): Promise<{ store: TopologyStore; manager: FailoverManager }> {
+  const store = tempStore(config, teardown);
+  const manager = new FailoverManager(config, storePublisher(store), store);
+  await manager.start();
+  teardown(() => manager.stop());
+  return { store, manager };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

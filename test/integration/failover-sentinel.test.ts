@@ -6,7 +6,6 @@ import test from 'ava';
 import { storePublisher } from '../../src/failover/publisher';
 import { replicationInfo } from '../../src/failover/replication';
 import { SentinelWatcher } from '../../src/failover/SentinelWatcher';
-import { FailoverManager } from '../../src/failover/FailoverManager';
 import { initialTopology, TopologyStore } from '../../src/topology/TopologyStore';
 import { eventually, startKvstore } from '../helpers/kvstore';
 import type { TopologySnapshot } from '../../src/topology/types';
@@ -14,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  Load, ReplicationConfirmer, proxyClient, sleep, startSentinels, startShards, tempStore, testConfig, waitFor,
+  Load, ReplicationConfirmer, proxyClient, sleep, startManager, startSentinels, startShards, testConfig, waitFor,
 } from './failover-helpers';
 
 const conn = { timeoutMs: 1000 };
@@ -24,10 +23,7 @@ test('Sentinel: a forced SENTINEL FAILOVER is followed from +switch-master; a st
   const [s1] = shards;
   const sentinels = await startSentinels(1, [{ name: 'kv-s1', address: s1.master.address, replicas: 1 }], t.teardown);
   const config = testConfig(shards, 'store', '', { sentinels: sentinels.map((s) => s.address), sentinelMasterPrefix: 'kv-' });
-  const store = tempStore(config, t.teardown);
-  const manager = new FailoverManager(config, storePublisher(store), store);
-  await manager.start();
-  t.teardown(() => manager.stop());
+  const { store, manager } = await startManager(config, t.teardown);
   t.is(manager.engine, 'sentinel');
   await waitFor('subscribed', () => manager.status().sentinels!.every((s) => s.subscribed));
 

@@ -4,11 +4,9 @@
  */
 import test from 'ava';
 import Redis from 'ioredis';
-import { FailoverManager } from '../../src/failover/FailoverManager';
-import { storePublisher } from '../../src/failover/publisher';
 import { replicationInfo } from '../../src/failover/replication';
 import {
-  DEFAULT_HEALTH, FAST_HEALTH, Load, ReplicationConfirmer, ioredisOptions, ready, shardOf, sleep, startShards, tempStore, testConfig, topologyClient, waitFor, waitForLink,
+  DEFAULT_HEALTH, FAST_HEALTH, Load, ReplicationConfirmer, ioredisOptions, ready, shardOf, sleep, startManager, startShards, testConfig, topologyClient, waitFor, waitForLink,
 } from './failover-helpers';
 
 const conn = { timeoutMs: 1000 };
@@ -28,10 +26,7 @@ test('store mode: kill -9 a master → the most advanced replica is promoted, co
   const r2c = await direct(r2.port, t);
   await r2c.call('REPLICAOF', '127.0.0.1', '1');
   const config = testConfig(shards, 'store', '', { health: DEFAULT_HEALTH });
-  const store = tempStore(config, t.teardown);
-  const manager = new FailoverManager(config, storePublisher(store), store);
-  await manager.start();
-  t.teardown(() => manager.stop());
+  const { store, manager } = await startManager(config, t.teardown);
 
   const client = topologyClient(() => store.snapshot);
   t.teardown(() => client.close());
@@ -97,10 +92,7 @@ test('store mode: no healthy replica → the shard is down (CLUSTERDOWN), and up
   const shards = await startShards(2, 1, t.teardown);
   const [, s2] = shards;
   const config = testConfig(shards, 'store', '', { health: FAST_HEALTH });
-  const store = tempStore(config, t.teardown);
-  const manager = new FailoverManager(config, storePublisher(store), store);
-  await manager.start();
-  t.teardown(() => manager.stop());
+  const { store, manager } = await startManager(config, t.teardown);
   await s2.replicas[0].kill();
   await s2.master.kill();
   await waitFor('s2 down', () => store.snapshot.shards[1].state === 'down');
@@ -122,10 +114,7 @@ test('store mode: a replica comes back while the master is still down → it is 
   const shards = await startShards(1, 1, t.teardown);
   const [s1] = shards;
   const config = testConfig(shards, 'store', '', { health: FAST_HEALTH });
-  const store = tempStore(config, t.teardown);
-  const manager = new FailoverManager(config, storePublisher(store), store);
-  await manager.start();
-  t.teardown(() => manager.stop());
+  const { store, manager } = await startManager(config, t.teardown);
   await s1.replicas[0].kill();
   await s1.master.kill();
   await waitFor('s1 down', () => store.snapshot.shards[0].state === 'down');
@@ -138,10 +127,7 @@ test('store mode: planned switchover under load loses no acknowledged write', as
   const shards = await startShards(2, 1, t.teardown);
   const [s1] = shards;
   const config = testConfig(shards, 'store', '', { health: DEFAULT_HEALTH });
-  const store = tempStore(config, t.teardown);
-  const manager = new FailoverManager(config, storePublisher(store), store);
-  await manager.start();
-  t.teardown(() => manager.stop());
+  const { store, manager } = await startManager(config, t.teardown);
   const client = topologyClient(() => store.snapshot);
   t.teardown(() => client.close());
   const load = new Load(client, { workers: 6, keysPerWorker: 50 });
