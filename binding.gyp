@@ -8,6 +8,7 @@
         "native/request_parser.cc",
         "native/reply_framer.cc",
         "native/split_merge.cc",
+        "native/io_stream.cc",
         "native/binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

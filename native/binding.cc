@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "command_table.h"
+#include "io_stream.h"
 #include "reply_framer.h"
 #include "request_parser.h"
 #include "slot_hash.h"
@@ -393,6 +394,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("keySlot", Napi::Function::New(env, KeySlotCrc16));
   exports.Set("crc16", Napi::Function::New(env, Crc16));
   exports.Set("murmur2", Napi::Function::New(env, Murmur2));
+  kvstore::InitIo(env, exports);
   return exports;
 }
 

@@ -178,6 +178,12 @@ export const schema = {
     env: 'KVSTORE_CROSS_SLOT',
   },
   allowFlush: { doc: 'Let FLUSHDB/FLUSHALL through the proxy (sent to every shard).', format: Boolean, default: false, env: 'KVSTORE_ALLOW_FLUSH' },
+  io: {
+    doc: 'Sockets of the data path: "native" = the addon reads and writes client and backend sockets on libuv directly (fastest), "node" = net.Socket. "native" falls back to "node" when the addon is not loaded; backends given by host name always use "node".',
+    format: ['native', 'node'],
+    default: 'native',
+    env: 'KVSTORE_IO',
+  },
   limits: {
     maxBulkBytes: { doc: 'Largest single bulk string a client may send (Redis: proto-max-bulk-len).', format: 'positive-int', default: 512 * 1024 * 1024, env: 'KVSTORE_MAX_BULK_BYTES' },
     maxInlineBytes: { doc: 'Largest inline command line (Redis: 64 KB).', format: 'positive-int', default: 64 * 1024, env: 'KVSTORE_MAX_INLINE_BYTES' },

@@ -75,6 +75,8 @@ export interface KvstoreConfig {
   crossSlot: 'slot' | 'shard';
   /** Allow FLUSHDB/FLUSHALL through the proxy. */
   allowFlush: boolean;
+  /** Sockets of the data path: the addon's libuv streams ("native") or net.Socket ("node"). */
+  io: 'native' | 'node';
   limits: LimitsConfig;
   timeouts: TimeoutsConfig;
   health: HealthConfig;

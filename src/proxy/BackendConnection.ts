@@ -1,15 +1,15 @@
 /**
  * One connection to one backend redis-server, shared by many clients (multiplexed).
  *
- * Requests are appended to `out` and a pending queue of (sink, tag) pairs; everything queued in
- * one event-loop turn goes out in one write (FlushScheduler). Replies are framed by the hot path,
- * once per read, and handed to the pending sinks in order as views into the read buffer.
+ * Requests are copied into the stream's output as they come, with a pending queue of (sink, tag)
+ * pairs; everything queued in one event-loop turn goes out in one write (FlushScheduler).
+ * Replies are framed by the hot path, once per read, and handed to the pending sinks in order as
+ * views into the read buffer (copied first for sinks that keep them: see ReplySink).
  *
  * Failure policy: a refused, dropped, timed-out or AUTH-rejected connection fails exactly the
  * requests pending on it, with an -ERR naming the shard and address, then reconnects with
  * exponential backoff. While backing off, new requests fail at once instead of queueing.
  */
-import net from 'node:net';
 import { R_CONSUMED, R_ERROR, R_NEED } from '../native/api';
 import type { Logger } from '../log';
 import { scheduleFlush, Flushable } from './FlushScheduler';
@@ -18,6 +18,7 @@ import type { ReplySink } from './ReplySink';
 import { PartialInput } from './PartialInput';
 import { errorReply, isErrorReply } from './Resp';
 import { encodeCommand, splitAddress } from '../resp';
+import { ByteStream, connectedStream, isSharedReadBuffer, StreamHandler } from './io';
 
 export interface BackendOptions {
   shard: string;
@@ -28,6 +29,8 @@ export interface BackendOptions {
   requestMs: number;
   /** Bytes queued (ours + the socket's) above which feeding clients are paused. */
   highWater: number;
+  /** Use the addon's sockets (IP addresses only; host names use net.Socket). */
+  nativeIo: boolean;
 }
 
 /** Something that can be paused while this backend is congested (a client). */
@@ -39,15 +42,14 @@ type State = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed';
 
 const MIN_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 2000;
-/** Above this many queued bytes, write buffers one by one (writev) instead of concatenating. */
-const CONCAT_LIMIT = 256 * 1024;
+const KEEPALIVE_MS = 30_000;
 
 export class BackendConnection implements Flushable, ReplySink {
   flushScheduled = false;
   private state: State = 'idle';
-  private socket: net.Socket | null = null;
-  private out: Buffer[] = [];
-  private outBytes = 0;
+  private stream: ByteStream | null = null;
+  /** Commands appended to the stream since the last flush. */
+  private unflushed = 0;
 
   // Pending queue as a ring: sinks/tags/times at index (seq & mask), head..tail sequence numbers.
   private sinks: (ReplySink | null)[];
@@ -107,7 +109,7 @@ export class BackendConnection implements Flushable, ReplySink {
 
   /** Queued bytes above the high-water mark: callers should stop feeding it. */
   get congested(): boolean {
-    return this.outBytes + (this.socket ? this.socket.writableLength : 0) > this.options.highWater;
+    return this.stream !== null && this.stream.queued > this.options.highWater;
   }
 
   /** Live settings (timeouts, credentials apply from the next connection). */
@@ -132,10 +134,11 @@ export class BackendConnection implements Flushable, ReplySink {
     }
     if (state === 'idle') this.connect();
     this.push(sink, tag);
-    this.out.push(command);
-    this.outBytes += command.length;
+    const stream = this.stream!;
+    stream.append(command); // copied: `command` may view a client's read buffer
+    this.unflushed++;
     if (this.state === 'ready') scheduleFlush(this);
-    return this.outBytes + (this.socket ? this.socket.writableLength : 0) <= this.options.highWater;
+    return stream.queued <= this.options.highWater;
   }
 
   waitForDrain(waiter: CongestionWaiter): void {
@@ -170,70 +173,69 @@ export class BackendConnection implements Flushable, ReplySink {
   }
 
   flush(): void {
-    const socket = this.socket;
-    if (this.state !== 'ready' || !socket || this.out.length === 0) return;
+    const stream = this.stream;
+    if (this.state !== 'ready' || stream === null || this.unflushed === 0) return;
     const now = Date.now();
     for (let s = Math.max(this.unstamped, this.head); s < this.tail; s++) this.times[s & this.mask] = now;
     this.unstamped = this.tail;
-    const out = this.out;
-    if (out.length === 1) socket.write(out[0]);
-    else if (this.outBytes <= CONCAT_LIMIT) socket.write(Buffer.concat(out, this.outBytes));
-    else {
-      socket.cork();
-      for (let i = 0; i < out.length; i++) socket.write(out[i]);
-      socket.uncork();
-    }
-    this.out = [];
-    this.outBytes = 0;
+    this.unflushed = 0;
+    stream.flush();
   }
 
   /* ---------- connection life ---------- */
 
   private connect(): void {
     this.state = 'connecting';
-    const socket = net.connect({ host: this.host, port: this.port });
-    this.socket = socket;
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
+    const attempt: { stream: ByteStream | null } = { stream: null };
+    const stream = connectedStream(this.host, this.port, this.streamHandler(attempt), this.options.nativeIo, KEEPALIVE_MS);
+    attempt.stream = stream; // before any event: streams report asynchronously
+    this.stream = stream;
     if (this.options.password) {
       // AUTH is the first request on every connection; queued client requests follow it.
       const args = this.options.username ? ['AUTH', this.options.username, this.options.password] : ['AUTH', this.options.password];
-      const auth = encodeCommand(args);
       this.push(this, -1);
-      this.out.unshift(auth);
-      this.outBytes += auth.length;
+      stream.append(encodeCommand(args));
+      this.unflushed++;
     }
     this.connectTimer = setTimeout(() => {
-      if (this.socket === socket) this.fail(`connect timed out after ${this.options.connectMs} ms`);
+      if (this.stream === stream) this.fail(`connect timed out after ${this.options.connectMs} ms`);
     }, this.options.connectMs);
-    socket.on('connect', () => {
-      if (this.socket !== socket) return;
-      this.clearConnectTimer();
-      this.state = 'ready';
-      this.backoffMs = MIN_BACKOFF_MS;
-      this.log.info({ shard: this.shard, address: this.address }, 'backend connected');
-      this.armTimeoutCheck();
-      if (this.out.length > 0) scheduleFlush(this);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      if (this.socket !== socket) return;
-      try {
-        this.onData(chunk);
-      } catch (err) {
-        // A failing sink must not take the worker down: reset this connection instead.
-        this.log.error({ err, shard: this.shard }, 'reply dispatch failed');
-        this.fail('reply dispatch failed (see the proxy log)');
-      }
-    });
-    socket.on('drain', () => {
-      if (this.socket === socket) this.releaseWaiters();
-    });
-    socket.on('error', (err: Error) => {
-      if (this.socket === socket) this.fail(describeSocketError(err));
-    });
-    socket.on('close', () => {
-      if (this.socket === socket) this.fail('connection closed');
-    });
+  }
+
+  /** Events of one connection attempt; a dropped stream's late events are ignored. */
+  private streamHandler(attempt: { stream: ByteStream | null }): StreamHandler {
+    const mine = (): boolean => attempt.stream !== null && this.stream === attempt.stream;
+    return {
+      onStreamConnect: () => {
+        if (!mine()) return;
+        this.clearConnectTimer();
+        this.state = 'ready';
+        this.backoffMs = MIN_BACKOFF_MS;
+        this.log.info({ shard: this.shard, address: this.address }, 'backend connected');
+        this.armTimeoutCheck();
+        if (this.unflushed > 0) this.flush();
+      },
+      onStreamData: (chunk) => {
+        if (!mine()) return;
+        try {
+          this.onData(chunk);
+        } catch (err) {
+          // A failing sink must not take the worker down: reset this connection instead.
+          this.log.error({ err, shard: this.shard }, 'reply dispatch failed');
+          this.fail('reply dispatch failed (see the proxy log)');
+        }
+      },
+      onStreamDrain: () => {
+        if (mine()) this.releaseWaiters();
+      },
+      onStreamEnd: () => {
+        if (mine()) this.fail('connection closed');
+      },
+      onStreamClose: (error) => {
+        if (mine()) this.fail(error ? describeSocketError(error) : 'connection closed');
+      },
+      onStreamTimeout: () => undefined,
+    };
   }
 
   private clearConnectTimer(): void {
@@ -278,12 +280,11 @@ export class BackendConnection implements Flushable, ReplySink {
     this.clearConnectTimer();
     if (this.timeoutTimer) clearInterval(this.timeoutTimer);
     this.timeoutTimer = null;
-    const socket = this.socket;
-    this.socket = null;
-    if (socket) socket.destroy();
+    const stream = this.stream;
+    this.stream = null;
+    if (stream) stream.destroy();
     this.partial.clear();
-    this.out = [];
-    this.outBytes = 0;
+    this.unflushed = 0;
   }
 
   private failPending(reply: Buffer): void {
@@ -341,6 +342,8 @@ export class BackendConnection implements Flushable, ReplySink {
       if (!partial.ready) return;
       chunk = partial.take();
     }
+    // Views into the shared native read buffer die with this call: sinks that keep replies get copies.
+    const transient = isSharedReadBuffer(chunk);
     const hot = this.binding.hot;
     const ends = this.binding.replyEnds;
     const status = this.binding.replyStatus;
@@ -361,8 +364,9 @@ export class BackendConnection implements Flushable, ReplySink {
         const sink = this.sinks[idx]!;
         this.sinks[idx] = null;
         this.head++;
-        sink.onReply(this.tags[idx], chunk.subarray(start, end));
-        if (this.socket === null) return; // a sink failed us (AUTH rejected)
+        const reply = chunk.subarray(start, end);
+        sink.onReply(this.tags[idx], transient && sink.takesViews !== true ? Buffer.from(reply) : reply);
+        if (this.stream === null) return; // a sink failed us (AUTH rejected)
         start = end;
       }
       if (broken) {
@@ -394,9 +398,8 @@ export class BackendConnection implements Flushable, ReplySink {
   }
 }
 
-function describeSocketError(err: Error): string {
-  const code = (err as NodeJS.ErrnoException).code;
+function describeSocketError(code: string): string {
   if (code === 'ECONNREFUSED') return 'refused the connection';
   if (code === 'ECONNRESET') return 'reset the connection';
-  return code ? `connection error ${code}` : err.message;
+  return /^E[A-Z0-9_]+$/.test(code) ? `connection error ${code}` : code;
 }

@@ -2,12 +2,16 @@
  * One client socket: read → frame (hot path, once per read) → dispatch each command → collect
  * replies in request order → write.
  *
- * Order: every command takes the next sequence number and a slot in a reply ring; replies land in
- * their slot whenever their shard answers, and `flush` writes the completed prefix of the ring in
- * one write. So the client sees replies in request order whatever order the shards answer in.
+ * Order: every command takes the next sequence number and a slot in a reply ring. The reply for
+ * the oldest outstanding request is copied straight into the stream's output, followed by any
+ * later replies already parked in the ring; a reply that arrives early is copied into its slot.
+ * `flush` (once per event-loop turn) writes the output. So the client sees replies in request
+ * order whatever order the shards answer in.
  *
  * The per-command path allocates nothing but the subarray it forwards: the parse results live in
- * shared typed arrays, the ring stores Buffers by index, and backends keep (sink, tag) pairs.
+ * shared typed arrays, commands and in-order replies are copied into the streams' output
+ * buffers, and backends keep (sink, tag) pairs. Bytes read are only valid during onStreamData
+ * (src/proxy/io): whatever outlives it is copied.
  */
 import net from 'node:net';
 import {
@@ -30,19 +34,19 @@ import { errorReply } from './Resp';
 import { encodeCommand } from '../resp';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
 import { splitAcrossShards } from './SplitMerge';
+import { acceptedStream, ByteStream, StreamHandler } from './io';
 
 const PAUSE_PIPELINE = 1;
 const PAUSE_OUTPUT = 2;
 const PAUSE_BACKEND = 4;
 const PAUSE_CLOSING = 8;
 
-/** Above this many bytes, replies are written one by one (writev) instead of concatenated. */
-const CONCAT_LIMIT = 256 * 1024;
-
 let nextClientId = 1;
 
-export class ClientConnection implements ReplySink, Flushable, CongestionWaiter, ClientInfo {
+export class ClientConnection implements ReplySink, Flushable, CongestionWaiter, ClientInfo, StreamHandler {
   flushScheduled = false;
+  /** In-order replies are copied into the output at once; early ones are copied into the ring. */
+  readonly takesViews = true;
   readonly id = nextClientId++;
   readonly createdAt = Date.now();
   readonly remote: string;
@@ -67,8 +71,10 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private closed = false;
   private closeAfterFlush = false;
 
+  private readonly stream: ByteStream;
+
   constructor(
-    private readonly socket: net.Socket,
+    socket: net.Socket,
     private readonly ctx: ProxyContext,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -78,34 +84,50 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.ring = new Array(cap).fill(null);
     this.ringIds = new Int32Array(cap);
     this.mask = cap - 1;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.onData(chunk);
-      } catch (err) {
-        // A bug must cost this client its connection, not the worker all of its clients.
-        ctx.log.error({ err, client: this.id }, 'client dispatch failed');
-        this.closeAfterFlush = true;
-        socket.end(errorReply('ERR Kvstore internal error; closing the connection'));
-        setTimeout(() => socket.destroy(), 1000).unref();
-      }
-    });
-    socket.on('drain', () => this.onDrain());
-    // The client half-closed (`printf ... | nc`): answer what it sent, then close.
-    socket.on('end', () => {
-      if (!this.closed && !this.closeAfterFlush) this.endAfterReplies();
-    });
-    socket.on('error', () => this.onClose());
-    socket.on('close', () => this.onClose());
-    socket.on('timeout', () => {
-      if (this.head === this.tail) socket.destroy();
-    });
+    this.stream = acceptedStream(socket, this, ctx.nativeIo);
     this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
+  }
+
+  /* ---------- stream events ---------- */
+
+  onStreamData(chunk: Buffer): void {
+    try {
+      this.onData(chunk);
+    } catch (err) {
+      // A bug must cost this client its connection, not the worker all of its clients.
+      this.ctx.log.error({ err, client: this.id }, 'client dispatch failed');
+      this.closeAfterFlush = true;
+      this.stream.append(errorReply('ERR Kvstore internal error; closing the connection'));
+      this.stream.end();
+      const stream = this.stream;
+      setTimeout(() => stream.destroy(), 1000).unref();
+    }
+  }
+
+  onStreamDrain(): void {
+    this.resume(PAUSE_OUTPUT);
+  }
+
+  /** The client half-closed (`printf ... | nc`): answer what it sent, then close. */
+  onStreamEnd(): void {
+    if (!this.closed && !this.closeAfterFlush) this.endAfterReplies();
+  }
+
+  onStreamConnect(): void {
+    // accepted streams are connected from the start
+  }
+
+  onStreamClose(): void {
+    this.onClose();
+  }
+
+  onStreamTimeout(): void {
+    if (this.head === this.tail) this.stream.destroy();
   }
 
   /** Close after `ms` without traffic (0 = never); live on config reload. */
   applyIdleTimeout(ms: number): void {
-    this.socket.setTimeout(ms > 0 ? ms : 0);
+    this.stream.setIdleTimeout(ms);
   }
 
   get inFlight(): number {
@@ -121,7 +143,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private onData(chunk: Buffer): void {
     if (this.closed || this.closeAfterFlush) return;
     if (this.deferred !== null) {
-      // Paused mid-chunk and more arrived anyway: keep it behind the deferred commands.
+      // Paused mid-chunk and more arrived anyway: keep it (copied) behind the deferred commands.
       this.deferred = Buffer.concat([this.deferred, chunk]);
       return;
     }
@@ -161,9 +183,9 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         }
         if (this.closed || this.closeAfterFlush) return;
         if (this.paused !== 0 || this.tail - this.head >= limits.maxPipeline) {
-          if (end < chunk.length) this.deferred = chunk.subarray(end);
+          if (end < chunk.length) this.deferred = Buffer.from(chunk.subarray(end)); // outlives the read
           if (this.tail - this.head >= limits.maxPipeline) this.pause(PAUSE_PIPELINE);
-          else this.socket.pause(); // already paused for output or a backend: keep it so
+          else this.stream.pause(); // already paused for output or a backend: keep it so
           return;
         }
         if (reparsed) break;
@@ -245,7 +267,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         runProxyCommand(this, ctx, route, this.argsOf(chunk, base), this.reserve(id));
         return false;
       case Route.AllShards:
-        fanOut(this, ctx, route, this.argsOf(chunk, base), chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(id));
+        fanOut(this, ctx, route, this.argsOf(chunk, base), Buffer.from(chunk.subarray(cmds[base + C_START], cmds[base + C_END])), this.reserve(id));
         return false;
       default:
         this.replyNow(id, route.refusal!);
@@ -447,7 +469,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     };
   }
 
-  /** Arguments of command `base` as views into the chunk (slow paths only). */
+  /** Arguments of command `base`, copied (slow paths only: they may outlive the read). */
   argsOf(chunk: Buffer, base: number): Buffer[] {
     const batch = this.ctx.binding.batch;
     const cmds = batch.cmds;
@@ -456,7 +478,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const out: Buffer[] = new Array(argc);
     for (let a = 0; a < argc; a++) {
       const off = batch.args[(a0 + a) * ARG_STRIDE];
-      out[a] = chunk.subarray(off, off + batch.args[(a0 + a) * ARG_STRIDE + 1]);
+      out[a] = Buffer.from(chunk.subarray(off, off + batch.args[(a0 + a) * ARG_STRIDE + 1]));
     }
     return out;
   }
@@ -473,12 +495,40 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     return seq;
   }
 
-  /** Reply for sequence `tag` (from a backend, a fragment, a fan-out or the proxy itself). */
+  /**
+   * Reply for sequence `tag` (from a backend, a fragment, a fan-out or the proxy itself); may be
+   * a view into a read buffer, valid during this call only.
+   */
   onReply(tag: number, reply: Buffer): void {
     if (this.closed) return;
     if (this.replyMaps !== null) reply = this.mapReply(tag, reply);
-    this.ring[tag & this.mask] = reply;
-    if (tag === this.head) scheduleFlush(this);
+    const ring = this.ring;
+    const mask = this.mask;
+    if (tag !== this.head) {
+      ring[tag & mask] = Buffer.from(reply); // early: park a copy until the earlier ones are in
+      return;
+    }
+    this.output(reply, this.ringIds[tag & mask]);
+    let h = tag + 1;
+    for (; h < this.tail; h++) {
+      const i = h & mask;
+      const parked = ring[i];
+      if (parked === null) break;
+      ring[i] = null;
+      this.output(parked, this.ringIds[i]);
+    }
+    this.head = h;
+    scheduleFlush(this);
+  }
+
+  /** Copy one in-order reply into the stream's output (sent by `flush`). */
+  private output(reply: Buffer, id: number): void {
+    if (reply[0] === 0x2d) {
+      const ctx = this.ctx;
+      ctx.counters.totalErrors++;
+      if (id >= 0) ctx.errors[id]++;
+    }
+    this.stream.append(reply);
   }
 
   /** Key rewrite: per-sequence reply mappers (null when none is pending: the common case). */
@@ -518,53 +568,17 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
 
   flush(): void {
     if (this.closed) return;
-    const ring = this.ring;
-    const mask = this.mask;
     const ctx = this.ctx;
-    let h = this.head;
-    const first = h < this.tail ? ring[h & mask] : null;
-    if (first === null) {
-      if (this.closeAfterFlush && h === this.tail) this.finishClose();
-      return;
-    }
-    let count = 0;
-    let bytes = 0;
-    while (h < this.tail) {
-      const i = h & mask;
-      const r = ring[i];
-      if (r === null) break;
-      if (r[0] === 0x2d) {
-        ctx.counters.totalErrors++;
-        const id = this.ringIds[i];
-        if (id >= 0) ctx.errors[id]++;
-      }
-      bytes += r.length;
-      count++;
-      h++;
-    }
-    const socket = this.socket;
-    if (count === 1) socket.write(first);
-    else if (bytes <= CONCAT_LIMIT) {
-      const out = Buffer.allocUnsafe(bytes);
-      let off = 0;
-      for (let s = this.head; s < h; s++) off += ring[s & mask]!.copy(out, off);
-      socket.write(out);
-    } else {
-      socket.cork();
-      for (let s = this.head; s < h; s++) socket.write(ring[s & mask]!);
-      socket.uncork();
-    }
-    for (let s = this.head; s < h; s++) ring[s & mask] = null;
-    this.head = h;
-    if (this.closeAfterFlush && h === this.tail) return this.finishClose();
-    if (socket.writableLength > ctx.config.limits.clientOutputHighWater) this.pause(PAUSE_OUTPUT);
+    const queued = this.stream.flush();
+    if (this.closeAfterFlush && this.head === this.tail) return this.finishClose();
+    if (queued > ctx.config.limits.clientOutputHighWater) this.pause(PAUSE_OUTPUT);
     if ((this.paused & PAUSE_PIPELINE) !== 0 && this.inFlight <= ctx.config.limits.maxPipeline >> 1) this.resume(PAUSE_PIPELINE);
   }
 
   /* ---------- flow control ---------- */
 
   private pause(reason: number): void {
-    if (this.paused === 0) this.socket.pause();
+    if (this.paused === 0) this.stream.pause();
     this.paused |= reason;
   }
 
@@ -583,7 +597,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       }
       if (this.paused !== 0) return;
     }
-    this.socket.resume();
+    this.stream.resume();
   }
 
   private pauseForBackend(backend: BackendConnection): void {
@@ -593,10 +607,6 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
 
   resumeAfterBackendDrain(): void {
     this.resume(PAUSE_BACKEND);
-  }
-
-  private onDrain(): void {
-    this.resume(PAUSE_OUTPUT);
   }
 
   /* ---------- ending ---------- */
@@ -617,10 +627,10 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   }
 
   private finishClose(): void {
-    const socket = this.socket;
+    const stream = this.stream;
     this.closed = true;
-    socket.end();
-    setTimeout(() => socket.destroy(), 1000).unref();
+    stream.end();
+    setTimeout(() => stream.destroy(), 1000).unref();
     this.ctx.clientClosed(this);
   }
 
@@ -630,7 +640,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
 
   /** Close now (shutdown after drain, CLIENT KILL-like paths). */
   destroy(): void {
-    this.socket.destroy();
+    this.stream.destroy();
   }
 
   /** For shutdown: resolves once nothing is in flight. */

@@ -29,6 +29,8 @@ export interface ProxyContext {
   config: KvstoreConfig;
   engine: EngineOptions;
   readonly binding: HotPathBinding;
+  /** Client and backend sockets are the addon's (src/proxy/io/NativeStream.ts). */
+  readonly nativeIo: boolean;
   readonly router: Router;
   readonly routes: CommandRoute[];
   readonly routeByName: Map<string, CommandRoute>;

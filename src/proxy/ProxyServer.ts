@@ -25,6 +25,7 @@ import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
+import { enableNativeIo } from './io';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -73,13 +74,15 @@ export class ProxyServer extends EventEmitter {
     const binding = HotPathBinding.for(hot);
     const engine = engineOptions(options.config);
     binding.useEngineOptions(engine);
-    const router = new Router(options.config, binding, log);
+    const nativeIo = enableNativeIo(options.config.io === 'native', hot.nativeEnabled);
+    const router = new Router(options.config, binding, log, nativeIo);
     const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };
     const clients = new Set<ClientInfo>();
     this.ctx = {
       config: options.config,
       engine,
       binding,
+      nativeIo,
       router,
       routes,
       routeByName: byName,
@@ -103,7 +106,7 @@ export class ProxyServer extends EventEmitter {
       this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
     }); // synchronous: nothing in flight yet
     this.keyRewrite.warmUp();
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => {
       log.error({ err }, 'listening socket error');
       if (this.listenerCount('error') > 0) this.emit('error', err);
@@ -120,6 +123,7 @@ export class ProxyServer extends EventEmitter {
         this.server.off('error', onError);
         const addr = this.server.address() as net.AddressInfo;
         this.log.info({ host: addr.address, port: addr.port, nativeEnabled: this.ctx.binding.hot.nativeEnabled }, 'proxy listening');
+        if (this.ctx.config.io === 'native' && !this.ctx.nativeIo) this.log.warn('io: native requested but the addon sockets are unavailable: using net.Socket');
         resolve({ host: addr.address, port: addr.port });
       });
     });

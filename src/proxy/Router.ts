@@ -43,6 +43,8 @@ export class Router {
     config: KvstoreConfig,
     private readonly binding: HotPathBinding,
     private readonly log: Logger,
+    /** Backends use the addon's sockets (src/proxy/io). */
+    private readonly nativeIo = false,
   ) {
     this.config = config;
   }
@@ -118,6 +120,7 @@ export class Router {
       connectMs: c.timeouts.connectMs,
       requestMs: c.timeouts.requestMs,
       highWater: c.limits.backendHighWater,
+      nativeIo: this.nativeIo,
     };
   }
 

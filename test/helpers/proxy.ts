@@ -37,6 +37,7 @@ export function testConfig(overrides: DeepPartial<KvstoreConfig> = {}): KvstoreC
     backend: { username: '', password: '', poolSize: 1 },
     crossSlot: 'slot',
     allowFlush: true,
+    io: process.env.KVSTORE_IO === 'node' ? 'node' : 'native',
     limits: {
       maxBulkBytes: 512 * 1024 * 1024,
       maxInlineBytes: 64 * 1024,
