@@ -200,9 +200,18 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   }
 
   // Common checks of the two hot calls: (chunk, from).
+  // (chunk, from, end?): the bytes chunk[0, end) with framing starting at `from`.
   bool chunkArgs(const Napi::CallbackInfo& info, const uint8_t** data, size_t* len, size_t* from) {
     Napi::Env env = info.Env();
     if (!getBytes(env, info[0], data, len, "chunk")) return false;
+    if (info.Length() > 2 && info[2].IsNumber()) {
+      double e = info[2].As<Napi::Number>().DoubleValue();
+      if (!(e >= 0 && e <= static_cast<double>(*len))) {
+        Napi::RangeError::New(env, "end is outside the chunk").ThrowAsJavaScriptException();
+        return false;
+      }
+      *len = static_cast<size_t>(e);
+    }
     double f = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
     if (!(f >= 0 && f <= static_cast<double>(*len)) || *len > 0x7fffffffu) {
       Napi::RangeError::New(env, "from is outside the chunk (or the chunk is over 2 GB)").ThrowAsJavaScriptException();

@@ -9,13 +9,22 @@
 // one uv_try_write. Only what the kernel does not take goes out asynchronously, from memory the
 // stream owns, so JS never has to keep a Buffer alive for a pending write.
 //
-// JS side: src/proxy/io/NativeStream.ts. Events go to five functions registered once per
-// thread (ioSetup), called with `this` = the owner object given to the constructor:
-//   read(nread)   bytes are in the shared read buffer [0, nread), valid during the call only
+// Reads are batched: each read lands at the next free offset of one arena shared by all streams
+// and is recorded as (stream id, start, end) in an Int32Array; JS gets them all in one call per
+// event-loop turn (from a check handle that runs before Node's setImmediate callbacks, so the
+// proxy's flush of the turn still comes after), or earlier when the arena or the list fills.
+// Any other event of any stream first delivers the reads recorded so far, so a stream's data
+// always precedes its end or close.
+//
+// JS side: src/proxy/io/NativeStream.ts. Handlers are registered once per thread (ioSetup):
+//   reads(count)  `count` reads are in the event list; the arena bytes are valid during the call
+// and, with `this` = the owner object given to the constructor:
 //   end()         the peer half-closed (reading stops)
 //   drain()       output that had to wait is now all written
 //   connect()     an outgoing connection is up
 //   close(error)  the stream is closed, exactly once; error is a libuv error name or null
+// The per-request calls (append, flush, write) are plain functions taking the stream's id, so
+// no wrapper has to be unwrapped on the hot path.
 #include "io_stream.h"
 
 #include <unistd.h>
@@ -32,15 +41,29 @@ class IoStream;
 // Per thread (napi env): the handlers, the shared read buffer, and the open streams (closed
 // when the env is torn down, so no libuv handle outlives it).
 struct IoGlobals {
-  Napi::FunctionReference onRead, onEnd, onDrain, onConnect, onClose;
-  Napi::Reference<Napi::Buffer<char>> readBufferRef;
-  char* readBuf = nullptr;
-  size_t readCap = 0;
+  napi_env env = nullptr;
+  Napi::FunctionReference onReads, onEnd, onDrain, onConnect, onClose;
+  Napi::Reference<Napi::Buffer<char>> arenaRef;
+  char* arena = nullptr;
+  size_t arenaCap = 0;
+  size_t arenaUsed = 0;
+  Napi::Reference<Napi::Int32Array> eventsRef;
+  int32_t* events = nullptr;  // (id, start, end) per read
+  size_t eventCap = 0;         // in reads
+  size_t eventCount = 0;
+  uv_check_t check;
+  bool checkStarted = false;
   Napi::ObjectReference resource;
   napi_async_context async = nullptr;
-  IoStream* open = nullptr;  // intrusive list of streams with a live handle
+  IoStream* open = nullptr;         // intrusive list of streams with a live handle
+  std::vector<IoStream*> byId;      // JS ids -> streams (null when closed)
   bool ready = false;
 };
+
+// A read is offered at least this much room; below it the batch is delivered first.
+constexpr size_t kMinReadRoom = 64 * 1024;
+
+void deliverReads(IoGlobals* g);
 
 // A big output buffer is given back once empty, so one burst does not pin its memory forever.
 constexpr size_t kKeepCapacity = 256 * 1024;
@@ -58,9 +81,6 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
                            InstanceMethod<&IoStream::Connect>("connect"),
                            InstanceMethod<&IoStream::ReadStart>("readStart"),
                            InstanceMethod<&IoStream::ReadStop>("readStop"),
-                           InstanceMethod<&IoStream::Append>("append"),
-                           InstanceMethod<&IoStream::FlushJs>("flush"),
-                           InstanceMethod<&IoStream::Write>("write"),
                            InstanceMethod<&IoStream::End>("end"),
                            InstanceMethod<&IoStream::Destroy>("destroy"),
                            InstanceMethod<&IoStream::SetNoDelay>("setNoDelay"),
@@ -73,13 +93,21 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
     Napi::Env env = info.Env();
     g_ = env.GetInstanceData<IoGlobals>();
     if (g_ == nullptr || !g_->ready) {
-      Napi::Error::New(env, "IoStream: call ioSetup(handlers, readBuffer) first").ThrowAsJavaScriptException();
+      Napi::Error::New(env, "IoStream: call ioSetup(handlers, arena, events) first").ThrowAsJavaScriptException();
       return;
     }
-    if (!info[0].IsObject()) {
-      Napi::TypeError::New(env, "new IoStream(owner: object)").ThrowAsJavaScriptException();
+    if (!info[0].IsObject() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "new IoStream(owner: object, id: number)").ThrowAsJavaScriptException();
       return;
     }
+    int64_t id = info[1].As<Napi::Number>().Int64Value();
+    if (id < 0 || id > 0x3fffffff || (static_cast<size_t>(id) < g_->byId.size() && g_->byId[id] != nullptr)) {
+      Napi::RangeError::New(env, "IoStream: id is negative, too large or in use").ThrowAsJavaScriptException();
+      return;
+    }
+    id_ = static_cast<int32_t>(id);
+    if (g_->byId.size() <= static_cast<size_t>(id_)) g_->byId.resize(id_ + 1, nullptr);
+    g_->byId[id_] = this;
     // Weak until a handle is open: an unused stream must not keep its owner alive.
     owner_ = Napi::ObjectReference::New(info[0].As<Napi::Object>(), 0);
   }
@@ -90,6 +118,62 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
       unlink();
       closeForTeardown();
     }
+    releaseId();
+  }
+
+  void releaseId() {
+    if (id_ >= 0 && static_cast<size_t>(id_) < g_->byId.size() && g_->byId[id_] == this) g_->byId[id_] = nullptr;
+    id_ = -1;
+  }
+
+  // ---- the hot-path calls (by id, see ioAppend/ioFlush/ioWrite) ----
+
+  void appendBytes(const char* p, size_t n) {
+    if (!closing_ && n > 0) pending_.insert(pending_.end(), p, p + n);
+  }
+
+  // flush(): hand the output to the kernel; returns the bytes still queued (0 = all taken).
+  size_t flush() {
+    if (!usable() || connecting_ || writing_) return queued();
+    if (pending_.empty()) {
+      maybeShutdown();
+      return 0;
+    }
+    uv_buf_t b = uv_buf_init(pending_.data(), static_cast<unsigned>(pending_.size()));
+    int n = uv_try_write(stream(), &b, 1);
+    if (n == UV_EAGAIN) n = 0;
+    if (n < 0) {
+      fail(n);
+      return 0;
+    }
+    if (static_cast<size_t>(n) == pending_.size()) {
+      pending_.clear();
+      shrinkIfHuge(pending_);
+      maybeShutdown();
+      return 0;
+    }
+    // The kernel took part of it: the rest goes out asynchronously from the handle's inflight
+    // buffer, while pending_ (the inflight buffer's old storage) keeps collecting.
+    Handle* hd = handle_;
+    hd->inflight.swap(pending_);
+    pending_.clear();
+    hd->inflightOff = static_cast<size_t>(n);
+    b = uv_buf_init(hd->inflight.data() + n, static_cast<unsigned>(hd->inflight.size() - n));
+    int r = uv_write(&hd->writeReq, stream(), &b, 1, OnWrite);
+    if (r < 0) {
+      fail(r);
+      return 0;
+    }
+    writing_ = true;
+    return queued();
+  }
+
+  // Delivers one handler call for this stream (after the reads recorded so far).
+  void emit(Napi::FunctionReference& fn, napi_value arg = nullptr) {
+    deliverReads(g_);
+    Napi::HandleScope scope(Env());
+    if (arg == nullptr) call(fn, 0, nullptr);
+    else call(fn, 1, &arg);
   }
 
   // Env teardown: detach the handle (this object may be finalized before libuv is done with
@@ -119,6 +203,7 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
   };
 
   IoGlobals* g_ = nullptr;
+  int32_t id_ = -1;
   Handle* handle_ = nullptr;
   Napi::ObjectReference owner_;
   std::vector<char> pending_;  // appended, not handed to the kernel yet
@@ -195,6 +280,8 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
     self->unlink();
     self->pending_.clear();
     shrinkIfHuge(self->pending_);
+    deliverReads(self->g_);  // this stream's last reads come before its close
+    self->releaseId();
     {
       Napi::Env env(self->Env());
       Napi::HandleScope scope(env);
@@ -218,11 +305,6 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
     }
   }
 
-  void emit(Napi::FunctionReference& fn) {
-    Napi::HandleScope scope(Env());
-    call(fn, 0, nullptr);
-  }
-
   // ---- reading ----
 
   void startReading() {
@@ -233,19 +315,23 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
   }
 
   static void OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-    IoStream* self = static_cast<Handle*>(h->data)->self;
-    buf->base = self->g_->readBuf;
-    buf->len = self->g_->readCap;
+    IoGlobals* g = static_cast<Handle*>(h->data)->self->g_;
+    // OnRead keeps at least kMinReadRoom free (it delivers the batch before it gets lower).
+    buf->base = g->arena + g->arenaUsed;
+    buf->len = g->arenaCap - g->arenaUsed;
   }
 
   static void OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
     IoStream* self = static_cast<Handle*>(s->data)->self;
     if (self == nullptr || self->closing_) return;
     if (nread > 0) {
-      Napi::Env env(self->Env());
-      Napi::HandleScope scope(env);
-      napi_value arg = Napi::Number::New(env, static_cast<double>(nread));
-      self->call(self->g_->onRead, 1, &arg);
+      IoGlobals* g = self->g_;
+      int32_t* ev = g->events + 3 * g->eventCount++;
+      ev[0] = self->id_;
+      ev[1] = static_cast<int32_t>(g->arenaUsed);
+      g->arenaUsed += static_cast<size_t>(nread);
+      ev[2] = static_cast<int32_t>(g->arenaUsed);
+      if (g->eventCount == g->eventCap || g->arenaCap - g->arenaUsed < kMinReadRoom) deliverReads(g);
     } else if (nread == UV_EOF) {
       self->eof_ = true;
       uv_read_stop(s);
@@ -258,41 +344,6 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
   }
 
   // ---- writing ----
-
-  size_t flush() {
-    if (!usable() || connecting_ || writing_) return queued();
-    if (pending_.empty()) {
-      maybeShutdown();
-      return 0;
-    }
-    uv_buf_t b = uv_buf_init(pending_.data(), static_cast<unsigned>(pending_.size()));
-    int n = uv_try_write(stream(), &b, 1);
-    if (n == UV_EAGAIN) n = 0;
-    if (n < 0) {
-      fail(n);
-      return 0;
-    }
-    if (static_cast<size_t>(n) == pending_.size()) {
-      pending_.clear();
-      shrinkIfHuge(pending_);
-      maybeShutdown();
-      return 0;
-    }
-    // The kernel took part of it: the rest goes out asynchronously from the handle's inflight
-    // buffer, while pending_ (the inflight buffer's old storage) keeps collecting.
-    Handle* hd = handle_;
-    hd->inflight.swap(pending_);
-    pending_.clear();
-    hd->inflightOff = static_cast<size_t>(n);
-    b = uv_buf_init(hd->inflight.data() + n, static_cast<unsigned>(hd->inflight.size() - n));
-    int r = uv_write(&hd->writeReq, stream(), &b, 1, OnWrite);
-    if (r < 0) {
-      fail(r);
-      return 0;
-    }
-    writing_ = true;
-    return queued();
-  }
 
   static void OnWrite(uv_write_t* req, int status) {
     Handle* hd = static_cast<Handle*>(req->data);
@@ -396,41 +447,6 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
     reading_ = false;
   }
 
-  bool appendArgs(const Napi::CallbackInfo& info) {
-    if (!info[0].IsTypedArray()) {
-      Napi::TypeError::New(info.Env(), "append(data: Buffer, start?: number, end?: number)").ThrowAsJavaScriptException();
-      return false;
-    }
-    if (closing_) return true;  // a closed stream drops output, like a destroyed socket
-    Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
-    napi_typedarray_type t;
-    size_t len;
-    void* data;
-    napi_value ab;
-    size_t off;
-    napi_get_typedarray_info(info.Env(), arr, &t, &len, &data, &ab, &off);
-    size_t start = info[1].IsNumber() ? static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()) : 0;
-    size_t end = info[2].IsNumber() ? static_cast<size_t>(info[2].As<Napi::Number>().Int64Value()) : len;
-    if (end > len) end = len;
-    if (start < end) {
-      const char* p = static_cast<const char*>(data);
-      pending_.insert(pending_.end(), p + start, p + end);
-    }
-    return true;
-  }
-
-  void Append(const Napi::CallbackInfo& info) { appendArgs(info); }
-
-  // flush(): hand the output to the kernel; returns the bytes still queued (0 = all taken).
-  Napi::Value FlushJs(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(flush()));
-  }
-
-  Napi::Value Write(const Napi::CallbackInfo& info) {
-    if (!appendArgs(info)) return info.Env().Undefined();
-    return Napi::Number::New(info.Env(), static_cast<double>(flush()));
-  }
-
   // end(): send FIN once queued output is written; the stream closes when the peer's FIN is in.
   void End(const Napi::CallbackInfo&) {
     wantShutdown_ = true;
@@ -473,6 +489,27 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
   }
 };
 
+void deliverReads(IoGlobals* g) {
+  if (g->eventCount == 0) return;
+  napi_env env = g->env;
+  Napi::HandleScope scope(env);
+  napi_value count = Napi::Number::New(env, static_cast<double>(g->eventCount));
+  napi_value recv = g->resource.Value();
+  napi_value result;
+  // JS consumes the batch synchronously (no read can happen during the call), so the arena and
+  // the event list are free again once it returns.
+  napi_status s = napi_make_callback(env, g->async, recv, g->onReads.Value(), 1, &count, &result);
+  g->eventCount = 0;
+  g->arenaUsed = 0;
+  if (s == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
+}
+
+void OnCheck(uv_check_t* check) { deliverReads(static_cast<IoGlobals*>(check->data)); }
+
 void TeardownEnv(void* arg) {
   IoGlobals* g = static_cast<IoGlobals*>(arg);
   for (IoStream* s = g->open; s != nullptr;) {
@@ -482,48 +519,124 @@ void TeardownEnv(void* arg) {
     s = next;
   }
   g->open = nullptr;
+  g->eventCount = 0;
+  if (g->checkStarted) {
+    uv_check_stop(&g->check);
+    uv_close(reinterpret_cast<uv_handle_t*>(&g->check), nullptr);
+    g->checkStarted = false;
+  }
 }
 
-// ioSetup({ read, end, drain, connect, close }, readBuffer): once per thread, before any stream.
+// The stream for a JS id, or null (closed, or never opened).
+IoStream* streamById(const Napi::CallbackInfo& info) {
+  IoGlobals* g = info.Env().GetInstanceData<IoGlobals>();
+  if (g == nullptr) return nullptr;
+  int32_t id = info[0].As<Napi::Number>().Int32Value();
+  if (id < 0 || static_cast<size_t>(id) >= g->byId.size()) return nullptr;
+  return g->byId[id];
+}
+
+// ioAppend(id, data, start, end): copy data[start, end) into the stream's output.
+bool appendFromArgs(const Napi::CallbackInfo& info, IoStream* stream) {
+  if (!info[1].IsTypedArray()) {
+    Napi::TypeError::New(info.Env(), "ioAppend(id: number, data: Buffer, start: number, end: number)").ThrowAsJavaScriptException();
+    return false;
+  }
+  size_t len;
+  void* data;
+  napi_get_typedarray_info(info.Env(), info[1], nullptr, &len, &data, nullptr, nullptr);
+  int64_t start = info[2].IsNumber() ? info[2].As<Napi::Number>().Int64Value() : 0;
+  int64_t end = info[3].IsNumber() ? info[3].As<Napi::Number>().Int64Value() : static_cast<int64_t>(len);
+  if (start < 0) start = 0;
+  if (end > static_cast<int64_t>(len)) end = static_cast<int64_t>(len);
+  if (stream != nullptr && start < end) stream->appendBytes(static_cast<const char*>(data) + start, static_cast<size_t>(end - start));
+  return true;
+}
+
+void IoAppend(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "ioAppend(id: number, data: Buffer, start: number, end: number)").ThrowAsJavaScriptException();
+    return;
+  }
+  appendFromArgs(info, streamById(info));
+}
+
+// ioFlush(id): the bytes still queued after handing the output to the kernel.
+Napi::Value IoFlush(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "ioFlush(id: number)").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  IoStream* stream = streamById(info);
+  return Napi::Number::New(info.Env(), stream != nullptr ? static_cast<double>(stream->flush()) : 0);
+}
+
+// ioWrite(id, data, start, end): append + flush in one call.
+Napi::Value IoWrite(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "ioWrite(id: number, data: Buffer, start: number, end: number)").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  IoStream* stream = streamById(info);
+  if (!appendFromArgs(info, stream)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), stream != nullptr ? static_cast<double>(stream->flush()) : 0);
+}
+
+// ioSetup({ reads, end, drain, connect, close }, arena, events): once per thread, before any
+// stream. `arena` receives the reads (at least 128 KiB); `events` holds (id, start, end) per read.
 Napi::Value IoSetup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject() || !info[1].IsBuffer()) {
-    Napi::TypeError::New(env, "ioSetup(handlers: {read, end, drain, connect, close}, readBuffer: Buffer)").ThrowAsJavaScriptException();
+  if (!info[0].IsObject() || !info[1].IsBuffer() || !info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    Napi::TypeError::New(env, "ioSetup(handlers: {reads, end, drain, connect, close}, arena: Buffer, events: Int32Array)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Napi::Object handlers = info[0].As<Napi::Object>();
-  const char* names[] = {"read", "end", "drain", "connect", "close"};
+  const char* names[] = {"reads", "end", "drain", "connect", "close"};
   for (const char* n : names) {
     if (!handlers.Get(n).IsFunction()) {
       Napi::TypeError::New(env, std::string("ioSetup: handler '") + n + "' must be a function").ThrowAsJavaScriptException();
       return env.Undefined();
     }
   }
-  Napi::Buffer<char> buf = info[1].As<Napi::Buffer<char>>();
-  if (buf.Length() < 4096) {
-    Napi::RangeError::New(env, "ioSetup: the read buffer must hold at least 4096 bytes").ThrowAsJavaScriptException();
+  Napi::Buffer<char> arena = info[1].As<Napi::Buffer<char>>();
+  Napi::Int32Array events = info[2].As<Napi::Int32Array>();
+  if (arena.Length() < 2 * kMinReadRoom || events.ElementLength() < 3) {
+    Napi::RangeError::New(env, "ioSetup: the arena must hold at least 128 KiB and the event list one read").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   IoGlobals* g = env.GetInstanceData<IoGlobals>();
   if (g == nullptr) {
     g = new IoGlobals();
+    g->env = env;
     env.SetInstanceData<IoGlobals>(g);
     napi_add_env_cleanup_hook(env, TeardownEnv, g);
     Napi::Object resource = Napi::Object::New(env);
     g->resource = Napi::ObjectReference::New(resource, 1);
     napi_async_init(env, resource, Napi::String::New(env, "kvstore.io"), &g->async);
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    uv_check_init(loop, &g->check);
+    g->check.data = g;
+    uv_check_start(&g->check, OnCheck);  // after Node's: runs first in the check phase
+    uv_unref(reinterpret_cast<uv_handle_t*>(&g->check));
+    g->checkStarted = true;
   } else if (g->open != nullptr) {
     Napi::Error::New(env, "ioSetup: streams are open; set up once, before the first stream").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  g->onRead = Napi::Persistent(handlers.Get("read").As<Napi::Function>());
+  g->onReads = Napi::Persistent(handlers.Get("reads").As<Napi::Function>());
   g->onEnd = Napi::Persistent(handlers.Get("end").As<Napi::Function>());
   g->onDrain = Napi::Persistent(handlers.Get("drain").As<Napi::Function>());
   g->onConnect = Napi::Persistent(handlers.Get("connect").As<Napi::Function>());
   g->onClose = Napi::Persistent(handlers.Get("close").As<Napi::Function>());
-  g->readBufferRef = Napi::Reference<Napi::Buffer<char>>::New(buf, 1);
-  g->readBuf = buf.Data();
-  g->readCap = buf.Length();
+  g->arenaRef = Napi::Reference<Napi::Buffer<char>>::New(arena, 1);
+  g->arena = arena.Data();
+  g->arenaCap = arena.Length();
+  g->eventsRef = Napi::Reference<Napi::Int32Array>::New(events, 1);
+  g->events = events.Data();
+  g->eventCap = events.ElementLength() / 3;
+  g->arenaUsed = 0;
+  g->eventCount = 0;
   g->ready = true;
   return env.Undefined();
 }
@@ -533,6 +646,9 @@ Napi::Value IoSetup(const Napi::CallbackInfo& info) {
 void InitIo(Napi::Env env, Napi::Object exports) {
   exports.Set("IoStream", IoStream::Define(env));
   exports.Set("ioSetup", Napi::Function::New(env, IoSetup));
+  exports.Set("ioAppend", Napi::Function::New(env, IoAppend));
+  exports.Set("ioFlush", Napi::Function::New(env, IoFlush));
+  exports.Set("ioWrite", Napi::Function::New(env, IoWrite));
 }
 
 }  // namespace kvstore

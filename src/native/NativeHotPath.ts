@@ -14,8 +14,8 @@ export interface NativeEngine {
   setCommandTable(compiled: CompiledCommandTable): void;
   bindBatch(cmds: Int32Array, args: Int32Array, keys: Int32Array, status: Int32Array, replyEnds: Int32Array, replyStatus: Int32Array, plan: Int32Array): void;
   bindSlotTable(table: Uint16Array): void;
-  parseRequests(chunk: Buffer, from: number): number;
-  frameReplies(chunk: Buffer, from: number): number;
+  parseRequests(chunk: Buffer, from: number, end?: number): number;
+  frameReplies(chunk: Buffer, from: number, end?: number): number;
   split(chunk: Buffer, cmdIndex: number): Buffer;
   merge(plan: Int32Array, replies: Buffer[]): Buffer;
   keySlot(key: Buffer): number;
@@ -84,12 +84,12 @@ export class NativeHotPath implements HotPath {
     this.addon.bindSlotTable(table);
   }
 
-  parseRequests(chunk: Buffer, from: number): number {
-    return this.addon.parseRequests(chunk, from);
+  parseRequests(chunk: Buffer, from: number, end?: number): number {
+    return this.addon.parseRequests(chunk, from, end);
   }
 
-  frameReplies(chunk: Buffer, from: number): number {
-    return this.addon.frameReplies(chunk, from);
+  frameReplies(chunk: Buffer, from: number, end?: number): number {
+    return this.addon.frameReplies(chunk, from, end);
   }
 
   split(chunk: Buffer, cmdIndex: number): Buffer {

@@ -137,11 +137,14 @@ export interface HotPath {
   /** The slot → shard-index table TypeScript owns and updates in place (Uint16Array(16384)). */
   bindSlotTable(table: Uint16Array): void;
 
-  /** Frame complete commands in chunk[from..end]; results in the bound batch. Returns S_NCMDS. */
-  parseRequests(chunk: Buffer, from: number): number;
+  /**
+   * Frame complete commands in chunk[from..end) (end defaults to chunk.length; offsets stay
+   * relative to chunk); results in the bound batch. Returns S_NCMDS.
+   */
+  parseRequests(chunk: Buffer, from: number, end?: number): number;
 
-  /** Frame complete replies in chunk[from..end]; end offsets in `replyEnds`. Returns R_COUNT. */
-  frameReplies(chunk: Buffer, from: number): number;
+  /** Frame complete replies in chunk[from..end); end offsets in `replyEnds`. Returns R_COUNT. */
+  frameReplies(chunk: Buffer, from: number, end?: number): number;
 
   /**
    * Split command `cmdIndex` of the last parse (a MergeKind command) into one sub-command per

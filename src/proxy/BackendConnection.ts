@@ -126,7 +126,7 @@ export class BackendConnection implements Flushable, ReplySink {
    * Queue one complete command; its reply goes to sink.onReply(tag, ...). Returns false when the
    * backend is congested (the caller should pause and register with `waitForDrain`).
    */
-  send(command: Buffer, sink: ReplySink, tag: number): boolean {
+  send(command: Buffer, sink: ReplySink, tag: number, start = 0, end = command.length): boolean {
     const state = this.state;
     if (state === 'backoff' || state === 'closed') {
       sink.onReply(tag, this.unavailable);
@@ -135,7 +135,7 @@ export class BackendConnection implements Flushable, ReplySink {
     if (state === 'idle') this.connect();
     this.push(sink, tag);
     const stream = this.stream!;
-    stream.append(command); // copied: `command` may view a client's read buffer
+    stream.append(command, start, end); // copied: `command` may be a client's read buffer
     this.unflushed++;
     if (this.state === 'ready') scheduleFlush(this);
     return stream.queued <= this.options.highWater;
@@ -215,10 +215,10 @@ export class BackendConnection implements Flushable, ReplySink {
         this.armTimeoutCheck();
         if (this.unflushed > 0) this.flush();
       },
-      onStreamData: (chunk) => {
+      onStreamData: (chunk, start, end) => {
         if (!mine()) return;
         try {
-          this.onData(chunk);
+          this.onData(chunk, start, end);
         } catch (err) {
           // A failing sink must not take the worker down: reset this connection instead.
           this.log.error({ err, shard: this.shard }, 'reply dispatch failed');
@@ -335,21 +335,23 @@ export class BackendConnection implements Flushable, ReplySink {
 
   /* ---------- replies ---------- */
 
-  private onData(chunk: Buffer): void {
+  /** Replies in chunk[from, stop): each to the next pending sink. */
+  private onData(chunk: Buffer, from: number, stop: number): void {
     const partial = this.partial;
     if (partial.active) {
-      partial.append(chunk);
+      partial.append(chunk.subarray(from, stop));
       if (!partial.ready) return;
       chunk = partial.take();
+      from = 0;
+      stop = chunk.length;
     }
-    // Views into the shared native read buffer die with this call: sinks that keep replies get copies.
+    // Views into the native read arena die with this call: sinks that keep replies get copies.
     const transient = isSharedReadBuffer(chunk);
     const hot = this.binding.hot;
     const ends = this.binding.replyEnds;
     const status = this.binding.replyStatus;
-    let from = 0;
-    while (from < chunk.length) {
-      const n = hot.frameReplies(chunk, from);
+    while (from < stop) {
+      const n = hot.frameReplies(chunk, from, stop);
       const consumed = status[R_CONSUMED];
       const need = status[R_NEED];
       const broken = status[R_ERROR] !== 0;
@@ -364,8 +366,8 @@ export class BackendConnection implements Flushable, ReplySink {
         const sink = this.sinks[idx]!;
         this.sinks[idx] = null;
         this.head++;
-        const reply = chunk.subarray(start, end);
-        sink.onReply(this.tags[idx], transient && sink.takesViews !== true ? Buffer.from(reply) : reply);
+        if (sink.takesViews === true) sink.onReplyRange!(this.tags[idx], chunk, start, end);
+        else sink.onReply(this.tags[idx], transient ? Buffer.from(chunk.subarray(start, end)) : chunk.subarray(start, end));
         if (this.stream === null) return; // a sink failed us (AUTH rejected)
         start = end;
       }
@@ -375,7 +377,7 @@ export class BackendConnection implements Flushable, ReplySink {
       }
       from += consumed;
       if (n === 0) {
-        partial.keep(chunk.subarray(from), need);
+        partial.keep(chunk.subarray(from, stop), need);
         break;
       }
     }

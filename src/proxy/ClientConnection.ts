@@ -90,9 +90,9 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
 
   /* ---------- stream events ---------- */
 
-  onStreamData(chunk: Buffer): void {
+  onStreamData(chunk: Buffer, start: number, end: number): void {
     try {
-      this.onData(chunk);
+      this.onData(chunk, start, end);
     } catch (err) {
       // A bug must cost this client its connection, not the worker all of its clients.
       this.ctx.log.error({ err, client: this.id }, 'client dispatch failed');
@@ -140,35 +140,41 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
 
   /* ---------- reading ---------- */
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Buffer, start: number, end: number): void {
     if (this.closed || this.closeAfterFlush) return;
     if (this.deferred !== null) {
       // Paused mid-chunk and more arrived anyway: keep it (copied) behind the deferred commands.
-      this.deferred = Buffer.concat([this.deferred, chunk]);
+      this.deferred = Buffer.concat([this.deferred, chunk.subarray(start, end)]);
       return;
     }
     const partial = this.partial;
     if (partial.active) {
-      partial.append(chunk);
+      partial.append(chunk.subarray(start, end));
       if (!partial.ready) return;
       chunk = partial.take();
+      start = 0;
+      end = chunk.length;
+    } else if (this.paused !== 0) {
+      // Read in the same turn as the pause (reads are delivered in batches): keep it for resume.
+      this.deferred = Buffer.from(chunk.subarray(start, end));
+      return;
     }
-    this.process(chunk);
+    this.process(chunk, start, end);
   }
 
   /**
-   * Frame and dispatch the commands in `chunk`. Stops early, keeping the rest in `deferred`,
-   * when the client has maxPipeline commands in flight, its unsent output is above the high-water
-   * mark, or a backend it feeds is congested: backpressure per command, not per read.
+   * Frame and dispatch the commands in chunk[from, stop). Stops early, keeping the rest in
+   * `deferred`, when the client has maxPipeline commands in flight, its unsent output is above
+   * the high-water mark, or a backend it feeds is congested: backpressure per command, not per
+   * read.
    */
-  private process(chunk: Buffer): void {
+  private process(chunk: Buffer, from: number, stop: number): void {
     const limits = this.ctx.config.limits;
     const binding = this.ctx.binding;
     binding.useEngineOptions(this.ctx.engine);
     const hot = binding.hot;
-    let from = 0;
     for (;;) {
-      hot.parseRequests(chunk, from);
+      hot.parseRequests(chunk, from, stop);
       const status = binding.batch.status;
       const n = status[S_NCMDS];
       let next = from + status[S_CONSUMED];
@@ -183,7 +189,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         }
         if (this.closed || this.closeAfterFlush) return;
         if (this.paused !== 0 || this.tail - this.head >= limits.maxPipeline) {
-          if (end < chunk.length) this.deferred = Buffer.from(chunk.subarray(end)); // outlives the read
+          if (end < stop) this.deferred = Buffer.from(chunk.subarray(end, stop)); // outlives the read
           if (this.tail - this.head >= limits.maxPipeline) this.pause(PAUSE_PIPELINE);
           else this.stream.pause(); // already paused for output or a backend: keep it so
           return;
@@ -192,24 +198,24 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       }
       if (reparsed) {
         from = next;
-        if (from >= chunk.length) break;
+        if (from >= stop) break;
         continue;
       }
       from = next;
       const error = status[S_ERROR];
       if (error !== ProtocolErrorCode.None) {
-        return this.protocolError(protocolErrorText(error, error === ProtocolErrorCode.ExpectedDollar ? byteInsteadOfDollar(chunk, from) : 0));
+        return this.protocolError(protocolErrorText(error, error === ProtocolErrorCode.ExpectedDollar ? byteInsteadOfDollar(chunk.subarray(0, stop), from) : 0));
       }
       const grow = status[S_GROW_ARGS];
       if (grow > 0) {
         binding.growArgs(grow);
         continue;
       }
-      if (status[S_FULL] !== 0 && from < chunk.length) continue;
-      if (from < chunk.length) {
+      if (status[S_FULL] !== 0 && from < stop) continue;
+      if (from < stop) {
         const need = status[S_NEED];
-        if (need > limits.maxRequestBytes || chunk.length - from > limits.maxRequestBytes) return this.requestTooLarge();
-        this.partial.keep(chunk.subarray(from), need);
+        if (need > limits.maxRequestBytes || stop - from > limits.maxRequestBytes) return this.requestTooLarge();
+        this.partial.keep(chunk.subarray(from, stop), need);
       }
       break;
     }
@@ -292,12 +298,12 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       }
     }
     if (this.needsSlowPath(chunk, base)) return this.slowPath(chunk, base, route);
-    this.forwardTo(shard, chunk.subarray(cmds[base + C_START], cmds[base + C_END]), this.reserve(route.id));
+    this.forwardTo(shard, chunk, this.reserve(route.id), this, cmds[base + C_START], cmds[base + C_END]);
     return false;
   }
 
-  /** Send one command to shard `shardIndex`; its reply completes sequence `seq`. */
-  forwardTo(shardIndex: number, command: Buffer, seq: number, sink: ReplySink = this): void {
+  /** Send command[start, end) to shard `shardIndex`; its reply completes sequence `seq`. */
+  forwardTo(shardIndex: number, command: Buffer, seq: number, sink: ReplySink = this, start = 0, end = command.length): void {
     const shards = this.ctx.router.shards;
     if (shardIndex === NO_SHARD || shardIndex >= shards.length) {
       sink.onReply(seq, shards.length === 0 ? ERRORS.noShards : ERRORS.slotNotServed);
@@ -309,7 +315,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       return;
     }
     const backend = shard.backend(this.poolIndex);
-    if (!backend.send(command, sink, seq)) this.pauseForBackend(backend);
+    if (!backend.send(command, sink, seq, start, end)) this.pauseForBackend(backend);
   }
 
   /** The shard all keys of command `base` live on, or -1 if they span shards. */
@@ -502,33 +508,46 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   onReply(tag: number, reply: Buffer): void {
     if (this.closed) return;
     if (this.replyMaps !== null) reply = this.mapReply(tag, reply);
-    const ring = this.ring;
-    const mask = this.mask;
     if (tag !== this.head) {
-      ring[tag & mask] = Buffer.from(reply); // early: park a copy until the earlier ones are in
+      this.ring[tag & this.mask] = Buffer.from(reply); // early: park a copy until the earlier ones are in
       return;
     }
-    this.output(reply, this.ringIds[tag & mask]);
+    this.output(reply, 0, reply.length, this.ringIds[tag & this.mask]);
+    this.headAnswered(tag);
+  }
+
+  /** A backend reply as buf[start, end), valid during this call only (see ReplySink). */
+  onReplyRange(tag: number, buf: Buffer, start: number, end: number): void {
+    if (this.closed) return;
+    if (tag !== this.head || this.replyMaps !== null) return this.onReply(tag, buf.subarray(start, end));
+    this.output(buf, start, end, this.ringIds[tag & this.mask]);
+    this.headAnswered(tag);
+  }
+
+  /** The head `tag` is out: follow with the replies parked behind it, flush this turn. */
+  private headAnswered(tag: number): void {
+    const ring = this.ring;
+    const mask = this.mask;
     let h = tag + 1;
     for (; h < this.tail; h++) {
       const i = h & mask;
       const parked = ring[i];
       if (parked === null) break;
       ring[i] = null;
-      this.output(parked, this.ringIds[i]);
+      this.output(parked, 0, parked.length, this.ringIds[i]);
     }
     this.head = h;
     scheduleFlush(this);
   }
 
-  /** Copy one in-order reply into the stream's output (sent by `flush`). */
-  private output(reply: Buffer, id: number): void {
-    if (reply[0] === 0x2d) {
+  /** Copy one in-order reply, buf[start, end), into the stream's output (sent by `flush`). */
+  private output(buf: Buffer, start: number, end: number, id: number): void {
+    if (buf[start] === 0x2d) {
       const ctx = this.ctx;
       ctx.counters.totalErrors++;
       if (id >= 0) ctx.errors[id]++;
     }
-    this.stream.append(reply);
+    this.stream.append(buf, start, end);
   }
 
   /** Key rewrite: per-sequence reply mappers (null when none is pending: the common case). */
@@ -591,7 +610,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       this.deferred = null;
       this.processingDeferred = true;
       try {
-        this.process(deferred);
+        this.process(deferred, 0, deferred.length);
       } finally {
         this.processingDeferred = false;
       }

@@ -4,11 +4,12 @@
  * (sink, tag) pairs in their pending queue instead of one object per request.
  */
 export interface ReplySink {
-  /**
-   * `reply` is one complete RESP reply. A sink with `takesViews` may get a view into a backend's
-   * read buffer that is only valid during the call (it copies what it keeps); other sinks get
-   * Buffers they may keep.
-   */
+  /** `reply` is one complete RESP reply, the sink's to keep. */
   onReply(tag: number, reply: Buffer): void;
+  /**
+   * Sinks with `takesViews` get backend replies as `buf[start, end)` through onReplyRange
+   * instead: only valid during the call (a read buffer), so the sink copies what it keeps.
+   */
   readonly takesViews?: boolean;
+  onReplyRange?(tag: number, buf: Buffer, start: number, end: number): void;
 }

@@ -26,9 +26,9 @@ class Recorder implements StreamHandler {
   sawSharedBuffer = false;
   private waiters: (() => void)[] = [];
 
-  onStreamData(data: Buffer): void {
+  onStreamData(data: Buffer, start: number, end: number): void {
     if (isSharedReadBuffer(data)) this.sawSharedBuffer = true;
-    this.chunks.push(Buffer.from(data)); // copied: the data is only valid during this call
+    this.chunks.push(Buffer.from(data.subarray(start, end))); // copied: only valid during this call
     this.wake();
   }
   onStreamEnd(): void {
@@ -250,9 +250,14 @@ test('native: host names go through net.Socket; bad arguments throw instead of c
   const byName = connectedStream('localhost', echo.port, rec, true, 1000);
   t.is(byName.kind, 'node');
   byName.destroy();
-  const io = new (loadAddon() as unknown as IoAddon).IoStream({});
+  const addon = loadAddon() as unknown as IoAddon;
+  const io = new addon.IoStream({}, 100_000);
+  t.throws(() => new addon.IoStream({}, 100_000), { instanceOf: RangeError, message: /in use/ });
+  t.throws(() => new addon.IoStream({}, -1), { instanceOf: RangeError });
   t.throws(() => io.connect('not-an-ip', 1), { instanceOf: TypeError, message: /not an IP address/ });
-  t.throws(() => io.append('text' as unknown as Buffer, 0, 4), { instanceOf: TypeError });
   t.throws(() => io.open('7' as unknown as number), { instanceOf: TypeError });
-  t.is(io.flush(), 0, 'an unopened stream has nothing queued');
+  t.throws(() => addon.ioAppend(100_000, 'text' as unknown as Buffer, 0, 4), { instanceOf: TypeError });
+  t.throws(() => addon.ioFlush('x' as unknown as number), { instanceOf: TypeError });
+  t.is(addon.ioFlush(100_000), 0, 'an unopened stream has nothing queued');
+  t.is(addon.ioWrite(123_456, Buffer.from('x'), 0, 1), 0, 'an unknown id is ignored');
 });

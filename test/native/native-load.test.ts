@@ -1,8 +1,8 @@
 import test from 'ava';
 import { loadHotPath, hotPathKind } from '../../src/native';
 import { NativeHotPath, loadAddon } from '../../src/native/NativeHotPath';
-import { CMD_STRIDE, C_START, S_NCMDS } from '../../src/native/api';
-import { nativeEngine, resp } from './native-setup';
+import { CMD_STRIDE, C_START, S_CONSUMED, S_NCMDS, S_NEED } from '../../src/native/api';
+import { nativeEngine, referenceEngine, resp } from './native-setup';
 
 test('the addon loads and loadHotPath picks it (nativeEnabled)', (t) => {
   const addon = loadAddon();
@@ -45,4 +45,20 @@ test('two instances share nothing: each keeps its own bound arrays and config', 
   t.is(a.hp.parseRequests(line, 0), 0); // too big for a's limit
   t.is(a.batch.status[S_NCMDS], 0);
   t.is(b.batch.status[S_NCMDS], 1); // untouched by a's call
+});
+
+test('an end bound: bytes after it are never framed (native and reference agree)', (t) => {
+  const wire = Buffer.concat([resp('SET', 'k', 'v'), resp('GET', 'k')]);
+  const cutAt = resp('SET', 'k', 'v').length + 5; // inside the GET
+  const padded = Buffer.concat([wire.subarray(0, cutAt), Buffer.from('*1\r\n$4\r\nPING\r\n')]); // bytes past the bound
+  const replies = Buffer.from('+OK\r\n$1\r\nv\r\n:1\r\n');
+  for (const e of [nativeEngine(), referenceEngine()]) {
+    t.is(e.hp.parseRequests(padded, 0, cutAt), 1, 'only the SET is complete before the bound');
+    t.is(e.batch.status[S_CONSUMED], resp('SET', 'k', 'v').length);
+    t.true(e.batch.status[S_NEED] > 0 || e.batch.status[S_NCMDS] === 1);
+    t.is(e.hp.frameReplies(replies, 0, 9), 1, '+OK and half of the bulk');
+    t.is(e.replyEnds[0], 5);
+    t.is(e.hp.frameReplies(replies, 5, replies.length), 2);
+  }
+  t.throws(() => nativeEngine().hp.parseRequests(wire, 0, wire.length + 1), { instanceOf: RangeError });
 });

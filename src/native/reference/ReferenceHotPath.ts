@@ -62,12 +62,12 @@ export class ReferenceHotPath implements HotPath {
     this.slotTable = table;
   }
 
-  parseRequests(chunk: Buffer, from: number): number {
-    return this.parser.parse(chunk, from);
+  parseRequests(chunk: Buffer, from: number, end = chunk.length): number {
+    return this.parser.parse(end === chunk.length ? chunk : chunk.subarray(0, end), from);
   }
 
-  frameReplies(chunk: Buffer, from: number): number {
-    return this.framer.frame(chunk, from, this.replyEnds, this.replyStatus);
+  frameReplies(chunk: Buffer, from: number, end = chunk.length): number {
+    return this.framer.frame(end === chunk.length ? chunk : chunk.subarray(0, end), from, this.replyEnds, this.replyStatus);
   }
 
   split(chunk: Buffer, cmdIndex: number): Buffer {

@@ -8,8 +8,8 @@
  * anything alive, and the read buffer can be reused for the next read.
  */
 export interface StreamHandler {
-  /** Bytes arrived; `data` is only valid during this call (copy what must outlive it). */
-  onStreamData(data: Buffer): void;
+  /** Bytes `data[start, end)` arrived; only valid during this call (copy what must outlive it). */
+  onStreamData(data: Buffer, start: number, end: number): void;
   /** The peer half-closed its side (FIN). */
   onStreamEnd(): void;
   /** Output that had to wait in the stream is now all written. */

@@ -1,8 +1,10 @@
 /**
- * ByteStream over the addon's libuv sockets (native/io_stream.cc). Every NativeStream of the
- * process reads into one shared buffer; a read calls `onRead` directly (no Buffer allocated, no
- * stream layer), and writes are copies into the stream's native output plus one uv_try_write
- * per flush. The idle timeout is a coarse shared sweep instead of a timer per socket.
+ * ByteStream over the addon's libuv sockets (native/io_stream.cc). Reads of all NativeStreams
+ * land in one arena and reach JS as one batch per event-loop turn (`reads`), each handed to its
+ * stream as (arena, start, end) — no Buffer per read, no stream layer, one native→JS call per
+ * turn instead of one per read. Writes are copies into the stream's native output plus one
+ * uv_try_write per flush, through plain functions taking the stream's id. The idle timeout is a
+ * coarse shared sweep instead of a timer per socket.
  */
 import type { ByteStream, StreamHandler } from './ByteStream';
 
@@ -12,9 +14,6 @@ interface IoStreamHandle {
   connect(ip: string, port: number): void;
   readStart(): void;
   readStop(): void;
-  append(data: Buffer, start: number, end: number): void;
-  flush(): number;
-  write(data: Buffer, start: number, end: number): number;
   end(): void;
   destroy(): void;
   setNoDelay(on: boolean): void;
@@ -22,25 +21,46 @@ interface IoStreamHandle {
   peer(): [string, number] | null;
 }
 
+type StreamEvent = 'end' | 'drain' | 'connect' | 'close';
+
 export interface IoAddon {
-  IoStream: new (owner: object) => IoStreamHandle;
-  ioSetup(handlers: Record<'read' | 'end' | 'drain' | 'connect' | 'close', (this: NativeStream, arg?: unknown) => void>, readBuffer: Buffer): void;
+  IoStream: new (owner: object, id: number) => IoStreamHandle;
+  ioSetup(
+    handlers: { reads(count: number): void } & Record<StreamEvent, (this: NativeStream, arg?: unknown) => void>,
+    arena: Buffer,
+    events: Int32Array,
+  ): void;
+  ioAppend(id: number, data: Buffer, start: number, end: number): void;
+  ioFlush(id: number): number;
+  ioWrite(id: number, data: Buffer, start: number, end: number): number;
 }
 
-/** One read at most fills this; larger requests arrive over several reads (PartialInput). */
-const READ_BUFFER_BYTES = 64 * 1024;
+/** Reads of one turn, back to back (a read is offered at least 64 KiB; delivered early when full). */
+const ARENA_BYTES = 1024 * 1024;
+/** Reads per batch at most (delivered early beyond). */
+const MAX_READS = 4096;
 
 let addon: IoAddon | null = null;
-const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+const arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+const events = new Int32Array(MAX_READS * 3);
+
+// Streams by id; ids are recycled only after the native side reported the close.
+const streams: (NativeStream | null)[] = [];
+const freeIds: number[] = [];
+
+function deliverReads(count: number): void {
+  for (let i = 0; i < count; i++) {
+    const s = streams[events[i * 3]];
+    if (s !== null && s !== undefined && !s.closed) s.onRead(events[i * 3 + 1], events[i * 3 + 2]);
+  }
+}
 
 /** Use `io` for every NativeStream from now on (once per process, before the first stream). */
 export function setupNativeIo(io: IoAddon): void {
   if (addon === io) return;
   io.ioSetup(
     {
-      read(nread) {
-        this.onRead(nread as number);
-      },
+      reads: deliverReads,
       end() {
         this.handler.onStreamEnd();
       },
@@ -55,7 +75,8 @@ export function setupNativeIo(io: IoAddon): void {
         this.onClosed((error as string | null) ?? null);
       },
     },
-    readBuffer,
+    arena,
+    events,
   );
   addon = io;
 }
@@ -80,12 +101,17 @@ export class NativeStream implements ByteStream {
   queuedBytes = 0;
   idleMs = 0;
   lastActive = 0;
+  closed = false;
   private readonly io: IoStreamHandle;
-  private closed = false;
+  private readonly id: number;
+  private readonly addon: IoAddon;
 
   private constructor(readonly handler: StreamHandler) {
     if (addon === null) throw new Error('NativeStream: setupNativeIo() was not called');
-    this.io = new addon.IoStream(this);
+    this.addon = addon;
+    this.id = freeIds.length > 0 ? freeIds.pop()! : streams.length;
+    this.io = new addon.IoStream(this, this.id);
+    streams[this.id] = this;
   }
 
   /** Take over an accepted, connected socket's fd (the caller then destroys its own socket). */
@@ -112,15 +138,17 @@ export class NativeStream implements ByteStream {
     return this.queuedBytes;
   }
 
-  onRead(nread: number): void {
+  onRead(start: number, end: number): void {
     if (this.idleMs > 0) this.lastActive = Date.now();
-    this.handler.onStreamData(readBuffer.subarray(0, nread));
+    this.handler.onStreamData(arena, start, end);
   }
 
   onClosed(error: string | null): void {
     this.closed = true;
     idleWatched.delete(this);
     this.queuedBytes = 0;
+    streams[this.id] = null;
+    freeIds.push(this.id);
     this.handler.onStreamClose(error);
   }
 
@@ -130,17 +158,19 @@ export class NativeStream implements ByteStream {
   }
 
   append(data: Buffer, start = 0, end = data.length): void {
+    if (this.closed) return;
     this.queuedBytes += end - start;
-    this.io.append(data, start, end);
+    this.addon.ioAppend(this.id, data, start, end);
   }
 
   flush(): number {
+    if (this.closed) return 0;
     if (this.idleMs > 0) this.lastActive = Date.now();
-    return (this.queuedBytes = this.io.flush());
+    return (this.queuedBytes = this.addon.ioFlush(this.id));
   }
 
   pause(): void {
-    this.io.readStop();
+    if (!this.closed) this.io.readStop();
   }
 
   resume(): void {
@@ -148,12 +178,13 @@ export class NativeStream implements ByteStream {
   }
 
   end(): void {
+    if (this.closed) return;
     this.flush();
     this.io.end();
   }
 
   destroy(): void {
-    this.io.destroy();
+    if (!this.closed) this.io.destroy();
   }
 
   setIdleTimeout(ms: number): void {
@@ -171,7 +202,7 @@ export class NativeStream implements ByteStream {
   }
 }
 
-/** True when `b` views the shared read buffer (so it must be copied to be kept). */
+/** True when `b` views the read arena (so it must be copied to be kept). */
 export function isSharedReadBuffer(b: Buffer): boolean {
-  return b.buffer === readBuffer.buffer;
+  return b.buffer === arena.buffer;
 }

@@ -21,7 +21,7 @@ export class NodeStream implements ByteStream {
     handler: StreamHandler,
   ) {
     this.remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : '';
-    socket.on('data', (chunk: Buffer) => handler.onStreamData(chunk));
+    socket.on('data', (chunk: Buffer) => handler.onStreamData(chunk, 0, chunk.length));
     socket.on('end', () => handler.onStreamEnd());
     socket.on('drain', () => handler.onStreamDrain());
     socket.on('connect', () => handler.onStreamConnect());
