@@ -2,7 +2,8 @@
  * Batches socket writes: every connection that has output this event-loop turn is flushed once,
  * in the check phase right after the poll phase that produced the output. So commands from all
  * clients read in one turn reach a backend in one write, and replies from all backends reach a
- * client in one write.
+ * client in one write. When the native streams deliver a turn's reads as one batch, the flush
+ * runs right at the end of that batch (`readBatch`) instead of in a setImmediate.
  */
 export interface Flushable {
   flushScheduled: boolean;
@@ -12,6 +13,7 @@ export interface Flushable {
 let queue: Flushable[] = [];
 let spare: Flushable[] = [];
 let armed = false;
+let inBatch = false;
 
 function run(): void {
   armed = false;
@@ -30,8 +32,20 @@ export function scheduleFlush(item: Flushable): void {
   if (item.flushScheduled) return;
   item.flushScheduled = true;
   queue.push(item);
-  if (!armed) {
+  if (!armed && !inBatch) {
     armed = true;
     setImmediate(run);
+  }
+}
+
+/** Run `deliver` (all reads of one turn); what it queues is flushed when it returns. */
+export function readBatch(deliver: (count: number) => void, count: number): void {
+  if (inBatch) return deliver(count);
+  inBatch = true;
+  try {
+    deliver(count);
+  } finally {
+    inBatch = false;
+    if (queue.length > 0) run();
   }
 }

@@ -7,6 +7,7 @@
  * coarse shared sweep instead of a timer per socket.
  */
 import type { ByteStream, StreamHandler } from './ByteStream';
+import { readBatch } from '../FlushScheduler';
 
 /** The addon's IoStream (see native/io_stream.cc for the semantics). */
 interface IoStreamHandle {
@@ -60,7 +61,7 @@ export function setupNativeIo(io: IoAddon): void {
   if (addon === io) return;
   io.ioSetup(
     {
-      reads: deliverReads,
+      reads: (count: number) => readBatch(deliverReads, count),
       end() {
         this.handler.onStreamEnd();
       },
