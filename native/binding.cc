@@ -3,6 +3,7 @@
 // a re-bind replaces them). All behaviour lives in the core files.
 #include <napi.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -310,15 +311,26 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       Napi::RangeError::New(env, "split: the plan array is too small or the command is malformed").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, bytes);
-    splitter_.write(out.Data());
-    return out;
+    uint8_t* out;
+    size_t cap;
+    if (!outArg(env, info[2], &out, &cap)) return env.Undefined();
+    if (bytes > cap) return Napi::Number::New(env, -static_cast<double>(bytes));  // caller grows it
+    splitter_.write(out);
+    return Napi::Number::New(env, static_cast<double>(bytes));
+  }
+
+  // The caller's reusable output Buffer (split/merge write into it instead of a new Buffer each).
+  bool outArg(Napi::Env env, Napi::Value v, uint8_t** out, size_t* cap) {
+    const uint8_t* data;
+    if (!getBytes(env, v, &data, cap, "out")) return false;
+    *out = const_cast<uint8_t*>(data);
+    return true;
   }
 
   Napi::Value Merge(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !info[1].IsArray()) {
-      Napi::TypeError::New(env, "merge(plan: Int32Array, replies: Buffer[])").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, "merge(plan: Int32Array, replies: Buffer[], out: Buffer)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     Napi::Int32Array plan = info[0].As<Napi::Int32Array>();
@@ -331,7 +343,12 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       Napi::RangeError::New(env, "merge: the plan does not match the replies").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(merged_.data()), merged_.size());
+    uint8_t* out;
+    size_t cap;
+    if (!outArg(env, info[2], &out, &cap)) return env.Undefined();
+    if (merged_.size() > cap) return Napi::Number::New(env, -static_cast<double>(merged_.size()));  // caller grows it
+    if (!merged_.empty()) memcpy(out, merged_.data(), merged_.size());
+    return Napi::Number::New(env, static_cast<double>(merged_.size()));
   }
 
   Napi::Value KeySlot(const Napi::CallbackInfo& info) {

@@ -16,8 +16,10 @@ export interface NativeEngine {
   bindSlotTable(table: Uint16Array): void;
   parseRequests(chunk: Buffer, from: number, end?: number): number;
   frameReplies(chunk: Buffer, from: number, end?: number): number;
-  split(chunk: Buffer, cmdIndex: number): Buffer;
-  merge(plan: Int32Array, replies: Buffer[]): Buffer;
+  /** Writes the sub-commands into `out`; returns their size, or -size when `out` is too small. */
+  split(chunk: Buffer, cmdIndex: number, out: Buffer): number;
+  /** Writes the merged reply into `out`; returns its size, or -size when `out` is too small. */
+  merge(plan: Int32Array, replies: Buffer[], out: Buffer): number;
   keySlot(key: Buffer): number;
   decodeInline(line: Buffer): Buffer[] | null;
 }
@@ -92,12 +94,26 @@ export class NativeHotPath implements HotPath {
     return this.addon.frameReplies(chunk, from, end);
   }
 
+  // Reused output buffers: no ArrayBuffer (malloc + backing-store registration) per command.
+  private splitOut = Buffer.allocUnsafeSlow(16 * 1024);
+  private mergeOut = Buffer.allocUnsafeSlow(16 * 1024);
+
   split(chunk: Buffer, cmdIndex: number): Buffer {
-    return this.addon.split(chunk, cmdIndex);
+    let n = this.addon.split(chunk, cmdIndex, this.splitOut);
+    if (n < 0) {
+      this.splitOut = Buffer.allocUnsafeSlow(grownSize(this.splitOut.length, -n));
+      n = this.addon.split(chunk, cmdIndex, this.splitOut);
+    }
+    return this.splitOut.subarray(0, n);
   }
 
   merge(plan: Int32Array, replies: Buffer[]): Buffer {
-    return this.addon.merge(plan, replies);
+    let n = this.addon.merge(plan, replies, this.mergeOut);
+    if (n < 0) {
+      this.mergeOut = Buffer.allocUnsafeSlow(grownSize(this.mergeOut.length, -n));
+      n = this.addon.merge(plan, replies, this.mergeOut);
+    }
+    return this.mergeOut.subarray(0, n);
   }
 
   keySlot(key: Buffer): number {
@@ -110,3 +126,10 @@ export class NativeHotPath implements HotPath {
 }
 
 export default NativeHotPath;
+
+/** At least `needed`, doubling, so a rare huge command does not cost one allocation per size. */
+function grownSize(current: number, needed: number): number {
+  let size = current;
+  while (size < needed) size *= 2;
+  return size;
+}

@@ -148,12 +148,16 @@ export interface HotPath {
 
   /**
    * Split command `cmdIndex` of the last parse (a MergeKind command) into one sub-command per
-   * shard, grouped by the bound slot table. Returns the buffer holding all sub-commands; the plan
-   * goes into the bound `plan` array.
+   * shard, grouped by the bound slot table. Returns the buffer holding all sub-commands (at the
+   * plan's offsets); the plan goes into the bound `plan` array. The buffer is only valid until
+   * the next `split` (the native engine reuses one).
    */
   split(chunk: Buffer, cmdIndex: number): Buffer;
 
-  /** Merge the sub-replies (one complete RESP reply each, in sub-command order) into one reply. */
+  /**
+   * Merge the sub-replies (one complete RESP reply each, in sub-command order) into one reply,
+   * only valid until the next `merge` (the native engine reuses one buffer).
+   */
   merge(plan: Int32Array, replies: Buffer[]): Buffer;
 
   /** Slot of a key with the configured hash (hash tags honoured). */

@@ -57,9 +57,27 @@ export function splitAcrossShards(client: ClientConnection, ctx: ProxyContext, c
   const n = plan[0];
   const length = PLAN_HEADER + n * PLAN_SUB_STRIDE + plan[2] * PLAN_KEY_STRIDE;
   // The bound plan array is reused by the next split: keep a copy for the merge.
-  const fragment = new Fragment(client, ctx, seq, plan.slice(0, length), n);
+  const fragment = new Fragment(client, ctx, seq, keepPlan(plan, length), n);
   for (let j = 0; j < n; j++) {
     const o = PLAN_HEADER + j * PLAN_SUB_STRIDE;
-    client.forwardTo(plan[o], parts.subarray(plan[o + 1], plan[o + 2]), j, fragment);
+    client.forwardTo(plan[o], parts, j, fragment, plan[o + 1], plan[o + 2]);
   }
+}
+
+// Plans are kept until the merge as views into shared slabs: a plan above 16 entries would be an
+// off-heap typed array (a malloc) of its own. A slab is dropped by the GC when its last plan is.
+const SLAB_ENTRIES = 64 * 1024;
+let slab = new Int32Array(SLAB_ENTRIES);
+let slabUsed = 0;
+
+function keepPlan(plan: Int32Array, length: number): Int32Array {
+  if (length > SLAB_ENTRIES) return plan.slice(0, length);
+  if (slabUsed + length > SLAB_ENTRIES) {
+    slab = new Int32Array(SLAB_ENTRIES);
+    slabUsed = 0;
+  }
+  const kept = slab.subarray(slabUsed, slabUsed + length);
+  kept.set(plan.subarray(0, length));
+  slabUsed += length;
+  return kept;
 }
