@@ -107,6 +107,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod("merge", &NativeEngine::Merge),
                            InstanceMethod("keySlot", &NativeEngine::KeySlot),
                            InstanceMethod("decodeInline", &NativeEngine::DecodeInline),
+                           InstanceMethod("hotFunctions", &NativeEngine::HotFunctions),
                        });
   }
 
@@ -228,6 +229,27 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return false;
   }
 
+  // parseRequests/frameReplies as plain functions bound to this engine (the pointer rides in the
+  // function's data): calling a method of a wrapped object costs a private-symbol lookup to
+  // unwrap it, per call, on the hottest path. The caller keeps the engine alive with them.
+  Napi::Value HotFunctions(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("parseRequests", Napi::Function::New<&NativeEngine::ParseBound>(env, "parseRequests", this));
+    out.Set("frameReplies", Napi::Function::New<&NativeEngine::FrameBound>(env, "frameReplies", this));
+    return out;
+  }
+
+  static Napi::Value ParseBound(const Napi::CallbackInfo& info) { return static_cast<NativeEngine*>(info.Data())->ParseRequests(info); }
+  static Napi::Value FrameBound(const Napi::CallbackInfo& info) { return static_cast<NativeEngine*>(info.Data())->FrameReplies(info); }
+
+  // Small counts as V8 small integers (no heap number).
+  static Napi::Value Int(Napi::Env env, int32_t v) {
+    napi_value r;
+    napi_create_int32(env, v, &r);
+    return Napi::Value(env, r);
+  }
+
   Napi::Value ParseRequests(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const uint8_t* data;
@@ -236,7 +258,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     RequestOutput out{cmds_.data, cmds_.length / kCmdStride, args_.data, args_.length / 2, keys_.data, keys_.length / 2, status_.data};
     int n = parser_.parse(data, len, from, out);
     lastCmds_ = static_cast<size_t>(n);
-    return Napi::Number::New(env, n);
+    return Int(env, n);
   }
 
   Napi::Value FrameReplies(const Napi::CallbackInfo& info) {
@@ -245,7 +267,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     size_t len, from;
     if (!requireBatch(env) || !chunkArgs(info, &data, &len, &from)) return env.Undefined();
     int n = frameReplies(data, len, from, replyEnds_.data, replyEnds_.length, replyStatus_.data);
-    return Napi::Number::New(env, n);
+    return Int(env, n);
   }
 
   Napi::Value Split(const Napi::CallbackInfo& info) {

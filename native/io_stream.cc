@@ -561,6 +561,13 @@ void IoAppend(const Napi::CallbackInfo& info) {
   appendFromArgs(info, streamById(info));
 }
 
+Napi::Value queuedValue(Napi::Env env, size_t queued) {
+  if (queued > 0x7fffffff) return Napi::Number::New(env, static_cast<double>(queued));
+  napi_value r;
+  napi_create_int32(env, static_cast<int32_t>(queued), &r);  // a small integer, no heap number
+  return Napi::Value(env, r);
+}
+
 // ioFlush(id): the bytes still queued after handing the output to the kernel.
 Napi::Value IoFlush(const Napi::CallbackInfo& info) {
   if (!info[0].IsNumber()) {
@@ -568,7 +575,7 @@ Napi::Value IoFlush(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   }
   IoStream* stream = streamById(info);
-  return Napi::Number::New(info.Env(), stream != nullptr ? static_cast<double>(stream->flush()) : 0);
+  return queuedValue(info.Env(), stream != nullptr ? stream->flush() : 0);
 }
 
 // ioWrite(id, data, start, end): append + flush in one call.
@@ -579,7 +586,7 @@ Napi::Value IoWrite(const Napi::CallbackInfo& info) {
   }
   IoStream* stream = streamById(info);
   if (!appendFromArgs(info, stream)) return info.Env().Undefined();
-  return Napi::Number::New(info.Env(), stream != nullptr ? static_cast<double>(stream->flush()) : 0);
+  return queuedValue(info.Env(), stream != nullptr ? stream->flush() : 0);
 }
 
 // ioSetup({ reads, end, drain, connect, close }, arena, events): once per thread, before any

@@ -22,6 +22,8 @@ export interface NativeEngine {
   merge(plan: Int32Array, replies: Buffer[], out: Buffer): number;
   keySlot(key: Buffer): number;
   decodeInline(line: Buffer): Buffer[] | null;
+  /** parseRequests/frameReplies as plain functions bound to this engine (no unwrap per call). */
+  hotFunctions(): { parseRequests(chunk: Buffer, from: number, end?: number): number; frameReplies(chunk: Buffer, from: number, end?: number): number };
 }
 
 /** The raw addon exports. */
@@ -66,8 +68,14 @@ export class NativeHotPath implements HotPath {
   /** This instance's native engine (instances share nothing). */
   readonly addon: NativeEngine;
 
+  private readonly parse: (chunk: Buffer, from: number, end?: number) => number;
+  private readonly frame: (chunk: Buffer, from: number, end?: number) => number;
+
   constructor(addon: KvstoreAddon = loadAddon()) {
     this.addon = new addon.Engine();
+    const hot = this.addon.hotFunctions();
+    this.parse = hot.parseRequests;
+    this.frame = hot.frameReplies;
   }
 
   configure(options: { maxBulkBytes: number; maxInlineBytes: number; hash: 'crc16' | 'murmur'; murmurSeed: number }): void {
@@ -87,11 +95,11 @@ export class NativeHotPath implements HotPath {
   }
 
   parseRequests(chunk: Buffer, from: number, end?: number): number {
-    return this.addon.parseRequests(chunk, from, end);
+    return this.parse(chunk, from, end);
   }
 
   frameReplies(chunk: Buffer, from: number, end?: number): number {
-    return this.addon.frameReplies(chunk, from, end);
+    return this.frame(chunk, from, end);
   }
 
   // Reused output buffers: no ArrayBuffer (malloc + backing-store registration) per command.

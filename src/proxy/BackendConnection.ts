@@ -12,7 +12,7 @@
  */
 import { R_CONSUMED, R_ERROR, R_NEED } from '../native/api';
 import type { Logger } from '../log';
-import { scheduleFlush, Flushable } from './FlushScheduler';
+import { scheduleFlush, Flushable, turnNow } from './FlushScheduler';
 import type { HotPathBinding } from './HotPathBinding';
 import type { ReplySink } from './ReplySink';
 import { PartialInput } from './PartialInput';
@@ -175,7 +175,7 @@ export class BackendConnection implements Flushable, ReplySink {
   flush(): void {
     const stream = this.stream;
     if (this.state !== 'ready' || stream === null || this.unflushed === 0) return;
-    const now = Date.now();
+    const now = turnNow();
     for (let s = Math.max(this.unstamped, this.head); s < this.tail; s++) this.times[s & this.mask] = now;
     this.unstamped = this.tail;
     this.unflushed = 0;

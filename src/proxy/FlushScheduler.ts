@@ -14,6 +14,12 @@ let queue: Flushable[] = [];
 let spare: Flushable[] = [];
 let armed = false;
 let inBatch = false;
+let batchTime = 0;
+
+/** Date.now(), read once per read batch (timestamps of backend writes, ms resolution). */
+export function turnNow(): number {
+  return inBatch ? batchTime : Date.now();
+}
 
 function run(): void {
   armed = false;
@@ -42,6 +48,7 @@ export function scheduleFlush(item: Flushable): void {
 export function readBatch(deliver: (count: number) => void, count: number): void {
   if (inBatch) return deliver(count);
   inBatch = true;
+  batchTime = Date.now();
   try {
     deliver(count);
   } finally {
