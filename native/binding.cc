@@ -266,7 +266,12 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     const uint8_t* data;
     size_t len, from;
     if (!requireBatch(env) || !chunkArgs(info, &data, &len, &from)) return env.Undefined();
-    int n = frameReplies(data, len, from, replyEnds_.data, replyEnds_.length, replyStatus_.data);
+    FrameResume resume;
+    if (info.Length() > 4 && info[3].IsNumber() && info[4].IsNumber()) {
+      double at = info[3].As<Napi::Number>().DoubleValue(), owed = info[4].As<Napi::Number>().DoubleValue();
+      if (owed > 0 && at > static_cast<double>(from) && at <= static_cast<double>(len)) resume = FrameResume{static_cast<size_t>(at), owed};
+    }
+    int n = frameReplies(data, len, from, replyEnds_.data, replyEnds_.length, replyStatus_.data, resume);
     return Int(env, n);
   }
 

@@ -34,11 +34,20 @@ double parseLooseInteger(const uint8_t* buf, size_t start, size_t end) {
   return negative ? -v : v;
 }
 
-long long frameOne(const uint8_t* buf, size_t start, size_t end, int32_t* need) {
+long long frameOne(const uint8_t* buf, size_t start, size_t end, int32_t* need, FrameResume from, FrameResume* resume) {
   double owed = 1;  // a double, like the reference: absurd counts behave the same way
   size_t p = start;
+  if (from.owed > 0 && from.at > start && from.at <= end) {
+    owed = from.owed;
+    p = from.at;
+  }
   *need = 0;
   while (owed > 0) {
+    if (resume != nullptr) {
+      // Every loop start is a value boundary: remember it in case the value is incomplete.
+      resume->at = p;
+      resume->owed = owed;
+    }
     if (p >= end) {
       *need = needFrom(static_cast<double>(p) + kMinValueBytes * owed - static_cast<double>(start), start, end);
       return kFrameIncomplete;
@@ -122,13 +131,14 @@ long long frameOne(const uint8_t* buf, size_t start, size_t end, int32_t* need) 
   return static_cast<long long>(p);
 }
 
-int frameReplies(const uint8_t* buf, size_t len, size_t from, int32_t* ends, size_t cap, int32_t* status) {
+int frameReplies(const uint8_t* buf, size_t len, size_t from, int32_t* ends, size_t cap, int32_t* status, FrameResume resume) {
   size_t pos = from;
   size_t count = 0;
   int32_t need = 0, error = 0;
+  FrameResume next;
   while (pos < len && count < cap) {
     int32_t n;
-    long long e = frameOne(buf, pos, len, &n);
+    long long e = frameOne(buf, pos, len, &n, pos == from ? resume : FrameResume{}, &next);
     if (e == kFrameIncomplete) {
       need = n;
       break;
@@ -144,6 +154,9 @@ int frameReplies(const uint8_t* buf, size_t len, size_t from, int32_t* ends, siz
   status[R_CONSUMED] = static_cast<int32_t>(pos - from);
   status[R_NEED] = need;
   status[R_ERROR] = error;
+  bool resumable = error == 0 && pos < len && count < cap && next.owed > 0 && next.owed <= kIntMax && next.at <= 0x7fffffffu;
+  status[R_RESUME_AT] = resumable ? static_cast<int32_t>(next.at) : 0;
+  status[R_RESUME_OWED] = resumable ? static_cast<int32_t>(next.owed) : 0;
   return static_cast<int>(count);
 }
 

@@ -1,7 +1,8 @@
 // libFuzzer harness for the reply framer and the merge of sub-replies. Checks, beyond
 // "no crash / no sanitizer report": ends are ordered and inside the input; framing in two
 // pieces (prefix, then from R_CONSUMED) or with a tiny `ends` array gives the same ends;
-// R_NEED is a true lower bound; merge never reads outside its inputs.
+// R_NEED is a true lower bound; resuming at R_RESUME_AT/R_RESUME_OWED frames exactly what a
+// rescan does; merge never reads outside its inputs.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -27,14 +28,16 @@ struct Framed {
   std::vector<int32_t> ends;
   size_t consumed;
   int need, error;
+  FrameResume resume;
 };
 
-Framed frameAll(const uint8_t* data, size_t len, size_t from, size_t cap) {
-  Framed f{{}, from, 0, 0};
+Framed frameAll(const uint8_t* data, size_t len, size_t from, size_t cap, FrameResume resume = {}) {
+  Framed f{{}, from, 0, 0, {}};
   std::vector<int32_t> ends(cap);
   int32_t st[kReplyStatusLen];
   for (;;) {
-    int n = frameReplies(data, len, f.consumed, ends.data(), cap, st);
+    int n = frameReplies(data, len, f.consumed, ends.data(), cap, st, resume);
+    resume = FrameResume{};
     CHECK(st[R_COUNT] == n);
     for (int i = 0; i < n; i++) {
       CHECK(ends[i] > static_cast<int32_t>(f.consumed) && static_cast<size_t>(ends[i]) <= len);
@@ -46,6 +49,10 @@ Framed frameAll(const uint8_t* data, size_t len, size_t from, size_t cap) {
     if (static_cast<size_t>(n) == cap && f.consumed < len) continue;
     f.need = st[R_NEED];
     f.error = st[R_ERROR];
+    if (st[R_RESUME_OWED] > 0) {
+      CHECK(!f.error && f.consumed < len && static_cast<size_t>(st[R_RESUME_AT]) >= f.consumed && static_cast<size_t>(st[R_RESUME_AT]) <= len);
+      f.resume = FrameResume{static_cast<size_t>(st[R_RESUME_AT]), static_cast<double>(st[R_RESUME_OWED])};
+    }
     return f;
   }
 }
@@ -70,6 +77,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* raw, size_t size) {
     std::vector<int32_t> joined = first.ends;
     joined.insert(joined.end(), rest.ends.begin(), rest.ends.end());
     CHECK(joined == whole.ends && rest.error == whole.error);
+    Framed resumed = frameAll(data, len, first.consumed, 4096, first.resume);
+    CHECK(resumed.ends == rest.ends && resumed.error == rest.error && resumed.consumed == rest.consumed);
     if (first.need > 0) {
       size_t shortEnd = first.consumed + static_cast<size_t>(first.need) - 1;
       if (shortEnd <= len) {

@@ -23,7 +23,10 @@ export interface NativeEngine {
   keySlot(key: Buffer): number;
   decodeInline(line: Buffer): Buffer[] | null;
   /** parseRequests/frameReplies as plain functions bound to this engine (no unwrap per call). */
-  hotFunctions(): { parseRequests(chunk: Buffer, from: number, end?: number): number; frameReplies(chunk: Buffer, from: number, end?: number): number };
+  hotFunctions(): {
+    parseRequests(chunk: Buffer, from: number, end?: number): number;
+    frameReplies(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number): number;
+  };
 }
 
 /** The raw addon exports. */
@@ -69,7 +72,7 @@ export class NativeHotPath implements HotPath {
   readonly addon: NativeEngine;
 
   private readonly parse: (chunk: Buffer, from: number, end?: number) => number;
-  private readonly frame: (chunk: Buffer, from: number, end?: number) => number;
+  private readonly frame: (chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number) => number;
 
   constructor(addon: KvstoreAddon = loadAddon()) {
     this.addon = new addon.Engine();
@@ -98,8 +101,8 @@ export class NativeHotPath implements HotPath {
     return this.parse(chunk, from, end);
   }
 
-  frameReplies(chunk: Buffer, from: number, end?: number): number {
-    return this.frame(chunk, from, end);
+  frameReplies(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number): number {
+    return this.frame(chunk, from, end, resumeAt, resumeOwed);
   }
 
   // Reused output buffers: no ArrayBuffer (malloc + backing-store registration) per command.

@@ -95,7 +95,15 @@ export const R_COUNT = 0; // complete top-level replies found; their end offsets
 export const R_CONSUMED = 1; // bytes covered (== end of the last reply - from)
 export const R_NEED = 2; // total bytes the incomplete tail needs, if known (else 0)
 export const R_ERROR = 3; // 1 = the backend sent bytes that are not RESP (the connection is broken)
-export const R_STATUS_LEN = 4;
+/**
+ * For an incomplete reply: the offset of its first value not yet complete and the number of
+ * values still owed there (0 = none). Passed back to frameReplies with the same bytes plus more,
+ * framing resumes there instead of rescanning the reply from its start (linear, not quadratic,
+ * for a huge array arriving in many reads).
+ */
+export const R_RESUME_AT = 4;
+export const R_RESUME_OWED = 5;
+export const R_STATUS_LEN = 6;
 
 /* ---------- split / merge of MGET, MSET, DEL, EXISTS, UNLINK, TOUCH ---------- */
 
@@ -143,8 +151,12 @@ export interface HotPath {
    */
   parseRequests(chunk: Buffer, from: number, end?: number): number;
 
-  /** Frame complete replies in chunk[from..end); end offsets in `replyEnds`. Returns R_COUNT. */
-  frameReplies(chunk: Buffer, from: number, end?: number): number;
+  /**
+   * Frame complete replies in chunk[from..end); end offsets in `replyEnds`. Returns R_COUNT.
+   * `resumeAt`/`resumeOwed`: R_RESUME_AT/R_RESUME_OWED of an earlier call that stopped in the
+   * reply starting at `from` (same bytes, offsets in this chunk).
+   */
+  frameReplies(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number): number;
 
   /**
    * Split command `cmdIndex` of the last parse (a MergeKind command) into one sub-command per

@@ -10,7 +10,7 @@
  * requests pending on it, with an -ERR naming the shard and address, then reconnects with
  * exponential backoff. While backing off, new requests fail at once instead of queueing.
  */
-import { R_CONSUMED, R_ERROR, R_NEED } from '../native/api';
+import { R_CONSUMED, R_ERROR, R_NEED, R_RESUME_AT, R_RESUME_OWED } from '../native/api';
 import type { Logger } from '../log';
 import { scheduleFlush, Flushable, turnNow } from './FlushScheduler';
 import type { HotPathBinding } from './HotPathBinding';
@@ -62,6 +62,9 @@ export class BackendConnection implements Flushable, ReplySink {
   private unstamped = 0;
 
   private readonly partial = new PartialInput();
+  /** Where framing of the reply kept in `partial` resumes (offset in it, values owed; 0 = none). */
+  private resumeAt = 0;
+  private resumeOwed = 0;
 
   private backoffMs = MIN_BACKOFF_MS;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -338,12 +341,16 @@ export class BackendConnection implements Flushable, ReplySink {
   /** Replies in chunk[from, stop): each to the next pending sink. */
   private onData(chunk: Buffer, from: number, stop: number): void {
     const partial = this.partial;
+    let resumeAt = 0;
+    let resumeOwed = 0;
     if (partial.active) {
       partial.append(chunk.subarray(from, stop));
       if (!partial.ready) return;
       chunk = partial.take();
       from = 0;
       stop = chunk.length;
+      resumeAt = this.resumeAt;
+      resumeOwed = this.resumeOwed;
     }
     // Views into the native read arena die with this call: sinks that keep replies get copies.
     const transient = isSharedReadBuffer(chunk);
@@ -351,7 +358,8 @@ export class BackendConnection implements Flushable, ReplySink {
     const ends = this.binding.replyEnds;
     const status = this.binding.replyStatus;
     while (from < stop) {
-      const n = hot.frameReplies(chunk, from, stop);
+      const n = hot.frameReplies(chunk, from, stop, resumeAt, resumeOwed);
+      resumeOwed = 0; // applies to the first call only
       const consumed = status[R_CONSUMED];
       const need = status[R_NEED];
       const broken = status[R_ERROR] !== 0;
@@ -378,6 +386,8 @@ export class BackendConnection implements Flushable, ReplySink {
       from += consumed;
       if (n === 0) {
         partial.keep(chunk.subarray(from, stop), need);
+        this.resumeOwed = status[R_RESUME_OWED];
+        this.resumeAt = status[R_RESUME_AT] - from; // relative to the kept tail
         break;
       }
     }

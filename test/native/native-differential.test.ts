@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { MergeKind, PLAN_HEADER, PLAN_KEY_STRIDE, PLAN_SUB_STRIDE } from '../../src/native/api';
+import { MergeKind, PLAN_HEADER, PLAN_KEY_STRIDE, PLAN_SUB_STRIDE, R_ERROR, R_RESUME_AT, R_RESUME_OWED } from '../../src/native/api';
 import { EngineOptions, cut, nativeEngine, referenceEngine, runReplies, runRequests, Engine } from './native-setup';
 import { command as refCommand, cutAt, respValue, soup } from './wire-cases';
 
@@ -219,4 +219,39 @@ test("requests and replies: native == reference on the reference's generators (c
     }),
     { numRuns: 1000 },
   );
+});
+
+test('replies: resuming an incomplete reply frames exactly what a rescan from its start does', (t) => {
+  fc.assert(
+    fc.property(fc.array(value, { minLength: 1, maxLength: 8 }), fc.array(mutation, { maxLength: 1 }), fc.array(fc.nat(), { maxLength: 10 }), (replies, muts, cuts) => {
+      const wire = mutate(Buffer.from(replies.join(''), 'latin1'), muts);
+      const pieces = cut(wire, cuts.map((c) => c % (wire.length + 1)));
+      for (const engine of [nativeEngine({ replyEnds: 64 }), referenceEngine({ replyEnds: 64 })]) {
+        const resumed = runReplies(engine, pieces, true);
+        const rescanned = runReplies(engine, pieces, false);
+        t.deepEqual(resumed.ends, rescanned.ends);
+        t.is(resumed.error, rescanned.error);
+      }
+      return true;
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('replies: the resume point is the first value not yet complete, with the values still owed', (t) => {
+  const head = '*3\r\n$1\r\na\r\n*2\r\n:1\r\n'; // the outer array owes one more, the inner one more
+  const wire = Buffer.from(`${head}:2\r\n$3\r\nxyz\r\n`, 'latin1');
+  for (const e of [nativeEngine(), referenceEngine()]) {
+    t.is(e.hp.frameReplies(wire, 0, head.length + 2), 0);
+    t.is(e.replyStatus[R_RESUME_AT], head.length, 'stops at ":2" (incomplete), not at the start of the reply');
+    t.is(e.replyStatus[R_RESUME_OWED], 2);
+    // Resumed with more bytes, the reply completes and ends where a full scan says.
+    t.is(e.hp.frameReplies(wire, 0, wire.length, head.length, 2), 1);
+    t.is(e.replyEnds[0], wire.length);
+    // No resume state once the data is complete, or when the reply is broken.
+    t.is(e.replyStatus[R_RESUME_OWED], 0);
+    t.is(e.hp.frameReplies(Buffer.from('*2\r\n?x\r\n'), 0), 0);
+    t.is(e.replyStatus[R_ERROR], 1);
+    t.is(e.replyStatus[R_RESUME_OWED], 0);
+  }
 });

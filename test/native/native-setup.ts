@@ -5,8 +5,8 @@
  * so two engines can be compared call by call.
  */
 import {
-  ARG_STRIDE, CMD_STRIDE, C_ARG0, C_ARGC, C_KEY0, C_NKEYS, HotPath, KEY_STRIDE, R_CONSUMED, R_COUNT, R_ERROR,
-  RequestBatch, S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, STATUS_LEN,
+  ARG_STRIDE, CMD_STRIDE, C_ARG0, C_ARGC, C_KEY0, C_NKEYS, HotPath, KEY_STRIDE, R_CONSUMED, R_COUNT, R_ERROR, R_RESUME_AT, R_RESUME_OWED,
+  R_STATUS_LEN, RequestBatch, S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, STATUS_LEN,
 } from '../../src/native/api';
 import { compileForNative } from '../../src/commands/table';
 import { NativeHotPath } from '../../src/native/NativeHotPath';
@@ -58,7 +58,7 @@ export function makeEngine(hp: HotPath, o: EngineOptions = {}): Engine {
       status: new Int32Array(STATUS_LEN),
     },
     replyEnds: new Int32Array(o.replyEnds ?? 256),
-    replyStatus: new Int32Array(4),
+    replyStatus: new Int32Array(R_STATUS_LEN),
     plan: new Int32Array(o.plan ?? 4096),
     slotTable,
     rebind(args: number, keys: number) {
@@ -162,20 +162,27 @@ export interface ReplyCall {
   ends: number[];
 }
 
-/** Feeds reply pieces like a backend connection; records every frameReplies call. */
-export function runReplies(e: Engine, pieces: Buffer[]): { calls: ReplyCall[]; ends: number[]; error: number } {
+/**
+ * Feeds reply pieces like a backend connection (resuming an incomplete reply where the last call
+ * stopped, unless `resume` is false); records every frameReplies call.
+ */
+export function runReplies(e: Engine, pieces: Buffer[], resume = true): { calls: ReplyCall[]; ends: number[]; error: number } {
   let buf = Buffer.alloc(0);
   let from = 0;
+  let resumeAt = 0;
+  let resumeOwed = 0;
   const calls: ReplyCall[] = [];
   const ends: number[] = [];
   for (const piece of pieces) {
     buf = Buffer.concat([buf, piece]);
     for (;;) {
-      const n = e.hp.frameReplies(buf, from);
+      const n = resume ? e.hp.frameReplies(buf, from, buf.length, resumeAt, resumeOwed) : e.hp.frameReplies(buf, from);
       const st = e.replyStatus;
       calls.push({ from, status: Array.from(st), ends: Array.from(e.replyEnds.subarray(0, n)) });
       ends.push(...e.replyEnds.subarray(0, n));
       from += st[R_CONSUMED];
+      resumeAt = st[R_RESUME_AT];
+      resumeOwed = st[R_RESUME_OWED];
       if (st[R_ERROR]) return { calls, ends, error: 1 };
       if (st[R_COUNT] === e.replyEnds.length && from < buf.length) continue;
       break;

@@ -12,7 +12,7 @@
  */
 import {
   CMD_STRIDE, C_ARG0, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_START, CompiledCommandTable, F_NEEDS_DECODE,
-  HotPath, MergeKind, RequestBatch,
+  HotPath, MergeKind, R_STATUS_LEN, RequestBatch,
 } from '../api';
 import { CommandLookup } from './commandLookup';
 import { SlotHasher } from './hash';
@@ -34,7 +34,7 @@ export class ReferenceHotPath implements HotPath {
   private lookup: CommandLookup | null = null;
   private batch: RequestBatch | null = null;
   private replyEnds: Int32Array = new Int32Array(0);
-  private replyStatus: Int32Array = new Int32Array(4);
+  private replyStatus: Int32Array = new Int32Array(R_STATUS_LEN);
   private plan: Int32Array = new Int32Array(0);
   private slotTable: Uint16Array | null = null;
   private readonly tokens: InlineTokens = { raw: [], decoded: [] };
@@ -66,8 +66,8 @@ export class ReferenceHotPath implements HotPath {
     return this.parser.parse(end === chunk.length ? chunk : chunk.subarray(0, end), from);
   }
 
-  frameReplies(chunk: Buffer, from: number, end = chunk.length): number {
-    return this.framer.frame(end === chunk.length ? chunk : chunk.subarray(0, end), from, this.replyEnds, this.replyStatus);
+  frameReplies(chunk: Buffer, from: number, end = chunk.length, resumeAt = 0, resumeOwed = 0): number {
+    return this.framer.frame(end === chunk.length ? chunk : chunk.subarray(0, end), from, this.replyEnds, this.replyStatus, resumeAt, resumeOwed);
   }
 
   split(chunk: Buffer, cmdIndex: number): Buffer {

@@ -4,7 +4,7 @@
  * Nesting needs no stack: framing only has to know how many values are still owed, so an
  * aggregate of n adds n (maps and attributes 2n) to that count.
  */
-import { R_CONSUMED, R_COUNT, R_ERROR, R_NEED } from '../api';
+import { R_CONSUMED, R_COUNT, R_ERROR, R_NEED, R_RESUME_AT, R_RESUME_OWED } from '../api';
 
 export const FRAME_INCOMPLETE = -1;
 export const FRAME_ERROR = -2;
@@ -35,11 +35,24 @@ export class ReplyFramer {
   /** After FRAME_INCOMPLETE: lower bound of the bytes the reply needs from its start (0 = unknown). */
   need = 0;
 
-  /** End offset of the complete value starting at `start`, FRAME_INCOMPLETE or FRAME_ERROR. */
-  frameOne(buf: Uint8Array, start: number, end: number): number {
+  /** After FRAME_INCOMPLETE: the value boundary to resume at and the values owed there. */
+  resumeAt = 0;
+  resumeOwed = 0;
+
+  /**
+   * End offset of the complete value starting at `start`, FRAME_INCOMPLETE or FRAME_ERROR.
+   * With fromOwed > 0, scanning starts at `fromAt` with that many values owed (a resume).
+   */
+  frameOne(buf: Uint8Array, start: number, end: number, fromAt = 0, fromOwed = 0): number {
     let owed = 1;
     let p = start;
+    if (fromOwed > 0 && fromAt > start && fromAt <= end) {
+      owed = fromOwed;
+      p = fromAt;
+    }
     while (owed > 0) {
+      this.resumeAt = p;
+      this.resumeOwed = owed;
       if (p >= end) return this.incomplete(p + MIN_VALUE_BYTES * owed - start, start, end);
       const type = buf[p];
       let r = p + 1;
@@ -116,7 +129,7 @@ export class ReplyFramer {
   }
 
   /** Frame complete replies in chunk[from..]; end offsets (absolute) into `ends`. */
-  frame(chunk: Uint8Array, from: number, ends: Int32Array, status: Int32Array): number {
+  frame(chunk: Uint8Array, from: number, ends: Int32Array, status: Int32Array, resumeAt = 0, resumeOwed = 0): number {
     const end = chunk.length;
     const cap = ends.length;
     let pos = from;
@@ -124,7 +137,7 @@ export class ReplyFramer {
     let need = 0;
     let error = 0;
     while (pos < end && count < cap) {
-      const e = this.frameOne(chunk, pos, end);
+      const e = pos === from ? this.frameOne(chunk, pos, end, resumeAt, resumeOwed) : this.frameOne(chunk, pos, end);
       if (e === FRAME_INCOMPLETE) {
         need = this.need;
         break;
@@ -140,6 +153,9 @@ export class ReplyFramer {
     status[R_CONSUMED] = pos - from;
     status[R_NEED] = need;
     status[R_ERROR] = error;
+    const resumable = error === 0 && pos < end && count < cap && this.resumeOwed > 0 && this.resumeOwed <= INT_MAX && this.resumeAt <= INT_MAX;
+    status[R_RESUME_AT] = resumable ? this.resumeAt : 0;
+    status[R_RESUME_OWED] = resumable ? this.resumeOwed : 0;
     return count;
   }
 }
