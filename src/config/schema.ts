@@ -169,7 +169,12 @@ export const schema = {
   backend: {
     username: { doc: 'ACL user for connecting to the redis-servers; empty = default user.', format: String, default: '', env: 'KVSTORE_BACKEND_USERNAME' },
     password: { doc: 'Password for connecting to the redis-servers (AUTH); empty = none.', format: String, default: '', env: 'KVSTORE_BACKEND_PASSWORD', sensitive: true },
-    poolSize: { doc: 'Connections per redis-server per worker; each client is pinned to one of them.', format: 'positive-int', default: 2, env: 'KVSTORE_BACKEND_POOL_SIZE' },
+    poolSize: {
+      doc: 'Connections per redis-server per worker; each client is pinned to one of them. 1 sends the commands of all clients read in one event-loop turn in one write (fewest syscalls, fastest); more isolate clients from a slow or huge reply on another connection.',
+      format: 'positive-int',
+      default: 1,
+      env: 'KVSTORE_BACKEND_POOL_SIZE',
+    },
   },
   crossSlot: {
     doc: 'When multi-key commands that cannot be split (e.g. SUNION, RENAME) may run: "slot" = all keys in one slot (Redis Cluster rule), "shard" = all keys on one shard.',

@@ -59,7 +59,7 @@ test('the YAML from the issue loads as is, with the shards in order and complete
   t.is(c.password, '');
   t.is(c.limits.maxInlineBytes, 64 * 1024);
   t.true(c.timeouts.requestMs > 0 && c.timeouts.shutdownDrainMs > 0);
-  t.is(c.backend.poolSize, 2);
+  t.is(c.backend.poolSize, 1);
   t.deepEqual(c.sentinels, []);
   t.is(c.crossSlot, 'slot');
 });
