@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ struct IoGlobals {
 constexpr size_t kMinReadRoom = 64 * 1024;
 
 void deliverReads(IoGlobals* g);
+
+// Largest single uv_buf_t (their length is 32-bit).
+constexpr size_t kMaxBuf = size_t{1} << 30;
 
 // A big output buffer is given back once empty, so one burst does not pin its memory forever.
 constexpr size_t kKeepCapacity = 256 * 1024;
@@ -139,7 +143,8 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
       maybeShutdown();
       return 0;
     }
-    uv_buf_t b = uv_buf_init(pending_.data(), static_cast<unsigned>(pending_.size()));
+    // uv_buf_t lengths are 32-bit: a huge output goes out in pieces of at most 1 GiB.
+    uv_buf_t b = uv_buf_init(pending_.data(), static_cast<unsigned>(std::min(pending_.size(), kMaxBuf)));
     int n = uv_try_write(stream(), &b, 1);
     if (n == UV_EAGAIN) n = 0;
     if (n < 0) {
@@ -158,8 +163,11 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
     hd->inflight.swap(pending_);
     pending_.clear();
     hd->inflightOff = static_cast<size_t>(n);
-    b = uv_buf_init(hd->inflight.data() + n, static_cast<unsigned>(hd->inflight.size() - n));
-    int r = uv_write(&hd->writeReq, stream(), &b, 1, OnWrite);
+    std::vector<uv_buf_t> bufs;
+    for (size_t off = static_cast<size_t>(n); off < hd->inflight.size(); off += kMaxBuf) {
+      bufs.push_back(uv_buf_init(hd->inflight.data() + off, static_cast<unsigned>(std::min(hd->inflight.size() - off, kMaxBuf))));
+    }
+    int r = uv_write(&hd->writeReq, stream(), bufs.data(), static_cast<unsigned>(bufs.size()), OnWrite);
     if (r < 0) {
       fail(r);
       return 0;

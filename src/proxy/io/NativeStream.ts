@@ -118,7 +118,12 @@ export class NativeStream implements ByteStream {
   /** Take over an accepted, connected socket's fd (the caller then destroys its own socket). */
   static adopt(fd: number, handler: StreamHandler): NativeStream {
     const s = new NativeStream(handler);
-    s.io.open(fd);
+    try {
+      s.io.open(fd);
+    } catch (err) {
+      s.abandon();
+      throw err;
+    }
     const peer = s.io.peer();
     if (peer) s.remote = `${peer[0]}:${peer[1]}`;
     s.io.setNoDelay(true);
@@ -128,7 +133,12 @@ export class NativeStream implements ByteStream {
   /** Connect to ip:port (an IP literal; host names go through NodeStream). */
   static connect(ip: string, port: number, handler: StreamHandler, keepAliveMs: number): NativeStream {
     const s = new NativeStream(handler);
-    s.io.connect(ip, port);
+    try {
+      s.io.connect(ip, port);
+    } catch (err) {
+      s.abandon();
+      throw err;
+    }
     s.remote = `${ip}:${port}`;
     s.io.setNoDelay(true);
     s.io.setKeepAlive(true, Math.max(1, Math.round(keepAliveMs / 1000)));
@@ -137,6 +147,12 @@ export class NativeStream implements ByteStream {
 
   get queued(): number {
     return this.queuedBytes;
+  }
+
+  /** Never opened: forget it. Its id is not reused (the native side frees it only when collected). */
+  private abandon(): void {
+    this.closed = true;
+    streams[this.id] = null;
   }
 
   onRead(start: number, end: number): void {

@@ -38,9 +38,13 @@ export function acceptedStream(socket: net.Socket, handler: StreamHandler, nativ
   if (native) {
     const fd = socketFd(socket);
     if (fd >= 0) {
-      const stream = NativeStream.adopt(fd, handler);
-      socket.destroy();
-      return stream;
+      try {
+        const stream = NativeStream.adopt(fd, handler);
+        socket.destroy();
+        return stream;
+      } catch {
+        // e.g. out of file descriptors for the dup: serve this client through net.Socket
+      }
     }
   }
   const stream = new NodeStream(socket, handler);
