@@ -130,6 +130,11 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.stream.setIdleTimeout(ms);
   }
 
+  /** Served through the addon's sockets (not net.Socket). */
+  get nativeIo(): boolean {
+    return this.stream.kind === 'native';
+  }
+
   get inFlight(): number {
     return this.tail - this.head;
   }

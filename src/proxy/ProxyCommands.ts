@@ -284,6 +284,7 @@ function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
     '# Proxy',
     `kvstore_pid:${process.pid}`,
     `native_enabled:${ctx.binding.hot.nativeEnabled ? 1 : 0}`,
+    `native_io:${ctx.nativeIo ? 1 : 0}`,
     `epoch:${ctx.router.epoch}`,
     `shards:${ctx.router.shards.length}`,
     `shards_unavailable:${unavailable.join(',')}`,

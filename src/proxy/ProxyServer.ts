@@ -122,7 +122,7 @@ export class ProxyServer extends EventEmitter {
       this.server.listen({ host, port }, () => {
         this.server.off('error', onError);
         const addr = this.server.address() as net.AddressInfo;
-        this.log.info({ host: addr.address, port: addr.port, nativeEnabled: this.ctx.binding.hot.nativeEnabled }, 'proxy listening');
+        this.log.info({ host: addr.address, port: addr.port, nativeEnabled: this.ctx.binding.hot.nativeEnabled, nativeIo: this.ctx.nativeIo }, 'proxy listening');
         if (this.ctx.config.io === 'native' && !this.ctx.nativeIo) this.log.warn('io: native requested but the addon sockets are unavailable: using net.Socket');
         resolve({ host: addr.address, port: addr.port });
       });
@@ -205,6 +205,8 @@ export class ProxyServer extends EventEmitter {
     return {
       pid: process.pid,
       nativeEnabled: ctx.binding.hot.nativeEnabled,
+      nativeIo: ctx.nativeIo,
+      nativeIoClients: [...this.connections].filter((c) => c.nativeIo).length,
       epoch: ctx.router.epoch,
       clients: this.connections.size,
       totalConnections: ctx.counters.totalConnections,

@@ -509,6 +509,7 @@ export class Supervisor extends EventEmitter {
       gauge('kvstore_backend_pending', 'Requests waiting for a reply from the backend.', Object.entries(s.backends).map(([backend, b]) => ({ labels: { backend, address: b.address }, value: b.pending }))),
       counter('kvstore_backend_errors_total', 'Backend connection errors.', Object.entries(s.backends).map(([backend, b]) => ({ labels: { backend, address: b.address }, value: b.errors }))),
       gauge('kvstore_native_enabled', '1 when workers run the C++ hot path.', [{ value: s.workers.length > 0 && s.workers.every((w) => w.nativeEnabled) ? 1 : 0 }]),
+      gauge('kvstore_native_io', '1 when workers read and write their sockets through the addon (config io: native).', [{ value: s.workers.length > 0 && s.workers.every((w) => w.nativeIo) ? 1 : 0 }]),
     ];
   }
 

@@ -37,6 +37,9 @@ export type WorkerToPrimary =
 export interface WorkerStats {
   pid: number;
   nativeEnabled: boolean;
+  /** The data path's sockets are the addon's (src/proxy/io); clients served that way. */
+  nativeIo?: boolean;
+  nativeIoClients?: number;
   epoch: number;
   clients: number;
   totalConnections: number;

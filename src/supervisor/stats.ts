@@ -24,6 +24,7 @@ export interface WorkerSummary {
   pid: number;
   epoch: number;
   nativeEnabled: boolean;
+  nativeIo: boolean;
   clients: number;
   totalConnections: number;
   totalCommands: number;
@@ -97,6 +98,7 @@ export function aggregateStats(
       pid: stats.pid,
       epoch: stats.epoch,
       nativeEnabled: stats.nativeEnabled,
+      nativeIo: stats.nativeIo === true,
       clients: stats.clients,
       totalConnections: stats.totalConnections,
       totalCommands: stats.totalCommands,

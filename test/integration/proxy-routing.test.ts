@@ -185,6 +185,12 @@ test('SCAN over all shards returns every key; KEYS, DBSIZE, RANDOMKEY, INFO keys
   const all = await r.info();
   t.regex(all, /# Proxy\r\n/);
   t.regex(all, /native_enabled:[01]/);
+  const nativeIo = process.env.KVSTORE_IO !== 'node' && process.env.KVSTORE_NATIVE !== '0';
+  t.regex(all, nativeIo ? /native_io:1\r\n/ : /native_io:0\r\n/);
+  const stats = kv.proxy.stats();
+  t.is(stats.nativeIo, nativeIo);
+  t.is(stats.nativeIoClients, nativeIo ? stats.clients : 0, 'every client is served by the socket layer in use');
+  t.true(stats.clients >= 1);
   t.regex(all, /epoch:1\r\n/);
   t.regex(all, /connected_clients:\d+/);
   t.regex(all, /total_commands_processed:\d+/);

@@ -218,13 +218,13 @@ for (const kind of KINDS) {
     const stream = connectedStream('127.0.0.1', echo.port, rec, native, 30_000);
     t.teardown(() => stream.destroy());
     await rec.until(() => rec.connected);
-    stream.setIdleTimeout(600);
-    for (let i = 0; i < 4; i++) {
+    stream.setIdleTimeout(800);
+    for (let i = 0; i < 8; i++) {
       stream.append(Buffer.from('ping'));
       stream.flush();
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 100));
     }
-    t.is(rec.timeouts, 0, 'traffic every 200 ms keeps it alive');
+    t.is(rec.timeouts, 0, 'traffic every 100 ms keeps it alive');
     await rec.until(() => rec.timeouts > 0, 3000);
     t.is(rec.timeouts, 1);
     stream.setIdleTimeout(0);

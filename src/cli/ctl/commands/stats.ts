@@ -15,7 +15,7 @@ registerCtlCommand({
     ctx.out(`uptime ${s.uptimeSec}s  epoch ${s.epoch}  mode ${s.mode}  workers ${s.workers.length} (restarts ${s.workerRestarts})`);
     ctx.out(`clients ${s.clients}  connections ${s.totalConnections}  commands ${s.totalCommands}  errors ${s.totalErrors}  ops/s ${s.opsPerSec}`);
     ctx.out('');
-    ctx.out(table(['WORKER', 'PID', 'EPOCH', 'NATIVE', 'CLIENTS', 'COMMANDS', 'ERRORS'], s.workers.map((w) => [String(w.id), String(w.pid), String(w.epoch), w.nativeEnabled ? 'yes' : 'no', String(w.clients), String(w.totalCommands), String(w.totalErrors)])));
+    ctx.out(table(['WORKER', 'PID', 'EPOCH', 'NATIVE', 'IO', 'CLIENTS', 'COMMANDS', 'ERRORS'], s.workers.map((w) => [String(w.id), String(w.pid), String(w.epoch), w.nativeEnabled ? 'yes' : 'no', w.nativeIo ? 'native' : 'node', String(w.clients), String(w.totalCommands), String(w.totalErrors)])));
     const cmds = Object.entries(s.commands).sort((a, b) => b[1].calls - a[1].calls);
     if (cmds.length) {
       ctx.out('');
