@@ -5,7 +5,7 @@
  * Target (issue #2): >= 10 M commands/s natively and >= 3x the reference.
  * Run: npm run bench:native   (env BENCH_SECONDS=seconds per measurement, default 1)
  */
-import { CMD_STRIDE, C_SLOT, HotPath, SLOT_NONE } from '../src/native/api';
+import { CMD_STRIDE, C_SLOT, HotPath, R_STATUS_LEN, SLOT_NONE, STATUS_LEN } from '../src/native/api';
 import { compileForNative } from '../src/commands/table';
 import { NativeHotPath } from '../src/native/NativeHotPath';
 import { ReferenceHotPath } from '../src/native/reference/ReferenceHotPath';
@@ -35,7 +35,7 @@ function setup(hp: HotPath): Setup {
   hp.configure({ maxBulkBytes: 512 * 1024 * 1024, maxInlineBytes: 64 * 1024, hash: 'crc16', murmurSeed: 0 });
   hp.setCommandTable(compileForNative());
   const cmds = new Int32Array(CMD_STRIDE * 128);
-  hp.bindBatch({ cmds, args: new Int32Array(2 * 1024), keys: new Int32Array(2 * 1024), status: new Int32Array(8) }, new Int32Array(128), new Int32Array(4), new Int32Array(1024));
+  hp.bindBatch({ cmds, args: new Int32Array(2 * 1024), keys: new Int32Array(2 * 1024), status: new Int32Array(STATUS_LEN) }, new Int32Array(128), new Int32Array(R_STATUS_LEN), new Int32Array(1024));
   const slotTable = new Uint16Array(16384);
   for (let s = 0; s < 16384; s++) slotTable[s] = Math.floor((s * 3) / 16384);
   hp.bindSlotTable(slotTable);

@@ -42,15 +42,19 @@ long long frameOne(const uint8_t* buf, size_t start, size_t end, int32_t* need, 
     p = from.at;
   }
   *need = 0;
-  while (owed > 0) {
+  // Every incomplete return below happens with p still at the start of the value it could not
+  // finish (a value boundary) and `owed` counting it: that pair is where framing resumes.
+  auto incomplete = [&]() {
     if (resume != nullptr) {
-      // Every loop start is a value boundary: remember it in case the value is incomplete.
       resume->at = p;
       resume->owed = owed;
     }
+    return kFrameIncomplete;
+  };
+  while (owed > 0) {
     if (p >= end) {
       *need = needFrom(static_cast<double>(p) + kMinValueBytes * owed - static_cast<double>(start), start, end);
-      return kFrameIncomplete;
+      return incomplete();
     }
     uint8_t type = buf[p];
     // The line's '\r': most lines are short, so a plain loop first, memchr for long ones.
@@ -63,7 +67,7 @@ long long frameOne(const uint8_t* buf, size_t start, size_t end, int32_t* need, 
     }
     if (r + 1 >= end) {
       *need = needFrom(static_cast<double>(p) + kMinValueBytes * owed - static_cast<double>(start), start, end);
-      return kFrameIncomplete;
+      return incomplete();
     }
     if (buf[r + 1] != '\n') return kFrameError;
     size_t lineNext = r + 2;
@@ -91,7 +95,7 @@ long long frameOne(const uint8_t* buf, size_t start, size_t end, int32_t* need, 
         double next = static_cast<double>(lineNext) + n + 2;
         if (next > static_cast<double>(end)) {
           *need = needFrom(next + kMinValueBytes * (owed - 1) - static_cast<double>(start), start, end);
-          return kFrameIncomplete;
+          return incomplete();
         }
         size_t ne = static_cast<size_t>(next);
         if (buf[ne - 2] != '\r' || buf[ne - 1] != '\n') return kFrameError;

@@ -51,13 +51,13 @@ export class ReplyFramer {
       p = fromAt;
     }
     while (owed > 0) {
-      this.resumeAt = p;
-      this.resumeOwed = owed;
-      if (p >= end) return this.incomplete(p + MIN_VALUE_BYTES * owed - start, start, end);
+      // Incomplete returns leave p at the start of the value they could not finish, with `owed`
+      // counting it: the resume point (recorded in incomplete()).
+      if (p >= end) return this.incomplete(p + MIN_VALUE_BYTES * owed - start, start, end, p, owed);
       const type = buf[p];
       let r = p + 1;
       while (r < end && buf[r] !== 0x0d) r++;
-      if (r + 1 >= end) return this.incomplete(p + MIN_VALUE_BYTES * owed - start, start, end);
+      if (r + 1 >= end) return this.incomplete(p + MIN_VALUE_BYTES * owed - start, start, end, p, owed);
       if (buf[r + 1] !== 0x0a) return FRAME_ERROR;
       const lineNext = r + 2;
       switch (type) {
@@ -83,7 +83,7 @@ export class ReplyFramer {
           }
           if (!(n >= 0)) return FRAME_ERROR;
           const next = lineNext + n + 2;
-          if (next > end) return this.incomplete(next + MIN_VALUE_BYTES * (owed - 1) - start, start, end);
+          if (next > end) return this.incomplete(next + MIN_VALUE_BYTES * (owed - 1) - start, start, end, p, owed);
           if (buf[next - 2] !== 0x0d || buf[next - 1] !== 0x0a) return FRAME_ERROR;
           owed--;
           p = next;
@@ -123,8 +123,10 @@ export class ReplyFramer {
     return p;
   }
 
-  private incomplete(need: number, start: number, end: number): number {
+  private incomplete(need: number, start: number, end: number, at: number, owed: number): number {
     this.need = need > end - start ? Math.min(need, INT_MAX) : 0;
+    this.resumeAt = at;
+    this.resumeOwed = owed;
     return FRAME_INCOMPLETE;
   }
 
