@@ -1,4 +1,6 @@
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { median, ratio, round } from '../../benchmarks/lib/stats';
 import { parseRedisBenchmarkCsv, splitCsvLine } from '../../benchmarks/lib/redisBenchmarkCsv';
 import { descendants, parseProcStat, ProcStat } from '../../benchmarks/lib/procStat';
@@ -237,4 +239,11 @@ test('the summary puts the systems side by side with Kvstore\'s best ratio', (t)
   const lines = md.split('\n');
   t.is(lines.length, 3);
   t.is(lines[2], '| GET | 1 | 100000 (2.00) | 90000 (1.00) | 150000 (1.00) | 1.50x |');
+});
+
+test('npm run bench:native runs against the current HotPath contract (smoke run, no speed asserted)', (t) => {
+  const script = path.join(__dirname, '..', '..', 'benchmarks', 'native-framing.js');
+  const run = spawnSync(process.execPath, [script], { env: { ...process.env, BENCH_SECONDS: '0.02' }, encoding: 'utf8', timeout: 60_000 });
+  t.is(run.status, 0, run.stderr);
+  for (const row of ['GET (100 pipelined)', 'SET 16 B', 'SET 256 B', 'replies: 100 bulk/null']) t.regex(run.stdout, new RegExp(`${row.replace(/[()]/g, '\\$&')}.* M/s .* M/s .*x`));
 });
