@@ -8,9 +8,9 @@
  * `flush` (once per event-loop turn) writes the output. So the client sees replies in request
  * order whatever order the shards answer in.
  *
- * The per-command path allocates nothing but the subarray it forwards: the parse results live in
- * shared typed arrays, commands and in-order replies are copied into the streams' output
- * buffers, and backends keep (sink, tag) pairs. Bytes read are only valid during onStreamData
+ * The per-command path allocates nothing: the parse results live in shared typed arrays,
+ * commands and in-order replies are copied as byte ranges into the streams' output buffers, and
+ * backends keep (sink, tag) pairs. Bytes read are only valid during onStreamData
  * (src/proxy/io): whatever outlives it is copied.
  */
 import net from 'node:net';
