@@ -69,11 +69,15 @@ void deliverReads(IoGlobals* g);
 // Largest single uv_buf_t (their length is 32-bit).
 constexpr size_t kMaxBuf = size_t{1} << 30;
 
-// A big output buffer is given back once empty, so one burst does not pin its memory forever.
-constexpr size_t kKeepCapacity = 256 * 1024;
+// An output buffer above its stream's keep size is given back once empty, so one burst does not
+// pin its memory for the life of the connection. Accepted clients keep 16 KiB (10,000 clients x
+// 16 KiB at most, like Redis's per-client reply buffer; larger replies cost a malloc each);
+// outgoing (backend) streams are few and carry every client's commands of a turn: 1 MiB.
+constexpr size_t kClientKeep = 16 * 1024;
+constexpr size_t kBackendKeep = 1024 * 1024;
 
-void shrinkIfHuge(std::vector<char>& v) {
-  if (v.capacity() > kKeepCapacity) std::vector<char>().swap(v);
+void shrinkIfHuge(std::vector<char>& v, size_t keep) {
+  if (v.capacity() > keep) std::vector<char>().swap(v);
 }
 
 class IoStream : public Napi::ObjectWrap<IoStream> {
@@ -153,7 +157,7 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
     }
     if (static_cast<size_t>(n) == pending_.size()) {
       pending_.clear();
-      shrinkIfHuge(pending_);
+      shrinkIfHuge(pending_, keep_);
       maybeShutdown();
       return 0;
     }
@@ -207,6 +211,7 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
     uv_connect_t connectReq;
     std::vector<char> inflight;  // being written asynchronously (from inflightOff)
     size_t inflightOff = 0;
+    size_t keep = kClientKeep;
     IoStream* self;
   };
 
@@ -215,6 +220,7 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
   Handle* handle_ = nullptr;
   Napi::ObjectReference owner_;
   std::vector<char> pending_;  // appended, not handed to the kernel yet
+  size_t keep_ = kClientKeep;   // output capacity kept between bursts
   const char* error_ = nullptr;
   bool connecting_ = false;
   bool writing_ = false;
@@ -287,7 +293,7 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
     self->handle_ = nullptr;
     self->unlink();
     self->pending_.clear();
-    shrinkIfHuge(self->pending_);
+    shrinkIfHuge(self->pending_, self->keep_);
     deliverReads(self->g_);  // this stream's last reads come before its close
     self->releaseId();
     {
@@ -356,7 +362,7 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
   static void OnWrite(uv_write_t* req, int status) {
     Handle* hd = static_cast<Handle*>(req->data);
     hd->inflight.clear();
-    shrinkIfHuge(hd->inflight);
+    shrinkIfHuge(hd->inflight, hd->keep);
     hd->inflightOff = 0;
     IoStream* self = hd->self;
     if (self == nullptr) return;
@@ -436,6 +442,7 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
       return;
     }
     if (!initHandle(env)) return;
+    keep_ = handle_->keep = kBackendKeep;
     connecting_ = true;
     int r = uv_tcp_connect(&handle_->connectReq, &handle_->tcp, reinterpret_cast<sockaddr*>(&addr), OnConnect);
     if (r < 0) {
