@@ -23,7 +23,7 @@
 //   drain()       output that had to wait is now all written
 //   connect()     an outgoing connection is up
 //   close(error)  the stream is closed, exactly once; error is a libuv error name or null
-// The per-request calls (append, flush, write) are plain functions taking the stream's id, so
+// The per-request calls (ioAppend, ioFlush) are plain functions taking the stream's id, so
 // no wrapper has to be unwrapped on the hot path.
 #include "io_stream.h"
 
@@ -134,7 +134,7 @@ class IoStream : public Napi::ObjectWrap<IoStream> {
     id_ = -1;
   }
 
-  // ---- the hot-path calls (by id, see ioAppend/ioFlush/ioWrite) ----
+  // ---- the hot-path calls (by id, see ioAppend/ioFlush) ----
 
   void appendBytes(const char* p, size_t n) {
     if (!closing_ && n > 0) pending_.insert(pending_.end(), p, p + n);
@@ -593,17 +593,6 @@ Napi::Value IoFlush(const Napi::CallbackInfo& info) {
   return queuedValue(info.Env(), stream != nullptr ? stream->flush() : 0);
 }
 
-// ioWrite(id, data, start, end): append + flush in one call.
-Napi::Value IoWrite(const Napi::CallbackInfo& info) {
-  if (!info[0].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "ioWrite(id: number, data: Buffer, start: number, end: number)").ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  IoStream* stream = streamById(info);
-  if (!appendFromArgs(info, stream)) return info.Env().Undefined();
-  return queuedValue(info.Env(), stream != nullptr ? stream->flush() : 0);
-}
-
 // ioSetup({ reads, end, drain, connect, close }, arena, events): once per thread, before any
 // stream. `arena` receives the reads (at least 128 KiB); `events` holds (id, start, end) per read.
 Napi::Value IoSetup(const Napi::CallbackInfo& info) {
@@ -670,7 +659,6 @@ void InitIo(Napi::Env env, Napi::Object exports) {
   exports.Set("ioSetup", Napi::Function::New(env, IoSetup));
   exports.Set("ioAppend", Napi::Function::New(env, IoAppend));
   exports.Set("ioFlush", Napi::Function::New(env, IoFlush));
-  exports.Set("ioWrite", Napi::Function::New(env, IoWrite));
 }
 
 }  // namespace kvstore

@@ -33,7 +33,6 @@ export interface IoAddon {
   ): void;
   ioAppend(id: number, data: Buffer, start: number, end: number): void;
   ioFlush(id: number): number;
-  ioWrite(id: number, data: Buffer, start: number, end: number): number;
 }
 
 /** Reads of one turn, back to back (a read is offered at least 64 KiB; delivered early when full). */
