@@ -9,28 +9,21 @@
  *    in-process worker over 3 shards: no rules; a rule that matches no key (every key is tested);
  *    a rule matching every key (every command takes the slow path).
  */
-import { spawn } from 'node:child_process';
 import { SlotHasher } from '../src/native/reference/hash';
 import { KeyRewriter } from '../src/keyrewrite/KeyRewriter';
 import { SlotTagTable } from '../src/keyrewrite/derivedName';
 import type { KeyRewriteRule } from '../src/topology/types';
 import { startProxy } from '../test/helpers/proxy';
+import { runRedisBenchmark } from './lib/redisBenchmark';
 
-function benchmark(port: number, requests: number): Promise<Record<string, number>> {
-  return new Promise((resolve) => {
-    const args = ['-p', String(port), '-t', 'set,get', '-P', '16', '-c', '50', '-n', String(requests), '-r', '100000', '--csv'];
-    const child = spawn('redis-benchmark', args);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('exit', () => {
-      const result: Record<string, number> = {};
-      for (const line of out.split('\n')) {
-        const m = /^"(\w+)","([\d.]+)"/.exec(line);
-        if (m) result[m[1]] = Number(m[2]);
-      }
-      resolve(result);
-    });
-  });
+/** SET and GET requests/s through `port` (redis-benchmark, 50 clients, -P 16). */
+async function benchmark(port: number, requests: number): Promise<Record<string, number>> {
+  const result: Record<string, number> = {};
+  for (const test of ['set', 'get']) {
+    const run = await runRedisBenchmark(['-p', String(port), '-t', test, '-P', '16', '-c', '50', '-n', String(requests), '-r', '100000', '--csv'], 120_000);
+    if (run.row) result[test.toUpperCase()] = run.row.rps;
+  }
+  return result;
 }
 
 function micro(): void {

@@ -17,6 +17,7 @@ import type { HealthConfig } from '../config/types';
 import { createLogger } from '../log';
 import { applyCacheRouting } from './cacheRouting';
 import type { HealthChecker } from './HealthChecker';
+import { startReconcileLoop } from './reconcileLoop';
 import { EventLog, SerialQueue, TopologyPublisher } from './publisher';
 import { connectControl } from './replication';
 import { SweepResult, sweepOrphans } from './orphanSweep';
@@ -31,13 +32,12 @@ export interface CacheFailoverOptions {
 }
 
 export class CacheFailover {
-  private timer?: NodeJS.Timeout;
+  private stopLoop: (() => void) | null = null;
   private readonly queue = new SerialQueue();
   /** The running orphan sweep (after a rejoin); an ejection waits for it. */
   private sweeping: Promise<void> = Promise.resolve();
   /** Results of the last sweep, for status. */
   lastSweep: { at: number; results: SweepResult[]; errors: string[] } | null = null;
-  private readonly onHealth = () => void this.reconcile();
 
   constructor(
     private readonly topology: TopologyPublisher,
@@ -47,14 +47,12 @@ export class CacheFailover {
   ) {}
 
   start(): void {
-    this.health.on('change', this.onHealth);
-    this.timer = setInterval(() => void this.reconcile(), this.options.health.intervalMs);
-    this.timer.unref?.();
+    this.stopLoop ??= startReconcileLoop(this.health, this.options.health.intervalMs, () => void this.reconcile());
   }
 
   stop(): void {
-    this.health.off('change', this.onHealth);
-    if (this.timer) clearInterval(this.timer);
+    this.stopLoop?.();
+    this.stopLoop = null;
   }
 
   /** One pass: eject shards whose master is down, re-admit those healthy for long enough. */

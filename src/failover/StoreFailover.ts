@@ -23,6 +23,7 @@ import { TopologyError } from '../errors';
 import { createLogger } from '../log';
 import type { ShardInfo } from '../topology/types';
 import type { HealthChecker } from './HealthChecker';
+import { startReconcileLoop } from './reconcileLoop';
 import { EventLog, SerialQueue, TopologyPublisher } from './publisher';
 import { ControlOptions, ReplicationInfo, isReplicaOf, promote, replicate, replicationInfo, withClient } from './replication';
 
@@ -48,7 +49,7 @@ export interface SwitchoverResult {
 }
 
 export class StoreFailover {
-  private timer?: NodeJS.Timeout;
+  private stopLoop: (() => void) | null = null;
   private readonly queue = new SerialQueue();
   private lastRepointCheck = 0;
   private repointSoon = true;
@@ -69,14 +70,12 @@ export class StoreFailover {
   }
 
   start(): void {
-    this.health.on('change', this.onHealth);
-    this.timer = setInterval(() => void this.reconcile(), this.options.health.intervalMs);
-    this.timer.unref?.();
+    this.stopLoop ??= startReconcileLoop(this.health, this.options.health.intervalMs, () => void this.reconcile(), this.onHealth);
   }
 
   stop(): void {
-    this.health.off('change', this.onHealth);
-    if (this.timer) clearInterval(this.timer);
+    this.stopLoop?.();
+    this.stopLoop = null;
   }
 
   reconcile(): Promise<void> {

@@ -6,7 +6,7 @@
 import test from 'ava';
 import Redis from 'ioredis';
 import { routingTable } from '../../src/topology/slots';
-import { DEFAULT_HEALTH, FAST_HEALTH, Load, ioredisOptions, ready, shardOf, sleep, startManager, startShards, testConfig, topologyClient, waitFor } from './failover-helpers';
+import { DEFAULT_HEALTH, FAST_HEALTH, filledLoad, ioredisOptions, ready, shardOf, sleep, startManager, startShards, testConfig, topologyClient, waitFor } from './failover-helpers';
 
 test('cache mode: kill -9 a master → its slots move to the others, its keys miss, others hit; after rejoin (flushed) no stale read', async (t) => {
   const shards = await startShards(3, 0, t.teardown, { s2: { persistence: true } });
@@ -15,11 +15,7 @@ test('cache mode: kill -9 a master → its slots move to the others, its keys mi
   const config = testConfig(shards, 'cache', '', { health: DEFAULT_HEALTH });
   const { store, manager } = await startManager(config, t.teardown);
 
-  const client = topologyClient(() => store.snapshot);
-  t.teardown(() => client.close());
-  const load = new Load(client, { workers: 4, keysPerWorker: 50, pauseMs: 2 });
-  await load.fill();
-  t.teardown(() => load.stop());
+  const { client, load } = await filledLoad(t, topologyClient(() => store.snapshot), { workers: 4, keysPerWorker: 50, pauseMs: 2 });
 
   // Probe keys, untouched by the load: v1 now, v2 during the outage.
   const probes = Array.from({ length: 300 }, (_, i) => `probe:${i}`);

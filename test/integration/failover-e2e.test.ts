@@ -10,7 +10,7 @@ import { replicationInfo } from '../../src/failover/replication';
 import type { TopologySnapshot } from '../../src/topology/types';
 import { KVSTORE_BIN, KvstoreProcess, eventually, startKvstore } from '../helpers/kvstore';
 import {
-  Load, ReplicationConfirmer, Shard, ioredisOptions, proxyClient, ready, shardOf, sleep, startShards, waitFor, waitForLink,
+  ReplicationConfirmer, filledLoad, proxyClient, Shard, ioredisOptions, ready, shardOf, sleep, startShards, waitFor, waitForLink,
 } from './failover-helpers';
 
 const conn = { timeoutMs: 1000 };
@@ -56,11 +56,7 @@ test('e2e cache mode: kill -9 a master under load; errors only during detection;
   const shards = await startShards(3, 0, t.teardown, { s2: { persistence: true } });
   const s2 = shards[1].master;
   const kv = await startCluster(t, shards, 'cache', { health: { rejoinAfterMs: 3000 } });
-  const client = proxyClient(kv.port);
-  t.teardown(() => client.close());
-  const load = new Load(client, { workers: 6, keysPerWorker: 100, pauseMs: 1 });
-  await load.fill();
-  t.teardown(() => load.stop());
+  const { client, load } = await filledLoad(t, proxyClient(kv.port), { workers: 6, keysPerWorker: 100, pauseMs: 1 });
   const probes = Array.from({ length: 300 }, (_, i) => `probe:${i}`);
   for (const k of probes) await client.set(k, `${k}:1`);
   const before = await topology(kv);
@@ -111,11 +107,7 @@ test('e2e store mode: kill -9 a master under load; replica promoted; WAIT-confir
   const shards = await startShards(2, 1, t.teardown);
   const [s1] = shards;
   const kv = await startCluster(t, shards, 'store');
-  const client = proxyClient(kv.port);
-  t.teardown(() => client.close());
-  const load = new Load(client, { workers: 6, keysPerWorker: 100, pauseMs: 1 });
-  await load.fill();
-  t.teardown(() => load.stop());
+  const { client, load } = await filledLoad(t, proxyClient(kv.port), { workers: 6, keysPerWorker: 100, pauseMs: 1 });
   let masters = (await topology(kv)).shards.map((s) => s.master);
   const confirmer = new ReplicationConfirmer(load, () => masters);
   t.true(await confirmer.round());
@@ -164,11 +156,7 @@ test('e2e store mode: planned switchover with `kvstore ctl failover` under load 
   const shards = await startShards(2, 1, t.teardown);
   const [s1] = shards;
   const kv = await startCluster(t, shards, 'store');
-  const client = proxyClient(kv.port);
-  t.teardown(() => client.close());
-  const load = new Load(client, { workers: 8, keysPerWorker: 100 });
-  await load.fill();
-  t.teardown(() => load.stop());
+  const { client, load } = await filledLoad(t, proxyClient(kv.port), { workers: 8, keysPerWorker: 100 });
   load.start();
   await sleep(1000);
   const started = Date.now();
@@ -260,11 +248,7 @@ test('e2e store mode: a hung master (SIGSTOP) under load is replaced; requests s
   const shards = await startShards(2, 1, t.teardown);
   const [s1] = shards;
   const kv = await startCluster(t, shards, 'store');
-  const client = proxyClient(kv.port);
-  t.teardown(() => client.close());
-  const load = new Load(client, { workers: 6, keysPerWorker: 100, pauseMs: 1 });
-  await load.fill();
-  t.teardown(() => load.stop());
+  const { client, load } = await filledLoad(t, proxyClient(kv.port), { workers: 6, keysPerWorker: 100, pauseMs: 1 });
   load.start();
   await sleep(1000);
   const hungAt = Date.now();
@@ -290,11 +274,7 @@ test('e2e cache mode: a hung master (SIGSTOP) under load is ejected; requests st
   const shards = await startShards(3, 0, t.teardown);
   const s2 = shards[1].master;
   const kv = await startCluster(t, shards, 'cache');
-  const client = proxyClient(kv.port);
-  t.teardown(() => client.close());
-  const load = new Load(client, { workers: 6, keysPerWorker: 100, pauseMs: 1 });
-  await load.fill();
-  t.teardown(() => load.stop());
+  const { client, load } = await filledLoad(t, proxyClient(kv.port), { workers: 6, keysPerWorker: 100, pauseMs: 1 });
   load.start();
   await sleep(1000);
   const hungAt = Date.now();

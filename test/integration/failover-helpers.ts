@@ -235,6 +235,15 @@ export interface LoadOptions {
  * GET. A GET must return null (a cache miss) or a value at least as new as the last acknowledged
  * SET of that key: anything older is a stale read.
  */
+/** A Load on `client` with every key written once; the client and the load stop at teardown. */
+export async function filledLoad(t: { teardown(fn: () => void): void }, client: KvClient, options: LoadOptions): Promise<{ client: KvClient; load: Load }> {
+  t.teardown(() => client.close());
+  const load = new Load(client, options);
+  await load.fill();
+  t.teardown(() => load.stop());
+  return { client, load };
+}
+
 export class Load {
   readonly errors: LoadError[] = [];
   readonly staleReads: { key: string; got: string; lastAcked: number; at: number }[] = [];

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  Load, ReplicationConfirmer, proxyClient, sleep, startManager, startSentinels, startShards, testConfig, waitFor,
+  ReplicationConfirmer, filledLoad, proxyClient, sleep, startManager, startSentinels, startShards, testConfig, waitFor,
 } from './failover-helpers';
 
 const conn = { timeoutMs: 1000 };
@@ -61,11 +61,7 @@ test('e2e Sentinel: kill -9 a master under load; Sentinel promotes, Kvstore foll
     },
   });
   const topology = async () => (await kv.admin<TopologySnapshot>('GET', '/topology')).body;
-  const client = proxyClient(kv.port);
-  t.teardown(() => client.close());
-  const load = new Load(client, { workers: 6, keysPerWorker: 100, pauseMs: 1 });
-  await load.fill();
-  t.teardown(() => load.stop());
+  const { client, load } = await filledLoad(t, proxyClient(kv.port), { workers: 6, keysPerWorker: 100, pauseMs: 1 });
   const masters = (await topology()).shards.map((s) => s.master);
   const confirmer = new ReplicationConfirmer(load, () => masters);
   t.true(await confirmer.round());

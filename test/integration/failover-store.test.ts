@@ -6,7 +6,7 @@ import test from 'ava';
 import Redis from 'ioredis';
 import { replicationInfo } from '../../src/failover/replication';
 import {
-  DEFAULT_HEALTH, FAST_HEALTH, Load, ReplicationConfirmer, ioredisOptions, ready, shardOf, sleep, startManager, startShards, testConfig, topologyClient, waitFor, waitForLink,
+  DEFAULT_HEALTH, FAST_HEALTH, filledLoad, ReplicationConfirmer, ioredisOptions, ready, shardOf, sleep, startManager, startShards, testConfig, topologyClient, waitFor, waitForLink,
 } from './failover-helpers';
 
 const conn = { timeoutMs: 1000 };
@@ -28,11 +28,7 @@ test('store mode: kill -9 a master → the most advanced replica is promoted, co
   const config = testConfig(shards, 'store', '', { health: DEFAULT_HEALTH });
   const { store, manager } = await startManager(config, t.teardown);
 
-  const client = topologyClient(() => store.snapshot);
-  t.teardown(() => client.close());
-  const load = new Load(client, { workers: 4, keysPerWorker: 50, pauseMs: 2 });
-  await load.fill();
-  t.teardown(() => load.stop());
+  const { client, load } = await filledLoad(t, topologyClient(() => store.snapshot), { workers: 4, keysPerWorker: 50, pauseMs: 2 });
   const confirmer = new ReplicationConfirmer(load, () => store.snapshot.shards.map((s) => s.master));
   t.true(await confirmer.round());
   load.start();
@@ -128,11 +124,7 @@ test('store mode: planned switchover under load loses no acknowledged write', as
   const [s1] = shards;
   const config = testConfig(shards, 'store', '', { health: DEFAULT_HEALTH });
   const { store, manager } = await startManager(config, t.teardown);
-  const client = topologyClient(() => store.snapshot);
-  t.teardown(() => client.close());
-  const load = new Load(client, { workers: 6, keysPerWorker: 50 });
-  await load.fill();
-  t.teardown(() => load.stop());
+  const { client, load } = await filledLoad(t, topologyClient(() => store.snapshot), { workers: 6, keysPerWorker: 50 });
   load.start();
   await sleep(500);
   const started = Date.now();

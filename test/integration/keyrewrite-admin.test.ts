@@ -18,23 +18,7 @@ import { TopologyStore } from '../../src/topology/TopologyStore';
 import { evenSlotRanges } from '../../src/topology/slots';
 import type { TopologySnapshot } from '../../src/topology/types';
 import { startRedisGroup } from '../helpers/redis';
-
-function crc16(buf: Buffer): number {
-  let crc = 0;
-  for (const byte of buf) {
-    crc ^= byte << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc;
-}
-function keySlot(key: Buffer): number {
-  const open = key.indexOf(0x7b);
-  if (open >= 0) {
-    const close = key.indexOf(0x7d, open + 1);
-    if (close > open + 1) return crc16(key.subarray(open + 1, close)) % 16384;
-  }
-  return crc16(key) % 16384;
-}
+import { specKeySlot as keySlot } from '../helpers/specSlot';
 
 function topology(masters: string[]): TopologySnapshot {
   const ranges = evenSlotRanges(masters.length);

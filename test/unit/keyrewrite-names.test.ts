@@ -3,24 +3,8 @@ import fc from 'fast-check';
 import { decodeName, deriveName, hasReservedPrefix, RESERVED_PREFIX, SlotTagTable } from '../../src/keyrewrite/derivedName';
 import { KeyRewriter } from '../../src/keyrewrite/KeyRewriter';
 import { SLOT_COUNT } from '../../src/topology/types';
+import { specKeySlot as keySlot } from '../helpers/specSlot';
 
-/** Redis Cluster's key slot (CRC16/XMODEM of the hash tag or the whole key), written from the spec. */
-function crc16(buf: Buffer): number {
-  let crc = 0;
-  for (const byte of buf) {
-    crc ^= byte << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc;
-}
-function keySlot(key: Buffer): number {
-  const open = key.indexOf(0x7b);
-  if (open >= 0) {
-    const close = key.indexOf(0x7d, open + 1);
-    if (close > open + 1) return crc16(key.subarray(open + 1, close)) % SLOT_COUNT;
-  }
-  return crc16(key) % SLOT_COUNT;
-}
 /** A different slot function (as the murmur option is): the table must adapt to it. */
 function otherSlot(key: Buffer): number {
   const open = key.indexOf(0x7b);
