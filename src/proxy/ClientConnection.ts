@@ -30,6 +30,7 @@ import type { ShardAccess, SlowCommand } from './Hooks';
 import { runProxyCommand } from './ProxyCommands';
 import type { ClientInfo, ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
+import type { ClientSession } from './ReplyTarget';
 import { errorReply } from './Resp';
 import { encodeCommand } from '../resp';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
@@ -43,7 +44,7 @@ const PAUSE_CLOSING = 8;
 
 let nextClientId = 1;
 
-export class ClientConnection implements ReplySink, Flushable, CongestionWaiter, ClientInfo, StreamHandler {
+export class ClientConnection implements ReplySink, ClientSession, Flushable, CongestionWaiter, ClientInfo, StreamHandler {
   flushScheduled = false;
   /** In-order replies are copied into the output at once; early ones are copied into the ring. */
   readonly takesViews = true;

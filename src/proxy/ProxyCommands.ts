@@ -3,17 +3,17 @@
  * One handler per command, looked up by name; arity and AUTH were checked by the dispatcher.
  */
 import { generatedFrom } from '../commands/table';
-import type { ClientConnection } from './ClientConnection';
 import type { CommandRoute } from './CommandRoutes';
 import { concatArrays, firstErrorElseFirst, sendToAllShards, sumIntegers } from './FanOut';
 import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
+import type { ClientSession } from './ReplyTarget';
 import { arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BULK, OK, PONG, simpleReply } from './Resp';
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
 import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
 
-type Handler = (client: ClientConnection, ctx: ProxyContext, args: Buffer[], seq: number) => void;
+type Handler = (client: ClientSession, ctx: ProxyContext, args: Buffer[], seq: number) => void;
 
 export const REDIS_VERSION = generatedFrom.replace(/^redis\s+/i, '');
 /** SCAN cursors carry the shard index in their low bits. */
@@ -266,7 +266,7 @@ for (const name of ['command', 'command|count', 'command|info', 'command|docs', 
   HANDLERS[name] = forwardToFirstShard;
 }
 
-export function runProxyCommand(client: ClientConnection, ctx: ProxyContext, route: CommandRoute, args: Buffer[], seq: number): void {
+export function runProxyCommand(client: ClientSession, ctx: ProxyContext, route: CommandRoute, args: Buffer[], seq: number): void {
   const handler = HANDLERS[route.name];
   if (handler) handler(client, ctx, args, seq);
   else client.onReply(seq, Buffer.from(`-ERR Kvstore does not support ${route.name.toUpperCase().replace('|', ' ')}\r\n`));

@@ -5,9 +5,9 @@
  * A Fragment counts its pending children; the client's reply slot is filled when the last answers.
  */
 import { PLAN_HEADER, PLAN_KEY_STRIDE, PLAN_SUB_STRIDE } from '../native/api';
-import type { ClientConnection } from './ClientConnection';
 import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
+import type { ReplyTarget } from './ReplyTarget';
 import { errorReply } from './Resp';
 
 class Fragment implements ReplySink {
@@ -15,7 +15,7 @@ class Fragment implements ReplySink {
   private remaining: number;
 
   constructor(
-    private readonly client: ClientConnection,
+    private readonly client: ReplyTarget,
     private readonly ctx: ProxyContext,
     private readonly seq: number,
     private readonly plan: Int32Array,
@@ -41,7 +41,7 @@ class Fragment implements ReplySink {
 }
 
 /** Split command `cmdIndex` of the current batch and send its parts; the merged reply fills `seq`. */
-export function splitAcrossShards(client: ClientConnection, ctx: ProxyContext, chunk: Buffer, cmdIndex: number, seq: number): void {
+export function splitAcrossShards(client: ReplyTarget, ctx: ProxyContext, chunk: Buffer, cmdIndex: number, seq: number): void {
   const binding = ctx.binding;
   binding.useSlotTable(ctx.router.slotTable);
   let parts: Buffer;
