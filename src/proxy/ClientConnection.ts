@@ -35,6 +35,7 @@ import { errorReply } from './Resp';
 import { encodeCommand } from '../resp';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
 import { splitAcrossShards } from './SplitMerge';
+import { ReplyRing } from './ReplyRing';
 import { acceptedStream, ByteStream, StreamHandler } from './io';
 
 const PAUSE_PIPELINE = 1;
@@ -43,6 +44,10 @@ const PAUSE_BACKEND = 4;
 const PAUSE_CLOSING = 8;
 
 let nextClientId = 1;
+
+/** Reply ring: 8 entries on first use; rings a deep pipeline grew above 16 are dropped when empty. */
+const RING_INITIAL = 8;
+const RING_KEPT = 16;
 
 export class ClientConnection implements ReplySink, ClientSession, Flushable, CongestionWaiter, ClientInfo, StreamHandler {
   flushScheduled = false;
@@ -56,12 +61,8 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
   /** Which connection of each backend pool this client is pinned to. */
   readonly poolIndex: number;
 
-  // Reply ring: replies (null = not yet answered) and command ids, by sequence number & mask.
-  private ring: (Buffer | null)[];
-  private ringIds: Int32Array;
-  private mask: number;
-  private head = 0;
-  private tail = 0;
+  /** Replies in request order: parked early replies and command ids, by sequence number. */
+  private readonly ring = new ReplyRing<Buffer>(RING_INITIAL, RING_KEPT);
 
   private readonly partial = new PartialInput();
 
@@ -81,10 +82,6 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.authed = ctx.config.password === '';
     this.poolIndex = this.id;
-    const cap = 64;
-    this.ring = new Array(cap).fill(null);
-    this.ringIds = new Int32Array(cap);
-    this.mask = cap - 1;
     this.stream = acceptedStream(socket, this, ctx.nativeIo);
     this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
   }
@@ -123,7 +120,7 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
   }
 
   onStreamTimeout(): void {
-    if (this.head === this.tail) this.stream.destroy();
+    if (this.ring.size === 0) this.stream.destroy();
   }
 
   /** Close after `ms` without traffic (0 = never); live on config reload. */
@@ -137,7 +134,7 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
   }
 
   get inFlight(): number {
-    return this.tail - this.head;
+    return this.ring.size;
   }
 
   get isClosed(): boolean {
@@ -194,9 +191,9 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
           reparsed = true;
         }
         if (this.closed || this.closeAfterFlush) return;
-        if (this.paused !== 0 || this.tail - this.head >= limits.maxPipeline) {
+        if (this.paused !== 0 || this.ring.size >= limits.maxPipeline) {
           if (end < stop) this.deferred = Buffer.from(chunk.subarray(end, stop)); // outlives the read
-          if (this.tail - this.head >= limits.maxPipeline) this.pause(PAUSE_PIPELINE);
+          if (this.ring.size >= limits.maxPipeline) this.pause(PAUSE_PIPELINE);
           else this.stream.pause(); // already paused for output or a backend: keep it so
           return;
         }
@@ -381,7 +378,7 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
       ctx.counters.totalCommands--;
       ctx.calls[route.id]--;
       this.rewriting = true;
-      const seq = this.tail;
+      const seq = this.ring.tail;
       try {
         if (rewritten === null) return this.dispatch(chunk, base / CMD_STRIDE); // batch untouched
         this.dispatchEncoded(encodeCommand(rewritten.args));
@@ -389,7 +386,7 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
         this.rewriting = false;
       }
       // Replies carrying key names (LMPOP, XREAD...) get the client's names back.
-      if (rewritten?.mapReply && this.tail === seq + 1 && this.ring[seq & this.mask] === null) (this.replyMaps ??= new Map()).set(seq, rewritten.mapReply);
+      if (rewritten?.mapReply && this.ring.tail === seq + 1 && this.ring.objs[seq & this.ring.mask] === null) (this.replyMaps ??= new Map()).set(seq, rewritten.mapReply);
       return true;
     }
     const seq = this.reserve(route.id);
@@ -499,12 +496,7 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
 
   /** Take the next sequence number (a slot in the reply ring) for command `id`. */
   reserve(id: number): number {
-    if (this.tail - this.head > this.mask) this.growRing();
-    const seq = this.tail++;
-    const i = seq & this.mask;
-    this.ring[i] = null;
-    this.ringIds[i] = id;
-    return seq;
+    return this.ring.push(null, id);
   }
 
   /**
@@ -514,35 +506,39 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
   onReply(tag: number, reply: Buffer): void {
     if (this.closed) return;
     if (this.replyMaps !== null) reply = this.mapReply(tag, reply);
-    if (tag !== this.head) {
-      this.ring[tag & this.mask] = Buffer.from(reply); // early: park a copy until the earlier ones are in
+    const ring = this.ring;
+    if (tag !== ring.head) {
+      ring.objs[tag & ring.mask] = Buffer.from(reply); // early: park a copy until the earlier ones are in
       return;
     }
-    this.output(reply, 0, reply.length, this.ringIds[tag & this.mask]);
+    this.output(reply, 0, reply.length, ring.ints[tag & ring.mask]);
     this.headAnswered(tag);
   }
 
   /** A backend reply as buf[start, end), valid during this call only (see ReplySink). */
   onReplyRange(tag: number, buf: Buffer, start: number, end: number): void {
     if (this.closed) return;
-    if (tag !== this.head || this.replyMaps !== null) return this.onReply(tag, buf.subarray(start, end));
-    this.output(buf, start, end, this.ringIds[tag & this.mask]);
+    const ring = this.ring;
+    if (tag !== ring.head || this.replyMaps !== null) return this.onReply(tag, buf.subarray(start, end));
+    this.output(buf, start, end, ring.ints[tag & ring.mask]);
     this.headAnswered(tag);
   }
 
   /** The head `tag` is out: follow with the replies parked behind it, flush this turn. */
   private headAnswered(tag: number): void {
     const ring = this.ring;
-    const mask = this.mask;
+    const parkedReplies = ring.objs;
+    const mask = ring.mask;
     let h = tag + 1;
-    for (; h < this.tail; h++) {
+    for (; h < ring.tail; h++) {
       const i = h & mask;
-      const parked = ring[i];
+      const parked = parkedReplies[i];
       if (parked === null) break;
-      ring[i] = null;
-      this.output(parked, 0, parked.length, this.ringIds[i]);
+      parkedReplies[i] = null;
+      this.output(parked, 0, parked.length, ring.ints[i]);
     }
-    this.head = h;
+    ring.head = h;
+    if (h === ring.tail) ring.shrinkIfIdle();
     scheduleFlush(this);
   }
 
@@ -577,25 +573,11 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
     this.onReply(this.reserve(id), reply);
   }
 
-  private growRing(): void {
-    const cap = (this.mask + 1) * 2;
-    const ring: (Buffer | null)[] = new Array(cap).fill(null);
-    const ids = new Int32Array(cap);
-    const newMask = cap - 1;
-    for (let s = this.head; s < this.tail; s++) {
-      ring[s & newMask] = this.ring[s & this.mask];
-      ids[s & newMask] = this.ringIds[s & this.mask];
-    }
-    this.ring = ring;
-    this.ringIds = ids;
-    this.mask = newMask;
-  }
-
   flush(): void {
     if (this.closed) return;
     const ctx = this.ctx;
     const queued = this.stream.flush();
-    if (this.closeAfterFlush && this.head === this.tail) return this.finishClose();
+    if (this.closeAfterFlush && this.ring.size === 0) return this.finishClose();
     if (queued > ctx.config.limits.clientOutputHighWater) this.pause(PAUSE_OUTPUT);
     if ((this.paused & PAUSE_PIPELINE) !== 0 && this.inFlight <= ctx.config.limits.maxPipeline >> 1) this.resume(PAUSE_PIPELINE);
   }
@@ -670,7 +652,7 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
 
   /** For shutdown: resolves once nothing is in flight. */
   get idle(): boolean {
-    return this.head === this.tail;
+    return this.ring.size === 0;
   }
 
   stopReading(): void {
@@ -683,7 +665,7 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
     }
     this.closed = true;
     this.partial.clear();
-    this.ring.fill(null);
+    this.ring.clear();
     this.ctx.clientClosed(this);
   }
 }
