@@ -31,7 +31,7 @@ import { runProxyCommand } from './ProxyCommands';
 import type { ClientInfo, ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import type { ClientSession } from './ReplyTarget';
-import { errorReply } from './Resp';
+import { errorReply, messageOf } from './ErrorReply';
 import { encodeCommand } from '../resp';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
 import { splitAcrossShards } from './SplitMerge';
@@ -207,7 +207,9 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
       from = next;
       const error = status[S_ERROR];
       if (error !== ProtocolErrorCode.None) {
-        return this.protocolError(protocolErrorText(error, error === ProtocolErrorCode.ExpectedDollar ? byteInsteadOfDollar(chunk.subarray(0, stop), from) : 0));
+        const bad = error === ProtocolErrorCode.ExpectedDollar ? byteInsteadOfDollar(chunk.subarray(0, stop), from) : 0;
+        // The client's byte is quoted as the byte it is (latin1: one char per byte).
+        return this.protocolError(errorReply(Buffer.from(protocolErrorText(error, bad), 'latin1')));
       }
       const grow = status[S_GROW_ARGS];
       if (grow > 0) {
@@ -397,7 +399,7 @@ export class ClientConnection implements ReplySink, ClientSession, Flushable, Co
     }
     pending.then(
       (reply) => this.onReply(seq, reply),
-      (err: Error) => this.onReply(seq, errorReply(`ERR Kvstore: ${err.message}`)),
+      (err: unknown) => this.onReply(seq, errorReply('ERR Kvstore: ', messageOf(err))),
     );
     return false;
   }

@@ -9,6 +9,7 @@ import type { ReplyTarget } from './ReplyTarget';
 import { arrayReply, integerReply, isErrorReply } from './Resp';
 import { decodeReply, RespValue } from '../resp';
 import { ERRORS } from './ReplyTexts';
+import { errorReply, messageOf } from './ErrorReply';
 
 export type Merge = (replies: Buffer[]) => Buffer;
 
@@ -41,7 +42,7 @@ export function sendToAllShards(client: ReplyTarget, ctx: ProxyContext, command:
       reply = merge(replies);
     } catch (err) {
       ctx.log.error({ err }, 'fan-out merge failed');
-      reply = Buffer.from(`-ERR Kvstore: could not merge shard replies: ${(err as Error).message}\r\n`);
+      reply = errorReply('ERR Kvstore: could not merge shard replies: ', messageOf(err));
     }
     client.onReply(seq, reply);
   });

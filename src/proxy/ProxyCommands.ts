@@ -8,6 +8,7 @@ import { concatArrays, firstErrorElseFirst, sendToAllShards, sumIntegers } from 
 import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import type { ClientSession } from './ReplyTarget';
+import { errorReply } from './ErrorReply';
 import { arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BULK, OK, PONG, simpleReply } from './Resp';
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
@@ -102,7 +103,7 @@ const HANDLERS: Record<string, Handler> = {
         name = args[++i];
         if (!validClientName(name)) return client.onReply(seq, ERRORS.badClientName);
       } else {
-        return client.onReply(seq, Buffer.from(`-ERR Syntax error in HELLO option '${args[i].toString('latin1')}'\r\n`, 'latin1'));
+        return client.onReply(seq, errorReply("ERR Syntax error in HELLO option '", args[i], "'"));
       }
     }
     if (!authed) {
@@ -154,7 +155,7 @@ const HANDLERS: Record<string, Handler> = {
   'client|reply'(client, _ctx, args, seq) {
     const v = lower(args[2]);
     if (v === 'on') return client.onReply(seq, OK);
-    if (v === 'off' || v === 'skip') return client.onReply(seq, Buffer.from('-ERR Kvstore does not support CLIENT REPLY OFF/SKIP\r\n'));
+    if (v === 'off' || v === 'skip') return client.onReply(seq, errorReply('ERR Kvstore does not support CLIENT REPLY OFF/SKIP'));
     client.onReply(seq, ERRORS.syntax);
   },
 
@@ -269,7 +270,7 @@ for (const name of ['command', 'command|count', 'command|info', 'command|docs', 
 export function runProxyCommand(client: ClientSession, ctx: ProxyContext, route: CommandRoute, args: Buffer[], seq: number): void {
   const handler = HANDLERS[route.name];
   if (handler) handler(client, ctx, args, seq);
-  else client.onReply(seq, Buffer.from(`-ERR Kvstore does not support ${route.name.toUpperCase().replace('|', ' ')}\r\n`));
+  else client.onReply(seq, errorReply(`ERR Kvstore does not support ${route.name.toUpperCase().replace('|', ' ')}`));
 }
 
 export function proxyCommandNames(): string[] {

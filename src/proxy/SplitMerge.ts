@@ -8,7 +8,7 @@ import { PLAN_HEADER, PLAN_KEY_STRIDE, PLAN_SUB_STRIDE } from '../native/api';
 import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import type { ReplyTarget } from './ReplyTarget';
-import { errorReply } from './Resp';
+import { errorReply, messageOf } from './ErrorReply';
 
 class Fragment implements ReplySink {
   private readonly replies: Buffer[];
@@ -50,7 +50,7 @@ export function splitAcrossShards(client: ReplyTarget, ctx: ProxyContext, chunk:
   } catch (err) {
     // The dispatcher checks arity first, so this is a bug; fail the command, not the worker.
     ctx.log.error({ err }, 'split failed');
-    client.onReply(seq, errorReply(`ERR Kvstore: ${(err as Error).message}`));
+    client.onReply(seq, errorReply('ERR Kvstore: ', messageOf(err)));
     return;
   }
   const plan = binding.plan;
