@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfigFile, resolveWorkerCount } from '../config/load';
 import { parseAddress } from '../config/address';
-import { KvstoreError } from '../errors';
+import type { KvstoreConfig } from '../config/types';
+import { ConfigError, KvstoreError } from '../errors';
+import { portFilePath, readPortFile } from '../supervisor/portFile';
 import { AdminClient } from './ctl/client';
 import { getCtlCommand, listCtlCommands } from './ctl/registry';
 
@@ -108,7 +110,7 @@ async function start(args: string[], io: CliIo): Promise<number> {
     return 2;
   }
   loadConfigFile(file); // fail fast, with the config's own messages, before any process starts
-  const { runPrimary } = await import('../supervisor/Supervisor');
+  const { runPrimary } = await import('../supervisor/signals');
   await runPrimary(path.resolve(file));
   return new Promise<number>(() => undefined); // runs until a signal ends the process
 }
@@ -123,6 +125,14 @@ function flagValue(args: string[], ...names: string[]): string | undefined {
   return undefined;
 }
 
+/** The admin API of the kvstore running with `config`; admin.port 0 (any free port): the one it wrote to its port file. */
+function adminAddressOf(config: KvstoreConfig): string {
+  if (config.admin.port !== 0) return `${config.admin.host}:${config.admin.port}`;
+  const ports = readPortFile(config.stateDir);
+  if (!ports) throw new ConfigError(`admin.port is 0 (any free port) and ${portFilePath(config.stateDir)} does not exist: is kvstore running with this config? Pass --admin HOST:PORT`);
+  return `${ports.admin.host}:${ports.admin.port}`;
+}
+
 async function ctl(args: string[], io: CliIo): Promise<number> {
   let adminAddress = process.env.KVSTORE_ADMIN ?? '127.0.0.1:7500';
   let json = false;
@@ -131,8 +141,7 @@ async function ctl(args: string[], io: CliIo): Promise<number> {
     const a = args[i];
     if (a === '--admin' || a.startsWith('--admin=')) adminAddress = a.includes('=') ? a.slice(8) : args[++i];
     else if (a === '--config' || a.startsWith('--config=')) {
-      const c = loadConfigFile(a.includes('=') ? a.slice(9) : args[++i]);
-      adminAddress = `${c.admin.host}:${c.admin.port}`;
+      adminAddress = adminAddressOf(loadConfigFile(a.includes('=') ? a.slice(9) : args[++i]));
     } else if (a === '--json') json = true;
     else rest.push(a);
   }

@@ -8,10 +8,10 @@
  */
 import { AdminReply, HttpError } from '../admin/AdminServer';
 import type { MetricFamily } from '../admin/metrics';
-import type { Supervisor } from '../supervisor/Supervisor';
+import type { PrimaryContext } from '../supervisor/context';
 import type { FailoverManager } from './FailoverManager';
 
-export function registerFailoverRoutes(supervisor: Supervisor, manager: FailoverManager): void {
+export function registerFailoverRoutes(supervisor: PrimaryContext, manager: FailoverManager): void {
   const admin = supervisor.admin;
 
   admin.route('POST', '/failover', async (req) => {

@@ -1,11 +1,11 @@
 /**
  * Key rewrite in the primary: admin routes (/key-rewrite...), rule changes through
- * Supervisor.updateTopology (persisted, acked by every worker before the call returns), and the
+ * PrimaryContext.updateTopology (persisted, acked by every worker before the call returns), and the
  * reclaim job. Loaded by src/supervisor/plugins.ts.
  */
 import { SlotHasher } from '../native/reference/hash';
 import { registerPrimaryPlugin } from '../supervisor/plugins';
-import type { Supervisor } from '../supervisor/Supervisor';
+import type { PrimaryContext } from '../supervisor/context';
 import { registerKeyRewriteRoutes } from './adminRoutes';
 import { KeyRewriteAdmin } from './KeyRewriteAdmin';
 
@@ -13,7 +13,7 @@ let admin: KeyRewriteAdmin | undefined;
 
 registerPrimaryPlugin({
   name: 'key-rewrite',
-  start(supervisor: Supervisor) {
+  start(supervisor: PrimaryContext) {
     const config = supervisor.config;
     const hasher = new SlotHasher();
     hasher.configure(config.hash, config.murmurSeed);

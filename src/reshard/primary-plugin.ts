@@ -3,7 +3,7 @@
  * migration a previous run left unfinished (once every worker routes by the current topology).
  */
 import { registerPrimaryPlugin } from '../supervisor/plugins';
-import type { Supervisor } from '../supervisor/Supervisor';
+import type { PrimaryContext } from '../supervisor/context';
 import { createLogger } from '../log';
 import { registerReshardRoutes } from './adminRoutes';
 import { JobManager } from './JobManager';
@@ -14,7 +14,7 @@ let manager: JobManager | undefined;
 let stopped = false;
 
 /** Resume only when every worker is ready: a worker still starting would route by an older epoch. */
-async function resumeWhenReady(supervisor: Supervisor, jobs: JobManager): Promise<void> {
+async function resumeWhenReady(supervisor: PrimaryContext, jobs: JobManager): Promise<void> {
   for (;;) {
     if (stopped) return;
     const workers = supervisor.workerInfo();
