@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import cluster from 'node:cluster';
 import { AdminServer } from '../admin/AdminServer';
-import { MetricsRegistry } from '../admin/metrics';
+import { Registry, renderRegistries } from '../admin/metrics';
 import { registerCoreRoutes } from '../admin/routes';
 import { loadConfigFile, redactConfig, resolveWorkerCount } from '../config/load';
 import type { KvstoreConfig } from '../config/types';
@@ -24,7 +24,7 @@ import { initialTopology, TopologyStore } from '../topology/TopologyStore';
 import type { TopologySnapshot } from '../topology/types';
 import { ConfigReloader, ReloadResult } from './ConfigReloader';
 import type { AdminContext, TopologyChanges } from './context';
-import { coreMetricFamilies } from './coreMetrics';
+import { registerCoreMetrics } from './coreMetrics';
 import { EpochBarrier, WorkerEpochBarrier } from './EpochBarrier';
 import { ListenAddress, ListenPort } from './listen';
 import type { PrimaryToWorker } from './messages';
@@ -56,7 +56,8 @@ export interface SupervisorOptions {
 export class Supervisor implements AdminContext {
   readonly configFile: string;
   readonly logger: Logger;
-  readonly metrics = new MetricsRegistry();
+  /** The primary's metrics (plugins add theirs); the workers' are summed in at render time. */
+  readonly metrics = new Registry();
   readonly admin: AdminServer;
   readonly store: TopologyPersistence;
   private currentConfig: KvstoreConfig;
@@ -170,8 +171,8 @@ export class Supervisor implements AdminContext {
     return this.reloader.reload();
   }
 
-  renderMetrics(): Promise<string> {
-    return this.metrics.render();
+  async renderMetrics(): Promise<string> {
+    return renderRegistries([await this.stats.workerMetrics(), this.metrics]);
   }
 
   /* ---------- lifecycle ---------- */
@@ -182,7 +183,13 @@ export class Supervisor implements AdminContext {
     if (reconciled.changed) this.store.update(() => reconciled.snapshot);
     for (const w of reconciled.warnings) this.logger.warn(w);
 
-    this.metrics.addSource(async () => coreMetricFamilies(await this.stats.aggregated(), this.store.snapshot, this.pool.ready().length));
+    registerCoreMetrics(this.metrics, {
+      uptimeSec: () => this.stats.uptimeSec(),
+      workersReady: () => this.pool.ready().length,
+      workerRestarts: () => this.pool.restartsTotal,
+      opsPerSecond: () => this.stats.opsPerSecond,
+      topology: () => this.store.snapshot,
+    });
     for (const plugin of this.plugins) {
       await plugin.start(this);
       this.logger.debug({ plugin: plugin.name }, 'plugin started');

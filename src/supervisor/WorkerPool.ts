@@ -15,7 +15,7 @@ import { KvstoreError } from '../errors';
 import type { Logger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
 import type { ListenPort } from './listen';
-import type { PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
+import type { PrimaryToWorker, WorkerToPrimary } from './messages';
 
 /** One worker position; its process is replaced when it dies. */
 export interface WorkerSlot {
@@ -27,7 +27,6 @@ export interface WorkerSlot {
   restarts: number;
   consecutiveFailures: number;
   startedAt: number;
-  lastStats?: WorkerStats;
   restartTimer?: NodeJS.Timeout;
 }
 

@@ -5,7 +5,7 @@
  * Supervisor class, and can be tested with a fake.
  */
 import type { AdminRoutes } from '../admin/AdminServer';
-import type { MetricsRegistry } from '../admin/metrics';
+import type { Registry } from '../admin/metrics';
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
@@ -34,8 +34,11 @@ export interface PrimaryContext {
   readonly log: Logger;
   /** Add admin endpoints. */
   readonly admin: AdminRoutes;
-  /** Add metrics (GET /metrics). */
-  readonly metrics: MetricsRegistry;
+  /**
+   * The primary's prom-client registry (GET /metrics): `gaugeFrom(ctx.metrics, name, help, read)`
+   * (src/admin/metrics.ts) or any prom-client metric with `registers: [ctx.metrics]`.
+   */
+  readonly metrics: Registry;
   /**
    * Change the topology: persisted, pushed to every worker, and resolved once every epoch
    * barrier passed it (every ready worker routes by it). Rejects (TopologyError) on timeout.
