@@ -9,7 +9,7 @@
  */
 import type { TopologySnapshot } from '../topology/types';
 import type { EpochBarrier } from './EpochBarrier';
-import type { WorkerPool, WorkerSlot } from './WorkerPool';
+import type { WorkerPoolView, WorkerSlot } from './WorkerPool';
 
 export type TopologyMutation = (draft: TopologySnapshot) => TopologySnapshot | void;
 
@@ -31,7 +31,7 @@ export class TopologyPublisher {
 
   constructor(
     readonly store: TopologyPersistence,
-    private readonly pool: WorkerPool,
+    private readonly pool: WorkerPoolView,
     workers: EpochBarrier,
   ) {
     this.barriers.push(workers);
