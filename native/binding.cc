@@ -256,7 +256,14 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     size_t len, from;
     if (!requireBatch(env) || !chunkArgs(info, &data, &len, &from)) return env.Undefined();
     RequestOutput out{cmds_.data, cmds_.length / kCmdStride, args_.data, args_.length / 2, keys_.data, keys_.length / 2, status_.data};
-    int n = parser_.parse(data, len, from, out);
+    // (chunk, from, end?, resumeAt?, resumeArgs?): S_RESUME_AT / S_RESUME_ARGS of an earlier call.
+    RequestResume resume;
+    if (info.Length() > 4 && info[3].IsNumber() && info[4].IsNumber()) {
+      double at = info[3].As<Napi::Number>().DoubleValue(), args = info[4].As<Napi::Number>().DoubleValue();
+      if (at > 0 && at <= static_cast<double>(len - from) && args >= 0 && args < 2147483648.0)
+        resume = RequestResume{static_cast<size_t>(at), static_cast<size_t>(args)};
+    }
+    int n = parser_.parse(data, len, from, out, resume);
     lastCmds_ = static_cast<size_t>(n);
     return Int(env, n);
   }

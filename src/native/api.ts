@@ -47,7 +47,16 @@ export const S_NEED = 3; // when the tail is incomplete: total bytes the tail ne
 export const S_FULL = 4; // 1 when output arrays filled up: call again from S_CONSUMED
 export const S_GROW_ARGS = 5; // >0: one command has this many args, more than `args` holds: grow and retry
 export const S_ERROR_BYTE = 6; // with ExpectedDollar: the byte Redis quotes (CR/LF shown as a space, as Redis prints it)
-export const STATUS_LEN = 8;
+/**
+ * For an incomplete multibulk command at S_CONSUMED: the offset, from the command's start, of its
+ * first argument not yet complete, and how many arguments precede it (0 = no resume point).
+ * Passed back to parseRequests with the same bytes plus more (the command then starting at
+ * `from`), framing resumes there instead of rescanning the command from its start: a huge
+ * command arriving in many reads is framed in time linear in its size, as replies are.
+ */
+export const S_RESUME_AT = 7;
+export const S_RESUME_ARGS = 8;
+export const STATUS_LEN = 9;
 
 export enum ProtocolErrorCode {
   None = 0,
@@ -148,8 +157,10 @@ export interface HotPath {
   /**
    * Frame complete commands in chunk[from..end) (end defaults to chunk.length; offsets stay
    * relative to chunk); results in the bound batch. Returns S_NCMDS.
+   * `resumeAt`/`resumeArgs`: S_RESUME_AT/S_RESUME_ARGS of an earlier call that stopped in the
+   * command now starting at `from` (same bytes, more may follow).
    */
-  parseRequests(chunk: Buffer, from: number, end?: number): number;
+  parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number;
 
   /**
    * Frame complete replies in chunk[from..end); end offsets in `replyEnds`. Returns R_COUNT.

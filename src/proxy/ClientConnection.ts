@@ -17,7 +17,7 @@ import net from 'node:net';
 import {
   ARG_STRIDE, C_ARG0, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN,
   F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL,
-  S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_NONE,
+  S_GROW_ARGS, S_NCMDS, S_NEED, S_RESUME_ARGS, S_RESUME_AT, SLOT_NONE,
 } from '../native/api';
 import { S_ERROR_BYTE } from '../native/api';
 import { NO_SHARD } from '../topology/slots';
@@ -157,8 +157,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       partial.append(chunk.subarray(start, end));
       if (!partial.ready) return;
       chunk = partial.take();
-      start = 0;
-      end = chunk.length;
+      return this.process(chunk, 0, chunk.length, partial.resumeAt, partial.resumeArgs);
     } else if (this.paused !== 0) {
       // Read in the same turn as the pause (reads are delivered in batches): keep it for resume.
       this.deferred = Buffer.from(chunk.subarray(start, end));
@@ -173,13 +172,14 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
    * the high-water mark, or a backend it feeds is congested: backpressure per command, not per
    * read.
    */
-  private process(chunk: Buffer, from: number, stop: number): void {
+  private process(chunk: Buffer, from: number, stop: number, resumeAt = 0, resumeArgs = 0): void {
     const limits = this.ctx.config.limits;
     const binding = this.ctx.binding;
     binding.useEngineOptions(this.ctx.engine);
     const hot = binding.hot;
     for (;;) {
-      hot.parseRequests(chunk, from, stop);
+      hot.parseRequests(chunk, from, stop, resumeAt, resumeArgs);
+      resumeAt = 0; // (a resume point is for the first call only)
       const status = binding.batch.status;
       const n = status[S_NCMDS];
       let next = from + status[S_CONSUMED];
@@ -220,7 +220,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       if (from < stop) {
         const need = status[S_NEED];
         if (need > limits.maxRequestBytes || stop - from > limits.maxRequestBytes) return this.requestTooLarge();
-        this.partial.keep(chunk.subarray(from, stop), need);
+        this.partial.keep(chunk.subarray(from, stop), need, status[S_RESUME_AT], status[S_RESUME_ARGS]);
       }
       break;
     }
