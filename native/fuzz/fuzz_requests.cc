@@ -68,8 +68,7 @@ struct RunResult {
 
 // Parses until done with the given array sizes, growing args when told to. `resume` applies to
 // the command at `from`.
-RunResult runAll(RequestParser& p, const uint8_t* data, size_t len, size_t from, size_t c, size_t a, size_t k, RequestResume resume = {}) {
-  Arrays arr(c, a, k);
+RunResult runAll(RequestParser& p, const uint8_t* data, size_t len, size_t from, Arrays& arr, RequestResume resume = {}) {
   RunResult r{{}, from, 0, 0, {}};
   for (int guard = 0; guard < 100000; guard++) {
     int n = p.parse(data, len, r.consumed, arr.out(), resume);
@@ -117,22 +116,24 @@ RunResult runAll(RequestParser& p, const uint8_t* data, size_t len, size_t from,
   return r;
 }
 
+RunResult runAll(RequestParser& p, const uint8_t* data, size_t len, size_t from, size_t c, size_t a, size_t k, RequestResume resume = {}) {
+  Arrays arr(c, a, k);
+  return runAll(p, data, len, from, arr, resume);
+}
+
 CommandTable* table() {
   static CommandTable* t = [] {
     auto* ct = new CommandTable();
     std::string err;
-    CHECK(ct->load(kNames, kArity, kSpecStart, kSpecCount, kSpecs, kKeywords, kSubStart, kSubCount, &err));
+    CHECK(ct->load(kNames, kArity, kSpecStart, kSpecCount, kSpecs, kKeywords, kSubStart, kSubCount, kRouting, kMergeKind, &err));
     return ct;
   }();
   return t;
 }
 
 void checkSplit(RequestParser& p, const uint8_t* data, size_t len, const Arrays& arr, size_t i, uint16_t* slotTable) {
-  static const char* kinds[][2] = {{"mget", "1"}, {"mset", "3"}, {"del", "2"}, {"exists", "2"}, {"unlink", "2"}, {"touch", "2"}};
   const int32_t* c = &arr.cmds[i * kCmdStride];
-  MergeKind kind = MK_NONE;
-  for (auto& k : kinds)
-    if (table()->idOf(k[0]) == c[C_CMD]) kind = static_cast<MergeKind>(atoi(k[1]));
+  MergeKind kind = static_cast<MergeKind>(table()->mergeKind(c[C_CMD]));  // from commands.json
   if (kind == MK_NONE || (c[C_FLAGS] & F_BAD_KEYS)) return;
   std::vector<ArgView> views(c[C_ARGC]);
   std::string scratch;
@@ -238,8 +239,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* raw, size_t size) {
     size_t step = 1 + (splitSel & 15);
     std::vector<Cmd> joined;
     RunResult last{{}, 0, 0, 0, {}};
+    Arrays pieceArrays = (splitSel & 16) ? Arrays(2, 3, 2) : Arrays(room, room, 2 * room);  // reused: no allocation per piece
     for (size_t end = step < len ? step : len;; end = end + step < len ? end + step : len) {
-      last = (splitSel & 16) ? runAll(p, data, end, last.consumed, 2, 3, 2, last.resume) : runAll(p, data, end, last.consumed, room, room, 2 * room, last.resume);
+      last = runAll(p, data, end, last.consumed, pieceArrays, last.resume);
       joined.insert(joined.end(), last.cmds.begin(), last.cmds.end());
       if (last.error != 0 || end == len) break;
     }

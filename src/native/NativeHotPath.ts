@@ -22,6 +22,7 @@ export interface NativeEngine {
   merge(plan: Int32Array, replies: Buffer[], out: Buffer): number;
   keySlot(key: Buffer): number;
   decodeInline(line: Buffer): Buffer[] | null;
+  commandInfo(id: number): [number, number] | null;
   /** parseRequests/frameReplies as plain functions bound to this engine (no unwrap per call). */
   hotFunctions(): {
     parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number;
@@ -133,6 +134,10 @@ export class NativeHotPath implements HotPath {
 
   decodeInline(line: Buffer): Buffer[] | null {
     return this.addon.decodeInline(line);
+  }
+
+  commandInfo(id: number): [number, number] | null {
+    return this.addon.commandInfo(id);
   }
 }
 

@@ -188,6 +188,9 @@ export interface HotPath {
 
   /** Decode an F_NEEDS_DECODE inline command (the bytes of the line, without CRLF) into args. */
   decodeInline(line: Buffer): Buffer[] | null;
+
+  /** [routing code, merge kind] of a command id as the engine loaded them (tests, diagnostics); null for an unknown id. */
+  commandInfo(id: number): [number, number] | null;
 }
 
 /**
@@ -214,7 +217,17 @@ export interface CompiledCommandTable {
    * of its first subcommand and count (-1/0 when none). Lookup is case-insensitive. */
   subStart: Int32Array;
   subCount: Int32Array;
+  /** Per command: its routing class (ROUTING_CODE of commands.json's `routing`). */
+  routing: Int32Array;
+  /** Per command: MergeKind of a split command (commands.json's `merge`), else 0. */
+  mergeKind: Int32Array;
 }
+
+/** Routing classes as numbers in CompiledCommandTable.routing (same numbers as the proxy's Route). */
+export const ROUTING_CODE = { single: 1, split: 2, sameslot: 3, proxy: 4, allshards: 5, nokey: 6, unsupported: 7 } as const;
+
+/** commands.json's `merge` names as MergeKind. */
+export const MERGE_KIND_CODE = { array: MergeKind.Array, sum: MergeKind.Sum, allok: MergeKind.AllOk } as const;
 export const SPEC_STRIDE = 7;
 export const BEGIN_INDEX = 1;
 export const BEGIN_KEYWORD = 2;

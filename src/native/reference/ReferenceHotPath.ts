@@ -109,6 +109,12 @@ export class ReferenceHotPath implements HotPath {
     return this.hasher.slot(key, 0, key.length);
   }
 
+  commandInfo(id: number): [number, number] | null {
+    const table = this.lookup?.table;
+    if (!table || !(id >= 0 && id < table.names.length)) return null;
+    return [table.routing[id], this.lookup!.mergeKind[id]];
+  }
+
   decodeInline(line: Buffer): Buffer[] | null {
     const tokens: InlineTokens = { raw: [], decoded: [] };
     return splitInlineArgs(line, 0, line.length, tokens) ? tokens.decoded : null;
