@@ -34,7 +34,7 @@ import { errorReply } from './Resp';
 import { encodeCommand } from '../resp';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
 import { splitAcrossShards } from './SplitMerge';
-import { acceptedStream, ByteStream, StreamHandler } from './io';
+import type { ByteStream, StreamHandler } from './io';
 
 const PAUSE_PIPELINE = 1;
 const PAUSE_OUTPUT = 2;
@@ -71,20 +71,18 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private closed = false;
   private closeAfterFlush = false;
 
-  private readonly stream: ByteStream;
-
   constructor(
-    socket: net.Socket,
+    private readonly stream: ByteStream,
     private readonly ctx: ProxyContext,
   ) {
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.authed = ctx.config.password === '';
     this.poolIndex = this.id;
     const cap = 64;
     this.ring = new Array(cap).fill(null);
     this.ringIds = new Int32Array(cap);
     this.mask = cap - 1;
-    this.stream = acceptedStream(socket, this, ctx.nativeIo);
+    stream.attach(this);
+    this.remote = stream.remote;
     this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
   }
 

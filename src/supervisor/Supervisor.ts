@@ -510,6 +510,7 @@ export class Supervisor extends EventEmitter {
       counter('kvstore_backend_errors_total', 'Backend connection errors.', Object.entries(s.backends).map(([backend, b]) => ({ labels: { backend, address: b.address }, value: b.errors }))),
       gauge('kvstore_native_enabled', '1 when workers run the C++ hot path.', [{ value: s.workers.length > 0 && s.workers.every((w) => w.nativeEnabled) ? 1 : 0 }]),
       gauge('kvstore_native_io', '1 when workers read and write their sockets through the addon (config io: native).', [{ value: s.workers.length > 0 && s.workers.every((w) => w.nativeIo) ? 1 : 0 }]),
+      gauge('kvstore_native_buffered_bytes', 'Bytes held by the addon\'s sockets outside the JS heap, all workers: output_queued (not taken by the kernel yet), input_held (read, not handed to JS yet), output_buffers (capacity held by streams), spare (pooled buffers), read_arena (fixed).', nativeBufferSamples(s.nativeBuffers)),
     ];
   }
 
@@ -517,6 +518,16 @@ export class Supervisor extends EventEmitter {
   redactedConfig(): KvstoreConfig {
     return redactConfig(this.currentConfig);
   }
+}
+
+function nativeBufferSamples(n: AggregatedStats['nativeBuffers']): Array<{ labels: Record<string, string>; value: number }> {
+  return [
+    { labels: { kind: 'output_queued' }, value: n.outputQueued },
+    { labels: { kind: 'input_held' }, value: n.inputHeld },
+    { labels: { kind: 'output_buffers' }, value: n.outputAllocated },
+    { labels: { kind: 'spare' }, value: n.poolBytes },
+    { labels: { kind: 'read_arena' }, value: n.arenaBytes },
+  ];
 }
 
 /**

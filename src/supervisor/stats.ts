@@ -2,7 +2,7 @@
  * Aggregating worker stats for GET /stats and GET /metrics. Counters survive worker restarts:
  * when a worker exits, its last reported counters move into `retired`, so totals only go up.
  */
-import type { WorkerStats } from './messages';
+import type { NativeBufferStats, WorkerStats } from './messages';
 
 export interface CommandCounts {
   calls: number;
@@ -30,6 +30,8 @@ export interface WorkerSummary {
   totalCommands: number;
   totalErrors: number;
   restarts: number;
+  /** Bytes held by the addon's sockets (absent when the worker uses net.Socket). */
+  nativeBuffers?: NativeBufferStats;
 }
 
 /** The JSON of GET /stats (and `kvstore ctl stats --json`). */
@@ -47,6 +49,24 @@ export interface AggregatedStats {
   opsPerSec: number;
   commands: Record<string, CommandCounts>;
   backends: Record<string, BackendSummary>;
+  /** Native buffered bytes summed over the workers (the max* fields: the largest of any worker). */
+  nativeBuffers: NativeBufferStats;
+}
+
+export function emptyNativeBuffers(): NativeBufferStats {
+  return { streams: 0, outputQueued: 0, outputAllocated: 0, poolBytes: 0, inputHeld: 0, arenaBytes: 0, streamStateBytes: 0, maxStreamQueued: 0, maxStreamAllocated: 0 };
+}
+
+function addNativeBuffers(into: NativeBufferStats, add: NativeBufferStats): void {
+  into.streams += add.streams;
+  into.outputQueued += add.outputQueued;
+  into.outputAllocated += add.outputAllocated;
+  into.poolBytes += add.poolBytes;
+  into.inputHeld += add.inputHeld;
+  into.arenaBytes += add.arenaBytes;
+  into.streamStateBytes += add.streamStateBytes;
+  into.maxStreamQueued = Math.max(into.maxStreamQueued, add.maxStreamQueued);
+  into.maxStreamAllocated = Math.max(into.maxStreamAllocated, add.maxStreamAllocated);
 }
 
 /** Monotonic counters of workers that have exited. */
@@ -88,6 +108,7 @@ export function aggregateStats(
     opsPerSec: extra.opsPerSec,
     commands: structuredClone(retired.commands),
     backends: {},
+    nativeBuffers: emptyNativeBuffers(),
   };
   for (const [key, errors] of Object.entries(retired.backendErrors)) {
     out.backends[key] = { address: key, connectedWorkers: 0, workers: 0, connected: false, pending: 0, errors };
@@ -104,7 +125,9 @@ export function aggregateStats(
       totalCommands: stats.totalCommands,
       totalErrors: stats.totalErrors,
       restarts,
+      ...(stats.nativeBuffers ? { nativeBuffers: stats.nativeBuffers } : {}),
     });
+    if (stats.nativeBuffers) addNativeBuffers(out.nativeBuffers, stats.nativeBuffers);
     out.clients += stats.clients;
     out.totalConnections += stats.totalConnections;
     out.totalCommands += stats.totalCommands;

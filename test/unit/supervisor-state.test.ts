@@ -78,3 +78,19 @@ test('stats: summed over workers; a dead worker\'s counters are kept', (t) => {
   t.deepEqual(s.workers.map((w) => [w.id, w.pid, w.restarts]), [[1, 11, 1], [2, 12, 0]]);
   t.is(s.opsPerSec, 42);
 });
+
+test('stats: native buffered bytes are summed over workers, the per-stream maxima are the largest', (t) => {
+  const nb = (queued: number, maxQueued: number) => ({ streams: 3, outputQueued: queued, outputAllocated: queued + 100, poolBytes: 4096, inputHeld: 0, arenaBytes: 1 << 20, streamStateBytes: 900, maxStreamQueued: maxQueued, maxStreamAllocated: maxQueued + 100 });
+  const s = aggregateStats(
+    [
+      { id: 1, restarts: 0, stats: { ...workerStats(11, 1, true), nativeBuffers: nb(500, 400) } },
+      { id: 2, restarts: 0, stats: { ...workerStats(12, 1, true), nativeBuffers: nb(70, 70) } },
+      { id: 3, restarts: 0, stats: workerStats(13, 1, true) }, // io: node: none
+    ],
+    new RetiredCounters(),
+    { uptimeSec: 1, epoch: 1, mode: 'cache', workerRestarts: 0, opsPerSec: 0 },
+  );
+  t.deepEqual(s.nativeBuffers, { streams: 6, outputQueued: 570, outputAllocated: 770, poolBytes: 8192, inputHeld: 0, arenaBytes: 2 << 20, streamStateBytes: 1800, maxStreamQueued: 400, maxStreamAllocated: 500 });
+  t.is(s.workers[0].nativeBuffers!.outputQueued, 500);
+  t.is(s.workers[2].nativeBuffers, undefined);
+});
