@@ -5,7 +5,7 @@
  */
 import test, { ExecutionContext } from 'ava';
 import net from 'node:net';
-import { acceptMode, ByteStream, connectedStream, enableNativeIo, listenForClients, nativeIoTotals, StreamHandler } from '../../src/proxy/io';
+import { acceptMode, ByteStream, connectedStream, enableNativeIo, listenForClients, nativeIoTotals, StreamHandler, workersBindOwnSockets } from '../../src/proxy/io';
 import { isSharedReadBuffer } from '../../src/proxy/io';
 import { IoAddon, NativeStream } from '../../src/proxy/io/NativeStream';
 import { loadAddon } from '../../src/native/NativeHotPath';
@@ -282,13 +282,15 @@ test('native: a taken port fails with EADDRINUSE; port 0 binds a free port', asy
   t.is(net.isIP(l.address.host), 4, 'a host name is resolved before binding');
 });
 
-test('acceptMode: native accept everywhere in one process; SO_REUSEPORT in Linux workers; port 0 in a worker shares the cluster socket', (t) => {
-  t.deepEqual(acceptMode(false, 7400, 'linux', true), { native: false, reusePort: false });
-  t.deepEqual(acceptMode(true, 7400, 'linux', false), { native: true, reusePort: false });
-  t.deepEqual(acceptMode(true, 0, 'darwin', false), { native: true, reusePort: false });
-  t.deepEqual(acceptMode(true, 7400, 'linux', true), { native: true, reusePort: true });
-  t.deepEqual(acceptMode(true, 0, 'linux', true), { native: false, reusePort: false });
-  t.deepEqual(acceptMode(true, 7400, 'darwin', true), { native: false, reusePort: false });
+test('acceptMode: native accept everywhere in one process; SO_REUSEPORT in Linux workers; net.Server for workers elsewhere', (t) => {
+  t.deepEqual(acceptMode(false, 'linux', true), { native: false, reusePort: false });
+  t.deepEqual(acceptMode(true, 'linux', false), { native: true, reusePort: false });
+  t.deepEqual(acceptMode(true, 'darwin', false), { native: true, reusePort: false });
+  t.deepEqual(acceptMode(true, 'linux', true), { native: true, reusePort: true });
+  t.deepEqual(acceptMode(true, 'darwin', true), { native: false, reusePort: false });
+  t.is(workersBindOwnSockets('native', 'linux'), nativeReady, 'the primary expects own sockets exactly when the addon can listen');
+  t.false(workersBindOwnSockets('node', 'linux'));
+  t.false(workersBindOwnSockets('native', 'darwin'));
 });
 
 test('native: output buffers are held only while output is queued (accepted clients), and totals count them', async (t) => {

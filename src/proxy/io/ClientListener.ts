@@ -3,13 +3,14 @@
  * attaches. Native (the addon accepts on a socket it owns, no Node handle involved) when the
  * addon's sockets are in use; net.Server otherwise. Inside node:cluster workers on Linux each
  * worker binds its own SO_REUSEPORT socket to listen.host:port and the kernel spreads the
- * connections; elsewhere a worker uses node:cluster's shared socket (round-robin handoff by the
- * primary) and serves its clients through net.Socket.
+ * connections (measured against node:cluster's round-robin handoff in benchmarks/connections.ts);
+ * elsewhere a worker uses node:cluster's shared socket and serves its clients through net.Socket.
  */
 import cluster from 'node:cluster';
 import dns from 'node:dns';
 import net from 'node:net';
 import type { ByteStream } from './ByteStream';
+import { loadAddon } from '../../native/NativeHotPath';
 import { NativeListener } from './NativeStream';
 import { NodeStream } from './NodeStream';
 
@@ -36,19 +37,34 @@ export interface ListenOptions {
 }
 
 /**
- * How this process should accept: natively (with SO_REUSEPORT when several worker processes
- * listen), or through net.Server. Port 0 in a worker stays with node:cluster's shared socket:
- * each worker would otherwise get a port of its own.
+ * How this process should accept: natively, with SO_REUSEPORT when it is one of several
+ * node:cluster workers on Linux, or through net.Server (node:cluster's shared socket in a
+ * worker elsewhere). With port 0 the primary lets the first worker bind alone and hands the port
+ * it got to the others (src/supervisor/listen.ts), so every worker serves the same port.
  */
-export function acceptMode(nativeIo: boolean, port: number, platform = process.platform, isWorker = cluster.isWorker): { native: boolean; reusePort: boolean } {
+export function acceptMode(nativeIo: boolean, platform = process.platform, isWorker = cluster.isWorker): { native: boolean; reusePort: boolean } {
   if (!nativeIo) return { native: false, reusePort: false };
   if (!isWorker) return { native: true, reusePort: false };
-  if (platform === 'linux' && port !== 0) return { native: true, reusePort: true };
+  if (platform === 'linux') return { native: true, reusePort: true };
   return { native: false, reusePort: false };
 }
 
+/**
+ * For the primary, before forking: will the workers bind sockets of their own (SO_REUSEPORT)
+ * rather than share node:cluster's? Mirrors what a worker decides (io: native, Linux, the addon
+ * with its socket functions loads, KVSTORE_NATIVE not 0).
+ */
+export function workersBindOwnSockets(io: string, platform = process.platform): boolean {
+  if (io !== 'native' || platform !== 'linux' || process.env.KVSTORE_NATIVE === '0') return false;
+  try {
+    return typeof (loadAddon() as unknown as { ioListen?: unknown }).ioListen === 'function';
+  } catch {
+    return false;
+  }
+}
+
 export async function listenForClients(options: ListenOptions): Promise<ClientListener> {
-  const mode = acceptMode(options.nativeIo, options.port);
+  const mode = acceptMode(options.nativeIo);
   if (mode.native) {
     const ip = net.isIP(options.host) !== 0 ? options.host : (await dns.promises.lookup(options.host)).address;
     const listener = NativeListener.listen(ip, options.port, BACKLOG, mode.reusePort, (s) => options.onStream(s));

@@ -10,7 +10,7 @@ import { IoAddon, NativeStream, nativeIoReady, setupNativeIo } from './NativeStr
 import { NodeStream } from './NodeStream';
 
 export type { ByteStream, StreamHandler } from './ByteStream';
-export { acceptMode, listenForClients } from './ClientListener';
+export { acceptMode, listenForClients, workersBindOwnSockets } from './ClientListener';
 export type { ClientListener } from './ClientListener';
 export { nativeIoTotals } from './NativeStream';
 export type { NativeIoTotals } from './NativeStream';
