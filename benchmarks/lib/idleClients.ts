@@ -32,7 +32,7 @@ function openOne(): Promise<void> {
     s.setNoDelay(true);
     s.on('error', () => finish(false));
     s.on('close', () => finish(false));
-    s.once('connect', () => s.write('PING\r\n'));
+    s.once('connect', () => s.write('*1\r\n$4\r\nPING\r\n')); // RESP: Twemproxy has no inline commands
     s.once('data', (d: Buffer) => {
       if (d.toString() === '+PONG\r\n') {
         sockets.push(s);
