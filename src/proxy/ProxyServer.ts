@@ -142,7 +142,10 @@ export class ProxyServer extends EventEmitter {
       return;
     }
     ctx.counters.totalConnections++;
-    const client = new ClientConnection(stream, ctx);
+    const client = new ClientConnection((handler) => {
+      stream.attach(handler); // an accepted stream reads only once its owner is attached
+      return stream;
+    }, ctx);
     this.connections.add(client);
     ctx.clients.add(client);
   }
