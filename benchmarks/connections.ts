@@ -42,6 +42,10 @@ export interface MemoryRow {
   rssBeforeKB: number;
   rssAfterKB: number;
   bytesPerConnection: number;
+  /** (RSS at N - RSS at N/2) / (N/2): what one more connection costs, fixed costs left out. */
+  marginalBytesPerConnection: number;
+  /** RSS per connection extrapolated to 100,000 clients: (RSS at N - before + marginal x (100,000 - N)) / 100,000. */
+  projected100kBytesPerConnection: number;
   /** Kvstore only: native bytes of the worker's sockets, per connection (/stats nativeBuffers). */
   nativeBytesPerConnection?: number;
   openSeconds: number;
@@ -141,11 +145,19 @@ async function measureMemory(system: { id: string; label: string; server: Server
   await sleep(1500);
   const before = await stableRssKB(system.pid);
   const nativeBefore = system.adminPort ? (await adminStats(system.adminPort)).nativeBuffers : undefined;
-  const c = await openClients(system.server.port, clients, 10);
+  // two steps: the slope between N/2 and N leaves out fixed costs (heap growth, the pool)
+  const half = Math.floor(clients / 2);
+  const first = await openClients(system.server.port, half, 10);
   await sleep(2000); // let allocations settle (and the garbage of the accepts be collected)
+  const mid = await stableRssKB(system.pid);
+  const second = await openClients(system.server.port, clients - half, 10 + Math.ceil(half / PER_PROCESS));
+  await sleep(2000);
   const after = await stableRssKB(system.pid);
   const nativeAfter = system.adminPort ? (await adminStats(system.adminPort)).nativeBuffers : undefined;
-  await c.close();
+  await first.close();
+  await second.close();
+  const c = { opened: first.opened + second.opened, failed: first.failed + second.failed, seconds: first.seconds + second.seconds };
+  const marginal = ((after - mid) * 1024) / Math.max(1, second.opened);
   const native = (n?: { outputAllocated: number; poolBytes: number; streamStateBytes: number }) => (n ? n.outputAllocated + n.poolBytes + n.streamStateBytes : 0);
   const row: MemoryRow = {
     system: system.id,
@@ -155,10 +167,12 @@ async function measureMemory(system: { id: string; label: string; server: Server
     rssBeforeKB: before,
     rssAfterKB: after,
     bytesPerConnection: Math.round(((after - before) * 1024) / Math.max(1, c.opened)),
+    marginalBytesPerConnection: Math.round(marginal),
+    projected100kBytesPerConnection: Math.round(((after - before) * 1024 + marginal * Math.max(0, 100_000 - c.opened)) / 100_000),
     openSeconds: Math.round(c.seconds * 10) / 10,
   };
   if (nativeAfter) row.nativeBytesPerConnection = Math.round((native(nativeAfter) - native(nativeBefore)) / Math.max(1, c.opened));
-  log(`${system.id}: ${c.opened} idle clients (${c.failed} failed): RSS ${before} → ${after} kB, ${row.bytesPerConnection} B/connection${row.nativeBytesPerConnection !== undefined ? `, native ${row.nativeBytesPerConnection} B/connection` : ''}`);
+  log(`${system.id}: ${c.opened} idle clients (${c.failed} failed): RSS ${before} → ${after} kB, ${row.bytesPerConnection} B/connection (marginal ${row.marginalBytesPerConnection} B, projected at 100k ${row.projected100kBytesPerConnection} B)${row.nativeBytesPerConnection !== undefined ? `, native ${row.nativeBytesPerConnection} B/connection` : ''}`);
   return row;
 }
 
@@ -197,9 +211,11 @@ function markdown(memory: MemoryRow[], balance: BalanceRow[], meta: Record<strin
       '',
       'Each client connected, sent one PING, read +PONG and stayed idle. RSS of the process holding the clients (Kvstore: its one worker; Twemproxy: nutcracker), before and with the clients.',
       '',
-      '| system | clients | RSS before | RSS with clients | per connection | native (Kvstore /stats) |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
-      ...memory.map((r) => `| ${r.label} | ${r.clients}${r.failed ? ` (${r.failed} failed)` : ''} | ${(r.rssBeforeKB / 1024).toFixed(1)} MB | ${(r.rssAfterKB / 1024).toFixed(1)} MB | ${(r.bytesPerConnection / 1024).toFixed(2)} KB | ${r.nativeBytesPerConnection !== undefined ? `${r.nativeBytesPerConnection} B` : '-'} |`),
+      'Per connection: (RSS with N - before) / N. Marginal: (RSS at N - RSS at N/2) / (N/2), fixed costs (heap growth, buffer pool) left out. At 100k: the RSS growth at N plus the marginal cost of the clients up to 100,000, per client (a process here may hold at most its fd limit of sockets, so 100,000 are not opened).',
+      '',
+      '| system | clients | RSS before | RSS with clients | per connection | marginal | projected at 100k | native (Kvstore /stats) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...memory.map((r) => `| ${r.label} | ${r.clients}${r.failed ? ` (${r.failed} failed)` : ''} | ${(r.rssBeforeKB / 1024).toFixed(1)} MB | ${(r.rssAfterKB / 1024).toFixed(1)} MB | ${(r.bytesPerConnection / 1024).toFixed(2)} KB | ${(r.marginalBytesPerConnection / 1024).toFixed(2)} KB | ${(r.projected100kBytesPerConnection / 1024).toFixed(2)} KB | ${r.nativeBytesPerConnection !== undefined ? `${r.nativeBytesPerConnection} B` : '-'} |`),
       '',
     );
   }

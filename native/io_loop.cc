@@ -20,29 +20,23 @@
 namespace kvstore {
 namespace io {
 
-namespace {
-
-// An output buffer above this is given back once empty, so one burst does not pin its memory.
-// Accepted clients give theirs back whenever it empties (the pool makes that free of malloc);
-// outgoing (backend) streams are few and carry every client's commands of a turn: they keep one
-// buffer of up to 1 MiB.
-constexpr size_t kClientKeep = 16 * 1024;
-constexpr size_t kBackendKeep = 1024 * 1024;
-
-}  // namespace
-
+// One stream: 296 bytes (a 304-byte malloc chunk), most of it libuv's uv_tcp_t. Output buffers
+// only while output is queued (clients), requests only while one is pending.
 struct Stream {
   uv_tcp_t tcp;  // first: libuv's handle; tcp.data points back here
   IoLoop* loop;  // null once detached at teardown
   OutputQueue out;
-  StreamState st;
   int32_t id;
-  const char* error = nullptr;
+  int16_t error = 0;  // the first libuv error (0: none)
+  StreamState st;
 
-  Stream(IoLoop* l, BufferPool* pool, bool client, int32_t i)
-      : loop(l), out(pool, !client, client ? kClientKeep : kBackendKeep), id(i) {}
+  Stream(IoLoop* l, bool backend, int32_t i) : loop(l), id(i) { st.backend = backend; }
   uv_stream_t* handle() { return reinterpret_cast<uv_stream_t*>(&tcp); }
 };
+
+#if defined(__linux__) && defined(__x86_64__)
+static_assert(sizeof(Stream) <= 296, "per-stream native state grew: an idle client should stay in a 304-byte malloc chunk");
+#endif
 
 struct Listener {
   uv_tcp_t tcp;
@@ -82,7 +76,7 @@ Stream* IoLoop::newStream(bool client) {
     id = static_cast<int32_t>(byId_.size());
     byId_.push_back(nullptr);
   }
-  Stream* s = new Stream(this, &pool_, client, id);
+  Stream* s = new Stream(this, !client, id);
   uv_tcp_init(loop_, &s->tcp);
   s->tcp.data = s;
   byId_[id] = s;
@@ -100,7 +94,7 @@ void IoLoop::close(Stream* s) {
 }
 
 void IoLoop::fail(Stream* s, int code) {
-  if (s->error == nullptr) s->error = uv_err_name(code);
+  if (s->error == 0) s->error = static_cast<int16_t>(code);
   close(s);
 }
 
@@ -114,9 +108,9 @@ void IoLoop::OnClosed(uv_handle_t* h) {
 }
 
 void IoLoop::closed(Stream* s) {
-  s->out.reset();
+  s->out.reset(pool_);
   deliverReads();  // this stream's last reads come before its close
-  events_->close(s->id, s->error);
+  events_->close(s->id, s->error != 0 ? uv_err_name(s->error) : nullptr);
   byId_[s->id] = nullptr;
   freeIds_.push_back(s->id);
   delete s;
@@ -178,7 +172,7 @@ void IoLoop::readStop(int32_t id) {
 
 void IoLoop::append(int32_t id, const char* p, size_t n) {
   Stream* s = stream(id);
-  if (s != nullptr && !s->st.closing) s->out.append(p, n);
+  if (s != nullptr && !s->st.closing) s->out.append(pool_, p, n);
 }
 
 size_t IoLoop::flush(int32_t id) {
@@ -197,7 +191,7 @@ size_t IoLoop::flush(int32_t id) {
     fail(s, n);
     return 0;
   }
-  if (!out.took(static_cast<size_t>(n))) {
+  if (!out.took(pool_, s->st.output(), static_cast<size_t>(n))) {
     maybeShutdown(s);
     return 0;
   }
@@ -218,7 +212,7 @@ void IoLoop::startAsyncWrite(Stream* s) {
   int r = uv_write(req, s->handle(), bufs.data(), static_cast<unsigned>(bufs.size()), OnWrite);
   if (r < 0) {
     delete req;
-    out.inflightDone();
+    out.inflightDone(pool_, s->st.output());
     fail(s, r);
   }
 }
@@ -226,9 +220,10 @@ void IoLoop::startAsyncWrite(Stream* s) {
 void IoLoop::OnWrite(uv_write_t* req, int status) {
   Stream* s = static_cast<Stream*>(req->data);
   delete req;
-  s->out.inflightDone();
   IoLoop* self = s->loop;
-  if (self == nullptr || s->st.closing) return;
+  if (self == nullptr) return;  // detached: teardown gave the buffers back already
+  s->out.inflightDone(self->pool_, s->st.output());
+  if (s->st.closing) return;
   if (status < 0) return self->fail(s, status);
   if (s->out.pendingSize() > 0) self->flush(s->id);
   if (!s->out.writing() && s->st.usable()) {
@@ -473,7 +468,7 @@ void IoLoop::teardown() {
   for (Stream* s : byId_) {
     if (s == nullptr) continue;
     s->loop = nullptr;
-    s->out.reset();  // libuv does not read a cancelled write's data
+    s->out.reset(pool_);  // libuv does not read a cancelled write's data
     if (!s->st.closing) uv_close(reinterpret_cast<uv_handle_t*>(&s->tcp), OnClosed);
     s->st.closing = true;
   }

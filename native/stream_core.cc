@@ -48,12 +48,19 @@ void BufferPool::give(char* p, size_t cap) {
   bytes_ += cap;
 }
 
-void OutputQueue::append(const char* p, size_t n) {
+OutputQueue::~OutputQueue() {
+  // reset() gave the buffers back; anything left here would leak: free it rather than lose it.
+  std::free(pending_);
+  if (inflight_ != nullptr) std::free(inflight_->p);
+  delete inflight_;
+}
+
+void OutputQueue::append(BufferPool& pool, const char* p, size_t n) {
   if (n == 0) return;
   size_t need = pendingLen_ + n;
   if (need > pendingCap_) {
     if (pending_ == nullptr) {
-      pending_ = pool_->take(need, &pendingCap_);
+      pending_ = pool.take(need, &pendingCap_);
     } else {
       size_t cap = pendingCap_ * 2;
       if (cap < need) cap = need;
@@ -67,50 +74,47 @@ void OutputQueue::append(const char* p, size_t n) {
   pendingLen_ = need;
 }
 
-void OutputQueue::releasePending() {
-  if (pending_ != nullptr) pool_->give(pending_, pendingCap_);
+void OutputQueue::releasePending(BufferPool& pool) {
+  if (pending_ != nullptr) pool.give(pending_, pendingCap_);
   pending_ = nullptr;
   pendingLen_ = 0;
   pendingCap_ = 0;
 }
 
-bool OutputQueue::took(size_t n) {
+bool OutputQueue::took(BufferPool& pool, const OutputPolicy& policy, size_t n) {
   if (n > pendingLen_) n = pendingLen_;
   if (n == pendingLen_) {
-    if (hold_ && pendingCap_ <= keep_) pendingLen_ = 0;
-    else releasePending();
+    if (policy.hold && pendingCap_ <= policy.keep) pendingLen_ = 0;
+    else releasePending(pool);
     return false;
   }
   // The rest goes out asynchronously from this buffer; pending starts over.
-  inflight_ = pending_;
-  inflightLen_ = pendingLen_;
-  inflightOff_ = n;
-  inflightCap_ = pendingCap_;
+  inflight_ = new Inflight{pending_, pendingLen_, n, pendingCap_};
   pending_ = nullptr;
   pendingLen_ = 0;
   pendingCap_ = 0;
   return true;
 }
 
-void OutputQueue::inflightDone() {
+void OutputQueue::inflightDone(BufferPool& pool, const OutputPolicy& policy) {
   if (inflight_ == nullptr) return;
-  if (hold_ && pending_ == nullptr && inflightCap_ <= keep_) {
+  if (policy.hold && pending_ == nullptr && inflight_->cap <= policy.keep) {
     // A backend keeps one buffer: the finished one becomes pending again.
-    pending_ = inflight_;
-    pendingCap_ = inflightCap_;
+    pending_ = inflight_->p;
+    pendingCap_ = inflight_->cap;
     pendingLen_ = 0;
   } else {
-    pool_->give(inflight_, inflightCap_);
+    pool.give(inflight_->p, inflight_->cap);
   }
+  delete inflight_;
   inflight_ = nullptr;
-  inflightLen_ = inflightOff_ = inflightCap_ = 0;
 }
 
-void OutputQueue::reset() {
-  if (pending_ != nullptr) releasePending();
-  if (inflight_ != nullptr) pool_->give(inflight_, inflightCap_);
+void OutputQueue::reset(BufferPool& pool) {
+  releasePending(pool);
+  if (inflight_ != nullptr) pool.give(inflight_->p, inflight_->cap);
+  delete inflight_;
   inflight_ = nullptr;
-  inflightLen_ = inflightOff_ = inflightCap_ = 0;
 }
 
 void ReadBatch::bind(char* arena, size_t arenaCap, int32_t* events, size_t eventCap) {

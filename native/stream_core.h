@@ -54,62 +54,67 @@ class BufferPool {
   size_t maxPooled_;
 };
 
-// The output of one stream: `pending` (appended, not handed to the kernel yet) and `inflight`
-// (handed to an asynchronous write, sent from `inflightOff`). Only one asynchronous write at a
-// time: while it runs, appends go to a new pending buffer.
-//
-// Policy:
-//  - `holdWhenEmpty` false (accepted clients): an emptied pending buffer and a finished inflight
-//    buffer go back to the pool at once.
-//  - `holdWhenEmpty` true (backend streams, few, carrying every client's commands): the pending
-//    buffer is kept for reuse unless it grew above `keep` bytes.
+// How a stream's output buffers are kept (see OutputQueue).
+struct OutputPolicy {
+  bool hold;    // keep the emptied pending buffer (else it goes back to the pool at once)
+  size_t keep;  // above this capacity a buffer is never kept
+};
+// Accepted clients: a buffer only while output is queued (the pool makes that free of malloc);
+// 16 KiB at most goes back to the pool, like Redis's per-client reply buffer.
+constexpr OutputPolicy kClientOutput{false, 16 * 1024};
+// Outgoing (backend) streams are few and carry every client's commands of a turn: one buffer of
+// up to 1 MiB is kept between turns.
+constexpr OutputPolicy kBackendOutput{true, 1024 * 1024};
+
+// The output of one stream: `pending` (appended, not handed to the kernel yet) and, only while
+// an asynchronous write runs, the in-flight buffer (sent from an offset). One asynchronous write
+// at a time: while it runs, appends go to a new pending buffer. 32 bytes: the pool and the
+// policy are the owner's and passed in (an idle client's state is kept small).
 class OutputQueue {
  public:
-  OutputQueue(BufferPool* pool, bool holdWhenEmpty, size_t keep) : pool_(pool), keep_(keep), hold_(holdWhenEmpty) {}
-  ~OutputQueue() { reset(); }
+  OutputQueue() = default;
+  ~OutputQueue();  // must be reset() first (the buffers belong to a pool)
   OutputQueue(const OutputQueue&) = delete;
   OutputQueue& operator=(const OutputQueue&) = delete;
 
-  void append(const char* p, size_t n);
+  void append(BufferPool& pool, const char* p, size_t n);
 
   const char* pendingData() const { return pending_; }
   size_t pendingSize() const { return pendingLen_; }
 
   // A write is in flight (started by took(), finished by inflightDone()).
   bool writing() const { return inflight_ != nullptr; }
-  const char* inflightData() const { return inflight_ + inflightOff_; }
-  size_t inflightSize() const { return inflightLen_ - inflightOff_; }
+  const char* inflightData() const { return inflight_->p + inflight_->off; }
+  size_t inflightSize() const { return inflight_->len - inflight_->off; }
 
   // Bytes not yet taken by the kernel: pending + the rest of the in-flight write.
   size_t queued() const { return pendingLen_ + (writing() ? inflightSize() : 0); }
   // Bytes of buffer this stream holds (capacity, pending + inflight).
-  size_t allocated() const { return pendingCap_ + inflightCap_; }
+  size_t allocated() const { return pendingCap_ + (writing() ? inflight_->cap : 0); }
 
   // The kernel took `n` (≤ pendingSize()) bytes of pending synchronously. All of it: pending is
   // emptied (its buffer kept or given back by the policy). Less: the rest becomes the in-flight
   // write (returns true: the caller must start it) and pending starts empty.
   // Must not be called while writing().
-  bool took(size_t n);
+  bool took(BufferPool& pool, const OutputPolicy& policy, size_t n);
 
   // The in-flight write finished (or was cancelled): its buffer goes back.
-  void inflightDone();
+  void inflightDone(BufferPool& pool, const OutputPolicy& policy);
 
   // Drop everything (the stream closed); buffers go back to the pool.
-  void reset();
+  void reset(BufferPool& pool);
 
  private:
-  void releasePending();
+  struct Inflight {
+    char* p;
+    size_t len, off, cap;
+  };
+  void releasePending(BufferPool& pool);
 
-  BufferPool* pool_;
-  size_t keep_;
-  bool hold_;
   char* pending_ = nullptr;
   size_t pendingLen_ = 0;
   size_t pendingCap_ = 0;
-  char* inflight_ = nullptr;
-  size_t inflightLen_ = 0;
-  size_t inflightOff_ = 0;
-  size_t inflightCap_ = 0;
+  Inflight* inflight_ = nullptr;  // allocated only while a write is in flight
 };
 
 // Reads of one event-loop turn: each read lands at the next free offset of one arena shared by
@@ -154,16 +159,22 @@ class ReadBatch {
 // The state of one stream and the rules on it (what libuv call is due). Flags only; io_loop.cc
 // performs the calls and reports their outcome here.
 struct StreamState {
-  bool open = false;          // a socket is attached
-  bool connecting = false;    // outgoing connect in progress
-  bool closing = false;       // close requested (no more I/O)
-  bool reading = false;       // uv_read_start is active
-  bool paused = false;        // JS asked not to read
-  bool eof = false;           // the peer's FIN arrived
-  bool wantShutdown = false;  // JS asked for FIN after the output
-  bool shutdownSent = false;
-  bool shutdownDone = false;
+  bool open : 1;          // a socket is attached
+  bool connecting : 1;    // outgoing connect in progress
+  bool closing : 1;       // close requested (no more I/O)
+  bool reading : 1;       // uv_read_start is active
+  bool paused : 1;        // JS asked not to read
+  bool eof : 1;           // the peer's FIN arrived
+  bool wantShutdown : 1;  // JS asked for FIN after the output
+  bool shutdownSent : 1;
+  bool shutdownDone : 1;
+  bool backend : 1;       // an outgoing stream (kBackendOutput), else an accepted client
 
+  StreamState()
+      : open(false), connecting(false), closing(false), reading(false), paused(false), eof(false),
+        wantShutdown(false), shutdownSent(false), shutdownDone(false), backend(false) {}
+
+  const OutputPolicy& output() const { return backend ? kBackendOutput : kClientOutput; }
   bool usable() const { return open && !closing; }
   // A write (try or async) may be issued now.
   bool canWrite(bool writing) const { return usable() && !connecting && !writing; }

@@ -28,7 +28,8 @@ inline void runOutputModel(const uint8_t* ops, size_t n) {
   if (n == 0) return;
   BufferPool pool(4, 16 * 1024);
   bool backend = ops[0] & 1;
-  OutputQueue q(&pool, backend, backend ? 64 * 1024 : 16 * 1024);
+  const OutputPolicy policy{backend, backend ? size_t{64 * 1024} : size_t{16 * 1024}};
+  OutputQueue q;
   std::string appended, sent;
   uint8_t counter = 0;
   for (size_t i = 1; i + 1 < n; i += 2) {
@@ -38,7 +39,7 @@ inline void runOutputModel(const uint8_t* ops, size_t n) {
         size_t len = 1 + static_cast<size_t>(arg) * 64;
         std::string bytes(len, '\0');
         for (char& c : bytes) c = static_cast<char>(counter++);
-        q.append(bytes.data(), bytes.size());
+        q.append(pool, bytes.data(), bytes.size());
         appended += bytes;
         break;
       }
@@ -47,7 +48,7 @@ inline void runOutputModel(const uint8_t* ops, size_t n) {
         size_t before = q.pendingSize();
         size_t take = before * arg / 255;
         sent.append(q.pendingData(), take);
-        bool async = q.took(take);
+        bool async = q.took(pool, policy, take);
         MODEL_CHECK(async == (take < before));
         MODEL_CHECK(async == q.writing());
         MODEL_CHECK(q.pendingSize() == 0);
@@ -56,7 +57,7 @@ inline void runOutputModel(const uint8_t* ops, size_t n) {
       case 2: {  // the asynchronous write completes
         if (!q.writing()) break;
         sent.append(q.inflightData(), q.inflightSize());
-        q.inflightDone();
+        q.inflightDone(pool, policy);
         break;
       }
       case 3:  // nothing: lets appends pile up between writes
@@ -70,13 +71,13 @@ inline void runOutputModel(const uint8_t* ops, size_t n) {
   // Drain: whatever is left goes out in order.
   if (q.writing()) {
     sent.append(q.inflightData(), q.inflightSize());
-    q.inflightDone();
+    q.inflightDone(pool, policy);
   }
   sent.append(q.pendingData(), q.pendingSize());
-  q.took(q.pendingSize());
+  q.took(pool, policy, q.pendingSize());
   MODEL_CHECK(sent == appended);
   MODEL_CHECK(q.queued() == 0);
-  q.reset();
+  q.reset(pool);
   MODEL_CHECK(q.allocated() == 0);
 }
 

@@ -52,52 +52,59 @@ TEST(pool_reuses_and_bounds) {
 
 TEST(client_output_holds_nothing_when_empty) {
   BufferPool pool;
-  OutputQueue q(&pool, false, 16 * 1024);
+  OutputQueue q;
+  const OutputPolicy& policy = kClientOutput;
   CHECK(q.allocated() == 0 && q.queued() == 0);
-  q.append("+OK\r\n", 5);
+  q.append(pool, "+OK\r\n", 5);
   CHECK(q.pendingSize() == 5 && q.queued() == 5 && q.allocated() >= 5);
   CHECK(std::memcmp(q.pendingData(), "+OK\r\n", 5) == 0);
-  CHECK(!q.took(5));  // the kernel took all
+  CHECK(!q.took(pool, policy, 5));  // the kernel took all
   CHECK(q.allocated() == 0 && q.queued() == 0);
   CHECK(pool.count() == 1);  // back in the pool for the next reply of any stream
-  q.append("x", 1);
+  q.append(pool, "x", 1);
   CHECK(pool.count() == 0);
+  q.reset(pool);
+  CHECK(pool.count() == 1);
 }
 
 TEST(partial_write_moves_rest_in_flight) {
   BufferPool pool;
-  OutputQueue q(&pool, false, 16 * 1024);
-  q.append("abcdef", 6);
-  CHECK(q.took(2));
+  OutputQueue q;
+  const OutputPolicy& policy = kClientOutput;
+  q.append(pool, "abcdef", 6);
+  CHECK(q.took(pool, policy, 2));
   CHECK(q.writing() && q.inflightSize() == 4 && std::memcmp(q.inflightData(), "cdef", 4) == 0);
   CHECK(q.pendingSize() == 0 && q.queued() == 4);
-  q.append("gh", 2);  // appends during the write go to a new pending buffer
+  q.append(pool, "gh", 2);  // appends during the write go to a new pending buffer
   CHECK(q.queued() == 6 && q.pendingSize() == 2);
-  q.inflightDone();
+  q.inflightDone(pool, policy);
   CHECK(!q.writing() && q.queued() == 2);
-  CHECK(!q.took(2));
+  CHECK(!q.took(pool, policy, 2));
   CHECK(q.allocated() == 0);
-  q.append("zz", 2);
-  CHECK(q.took(0) && q.inflightSize() == 2);  // EAGAIN: nothing taken, all goes async
-  q.reset();
+  q.append(pool, "zz", 2);
+  CHECK(q.took(pool, policy, 0) && q.inflightSize() == 2);  // EAGAIN: nothing taken, all goes async
+  q.reset(pool);
   CHECK(q.allocated() == 0 && !q.writing());
 }
 
 TEST(backend_output_keeps_one_buffer_up_to_keep) {
   BufferPool pool;
-  OutputQueue q(&pool, true, 64 * 1024);
-  q.append("PING\r\n", 6);
+  OutputQueue q;
+  const OutputPolicy policy{true, 64 * 1024};
+  q.append(pool, "PING\r\n", 6);
   size_t held = q.allocated();
-  CHECK(!q.took(6));
+  CHECK(!q.took(pool, policy, 6));
   CHECK(q.allocated() == held && held > 0);  // kept for the next turn
   std::vector<char> big(200 * 1024, 'x');
-  q.append(big.data(), big.size());
-  CHECK(!q.took(big.size()));
+  q.append(pool, big.data(), big.size());
+  CHECK(!q.took(pool, policy, big.size()));
   CHECK(q.allocated() == 0);  // grew above keep: given back
-  q.append("a", 1);
-  CHECK(q.took(0));
-  q.inflightDone();  // the finished buffer becomes pending again
+  q.append(pool, "a", 1);
+  CHECK(q.took(pool, policy, 0));
+  q.inflightDone(pool, policy);  // the finished buffer becomes pending again
   CHECK(q.allocated() > 0 && q.pendingSize() == 0 && !q.writing());
+  q.reset(pool);
+  CHECK(kBackendOutput.hold && !kClientOutput.hold);
 }
 
 TEST(read_batch_delivers_when_full) {
@@ -121,6 +128,9 @@ TEST(read_batch_delivers_when_full) {
 
 TEST(stream_state_rules) {
   StreamState s;
+  CHECK(&s.output() == &kClientOutput);
+  s.backend = true;
+  CHECK(&s.output() == &kBackendOutput);
   CHECK(!s.usable() && !s.shouldRead());
   s.open = true;
   CHECK(s.shouldRead() && s.canWrite(false) && !s.canWrite(true));

@@ -150,19 +150,35 @@ const DETACHED: StreamHandler = {
   onStreamTimeout: () => undefined,
 };
 
+/**
+ * One stream: a handful of fields (an idle client costs this object, the native Stream and the
+ * kernel socket). The peer address is looked up only when asked for.
+ */
 export class NativeStream implements ByteStream {
-  readonly kind = 'native';
-  remote = '';
   queuedBytes = 0;
   idleMs = 0;
   lastActive = 0;
   closed = false;
   handler: StreamHandler = DETACHED;
-  private readonly addon: IoAddon;
+  /** Set for outgoing streams; accepted ones ask the kernel on first use (`remote`). */
+  private peer: string | null = null;
 
   constructor(readonly id: number) {
-    this.addon = io();
+    if (addon === null) throw new Error('native io: setupNativeIo() was not called');
     streams[id] = this;
+  }
+
+  get kind(): 'native' {
+    return 'native';
+  }
+
+  /** "address:port" of the peer ('' if unknown). */
+  get remote(): string {
+    if (this.peer === null && !this.closed) {
+      const p = addon!.ioPeer(this.id);
+      if (p) this.peer = `${p[0]}:${p[1]}`;
+    }
+    return this.peer ?? '';
   }
 
   /** Connect to ip:port (an IP literal; host names go through NodeStream). */
@@ -170,7 +186,7 @@ export class NativeStream implements ByteStream {
     const a = io();
     const s = new NativeStream(a.ioConnect(ip, port));
     s.handler = handler;
-    s.remote = `${ip}:${port}`;
+    s.peer = `${ip}:${port}`;
     a.ioSetNoDelay(s.id, true);
     a.ioSetKeepAlive(s.id, true, Math.max(1, Math.round(keepAliveMs / 1000)));
     return s;
@@ -182,17 +198,12 @@ export class NativeStream implements ByteStream {
 
   /** Native output bytes of this stream: [queued, allocated] (0s once closed). */
   get nativeBuffered(): [number, number] {
-    return (this.closed ? null : this.addon.ioBuffered(this.id)) ?? [0, 0];
+    return (this.closed ? null : addon!.ioBuffered(this.id)) ?? [0, 0];
   }
 
   attach(handler: StreamHandler): void {
     this.handler = handler;
-    if (this.closed) return;
-    if (this.remote === '') {
-      const peer = this.addon.ioPeer(this.id);
-      if (peer) this.remote = `${peer[0]}:${peer[1]}`;
-    }
-    this.addon.ioReadStart(this.id);
+    if (!this.closed) addon!.ioReadStart(this.id);
   }
 
   onRead(start: number, end: number): void {
@@ -215,31 +226,31 @@ export class NativeStream implements ByteStream {
   append(data: Buffer, start = 0, end = data.length): void {
     if (this.closed) return;
     this.queuedBytes += end - start;
-    this.addon.ioAppend(this.id, data, start, end);
+    addon!.ioAppend(this.id, data, start, end);
   }
 
   flush(): number {
     if (this.closed) return 0;
     if (this.idleMs > 0) this.lastActive = Date.now();
-    return (this.queuedBytes = this.addon.ioFlush(this.id));
+    return (this.queuedBytes = addon!.ioFlush(this.id));
   }
 
   pause(): void {
-    if (!this.closed) this.addon.ioReadStop(this.id);
+    if (!this.closed) addon!.ioReadStop(this.id);
   }
 
   resume(): void {
-    if (!this.closed) this.addon.ioReadStart(this.id);
+    if (!this.closed) addon!.ioReadStart(this.id);
   }
 
   end(): void {
     if (this.closed) return;
     this.flush();
-    this.addon.ioEnd(this.id);
+    addon!.ioEnd(this.id);
   }
 
   destroy(): void {
-    if (!this.closed) this.addon.ioDestroy(this.id);
+    if (!this.closed) addon!.ioDestroy(this.id);
   }
 
   setIdleTimeout(ms: number): void {
