@@ -109,7 +109,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
 
   /* ---------- state ---------- */
 
-  /** "address:port" of the client. */
+  /** "address:port" of the client, asked of the stream when needed (an idle client keeps no address string). */
   get remote(): string {
     return this.stream.remote;
   }

@@ -11,6 +11,7 @@ import { errorReply } from './ErrorReply';
 import { arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BULK, OK, PONG, simpleReply } from './Resp';
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
+import { nativeIoTotals } from './io';
 import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
 
 type Handler = (client: ClientSession, ctx: ProxyContext, args: Buffer[], seq: number) => void;
@@ -279,6 +280,20 @@ export function proxyCommandNames(): string[] {
 
 /* ---------- INFO ---------- */
 
+/** Bytes the addon's sockets hold outside the JS heap (none without them). */
+function nativeBufferLines(): string[] {
+  const t = nativeIoTotals();
+  if (t === null) return [];
+  return [
+    `native_buffered_output:${t.outputQueued}`,
+    `native_buffered_input:${t.inputHeld}`,
+    `native_output_buffers:${t.outputAllocated}`,
+    `native_spare_buffers:${t.poolBytes}`,
+    `native_read_arena:${t.arenaBytes}`,
+    `native_max_stream_output:${t.maxStreamQueued}`,
+  ];
+}
+
 function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
   const c = ctx.counters;
   return [
@@ -296,6 +311,7 @@ function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
     `total_error_replies:${c.totalErrors}`,
     `protocol_errors:${c.protocolErrors}`,
     `uptime_in_seconds:${Math.floor((Date.now() - ctx.startedAt) / 1000)}`,
+    ...nativeBufferLines(),
     // Shard states from the topology, backend health from the primary's checks (failover).
     ...ctx.router.shards.map((s) => `shard_${s.name}:state=${s.downReply ? 'down' : 'up'},master=${s.address}`),
     ...(ctx.backendHealth ?? []).map((b, i) =>
