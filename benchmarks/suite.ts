@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runConnections } from './connections';
 import { describeMachine } from './lib/machine';
 import { parseOptions, SuiteOptions, USAGE } from './lib/options';
 import { checkSystem, fillKeyspace } from './lib/prepare';
@@ -108,6 +109,11 @@ async function main(): Promise<number> {
   if (options.help) {
     console.log(USAGE);
     return 0;
+  }
+  if (options.connections > 0) {
+    // the idle-connections section: memory per client and the spread over workers
+    const args = ['--clients', String(options.connections), '--balance', '4000', ...(options.baseline ? ['--baseline', options.baseline] : []), ...(options.outDir ? ['--out', options.outDir] : [])];
+    return runConnections(args);
   }
   installSignalCleanup();
   if (options.bigMset) return runBigMset(options);

@@ -5,8 +5,8 @@
  * Two kinds of bytes outlive a read (reads are only valid during onStreamData, so both are
  * copies, allocated only when needed and dropped once consumed):
  * - the parse state: an incomplete command at the end of a read, kept in a PartialInput until
- *   enough bytes arrived (`S_NEED`), with the parser's resume point in it (`S_RESUME_AT/ARGS`:
- *   the grown tail is framed from there, so a huge command costs time linear in its size);
+ *   enough bytes arrived (`S_NEED`), with the parser's resume point (`S_RESUME_AT`/`S_RESUME_ARGS`)
+ *   so that a huge command arriving in many reads is framed once, not once per read;
  * - deferred commands: complete commands read while reading is stopped (FlowControl), run in
  *   order when it restarts.
  */
@@ -48,22 +48,20 @@ export class RequestReader {
       return;
     }
     const partial = this.partial;
-    let resumeAt = 0;
-    let resumeArgs = 0;
     if (partial !== null) {
       partial.append(chunk.subarray(start, end));
       if (!partial.ready) return;
-      resumeAt = partial.resumeAt;
-      resumeArgs = partial.resumeArgs;
       chunk = partial.take();
-      start = 0;
-      end = chunk.length;
+      // framing picks up where it stopped in the kept command (resumable parse state)
+      this.process(chunk, 0, chunk.length, partial.resumeAt, partial.resumeArgs);
+      if (this.partial !== null && !this.partial.active) this.partial = null;
+      return;
     } else if (host.flow.paused !== 0) {
       // Read in the same turn as the pause (reads are delivered in batches): keep it for later.
       this.deferred = Buffer.from(chunk.subarray(start, end));
       return;
     }
-    this.process(chunk, start, end, resumeAt, resumeArgs);
+    this.process(chunk, start, end);
     // Consumed whole: give the tail buffer back (a fresh one is made for the next tail).
     if (this.partial !== null && !this.partial.active) this.partial = null;
   }
@@ -103,7 +101,7 @@ export class RequestReader {
     const hot = binding.hot;
     for (;;) {
       hot.parseRequests(chunk, from, stop, resumeAt, resumeArgs);
-      resumeAt = 0; // (for the first call only)
+      resumeAt = 0; // (a resume point is for the first call only)
       const status = binding.batch.status;
       const n = status[S_NCMDS];
       let next = from + status[S_CONSUMED];
