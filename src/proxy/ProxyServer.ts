@@ -16,7 +16,9 @@ import type { HotPath } from '../native/api';
 import { loadHotPath } from '../native';
 import type { WorkerStats } from '../supervisor/messages';
 import type { TopologySnapshot } from '../topology/types';
-import { ClientConnection } from './ClientConnection';
+import { ClientConnection, OpenStream } from './ClientConnection';
+import type { Clock } from './Clock';
+import { DataPathIo, systemIo } from './DataPathIo';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
@@ -32,6 +34,8 @@ export interface ProxyServerOptions {
   topology: TopologySnapshot;
   hotPath?: HotPath;
   logger?: Logger;
+  /** Backend streams and the clock; the real ones by default (unit tests pass fakes). */
+  io?: DataPathIo;
 }
 
 /** Command tables are installed once per HotPath instance. */
@@ -53,6 +57,7 @@ export class ProxyServer extends EventEmitter {
   private readonly connections = new Set<ClientConnection>();
   private closing = false;
   private readonly log: Logger;
+  private readonly clock: Clock;
 
   /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
   readonly hooks: ProxyHooks = { migration: null, keyRewrite: null, keyNames: null };
@@ -75,7 +80,9 @@ export class ProxyServer extends EventEmitter {
     const engine = engineOptions(options.config);
     binding.useEngineOptions(engine);
     const nativeIo = enableNativeIo(options.config.io === 'native', hot.nativeEnabled);
-    const router = new Router(options.config, binding, log, nativeIo);
+    const io = options.io ?? systemIo;
+    this.clock = io.clock;
+    const router = new Router(options.config, binding, log, nativeIo, io);
     const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };
     const clients = new Set<ClientInfo>();
     this.ctx = {
@@ -141,13 +148,20 @@ export class ProxyServer extends EventEmitter {
       setTimeout(() => stream.destroy(), 1000).unref();
       return;
     }
-    ctx.counters.totalConnections++;
-    const client = new ClientConnection((handler) => {
+    this.attachClient((handler) => {
       stream.attach(handler); // an accepted stream reads only once its owner is attached
       return stream;
-    }, ctx);
+    });
+  }
+
+  /** Serve one more client on the stream `open` makes (accepted sockets; fake streams in tests). */
+  attachClient(open: OpenStream): ClientConnection {
+    const ctx = this.ctx;
+    ctx.counters.totalConnections++;
+    const client = new ClientConnection(open, ctx, this.clock);
     this.connections.add(client);
     ctx.clients.add(client);
+    return client;
   }
 
   /** Replace the routing whole (a new epoch). */
