@@ -21,6 +21,7 @@ import { barChartSvg } from './lib/chart';
 import { Server, startRedisServer, startTwemproxy, twemproxyBinary, which } from './lib/servers';
 import { kvstoreAvailable, kvstoreCli, REPO_ROOT, startKvstore } from './lib/kvstore';
 import { benchmarkArgs, CLIENTS, KEYSPACE, VALUE_BYTES, WORKLOADS, Workload } from './lib/workloads';
+import { runBigMset } from './lib/bigMset';
 
 interface RunningSystem extends SystemInfo {
   server: Server;
@@ -115,6 +116,7 @@ async function main(): Promise<number> {
     return runConnections(args);
   }
   installSignalCleanup();
+  if (options.bigMset) return runBigMset(options);
   for (const binary of ['redis-server', 'redis-benchmark']) {
     if (!which(binary)) throw new Error(`${binary} not found: run \`bash scripts/install-deps.sh\``);
   }
