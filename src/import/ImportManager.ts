@@ -50,6 +50,7 @@ export class ImportManager {
   start(request: ImportRequest): ImportInfo {
     if (this.job) throw new ImportStateError(`import ${this.job.info.id} is running (phase ${this.job.info.phase}); cancel it or cut it over first`);
     const from = validate(request);
+    this.deps.target(); // throws while the workers do not listen yet
     const onExisting = request.onExisting ?? 'skip';
     const info: ImportInfo = {
       id: this.nextId++, kind: 'import', state: 'running', phase: 'check', from, user: request.user || undefined,

@@ -5,11 +5,11 @@
  *   POST /import/cutover                           ask for the end (202, ImportInfo); 409 before the full pass is done
  *   POST /import/cancel                            stop now, keys copied so far stay (200, ImportInfo)
  */
-import { AdminReply, AdminServer, mapErrorCode } from '../admin/AdminServer';
+import { AdminReply, AdminRoutes, mapErrorCode } from '../admin/AdminServer';
 import type { ImportManager } from './ImportManager';
 import type { ImportRequest } from './types';
 
-export function registerImportRoutes(admin: AdminServer, imports: ImportManager): void {
+export function registerImportRoutes(admin: AdminRoutes, imports: ImportManager): void {
   mapErrorCode('E_IMPORT_STATE', 409);
   mapErrorCode('E_IMPORT_SOURCE', 409);
   mapErrorCode('E_IMPORT_WRITE', 502);

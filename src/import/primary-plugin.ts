@@ -4,13 +4,16 @@
  * serves: the import writes through Kvstore's own listener).
  */
 import { registerPrimaryPlugin } from '../supervisor/plugins';
-import type { Supervisor } from '../supervisor/Supervisor';
+import type { PrimaryContext } from '../supervisor/context';
+import { gaugeFrom } from '../admin/metrics';
 import { createLogger } from '../log';
 import { SlotTagTable } from '../keyrewrite/derivedName';
 import { createKeySlot } from '../reshard/slotFilter';
 import { registerImportRoutes } from './adminRoutes';
 import { ImportManager } from './ImportManager';
 import { TEMP_PREFIX } from './ImportJob';
+import { ImportStateError } from './errors';
+import { readPortFile } from '../supervisor/portFile';
 
 const log = createLogger('import');
 let manager: ImportManager | undefined;
@@ -34,7 +37,15 @@ export function tempNameFactory(keySlot: (key: Buffer) => number): (name: Buffer
   };
 }
 
-async function resumeWhenReady(supervisor: Supervisor, imports: ImportManager): Promise<void> {
+/** The listener's address; with `listen.port: 0` the port the workers got (ports.json). */
+function clientListener(config: PrimaryContext['config']): { host: string; port: number } {
+  if (config.listen.port !== 0) return config.listen;
+  const ports = readPortFile(config.stateDir);
+  if (!ports) throw new ImportStateError('the workers do not listen yet (no ports.json); try again in a moment');
+  return ports.listen;
+}
+
+async function resumeWhenReady(supervisor: PrimaryContext, imports: ImportManager): Promise<void> {
   for (;;) {
     if (stopped) return;
     const workers = supervisor.workerInfo();
@@ -51,24 +62,20 @@ registerPrimaryPlugin({
     const keySlot = createKeySlot(supervisor.config);
     const imports = new ImportManager({
       stateDir: supervisor.config.stateDir,
-      target: () => ({ address: listenerAddress(supervisor.config.listen), password: supervisor.config.password }),
+      target: () => ({ address: listenerAddress(clientListener(supervisor.config)), password: supervisor.config.password }),
       tempName: tempNameFactory(keySlot),
       log,
     });
     manager = imports;
     registerImportRoutes(supervisor.admin, imports);
-    supervisor.metrics.addSource(() => {
-      const s = imports.status();
-      const running = s?.state === 'running';
-      const gauge = (name: string, help: string, value: number) => ({ name, help, type: 'gauge' as const, samples: [{ value }] });
-      return [
-        gauge('kvstore_import_running', 'An import is running', running ? 1 : 0),
-        gauge('kvstore_import_keys_copied', 'Keys copied by the passes of the current (or last) import', s?.keysCopied ?? 0),
-        gauge('kvstore_import_live_changes', 'Changes applied by the live phase of the current (or last) import', (s?.liveCopied ?? 0) + (s?.liveDeleted ?? 0)),
-        gauge('kvstore_import_pending_keys', 'Changed keys waiting to be copied again', running ? s!.pending : 0),
-        gauge('kvstore_import_lag_ms', 'Age of the oldest pending change (ms)', running ? s!.lagMs : 0),
-      ];
-    });
+    const status = () => imports.status();
+    const running = () => status()?.state === 'running';
+    const metrics = supervisor.metrics;
+    gaugeFrom(metrics, 'kvstore_import_running', 'An import is running', () => (running() ? 1 : 0));
+    gaugeFrom(metrics, 'kvstore_import_keys_copied', 'Keys copied by the passes of the current (or last) import', () => status()?.keysCopied ?? 0);
+    gaugeFrom(metrics, 'kvstore_import_live_changes', 'Changes applied by the live phase of the current (or last) import', () => (status()?.liveCopied ?? 0) + (status()?.liveDeleted ?? 0));
+    gaugeFrom(metrics, 'kvstore_import_pending_keys', 'Changed keys waiting to be copied again', () => (running() ? status()!.pending : 0));
+    gaugeFrom(metrics, 'kvstore_import_lag_ms', 'Age of the oldest pending change (ms)', () => (running() ? status()!.lagMs : 0));
     void resumeWhenReady(supervisor, imports).catch((err) => log.error({ err: (err as Error).message }, 'cannot resume the unfinished import'));
   },
   async stop() {

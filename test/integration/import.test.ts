@@ -16,7 +16,8 @@ import { main } from '../../src/cli/main';
 import { RespClient } from '../../src/resp';
 import type { ImportInfo } from '../../src/import/types';
 import { allKeys, compareKeys, populate, startWriter } from '../helpers/importData';
-import { eventually, KVSTORE_BIN, KvstoreProcess, startKvstore } from '../helpers/kvstore';
+import { adminRequest, eventually, KVSTORE_BIN, KvstoreProcess, startKvstore } from '../helpers/kvstore';
+import { readPortFile } from '../../src/supervisor/portFile';
 import { startRedis } from '../helpers/redis';
 import { trackPid, untrackPid } from '../helpers/reaper';
 
@@ -29,8 +30,8 @@ async function ctl(kv: { adminPort: number }, ...args: string[]): Promise<{ code
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-async function status(kv: KvstoreProcess): Promise<ImportInfo> {
-  return (await kv.admin<{ import: ImportInfo }>('GET', '/import')).body.import;
+async function status(kv: { adminPort: number }): Promise<ImportInfo> {
+  return (await adminRequest(kv.adminPort, 'GET', '/import')).body.import;
 }
 
 test('import: every type, TTLs, big keys, under a concurrent writer; live deletes; cutover leaves both sides equal', async (t) => {
@@ -101,7 +102,7 @@ test('import: every type, TTLs, big keys, under a concurrent writer; live delete
 });
 
 /** Start the primary again on an existing config (same state dir, same ports). */
-async function restartPrimary(t: { teardown(fn: () => void | Promise<void>): void }, kv: KvstoreProcess): Promise<() => string> {
+async function restartPrimary(t: { teardown(fn: () => void | Promise<void>): void }, kv: KvstoreProcess): Promise<{ port: number; adminPort: number }> {
   let output = '';
   const child = spawn(process.execPath, [KVSTORE_BIN, 'start', '-c', kv.configFile], { env: { ...process.env, KVSTORE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   trackPid(child.pid);
@@ -117,8 +118,13 @@ async function restartPrimary(t: { teardown(fn: () => void | Promise<void>): voi
       await exited;
     }
   });
-  await eventually(async () => (await kv.admin('GET', '/health')).body?.status === 'ok', 30_000, `restarted kvstore to serve:\n${output}`);
-  return () => output;
+  // Ports 0 in the config: the new primary's ports are in ports.json once it serves.
+  const ports = await eventually(() => {
+    const file = readPortFile(String(kv.config.stateDir));
+    return file && file.pid === child.pid ? { port: file.listen.port, adminPort: file.admin.port } : null;
+  }, 30_000, `restarted kvstore to serve:\n${output}`) as { port: number; adminPort: number };
+  await eventually(async () => (await adminRequest(ports.adminPort, 'GET', '/health')).body?.status === 'ok', 30_000, `restarted kvstore to be healthy:\n${output}`);
+  return ports;
 }
 
 test('import: a proxy killed mid-pass resumes the import from its saved cursor, then refreshes', async (t) => {
@@ -155,16 +161,16 @@ test('import: a proxy killed mid-pass resumes the import from its saved cursor, 
   t.is(before.info.phase, 'copy');
   t.not(before.cursor, '0', 'the cursor was persisted');
 
-  await restartPrimary(t, kv);
+  const restarted = await restartPrimary(t, kv);
   const resumed = await eventually(async () => {
-    const s = await status(kv);
+    const s = await status(restarted);
     return s && s.resumed === 1 && s.caughtUp ? s : null;
   }, 60_000, 'the resumed import to catch up');
   t.true(resumed!.passes >= 2, 'the interrupted pass finished, then a refresh pass ran');
   await writer.stop();
-  const cut = await ctl(kv, 'import', '--cutover');
+  const cut = await ctl(restarted, 'import', '--cutover');
   t.is(cut.code, 0, cut.err);
-  const proxy = new RespClient(`127.0.0.1:${kv.port}`);
+  const proxy = new RespClient(`127.0.0.1:${restarted.port}`);
   t.teardown(() => proxy.close());
   const keys = await allKeys(src);
   const cmp = await compareKeys(src, proxy, keys);

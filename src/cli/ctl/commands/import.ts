@@ -4,17 +4,29 @@
  */
 import { followImport, importLine } from '../../../import/cliProgress';
 import type { ImportInfo, ImportRequest, OnExisting } from '../../../import/types';
-import { parseFlags, registerCtlCommand } from '../registry';
+import { parseCommand, registerCtlCommand } from '../registry';
 
 const USAGE =
   '--from HOST:PORT [--password P] [--user U] [--match PATTERN] [--strip-prefix PREFIX] [--rate KEYS_PER_SEC] ' +
   '[--on-existing skip|replace|fail] [--batch N] [--big-key-bytes N] [--wait]  |  --cutover  |  --cancel';
-const VALUE_FLAGS = ['from', 'password', 'user', 'match', 'strip-prefix', 'rate', 'on-existing', 'batch', 'big-key-bytes'];
-const BOOLEAN_FLAGS = ['wait', 'cutover', 'cancel'];
+const OPTIONS = {
+  from: { type: 'string' },
+  password: { type: 'string' },
+  user: { type: 'string' },
+  match: { type: 'string' },
+  'strip-prefix': { type: 'string' },
+  rate: { type: 'string' },
+  'on-existing': { type: 'string' },
+  batch: { type: 'string' },
+  'big-key-bytes': { type: 'string' },
+  wait: { type: 'boolean' },
+  cutover: { type: 'boolean' },
+  cancel: { type: 'boolean' },
+} as const;
 
-function integer(value: string | true | undefined, name: string): number | undefined {
+function integer(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  if (value === true || !/^\d+$/.test(value)) throw new Error(`--${name} needs a whole number`);
+  if (!/^\d+$/.test(value)) throw new Error(`--${name} needs a whole number`);
   return Number(value);
 }
 
@@ -23,10 +35,8 @@ registerCtlCommand({
   summary: 'copy a running redis-server into Kvstore, then follow its changes until --cutover (see import-status)',
   usage: USAGE,
   async run(ctx) {
-    const { flags, positional } = parseFlags(ctx.args, BOOLEAN_FLAGS);
-    const unknown = Object.keys(flags).filter((f) => !VALUE_FLAGS.includes(f) && !BOOLEAN_FLAGS.includes(f));
-    const valueMissing = VALUE_FLAGS.filter((f) => flags[f] === true);
-    if (positional.length || unknown.length || valueMissing.length) {
+    const { values: flags, positionals } = parseCommand(ctx.args, OPTIONS);
+    if (positionals.length) {
       ctx.err(`usage: kvstore ctl import ${USAGE}`);
       return 2;
     }
@@ -50,10 +60,10 @@ registerCtlCommand({
     try {
       request = {
         from: flags.from,
-        password: flags.password as string | undefined,
-        user: flags.user as string | undefined,
-        match: flags.match as string | undefined,
-        stripPrefix: flags['strip-prefix'] as string | undefined,
+        password: flags.password,
+        user: flags.user,
+        match: flags.match,
+        stripPrefix: flags['strip-prefix'],
         rate: integer(flags.rate, 'rate'),
         onExisting: flags['on-existing'] as OnExisting | undefined,
         batchKeys: integer(flags.batch, 'batch'),
