@@ -7,9 +7,11 @@ import { registerPrimaryPlugin } from '../supervisor/plugins';
 import type { PrimaryContext } from '../supervisor/context';
 import { registerFailoverRoutes } from './adminRoutes';
 import { FailoverManager } from './FailoverManager';
+import { ReplicaLagMonitor } from './ReplicaLag';
 
 let manager: FailoverManager | undefined;
 let healthTimer: NodeJS.Timeout | undefined;
+let lag: ReplicaLagMonitor | undefined;
 
 /** The running manager (for tests and other primary modules), if failover started. */
 export function failoverManager(): FailoverManager | undefined {
@@ -31,14 +33,24 @@ registerPrimaryPlugin({
     // Workers show backend health in INFO: push it on every state change, to new workers, and
     // every few seconds (last errors change without a state change).
     const m = manager;
-    const push = () => supervisor.broadcastToWorkers({ type: 'backend-health', backends: m.healthSummary() });
+    // Replicas carry their replication lag (readFrom); a replica crossing maxReplicaLagMs pushes at once.
+    const replicaLag = new ReplicaLagMonitor({ topology: () => supervisor.topology, config: () => supervisor.config });
+    lag = replicaLag;
+    const push = () =>
+      supervisor.broadcastToWorkers({
+        type: 'backend-health',
+        backends: m.healthSummary().map((b) => (b.role === 'replica' ? { ...b, lagMs: replicaLag.lagOf(b.address) } : b)),
+      });
     m.health.on('change', push);
+    replicaLag.on('change', push);
+    replicaLag.start();
     supervisor.onWorkerReady(push);
     healthTimer = setInterval(push, 5000);
     healthTimer.unref();
   },
   stop() {
     if (healthTimer) clearInterval(healthTimer);
+    lag?.stop();
     manager?.stop();
     manager = undefined;
   },
