@@ -20,31 +20,31 @@ export function failoverManager(): FailoverManager | undefined {
 
 registerPrimaryPlugin({
   name: 'failover',
-  async start(supervisor: PrimaryContext) {
+  async start(ctx: PrimaryContext) {
     const publisher = {
       get snapshot() {
-        return supervisor.topology;
+        return ctx.topology;
       },
-      update: (mutate: Parameters<PrimaryContext['updateTopology']>[0]) => supervisor.updateTopology(mutate),
+      update: (mutate: Parameters<PrimaryContext['updateTopology']>[0]) => ctx.updateTopology(mutate),
     };
-    manager = new FailoverManager(supervisor.config, publisher, supervisor.topologyChanges);
-    registerFailoverRoutes(supervisor, manager);
+    manager = new FailoverManager(ctx.config, publisher, ctx.topologyChanges);
+    registerFailoverRoutes(ctx, manager);
     await manager.start();
     // Workers show backend health in INFO: push it on every state change, to new workers, and
     // every few seconds (last errors change without a state change).
     const m = manager;
     // Replicas carry their replication lag (readFrom); a replica crossing maxReplicaLagMs pushes at once.
-    const replicaLag = new ReplicaLagMonitor({ topology: () => supervisor.topology, config: () => supervisor.config });
+    const replicaLag = new ReplicaLagMonitor({ topology: () => ctx.topology, config: () => ctx.config });
     lag = replicaLag;
     const push = () =>
-      supervisor.broadcastToWorkers({
+      ctx.broadcastToWorkers({
         type: 'backend-health',
         backends: m.healthSummary().map((b) => (b.role === 'replica' ? { ...b, lagMs: replicaLag.lagOf(b.address) } : b)),
       });
     m.health.on('change', push);
     replicaLag.on('change', push);
     replicaLag.start();
-    supervisor.onWorkerReady(push);
+    ctx.onWorkerReady(push);
     healthTimer = setInterval(push, 5000);
     healthTimer.unref();
   },
