@@ -46,6 +46,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   readonly remote: string;
   name = '';
   authed: boolean;
+  readOnly = false;
   /** Which connection of each backend pool this client is pinned to. */
   readonly poolIndex: number;
   rewriting = false;

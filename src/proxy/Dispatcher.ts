@@ -19,7 +19,7 @@ import {
 } from '../native/api';
 import { CommandRoute, Route } from './CommandRoutes';
 import { fanOut } from './FanOut';
-import { allKeysOnOneShard, argsOf, DispatchClient, forwardToShard } from './Forwarding';
+import { allKeysOnOneShard, argsOf, DispatchClient, forwardRead, forwardToShard } from './Forwarding';
 import { runProxyCommand } from './ProxyCommands';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
 import { needsSlowPath, reparseInline, slowPath } from './SlowPath';
@@ -117,6 +117,10 @@ function forwardToKeysShard(client: DispatchClient, chunk: Buffer, base: number,
     }
   }
   if (needsSlowPath(client, chunk, base)) return slowPath(client, chunk, base, route, dispatchCommand);
+  if (client.readOnly && route.readOnly && ctx.config.readFrom !== 'master') {
+    forwardRead(client, shard, chunk, client.reserve(route.id), client.replies, cmds[base + C_START], cmds[base + C_END]);
+    return false;
+  }
   forwardToShard(client, shard, chunk, client.reserve(route.id), client.replies, cmds[base + C_START], cmds[base + C_END]);
   return false;
 }

@@ -159,9 +159,10 @@ export class ProxyServer extends EventEmitter {
     });
   }
 
-  /** The primary's health checks of every backend, shown in INFO (# Proxy). */
+  /** The primary's health checks of every backend, shown in INFO (# Proxy); replicas' health and lag decide reads from replicas. */
   setBackendHealth(backends: BackendHealthSummary[]): void {
     this.ctx.backendHealth = backends;
+    this.ctx.router.setBackendHealth(backends);
   }
 
   /**
