@@ -139,7 +139,8 @@ export class ImportJob {
       });
       await this.retrying('enable keyspace notifications', () => this.enableNotifications());
       await this.retrying('subscribe', () => this.subscribe(log));
-      const resumed = i.resumed > 0;
+      // Resumed mid-pass: changes made while no one listened may be missed (a refresh pass follows).
+      const resumedMidCopy = i.resumed > 0 && i.phase === 'copy';
       if (i.phase === 'check') {
         if (i.onExisting !== 'replace') await this.pass('check');
         this.setPhase('copy', '0');
@@ -147,7 +148,7 @@ export class ImportJob {
       this.liveLoop = this.runLive(log);
       if (i.phase === 'copy') {
         await this.pass('copy');
-        if (resumed) this.needsRefresh = true;
+        if (resumedMidCopy) this.needsRefresh = true;
         this.setPhase('live');
       } else {
         // refresh, live or cutover when the job stopped: changes may have been missed meanwhile
@@ -156,17 +157,19 @@ export class ImportJob {
       }
       for (;;) {
         this.checkStopped();
-        if (this.needsRefresh) {
+        // A refresh starts only once a subscription is up again: the pass must not miss what
+        // changes while it runs.
+        if (this.needsRefresh && this.feed) {
           this.needsRefresh = false;
           this.setPhase('refresh', '0');
           await this.pass('refresh');
           this.setPhase(i.cutoverRequested ? 'cutover' : 'live');
           continue;
         }
-        if (i.cutoverRequested) {
+        if (i.cutoverRequested && this.feed && !this.needsRefresh) {
           this.setPhase('cutover');
-          await this.feed!.barrier();
-          if (this.feed!.pending + this.liveBusy.size === 0 && !this.needsRefresh) break;
+          await this.feed.barrier();
+          if (this.feed && this.feed.pending + this.liveBusy.size === 0 && !this.needsRefresh) break;
         }
         await this.idle(100);
       }
@@ -286,6 +289,7 @@ export class ImportJob {
         failures = 0;
       } catch (err) {
         // Put them back (they are still changed) and back off; repeated failures fail the job.
+        // (If the subscription was replaced meanwhile, the refresh pass that follows covers them.)
         for (const k of keys) feed!.requeue(k);
         if (++failures > (this.deps.retries ?? 5)) {
           this.fatal = new Error(`live phase: ${(err as Error).message}`);
@@ -313,7 +317,11 @@ export class ImportJob {
       const pendingKeys = feed.take(Number.MAX_SAFE_INTEGER, () => false);
       void this.retrying('subscribe again', () => this.subscribe(log))
         .then(() => pendingKeys.forEach((k) => this.feed?.requeue(k)))
-        .catch((e) => log.error({ err: (e as Error).message }, 'cannot subscribe again'));
+        .catch((e) => {
+          if (this.stopping) return;
+          this.fatal = new Error(`cannot subscribe to the source's keyspace notifications again: ${(e as Error).message}`);
+          this.wakeAll();
+        });
     });
     this.feed = feed;
   }

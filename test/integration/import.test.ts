@@ -209,6 +209,16 @@ test('import: onExisting fail refuses before copying anything; cancel and errors
   t.is(String(await proxy.command(['GET', '16'])), String(await src.command(['GET', 'app:16'])));
   t.deepEqual(await proxy.command(['LRANGE', '1', 0, -1]), await src.command(['LRANGE', 'app:1', 0, -1]));
   t.is(await proxy.command(['EXISTS', '2']), 0, 'app:2 does not match app:1*');
+  // The subscription drops (here: killed on the source): the job subscribes again and runs a
+  // refresh pass, so what changed meanwhile still arrives.
+  const passesBefore = (await status(kv)).passes;
+  await src.command(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+  await src.command(['SET', 'app:1-after-the-drop', 'still copied']);
+  await eventually(async () => String(await proxy.command(['GET', '1-after-the-drop'])) === 'still copied', 15_000, 'the change after the dropped subscription');
+  await eventually(async () => (await status(kv)).passes > passesBefore && (await status(kv)).phase === 'live', 15_000, 'the refresh pass');
+  await src.command(['SET', 'app:1-later', 'live again']);
+  await eventually(async () => String(await proxy.command(['GET', '1-later'])) === 'live again', 15_000, 'live changes on the new subscription');
+
   const again = await ctl(kv, 'import', '--from', source.address);
   t.not(again.code, 0);
   t.regex(again.err, /import \d+ is running/);
