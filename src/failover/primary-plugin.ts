@@ -10,6 +10,8 @@ import { FailoverManager } from './FailoverManager';
 
 let manager: FailoverManager | undefined;
 let healthTimer: NodeJS.Timeout | undefined;
+/** Undone in stop: in a fleet the plugin starts again each time this proxy is elected. */
+let unsubscribe: (() => void) | undefined;
 
 /** The running manager (for tests and other primary modules), if failover started. */
 export function failoverManager(): FailoverManager | undefined {
@@ -17,6 +19,7 @@ export function failoverManager(): FailoverManager | undefined {
 }
 
 registerPrimaryPlugin({
+  leaderOnly: true,
   name: 'failover',
   async start(supervisor: Supervisor) {
     const publisher = {
@@ -34,11 +37,14 @@ registerPrimaryPlugin({
     const push = () => supervisor.broadcastToWorkers({ type: 'backend-health', backends: m.healthSummary() });
     m.health.on('change', push);
     supervisor.on('worker-ready', push);
+    unsubscribe = () => supervisor.off('worker-ready', push);
     healthTimer = setInterval(push, 5000);
     healthTimer.unref();
   },
   stop() {
     if (healthTimer) clearInterval(healthTimer);
+    unsubscribe?.();
+    unsubscribe = undefined;
     manager?.stop();
     manager = undefined;
   },

@@ -12,6 +12,7 @@ import { KeyRewriteAdmin } from './KeyRewriteAdmin';
 let admin: KeyRewriteAdmin | undefined;
 
 registerPrimaryPlugin({
+  leaderOnly: true,
   name: 'key-rewrite',
   start(supervisor: Supervisor) {
     const config = supervisor.config;

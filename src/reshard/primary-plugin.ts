@@ -5,6 +5,7 @@
 import { registerPrimaryPlugin } from '../supervisor/plugins';
 import type { Supervisor } from '../supervisor/Supervisor';
 import { createLogger } from '../log';
+import { runningFleet } from '../coordination/Fleet';
 import { registerReshardRoutes } from './adminRoutes';
 import { JobManager } from './JobManager';
 import { createSlotFilter } from './slotFilter';
@@ -27,14 +28,17 @@ async function resumeWhenReady(supervisor: Supervisor, jobs: JobManager): Promis
 }
 
 registerPrimaryPlugin({
+  leaderOnly: true,
   name: 'reshard',
   start(supervisor) {
+    stopped = false; // in a fleet the plugin starts again each time this proxy is elected
     const jobs = new JobManager({
       snapshot: () => supervisor.topology,
       apply: (mutate) => supervisor.updateTopology(mutate),
       filter: createSlotFilter(supervisor.config),
       settings: () => ({ ...supervisor.config.migration, backend: supervisor.config.backend, migrateTimeoutMs: Math.max(5000, supervisor.config.timeouts.requestMs) }),
       stateDir: supervisor.config.stateDir,
+      jobStore: runningFleet()?.jobStore(),
       log,
     });
     manager = jobs;

@@ -16,6 +16,8 @@ import { loadConfigFile, redactConfig, resolveWorkerCount } from '../config/load
 import type { KvstoreConfig } from '../config/types';
 import { ConfigError, KvstoreError, TopologyError } from '../errors';
 import { createLogger, Logger } from '../log';
+import { Fleet, fleetEnabled, FleetHost } from '../coordination/Fleet';
+import { registerFleetRoutes } from '../coordination/adminRoutes';
 import { initialTopology, TopologyStore } from '../topology/TopologyStore';
 import type { TopologySnapshot } from '../topology/types';
 import type { PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
@@ -36,7 +38,7 @@ export interface SupervisorOptions {
 }
 
 /** Keys that only take effect on restart; reload reports them instead of applying them. */
-const RESTART_ONLY: Array<keyof KvstoreConfig> = ['listen', 'admin', 'workers', 'mode', 'hash', 'murmurSeed', 'stateDir'];
+const RESTART_ONLY: Array<keyof KvstoreConfig> = ['listen', 'admin', 'workers', 'mode', 'hash', 'murmurSeed', 'stateDir', 'proxyId', 'coordination'];
 
 export interface ReloadResult {
   epoch: number;
@@ -86,6 +88,8 @@ export class Supervisor extends EventEmitter {
   private opsPerSec = 0;
   private listenAddress?: { host: string; port: number };
   private reloading: Promise<ReloadResult> | null = null;
+  /** Set when `coordination.etcd.endpoints` is: the topology lives in etcd (src/coordination). */
+  readonly fleet?: Fleet;
 
   constructor(options: SupervisorOptions) {
     super();
@@ -101,6 +105,10 @@ export class Supervisor extends EventEmitter {
 
     this.admin = new AdminServer({ host: this.currentConfig.admin.host, port: this.currentConfig.admin.port, logger: createLogger('admin') });
     registerCoreRoutes(this);
+    if (fleetEnabled(this.currentConfig)) {
+      this.fleet = new Fleet(this.fleetHost(), createLogger('fleet'));
+      registerFleetRoutes(this.admin, this.fleet);
+    }
 
     cluster.setupPrimary({ exec: options.workerExec ?? path.join(__dirname, 'worker-main.js'), silent: false });
     cluster.on('message', (worker, message: WorkerToPrimary) => this.onWorkerMessage(worker, message));
@@ -123,12 +131,23 @@ export class Supervisor extends EventEmitter {
 
   /** Start plugins, the admin API and the workers; resolves when every worker listens. */
   async start(): Promise<{ listen: { host: string; port: number }; admin: { host: string; port: number }; workers: number }> {
-    const reconciled = reconcileShards(this.store.snapshot, this.currentConfig);
-    if (reconciled.changed) this.store.update(() => reconciled.snapshot);
-    for (const w of reconciled.warnings) this.logger.warn(w);
+    if (this.fleet) {
+      // the fleet's topology is etcd's (the config's shard list only seeds it)
+      try {
+        await this.fleet.connect();
+      } catch (err) {
+        await this.fleet.stop().catch(() => undefined);
+        throw err;
+      }
+    } else {
+      const reconciled = reconcileShards(this.store.snapshot, this.currentConfig);
+      if (reconciled.changed) this.store.update(() => reconciled.snapshot);
+      for (const w of reconciled.warnings) this.logger.warn(w);
+    }
 
     this.metrics.addSource(() => this.coreMetrics());
     for (const plugin of this.plugins) {
+      if (this.fleet && plugin.leaderOnly) continue; // started on leadership (below)
       await plugin.start(this);
       this.logger.debug({ plugin: plugin.name }, 'plugin started');
     }
@@ -151,6 +170,7 @@ export class Supervisor extends EventEmitter {
       await this.shutdown();
       throw err;
     }
+    if (this.fleet) await this.fleet.join(this.plugins.filter((p) => p.leaderOnly));
     this.sampler = setInterval(() => void this.sample(), 1000);
     this.sampler.unref();
     this.logger.info({ listen: this.listenAddress, admin, workers: count, epoch: this.store.snapshot.epoch, mode: this.currentConfig.mode }, 'kvstore is serving');
@@ -164,6 +184,13 @@ export class Supervisor extends EventEmitter {
    * failover, resharding and key rewrite call; the admin call returns after it resolves.
    */
   async updateTopology(mutate: (draft: TopologySnapshot) => TopologySnapshot | void, timeoutMs = 10_000): Promise<TopologySnapshot> {
+    if (this.fleet) {
+      // compare-and-swap in etcd, then every live proxy of the fleet must route by it
+      const next = await this.fleet.update(mutate);
+      await this.waitForEpoch(next.epoch, timeoutMs);
+      await this.fleet.barrier(next.epoch);
+      return next;
+    }
     const next = this.store.update(mutate); // persisted, and broadcast by the 'change' listener
     await this.waitForEpoch(next.epoch, timeoutMs);
     return next;
@@ -174,6 +201,7 @@ export class Supervisor extends EventEmitter {
     const snapshot = this.store.snapshot;
     this.broadcast({ type: 'topology', snapshot });
     await this.waitForEpoch(snapshot.epoch, timeoutMs);
+    if (this.fleet) await this.fleet.barrier(snapshot.epoch);
     return snapshot;
   }
 
@@ -314,6 +342,7 @@ export class Supervisor extends EventEmitter {
         this.logger.error({ err, plugin: plugin.name }, 'plugin stop failed');
       }
     }
+    if (this.fleet) await this.fleet.stop().catch((err) => this.logger.error({ err }, 'leaving the fleet failed'));
     const drainMs = this.currentConfig.timeouts.shutdownDrainMs;
     const alive = this.slots.filter((s) => s.worker && !s.worker.isDead());
     await Promise.all(
@@ -464,6 +493,27 @@ export class Supervisor extends EventEmitter {
         if (!this.shuttingDown) this.scheduleRestart(slot);
       });
     }, delay);
+  }
+
+  /** The narrow view the fleet coordination gets of this supervisor. */
+  private fleetHost(): FleetHost {
+    const self = this;
+    return {
+      config: this.currentConfig,
+      store: this.store,
+      get clientAddress() {
+        return self.listenAddress;
+      },
+      adminAddress: () => (this.admin.listening ? this.admin.address() : undefined),
+      workerInfo: () => this.workerInfo(),
+      on: (event, listener) => this.on(event, listener),
+      startPlugin: async (plugin) => {
+        await plugin.start(this);
+      },
+      stopPlugin: async (plugin) => {
+        await plugin.stop?.();
+      },
+    };
   }
 
   /* ---------- checks and metrics ---------- */

@@ -1,0 +1,298 @@
+/**
+ * A proxy's part in a fleet coordinated through etcd (`coordination.etcd.endpoints` set). The
+ * supervisor keeps its local TopologyStore (the last topology, also for a restart while etcd is
+ * down) and hands four things to the fleet:
+ *   - the source of truth: the topology is read (or seeded) from etcd at start, every change is a
+ *     compare-and-swap there (leader only), and every proxy follows it with a watch;
+ *   - the barrier: a change resolves once every live proxy's workers route by its epoch
+ *     (`MemberView.waitForEpoch`, `coordination.barrierTimeoutMs`);
+ *   - membership: `members/<id>` under a lease, with the epoch its workers acknowledged;
+ *   - the leader-only plugins (failover, resharding, key rewrite): started when this proxy is
+ *     elected, stopped when it is deposed; other proxies hand their admin calls to the leader.
+ * With etcd unreachable the proxy keeps serving its last topology, changes fail with a
+ * CoordinationError, and leadership (so automatic failover) lapses with the election lease.
+ */
+import type { KvstoreConfig } from '../config/types';
+import type { Logger } from '../log';
+import type { PrimaryPlugin } from '../supervisor/plugins';
+import type { TopologySnapshot } from '../topology/types';
+import { connectEtcd, EtcdHandle, etcdFailure } from './etcdClient';
+import { CoordinationError } from './errors';
+import { EtcdJobStore, JobListStore } from './JobStore';
+import { EtcdTopology, TopologyMutation } from './EtcdTopology';
+import { Leadership } from './Leadership';
+import { MemberInfo, Membership } from './Membership';
+import { LiveMember, MemberView } from './MemberView';
+
+/** What the fleet needs from the supervisor (kept narrow on purpose). */
+export interface FleetHost {
+  readonly config: KvstoreConfig;
+  /** The local copy of the topology: replaced (persisted, pushed to the workers) on every change. */
+  readonly store: { readonly snapshot: TopologySnapshot; replace(snapshot: TopologySnapshot): void };
+  readonly clientAddress?: { host: string; port: number };
+  adminAddress(): { host: string; port: number } | undefined;
+  workerInfo(): Array<{ ready: boolean; epoch: number }>;
+  on(event: 'ack' | 'worker-ready' | 'worker-exit', listener: (...args: unknown[]) => void): unknown;
+  startPlugin(plugin: PrimaryPlugin): Promise<void>;
+  stopPlugin(plugin: PrimaryPlugin): Promise<void>;
+}
+
+export interface ProxyEntry {
+  id: string;
+  address: string;
+  admin: string;
+  epoch: number;
+  leader: boolean;
+  leaseAgeMs: number | null;
+}
+
+export interface FleetStatus {
+  id: string;
+  etcd: 'ok' | 'unreachable';
+  endpoints: string[];
+  registered: boolean;
+  leader: string | null;
+  isLeader: boolean;
+  /** Automatic failover runs on the leader only, and not while etcd is unreachable. */
+  failover: 'active' | 'suspended' | 'follower';
+  proxies: number;
+  lastError: string | null;
+}
+
+let running: Fleet | undefined;
+
+/** The fleet of this process, when coordination is on (for plugins: e.g. the job store). */
+export function runningFleet(): Fleet | undefined {
+  return running;
+}
+
+export function fleetEnabled(config: KvstoreConfig): boolean {
+  return config.coordination.etcd.endpoints.length > 0;
+}
+
+export function proxyIdOf(config: KvstoreConfig): string {
+  return config.proxyId || `${config.listen.host}:${config.listen.port}`;
+}
+
+export class Fleet {
+  readonly id: string;
+  readonly etcd: EtcdHandle;
+  readonly topology: EtcdTopology;
+  readonly members: MemberView;
+  readonly leadership: Leadership;
+  readonly jobs: EtcdJobStore;
+  private readonly membership: Membership;
+  private readonly leaderPlugins: PrimaryPlugin[] = [];
+  private pluginsRunning = false;
+  private transitions: Promise<void> = Promise.resolve();
+  private etcdOk = true;
+  private lastError: string | null = null;
+  private stopped = false;
+  /** Topology changes seen by the watch (metrics). */
+  changesSeen = 0;
+
+  constructor(private readonly host: FleetHost, private readonly log: Logger) {
+    const cfg = host.config.coordination;
+    this.id = proxyIdOf(host.config);
+    this.etcd = connectEtcd(cfg.etcd);
+    const ttlSeconds = Math.max(1, Math.ceil(cfg.etcd.leaseTtlMs / 1000));
+    this.topology = new EtcdTopology(this.etcd, cfg.etcd.prefix, log);
+    this.members = new MemberView(this.etcd, cfg.etcd.prefix, log);
+    this.leadership = new Leadership(this.etcd, this.id, ttlSeconds, log);
+    this.jobs = new EtcdJobStore(this.etcd, log);
+    this.membership = new Membership(this.etcd, ttlSeconds, () => this.selfInfo(), log);
+    running = this;
+  }
+
+  /** The job list store the resharding plugin uses in a fleet. */
+  jobStore(): JobListStore {
+    return this.jobs;
+  }
+
+  /**
+   * Before the workers start: read the topology from etcd (seeding it with the local one when
+   * etcd has none) and follow it. The local copy is replaced, so workers start on etcd's.
+   */
+  async connect(): Promise<void> {
+    const { snapshot, seeded } = await this.topology.loadOrSeed(this.host.store.snapshot);
+    if (snapshot.hash !== this.host.config.hash) {
+      throw new CoordinationError(`hash: this proxy's config says ${this.host.config.hash} but the fleet's topology in etcd uses ${snapshot.hash}; every proxy of a fleet must use the same hash`);
+    }
+    this.log.info({ epoch: snapshot.epoch, seeded }, seeded ? 'seeded the fleet topology in etcd from this proxy' : 'loaded the fleet topology from etcd');
+    this.adopt(snapshot);
+    this.topology.on('change', (s: TopologySnapshot) => {
+      this.changesSeen++;
+      this.adopt(s);
+    });
+    this.topology.on('disconnected', (err: Error) => this.markEtcd(false, err));
+    this.topology.on('connected', () => this.markEtcd(true));
+    await this.topology.watch();
+    await this.members.start();
+  }
+
+  /** Once the workers are ready: register (with their epoch), then campaign for leadership. */
+  async join(leaderOnly: PrimaryPlugin[]): Promise<void> {
+    this.leaderPlugins.push(...leaderOnly);
+    const publish = () => void this.membership.publish();
+    this.host.on('ack', publish);
+    this.host.on('worker-ready', publish);
+    this.host.on('worker-exit', publish);
+    this.membership.on('renewed', () => this.markEtcd(true));
+    this.membership.on('keepaliveFailed', (err: Error) => this.markEtcd(false, err));
+    this.membership.on('lost', () => this.markEtcd(false, new Error('membership lease lost')));
+    // Back in the fleet after a lost lease: catch up with the topology before acknowledging.
+    this.membership.on('registered', () => {
+      void this.topology.refresh().then(
+        (s) => {
+          this.adopt(s);
+          void this.membership.publish();
+        },
+        (err) => this.log.warn({ err: (err as Error).message }, 'cannot catch up with the topology after re-registering'),
+      );
+    });
+    await this.membership.register();
+    this.leadership.on('elected', () => this.transition(true));
+    this.leadership.on('deposed', () => this.transition(false));
+    await this.leadership.start();
+  }
+
+  /** Leader only: compare-and-swap the topology in etcd; the local copy follows at once. */
+  async update(mutate: TopologyMutation): Promise<TopologySnapshot> {
+    const guard = this.leadership.guardKey;
+    if (!guard) {
+      const leader = this.leadership.leaderId;
+      throw new CoordinationError(`only the fleet leader changes the topology; this proxy (${this.id}) is not it (leader: ${leader ?? 'none right now'})`);
+    }
+    try {
+      const next = await this.topology.update(mutate, guard);
+      this.markEtcd(true);
+      this.adopt(next);
+      return next;
+    } catch (err) {
+      if (err instanceof CoordinationError) this.markEtcd(false, err);
+      throw err;
+    }
+  }
+
+  /** Resolve when every live proxy acknowledges `epoch` (this one included). */
+  barrier(epoch: number): Promise<void> {
+    return this.members.waitForEpoch(epoch, this.host.config.coordination.barrierTimeoutMs);
+  }
+
+  /** Every live proxy with its leadership and lease age (GET /proxies). */
+  async proxies(): Promise<ProxyEntry[]> {
+    const leader = this.leadership.leaderId;
+    const list = this.members.list();
+    const ages = await Promise.all(list.map((m) => this.leaseAgeMs(m)));
+    return list.map((m, i) => ({ id: m.id, address: m.address, admin: m.admin, epoch: m.epoch, leader: m.id === leader, leaseAgeMs: ages[i] }));
+  }
+
+  /** The admin address of the leader, when it is another proxy. */
+  leaderAdmin(): string | null {
+    const leader = this.leadership.leaderId;
+    if (!leader || leader === this.id) return null;
+    return this.members.list().find((m) => m.id === leader)?.admin ?? null;
+  }
+
+  get isLeader(): boolean {
+    return this.leadership.isLeader;
+  }
+
+  status(): FleetStatus {
+    const isLeader = this.leadership.isLeader;
+    return {
+      id: this.id,
+      etcd: this.etcdOk ? 'ok' : 'unreachable',
+      endpoints: this.etcd.endpoints,
+      registered: this.membership.isRegistered,
+      leader: this.leadership.leaderId,
+      isLeader,
+      failover: !this.etcdOk ? 'suspended' : isLeader ? 'active' : 'follower',
+      proxies: this.members.list().length,
+      lastError: this.lastError,
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.leadership.stop();
+    await this.transitions;
+    await this.jobs.flushed();
+    await this.membership.stop();
+    await this.topology.close();
+    await this.members.close();
+    this.etcd.close();
+    if (running === this) running = undefined;
+  }
+
+  private selfInfo(): MemberInfo {
+    const cfg = this.host.config;
+    const listen = this.host.clientAddress ?? cfg.listen;
+    const admin = this.host.adminAddress() ?? cfg.admin;
+    const ready = this.host.workerInfo().filter((w) => w.ready);
+    const epoch = ready.length === 0 ? 0 : Math.min(...ready.map((w) => w.epoch));
+    return { id: this.id, address: `${listen.host}:${listen.port}`, admin: `${admin.host}:${admin.port}`, epoch };
+  }
+
+  /** A newer snapshot from etcd becomes the local one (persisted, pushed to the workers). */
+  private adopt(snapshot: TopologySnapshot): void {
+    if (snapshot.epoch === this.host.store.snapshot.epoch && JSON.stringify(snapshot) === JSON.stringify(this.host.store.snapshot)) return;
+    this.host.store.replace(snapshot);
+  }
+
+  private markEtcd(ok: boolean, err?: Error): void {
+    if (ok === this.etcdOk) return;
+    this.etcdOk = ok;
+    if (ok) this.log.info('etcd reachable again: fleet coordination resumed');
+    else {
+      this.lastError = err?.message ?? 'unreachable';
+      this.log.error({ err: this.lastError }, 'etcd unreachable: serving the last topology; topology changes and automatic failover are suspended');
+    }
+  }
+
+  /** Start or stop the leader-only plugins, one transition at a time. */
+  private transition(leading: boolean): void {
+    this.transitions = this.transitions.then(async () => {
+      if (leading && !this.pluginsRunning && !this.stopped && this.leadership.isLeader) {
+        try {
+          await this.jobs.fetch();
+        } catch (err) {
+          this.log.warn({ err: etcdFailure(this.etcd.endpoints, 'read the job list', err).message }, 'starting with an empty job list');
+        }
+        this.pluginsRunning = true;
+        for (const p of this.leaderPlugins) {
+          try {
+            await this.host.startPlugin(p);
+          } catch (err) {
+            this.log.error({ err: (err as Error).message, plugin: p.name }, 'leader plugin failed to start');
+          }
+        }
+        this.log.info({ plugins: this.leaderPlugins.map((p) => p.name) }, 'leader: failover, resharding and key-rewrite reclaim run here');
+      } else if (!leading && this.pluginsRunning) {
+        this.pluginsRunning = false;
+        for (const p of [...this.leaderPlugins].reverse()) {
+          try {
+            await this.host.stopPlugin(p);
+          } catch (err) {
+            this.log.error({ err: (err as Error).message, plugin: p.name }, 'leader plugin failed to stop');
+          }
+        }
+        await this.jobs.flushed();
+        this.log.warn('no longer the leader: leader-only plugins stopped');
+      }
+    });
+  }
+
+  private async leaseAgeMs(m: LiveMember): Promise<number | null> {
+    try {
+      const r = await this.etcd.client.leaseClient.leaseTimeToLive({ ID: m.lease });
+      const granted = Number(r.grantedTTL);
+      const left = Number(r.TTL);
+      if (!(granted > 0) || left < 0) return null;
+      return (granted - left) * 1000;
+    } catch {
+      return null;
+    }
+  }
+}
