@@ -60,7 +60,7 @@ export async function startFleet(t: TestContextLike & { title?: string }, option
       return r.body.proxies;
     },
     async leader() {
-      return eventually(async () => {
+      const found = await eventually(async () => {
         for (const p of proxies) {
           if (!p || p.process.exitCode !== null || p.process.signalCode !== null) continue;
           const f = await p.admin('GET', '/fleet').catch(() => null);
@@ -68,6 +68,7 @@ export async function startFleet(t: TestContextLike & { title?: string }, option
         }
         return undefined;
       }, 20_000, 'a fleet leader');
+      return found!;
     },
   };
   // The first proxy seeds etcd; the others start alongside.
