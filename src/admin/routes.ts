@@ -32,6 +32,8 @@ export function registerCoreRoutes(supervisor: Supervisor): void {
       shardsUp: topo.shards.filter((s) => s.state === 'up').length,
       shards: topo.shards.length,
       listen: supervisor.clientAddress ?? null,
+      // a fleet (coordination): etcd reachable, leader, automatic failover active/suspended
+      ...(supervisor.fleet ? { fleet: supervisor.fleet.status() } : {}),
     };
     return AdminReply.json(body, ready > 0 ? 200 : 503);
   });

@@ -158,6 +158,7 @@ export class Fleet {
 
   /** Leader only: compare-and-swap the topology in etcd; the local copy follows at once. */
   async update(mutate: TopologyMutation): Promise<TopologySnapshot> {
+    if (!this.etcdOk) throw this.unreachableError();
     const guard = this.leadership.guardKey;
     if (!guard) {
       const leader = this.leadership.leaderId;
@@ -172,6 +173,14 @@ export class Fleet {
       if (err instanceof CoordinationError) this.markEtcd(false, err);
       throw err;
     }
+  }
+
+  /** What a topology change gets while etcd is unreachable. */
+  unreachableError(): CoordinationError {
+    return new CoordinationError(
+      `etcd unreachable (${this.etcd.endpoints.join(', ')}): topology changes are refused until it is back; ` +
+        `this proxy keeps serving epoch ${this.host.store.snapshot.epoch} and automatic failover is suspended (last error: ${this.lastError ?? 'none'})`,
+    );
   }
 
   /** Resolve when every live proxy acknowledges `epoch` (this one included). */

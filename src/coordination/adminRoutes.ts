@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import { AdminReply, AdminServer, HttpError } from '../admin/AdminServer';
+import type { MetricsRegistry } from '../admin/metrics';
 import type { Fleet } from './Fleet';
 
 /** Endpoints whose state lives with the leader's plugins. */
@@ -19,11 +20,24 @@ export function isLeaderPath(path: string): boolean {
   return LEADER_PATHS.some((re) => re.test(path));
 }
 
-export function registerFleetRoutes(admin: AdminServer, fleet: Fleet): void {
+export function registerFleetRoutes(admin: AdminServer, metrics: MetricsRegistry, fleet: Fleet): void {
+  metrics.addSource(() => {
+    const s = fleet.status();
+    const gauge = (name: string, help: string, value: number) => ({ name, help, type: 'gauge' as const, samples: [{ value }] });
+    return [
+      gauge('kvstore_fleet_etcd_up', '1 while this proxy reaches etcd (fleet coordination).', s.etcd === 'ok' ? 1 : 0),
+      gauge('kvstore_fleet_leader', '1 on the fleet leader (it runs failover, resharding and reclaim).', s.isLeader ? 1 : 0),
+      gauge('kvstore_fleet_proxies', 'Live proxies of the fleet, as this proxy sees them.', s.proxies),
+      gauge('kvstore_fleet_failover_suspended', '1 while automatic failover is suspended because etcd is unreachable.', s.failover === 'suspended' ? 1 : 0),
+      { name: 'kvstore_fleet_topology_changes_total', help: 'Topology changes received from etcd.', type: 'counter' as const, samples: [{ value: fleet.changesSeen }] },
+    ];
+  });
   admin.route('GET', '/proxies', async () => ({ proxies: await fleet.proxies() }));
   admin.route('GET', '/fleet', () => fleet.status());
   admin.intercept(async (req) => {
-    if (!isLeaderPath(req.path) || fleet.isLeader) return null;
+    if (!isLeaderPath(req.path)) return null;
+    if (req.method !== 'GET' && fleet.status().etcd === 'unreachable') throw fleet.unreachableError();
+    if (fleet.isLeader) return null;
     const leader = fleet.leaderAdmin();
     if (!leader) throw new HttpError(503, `no fleet leader right now (etcd: ${fleet.status().etcd}); ${req.method} ${req.path} needs the leader, retry in a few seconds`, 'E_COORDINATION');
     return forward(leader, req.method, req.path + (req.search ?? ''), req.method === 'GET' ? undefined : req.body);

@@ -107,7 +107,7 @@ export class Supervisor extends EventEmitter {
     registerCoreRoutes(this);
     if (fleetEnabled(this.currentConfig)) {
       this.fleet = new Fleet(this.fleetHost(), createLogger('fleet'));
-      registerFleetRoutes(this.admin, this.fleet);
+      registerFleetRoutes(this.admin, this.metrics, this.fleet);
     }
 
     cluster.setupPrimary({ exec: options.workerExec ?? path.join(__dirname, 'worker-main.js'), silent: false });
