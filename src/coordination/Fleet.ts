@@ -32,6 +32,10 @@ export interface FleetHost {
   readonly clientAddress?: { host: string; port: number };
   adminAddress(): { host: string; port: number } | undefined;
   workerInfo(): Array<{ ready: boolean; epoch: number }>;
+  /** Resolve when every ready worker routes by `epoch`. */
+  waitForEpoch(epoch: number): Promise<void>;
+  /** The lease deadline of the workers (src/proxy/LeaseFence.ts). */
+  broadcastToWorkers(message: { type: 'fleet-lease'; validUntil: number | null }): void;
   on(event: 'ack' | 'worker-ready' | 'worker-exit', listener: (...args: unknown[]) => void): unknown;
   startPlugin(plugin: PrimaryPlugin): Promise<void>;
   stopPlugin(plugin: PrimaryPlugin): Promise<void>;
@@ -57,9 +61,15 @@ export interface FleetStatus {
   failover: 'active' | 'suspended' | 'follower';
   proxies: number;
   lastError: string | null;
+  /** Until when this proxy's workers serve without hearing from etcd again (null: etcd unreachable, no deadline). */
+  servingUntil: string | null;
+  caughtUp: boolean;
 }
 
 let running: Fleet | undefined;
+
+/** The workers' deadline ends this long before the lease can expire in etcd. */
+const DEADLINE_MARGIN_MS = 300;
 
 /** The fleet of this process, when coordination is on (for plugins: e.g. the job store). */
 export function runningFleet(): Fleet | undefined {
@@ -90,12 +100,18 @@ export class Fleet {
   private stopped = false;
   /** Topology changes seen by the watch (metrics). */
   changesSeen = 0;
+  /** The workers' deadline last sent: a time, null (etcd unreachable: no deadline) or 0 (none yet). */
+  private workerDeadline: number | null = 0;
+  /** The topology was read from etcd since this proxy (re)registered, and the workers route by it. */
+  private caughtUp = false;
+  private readonly ttlMs: number;
 
   constructor(private readonly host: FleetHost, private readonly log: Logger) {
     const cfg = host.config.coordination;
     this.id = proxyIdOf(host.config);
     this.etcd = connectEtcd(cfg.etcd);
     const ttlSeconds = Math.max(1, Math.ceil(cfg.etcd.leaseTtlMs / 1000));
+    this.ttlMs = ttlSeconds * 1000;
     this.topology = new EtcdTopology(this.etcd, cfg.etcd.prefix, log);
     this.members = new MemberView(this.etcd, cfg.etcd.prefix, log);
     this.leadership = new Leadership(this.etcd, this.id, ttlSeconds, log);
@@ -137,20 +153,25 @@ export class Fleet {
     this.host.on('ack', publish);
     this.host.on('worker-ready', publish);
     this.host.on('worker-exit', publish);
-    this.membership.on('renewed', () => this.markEtcd(true));
+    this.membership.on('renewed', () => {
+      this.markEtcd(true);
+      if (this.caughtUp) this.renewDeadline();
+    });
     this.membership.on('keepaliveFailed', (err: Error) => this.markEtcd(false, err));
-    this.membership.on('lost', () => this.markEtcd(false, new Error('membership lease lost')));
-    // Back in the fleet after a lost lease: catch up with the topology before acknowledging.
-    this.membership.on('registered', () => {
-      void this.topology.refresh().then(
-        (s) => {
-          this.adopt(s);
-          void this.membership.publish();
-        },
-        (err) => this.log.warn({ err: (err as Error).message }, 'cannot catch up with the topology after re-registering'),
-      );
+    this.membership.on('lost', () => {
+      this.caughtUp = false;
+      this.markEtcd(false, new Error('membership lease lost'));
+      // Out of the barrier now: unless etcd is down for everyone (no deadline), stop serving.
+      if (this.workerDeadline !== null) this.sendDeadline(1);
+    });
+    // Back in the fleet after a lost lease: catch up with the topology before serving again.
+    this.membership.on('registered', () => void this.catchUp());
+    this.host.on('worker-ready', () => {
+      if (this.workerDeadline !== 0) this.host.broadcastToWorkers({ type: 'fleet-lease', validUntil: this.workerDeadline });
     });
     await this.membership.register();
+    this.caughtUp = true; // connect() read the topology; the workers started on it
+    this.renewDeadline();
     this.leadership.on('elected', () => this.transition(true));
     this.leadership.on('deposed', () => this.transition(false));
     await this.leadership.start();
@@ -219,6 +240,8 @@ export class Fleet {
       failover: !this.etcdOk ? 'suspended' : isLeader ? 'active' : 'follower',
       proxies: this.members.list().length,
       lastError: this.lastError,
+      servingUntil: typeof this.workerDeadline === 'number' && this.workerDeadline > 0 ? new Date(this.workerDeadline).toISOString() : null,
+      caughtUp: this.caughtUp,
     };
   }
 
@@ -250,7 +273,39 @@ export class Fleet {
     this.host.store.replace(snapshot);
   }
 
+  /** Read the topology again, let the workers route by it, then acknowledge it (after a lost lease). */
+  private async catchUp(): Promise<void> {
+    try {
+      const s = await this.topology.refresh();
+      this.adopt(s);
+      await this.host.waitForEpoch(this.host.store.snapshot.epoch);
+      this.caughtUp = true;
+      this.renewDeadline();
+      await this.membership.publish();
+      this.log.info({ epoch: this.host.store.snapshot.epoch }, 'back in the fleet: re-registered and caught up with the topology');
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot catch up with the topology after re-registering; retrying');
+      setTimeout(() => void this.catchUp(), 250).unref();
+    }
+  }
+
+  /** The lease lives at least until the last keepalive sent (or the grant) + TTL. */
+  private renewDeadline(): void {
+    this.sendDeadline(this.membership.lastFiredAt + this.ttlMs - DEADLINE_MARGIN_MS);
+  }
+
+  /** Tell the workers until when they may serve (see src/proxy/LeaseFence.ts). */
+  private sendDeadline(validUntil: number | null): void {
+    if (this.stopped) return;
+    this.workerDeadline = validUntil;
+    this.host.broadcastToWorkers({ type: 'fleet-lease', validUntil });
+  }
+
   private markEtcd(ok: boolean, err?: Error): void {
+    // etcd failing while our lease is still valid: it is etcd, not this proxy; with etcd down
+    // nobody can change the topology, so the workers keep serving the last one (no deadline).
+    // Past the deadline (this process stalled) the workers stay fenced until caught up.
+    if (!ok && typeof this.workerDeadline === 'number' && this.workerDeadline > 0 && Date.now() < this.workerDeadline) this.sendDeadline(null);
     if (ok === this.etcdOk) return;
     this.etcdOk = ok;
     if (ok) this.log.info('etcd reachable again: fleet coordination resumed');

@@ -31,6 +31,11 @@ export class Membership extends EventEmitter {
   private published: MemberInfo | null = null;
   /** When the lease was last renewed (ms, this process's clock). */
   lastRenewedAt = 0;
+  /**
+   * When the keepalive behind the last renewal was sent: etcd renewed the lease after this, so
+   * the lease lives at least until lastFiredAt + TTL (what the workers' deadline is based on).
+   */
+  lastFiredAt = 0;
 
   constructor(
     private readonly etcd: EtcdHandle,
@@ -66,6 +71,7 @@ export class Membership extends EventEmitter {
       this.emit('renewed');
     });
     lease.on('keepaliveFailed', (err) => this.emit('keepaliveFailed', err));
+    lease.on('keepaliveFired', () => (this.lastFiredAt = Date.now()));
     lease.on('lost', (err) => {
       if (this.lease !== lease) return;
       this.lease = null;
@@ -76,6 +82,7 @@ export class Membership extends EventEmitter {
       if (!this.stopped) void this.register().then(() => this.emit('registered'));
     });
     try {
+      this.lastFiredAt = Date.now();
       await lease.grant();
       this.lastRenewedAt = Date.now();
       const info = this.self();

@@ -147,6 +147,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
 
   private onData(chunk: Buffer, start: number, end: number): void {
     if (this.closed || this.closeAfterFlush) return;
+    if (this.ctx.fence.deadline !== 0) this.ctx.fence.check(); // fleet only: one clock read per read
     if (this.deferred !== null) {
       // Paused mid-chunk and more arrived anyway: keep it (copied) behind the deferred commands.
       this.deferred = Buffer.concat([this.deferred, chunk.subarray(start, end)]);

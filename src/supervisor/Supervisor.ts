@@ -506,6 +506,8 @@ export class Supervisor extends EventEmitter {
       },
       adminAddress: () => (this.admin.listening ? this.admin.address() : undefined),
       workerInfo: () => this.workerInfo(),
+      waitForEpoch: (epoch) => this.waitForEpoch(epoch),
+      broadcastToWorkers: (message) => this.broadcast(message),
       on: (event, listener) => this.on(event, listener),
       startPlugin: async (plugin) => {
         await plugin.start(this);

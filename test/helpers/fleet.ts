@@ -35,6 +35,7 @@ export async function startFleet(t: TestContextLike & { title?: string }, option
   const shards = options.shardList ?? redis.map((r, i) => ({ name: `s${i + 1}`, master: r.address, replicas: [] }));
   const prefix = `/kvstore-test-${process.pid}-${etcd.members[0].clientPort}/`;
   const proxies: KvstoreProcess[] = [];
+  const coordination = (options.config?.coordination ?? {}) as Record<string, unknown>;
   const fleet: TestFleet = {
     etcd,
     redis,
@@ -48,7 +49,10 @@ export async function startFleet(t: TestContextLike & { title?: string }, option
           shards,
           proxyId: `p${index + 1}`,
           ...options.config,
-          coordination: { etcd: { endpoints: etcd.endpoints, prefix, leaseTtlMs: 3000 }, ...((options.config?.coordination as object) ?? {}) },
+          coordination: {
+            ...coordination,
+            etcd: { endpoints: etcd.endpoints, prefix, leaseTtlMs: 3000, ...((coordination.etcd as object) ?? {}) },
+          },
         },
       });
       proxies[index] = kv;
