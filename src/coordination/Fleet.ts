@@ -14,7 +14,10 @@
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
+import type { EpochBarrier } from '../supervisor/EpochBarrier';
 import type { PrimaryPlugin } from '../supervisor/plugins';
+import type { TopologyPersistence } from '../supervisor/TopologyPublisher';
+import type { TopologyStore } from '../topology/TopologyStore';
 import type { TopologySnapshot } from '../topology/types';
 import { connectEtcd, EtcdHandle, etcdFailure } from './etcdClient';
 import { CoordinationError } from './errors';
@@ -27,16 +30,16 @@ import { LiveMember, MemberView } from './MemberView';
 /** What the fleet needs from the supervisor (kept narrow on purpose). */
 export interface FleetHost {
   readonly config: KvstoreConfig;
-  /** The local copy of the topology: replaced (persisted, pushed to the workers) on every change. */
-  readonly store: { readonly snapshot: TopologySnapshot; replace(snapshot: TopologySnapshot): void };
   readonly clientAddress?: { host: string; port: number };
-  adminAddress(): { host: string; port: number } | undefined;
+  readonly adminAddress?: { host: string; port: number };
   workerInfo(): Array<{ ready: boolean; epoch: number }>;
-  /** Resolve when every ready worker routes by `epoch`. */
-  waitForEpoch(epoch: number): Promise<void>;
+  /** Resolve when every ready worker of this proxy routes by `epoch` (this proxy only). */
+  waitForWorkers(epoch: number): Promise<void>;
   /** The lease deadline of the workers (src/proxy/LeaseFence.ts). */
   broadcastToWorkers(message: { type: 'fleet-lease'; validUntil: number | null }): void;
-  on(event: 'ack' | 'worker-ready' | 'worker-exit', listener: (...args: unknown[]) => void): unknown;
+  /** Worker events: an epoch acknowledged, a worker ready, a worker gone. */
+  onWorkers(listener: () => void): void;
+  onWorkerReady(listener: () => void): void;
   startPlugin(plugin: PrimaryPlugin): Promise<void>;
   stopPlugin(plugin: PrimaryPlugin): Promise<void>;
 }
@@ -106,9 +109,15 @@ export class Fleet {
   private caughtUp = false;
   private readonly ttlMs: number;
 
-  constructor(private readonly host: FleetHost, private readonly log: Logger) {
-    const cfg = host.config.coordination;
-    this.id = proxyIdOf(host.config);
+  private hostRef: FleetHost | null = null;
+
+  /**
+   * `local` is this proxy's own copy (stateDir/topology.json): replaced by every snapshot from
+   * etcd, and the seed when etcd holds none.
+   */
+  constructor(private readonly config: KvstoreConfig, readonly local: TopologyStore, private readonly log: Logger) {
+    const cfg = config.coordination;
+    this.id = proxyIdOf(config);
     this.etcd = connectEtcd(cfg.etcd);
     const ttlSeconds = Math.max(1, Math.ceil(cfg.etcd.leaseTtlMs / 1000));
     this.ttlMs = ttlSeconds * 1000;
@@ -118,6 +127,40 @@ export class Fleet {
     this.jobs = new EtcdJobStore(this.etcd, log);
     this.membership = new Membership(this.etcd, ttlSeconds, () => this.selfInfo(), log);
     running = this;
+  }
+
+  /** The supervisor side, once it exists (before `connect`). */
+  bind(host: FleetHost): void {
+    this.hostRef = host;
+  }
+
+  private get host(): FleetHost {
+    if (!this.hostRef) throw new Error('Fleet used before bind()');
+    return this.hostRef;
+  }
+
+  /**
+   * The supervisor's TopologyPersistence in a fleet: reads are the local copy, a change is a
+   * compare-and-swap in etcd (leader only), and changes from etcd arrive as 'change' events.
+   */
+  persistence(): TopologyPersistence {
+    const fleet = this;
+    return {
+      get snapshot() {
+        return fleet.local.snapshot;
+      },
+      get file() {
+        return fleet.local.file;
+      },
+      update: (mutate) => fleet.update(mutate),
+      on: (event, listener) => fleet.local.on(event, listener),
+      off: (event, listener) => fleet.local.off(event, listener),
+    };
+  }
+
+  /** The fleet-wide epoch barrier: every live proxy routes by the epoch. */
+  epochBarrier(): EpochBarrier {
+    return { wait: (epoch, timeoutMs) => this.barrier(epoch, timeoutMs) };
   }
 
   /** The job list store the resharding plugin uses in a fleet. */
@@ -130,9 +173,9 @@ export class Fleet {
    * etcd has none) and follow it. The local copy is replaced, so workers start on etcd's.
    */
   async connect(): Promise<void> {
-    const { snapshot, seeded } = await this.topology.loadOrSeed(this.host.store.snapshot);
-    if (snapshot.hash !== this.host.config.hash) {
-      throw new CoordinationError(`hash: this proxy's config says ${this.host.config.hash} but the fleet's topology in etcd uses ${snapshot.hash}; every proxy of a fleet must use the same hash`);
+    const { snapshot, seeded } = await this.topology.loadOrSeed(this.local.snapshot);
+    if (snapshot.hash !== this.config.hash) {
+      throw new CoordinationError(`hash: this proxy's config says ${this.config.hash} but the fleet's topology in etcd uses ${snapshot.hash}; every proxy of a fleet must use the same hash`);
     }
     this.log.info({ epoch: snapshot.epoch, seeded }, seeded ? 'seeded the fleet topology in etcd from this proxy' : 'loaded the fleet topology from etcd');
     this.adopt(snapshot);
@@ -149,10 +192,7 @@ export class Fleet {
   /** Once the workers are ready: register (with their epoch), then campaign for leadership. */
   async join(leaderOnly: PrimaryPlugin[]): Promise<void> {
     this.leaderPlugins.push(...leaderOnly);
-    const publish = () => void this.membership.publish();
-    this.host.on('ack', publish);
-    this.host.on('worker-ready', publish);
-    this.host.on('worker-exit', publish);
+    this.host.onWorkers(() => void this.membership.publish());
     this.membership.on('renewed', () => {
       this.markEtcd(true);
       if (this.caughtUp) this.renewDeadline();
@@ -166,7 +206,7 @@ export class Fleet {
     });
     // Back in the fleet after a lost lease: catch up with the topology before serving again.
     this.membership.on('registered', () => void this.catchUp());
-    this.host.on('worker-ready', () => {
+    this.host.onWorkerReady(() => {
       if (this.workerDeadline !== 0) this.host.broadcastToWorkers({ type: 'fleet-lease', validUntil: this.workerDeadline });
     });
     await this.membership.register();
@@ -200,13 +240,13 @@ export class Fleet {
   unreachableError(): CoordinationError {
     return new CoordinationError(
       `etcd unreachable (${this.etcd.endpoints.join(', ')}): topology changes are refused until it is back; ` +
-        `this proxy keeps serving epoch ${this.host.store.snapshot.epoch} and automatic failover is suspended (last error: ${this.lastError ?? 'none'})`,
+        `this proxy keeps serving epoch ${this.local.snapshot.epoch} and automatic failover is suspended (last error: ${this.lastError ?? 'none'})`,
     );
   }
 
   /** Resolve when every live proxy acknowledges `epoch` (this one included). */
-  barrier(epoch: number): Promise<void> {
-    return this.members.waitForEpoch(epoch, this.host.config.coordination.barrierTimeoutMs);
+  barrier(epoch: number, timeoutMs?: number): Promise<void> {
+    return this.members.waitForEpoch(epoch, Math.max(timeoutMs ?? 0, this.config.coordination.barrierTimeoutMs));
   }
 
   /** Every live proxy with its leadership and lease age (GET /proxies). */
@@ -259,18 +299,18 @@ export class Fleet {
   }
 
   private selfInfo(): MemberInfo {
-    const cfg = this.host.config;
-    const listen = this.host.clientAddress ?? cfg.listen;
-    const admin = this.host.adminAddress() ?? cfg.admin;
-    const ready = this.host.workerInfo().filter((w) => w.ready);
+    const cfg = this.config;
+    const listen = this.hostRef?.clientAddress ?? cfg.listen;
+    const admin = this.hostRef?.adminAddress ?? cfg.admin;
+    const ready = (this.hostRef?.workerInfo() ?? []).filter((w) => w.ready);
     const epoch = ready.length === 0 ? 0 : Math.min(...ready.map((w) => w.epoch));
     return { id: this.id, address: `${listen.host}:${listen.port}`, admin: `${admin.host}:${admin.port}`, epoch };
   }
 
   /** A newer snapshot from etcd becomes the local one (persisted, pushed to the workers). */
   private adopt(snapshot: TopologySnapshot): void {
-    if (snapshot.epoch === this.host.store.snapshot.epoch && JSON.stringify(snapshot) === JSON.stringify(this.host.store.snapshot)) return;
-    this.host.store.replace(snapshot);
+    if (snapshot.epoch === this.local.snapshot.epoch && JSON.stringify(snapshot) === JSON.stringify(this.local.snapshot)) return;
+    this.local.replace(snapshot);
   }
 
   /** Read the topology again, let the workers route by it, then acknowledge it (after a lost lease). */
@@ -278,11 +318,11 @@ export class Fleet {
     try {
       const s = await this.topology.refresh();
       this.adopt(s);
-      await this.host.waitForEpoch(this.host.store.snapshot.epoch);
+      await this.host.waitForWorkers(this.local.snapshot.epoch);
       this.caughtUp = true;
       this.renewDeadline();
       await this.membership.publish();
-      this.log.info({ epoch: this.host.store.snapshot.epoch }, 'back in the fleet: re-registered and caught up with the topology');
+      this.log.info({ epoch: this.local.snapshot.epoch }, 'back in the fleet: re-registered and caught up with the topology');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'cannot catch up with the topology after re-registering; retrying');
       setTimeout(() => void this.catchUp(), 250).unref();

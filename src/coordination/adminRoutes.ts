@@ -8,7 +8,7 @@
  */
 import http from 'node:http';
 import { AdminReply, AdminServer, HttpError } from '../admin/AdminServer';
-import type { MetricsRegistry } from '../admin/metrics';
+import { counterFrom, gaugeFrom, Registry } from '../admin/metrics';
 import type { Fleet } from './Fleet';
 
 /** Endpoints whose state lives with the leader's plugins. */
@@ -20,18 +20,12 @@ export function isLeaderPath(path: string): boolean {
   return LEADER_PATHS.some((re) => re.test(path));
 }
 
-export function registerFleetRoutes(admin: AdminServer, metrics: MetricsRegistry, fleet: Fleet): void {
-  metrics.addSource(() => {
-    const s = fleet.status();
-    const gauge = (name: string, help: string, value: number) => ({ name, help, type: 'gauge' as const, samples: [{ value }] });
-    return [
-      gauge('kvstore_fleet_etcd_up', '1 while this proxy reaches etcd (fleet coordination).', s.etcd === 'ok' ? 1 : 0),
-      gauge('kvstore_fleet_leader', '1 on the fleet leader (it runs failover, resharding and reclaim).', s.isLeader ? 1 : 0),
-      gauge('kvstore_fleet_proxies', 'Live proxies of the fleet, as this proxy sees them.', s.proxies),
-      gauge('kvstore_fleet_failover_suspended', '1 while automatic failover is suspended because etcd is unreachable.', s.failover === 'suspended' ? 1 : 0),
-      { name: 'kvstore_fleet_topology_changes_total', help: 'Topology changes received from etcd.', type: 'counter' as const, samples: [{ value: fleet.changesSeen }] },
-    ];
-  });
+export function registerFleetRoutes(admin: AdminServer, metrics: Registry, fleet: Fleet): void {
+  gaugeFrom(metrics, 'kvstore_fleet_etcd_up', '1 while this proxy reaches etcd (fleet coordination).', () => (fleet.status().etcd === 'ok' ? 1 : 0));
+  gaugeFrom(metrics, 'kvstore_fleet_leader', '1 on the fleet leader (it runs failover, resharding and reclaim).', () => (fleet.status().isLeader ? 1 : 0));
+  gaugeFrom(metrics, 'kvstore_fleet_proxies', 'Live proxies of the fleet, as this proxy sees them.', () => fleet.status().proxies);
+  gaugeFrom(metrics, 'kvstore_fleet_failover_suspended', '1 while automatic failover is suspended because etcd is unreachable.', () => (fleet.status().failover === 'suspended' ? 1 : 0));
+  counterFrom(metrics, 'kvstore_fleet_topology_changes_total', 'Topology changes received from etcd.', () => fleet.changesSeen);
   admin.route('GET', '/proxies', async () => ({ proxies: await fleet.proxies() }));
   admin.route('GET', '/fleet', () => fleet.status());
   admin.intercept(async (req) => {

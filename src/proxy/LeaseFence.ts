@@ -12,7 +12,7 @@
  * `deadline === 0` it is one comparison. A deadline of `null` from the primary means "etcd is
  * unreachable for everyone, keep serving the last topology" (no change can be made without etcd).
  */
-import { errorReply } from './Resp';
+import { errorReply } from './ErrorReply';
 
 export const FENCED_REPLY = errorReply('TRYAGAIN Kvstore: this proxy lost its place in the fleet (etcd lease expired) and is catching up with the topology; retry shortly or use another proxy');
 
