@@ -68,6 +68,13 @@ export function addFormats(): void {
     coerce: (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean),
   });
   convict.addFormat({
+    name: 'share',
+    validate(value: unknown) {
+      if (typeof value !== 'number' || !(value > 0) || value > 1) throw new Error('must be a number above 0 and at most 1 (a share of the proxies, e.g. 0.5)');
+    },
+    coerce: (v: string) => (/^\d*\.?\d+$/.test(v.trim()) ? Number(v) : v),
+  });
+  convict.addFormat({
     name: 'etcd-prefix',
     validate(value: unknown) {
       if (typeof value !== 'string' || !/^\/[\x21-\x7e]*$/.test(value)) throw new Error('must start with "/" and hold printable characters only, e.g. /kvstore/');
@@ -247,6 +254,12 @@ export const schema = {
       },
       username: { doc: 'etcd user (etcd auth); empty = none.', format: String, default: '', env: 'KVSTORE_ETCD_USERNAME' },
       password: { doc: 'etcd password for `username`.', format: String, default: '', env: 'KVSTORE_ETCD_PASSWORD', sensitive: true },
+    },
+    failoverConfirmShare: {
+      doc: 'Store mode: the share of live proxies (the leader included) that must see a master unreachable before the leader promotes a replica, so that one proxy cut off from one master cannot fail it over for everyone. 0.5 = half of them (2 of 3).',
+      format: 'share',
+      default: 0.5,
+      env: 'KVSTORE_COORDINATION_FAILOVER_CONFIRM_SHARE',
     },
     barrierTimeoutMs: {
       doc: 'How long a routing change that moves ownership waits for every live proxy to acknowledge its epoch before it fails (the next step is not taken).',

@@ -63,6 +63,8 @@ export interface CoordinationConfig {
     username: string; // fixed
     password: string; // fixed
   };
+  /** Store mode: share of live proxies that must see a master down before a promotion. */
+  failoverConfirmShare: number;
   /** How long an ownership-moving change waits for every live proxy's acknowledgement. */
   barrierTimeoutMs: number;
 }

@@ -23,6 +23,7 @@ import { connectEtcd, EtcdHandle, etcdFailure } from './etcdClient';
 import { CoordinationError } from './errors';
 import { EtcdJobStore, JobListStore } from './JobStore';
 import { EtcdTopology, TopologyMutation } from './EtcdTopology';
+import { HealthWitness } from './HealthWitness';
 import { Leadership } from './Leadership';
 import { MemberInfo, Membership } from './Membership';
 import { LiveMember, MemberView } from './MemberView';
@@ -95,6 +96,8 @@ export class Fleet {
   readonly leadership: Leadership;
   readonly jobs: EtcdJobStore;
   private readonly membership: Membership;
+  /** Store mode (without Sentinel): this proxy's view of the masters, for the leader's confirmation. */
+  witness?: HealthWitness;
   private readonly leaderPlugins: PrimaryPlugin[] = [];
   private pluginsRunning = false;
   private transitions: Promise<void> = Promise.resolve();
@@ -212,6 +215,10 @@ export class Fleet {
     await this.membership.register();
     this.caughtUp = true; // connect() read the topology; the workers started on it
     this.renewDeadline();
+    if (this.config.mode === 'store' && this.config.sentinels.length === 0) {
+      this.witness = new HealthWitness(this.id, this.etcd, this.config.coordination.etcd.prefix, this.config, this.local, this.membership, this.members, this.log);
+      this.witness.start();
+    }
     this.leadership.on('elected', () => this.transition(true));
     this.leadership.on('deposed', () => this.transition(false));
     await this.leadership.start();
@@ -290,6 +297,7 @@ export class Fleet {
     this.stopped = true;
     await this.leadership.stop();
     await this.transitions;
+    this.witness?.stop();
     await this.jobs.flushed();
     await this.membership.stop();
     await this.topology.close();

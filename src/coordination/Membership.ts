@@ -113,6 +113,19 @@ export class Membership extends EventEmitter {
     return this.writing;
   }
 
+  /** Write another key under this proxy's lease (it goes with the membership); false when not registered. */
+  async putOwned(key: string, value: string): Promise<boolean> {
+    const lease = this.lease;
+    if (!lease || this.stopped) return false;
+    try {
+      await lease.put(key).value(value);
+      return true;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, key }, 'cannot write to etcd under the membership lease');
+      return false;
+    }
+  }
+
   /** Leave the fleet (revoke the lease: the member key goes at once). */
   async stop(): Promise<void> {
     this.stopped = true;

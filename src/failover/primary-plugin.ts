@@ -5,6 +5,7 @@
  */
 import { registerPrimaryPlugin } from '../supervisor/plugins';
 import type { PrimaryContext } from '../supervisor/context';
+import { runningFleet } from '../coordination/Fleet';
 import { registerFailoverRoutes } from './adminRoutes';
 import { FailoverManager } from './FailoverManager';
 
@@ -26,7 +27,8 @@ registerPrimaryPlugin({
       },
       update: (mutate: Parameters<PrimaryContext['updateTopology']>[0]) => ctx.updateTopology(mutate),
     };
-    manager = new FailoverManager(ctx.config, publisher, ctx.topologyChanges);
+    const witness = runningFleet()?.witness;
+    manager = new FailoverManager(ctx.config, publisher, ctx.topologyChanges, witness ? (address) => witness.confirmDown(address) : undefined);
     registerFailoverRoutes(ctx, manager);
     await manager.start();
     // Workers show backend health in INFO: push it on every state change, to new workers, and

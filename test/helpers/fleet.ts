@@ -14,6 +14,8 @@ export interface FleetOptions {
   etcdMembers?: number;
   /** Extra config for every proxy. */
   config?: Record<string, unknown>;
+  /** Extra config for proxy `index` (0-based), over `config`. */
+  perProxy?: (index: number) => Record<string, unknown>;
   /** Shards given explicitly (e.g. with replicas); `shards` redis-servers are started otherwise. */
   shardList?: Array<{ name: string; master: string; replicas: string[] }>;
 }
@@ -49,6 +51,7 @@ export async function startFleet(t: TestContextLike & { title?: string }, option
           shards,
           proxyId: `p${index + 1}`,
           ...options.config,
+          ...options.perProxy?.(index),
           coordination: {
             ...coordination,
             etcd: { endpoints: etcd.endpoints, prefix, leaseTtlMs: 3000, ...((coordination.etcd as object) ?? {}) },

@@ -88,7 +88,7 @@ export function testConfig(shards: Shard[], mode: 'cache' | 'store', stateDir: s
     sentinelMasterPrefix: '',
     migration: { batchKeys: 100, maxKeysPerSecond: 0 },
     proxyId: '',
-    coordination: { etcd: { endpoints: [], prefix: '/kvstore/', leaseTtlMs: 3000, username: '', password: '' }, barrierTimeoutMs: 10000 },
+    coordination: { etcd: { endpoints: [], prefix: '/kvstore/', leaseTtlMs: 3000, username: '', password: '' }, failoverConfirmShare: 0.5, barrierTimeoutMs: 10000 },
     ...extra,
   };
 }

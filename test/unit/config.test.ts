@@ -168,7 +168,7 @@ test('docs/config.md is generated from the schema and up to date', (t) => {
 
 test('coordination (a fleet through etcd): off by default, fixed keys with defaults, validated', (t) => {
   const off = parseConfig(base, noEnv);
-  t.deepEqual(off.coordination, { etcd: { endpoints: [], prefix: '/kvstore/', leaseTtlMs: 3000, username: '', password: '' }, barrierTimeoutMs: 10000 });
+  t.deepEqual(off.coordination, { etcd: { endpoints: [], prefix: '/kvstore/', leaseTtlMs: 3000, username: '', password: '' }, failoverConfirmShare: 0.5, barrierTimeoutMs: 10000 });
   t.is(off.proxyId, '');
   const on = parseConfig({ ...base, proxyId: 'edge-1', coordination: { etcd: { endpoints: ['127.0.0.1:2379', '127.0.0.2:2379'], prefix: '/fleet-a/', leaseTtlMs: 5000, username: 'kv', password: 'secret' } } }, noEnv);
   t.deepEqual(on.coordination.etcd, { endpoints: ['127.0.0.1:2379', '127.0.0.2:2379'], prefix: '/fleet-a/', leaseTtlMs: 5000, username: 'kv', password: 'secret' });
@@ -184,5 +184,8 @@ test('coordination (a fleet through etcd): off by default, fixed keys with defau
   t.regex(problems({ ...base, coordination: { etcd: { endpoints: ['127.0.0.1:2379'], username: 'kv' } } }), /coordination\.etcd\.username is set but coordination\.etcd\.password is empty/);
   t.regex(problems({ ...base, coordination: { etcd: { password: 'x' } } }), /username\/password are set but endpoints is empty/);
   t.regex(problems({ ...base, coordination: { etcd: { endpoint: ['127.0.0.1:2379'] } } }), /coordination\.etcd\.endpoint: unknown key; did you mean "coordination\.etcd\.endpoints"\?/);
+  t.regex(problems({ ...base, coordination: { failoverConfirmShare: 1.5 } }), /coordination\.failoverConfirmShare: must be a number above 0 and at most 1/);
+  t.regex(problems({ ...base, coordination: { failoverConfirmShare: 0 } }), /coordination\.failoverConfirmShare: must be a number above 0/);
+  t.is(parseConfig({ ...base, coordination: { failoverConfirmShare: 1 } }, noEnv).coordination.failoverConfirmShare, 1);
   t.regex(problems({ ...base, proxyId: 'has space' }), /proxyId: must be 1-128 printable characters without spaces/);
 });
