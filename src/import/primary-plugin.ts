@@ -57,6 +57,8 @@ async function resumeWhenReady(supervisor: PrimaryContext, imports: ImportManage
 }
 
 registerPrimaryPlugin({
+  // In a fleet, one proxy (the leader) runs the import, as it runs resharding.
+  leaderOnly: true,
   name: 'import',
   start(supervisor) {
     const keySlot = createKeySlot(supervisor.config);

@@ -64,9 +64,11 @@ export function forwardToShard(client: DispatchClient, shardIndex: number, comma
 export function forwardRead(client: DispatchClient, shardIndex: number, command: Buffer, tag: number, sink: ReplySink, start: number, end: number): void {
   const shards = client.ctx.router.shards;
   const shard = shardIndex === NO_SHARD || shardIndex >= shards.length ? null : shards[shardIndex];
-  const backend = shard === null ? null : shard.readBackend(client.poolIndex);
+  // No such shard, or one that answers an error (down, a fenced fleet proxy): as for writes.
+  if (shard === null || shard.downReply !== null) return forwardToShard(client, shardIndex, command, tag, sink, start, end);
+  const backend = shard.readBackend(client.poolIndex);
   if (backend === null) {
-    if (shard !== null && shard.noReplicaReply !== null) sink.onReply(tag, shard.noReplicaReply);
+    if (shard.noReplicaReply !== null) sink.onReply(tag, shard.noReplicaReply);
     else forwardToShard(client, shardIndex, command, tag, sink, start, end);
     return;
   }
