@@ -20,7 +20,6 @@
  * its saved cursor).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log';
 import { RespClient, RespValue } from '../resp';
@@ -411,8 +410,8 @@ export class ImportJob {
     if (!force && now - this.lastSave < 1000) return;
     this.lastSave = now;
     const file = path.join(this.deps.stateDir, IMPORT_FILE);
-    writeFileAtomic(file, JSON.stringify({ ...this.saved, info: { ...this.info } }, null, 2));
-    fs.chmodSync(file, 0o600);
+    // Created 0600 (it holds the source's password), never readable by others even briefly.
+    writeFileAtomic(file, JSON.stringify({ ...this.saved, info: { ...this.info } }, null, 2), 0o600);
   }
 }
 

@@ -158,6 +158,7 @@ test('import: a proxy killed mid-pass resumes the import from its saved cursor, 
     }
   }), 15_000, 'the old workers to exit');
   const before = saved();
+  t.is(fs.statSync(path.join(String(kv.config.stateDir), 'import.json')).mode & 0o777, 0o600, 'it may hold the source password');
   t.is(before.info.state, 'running');
   t.is(before.info.phase, 'copy');
   t.not(before.cursor, '0', 'the cursor was persisted');
