@@ -120,6 +120,14 @@ export class ReplicaLagMonitor extends EventEmitter {
         }));
       }));
       for (const address of [...this.lags.keys()]) if (!seen.has(address)) this.lags.delete(address);
+      // Servers no longer in the topology: their connections and histories go.
+      const masters = new Set(this.options.topology().shards.map((sh) => sh.master));
+      for (const [address, client] of this.clients) {
+        if (seen.has(address) || masters.has(address)) continue;
+        client.close();
+        this.clients.delete(address);
+      }
+      for (const address of [...this.histories.keys()]) if (!masters.has(address)) this.histories.delete(address);
       const after = this.verdicts(config.maxReplicaLagMs);
       if (before !== after) this.emit('change');
     } finally {
