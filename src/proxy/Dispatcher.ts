@@ -42,7 +42,8 @@ BY_ROUTE[Route.Split] = (client, chunk, base, route, flags) => {
   const cmds = ctx.binding.batch.cmds;
   if (cmds[base + C_SLOT] >= 0 || cmds[base + C_NKEYS] <= 1) return forwardKeyed(client, chunk, base, route, flags);
   if (allKeysOnOneShard(ctx, base) >= 0) return forwardToKeysShard(client, chunk, base, route, flags, true);
-  splitAcrossShards(client, ctx, chunk, base / CMD_STRIDE, client.reserve(route.id));
+  const reader = client.readOnly && route.readOnly && ctx.config.readFrom !== 'master' ? client : null;
+  splitAcrossShards(client, ctx, chunk, base / CMD_STRIDE, client.reserve(route.id), reader);
   return false;
 };
 BY_ROUTE[Route.NoKey] = (client, chunk, base, route) => {

@@ -78,6 +78,11 @@ test('readFrom: READONLY reads go to healthy replicas, writes to masters; laggin
   t.is(s2Reads[0] + s2Reads[1], 4 * onS2.length);
   t.true(s1Reads.every((n) => n > 0) && s2Reads.every((n) => n > 0), `spread over both replicas: ${s1Reads} ${s2Reads}`);
   t.is((await calls(shards[0].master, 'set')) + (await calls(shards[1].master, 'set')), 1, 'the write ran on a master');
+  // MGET across both shards: one part per shard, each on a replica.
+  t.deepEqual(((await readers[2].command(['MGET', onS1[0], onS2[0]])) as Buffer[]).map(String), [`v-${onS1[0]}`, `v-${onS2[0]}`]);
+  t.is((await calls(shards[0].master, 'mget')) + (await calls(shards[1].master, 'mget')), 0);
+  t.is((await calls(shards[0].replicas[0], 'mget')) + (await calls(shards[0].replicas[1], 'mget')), 1);
+  t.is((await calls(shards[1].replicas[0], 'mget')) + (await calls(shards[1].replicas[1], 'mget')), 1);
 
   // Clients without READONLY, and after READWRITE, read from masters.
   await resetStats(servers);
