@@ -43,11 +43,8 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   flushScheduled = false;
   readonly id = nextClientId++;
   readonly createdAt: number;
-  readonly remote: string;
   name = '';
   authed: boolean;
-  /** Which connection of each backend pool this client is pinned to. */
-  readonly poolIndex: number;
   rewriting = false;
   readonly stream: ByteStream;
   readonly replies: ClientReplies;
@@ -62,12 +59,10 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   ) {
     this.createdAt = clock.now();
     this.authed = ctx.config.password === '';
-    this.poolIndex = this.id;
     this.replies = new ClientReplies(this);
     this.reader = new RequestReader(this);
     this.flow = new FlowControl(this);
     this.stream = open(this);
-    this.remote = this.stream.remote;
     this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
   }
 
@@ -115,6 +110,16 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   /* ---------- state ---------- */
+
+  /** "address:port" of the client, asked of the stream when needed (an idle client keeps no address string). */
+  get remote(): string {
+    return this.stream.remote;
+  }
+
+  /** Which connection of each backend pool this client is pinned to. */
+  get poolIndex(): number {
+    return this.id;
+  }
 
   /** Served through the addon's sockets (not net.Socket). */
   get nativeIo(): boolean {
