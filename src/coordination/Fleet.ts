@@ -102,6 +102,8 @@ export class Fleet {
   private pluginsRunning = false;
   private transitions: Promise<void> = Promise.resolve();
   private etcdOk = true;
+  /** A probe of etcd is running (after a broken stream or a failed call). */
+  private probing = false;
   private lastError: string | null = null;
   private stopped = false;
   /** Topology changes seen by the watch (metrics). */
@@ -349,11 +351,35 @@ export class Fleet {
     this.host.broadcastToWorkers({ type: 'fleet-lease', validUntil });
   }
 
+  /**
+   * `ok`: etcd answered. Not ok: a stream broke or a call failed — maybe only one member went
+   * away (etcd3 moves to another), so a probe (a linearizable read, tried on every endpoint)
+   * decides before the fleet is reported unreachable.
+   */
   private markEtcd(ok: boolean, err?: Error): void {
+    if (ok) return this.setEtcd(true);
     // etcd failing while our lease is still valid: it is etcd, not this proxy; with etcd down
     // nobody can change the topology, so the workers keep serving the last one (no deadline).
     // Past the deadline (this process stalled) the workers stay fenced until caught up.
-    if (!ok && typeof this.workerDeadline === 'number' && this.workerDeadline > 0 && Date.now() < this.workerDeadline) this.sendDeadline(null);
+    const inGoodStanding = typeof this.workerDeadline === 'number' && this.workerDeadline > 0 && Date.now() < this.workerDeadline;
+    if (inGoodStanding) this.sendDeadline(null);
+    if (this.probing || this.stopped) return;
+    this.probing = true;
+    this.topology.refresh().then(
+      () => {
+        this.probing = false;
+        this.setEtcd(true);
+        // only a member was lost: back to a deadline (renewed with every keepalive)
+        if (inGoodStanding && this.caughtUp && this.membership.isRegistered && this.workerDeadline === null) this.renewDeadline();
+      },
+      (probeErr: Error) => {
+        this.probing = false;
+        this.setEtcd(false, err ?? probeErr);
+      },
+    );
+  }
+
+  private setEtcd(ok: boolean, err?: Error): void {
     if (ok === this.etcdOk) return;
     this.etcdOk = ok;
     if (ok) this.log.info('etcd reachable again: fleet coordination resumed');
