@@ -205,9 +205,10 @@ export class Fleet {
     this.membership.on('keepaliveFailed', (err: Error) => this.markEtcd(false, err));
     this.membership.on('lost', () => {
       this.caughtUp = false;
-      this.markEtcd(false, new Error('membership lease lost'));
-      // Out of the barrier now: unless etcd is down for everyone (no deadline), stop serving.
+      // Out of the barrier now: unless etcd was already found down for everyone (no deadline:
+      // nobody can change the topology), stop serving until re-registered and caught up.
       if (this.workerDeadline !== null) this.sendDeadline(1);
+      this.probeEtcd(new Error('membership lease lost'));
     });
     // Back in the fleet after a lost lease: catch up with the topology before serving again.
     this.membership.on('registered', () => void this.catchUp());
@@ -361,8 +362,12 @@ export class Fleet {
     // etcd failing while our lease is still valid: it is etcd, not this proxy; with etcd down
     // nobody can change the topology, so the workers keep serving the last one (no deadline).
     // Past the deadline (this process stalled) the workers stay fenced until caught up.
-    const inGoodStanding = typeof this.workerDeadline === 'number' && this.workerDeadline > 0 && Date.now() < this.workerDeadline;
-    if (inGoodStanding) this.sendDeadline(null);
+    if (typeof this.workerDeadline === 'number' && this.workerDeadline > 0 && Date.now() < this.workerDeadline) this.sendDeadline(null);
+    this.probeEtcd(err);
+  }
+
+  /** A probe (a linearizable read, tried on every endpoint) decides whether etcd is unreachable. */
+  private probeEtcd(err?: Error): void {
     if (this.probing || this.stopped) return;
     this.probing = true;
     this.topology.refresh().then(
@@ -370,7 +375,7 @@ export class Fleet {
         this.probing = false;
         this.setEtcd(true);
         // only a member was lost: back to a deadline (renewed with every keepalive)
-        if (inGoodStanding && this.caughtUp && this.membership.isRegistered && this.workerDeadline === null) this.renewDeadline();
+        if (this.workerDeadline === null && this.caughtUp && this.membership.isRegistered) this.renewDeadline();
       },
       (probeErr: Error) => {
         this.probing = false;
