@@ -45,6 +45,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   readonly createdAt: number;
   name = '';
   authed: boolean;
+  readOnly = false;
   rewriting = false;
   readonly stream: ByteStream;
   readonly replies: ClientReplies;
@@ -69,6 +70,8 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /* ---------- stream events ---------- */
 
   onStreamData(chunk: Buffer, start: number, end: number): void {
+    const fence = this.ctx.fence;
+    if (fence.deadline !== 0) fence.check(); // a fleet proxy only: one clock read per read (LeaseFence)
     try {
       this.reader.onData(chunk, start, end);
     } catch (err) {
