@@ -35,6 +35,8 @@ export function testConfig(overrides: DeepPartial<KvstoreConfig> = {}): KvstoreC
     shards: [],
     password: '',
     backend: { username: '', password: '', poolSize: 1 },
+    readFrom: 'master',
+    maxReplicaLagMs: 1000,
     crossSlot: 'slot',
     allowFlush: true,
     io: process.env.KVSTORE_IO === 'node' ? 'node' : 'native',
@@ -52,6 +54,8 @@ export function testConfig(overrides: DeepPartial<KvstoreConfig> = {}): KvstoreC
     sentinels: [],
     sentinelMasterPrefix: 'kvstore-',
     migration: { batchKeys: 100, maxKeysPerSecond: 0 },
+    proxyId: '',
+    coordination: { etcd: { endpoints: [], prefix: '/kvstore/', leaseTtlMs: 3000, username: '', password: '' }, failoverConfirmShare: 0.5, barrierTimeoutMs: 10000 },
   };
   return merge(base, overrides);
 }
