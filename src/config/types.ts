@@ -83,6 +83,12 @@ export interface KvstoreConfig {
   /** Redis Sentinel addresses; when set, Sentinel decides failover (store mode). */
   sentinels: string[];
   sentinelMasterPrefix: string;
+  /** Dedicated backend connections (transactions, blocking commands, WAIT). */
+  dedicated: {
+    maxConnections: number;
+    maxPerClient: number;
+    idlePerShard: number;
+  };
   migration: {
     /** Keys per MIGRATE batch. */
     batchKeys: number;

@@ -17,7 +17,7 @@ import net from 'node:net';
 import {
   ARG_STRIDE, C_ARG0, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN,
   F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL,
-  S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_NONE,
+  S_GROW_ARGS, S_NCMDS, S_NEED, SLOT_CROSS, SLOT_NONE,
 } from '../native/api';
 import { S_ERROR_BYTE } from '../native/api';
 import { NO_SHARD } from '../topology/slots';
@@ -35,15 +35,19 @@ import { encodeCommand } from '../resp';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
 import { splitAcrossShards } from './SplitMerge';
 import { acceptedStream, ByteStream, StreamHandler } from './io';
+import { ClientSession, Outcome, SessionClient, SessionCommand } from './dedicated/ClientSession';
+import { WRITES } from './dedicated/commandKinds';
 
 const PAUSE_PIPELINE = 1;
 const PAUSE_OUTPUT = 2;
 const PAUSE_BACKEND = 4;
 const PAUSE_CLOSING = 8;
+/** Blocked in a blocking command or WAIT: later commands wait, as on Redis. */
+const PAUSE_HELD = 16;
 
 let nextClientId = 1;
 
-export class ClientConnection implements ReplySink, Flushable, CongestionWaiter, ClientInfo, StreamHandler {
+export class ClientConnection implements ReplySink, Flushable, CongestionWaiter, ClientInfo, StreamHandler, SessionClient {
   flushScheduled = false;
   /** In-order replies are copied into the output at once; early ones are copied into the ring. */
   readonly takesViews = true;
@@ -72,6 +76,10 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private closeAfterFlush = false;
 
   private readonly stream: ByteStream;
+  /** Transaction / blocking / WAIT state (src/proxy/dedicated/); null when there is none. */
+  private session: ClientSession | null = null;
+  /** Shards written to since the last WAIT (1 = written), allocated on the first write. */
+  private wrote: Uint8Array | null = null;
 
   constructor(
     socket: net.Socket,
@@ -259,15 +267,22 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       return false;
     }
     ctx.calls[id]++;
+    if (this.session !== null || route.route === Route.Dedicated) {
+      const outcome = this.toSession(chunk, base, route);
+      if (outcome === Outcome.Handled) return false;
+      if (outcome === Outcome.Rewrite) return this.slowPath(chunk, base, route);
+    }
     switch (route.route) {
       case Route.Single:
       case Route.SameSlot:
+      case Route.Dedicated: // XREAD / XREADGROUP without BLOCK
         return this.forwardKeyed(chunk, base, route, flags);
       case Route.Split: {
         if (this.needsSlowPath(chunk, base)) return this.slowPath(chunk, base, route);
         const slot = cmds[base + C_SLOT];
         if (slot >= 0 || cmds[base + C_NKEYS] <= 1) return this.forwardKeyed(chunk, base, route, flags);
         if (this.allKeysOnOneShard(base) >= 0) return this.forwardKeyed(chunk, base, route, flags, true);
+        if (WRITES[id] !== 0) this.noteWrites(base);
         splitAcrossShards(this, ctx, chunk, i, this.reserve(id));
         return false;
       }
@@ -303,8 +318,87 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       }
     }
     if (this.needsSlowPath(chunk, base)) return this.slowPath(chunk, base, route);
+    if (WRITES[route.id] !== 0) this.noteWrite(shard);
     this.forwardTo(shard, chunk, this.reserve(route.id), this, cmds[base + C_START], cmds[base + C_END]);
     return false;
+  }
+
+  /* ---------- dedicated connection states (src/proxy/dedicated/) ---------- */
+
+  /** Offer command `base` to the session (created on first need, dropped when idle). */
+  private toSession(chunk: Buffer, base: number, route: CommandRoute): Outcome {
+    const ctx = this.ctx;
+    let session = this.session;
+    if (session === null) {
+      session = this.session = new ClientSession(this, ctx, ctx.dedicated);
+      ctx.dedicated.register(this.id, session);
+    }
+    const cmds = ctx.binding.batch.cmds;
+    const slot = cmds[base + C_SLOT];
+    const command: SessionCommand = {
+      route,
+      chunk,
+      start: cmds[base + C_START],
+      end: cmds[base + C_END],
+      slot,
+      keysShard: slot === SLOT_CROSS ? this.allKeysOnOneShard(base) : -1,
+      migrating: this.keysMigrating(base),
+      needsRewrite: this.keysNeedRewrite(chunk, base),
+      args: () => this.argsOf(chunk, base),
+    };
+    const outcome = session.dispatch(command);
+    if (session.idle && this.session === session) {
+      this.session = null;
+      ctx.dedicated.unregister(this.id);
+    }
+    return outcome;
+  }
+
+  hold(): void {
+    this.pause(PAUSE_HELD);
+  }
+
+  unhold(): void {
+    this.resume(PAUSE_HELD);
+  }
+
+  private noteWrite(shard: number): void {
+    const wrote = (this.wrote ??= new Uint8Array(Math.max(64, this.ctx.router.shards.length)));
+    if (shard < wrote.length) wrote[shard] = 1;
+    else {
+      this.wrote = new Uint8Array(shard + 1);
+      this.wrote.set(wrote);
+      this.wrote[shard] = 1;
+    }
+  }
+
+  /** A split write (MSET, DEL, ...): every shard its keys are on. */
+  private noteWrites(base: number): void {
+    const ctx = this.ctx;
+    const cmds = ctx.binding.batch.cmds;
+    const keys = ctx.binding.batch.keys;
+    const k0 = cmds[base + C_KEY0];
+    for (let k = 0; k < cmds[base + C_NKEYS]; k++) {
+      const shard = ctx.router.slotTable[keys[(k0 + k) * KEY_STRIDE + 1]];
+      if (shard !== NO_SHARD) this.noteWrite(shard);
+    }
+  }
+
+  takeWrittenShards(): number[] {
+    const wrote = this.wrote;
+    if (wrote === null) return [];
+    const out: number[] = [];
+    for (let i = 0; i < wrote.length; i++) if (wrote[i] !== 0) out.push(i);
+    wrote.fill(0);
+    return out;
+  }
+
+  private endSession(): void {
+    const session = this.session;
+    if (session === null) return;
+    this.session = null;
+    this.ctx.dedicated.unregister(this.id);
+    session.clientClosed();
   }
 
   /** Send command[start, end) to shard `shardIndex`; its reply completes sequence `seq`. */
@@ -341,6 +435,34 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   }
 
   /* ---------- slow paths: seams, inline with quotes ---------- */
+
+  /** A key of command `base` is in a migrating slot (slow paths only). */
+  private keysMigrating(base: number): boolean {
+    const ctx = this.ctx;
+    if (!ctx.router.migrationsActive) return false;
+    const cmds = ctx.binding.batch.cmds;
+    const keys = ctx.binding.batch.keys;
+    const k0 = cmds[base + C_KEY0];
+    for (let k = 0; k < cmds[base + C_NKEYS]; k++) if (ctx.router.migrating[keys[(k0 + k) * KEY_STRIDE + 1]] !== 0) return true;
+    return false;
+  }
+
+  /** Key rewrite rules match a key of command `base` (and it was not rewritten already). */
+  private keysNeedRewrite(chunk: Buffer, base: number): boolean {
+    const ctx = this.ctx;
+    const rewrite = ctx.hooks.keyRewrite;
+    if (rewrite === null || this.rewriting) return false;
+    const cmds = ctx.binding.batch.cmds;
+    const keys = ctx.binding.batch.keys;
+    const args = ctx.binding.batch.args;
+    const k0 = cmds[base + C_KEY0];
+    for (let k = 0; k < cmds[base + C_NKEYS]; k++) {
+      const a = keys[(k0 + k) * KEY_STRIDE] * ARG_STRIDE;
+      const off = args[a];
+      if (rewrite.needsRewrite(chunk, off, off + args[a + 1])) return true;
+    }
+    return false;
+  }
 
   private needsSlowPath(chunk: Buffer, base: number): boolean {
     const ctx = this.ctx;
@@ -653,6 +775,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private finishClose(): void {
     const stream = this.stream;
     this.closed = true;
+    this.endSession();
     stream.end();
     setTimeout(() => stream.destroy(), 1000).unref();
     this.ctx.clientClosed(this);
@@ -665,6 +788,11 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   /** Close now (shutdown after drain, CLIENT KILL-like paths). */
   destroy(): void {
     this.stream.destroy();
+  }
+
+  /** CLIENT KILL from another client. */
+  kill(): void {
+    this.destroy();
   }
 
   /** For shutdown: resolves once nothing is in flight. */
@@ -681,6 +809,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
       return;
     }
     this.closed = true;
+    this.endSession();
     this.partial.clear();
     this.ring.fill(null);
     this.ctx.clientClosed(this);

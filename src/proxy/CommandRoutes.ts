@@ -7,6 +7,7 @@ import { commands, compileForNative } from '../commands/table';
 import type { RoutingClass } from '../commands/types';
 import type { CompiledCommandTable } from '../native/api';
 import { errorReply } from './Resp';
+import { KIND_OF } from './dedicated/commandKinds';
 
 export const enum Route {
   Single = 1,
@@ -16,6 +17,8 @@ export const enum Route {
   AllShards = 5,
   NoKey = 6,
   Unsupported = 7,
+  /** Transactions, blocking commands, WAIT, CLIENT KILL/UNBLOCK: src/proxy/dedicated/. */
+  Dedicated = 8,
 }
 
 const ROUTE_OF: Record<RoutingClass, Route> = {
@@ -72,11 +75,11 @@ export function commandRoutes(): CommandRoutes {
   const routes = commands.map((c, id) => {
     const upper = c.name.toUpperCase().replace('|', ' ');
     const refusal =
-      c.routing === 'unsupported' ? errorReply(`ERR Kvstore does not support ${upper}: ${c.reason ?? 'not supported'}`) : null;
+      c.routing === 'unsupported' && KIND_OF[id] === 0 ? errorReply(`ERR Kvstore does not support ${upper}: ${c.reason ?? 'not supported'}`) : null;
     return new CommandRoute(
       id,
       c.name,
-      ROUTE_OF[c.routing],
+      KIND_OF[id] !== 0 ? Route.Dedicated : ROUTE_OF[c.routing],
       c.arity,
       NO_AUTH_NEEDED.has(c.name),
       containers.has(c.name),

@@ -52,6 +52,7 @@ export function testConfig(overrides: DeepPartial<KvstoreConfig> = {}): KvstoreC
     sentinels: [],
     sentinelMasterPrefix: 'kvstore-',
     migration: { batchKeys: 100, maxKeysPerSecond: 0 },
+    dedicated: { maxConnections: 1024, maxPerClient: 16, idlePerShard: 2 },
   };
   return merge(base, overrides);
 }

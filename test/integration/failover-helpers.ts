@@ -87,6 +87,7 @@ export function testConfig(shards: Shard[], mode: 'cache' | 'store', stateDir: s
     sentinels: [],
     sentinelMasterPrefix: '',
     migration: { batchKeys: 100, maxKeysPerSecond: 0 },
+    dedicated: { maxConnections: 1024, maxPerClient: 16, idlePerShard: 2 },
     ...extra,
   };
 }
