@@ -42,8 +42,21 @@ const PAUSE_PIPELINE = 1;
 const PAUSE_OUTPUT = 2;
 const PAUSE_BACKEND = 4;
 const PAUSE_CLOSING = 8;
-/** Blocked in a blocking command or WAIT: later commands wait, as on Redis. */
+/**
+ * Blocked in a blocking command or WAIT: later commands wait, as on Redis. The socket is still
+ * read (into `deferred`), so a client that disconnects while blocked is seen at once.
+ */
 const PAUSE_HELD = 16;
+/**
+ * A command for a dedicated connection waits until this client's earlier commands (on shared
+ * connections) are answered: one Redis connection runs a client's commands in order, and a
+ * transaction or blocking command must not overtake them. The socket is still read.
+ */
+const PAUSE_BARRIER = 32;
+/** Reasons that stop reading the socket. */
+const STREAM_PAUSES = ~(PAUSE_HELD | PAUSE_BARRIER);
+/** Input kept while held beyond which the socket is no longer read. */
+const HELD_INPUT_MAX = 1 << 20;
 
 let nextClientId = 1;
 
@@ -78,6 +91,8 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   private readonly stream: ByteStream;
   /** Transaction / blocking / WAIT state (src/proxy/dedicated/); null when there is none. */
   private session: ClientSession | null = null;
+  /** The command being dispatched waits at a barrier and is dispatched again on resume. */
+  private redo = false;
   /** Shards written to since the last WAIT (1 = written), allocated on the first write. */
   private wrote: Uint8Array | null = null;
 
@@ -118,6 +133,8 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
 
   /** The client half-closed (`printf ... | nc`): answer what it sent, then close. */
   onStreamEnd(): void {
+    // Blocked: gone for good, as Redis sees it (it frees a client at EOF); the server unblocks.
+    if (this.session !== null && this.session.holding) return this.destroy();
     if (!this.closed && !this.closeAfterFlush) this.endAfterReplies();
   }
 
@@ -158,6 +175,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     if (this.deferred !== null) {
       // Paused mid-chunk and more arrived anyway: keep it (copied) behind the deferred commands.
       this.deferred = Buffer.concat([this.deferred, chunk.subarray(start, end)]);
+      if (this.deferred.length > HELD_INPUT_MAX) this.stream.pause();
       return;
     }
     const partial = this.partial;
@@ -202,9 +220,12 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
         }
         if (this.closed || this.closeAfterFlush) return;
         if (this.paused !== 0 || this.tail - this.head >= limits.maxPipeline) {
-          if (end < stop) this.deferred = Buffer.from(chunk.subarray(end, stop)); // outlives the read
+          // At a barrier the command itself waits (it was not dispatched).
+          const rest = this.redo ? cmds[i * CMD_STRIDE + C_START] : end;
+          this.redo = false;
+          if (rest < stop) this.deferred = Buffer.from(chunk.subarray(rest, stop)); // outlives the read
           if (this.tail - this.head >= limits.maxPipeline) this.pause(PAUSE_PIPELINE);
-          else this.stream.pause(); // already paused for output or a backend: keep it so
+          else if ((this.paused & STREAM_PAUSES) !== 0) this.stream.pause(); // already paused for output or a backend: keep it so
           return;
         }
         if (reparsed) break;
@@ -248,6 +269,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     if ((flags & F_NEEDS_DECODE) !== 0) return this.reparseInline(chunk, base);
     ctx.counters.totalCommands++;
     if (id === CMD_UNKNOWN) {
+      this.session?.queueError();
       this.replyNow(-1, unknownCommandError(this.argsOf(chunk, base)));
       return false;
     }
@@ -255,10 +277,12 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     const argc = cmds[base + C_ARGC];
     if (route.isContainer && argc >= 2) {
       // The parser found no such subcommand: Redis's own reply.
+      this.session?.queueError();
       this.replyNow(id, unknownSubcommandError(route.name, this.argsOf(chunk, base)[1]));
       return false;
     }
     if (!route.arityOk(argc)) {
+      this.session?.queueError();
       this.replyNow(id, route.arityError);
       return false;
     }
@@ -268,6 +292,13 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     }
     ctx.calls[id]++;
     if (this.session !== null || route.route === Route.Dedicated) {
+      if (this.head !== this.tail && (this.session === null || this.session.needsBarrier(route))) {
+        ctx.counters.totalCommands--;
+        ctx.calls[id]--;
+        this.redo = true;
+        this.pause(PAUSE_BARRIER);
+        return false;
+      }
       const outcome = this.toSession(chunk, base, route);
       if (outcome === Outcome.Handled) return false;
       if (outcome === Outcome.Rewrite) return this.slowPath(chunk, base, route);
@@ -665,6 +696,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     }
     this.head = h;
     scheduleFlush(this);
+    if (this.paused !== 0 && h === this.tail && (this.paused & PAUSE_BARRIER) !== 0) this.resume(PAUSE_BARRIER);
   }
 
   /** Copy one in-order reply, buf[start, end), into the stream's output (sent by `flush`). */
@@ -724,7 +756,7 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
   /* ---------- flow control ---------- */
 
   private pause(reason: number): void {
-    if (this.paused === 0) this.stream.pause();
+    if ((this.paused & STREAM_PAUSES) === 0 && (reason & STREAM_PAUSES) !== 0) this.stream.pause();
     this.paused |= reason;
   }
 
@@ -790,9 +822,9 @@ export class ClientConnection implements ReplySink, Flushable, CongestionWaiter,
     this.stream.destroy();
   }
 
-  /** CLIENT KILL from another client. */
+  /** CLIENT KILL from another client: close outside the killer's read batch. */
   kill(): void {
-    this.destroy();
+    setImmediate(() => this.destroy());
   }
 
   /** For shutdown: resolves once nothing is in flight. */

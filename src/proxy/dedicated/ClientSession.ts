@@ -127,9 +127,25 @@ export class ClientSession implements DedicatedHolder {
     return !this.inMulti && !this.watching && this.txConn === null && this.blocked === null && !this.waiting && this.dedicatedHeld === 0;
   }
 
-  /** In MULTI (the dispatcher sends everything here). */
-  get capturing(): boolean {
-    return this.inMulti || this.watching;
+  /** Blocked or in WAIT: the client's later commands wait. */
+  get holding(): boolean {
+    return this.blocked !== null || this.waiting;
+  }
+
+  /**
+   * Must `route` wait until the client's earlier commands are answered? Yes for everything that
+   * runs on a dedicated connection or ends a transaction; no for commands queued inside MULTI
+   * (they run at EXEC, which waits).
+   */
+  needsBarrier(route: CommandRoute): boolean {
+    const kind = KIND_OF[route.id] as Kind;
+    if (this.inMulti) return kind === Kind.Exec;
+    return kind !== Kind.None;
+  }
+
+  /** The dispatcher refused a command (unknown, arity): inside MULTI, EXEC will abort. */
+  queueError(): void {
+    if (this.inMulti) this.flagged = true;
   }
 
   dispatch(cmd: SessionCommand): Outcome {
@@ -360,14 +376,20 @@ export class ClientSession implements DedicatedHolder {
     this.txMoved = null;
   }
 
-  /** Send the client's command; pass its reply through, then give the connection back clean. */
+  /**
+   * Send the client's EXEC / DISCARD / UNWATCH; pass its reply through, then give the connection
+   * back clean. The client is held meanwhile: its next commands may go to other connections,
+   * and must not overtake the transaction (one Redis connection runs a client's commands in order).
+   */
   private sendThenRelease(conn: DedicatedConnection, cmd: SessionCommand): void {
     const client = this.client;
     const pool = this.pool;
+    client.hold();
     conn.send(cmd.chunk, {
       onReply(tag, reply) {
         client.onReply(tag, reply);
         pool.release(conn, conn.open);
+        client.unhold();
       },
     }, client.reserve(cmd.route.id), cmd.start, cmd.end);
   }
