@@ -1,5 +1,5 @@
 /**
- * The admin API's core endpoints. Other features add theirs with `supervisor.admin.route(...)`
+ * The admin API's core endpoints. Other features add theirs with `ctx.admin.route(...)`
  * from their primary plugin (see src/supervisor/plugins.ts).
  *   GET  /          the list of endpoints
  *   GET  /health    200 {status: "ok", ...} when every worker is ready, 503 otherwise
@@ -10,11 +10,11 @@
  *   GET  /config    the running config, secrets blanked
  *   POST /reload    re-read the config file, apply what can change live
  */
-import type { Supervisor } from '../supervisor/Supervisor';
+import type { AdminContext } from '../supervisor/context';
 import { AdminReply } from './AdminServer';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics';
 
-export function registerCoreRoutes(supervisor: Supervisor): void {
+export function registerCoreRoutes(supervisor: AdminContext): void {
   const admin = supervisor.admin;
 
   admin.route('GET', '/', () => ({ endpoints: admin.listRoutes() }));
@@ -32,6 +32,7 @@ export function registerCoreRoutes(supervisor: Supervisor): void {
       shardsUp: topo.shards.filter((s) => s.state === 'up').length,
       shards: topo.shards.length,
       listen: supervisor.clientAddress ?? null,
+      admin: supervisor.adminAddress ?? null,
     };
     return AdminReply.json(body, ready > 0 ? 200 : 503);
   });
@@ -45,7 +46,7 @@ export function registerCoreRoutes(supervisor: Supervisor): void {
 
   admin.route('GET', '/stats', () => supervisor.aggregatedStats());
 
-  admin.route('GET', '/metrics', async () => AdminReply.text(await supervisor.metrics.render(), PROMETHEUS_CONTENT_TYPE));
+  admin.route('GET', '/metrics', async () => AdminReply.text(await supervisor.renderMetrics(), PROMETHEUS_CONTENT_TYPE));
 
   admin.route('GET', '/config', () => supervisor.redactedConfig());
 

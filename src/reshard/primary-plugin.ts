@@ -3,7 +3,8 @@
  * migration a previous run left unfinished (once every worker routes by the current topology).
  */
 import { registerPrimaryPlugin } from '../supervisor/plugins';
-import type { Supervisor } from '../supervisor/Supervisor';
+import type { PrimaryContext } from '../supervisor/context';
+import { counterFrom, gaugeFrom } from '../admin/metrics';
 import { createLogger } from '../log';
 import { registerReshardRoutes } from './adminRoutes';
 import { JobManager } from './JobManager';
@@ -14,7 +15,7 @@ let manager: JobManager | undefined;
 let stopped = false;
 
 /** Resume only when every worker is ready: a worker still starting would route by an older epoch. */
-async function resumeWhenReady(supervisor: Supervisor, jobs: JobManager): Promise<void> {
+async function resumeWhenReady(supervisor: PrimaryContext, jobs: JobManager): Promise<void> {
   for (;;) {
     if (stopped) return;
     const workers = supervisor.workerInfo();
@@ -39,20 +40,15 @@ registerPrimaryPlugin({
     });
     manager = jobs;
     registerReshardRoutes(supervisor.admin, jobs);
-    supervisor.metrics.addSource(() => {
-      const running = jobs.list().filter((j) => j.state === 'running');
-      const gauge = (name: string, help: string, value: number) => ({ name, help, type: 'gauge' as const, samples: [{ value }] });
-      const counter = (name: string, help: string, value: number) => ({ name, help, type: 'counter' as const, samples: [{ value }] });
-      return [
-        gauge('kvstore_reshard_jobs_running', 'Resharding jobs running', running.length),
-        gauge('kvstore_migrating_slots', 'Slots migrating right now', supervisor.topology.migrations.reduce((n, m) => n + m.last - m.first + 1, 0)),
-        gauge('kvstore_reshard_keys_per_second', 'Keys per second of the running job', running[0]?.keysPerSecond ?? 0),
-        counter('kvstore_reshard_keys_moved_total', 'Keys moved by the migrator since start', jobs.totals.keysMoved),
-        counter('kvstore_reshard_stale_deleted_total', 'Stale copies deleted (BUSYKEY, destination purge, no-copy cleanup) since start', jobs.totals.staleDeleted),
-        counter('kvstore_reshard_jobs_done_total', 'Resharding jobs finished since start', jobs.totals.jobsDone),
-        counter('kvstore_reshard_jobs_failed_total', 'Resharding jobs failed since start', jobs.totals.jobsFailed),
-      ];
-    });
+    const running = () => jobs.list().filter((j) => j.state === 'running');
+    const metrics = supervisor.metrics;
+    gaugeFrom(metrics, 'kvstore_reshard_jobs_running', 'Resharding jobs running', () => running().length);
+    gaugeFrom(metrics, 'kvstore_migrating_slots', 'Slots migrating right now', () => supervisor.topology.migrations.reduce((n, m) => n + m.last - m.first + 1, 0));
+    gaugeFrom(metrics, 'kvstore_reshard_keys_per_second', 'Keys per second of the running job', () => running()[0]?.keysPerSecond ?? 0);
+    counterFrom(metrics, 'kvstore_reshard_keys_moved_total', 'Keys moved by the migrator since start', () => jobs.totals.keysMoved);
+    counterFrom(metrics, 'kvstore_reshard_stale_deleted_total', 'Stale copies deleted (BUSYKEY, destination purge, no-copy cleanup) since start', () => jobs.totals.staleDeleted);
+    counterFrom(metrics, 'kvstore_reshard_jobs_done_total', 'Resharding jobs finished since start', () => jobs.totals.jobsDone);
+    counterFrom(metrics, 'kvstore_reshard_jobs_failed_total', 'Resharding jobs failed since start', () => jobs.totals.jobsFailed);
     void resumeWhenReady(supervisor, jobs).catch((err) => log.error({ err: (err as Error).message }, 'cannot resume the unfinished migration'));
   },
   async stop() {
