@@ -282,3 +282,42 @@ test('WAIT counts the replicas that acknowledged this client\'s writes (store mo
   t.is((await c.call('WAIT', '0', '-1')).toString(), '-ERR timeout is negative\r\n');
   t.is((await c.call('WAIT', '0', '1.5')).toString(), '-ERR timeout is not an integer or out of range\r\n');
 });
+
+test('key rewrite applies inside transactions, WATCH and blocking commands', async (t) => {
+  const kv = await startProxy(t, { shards: 3 });
+  const c = await RawClient.connect(kv.port);
+  const other = await RawClient.connect(kv.port);
+  t.teardown(() => { c.close(); other.close(); });
+  t.is((await c.call('SET', 'user:{1}:a', 'old')).toString(), '+OK\r\n');
+  kv.proxy.applyTopology({ ...kv.topology, epoch: 2, keyRewrite: [{ pattern: 'user:*', generation: 2 }] });
+  t.is((await c.call('WATCH', 'user:{1}:a')).toString(), '+OK\r\n');
+  t.is((await c.call('MULTI')).toString(), '+OK\r\n');
+  t.is((await c.call('GET', 'user:{1}:a')).toString(), '+QUEUED\r\n');
+  t.is((await c.call('SET', 'user:{1}:a', 'new')).toString(), '+QUEUED\r\n');
+  t.is((await c.call('RPUSH', 'user:{1}:q', 'job')).toString(), '+QUEUED\r\n');
+  t.is((await c.call('EXEC')).toString(), '*3\r\n$-1\r\n+OK\r\n:1\r\n', 'the old value is hidden by the rule');
+  t.is((await other.call('GET', 'user:{1}:a')).toString(), '$3\r\nnew\r\n');
+  // BLPOP's reply names the key as the client wrote it.
+  t.is((await c.call('BLPOP', 'user:{1}:q', '0')).toString(), '*2\r\n$10\r\nuser:{1}:q\r\n$3\r\njob\r\n');
+  // The derived names live on the shard, under the reserved prefix.
+  const shard = kv.redis.findIndex((_, i) => kv.topology.shards[i].slots.some(([a, b]) => specKeySlot(Buffer.from('1')) >= a && specKeySlot(Buffer.from('1')) <= b));
+  const names = (await (await RawClient.connect(kv.redis[shard].port)).call('KEYS', '*')).toString('latin1');
+  t.regex(names, /\xffkr:2\{[^}]*\}user:\{1\}:a/);
+});
+
+test('a slot that starts migrating while a client is blocked on it: -TRYAGAIN, never a hang', async (t) => {
+  const kv = await startProxy(t, { shards: 2 });
+  const c = await RawClient.connect(kv.port);
+  t.teardown(() => c.close());
+  const slot = specKeySlot(Buffer.from('mq'));
+  const from = slot < 8192 ? 's0' : 's1';
+  const to = from === 's0' ? 's1' : 's0';
+  c.write(encodeCommand(['BLPOP', 'mq', '0']));
+  const reply = c.reply(5000);
+  await sleep(150);
+  await kv.proxy.applyTopology({ ...kv.topology, epoch: 2, migrations: [{ first: slot, last: slot, from, to }] });
+  t.is((await reply).toString(), `-TRYAGAIN Kvstore: slot ${slot} moved to another shard while the client was blocked; retry\r\n`);
+  // The connection was unblocked cleanly and the client goes on.
+  t.is((await c.call('PING')).toString(), '+PONG\r\n');
+  t.is((await c.call('BLPOP', 'mq', '0')).toString(), '-TRYAGAIN Kvstore: a key of this command is in a slot being migrated; retry\r\n');
+});
