@@ -134,13 +134,11 @@ export class ClientSession implements DedicatedHolder {
 
   /**
    * Must `route` wait until the client's earlier commands are answered? Yes for everything that
-   * runs on a dedicated connection or ends a transaction; no for commands queued inside MULTI
-   * (they run at EXEC, which waits).
+   * runs on a dedicated connection, MULTI included; no inside MULTI: MULTI waited, so what is in
+   * flight then is on the transaction's own connection (in order) or answered by the proxy.
    */
   needsBarrier(route: CommandRoute): boolean {
-    const kind = KIND_OF[route.id] as Kind;
-    if (this.inMulti) return kind === Kind.Exec;
-    return kind !== Kind.None;
+    return !this.inMulti && KIND_OF[route.id] !== Kind.None;
   }
 
   /** The dispatcher refused a command (unknown, arity): inside MULTI, EXEC will abort. */

@@ -3,6 +3,11 @@
  * (so entering a transaction or a blocking command costs no connect), handed to one client at a
  * time, given back clean or closed.
  *
+ * Idle connections: at least `dedicated.idlePerShard` per shard are kept connected. Under load
+ * more are leased at once; those come back to the idle list too (a busy shard would otherwise
+ * connect and close one per transaction), and every TRIM_MS the ones no lease needed during the
+ * whole period (the list's low-water mark above idlePerShard) are closed.
+ *
  * Rules (see docs/ARCHITECTURE.md, "Dedicated connections"):
  * - at most `dedicated.maxConnections` leased per worker and `dedicated.maxPerClient` per client;
  *   past them `acquire` returns an -ERR reply at once (a client never waits for another's);
@@ -26,8 +31,14 @@ export interface DedicatedHolder {
   topologyChanged(): void;
 }
 
+/** How often idle connections beyond idlePerShard that no lease needed are closed. */
+const TRIM_MS = 10_000;
+
 export class DedicatedPool {
   private readonly idle = new Map<string, DedicatedConnection[]>();
+  /** Per master address: the fewest idle connections seen since the last trim. */
+  private readonly lowWater = new Map<string, number>();
+  private trimTimer: NodeJS.Timeout | null = null;
   private readonly leased = new Map<DedicatedConnection, DedicatedHolder>();
   /** Active sessions by client id (CLIENT UNBLOCK finds its target here). */
   private readonly sessions = new Map<number, ClientSession>();
@@ -96,6 +107,7 @@ export class DedicatedPool {
       const c = list.pop()!;
       if (c.open) conn = c;
     }
+    if (list) this.lowWater.set(shard.address, Math.min(this.lowWater.get(shard.address) ?? list.length, list.length));
     if (conn === undefined) conn = this.connect(shard);
     conn.onClosed = (c) => this.onLeasedClosed(c);
     this.leased.set(conn, holder);
@@ -117,9 +129,10 @@ export class DedicatedPool {
     conn.onClosed = null;
     const list = this.idle.get(conn.address);
     const current = this.shards.some((s) => s.address === conn.address && s.downReply === null);
-    if (clean && conn.open && conn.pending === 0 && current && !this.closed && list !== undefined && list.length < this.config.dedicated.idlePerShard) {
+    if (clean && conn.open && conn.pending === 0 && current && !this.closed && list !== undefined) {
       conn.onClosed = (c) => this.dropIdle(c);
       list.push(conn);
+      this.armTrim();
       return;
     }
     if (!clean) this.totalClosedDirty++;
@@ -155,6 +168,32 @@ export class DedicatedPool {
   }
 
   private refillTimer: NodeJS.Timeout | null = null;
+
+  private armTrim(): void {
+    if (this.trimTimer !== null || this.closed) return;
+    this.trimTimer = setInterval(() => this.trim(), TRIM_MS);
+    this.trimTimer.unref();
+  }
+
+  /** Close the idle connections above idlePerShard that stayed idle for a whole period. */
+  private trim(): void {
+    const keep = this.config.dedicated.idlePerShard;
+    let above = 0;
+    for (const [address, list] of this.idle) {
+      const unused = Math.min(this.lowWater.get(address) ?? list.length, list.length) - keep;
+      for (let i = 0; i < unused; i++) {
+        const c = list.shift()!; // the oldest first: the list is used from its end
+        c.onClosed = null;
+        c.close('idle');
+      }
+      this.lowWater.set(address, list.length);
+      above += Math.max(0, list.length - keep);
+    }
+    if (above === 0 && this.trimTimer !== null) {
+      clearInterval(this.trimTimer);
+      this.trimTimer = null;
+    }
+  }
 
   private refillSoon(): void {
     if (this.refillTimer !== null || this.closed) return;
@@ -215,6 +254,7 @@ export class DedicatedPool {
   close(): void {
     this.closed = true;
     if (this.refillTimer) clearTimeout(this.refillTimer);
+    if (this.trimTimer) clearInterval(this.trimTimer);
     for (const list of this.idle.values()) {
       for (const c of list.splice(0)) {
         c.onClosed = null;
