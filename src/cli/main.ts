@@ -133,7 +133,17 @@ function adminAddressOf(config: KvstoreConfig): string {
   if (config.admin.port !== 0) return `${config.admin.host}:${config.admin.port}`;
   const ports = readPortFile(config.stateDir);
   if (!ports) throw new ConfigError(`admin.port is 0 (any free port) and ${portFilePath(config.stateDir)} does not exist: is kvstore running with this config? Pass --admin HOST:PORT`);
+  if (!processAlive(ports.pid)) throw new ConfigError(`admin.port is 0 (any free port) and ${portFilePath(config.stateDir)} was left by kvstore pid ${ports.pid}, which is not running`);
   return `${ports.admin.host}:${ports.admin.port}`;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, another user's
+  }
 }
 
 async function ctl(args: string[], io: CliIo): Promise<number> {

@@ -11,15 +11,15 @@ import { counterFrom, gaugeFrom, Registry } from '../admin/metrics';
 import type { PrimaryContext } from '../supervisor/context';
 import type { FailoverManager } from './FailoverManager';
 
-export function registerFailoverRoutes(supervisor: PrimaryContext, manager: FailoverManager): void {
-  const admin = supervisor.admin;
+export function registerFailoverRoutes(ctx: PrimaryContext, manager: FailoverManager): void {
+  const admin = ctx.admin;
 
   admin.route('POST', '/failover', async (req) => {
     const shard = req.body?.shard;
     const to = req.body?.to;
     if (typeof shard !== 'string' || shard === '') throw new HttpError(400, 'body must be {"shard": "NAME"} (optionally "to": "host:port")');
     if (to !== undefined && typeof to !== 'string') throw new HttpError(400, '"to" must be "host:port"');
-    if (!supervisor.topology.shards.some((s) => s.name === shard)) throw new HttpError(404, `unknown shard "${shard}"`);
+    if (!ctx.topology.shards.some((s) => s.name === shard)) throw new HttpError(404, `unknown shard "${shard}"`);
     return manager.switchover(shard, to);
   });
 
@@ -28,16 +28,16 @@ export function registerFailoverRoutes(supervisor: PrimaryContext, manager: Fail
   // Same as the core /topology (see src/admin/routes.ts), plus each backend's health state and
   // last error (counters and timings are in GET /failover and /stats).
   admin.route('GET', '/topology', (req) => {
-    const topo = supervisor.topology;
+    const topo = ctx.topology;
     const backends = manager.healthSummary();
     if (req.query.get('routing') === '1') return { ...topo, backends };
     const { routing: _routing, ...rest } = topo;
     return { ...rest, backends };
   });
 
-  admin.route('GET', '/stats', async () => AdminReply.json({ ...(await supervisor.aggregatedStats()), failover: manager.status() }));
+  admin.route('GET', '/stats', async () => AdminReply.json({ ...(await ctx.aggregatedStats()), failover: manager.status() }));
 
-  registerFailoverMetrics(supervisor.metrics, manager);
+  registerFailoverMetrics(ctx.metrics, manager);
 }
 
 export function registerFailoverMetrics(registry: Registry, manager: FailoverManager): void {

@@ -14,20 +14,20 @@ let admin: KeyRewriteAdmin | undefined;
 
 registerPrimaryPlugin({
   name: 'key-rewrite',
-  start(supervisor: PrimaryContext) {
-    const config = supervisor.config;
+  start(ctx: PrimaryContext) {
+    const config = ctx.config;
     const hasher = new SlotHasher();
     hasher.configure(config.hash, config.murmurSeed);
     admin = new KeyRewriteAdmin({
-      snapshot: () => supervisor.topology,
-      updateTopology: (mutate) => supervisor.updateTopology(mutate),
+      snapshot: () => ctx.topology,
+      updateTopology: (mutate) => ctx.updateTopology(mutate),
       slotOf: (key) => hasher.slot(key, 0, key.length),
       backendAuth: { username: config.backend.username || undefined, password: config.backend.password || undefined },
     });
-    registerKeyRewriteRoutes(supervisor.admin, admin);
+    registerKeyRewriteRoutes(ctx.admin, admin);
     const job = admin.reclaim;
-    const metrics = supervisor.metrics;
-    gaugeFrom(metrics, 'kvstore_key_rewrite_rules', 'Active key-rewrite patterns', () => supervisor.topology.keyRewrite?.length ?? 0);
+    const metrics = ctx.metrics;
+    gaugeFrom(metrics, 'kvstore_key_rewrite_rules', 'Active key-rewrite patterns', () => ctx.topology.keyRewrite?.length ?? 0);
     gaugeFrom(metrics, 'kvstore_key_rewrite_reclaim_running', '1 while a reclaim pass runs', () => (job.isRunning ? 1 : 0));
     counterFrom(metrics, 'kvstore_key_rewrite_reclaim_scanned_total', 'Names examined by reclaim passes', () => job.totals.scanned);
     counterFrom(metrics, 'kvstore_key_rewrite_reclaim_unlinked_total', 'Dead names unlinked by reclaim passes', () => job.totals.unlinked);

@@ -11,6 +11,9 @@ import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
 import type { DedicatedPool } from './dedicated/DedicatedPool';
 
+/** The limits in force (config.limits; replaced whole on reload). */
+export type ProxyLimits = KvstoreConfig['limits'];
+
 export interface ProxyCounters {
   totalConnections: number;
   totalCommands: number;

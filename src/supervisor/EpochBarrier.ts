@@ -5,7 +5,7 @@
  * etcd) with `TopologyPublisher.addBarrier`, and the publisher waits for all of them.
  */
 import { TopologyError } from '../errors';
-import type { WorkerPool, WorkerSlot } from './WorkerPool';
+import type { WorkerPoolView, WorkerSlot } from './WorkerPool';
 
 export interface EpochBarrier {
   /** Resolve when everyone this barrier stands for routes by `epoch` (or a later one); reject on timeout. */
@@ -14,7 +14,7 @@ export interface EpochBarrier {
 
 /** Every ready worker acknowledged the epoch; workers that die or are not ready yet are not waited for (they get the current topology at `ready`). */
 export class WorkerEpochBarrier implements EpochBarrier {
-  constructor(private readonly pool: WorkerPool) {}
+  constructor(private readonly pool: WorkerPoolView) {}
 
   wait(epoch: number, timeoutMs: number): Promise<void> {
     const behind = () => this.pool.slots.filter((s: WorkerSlot) => s.ready && s.worker && s.ackedEpoch < epoch);

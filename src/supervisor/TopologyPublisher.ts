@@ -5,11 +5,14 @@
  *
  * Both ends are small interfaces so that another implementation can be plugged in (a fleet of
  * proxies coordinating through etcd): `TopologyPersistence` (TopologyStore is the local file
- * one) and `EpochBarrier` (./EpochBarrier.ts; the workers' barrier is always there).
+ * one; `SupervisorOptions.topologyStore`) and `EpochBarrier` (./EpochBarrier.ts; the workers'
+ * barrier is always there, others join with `addBarrier` / `PrimaryContext.addEpochBarrier`).
+ * A persistence whose topology can change from elsewhere (another proxy of the fleet wrote it)
+ * emits 'change' for those changes too: the workers get them the same way.
  */
 import type { TopologySnapshot } from '../topology/types';
 import type { EpochBarrier } from './EpochBarrier';
-import type { WorkerPool, WorkerSlot } from './WorkerPool';
+import type { WorkerPoolView, WorkerSlot } from './WorkerPool';
 
 export type TopologyMutation = (draft: TopologySnapshot) => TopologySnapshot | void;
 
@@ -31,7 +34,7 @@ export class TopologyPublisher {
 
   constructor(
     readonly store: TopologyPersistence,
-    private readonly pool: WorkerPool,
+    private readonly pool: WorkerPoolView,
     workers: EpochBarrier,
   ) {
     this.barriers.push(workers);

@@ -39,6 +39,15 @@ export interface WorkerInfo {
   restarts: number;
 }
 
+/** What the epoch barrier and the topology publisher use of the pool (a fake in unit tests). */
+export interface WorkerPoolView {
+  readonly slots: readonly WorkerSlot[];
+  on(event: 'ready' | 'ack' | 'stats' | 'exit', listener: (...args: any[]) => void): unknown;
+  off(event: 'ready' | 'ack' | 'stats' | 'exit', listener: (...args: any[]) => void): unknown;
+  send(slot: WorkerSlot, message: PrimaryToWorker): void;
+  broadcast(message: PrimaryToWorker): void;
+}
+
 export interface WorkerPoolOptions {
   /** The worker entry script. */
   exec: string;
@@ -55,7 +64,7 @@ const BACKOFF_MAX_MS = 10_000;
 /** A worker that lived this long is considered healthy again: its backoff resets. */
 const STABLE_AFTER_MS = 10_000;
 
-export class WorkerPool extends EventEmitter {
+export class WorkerPool extends EventEmitter implements WorkerPoolView {
   readonly slots: WorkerSlot[] = [];
   /** Restarts after crashes, over all slots. */
   restartsTotal = 0;

@@ -5,11 +5,13 @@
  * fails with exit 1 "cannot reach", and a usage error exits 2 before any request.
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { extractOptions, parseCommand, UsageError } from '../../src/cli/args';
 import { main } from '../../src/cli/main';
+import { writePortFile } from '../../src/supervisor/portFile';
 
 const globals = { admin: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } } as const;
 
@@ -67,4 +69,26 @@ test('main: check-config takes FILE, -c FILE or --config=FILE', async (t) => {
     t.regex(r.out, /k\.yaml: OK — 1 shard\(s\)/);
   }
   t.is((await run('check-config', file, 'extra')).code, 2);
+});
+
+test('main: ctl --config with admin.port 0 finds the admin API in stateDir/ports.json, and says when it cannot', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvstore-cli-ports-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const stateDir = path.join(dir, 'state');
+  const file = path.join(dir, 'k.yaml');
+  fs.writeFileSync(file, `admin: { port: 0 }\nstateDir: ${stateDir}\nshards:\n  - { name: s1, master: 127.0.0.1:6379 }\n`);
+  const none = await run('ctl', '--config', file, 'health');
+  t.is(none.code, 1);
+  t.regex(none.err, /admin\.port is 0 \(any free port\) and .*ports\.json does not exist/);
+
+  writePortFile(stateDir, { pid: process.pid, listen: { host: '127.0.0.1', port: 1 }, admin: { host: '127.0.0.1', port: 1 } });
+  const found = await run('ctl', '--config', file, 'health');
+  t.is(found.code, 1);
+  t.regex(found.err, /cannot reach the admin API at 127\.0\.0\.1:1 /, 'the port from the file was used');
+
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  writePortFile(stateDir, { pid: Number(dead.stdout), listen: { host: '127.0.0.1', port: 1 }, admin: { host: '127.0.0.1', port: 1 } });
+  const stale = await run('ctl', '--config', file, 'health');
+  t.is(stale.code, 1);
+  t.regex(stale.err, /was left by kvstore pid \d+, which is not running/);
 });

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { parseConfig } from '../../src/config/load';
 import { reconcileShards } from '../../src/supervisor/reconcile';
-import { aggregateWorkers, counterFrom, gaugeFrom, metricValue, Registry, renderRegistries, retireMetrics } from '../../src/admin/metrics';
+import { aggregateWorkers, counterFrom, gaugeFrom, Histogram, metricValue, Registry, renderRegistries, retireMetrics } from '../../src/admin/metrics';
 import { aggregateStats } from '../../src/supervisor/stats';
 import { WorkerMetrics } from '../../src/supervisor/workerMetrics';
 import type { WorkerStats } from '../../src/supervisor/messages';
@@ -100,4 +100,24 @@ test('metrics: read-out gauges and counters render as Prometheus text; labels ar
   n = 5;
   t.regex(await renderRegistries([registry]), /x_total\{k=".*"\} 5\n/, 'read again at every scrape');
   t.throws(() => gaugeFrom(registry, 'bad-name', 'x', () => 0), { message: /Invalid metric name/ });
+});
+
+test('metrics: a histogram in the workers is summed per bucket by the aggregator and kept when a worker exits', async (t) => {
+  const worker = () => {
+    const registry = new Registry();
+    const h = new Histogram({ name: 'kvstore_test_seconds', help: 'h', labelNames: ['command'], buckets: [0.001, 0.01], registers: [registry] });
+    return { registry, h };
+  };
+  const a = worker();
+  const b = worker();
+  a.h.observe({ command: 'get' }, 0.0005);
+  b.h.observe({ command: 'get' }, 0.005);
+  b.h.observe({ command: 'get' }, 0.5);
+  const exited = retireMetrics(await b.registry.getMetricsAsJSON());
+  const text = await renderRegistries([aggregateWorkers([await a.registry.getMetricsAsJSON(), exited])]);
+  t.regex(text, /^# TYPE kvstore_test_seconds histogram$/m);
+  t.regex(text, /^kvstore_test_seconds_bucket\{le="0\.001",command="get"\} 1$/m);
+  t.regex(text, /^kvstore_test_seconds_bucket\{le="0\.01",command="get"\} 2$/m);
+  t.regex(text, /^kvstore_test_seconds_bucket\{le="\+Inf",command="get"\} 3$/m);
+  t.regex(text, /^kvstore_test_seconds_count\{command="get"\} 3$/m);
 });

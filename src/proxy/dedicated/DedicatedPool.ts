@@ -21,7 +21,7 @@ import type { KvstoreConfig } from '../../config/types';
 import type { Logger } from '../../log';
 import { errorReply } from '../Resp';
 import type { ShardRoute } from '../Router';
-import type { ClientSession } from './ClientSession';
+import type { UnblockTarget } from './types';
 import { DedicatedConnection, DedicatedOptions } from './DedicatedConnection';
 
 /** Whoever holds dedicated connections (a client's session): counted against maxPerClient. */
@@ -41,7 +41,7 @@ export class DedicatedPool {
   private trimTimer: NodeJS.Timeout | null = null;
   private readonly leased = new Map<DedicatedConnection, DedicatedHolder>();
   /** Active sessions by client id (CLIENT UNBLOCK finds its target here). */
-  private readonly sessions = new Map<number, ClientSession>();
+  private readonly sessions = new Map<number, UnblockTarget>();
   private config: KvstoreConfig;
   private shards: ShardRoute[] = [];
   private closed = false;
@@ -68,7 +68,7 @@ export class DedicatedPool {
     return n;
   }
 
-  register(clientId: number, session: ClientSession): void {
+  register(clientId: number, session: UnblockTarget): void {
     this.sessions.set(clientId, session);
   }
 
@@ -76,7 +76,7 @@ export class DedicatedPool {
     this.sessions.delete(clientId);
   }
 
-  sessionOf(clientId: number): ClientSession | undefined {
+  sessionOf(clientId: number): UnblockTarget | undefined {
     return this.sessions.get(clientId);
   }
 

@@ -6,7 +6,7 @@
 import type { ClientInfo, ProxyContext } from '../ProxyContext';
 import { integerReply, OK } from '../Resp';
 import { ERRORS } from '../ReplyTexts';
-import type { SessionClient } from './ClientSession';
+import type { SessionClient } from './types';
 import type { DedicatedPool } from './DedicatedPool';
 import { TXN } from './texts';
 

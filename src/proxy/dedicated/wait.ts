@@ -18,7 +18,7 @@ import { encodeCommand } from '../../resp';
 import type { ProxyContext } from '../ProxyContext';
 import { errorReply, integerReply, isErrorReply } from '../Resp';
 import type { DedicatedHolder, DedicatedPool } from './DedicatedPool';
-import type { SessionClient } from './ClientSession';
+import type { SessionClient } from './types';
 import type { DedicatedConnection } from './DedicatedConnection';
 
 const PING = encodeCommand(['PING']);

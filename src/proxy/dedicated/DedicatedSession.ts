@@ -23,61 +23,16 @@ import { encodeCommand } from '../../resp';
 import type { CommandRoute } from '../CommandRoutes';
 import { Route } from '../CommandRoutes';
 import type { ProxyContext } from '../ProxyContext';
-import type { ReplySink } from '../ReplySink';
 import { ERRORS } from '../ReplyTexts';
 import { isErrorReply, OK } from '../Resp';
 import { blockingTimeoutMs, xreadBlockIndex } from './blockingArgs';
 import { Kind, KIND_OF } from './commandKinds';
 import type { DedicatedConnection } from './DedicatedConnection';
 import type { DedicatedHolder, DedicatedPool } from './DedicatedPool';
+import { Outcome, SessionClient, SessionCommand, UnblockTarget } from './types';
 import { blockTimedOut, execAbortFailed, execAbortMoved, migratingNow, movedWhileBlocked, notInTransaction, TXN } from './texts';
 import { clientKill, clientUnblock } from './clientControl';
 import { runWait } from './wait';
-
-/** What the session needs from its client connection (the narrow "reply target"). */
-export interface SessionClient {
-  readonly id: number;
-  /** Take the next reply slot for command `id`. */
-  reserve(id: number): number;
-  /** The reply for slot `seq` (kept in order with every other reply). */
-  onReply(seq: number, reply: Buffer): void;
-  /** Dispatch none of this client's commands until `unhold` (blocked, WAIT). */
-  hold(): void;
-  unhold(): void;
-  /** Send on this client's shared connection to shard `i` (keeps its order there). */
-  forwardTo(shardIndex: number, command: Buffer, seq: number, sink?: ReplySink): void;
-  /** The shards this client sent writes to since the last call (WAIT). */
-  takeWrittenShards(): number[];
-  /** Close once every reply is out (CLIENT KILL of itself). */
-  endAfterReplies(): void;
-}
-
-/** One command as the dispatcher framed it; `chunk[start, end)` is valid during the call only. */
-export interface SessionCommand {
-  route: CommandRoute;
-  chunk: Buffer;
-  start: number;
-  end: number;
-  /** Common slot of the keys, SLOT_NONE (none) or SLOT_CROSS (several). */
-  slot: number;
-  /** With SLOT_CROSS: the shard holding every key, or -1. */
-  keysShard: number;
-  /** A key is in a slot being migrated. */
-  migrating: boolean;
-  /** Key rewrite applies to a key (the dispatcher rewrites and offers the result again). */
-  needsRewrite: boolean;
-  /** The arguments, copied. */
-  args(): Buffer[];
-}
-
-export const enum Outcome {
-  /** Answered or sent by the session. */
-  Handled = 0,
-  /** Not a session matter: route it as usual. */
-  Normal = 1,
-  /** Rewrite its keys first, then offer the rewritten command again. */
-  Rewrite = 2,
-}
 
 const MULTI = encodeCommand(['MULTI']);
 const DISCARD = encodeCommand(['DISCARD']);
@@ -97,7 +52,7 @@ interface Blocked {
   moved: boolean;
 }
 
-export class ClientSession implements DedicatedHolder {
+export class DedicatedSession implements DedicatedHolder, UnblockTarget {
   dedicatedHeld = 0;
 
   private inMulti = false;
