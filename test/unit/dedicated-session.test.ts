@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import { SLOT_CROSS, SLOT_NONE } from '../../src/native/api';
+import { systemClock } from '../../src/proxy/Clock';
 import { commandRoutes } from '../../src/proxy/CommandRoutes';
 import type { ProxyContext } from '../../src/proxy/ProxyContext';
 import type { ReplySink } from '../../src/proxy/ReplySink';
@@ -48,6 +49,7 @@ class FakeConn {
 }
 
 class FakePool {
+  readonly clock = systemClock;
   conns: FakeConn[] = [];
   refuse: Buffer | null = null;
   acquire(shard: { index: number }, holder: { dedicatedHeld: number }): FakeConn | Buffer {

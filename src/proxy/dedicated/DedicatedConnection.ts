@@ -12,11 +12,13 @@
  * byte for byte.
  */
 import type { Logger } from '../../log';
+import type { TimerHandle } from '../Clock';
+import { DataPathIo, systemIo } from '../DataPathIo';
 import { encodeCommand, replyEnd, splitAddress } from '../../resp';
 import { scheduleFlush, Flushable } from '../FlushScheduler';
 import type { ReplySink } from '../ReplySink';
 import { errorReply, isErrorReply } from '../Resp';
-import { ByteStream, connectedStream, StreamHandler } from '../io';
+import type { ByteStream, StreamHandler } from '../io';
 
 export interface DedicatedOptions {
   shard: string;
@@ -42,7 +44,7 @@ export class DedicatedConnection implements StreamHandler, Flushable {
   private readonly sinks: ReplySink[] = [];
   private readonly tags: number[] = [];
   private input: Buffer | null = null;
-  private connectTimer: NodeJS.Timeout | null;
+  private connectTimer: TimerHandle | null;
   /** This connection's id on the redis-server (CLIENT ID), -1 until known. */
   backendId = -1;
   /** Why it closed ('' while open). */
@@ -53,9 +55,10 @@ export class DedicatedConnection implements StreamHandler, Flushable {
   constructor(
     readonly options: DedicatedOptions,
     private readonly log: Logger,
+    private readonly io: DataPathIo = systemIo,
   ) {
     const { host, port } = splitAddress(options.address);
-    this.stream = connectedStream(host, port, this, options.nativeIo, KEEPALIVE_MS);
+    this.stream = io.connect(host, port, this, options.nativeIo, KEEPALIVE_MS);
     if (options.password) {
       const args = options.username ? ['AUTH', options.username, options.password] : ['AUTH', options.password];
       this.push({ onReply: (_t, reply) => isErrorReply(reply) && this.fail(`rejected AUTH: ${reply.toString('utf8', 1, reply.length - 2)}`) }, 0);
@@ -63,8 +66,7 @@ export class DedicatedConnection implements StreamHandler, Flushable {
     }
     this.push({ onReply: (_t, reply) => (this.backendId = reply[0] === 0x3a ? Number(reply.toString('latin1', 1, reply.length - 2)) : -1) }, 0);
     this.stream.append(CLIENT_ID);
-    this.connectTimer = setTimeout(() => this.fail(`connect timed out after ${options.connectMs} ms`), options.connectMs);
-    this.connectTimer.unref();
+    this.connectTimer = io.clock.setTimeout(() => this.fail(`connect timed out after ${options.connectMs} ms`), options.connectMs);
   }
 
   get shard(): string {
@@ -121,7 +123,7 @@ export class DedicatedConnection implements StreamHandler, Flushable {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason = reason;
-    if (this.connectTimer) clearTimeout(this.connectTimer);
+    if (this.connectTimer) this.io.clock.clearTimer(this.connectTimer);
     this.connectTimer = null;
     this.stream.destroy();
     const sinks = this.sinks.splice(0);
@@ -146,7 +148,7 @@ export class DedicatedConnection implements StreamHandler, Flushable {
 
   onStreamConnect(): void {
     if (this.state !== 'connecting') return;
-    if (this.connectTimer) clearTimeout(this.connectTimer);
+    if (this.connectTimer) this.io.clock.clearTimer(this.connectTimer);
     this.connectTimer = null;
     this.state = 'ready';
     this.stream.flush();

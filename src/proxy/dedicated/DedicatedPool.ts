@@ -19,6 +19,8 @@
  */
 import type { KvstoreConfig } from '../../config/types';
 import type { Logger } from '../../log';
+import type { Clock, TimerHandle } from '../Clock';
+import { DataPathIo, systemIo } from '../DataPathIo';
 import { errorReply } from '../Resp';
 import type { ShardRoute } from '../Router';
 import type { UnblockTarget } from './types';
@@ -38,7 +40,7 @@ export class DedicatedPool {
   private readonly idle = new Map<string, DedicatedConnection[]>();
   /** Per master address: the fewest idle connections seen since the last trim. */
   private readonly lowWater = new Map<string, number>();
-  private trimTimer: NodeJS.Timeout | null = null;
+  private trimTimer: TimerHandle | null = null;
   private readonly leased = new Map<DedicatedConnection, DedicatedHolder>();
   /** Active sessions by client id (CLIENT UNBLOCK finds its target here). */
   private readonly sessions = new Map<number, UnblockTarget>();
@@ -54,8 +56,15 @@ export class DedicatedPool {
     config: KvstoreConfig,
     private readonly log: Logger,
     private readonly nativeIo: boolean,
+    /** How streams are opened and timers set (fakes in unit tests). */
+    private readonly io: DataPathIo = systemIo,
   ) {
     this.config = config;
+  }
+
+  /** The data path's clock (timers of sessions and WAIT). */
+  get clock(): Clock {
+    return this.io.clock;
   }
 
   get leasedCount(): number {
@@ -167,12 +176,11 @@ export class DedicatedPool {
     this.refill();
   }
 
-  private refillTimer: NodeJS.Timeout | null = null;
+  private refillTimer: TimerHandle | null = null;
 
   private armTrim(): void {
     if (this.trimTimer !== null || this.closed) return;
-    this.trimTimer = setInterval(() => this.trim(), TRIM_MS);
-    this.trimTimer.unref();
+    this.trimTimer = this.io.clock.setInterval(() => this.trim(), TRIM_MS);
   }
 
   /** Close the idle connections above idlePerShard that stayed idle for a whole period. */
@@ -190,18 +198,17 @@ export class DedicatedPool {
       above += Math.max(0, list.length - keep);
     }
     if (above === 0 && this.trimTimer !== null) {
-      clearInterval(this.trimTimer);
+      this.io.clock.clearTimer(this.trimTimer);
       this.trimTimer = null;
     }
   }
 
   private refillSoon(): void {
     if (this.refillTimer !== null || this.closed) return;
-    this.refillTimer = setTimeout(() => {
+    this.refillTimer = this.io.clock.setTimeout(() => {
       this.refillTimer = null;
       this.refill();
     }, 0);
-    this.refillTimer.unref();
   }
 
   /** Top each live shard's idle list up to `idlePerShard` pre-connected connections. */
@@ -230,7 +237,7 @@ export class DedicatedPool {
       connectMs: c.timeouts.connectMs,
       nativeIo: this.nativeIo,
     };
-    return new DedicatedConnection(options, this.log);
+    return new DedicatedConnection(options, this.log, this.io);
   }
 
   private dropIdle(conn: DedicatedConnection): void {
@@ -240,7 +247,7 @@ export class DedicatedPool {
       if (i >= 0) list.splice(i, 1);
     }
     // An idle connection that dies (server restart) is replaced, without a reconnect storm.
-    if (!this.closed) setTimeout(() => this.refill(), 200).unref();
+    if (!this.closed) this.io.clock.setTimeout(() => this.refill(), 200);
   }
 
   private onLeasedClosed(conn: DedicatedConnection): void {
@@ -253,8 +260,8 @@ export class DedicatedPool {
   /** Shutdown: close every connection (leased ones fail their pending requests). */
   close(): void {
     this.closed = true;
-    if (this.refillTimer) clearTimeout(this.refillTimer);
-    if (this.trimTimer) clearInterval(this.trimTimer);
+    if (this.refillTimer) this.io.clock.clearTimer(this.refillTimer);
+    if (this.trimTimer) this.io.clock.clearTimer(this.trimTimer);
     for (const list of this.idle.values()) {
       for (const c of list.splice(0)) {
         c.onClosed = null;

@@ -22,6 +22,7 @@ import { NO_SHARD } from '../../topology/slots';
 import { encodeCommand } from '../../resp';
 import type { CommandRoute } from '../CommandRoutes';
 import { Route } from '../CommandRoutes';
+import type { TimerHandle } from '../Clock';
 import type { ProxyContext } from '../ProxyContext';
 import { ERRORS } from '../ReplyTexts';
 import { isErrorReply, OK } from '../Resp';
@@ -47,7 +48,7 @@ interface Blocked {
   own: boolean;
   shard: number;
   slot: number;
-  timer: NodeJS.Timeout | null;
+  timer: TimerHandle | null;
   /** The slot moved: the proxy unblocked it on the server and answers TRYAGAIN instead. */
   moved: boolean;
 }
@@ -385,14 +386,14 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     const bound = timeout === null ? grace : timeout === 0 ? 0 : timeout + grace;
     let cancelled: Buffer | null = null;
     if (bound > 0) {
-      blocked.timer = setTimeout(() => {
+      blocked.timer = this.pool.clock.setTimeout(() => {
         cancelled = blockTimedOut(timeout ?? 0, grace);
         blocked.conn.fail('did not answer a blocking command in time');
       }, bound);
     }
     conn.send(cmd.chunk, {
       onReply: (tag, reply) => {
-        if (blocked.timer !== null) clearTimeout(blocked.timer);
+        if (blocked.timer !== null) this.pool.clock.clearTimer(blocked.timer);
         if (this.blocked === blocked) this.blocked = null;
         if (cancelled !== null) reply = cancelled;
         else if (blocked.moved && isErrorReply(reply) && reply.includes('UNBLOCKED')) reply = movedWhileBlocked(blocked.slot);
@@ -477,7 +478,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     const b = this.blocked;
     this.blocked = null;
     if (b !== null) {
-      if (b.timer !== null) clearTimeout(b.timer);
+      if (b.timer !== null) this.pool.clock.clearTimer(b.timer);
       if (b.own) this.pool.release(b.conn, false);
       else b.conn.close('client disconnected while blocked');
     }

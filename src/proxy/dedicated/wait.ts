@@ -15,6 +15,7 @@
  * nothing: every replica has acknowledged offset 0).
  */
 import { encodeCommand } from '../../resp';
+import type { TimerHandle } from '../Clock';
 import type { ProxyContext } from '../ProxyContext';
 import { errorReply, integerReply, isErrorReply } from '../Resp';
 import type { DedicatedHolder, DedicatedPool } from './DedicatedPool';
@@ -43,17 +44,17 @@ export function runWait(
   let min = Infinity;
   let firstError: Buffer | null = null;
   const leased: DedicatedConnection[] = [];
-  let timer: NodeJS.Timeout | null = null;
+  let timer: TimerHandle | null = null;
   const finish = (reply: Buffer): void => {
     if (isErrorReply(reply)) firstError ??= Buffer.from(reply);
     else min = Math.min(min, Number(reply.toString('latin1', 1, reply.length - 2)));
     if (--left > 0) return;
-    if (timer !== null) clearTimeout(timer);
+    if (timer !== null) pool.clock.clearTimer(timer);
     done(firstError ?? integerReply(min));
   };
   if (timeoutMs > 0 && !wroteNothing) {
     // Redis answers at `timeout`; give up (with an error) only requestMs after that.
-    timer = setTimeout(() => {
+    timer = pool.clock.setTimeout(() => {
       timer = null;
       for (const c of leased) c.fail('did not answer WAIT in time');
     }, timeoutMs + ctx.config.timeouts.requestMs);
