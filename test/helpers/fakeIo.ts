@@ -98,12 +98,16 @@ export class FakeStream implements ByteStream {
   flushes = 0;
 
   constructor(
-    private readonly handler: StreamHandler,
+    private handler: StreamHandler,
     private readonly clock: FakeClock,
     readonly remote: string,
   ) {}
 
   /* ---------- ByteStream (the proxy's side) ---------- */
+
+  attach(handler: StreamHandler): void {
+    this.handler = handler;
+  }
 
   append(data: Buffer, start = 0, end = data.length): void {
     if (this.destroyed || end <= start) return;
