@@ -9,14 +9,9 @@ import path from 'node:path';
 import { commands, generatedFrom } from '../src/commands/table';
 import type { CommandEntry, RoutingClass } from '../src/commands/types';
 import { proxyCommandNames } from '../src/proxy/ProxyCommands';
-import { BLOCKING_NOTE, DEDICATED_NOTES, dedicatedCommandNames } from '../src/proxy/dedicated/commandKinds';
+import { BLOCKING_NOTE, DEDICATED_NOTES } from '../src/proxy/dedicated/commandKinds';
 
-/** Classes in the doc: the table's routing classes plus the dedicated-connection commands. */
-type DocClass = RoutingClass | 'dedicated';
-const DEDICATED = new Set(dedicatedCommandNames());
-const classOf = (c: CommandEntry): DocClass => (DEDICATED.has(c.name) ? 'dedicated' : c.routing);
-
-const CLASS_TEXT: Record<DocClass, string> = {
+const CLASS_TEXT: Record<RoutingClass, string> = {
   single: 'One key: sent unchanged to the shard that owns its slot.',
   split: 'Keys grouped per shard, one sub-command per shard, replies merged into exactly what one Redis would answer.',
   sameslot:
@@ -29,7 +24,7 @@ const CLASS_TEXT: Record<DocClass, string> = {
   unsupported: 'Refused with `-ERR Kvstore does not support <COMMAND>: <reason>`.',
 };
 
-const ORDER: DocClass[] = ['single', 'split', 'sameslot', 'proxy', 'allshards', 'nokey', 'dedicated', 'unsupported'];
+const ORDER: RoutingClass[] = ['single', 'split', 'sameslot', 'proxy', 'allshards', 'nokey', 'dedicated', 'unsupported'];
 
 /** How proxy-answered commands behave (by full name). */
 const PROXY_NOTES: Record<string, string> = {
@@ -84,7 +79,7 @@ const TRANSACTION_RULES = [
 ];
 
 function notes(c: CommandEntry): string {
-  if (DEDICATED.has(c.name)) return DEDICATED_NOTES[c.name] ?? BLOCKING_NOTE;
+  if (c.routing === 'dedicated') return DEDICATED_NOTES[c.name] ?? BLOCKING_NOTE;
   if (c.routing === 'unsupported') return c.reason ?? '';
   if (c.routing === 'proxy') return PROXY_NOTES[c.name] ?? PROXY_NOTES[c.name.split('|')[0]] ?? '';
   return '';
@@ -103,7 +98,7 @@ export function renderCommandsDoc(): string {
     '',
     '| class | commands | behaviour |',
     '| --- | ---: | --- |',
-    ...ORDER.map((cls) => `| ${cls} | ${commands.filter((c) => classOf(c) === cls).length} | ${CLASS_TEXT[cls]} |`),
+    ...ORDER.map((cls) => `| ${cls} | ${commands.filter((c) => c.routing === cls).length} | ${CLASS_TEXT[cls]} |`),
     '',
     '## Intended differences from a single Redis',
     '',
@@ -116,7 +111,7 @@ export function renderCommandsDoc(): string {
     '',
   ];
   for (const cls of ORDER) {
-    const list = commands.filter((c) => classOf(c) === cls).sort((a, b) => a.name.localeCompare(b.name));
+    const list = commands.filter((c) => c.routing === cls).sort((a, b) => a.name.localeCompare(b.name));
     lines.push(`## ${cls}`, '', CLASS_TEXT[cls], '', '| command | arity | notes |', '| --- | ---: | --- |');
     for (const c of list) {
       const name = c.name.toUpperCase().replace('|', ' ');

@@ -7,7 +7,6 @@ import { commands, compileForNative } from '../commands/table';
 import type { RoutingClass } from '../commands/types';
 import type { CompiledCommandTable } from '../native/api';
 import { errorReply } from './Resp';
-import { KIND_OF } from './dedicated/commandKinds';
 
 export const enum Route {
   Single = 1,
@@ -29,6 +28,7 @@ const ROUTE_OF: Record<RoutingClass, Route> = {
   allshards: Route.AllShards,
   nokey: Route.NoKey,
   unsupported: Route.Unsupported,
+  dedicated: Route.Dedicated,
 };
 
 /** Commands a client may run before AUTH when a password is set (as Redis allows). */
@@ -75,11 +75,11 @@ export function commandRoutes(): CommandRoutes {
   const routes = commands.map((c, id) => {
     const upper = c.name.toUpperCase().replace('|', ' ');
     const refusal =
-      c.routing === 'unsupported' && KIND_OF[id] === 0 ? errorReply(`ERR Kvstore does not support ${upper}: ${c.reason ?? 'not supported'}`) : null;
+      c.routing === 'unsupported' ? errorReply(`ERR Kvstore does not support ${upper}: ${c.reason ?? 'not supported'}`) : null;
     return new CommandRoute(
       id,
       c.name,
-      KIND_OF[id] !== 0 ? Route.Dedicated : ROUTE_OF[c.routing],
+      ROUTE_OF[c.routing],
       c.arity,
       NO_AUTH_NEEDED.has(c.name),
       containers.has(c.name),

@@ -1,10 +1,8 @@
 /**
- * Which commands need a dedicated backend connection, and how, derived from the command table
- * (src/commands/commands.json): every command Redis flags `blocking` (so a new blocking command
- * in a later table is never forwarded on a shared connection by mistake), the transaction
- * commands, WAIT, and the CLIENT subcommands that act on the proxy's own clients. Kept apart
- * from the routing classes of commands.json so the table's generator stays untouched; the
- * dispatcher maps these ids to its `dedicated` route (CommandRoutes.ts).
+ * What each command of the `dedicated` routing class is to a session (src/commands/commands.json
+ * gives the class: the transaction commands, WAIT, CLIENT KILL/UNBLOCK and every command Redis
+ * flags `blocking`, see src/commands/routing.ts), and the `write` flag WAIT needs, as arrays by
+ * command id.
  */
 import { commands } from '../../commands/table';
 
@@ -34,7 +32,7 @@ const NAMED: Record<string, Kind> = {
 };
 
 /** Kind of each command id (Kind.None for ordinary commands). */
-export const KIND_OF: Uint8Array = Uint8Array.from(commands, (c) => NAMED[c.name] ?? (c.flags.includes('blocking') ? Kind.Blocking : Kind.None));
+export const KIND_OF: Uint8Array = Uint8Array.from(commands, (c) => (c.routing !== 'dedicated' ? Kind.None : NAMED[c.name] ?? Kind.Blocking));
 
 /** 1 for commands Redis flags `write` (WAIT counts the shards a client wrote to). */
 export const WRITES: Uint8Array = Uint8Array.from(commands, (c) => (c.flags.includes('write') ? 1 : 0));
