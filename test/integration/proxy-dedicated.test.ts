@@ -193,7 +193,7 @@ test('a client that disconnects while blocked releases its backend connection', 
   t.regex(info, /blocked_clients:0/);
 });
 
-test.serial('CLIENT UNBLOCK and CLIENT KILL act on the proxy\'s own clients', async (t) => {
+test('CLIENT UNBLOCK and CLIENT KILL act on the proxy\'s own clients', async (t) => {
   const kv = await startProxy(t, { shards: 2 });
   const blocked = await RawClient.connect(kv.port);
   const admin = await RawClient.connect(kv.port);
@@ -263,7 +263,7 @@ test('WAIT counts the replicas that acknowledged this client\'s writes (store mo
   t.teardown(async () => { await replica.kill(); await master.kill(); });
   const rc = await RawClient.connect(replica.port);
   await rc.call('REPLICAOF', '127.0.0.1', String(master.port));
-  t.true(await eventually(async () => /master_link_status:up/.test((await rc.call('INFO', 'replication')).toString()), 5000));
+  t.true(await eventually(async () => /master_link_status:up/.test((await rc.call('INFO', 'replication')).toString()), 15000), 'the replica is in sync');
   rc.close();
   const kv = await startProxy(t, { servers: [master], config: { mode: 'store' } });
   const c = await RawClient.connect(kv.port);
@@ -320,4 +320,26 @@ test('a slot that starts migrating while a client is blocked on it: -TRYAGAIN, n
   // The connection was unblocked cleanly and the client goes on.
   t.is((await c.call('PING')).toString(), '+PONG\r\n');
   t.is((await c.call('BLPOP', 'mq', '0')).toString(), '-TRYAGAIN Kvstore: a key of this command is in a slot being migrated; retry\r\n');
+});
+
+test('a shard whose master changes mid-transaction or while a client is blocked: EXECABORT / an error at once', async (t) => {
+  const kv = await startProxy(t, { shards: 2 });
+  const c = await RawClient.connect(kv.port);
+  const b = await RawClient.connect(kv.port);
+  t.teardown(() => { c.close(); b.close(); });
+  const key = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].find((k) => specKeySlot(Buffer.from(k)) < 8192)!;
+  t.is((await c.call('MULTI')).toString(), '+OK\r\n');
+  t.is((await c.call('SET', key, '1')).toString(), '+QUEUED\r\n');
+  b.write(encodeCommand(['BLPOP', `{${key}}q`, '0']));
+  const blockedReply = b.reply(5000);
+  await sleep(100);
+  // A failover: shard s0's master is now another server (here: a fresh one).
+  const replacement = await startRedis();
+  t.teardown(() => replacement.kill());
+  const shards = kv.topology.shards.map((s, i) => (i === 0 ? { ...s, master: replacement.address } : s));
+  await kv.proxy.applyTopology({ ...kv.topology, epoch: 2, shards });
+  t.is((await blockedReply).toString(), `-ERR Kvstore: shard 's0' (${kv.redis[0].address}) master changed to ${replacement.address}: request aborted, retry\r\n`);
+  t.is((await c.call('EXEC')).toString(), `-EXECABORT Transaction discarded: the dedicated connection failed before EXEC (master changed to ${replacement.address}: request aborted, retry); nothing was executed\r\n`);
+  t.is((await c.call('GET', key)).toString(), '$-1\r\n', 'nothing ran, on either master');
+  t.is((await (await RawClient.connect(kv.redis[0].port)).call('GET', key)).toString(), '$-1\r\n');
 });
