@@ -97,7 +97,11 @@ export class ProxyServer extends EventEmitter {
       routes,
       routeByName: byName,
       hooks: this.hooks,
-      fence: new LeaseFence((reply) => router.setFence(reply)),
+      fence: new LeaseFence((reply) => {
+        router.setFence(reply);
+        // Transactions and blocked commands must not go on against a table that may be stale.
+        dedicated.applyTopology(router.shards);
+      }),
       calls: new Float64Array(routes.length),
       errors: new Float64Array(routes.length),
       counters,

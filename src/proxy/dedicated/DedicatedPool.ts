@@ -167,7 +167,7 @@ export class DedicatedPool {
       const successor = shards.find((s) => s.name === conn.shard);
       conn.fail(
         successor === undefined ? 'was removed from the topology: request aborted, retry'
-          : successor.downReply !== null ? 'was marked down by the health checks'
+          : successor.downReply !== null ? 'cannot be served now (marked down, or this proxy lost its fleet lease): request aborted, retry'
             : `master changed to ${successor.address}: request aborted, retry`,
       );
     }
