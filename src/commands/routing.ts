@@ -12,7 +12,7 @@ const SPLIT: Record<string, MergeKindName> = { mget: 'array', mset: 'allok', del
 
 const PROXY = [
   'ping', 'echo', 'quit', 'select', 'auth', 'hello', 'info', 'dbsize', 'randomkey', 'scan', 'keys',
-  'flushdb', 'flushall', 'time', 'reset',
+  'flushdb', 'flushall', 'time', 'reset', 'readonly', 'readwrite',
   'client|setname', 'client|getname', 'client|id', 'client|info', 'client|help', 'client|no-evict', 'client|reply',
   'command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help',
 ];
@@ -40,7 +40,7 @@ refuse('it concerns a single server, not the cluster; run it on the shard direct
   'monitor', 'sync', 'psync', 'replconf', 'replicaof', 'slaveof', 'shutdown', 'debug', 'config', 'save', 'bgsave',
   'bgrewriteaof', 'lastsave', 'failover', 'module', 'acl', 'latency', 'slowlog', 'role', 'swapdb', 'move',
   'migrate', 'restore-asking', 'pfdebug', 'pfselftest', 'memory|doctor', 'memory|malloc-stats', 'memory|purge',
-  'memory|stats', 'lolwut', 'readonly', 'readwrite', 'asking', 'sentinel',
+  'memory|stats', 'lolwut', 'asking', 'sentinel',
 ]);
 refuse('Kvstore is not a Redis Cluster node; it is the cluster', ['cluster']);
 refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO, KILL, UNBLOCK', [

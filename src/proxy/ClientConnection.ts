@@ -47,6 +47,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   readonly createdAt: number;
   name = '';
   authed: boolean;
+  readOnly = false;
   rewriting = false;
   readonly stream: ByteStream;
   readonly replies: ClientReplies;

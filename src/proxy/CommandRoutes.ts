@@ -47,6 +47,8 @@ export class CommandRoute {
     /** Prebuilt replies: wrong arity, and for 'unsupported' the refusal. */
     readonly arityError: Buffer,
     readonly refusal: Buffer | null,
+    /** The command table's `readonly` flag: a READONLY client may have it served by a replica. */
+    readonly readOnly = false,
   ) {
     this.pairs = name === 'mset';
   }
@@ -85,6 +87,7 @@ export function commandRoutes(): CommandRoutes {
       containers.has(c.name),
       errorReply(`ERR wrong number of arguments for '${c.name}' command`),
       refusal,
+      c.flags.includes('readonly'),
     );
   });
   cached = { routes, compiled: compileForNative(), byName: new Map(routes.map((r) => [r.name, r])) };

@@ -24,7 +24,7 @@ import { WRITES } from './dedicated/commandKinds';
 import { Offer, offerToSession } from './dedicated/offer';
 import { CommandRoute, Route } from './CommandRoutes';
 import { fanOut } from './FanOut';
-import { allKeysOnOneShard, argsOf, DispatchClient, forwardToShard } from './Forwarding';
+import { allKeysOnOneShard, argsOf, DispatchClient, forwardRead, forwardToShard } from './Forwarding';
 import { runProxyCommand } from './ProxyCommands';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
 import { needsSlowPath, reparseInline, slowPath } from './SlowPath';
@@ -48,7 +48,8 @@ BY_ROUTE[Route.Split] = (client, chunk, base, route, flags) => {
   if (cmds[base + C_SLOT] >= 0 || cmds[base + C_NKEYS] <= 1) return forwardKeyed(client, chunk, base, route, flags);
   if (allKeysOnOneShard(ctx, base) >= 0) return forwardToKeysShard(client, chunk, base, route, flags, true);
   if (WRITES[route.id] !== 0) noteWrites(client, base);
-  splitAcrossShards(client, ctx, chunk, base / CMD_STRIDE, client.reserve(route.id));
+  const reader = client.readOnly && route.readOnly && ctx.config.readFrom !== 'master' ? client : null;
+  splitAcrossShards(client, ctx, chunk, base / CMD_STRIDE, client.reserve(route.id), reader);
   return false;
 };
 BY_ROUTE[Route.NoKey] = (client, chunk, base, route) => {
@@ -134,6 +135,10 @@ function forwardToKeysShard(client: DispatchClient, chunk: Buffer, base: number,
   }
   if (needsSlowPath(client, chunk, base)) return slowPath(client, chunk, base, route, dispatchCommand);
   if (WRITES[route.id] !== 0) client.noteWrite(shard);
+  if (client.readOnly && route.readOnly && ctx.config.readFrom !== 'master') {
+    forwardRead(client, shard, chunk, client.reserve(route.id), client.replies, cmds[base + C_START], cmds[base + C_END]);
+    return false;
+  }
   forwardToShard(client, shard, chunk, client.reserve(route.id), client.replies, cmds[base + C_START], cmds[base + C_END]);
   return false;
 }

@@ -186,14 +186,15 @@ export class ProxyServer extends EventEmitter {
     });
   }
 
-  /** The primary's health checks of every backend, shown in INFO (# Proxy). */
   /** Fleet: the primary's lease deadline (see LeaseFence). */
   setFleetLease(validUntil: number | null): void {
     this.ctx.fence.renew(validUntil);
   }
 
+  /** The primary's health checks of every backend, shown in INFO (# Proxy); replicas' health and lag decide reads from replicas. */
   setBackendHealth(backends: BackendHealthSummary[]): void {
     this.ctx.backendHealth = backends;
+    this.ctx.router.setBackendHealth(backends);
   }
 
   /**
