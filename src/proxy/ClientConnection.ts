@@ -46,6 +46,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   readonly remote: string;
   name = '';
   authed: boolean;
+  proto: 2 | 3 = 2;
   /** Which connection of each backend pool this client is pinned to. */
   readonly poolIndex: number;
   rewriting = false;

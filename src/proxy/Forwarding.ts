@@ -49,7 +49,7 @@ export function forwardToShard(client: DispatchClient, shardIndex: number, comma
     sink.onReply(tag, shard.downReply);
     return;
   }
-  const backend = shard.backend(client.poolIndex);
+  const backend = client.proto === 2 ? shard.backend(client.poolIndex) : shard.backend3(client.poolIndex);
   if (!backend.send(command, sink, tag, start, end)) {
     client.flow.pause(PAUSE_BACKEND);
     backend.waitForDrain(client.flow);

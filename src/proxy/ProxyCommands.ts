@@ -9,7 +9,9 @@ import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import type { ClientSession } from './ReplyTarget';
 import { errorReply } from './ErrorReply';
-import { arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BULK, OK, PONG, simpleReply } from './Resp';
+import {
+  arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, isNullReply, mapReply, nullReply, OK, PONG, Proto, simpleReply, verbatimReply,
+} from './Resp';
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
 import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
@@ -61,6 +63,7 @@ const HANDLERS: Record<string, Handler> = {
 
   reset(client, ctx, _args, seq) {
     client.name = '';
+    client.proto = 2;
     client.authed = ctx.config.password === '';
     client.onReply(seq, simpleReply('RESET'));
   },
@@ -84,48 +87,48 @@ const HANDLERS: Record<string, Handler> = {
     client.onReply(seq, ok ? OK : ERRORS.wrongPass);
   },
 
+  /**
+   * Redis 7.0's helloCommand, in its order: version, options, AUTH, the NOAUTH check, SETNAME,
+   * then the switch. The map's values are the proxy's own: `id` is this connection's id at the
+   * proxy (what CLIENT ID says), `mode` standalone and `role` master because a client sees one
+   * writable keyspace without cluster redirections, `modules` empty (shards' modules are not
+   * routed), `version` the Redis version whose commands the proxy routes.
+   */
   hello(client, ctx, args, seq) {
+    let proto: 2 | 3 | 0 = 0;
     if (args.length >= 2) {
       const ver = parseInteger(args[1]);
       if (ver === null) return client.onReply(seq, ERRORS.protoverNotInteger);
-      if (ver === 3) return client.onReply(seq, ERRORS.resp3);
-      if (ver !== 2) return client.onReply(seq, ERRORS.noProto);
+      if (ver !== 2 && ver !== 3) return client.onReply(seq, ERRORS.noProto);
+      proto = ver;
     }
     let name: Buffer | null = null;
-    let authed = client.authed;
+    let user: Buffer | null = null;
+    let password: Buffer | null = null;
     for (let i = 2; i < args.length; i++) {
       const opt = lower(args[i]);
-      if (opt === 'auth' && i + 2 < args.length) {
-        if (!checkPassword(ctx, args[i + 1].toString('utf8'), args[i + 2])) return client.onReply(seq, ERRORS.wrongPass);
-        authed = true;
+      const more = args.length - 1 - i;
+      if (opt === 'auth' && more >= 2) {
+        user = args[i + 1];
+        password = args[i + 2];
         i += 2;
-      } else if (opt === 'setname' && i + 1 < args.length) {
+      } else if (opt === 'setname' && more >= 1) {
         name = args[++i];
-        if (!validClientName(name)) return client.onReply(seq, ERRORS.badClientName);
       } else {
         return client.onReply(seq, errorReply("ERR Syntax error in HELLO option '", args[i], "'"));
       }
     }
-    if (!authed) {
-      return client.onReply(
-        seq,
-        Buffer.from(
-          '-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n',
-        ),
-      );
+    if (user !== null && password !== null) {
+      if (!checkPassword(ctx, user.toString('utf8'), password)) return client.onReply(seq, ERRORS.wrongPass);
+      client.authed = true;
     }
-    client.authed = true;
-    if (name !== null) client.name = name.toString('latin1');
-    const fields: Buffer[] = [
-      bulkReply('server'), bulkReply('redis'),
-      bulkReply('version'), bulkReply(REDIS_VERSION),
-      bulkReply('proto'), integerReply(2),
-      bulkReply('id'), integerReply(client.id),
-      bulkReply('mode'), bulkReply('standalone'),
-      bulkReply('role'), bulkReply('master'),
-      bulkReply('modules'), EMPTY_ARRAY,
-    ];
-    client.onReply(seq, arrayReply(fields));
+    if (!client.authed) return client.onReply(seq, ERRORS.helloNoAuth);
+    if (name !== null) {
+      if (!validClientName(name)) return client.onReply(seq, ERRORS.badClientName);
+      client.name = name.toString('latin1');
+    }
+    if (proto !== 0) client.proto = proto;
+    client.onReply(seq, helloReply(client.proto, client.id));
   },
 
   'client|setname'(client, _ctx, args, seq) {
@@ -135,7 +138,7 @@ const HANDLERS: Record<string, Handler> = {
   },
 
   'client|getname'(client, _ctx, _args, seq) {
-    client.onReply(seq, client.name === '' ? NULL_BULK : bulkReply(Buffer.from(client.name, 'latin1')));
+    client.onReply(seq, client.name === '' ? nullReply(client.proto) : bulkReply(Buffer.from(client.name, 'latin1')));
   },
 
   'client|id'(client, _ctx, _args, seq) {
@@ -144,7 +147,7 @@ const HANDLERS: Record<string, Handler> = {
 
   'client|info'(client, _ctx, _args, seq) {
     const age = Math.floor((Date.now() - client.createdAt) / 1000);
-    client.onReply(seq, bulkReply(`id=${client.id} addr=${client.remote} name=${client.name} age=${age} db=0 resp=2 user=default\n`));
+    client.onReply(seq, verbatimReply(client.proto, `id=${client.id} addr=${client.remote} name=${client.name} age=${age} db=0 resp=${client.proto} user=default\n`));
   },
 
   'client|no-evict'(client, _ctx, args, seq) {
@@ -182,7 +185,7 @@ const HANDLERS: Record<string, Handler> = {
       if (ok.length === 0) return replies[0];
       const unavailable = ctx.router.shards.filter((_, i) => isErrorReply(replies[i])).map((s) => s.name);
       const texts = ok.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
-      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null));
+      return verbatimReply(client.proto, mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null));
     });
   },
 
@@ -219,7 +222,7 @@ const HANDLERS: Record<string, Handler> = {
     const tryNext = (k: number): void => {
       const sink: ReplySink = {
         onReply: (_tag, reply) => {
-          if (reply.equals(NULL_BULK) && k + 1 < n) tryNext(k + 1);
+          if (isNullReply(reply) && k + 1 < n) tryNext(k + 1);
           else client.onReply(seq, reply);
         },
       };
@@ -275,6 +278,19 @@ export function runProxyCommand(client: ClientSession, ctx: ProxyContext, route:
 
 export function proxyCommandNames(): string[] {
   return Object.keys(HANDLERS);
+}
+
+/** HELLO's map (RESP3) or flat array (RESP2), fields in Redis 7.0's order. */
+export function helloReply(proto: Proto, id: number): Buffer {
+  return mapReply(proto, [
+    bulkReply('server'), bulkReply('redis'),
+    bulkReply('version'), bulkReply(REDIS_VERSION),
+    bulkReply('proto'), integerReply(proto),
+    bulkReply('id'), integerReply(id),
+    bulkReply('mode'), bulkReply('standalone'),
+    bulkReply('role'), bulkReply('master'),
+    bulkReply('modules'), EMPTY_ARRAY,
+  ]);
 }
 
 /* ---------- INFO ---------- */

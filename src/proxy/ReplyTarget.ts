@@ -27,6 +27,8 @@ export interface ClientSession extends ReplyTarget {
   readonly createdAt: number;
   name: string;
   authed: boolean;
+  /** The protocol chosen with HELLO: 3 routes to the shards' RESP3 connections, and proxy-built replies use RESP3 types. */
+  proto: 2 | 3;
   /** QUIT: close once every earlier reply is written. */
   endAfterReplies(): void;
 }

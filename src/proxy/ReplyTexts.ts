@@ -21,7 +21,9 @@ export const ERRORS = {
   dbIndexOutOfRange: errorReply('ERR DB index is out of range'),
   onlyDb0: errorReply('ERR Kvstore supports only database 0 (SELECT 0)'),
   noProto: errorReply('NOPROTO unsupported protocol version'),
-  resp3: errorReply('NOPROTO Kvstore speaks RESP2 only (HELLO 2)'),
+  helloNoAuth: errorReply(
+    'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+  ),
   protoverNotInteger: errorReply('ERR Protocol version is not an integer or out of range'),
   badClientName: errorReply('ERR Client names cannot contain spaces, newlines or special characters.'),
   flushDisabled: errorReply('ERR Kvstore: FLUSHDB and FLUSHALL are disabled (allowFlush: false)'),

@@ -126,7 +126,8 @@ function canonical(value: RespValue): unknown {
   return value;
 }
 
-test('one corpus, identical replies from a direct redis-server and from Kvstore over 3 shards', async (t) => {
+for (const proto of [2, 3] as const) {
+test(`one corpus, identical replies from a direct redis-server and from Kvstore over 3 shards (RESP${proto})`, async (t) => {
   const direct = await startRedis();
   t.teardown(() => direct.kill());
   const kv = await startProxy(t, { shards: 3 });
@@ -136,6 +137,13 @@ test('one corpus, identical replies from a direct redis-server and from Kvstore 
     a.close();
     b.close();
   });
+  if (proto === 3) {
+    // The same map but for the connection id (the proxy's own).
+    const [want, got] = await Promise.all([a.call('HELLO', '3'), b.call('HELLO', '3')]);
+    const noId = (r: Buffer) => r.toString('latin1').replace(/\$2\r\nid\r\n:\d+\r\n/, '');
+    t.regex(got.toString('latin1'), /^%7\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n.*\$5\r\nproto\r\n:3\r\n\$2\r\nid\r\n:\d+\r\n/s);
+    t.is(noId(got), noId(want));
+  }
   let same = 0;
   let intended = 0;
   for (const c of CORPUS) {
@@ -159,9 +167,10 @@ test('one corpus, identical replies from a direct redis-server and from Kvstore 
   // The keyspace ends the same: both flushed by the corpus, then checked once more.
   t.is((await b.call('DBSIZE')).toString(), (await a.call('DBSIZE')).toString());
 });
+}
 
-for (const engine of ['default', 'reference'] as const) {
-  test(`pipelined: the whole corpus in one write gives the same replies in the same order (${engine} hot path)`, async (t) => {
+for (const [engine, proto] of [['default', 2], ['reference', 2], ['default', 3]] as const) {
+  test(`pipelined: the whole corpus in one write gives the same replies in the same order (${engine} hot path, RESP${proto})`, async (t) => {
     const direct = await startRedis();
     t.teardown(() => direct.kill());
     const kv = await startProxy(t, { shards: 3, hotPath: engine === 'reference' ? new ReferenceHotPath() : undefined });
@@ -173,6 +182,7 @@ for (const engine of ['default', 'reference'] as const) {
       b.close();
     });
     const { encodeCommand } = await import('../../src/resp');
+    if (proto === 3) await Promise.all([a.call('HELLO', '3'), b.call('HELLO', '3')]);
     const cases = CORPUS.filter((c) => !c.kvstore);
     const bytes = Buffer.concat(cases.map((c) => encodeCommand(c.cmd)));
     a.write(bytes);
