@@ -31,7 +31,7 @@ const PROXY_NOTES: Record<string, string> = {
   reset: 'Clears the client name and authentication.',
   select: 'Only database 0; `SELECT 1..15` gets `-ERR Kvstore supports only database 0`.',
   auth: 'The client password (`password` in the config); `AUTH default <pw>` too.',
-  hello: 'Protocol 2 only; `HELLO 3` gets `-NOPROTO`.',
+  hello: "`HELLO [2|3] [AUTH user pass] [SETNAME name]` with Redis 7.0's reply map: `id` is the proxy connection's, `mode` standalone, `role` master, `modules` empty. After `HELLO 3` the client's commands go to the shards over connections that spoke `HELLO 3` (one per shard per worker, opened on first use), so every reply is the shard's own RESP3; replies the proxy builds or merges use the RESP3 types Redis uses (maps, `_` nulls, verbatim INFO / CLIENT INFO).",
   info: "The first shard's INFO with a `# Proxy` section (native_enabled, epoch, clients, commands) and `# Keyspace` summed over all shards.",
   dbsize: 'Sum over all shards.',
   randomkey: 'A random key from a random non-empty shard.',
@@ -54,15 +54,33 @@ const DIFFERENCES = [
   'EVAL/EVALSHA/FCALL with no keys run on the first shard that is up; scripts must not touch keys they do not declare.',
   'Only database 0 exists (`SELECT 0` is accepted).',
   'Transactions (MULTI/EXEC/WATCH), blocking commands, pub/sub, MONITOR and per-server administration (CONFIG, DEBUG, ...) are refused with a clear error.',
-  'RESP2 only (`HELLO 3` is refused).',
+  'RESP2 and RESP3 (`HELLO 3`). A client that switches protocol with commands still in flight may see those run after its next commands on the same shard (they travel on different backend connections); send HELLO first, as client libraries do.',
+  'Scripts and functions are loaded on every shard (SCRIPT LOAD, FUNCTION LOAD/RESTORE), and Kvstore remembers them in the topology: a shard added by resharding, a promoted replica and a cache-mode shard that rejoins get them before they serve. Scripts only ever run with EVAL are not remembered (EVAL sends the body anyway).',
   'A failed shard fails only the commands routed to it: `-ERR Kvstore: shard \'<name>\' (<host:port>) <what happened>`; a multi-key command touching it fails as a whole with that error.',
   'SCAN cursors are Kvstore cursors (shard in the low bits); KEYS returns keys grouped by shard; RANDOMKEY picks a shard first. During a resharding, a key moved to a shard the SCAN has already passed can be missed.',
   "A request larger than `limits.maxRequestBytes` gets `-ERR Protocol error: request larger than N bytes` and the client is closed (Redis closes such clients silently at its query buffer limit).",
   'INFO reports the first shard\'s sections (server, memory, ...) plus Proxy and a summed Keyspace; TIME is the proxy\'s clock; CLIENT covers the proxy connection only.',
 ];
 
+/** How commands sent to every shard are merged (by full name). */
+const ALL_SHARDS_NOTES: Record<string, string> = {
+  'script|load': 'Every shard; the same sha everywhere, else an error naming each shard\'s answer. Remembered for shards that join later.',
+  'script|flush': 'Every shard; forgotten for later shards too.',
+  'script|exists': '1 only where every shard has the script.',
+  'script|kill': 'Every shard; OK from the shard that was running one, else NOTBUSY.',
+  'function|load': 'Every shard; the same library name everywhere, else an error naming each shard\'s answer. Remembered (FUNCTION DUMP) for shards that join later.',
+  'function|delete': 'Every shard; the same answer everywhere, else an error naming each shard\'s answer.',
+  'function|flush': 'Every shard.',
+  'function|restore': 'Every shard; the same answer everywhere, else an error naming each shard\'s answer.',
+  'function|list': "The first shard's reply (all shards hold the same libraries).",
+  'function|dump': "The first shard's payload.",
+  'function|stats': 'The shard running a function, else the first.',
+  'function|kill': 'Every shard; OK from the shard that was running one, else NOTBUSY.',
+};
+
 function notes(c: CommandEntry): string {
   if (c.routing === 'unsupported') return c.reason ?? '';
+  if (c.routing === 'allshards') return ALL_SHARDS_NOTES[c.name] ?? 'Every shard; the first error, else the first reply.';
   if (c.routing === 'proxy') return PROXY_NOTES[c.name] ?? PROXY_NOTES[c.name.split('|')[0]] ?? '';
   return '';
 }

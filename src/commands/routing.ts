@@ -18,6 +18,7 @@ const PROXY = [
 const ALL_SHARDS = [
   'script|load', 'script|flush', 'script|exists', 'script|kill',
   'function|load', 'function|delete', 'function|flush', 'function|restore',
+  'function|list', 'function|dump', 'function|stats', 'function|kill',
 ];
 
 const REFUSED: Record<string, string> = {};
@@ -42,9 +43,7 @@ refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAM
   'client', 'client|kill', 'client|list', 'client|pause', 'client|unpause', 'client|tracking', 'client|trackinginfo',
   'client|getredir', 'client|caching', 'client|unblock', 'client|no-touch',
 ]);
-refuse('scripts and functions are managed per shard; use SCRIPT LOAD/FLUSH or FUNCTION LOAD/DELETE/FLUSH', [
-  'script', 'script|debug', 'function', 'function|kill', 'function|dump', 'function|list', 'function|stats',
-]);
+refuse('script debugging needs one server; run it on the shard directly', ['script', 'script|debug', 'function']);
 
 function keyCount(entry: Pick<CommandEntry, 'keySpecs'>): 'none' | 'one' | 'many' {
   const specs = entry.keySpecs;

@@ -4,7 +4,7 @@
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
-import type { BackendHealthSummary } from '../supervisor/messages';
+import type { BackendHealthSummary, ScriptChange } from '../supervisor/messages';
 import type { CommandRoute } from './CommandRoutes';
 import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
@@ -48,4 +48,6 @@ export interface ProxyContext {
   /** Backend health from the primary's failover checks (absent until it sends some). */
   backendHealth?: BackendHealthSummary[];
   clientClosed(client: ClientInfo): void;
+  /** Scripts or functions changed on the shards: tell the primary (src/scripts/). */
+  reportScriptChange(change: ScriptChange): void;
 }

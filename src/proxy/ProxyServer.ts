@@ -98,6 +98,8 @@ export class ProxyServer extends EventEmitter {
         this.connections.delete(client as ClientConnection);
         this.emit('clientClosed', client.id);
       },
+      // The worker forwards it to the primary (src/supervisor/worker.ts); in-process tests listen.
+      reportScriptChange: (change) => this.emit('script-change', change),
     };
     this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
     this.migration = new MigrationSupport(this.hooks, options.config);

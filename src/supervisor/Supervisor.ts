@@ -27,14 +27,14 @@ import type { AdminContext, TopologyChanges } from './context';
 import { registerCoreMetrics } from './coreMetrics';
 import { EpochBarrier, WorkerEpochBarrier } from './EpochBarrier';
 import { ListenAddress, ListenPort } from './listen';
-import type { PrimaryToWorker } from './messages';
+import type { PrimaryToWorker, ScriptChange } from './messages';
 import { loadPrimaryPlugins, PrimaryPlugin } from './plugins';
 import { removePortFile, writePortFile } from './portFile';
 import { reconcileShards } from './reconcile';
 import { shutdownPrimary } from './shutdown';
 import type { AggregatedStats } from './stats';
 import { StatsCollector } from './StatsCollector';
-import { TopologyMutation, TopologyPersistence, TopologyPublisher } from './TopologyPublisher';
+import { PreCommitHook, TopologyMutation, TopologyPersistence, TopologyPublisher } from './TopologyPublisher';
 import { WorkerInfo, WorkerPool, WorkerSlot } from './WorkerPool';
 
 export type { ReloadResult } from './ConfigReloader';
@@ -157,6 +157,14 @@ export class Supervisor implements AdminContext {
 
   broadcastToWorkers(message: PrimaryToWorker): void {
     this.pool.broadcast(message);
+  }
+
+  onScriptChange(listener: (change: ScriptChange) => void): void {
+    this.pool.on('script-change', listener);
+  }
+
+  beforeTopologyChange(hook: PreCommitHook): void {
+    this.publisher.beforeChange(hook);
   }
 
   aggregatedStats(): Promise<AggregatedStats> {

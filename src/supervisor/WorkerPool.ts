@@ -7,6 +7,7 @@
  *   'ack'    (slot, epoch)       a worker routes by `epoch` now
  *   'stats'  (slot, message)     a worker answered a stats request
  *   'exit'   (slot, wasReady)    a worker process ended (restart already scheduled if it was ready)
+ *   'script-change' (message)    a client loaded or flushed scripts/functions (src/scripts/)
  */
 import cluster, { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
@@ -213,6 +214,11 @@ export class WorkerPool extends EventEmitter implements WorkerPoolView {
         break;
       case 'stats':
         this.emit('stats', slot, message);
+        break;
+      case 'script':
+      case 'script-flush':
+      case 'functions':
+        this.emit('script-change', message);
         break;
     }
   }

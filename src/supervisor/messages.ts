@@ -34,7 +34,15 @@ export type WorkerToPrimary =
   /** Acknowledges that the worker routes by `epoch` now (topology changes wait for all acks). */
   | { type: 'topology-ack'; epoch: number }
   /** `metrics`: the worker's prom-client registry as JSON (src/supervisor/workerMetrics.ts). */
-  | { type: 'stats'; requestId: number; stats: WorkerStats; metrics: MetricsJson };
+  | { type: 'stats'; requestId: number; stats: WorkerStats; metrics: MetricsJson }
+  /** A client changed the shards' scripts or functions through this worker (src/scripts/). */
+  | ScriptChange;
+
+/**
+ * `script`: SCRIPT LOAD of `body` (base64) succeeded on every shard; `script-flush`: SCRIPT FLUSH;
+ * `functions`: FUNCTION LOAD/DELETE/FLUSH/RESTORE succeeded (the primary re-reads FUNCTION DUMP).
+ */
+export type ScriptChange = { type: 'script'; body: string } | { type: 'script-flush' } | { type: 'functions' };
 
 export interface WorkerStats {
   pid: number;

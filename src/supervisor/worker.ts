@@ -7,7 +7,7 @@
 import type { KvstoreConfig } from '../config/types';
 import { createLogger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
-import type { BackendHealthSummary, PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
+import type { BackendHealthSummary, PrimaryToWorker, ScriptChange, WorkerStats, WorkerToPrimary } from './messages';
 import { WorkerMetrics } from './workerMetrics';
 
 /** The part of src/proxy/ProxyServer the worker drives. */
@@ -21,6 +21,8 @@ export interface WorkerProxy {
   stats(): WorkerStats;
   close(drainMs: number): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  /** Scripts or functions changed through this worker: forwarded to the primary (src/scripts/). */
+  on(event: 'script-change', listener: (change: ScriptChange) => void): unknown;
 }
 
 export type ProxyFactory = (options: { config: KvstoreConfig; topology: TopologySnapshot }) => WorkerProxy;
@@ -64,6 +66,7 @@ export function runWorker(createProxy: ProxyFactory): void {
             return;
           }
           proxy.on('error', (err) => logger.error({ err }, 'proxy error'));
+          proxy.on('script-change', (change: ScriptChange) => send(change));
           let address: { host: string; port: number };
           try {
             address = await proxy.listen();
