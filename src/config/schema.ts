@@ -184,7 +184,7 @@ export const schema = {
   },
   allowFlush: { doc: 'Let FLUSHDB/FLUSHALL through the proxy (sent to every shard).', format: Boolean, default: false, env: 'KVSTORE_ALLOW_FLUSH' },
   io: {
-    doc: 'Sockets of the data path: "native" = the addon reads and writes client and backend sockets on libuv directly (fastest), "node" = net.Socket. "native" falls back to "node" when the addon is not loaded; backends given by host name always use "node".',
+    doc: 'Sockets of the data path: "native" = the addon accepts clients and reads and writes client and backend sockets on libuv directly (fastest; on Linux each worker accepts on its own SO_REUSEPORT socket and the kernel spreads connections), "node" = net.Socket (workers share node:cluster\'s listening socket). "native" falls back to "node" when the addon is not loaded; backends given by host name always use "node".',
     format: ['native', 'node'],
     default: 'native',
     env: 'KVSTORE_IO',

@@ -43,7 +43,10 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   flushScheduled = false;
   readonly id = nextClientId++;
   readonly createdAt: number;
-  readonly remote: string;
+  /** Asked of the stream when needed (an idle client keeps no address string). */
+  get remote(): string {
+    return this.stream.remote;
+  }
   name = '';
   authed: boolean;
   proto: 2 | 3 = 2;
@@ -68,7 +71,6 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.reader = new RequestReader(this);
     this.flow = new FlowControl(this);
     this.stream = open(this);
-    this.remote = this.stream.remote;
     this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
   }
 

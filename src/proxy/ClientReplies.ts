@@ -59,7 +59,8 @@ export class ClientReplies implements ReplySink {
     if (this.maps !== null) reply = this.mapReply(tag, reply);
     const ring = this.ring;
     if (tag !== ring.head) {
-      ring.objs[tag & ring.mask] = Buffer.from(reply); // early: park a copy until the earlier ones are out
+      // Early: park a copy until the earlier ones are out (a tag already answered is a bug: dropped).
+      if (tag > ring.head && tag < ring.tail) ring.objs[tag & ring.mask] = Buffer.from(reply);
       return;
     }
     this.output(reply, 0, reply.length, ring.ints[tag & ring.mask]);

@@ -1,7 +1,8 @@
 /**
  * One worker's data path: accepts clients on config.listen, routes their commands to the shards
- * of the current topology, and reports stats. Inside a node:cluster worker `listen` shares the
- * primary's socket; in tests it runs in-process.
+ * of the current topology, and reports stats. Clients come from a ClientListener (io/): with the
+ * addon's sockets each node:cluster worker accepts natively on its own SO_REUSEPORT socket
+ * (Linux), otherwise from node:cluster's shared socket; in tests it runs in-process.
  *
  *   accept (here) → ClientConnection (parse, dispatch, ordered replies)
  *                 → Router (slot → shard) → BackendConnection (batched writes, framed replies)
@@ -9,14 +10,15 @@
  */
 import type { BackendHealthSummary } from '../supervisor/messages';
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
 import type { KvstoreConfig } from '../config/types';
 import { createLogger, Logger } from '../log';
 import type { HotPath } from '../native/api';
 import { loadHotPath } from '../native';
 import type { WorkerStats } from '../supervisor/messages';
 import type { TopologySnapshot } from '../topology/types';
-import { ClientConnection } from './ClientConnection';
+import { ClientConnection, OpenStream } from './ClientConnection';
+import type { Clock } from './Clock';
+import { DataPathIo, systemIo } from './DataPathIo';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
@@ -25,13 +27,15 @@ import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
-import { acceptedStream, enableNativeIo } from './io';
+import { ByteStream, ClientListener, enableNativeIo, listenForClients, nativeIoTotals } from './io';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
   topology: TopologySnapshot;
   hotPath?: HotPath;
   logger?: Logger;
+  /** Backend streams and the clock; the real ones by default (unit tests pass fakes). */
+  io?: DataPathIo;
 }
 
 /** Command tables are installed once per HotPath instance. */
@@ -49,10 +53,11 @@ function sharedHotPath(): HotPath {
 
 export class ProxyServer extends EventEmitter {
   private readonly ctx: ProxyContext;
-  private readonly server: net.Server;
+  private listener: ClientListener | null = null;
   private readonly connections = new Set<ClientConnection>();
   private closing = false;
   private readonly log: Logger;
+  private readonly clock: Clock;
 
   /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
   readonly hooks: ProxyHooks = { migration: null, keyRewrite: null, keyNames: null };
@@ -75,7 +80,9 @@ export class ProxyServer extends EventEmitter {
     const engine = engineOptions(options.config);
     binding.useEngineOptions(engine);
     const nativeIo = enableNativeIo(options.config.io === 'native', hot.nativeEnabled);
-    const router = new Router(options.config, binding, log, nativeIo);
+    const io = options.io ?? systemIo;
+    this.clock = io.clock;
+    const router = new Router(options.config, binding, log, nativeIo, io);
     const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };
     const clients = new Set<ClientInfo>();
     this.ctx = {
@@ -108,46 +115,55 @@ export class ProxyServer extends EventEmitter {
       this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
     }); // synchronous: nothing in flight yet
     this.keyRewrite.warmUp();
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => {
-      log.error({ err }, 'listening socket error');
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-    });
   }
 
   /** Listen on config.listen (port 0 = ephemeral); resolves with the bound address. */
-  listen(): Promise<{ host: string; port: number }> {
+  async listen(): Promise<{ host: string; port: number }> {
+    if (this.listener !== null) return this.listener.address;
     const { host, port } = this.ctx.config.listen;
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', onError);
-        const addr = this.server.address() as net.AddressInfo;
-        this.log.info({ host: addr.address, port: addr.port, nativeEnabled: this.ctx.binding.hot.nativeEnabled, nativeIo: this.ctx.nativeIo }, 'proxy listening');
-        if (this.ctx.config.io === 'native' && !this.ctx.nativeIo) this.log.warn('io: native requested but the addon sockets are unavailable: using net.Socket');
-        resolve({ host: addr.address, port: addr.port });
-      });
+    this.listener = await listenForClients({
+      host,
+      port,
+      nativeIo: this.ctx.nativeIo,
+      onStream: (stream) => this.accept(stream),
+      onError: (err) => {
+        this.log.error({ err }, 'listening socket error');
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      },
     });
+    const { address, kind, reusePort } = this.listener;
+    this.log.info({ host: address.host, port: address.port, nativeEnabled: this.ctx.binding.hot.nativeEnabled, nativeIo: this.ctx.nativeIo, accept: kind, reusePort }, 'proxy listening');
+    if (this.ctx.config.io === 'native' && !this.ctx.nativeIo) this.log.warn('io: native requested but the addon sockets are unavailable: using net.Socket');
+    return address;
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(stream: ByteStream): void {
     const ctx = this.ctx;
     if (this.closing) {
-      socket.destroy();
+      stream.destroy();
       return;
     }
     if (this.connections.size >= ctx.config.limits.maxClients) {
       ctx.counters.rejectedConnections++;
-      socket.on('error', () => undefined);
-      socket.end(ERRORS.maxClients);
-      setTimeout(() => socket.destroy(), 1000).unref();
+      stream.append(ERRORS.maxClients);
+      stream.end();
+      setTimeout(() => stream.destroy(), 1000).unref();
       return;
     }
+    this.attachClient((handler) => {
+      stream.attach(handler); // an accepted stream reads only once its owner is attached
+      return stream;
+    });
+  }
+
+  /** Serve one more client on the stream `open` makes (accepted sockets; fake streams in tests). */
+  attachClient(open: OpenStream): ClientConnection {
+    const ctx = this.ctx;
     ctx.counters.totalConnections++;
-    const client = new ClientConnection((handler) => acceptedStream(socket, handler, ctx.nativeIo), ctx);
+    const client = new ClientConnection(open, ctx, this.clock);
     this.connections.add(client);
     ctx.clients.add(client);
+    return client;
   }
 
   /** Replace the routing whole (a new epoch). */
@@ -209,6 +225,7 @@ export class ProxyServer extends EventEmitter {
       nativeEnabled: ctx.binding.hot.nativeEnabled,
       nativeIo: ctx.nativeIo,
       nativeIoClients: [...this.connections].filter((c) => c.nativeIo).length,
+      nativeBuffers: nativeBuffers(),
       epoch: ctx.router.epoch,
       clients: this.connections.size,
       totalConnections: ctx.counters.totalConnections,
@@ -223,7 +240,7 @@ export class ProxyServer extends EventEmitter {
   async close(drainMs: number): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const serverClosed = this.listener?.close() ?? Promise.resolve();
     for (const c of this.connections) c.stopReading();
     const deadline = Date.now() + drainMs;
     while (Date.now() < deadline && [...this.connections].some((c) => !c.idle)) await new Promise((r) => setTimeout(r, 5));
@@ -234,6 +251,11 @@ export class ProxyServer extends EventEmitter {
     await serverClosed;
     this.emit('close');
   }
+}
+
+/** Native buffered bytes of this worker for stats (absent without the addon's sockets). */
+function nativeBuffers(): WorkerStats['nativeBuffers'] {
+  return nativeIoTotals() ?? undefined;
 }
 
 function engineOptions(config: KvstoreConfig): EngineOptions {

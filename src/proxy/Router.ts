@@ -8,6 +8,7 @@ import type { Logger } from '../log';
 import { NO_SHARD, routingTable } from '../topology/slots';
 import { SLOT_COUNT, TopologySnapshot } from '../topology/types';
 import { BackendConnection, BackendOptions } from './BackendConnection';
+import { DataPathIo, systemIo } from './DataPathIo';
 import type { HotPathBinding } from './HotPathBinding';
 import { errorReply } from './Resp';
 
@@ -78,6 +79,8 @@ export class Router {
     private readonly log: Logger,
     /** Backends use the addon's sockets (src/proxy/io). */
     private readonly nativeIo = false,
+    /** How backend streams are opened, and the clock (fakes in unit tests). */
+    private readonly io: DataPathIo = systemIo,
   ) {
     this.config = config;
   }
@@ -147,7 +150,7 @@ export class Router {
 
   private createPool(name: string, address: string, proto: 2 | 3): BackendConnection[] {
     const size = Math.max(1, this.config.backend.poolSize);
-    return Array.from({ length: size }, () => new BackendConnection(this.backendOptions(name, address, proto), this.binding, this.log));
+    return Array.from({ length: size }, () => new BackendConnection(this.backendOptions(name, address, proto), this.binding, this.log, this.io));
   }
 
   private backendOptions(shard: string, address: string, proto: 2 | 3): BackendOptions {

@@ -1,7 +1,8 @@
 /**
  * The primary process (node:cluster), as a composition root: it loads the config and the
  * persisted topology, and wires the parts that each do one thing:
- *   WorkerPool          fork the workers (one shared listening socket), restart them with backoff
+ *   WorkerPool          fork the workers (each binds its own SO_REUSEPORT socket on Linux with io: native,
+ *                       else they share node:cluster's), restart them with backoff
  *   TopologyPublisher   persist a topology change, push it, wait at the EpochBarrier(s)
  *   StatsCollector      worker stats over IPC, kept across restarts, ops/s
  *   ConfigReloader      SIGHUP / POST /reload
@@ -27,6 +28,7 @@ import type { AdminContext, TopologyChanges } from './context';
 import { registerCoreMetrics } from './coreMetrics';
 import { EpochBarrier, WorkerEpochBarrier } from './EpochBarrier';
 import { ListenAddress, ListenPort } from './listen';
+import { workersBindOwnSockets } from '../proxy/io/ClientListener';
 import type { PrimaryToWorker, ScriptChange } from './messages';
 import { loadPrimaryPlugins, PrimaryPlugin } from './plugins';
 import { removePortFile, writePortFile } from './portFile';
@@ -81,7 +83,8 @@ export class Supervisor implements AdminContext {
     this.store = options.topologyStore?.(this.currentConfig) ?? new TopologyStore(this.currentConfig.stateDir, initialTopology(this.currentConfig));
     this.checkPersistedTopology();
 
-    this.listen = new ListenPort(this.currentConfig.listen);
+    // Linux + io: native: every worker binds its own SO_REUSEPORT socket (src/proxy/io/ClientListener.ts)
+    this.listen = new ListenPort(this.currentConfig.listen, !workersBindOwnSockets(this.currentConfig.io));
     this.pool = new WorkerPool({
       exec: options.workerExec ?? path.join(__dirname, 'worker-main.js'),
       logger: this.logger,

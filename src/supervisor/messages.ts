@@ -44,12 +44,34 @@ export type WorkerToPrimary =
  */
 export type ScriptChange = { type: 'script'; body: string } | { type: 'script-flush' } | { type: 'functions' };
 
+/** Native buffered bytes of one worker (src/proxy/io/NativeStream.ts nativeIoTotals). */
+export interface NativeBufferStats {
+  streams: number;
+  /** Output appended or in flight, not taken by the kernel yet (all streams). */
+  outputQueued: number;
+  /** Output buffer capacity the streams hold. */
+  outputAllocated: number;
+  /** Spare output buffers kept for reuse. */
+  poolBytes: number;
+  /** Read bytes not handed to JS yet (0 between event-loop turns). */
+  inputHeld: number;
+  /** The shared read buffer (fixed, 1 MiB). */
+  arenaBytes: number;
+  /** Per-stream native state (handle and bookkeeping) of all streams. */
+  streamStateBytes: number;
+  /** The most output one stream has queued, and the most output buffer one stream holds. */
+  maxStreamQueued: number;
+  maxStreamAllocated: number;
+}
+
 export interface WorkerStats {
   pid: number;
   nativeEnabled: boolean;
   /** The data path's sockets are the addon's (src/proxy/io); clients served that way. */
   nativeIo?: boolean;
   nativeIoClients?: number;
+  /** Bytes the addon's sockets hold outside the JS heap (absent without them). */
+  nativeBuffers?: NativeBufferStats;
   epoch: number;
   clients: number;
   totalConnections: number;
