@@ -47,13 +47,15 @@ const PROXY_NOTES: Record<string, string> = {
   'client|no-evict': 'Accepted, no effect.',
   'client|reply': 'Only `ON`.',
   command: 'Answered by a shard (all shards run the same Redis).',
+  'config|get':
+    "The first shard's answer (Redis's names, glob patterns, order), with the proxy's own values for `databases` (1), `cluster-enabled` (no), `timeout` (timeouts.clientIdleMs), `maxclients`, `proto-max-bulk-len`, `requirepass` (the client password), and empty shard replication settings (`masterauth`, `masteruser`, `replicaof`).",
 };
 
 const DIFFERENCES = [
   'Multi-key commands other than MGET/MSET/DEL/EXISTS/UNLINK/TOUCH need all keys in one slot (`-CROSSSLOT`), as in Redis Cluster.',
   'EVAL/EVALSHA/FCALL with no keys run on the first shard that is up; scripts must not touch keys they do not declare.',
   'Only database 0 exists (`SELECT 0` is accepted).',
-  'Transactions (MULTI/EXEC/WATCH), blocking commands, pub/sub, MONITOR and per-server administration (CONFIG, DEBUG, ...) are refused with a clear error.',
+  'Transactions (MULTI/EXEC/WATCH), blocking commands, pub/sub, MONITOR and per-server administration (CONFIG SET/REWRITE, DEBUG, ...) are refused with a clear error; CONFIG GET is answered (see above).',
   'RESP2 and RESP3 (`HELLO 3`). A client that switches protocol with commands still in flight may see those run after its next commands on the same shard (they travel on different backend connections); send HELLO first, as client libraries do.',
   'Scripts and functions are loaded on every shard (SCRIPT LOAD, FUNCTION LOAD/RESTORE), and Kvstore remembers them in the topology: a shard added by resharding, a promoted replica and a cache-mode shard that rejoins get them before they serve. Scripts only ever run with EVAL are not remembered (EVAL sends the body anyway).',
   'A failed shard fails only the commands routed to it: `-ERR Kvstore: shard \'<name>\' (<host:port>) <what happened>`; a multi-key command touching it fails as a whole with that error.',

@@ -14,6 +14,7 @@ const PROXY = [
   'ping', 'echo', 'quit', 'select', 'auth', 'hello', 'info', 'dbsize', 'randomkey', 'scan', 'keys',
   'flushdb', 'flushall', 'time', 'reset',
   'client|setname', 'client|getname', 'client|id', 'client|info', 'client|help', 'client|no-evict', 'client|reply',
+  'config|get',
   'command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help',
 ];
 
@@ -41,6 +42,9 @@ refuse('it concerns a single server, not the cluster; run it on the shard direct
   'memory|stats', 'lolwut', 'readonly', 'readwrite', 'asking', 'sentinel',
 ]);
 refuse('Kvstore is not a Redis Cluster node; it is the cluster', ['cluster']);
+refuse("shard settings are changed on each shard directly, Kvstore's own in its config file (kvstore ctl reload)", [
+  'config|set', 'config|rewrite', 'config|resetstat',
+]);
 refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO', [
   'client', 'client|kill', 'client|list', 'client|pause', 'client|unpause', 'client|tracking', 'client|trackinginfo',
   'client|getredir', 'client|caching', 'client|unblock', 'client|no-touch',

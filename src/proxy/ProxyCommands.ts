@@ -265,6 +265,43 @@ const HANDLERS: Record<string, Handler> = {
   },
 };
 
+/**
+ * CONFIG GET: the first shard's answer (Redis's parameter names, glob rules and order), with the
+ * values that describe the proxy rather than that shard replaced (PROXY_CONFIG).
+ */
+HANDLERS['config|get'] = (client, ctx, args, seq) => {
+  const overrides = proxyConfig(ctx);
+  client.forwardTo(ctx.router.keylessShard, encodeCommand(args), 0, stepSink(client, seq, ctx.log, (reply) => {
+    if (isErrorReply(reply)) return client.onReply(seq, Buffer.from(reply));
+    const flat = decodeReply(reply) as Buffer[];
+    const items: Buffer[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const name = flat[i].toString('latin1');
+      const value = overrides.get(name);
+      items.push(bulkReply(flat[i]), bulkReply(value === undefined ? flat[i + 1] : value));
+    }
+    client.onReply(seq, mapReply(client.proto, items));
+  }));
+};
+
+/** Parameters whose honest value is the proxy's, not the first shard's. */
+function proxyConfig(ctx: ProxyContext): Map<string, string> {
+  const c = ctx.config;
+  return new Map([
+    ['databases', '1'],
+    ['cluster-enabled', 'no'],
+    ['timeout', String(Math.floor(c.timeouts.clientIdleMs / 1000))],
+    ['maxclients', String(c.limits.maxClients)],
+    ['proto-max-bulk-len', String(c.limits.maxBulkBytes)],
+    ['requirepass', c.password],
+    // the shards' replication credentials and links are not the client's business
+    ['masterauth', ''],
+    ['masteruser', ''],
+    ['replicaof', ''],
+    ['slaveof', ''],
+  ]);
+}
+
 /** COMMAND and its subcommands: answered by a backend (every shard runs the same Redis). */
 const forwardToFirstShard: Handler = (client, ctx, args, seq) => client.forwardTo(ctx.router.keylessShard, encodeCommand(args), seq);
 for (const name of ['command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']) {

@@ -16,6 +16,8 @@ interface Case {
   cmd: Arg[];
   /** Compare as a set (Redis 7.0 hashtable-encoded sets have no stable order across servers). */
   unordered?: boolean;
+  /** Compare as a map: name/value pairs in any order (CONFIG GET walks a dict). */
+  pairs?: boolean;
   /** An intended difference: what Kvstore replies instead (regex on the raw reply). */
   kvstore?: RegExp;
   why?: string;
@@ -116,9 +118,22 @@ const CORPUS: Case[] = [
   { cmd: ['DBSIZE'] }, { cmd: ['EXISTS', 'nums', 'z', 'h', 'geo', 'st', 'big', bin, ''] },
   { cmd: ['MULTI'], kvstore: /^-ERR Kvstore does not support MULTI: /, why: 'transactions are not supported across shards' },
   { cmd: ['BLPOP', 'lst', '0'], kvstore: /^-ERR Kvstore does not support BLPOP: /, why: 'blocking commands would stall a shared backend connection' },
-  { cmd: ['CONFIG', 'GET', 'maxmemory'], kvstore: /^-ERR Kvstore does not support CONFIG GET: /, why: 'server administration goes to each shard directly' },
+  { cmd: ['CONFIG', 'GET', 'maxmemory'] }, { cmd: ['CONFIG', 'GET', 'maxmemory*', 'timeout', 'save', 'appendonly'], pairs: true }, { cmd: ['CONFIG', 'GET', 'nosuch'] },
+  { cmd: ['CONFIG', 'GET'] },
+  { cmd: ['CONFIG', 'GET', 'databases'], kvstore: /^(\*2|%1)\r\n\$9\r\ndatabases\r\n\$1\r\n1\r\n$/, why: 'one database (0) in a sharded keyspace' },
+  { cmd: ['CONFIG', 'GET', 'cluster-enabled'], kvstore: /^(\*2|%1)\r\n\$15\r\ncluster-enabled\r\n\$2\r\nno\r\n$/, why: 'clients see one keyspace, no redirections' },
+  { cmd: ['CONFIG', 'SET', 'maxmemory', '0'], kvstore: /^-ERR Kvstore does not support CONFIG SET: shard settings are changed on each shard directly/, why: 'per-shard administration stays on the shards' },
+  { cmd: ['COMMAND', 'DOCS', 'get', 'hset'] }, { cmd: ['COMMAND', 'LIST', 'FILTERBY', 'PATTERN', 'get*'], unordered: true }, { cmd: ['COMMAND', 'GETKEYS', 'SET', 'a', 'b'] },
   { cmd: ['FLUSHDB'] }, { cmd: ['DBSIZE'] }, { cmd: ['KEYS', '*'] }, { cmd: ['RANDOMKEY'] }, { cmd: ['SCAN', '0'] },
 ];
+
+/** A flat name/value reply as sorted "name=value" strings, plus its type byte (RESP2 `*`, RESP3 `%`). */
+function asPairs(reply: Buffer): string {
+  const flat = (canonical(decodeReply(reply)) as string[]).map(String);
+  const pairs: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.push(`${flat[i]}=${flat[i + 1]}`);
+  return reply.toString('latin1', 0, 1) + JSON.stringify(pairs.sort());
+}
 
 function canonical(value: RespValue): unknown {
   if (Buffer.isBuffer(value)) return value.toString('latin1');
@@ -155,7 +170,9 @@ test(`one corpus, identical replies from a direct redis-server and from Kvstore 
       continue;
     }
     const [want, got] = await Promise.all([a.call(...c.cmd), b.call(...c.cmd)]);
-    if (c.unordered) {
+    if (c.pairs) {
+      t.is(asPairs(got), asPairs(want), label);
+    } else if (c.unordered) {
       const sortAll = (v: unknown) => (Array.isArray(v) ? [...v].map(String).sort() : v);
       t.deepEqual(sortAll(canonical(decodeReply(got))), sortAll(canonical(decodeReply(want))), label);
     } else {
@@ -190,7 +207,7 @@ for (const [engine, proto] of [['default', 2], ['reference', 2], ['default', 3]]
     const [want, got] = await Promise.all([a.replies(cases.length), b.replies(cases.length)]);
     const mismatches: string[] = [];
     cases.forEach((c, i) => {
-      const norm = (r: Buffer) => (c.unordered ? JSON.stringify((canonical(decodeReply(r)) as string[]).map(String).sort()) : r.toString('latin1'));
+      const norm = (r: Buffer) => (c.pairs ? asPairs(r) : c.unordered ? JSON.stringify((canonical(decodeReply(r)) as string[]).map(String).sort()) : r.toString('latin1'));
       if (norm(got[i]) !== norm(want[i])) mismatches.push(`${c.cmd.slice(0, 3).join(' ')}: ${norm(want[i]).slice(0, 60)} vs ${norm(got[i]).slice(0, 60)}`);
     });
     t.deepEqual(mismatches, []);
