@@ -13,7 +13,7 @@
 import { R_CONSUMED, R_ERROR, R_NEED, R_RESUME_AT, R_RESUME_OWED } from '../native/api';
 import type { Logger } from '../log';
 import { scheduleFlush, Flushable } from './FlushScheduler';
-import { ReplyRing } from './ReplyRing';
+import { ReplyRing, RingShape } from './ReplyRing';
 import type { HotPathBinding } from './HotPathBinding';
 import type { ReplySink } from './ReplySink';
 import { PartialInput } from './PartialInput';
@@ -48,8 +48,8 @@ type State = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed';
 const MIN_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 2000;
 const KEEPALIVE_MS = 30_000;
-/** Pending entries kept allocated when the queue empties (a backend is shared: keep it warm). */
-const PENDING_KEPT = 1 << 16;
+/** Pending requests: a backend is shared by many clients, so its ring is kept warm up to 64 Ki. */
+const BACKEND_RING: RingShape = { initial: 64, keep: 1 << 16, withTimes: true };
 
 export class BackendConnection implements Flushable, ReplySink {
   flushScheduled = false;
@@ -59,7 +59,7 @@ export class BackendConnection implements Flushable, ReplySink {
   private unflushed = 0;
 
   /** Pending requests: the sink and its tag, and when the request was written. */
-  private readonly ring = new ReplyRing<ReplySink>(64, PENDING_KEPT, true);
+  private readonly ring = new ReplyRing<ReplySink>(BACKEND_RING);
   /** Pending entries from here on have not been written yet (no timestamp). */
   private unstamped = 0;
 

@@ -43,15 +43,9 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   flushScheduled = false;
   readonly id = nextClientId++;
   readonly createdAt: number;
-  /** Asked of the stream when needed (an idle client keeps no address string). */
-  get remote(): string {
-    return this.stream.remote;
-  }
   name = '';
   authed: boolean;
   proto: 2 | 3 = 2;
-  /** Which connection of each backend pool this client is pinned to. */
-  readonly poolIndex: number;
   rewriting = false;
   readonly stream: ByteStream;
   readonly replies: ClientReplies;
@@ -66,7 +60,6 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   ) {
     this.createdAt = clock.now();
     this.authed = ctx.config.password === '';
-    this.poolIndex = this.id;
     this.replies = new ClientReplies(this);
     this.reader = new RequestReader(this);
     this.flow = new FlowControl(this);
@@ -77,6 +70,8 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /* ---------- stream events ---------- */
 
   onStreamData(chunk: Buffer, start: number, end: number): void {
+    const fence = this.ctx.fence;
+    if (fence.deadline !== 0) fence.check(); // a fleet proxy only: one clock read per read (LeaseFence)
     try {
       this.reader.onData(chunk, start, end);
     } catch (err) {
@@ -116,6 +111,16 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   /* ---------- state ---------- */
+
+  /** "address:port" of the client, asked of the stream when needed (an idle client keeps no address string). */
+  get remote(): string {
+    return this.stream.remote;
+  }
+
+  /** Which connection of each backend pool this client is pinned to. */
+  get poolIndex(): number {
+    return this.id;
+  }
 
   /** Served through the addon's sockets (not net.Socket). */
   get nativeIo(): boolean {

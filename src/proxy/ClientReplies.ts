@@ -12,12 +12,11 @@
  */
 import type { ByteStream } from './io';
 import type { ProxyContext } from './ProxyContext';
-import { ReplyRing } from './ReplyRing';
+import { ReplyRing, RingShape } from './ReplyRing';
 import type { ReplySink } from './ReplySink';
 
-/** Ring entries allocated on first use; a ring a deep pipeline grew above RING_KEPT is dropped once empty. */
-const RING_INITIAL = 8;
-const RING_KEPT = 16;
+/** 8 entries on first use; a ring a deep pipeline grew above 16 is dropped once empty. */
+const CLIENT_RING: RingShape = { initial: 8, keep: 16, withTimes: false };
 
 /** What the replies are written to. */
 export interface RepliesHost {
@@ -32,7 +31,7 @@ export class ClientReplies implements ReplySink {
   /** In-order replies are copied into the output at once; early ones are copied into the ring. */
   readonly takesViews = true;
   /** Parked early replies (null = not answered yet) and command ids, by sequence number. */
-  private readonly ring = new ReplyRing<Buffer>(RING_INITIAL, RING_KEPT);
+  private readonly ring = new ReplyRing<Buffer>(CLIENT_RING);
   /** Key rewrite: per-sequence reply mappers (null when none is pending: the common case). */
   private maps: Map<number, (reply: Buffer) => Buffer> | null = null;
 

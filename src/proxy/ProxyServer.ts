@@ -22,6 +22,7 @@ import { DataPathIo, systemIo } from './DataPathIo';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
+import { LeaseFence } from './LeaseFence';
 import { MigrationSupport } from './MigrationSupport';
 import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
@@ -94,6 +95,7 @@ export class ProxyServer extends EventEmitter {
       routes,
       routeByName: byName,
       hooks: this.hooks,
+      fence: new LeaseFence((reply) => router.setFence(reply)),
       calls: new Float64Array(routes.length),
       errors: new Float64Array(routes.length),
       counters,
@@ -178,6 +180,11 @@ export class ProxyServer extends EventEmitter {
   }
 
   /** The primary's health checks of every backend, shown in INFO (# Proxy). */
+  /** Fleet: the primary's lease deadline (see LeaseFence). */
+  setFleetLease(validUntil: number | null): void {
+    this.ctx.fence.renew(validUntil);
+  }
+
   setBackendHealth(backends: BackendHealthSummary[]): void {
     this.ctx.backendHealth = backends;
   }

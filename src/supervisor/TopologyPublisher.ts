@@ -22,8 +22,11 @@ export type PreCommitHook = (current: TopologySnapshot, next: TopologySnapshot) 
 /** Where the topology lives and is persisted (src/topology/TopologyStore.ts: stateDir/topology.json). */
 export interface TopologyPersistence {
   readonly snapshot: TopologySnapshot;
-  /** Apply `mutate` to a copy, bump the epoch, persist, then emit 'change' with the result. */
-  update(mutate: TopologyMutation): TopologySnapshot;
+  /**
+   * Apply `mutate` to a copy, bump the epoch, persist, then emit 'change' with the result.
+   * Asynchronous where the topology is shared (a fleet: compare-and-swap in etcd).
+   */
+  update(mutate: TopologyMutation): TopologySnapshot | Promise<TopologySnapshot>;
   on(event: 'change', listener: (snapshot: TopologySnapshot) => void): unknown;
   off(event: 'change', listener: (snapshot: TopologySnapshot) => void): unknown;
   /** Where it is persisted, for messages. */
@@ -76,7 +79,7 @@ export class TopologyPublisher {
       const dry = mutate(draft) ?? draft;
       for (const hook of this.preCommit) await hook(current, dry);
     }
-    const next = this.store.update(mutate); // persisted, and broadcast by the 'change' listener
+    const next = await this.store.update(mutate); // persisted, and broadcast by the 'change' listener
     await this.waitForEpoch(next.epoch, timeoutMs);
     return next;
   }

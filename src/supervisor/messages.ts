@@ -17,7 +17,12 @@ export type PrimaryToWorker =
   /** Stop accepting, drain in-flight requests within `drainMs`, then exit 0. */
   | { type: 'shutdown'; drainMs: number }
   /** Health of every backend (failover's checks in the primary), for INFO; sent on every change. */
-  | { type: 'backend-health'; backends: BackendHealthSummary[] };
+  | { type: 'backend-health'; backends: BackendHealthSummary[] }
+  /**
+   * Fleet (coordination): serve until `validUntil` (ms since the epoch) unless renewed; null =
+   * no deadline (etcd unreachable for everyone: serve the last topology). See src/proxy/LeaseFence.ts.
+   */
+  | { type: 'fleet-lease'; validUntil: number | null };
 
 export interface BackendHealthSummary {
   address: string;
