@@ -43,8 +43,15 @@ const PROXY_NOTES: Record<string, string> = {
   'client|setname': 'Per proxy connection.',
   'client|getname': 'Per proxy connection.',
   'client|id': 'The proxy connection id.',
-  'client|info': 'The proxy connection.',
-  'client|no-evict': 'Accepted, no effect.',
+  'client|info': "The proxy connection, in CLIENT LIST's line format.",
+  'client|list':
+    "Every client of the proxy, all workers (asked through the primary), in Redis's line format with what a proxy can fill: id (unique across workers), addr, laddr (the proxy's listening address), name, age, idle, resp, user=default; fd=-1, no buffer sizes, no cmd. `TYPE` and `ID` filters.",
+  'client|kill':
+    'The proxy\'s clients on every worker: `CLIENT KILL addr` and the ID / ADDR / LADDR / USER / SKIPME / TYPE filters, as Redis 7.0. A KILL that does not reach every worker within 2 s is an error.',
+  'client|pause':
+    'Every worker stops reading the commands the pause covers (`WRITE`: write commands and EVAL/EVALSHA/FCALL/PUBLISH; `ALL`: every command but CLIENT UNPAUSE) until it expires or CLIENT UNPAUSE; a held client waits at its first covered command, as in Redis. The shards are not paused.',
+  'client|unpause': 'Every worker.',
+  'client|no-evict': 'Accepted, no effect (the proxy does not evict clients).',
   'client|reply': 'Only `ON`.',
   command: 'Answered by a shard (all shards run the same Redis).',
   'config|get':

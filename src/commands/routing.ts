@@ -14,6 +14,7 @@ const PROXY = [
   'ping', 'echo', 'quit', 'select', 'auth', 'hello', 'info', 'dbsize', 'randomkey', 'scan', 'keys',
   'flushdb', 'flushall', 'time', 'reset',
   'client|setname', 'client|getname', 'client|id', 'client|info', 'client|help', 'client|no-evict', 'client|reply',
+  'client|list', 'client|kill', 'client|pause', 'client|unpause',
   'config|get',
   'command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help',
 ];
@@ -45,10 +46,11 @@ refuse('Kvstore is not a Redis Cluster node; it is the cluster', ['cluster']);
 refuse("shard settings are changed on each shard directly, Kvstore's own in its config file (kvstore ctl reload)", [
   'config|set', 'config|rewrite', 'config|resetstat',
 ]);
-refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO', [
-  'client', 'client|kill', 'client|list', 'client|pause', 'client|unpause', 'client|tracking', 'client|trackinginfo',
-  'client|getredir', 'client|caching', 'client|unblock', 'client|no-touch',
+refuse('client-side caching (CLIENT TRACKING) is not supported by Kvstore yet', [
+  'client|tracking', 'client|trackinginfo', 'client|getredir', 'client|caching',
 ]);
+refuse('blocking commands are not supported, so no client is ever blocked', ['client|unblock']);
+refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, PAUSE, UNPAUSE', ['client', 'client|no-touch']);
 refuse('script debugging needs one server; run it on the shard directly', ['script', 'script|debug', 'function']);
 
 function keyCount(entry: Pick<CommandEntry, 'keySpecs'>): 'none' | 'one' | 'many' {

@@ -17,8 +17,9 @@ import type { Clock } from './Clock';
 import { systemClock } from './Clock';
 import { ClientReplies } from './ClientReplies';
 import { errorReply } from './ErrorReply';
-import { FlowControl, PAUSE_CLOSING, PAUSE_OUTPUT } from './FlowControl';
-import { scheduleFlush, Flushable } from './FlushScheduler';
+import { FlowControl, PAUSE_CLIENTS, PAUSE_CLOSING, PAUSE_OUTPUT } from './FlowControl';
+import { allocateClientId } from './clients/ClientQuery';
+import { scheduleFlush, Flushable, turnNow } from './FlushScheduler';
 import { DispatchClient, forwardToShard } from './Forwarding';
 import type { ByteStream, StreamHandler } from './io';
 import type { ClientInfo, ProxyContext, ProxyLimits } from './ProxyContext';
@@ -37,11 +38,13 @@ const OPEN = 0;
 const CLOSING = 1;
 const CLOSED = 2;
 
-let nextClientId = 1;
 
 export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo, StreamHandler, Flushable {
   flushScheduled = false;
-  readonly id = nextClientId++;
+  readonly id = allocateClientId();
+  /** When this client last sent something (CLIENT LIST idle; one clock read per read). */
+  lastActive: number;
+  pauseHeld = false;
   readonly createdAt: number;
   name = '';
   authed: boolean;
@@ -59,6 +62,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     private readonly clock: Clock = systemClock,
   ) {
     this.createdAt = clock.now();
+    this.lastActive = this.createdAt;
     this.authed = ctx.config.password === '';
     this.replies = new ClientReplies(this);
     this.reader = new RequestReader(this);
@@ -70,6 +74,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /* ---------- stream events ---------- */
 
   onStreamData(chunk: Buffer, start: number, end: number): void {
+    this.lastActive = turnNow();
     const fence = this.ctx.fence;
     if (fence.deadline !== 0) fence.check(); // a fleet proxy only: one clock read per read (LeaseFence)
     try {
@@ -213,6 +218,23 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /** Shutdown: no more commands from this client. */
   stopReading(): void {
     this.flow.pause(PAUSE_CLOSING);
+  }
+
+  /* ---------- CLIENT PAUSE / KILL ---------- */
+
+  holdForPause(): void {
+    this.pauseHeld = true;
+    this.flow.pause(PAUSE_CLIENTS);
+    this.ctx.clientDirectory.hold(this);
+  }
+
+  resumeAfterPause(): void {
+    this.flow.resume(PAUSE_CLIENTS);
+  }
+
+  /** CLIENT KILL of another client: close now. */
+  kill(): void {
+    this.stream.destroy();
   }
 
   /** Close now (shutdown after drain). */

@@ -28,6 +28,9 @@ const ROUTE_OF: Record<RoutingClass, Route> = {
   unsupported: Route.Unsupported,
 };
 
+/** Not flagged `write` in COMMAND, but held by CLIENT PAUSE WRITE in Redis 7.0 (may-replicate). */
+const MAY_REPLICATE = new Set(['eval', 'evalsha', 'fcall', 'publish', 'spublish']);
+
 /** Commands a client may run before AUTH when a password is set (as Redis allows). */
 const NO_AUTH_NEEDED = new Set(['auth', 'hello', 'quit', 'reset']);
 
@@ -44,9 +47,15 @@ export class CommandRoute {
     /** Prebuilt replies: wrong arity, and for 'unsupported' the refusal. */
     readonly arityError: Buffer,
     readonly refusal: Buffer | null,
+    /** Held by CLIENT PAUSE WRITE (Redis: write and may-replicate commands: EVAL, FCALL, ...). */
+    readonly isWrite = false,
   ) {
     this.pairs = name === 'mset';
+    this.pausable = name !== 'client|unpause';
   }
+
+  /** CLIENT PAUSE holds it (all but CLIENT UNPAUSE, so a paused proxy can always be resumed). */
+  readonly pausable: boolean;
 
   /** MSET takes key/value pairs: an even argument count is Redis's arity error too. */
   readonly pairs: boolean;
@@ -82,6 +91,7 @@ export function commandRoutes(): CommandRoutes {
       containers.has(c.name),
       errorReply(`ERR wrong number of arguments for '${c.name}' command`),
       refusal,
+      c.flags.includes('write') || MAY_REPLICATE.has(c.name),
     );
   });
   cached = { routes, compiled: compileForNative(), byName: new Map(routes.map((r) => [r.name, r])) };

@@ -96,6 +96,10 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
     client.replyNow(id, ERRORS.noAuth);
     return false;
   }
+  if (ctx.clientDirectory.pauseUntil !== 0 && route.pausable && ctx.clientDirectory.holds(route.isWrite)) {
+    client.holdForPause();
+    return false;
+  }
   ctx.calls[id]++;
   return BY_ROUTE[route.route](client, chunk, base, route, flags);
 }

@@ -16,6 +16,8 @@ export const PAUSE_PIPELINE = 1;
 export const PAUSE_OUTPUT = 2;
 export const PAUSE_BACKEND = 4;
 export const PAUSE_CLOSING = 8;
+/** CLIENT PAUSE holds this client's next command (src/proxy/clients/ClientDirectory.ts). */
+export const PAUSE_CLIENTS = 16;
 
 /** What flow control acts on: the client's stream and its reader's deferred commands. */
 export interface FlowHost {

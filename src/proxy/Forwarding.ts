@@ -29,6 +29,8 @@ export interface DispatchClient extends ClientSession {
   /** Key rewrite: map the reply of `seq` back to the client's key names. */
   mapReplyOf(seq: number, map: (reply: Buffer) => Buffer): void;
   protocolError(reply: Buffer): void;
+  /** CLIENT PAUSE covers the command just read: stop reading at it until the pause ends. */
+  holdForPause(): void;
 }
 
 /** Dispatch command `i` of the current batch (Dispatcher.dispatchCommand, passed to the slow path). */

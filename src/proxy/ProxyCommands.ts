@@ -2,6 +2,7 @@
  * Commands the proxy answers itself or assembles from every shard (the 'proxy' routing class).
  * One handler per command, looked up by name; arity and AUTH were checked by the dispatcher.
  */
+import { CLIENT_ERRORS, ClientQuery, ClientQueryResult, clientLine, parseKill, parseList } from './clients/ClientQuery';
 import { generatedFrom } from '../commands/table';
 import type { CommandRoute } from './CommandRoutes';
 import { concatArrays, firstErrorElseFirst, sendToAllShards, sumIntegers } from './FanOut';
@@ -145,9 +146,44 @@ const HANDLERS: Record<string, Handler> = {
     client.onReply(seq, integerReply(client.id));
   },
 
-  'client|info'(client, _ctx, _args, seq) {
-    const age = Math.floor((Date.now() - client.createdAt) / 1000);
-    client.onReply(seq, verbatimReply(client.proto, `id=${client.id} addr=${client.remote} name=${client.name} age=${age} db=0 resp=${client.proto} user=default\n`));
+  'client|info'(client, ctx, _args, seq) {
+    client.onReply(seq, verbatimReply(client.proto, `${clientLine(client, ctx.clientDirectory.localAddress(), Date.now())}\n`));
+  },
+
+  /** Every client of the proxy (all workers), in id order. */
+  'client|list'(client, ctx, args, seq) {
+    const query = parseList(args);
+    if (Buffer.isBuffer(query)) return client.onReply(seq, query);
+    runClientQuery(client, ctx, query, seq, (r) => {
+      const lines = [...r.lines].sort((a, b) => idOf(a) - idOf(b));
+      return verbatimReply(client.proto, lines.map((l) => `${l}\n`).join(''));
+    });
+  },
+
+  'client|kill'(client, ctx, args, seq) {
+    const parsed = parseKill(args, client.id);
+    if (Buffer.isBuffer(parsed)) return client.onReply(seq, parsed);
+    runClientQuery(client, ctx, parsed.query, seq, (r) => {
+      if (parsed.oldForm) return r.killed > 0 ? OK : CLIENT_ERRORS.noSuchClient;
+      return integerReply(r.killed);
+    });
+  },
+
+  /** CLIENT PAUSE ms [WRITE|ALL]: every worker stops reading the commands it covers. */
+  'client|pause'(client, ctx, args, seq) {
+    const ms = parseInteger(args[2]);
+    if (ms === null || ms < 0) return client.onReply(seq, ERRORS.timeoutNotInteger);
+    let writesOnly = false;
+    if (args.length === 4) {
+      const mode = lower(args[3]);
+      if (mode === 'write') writesOnly = true;
+      else if (mode !== 'all') return client.onReply(seq, ERRORS.syntax);
+    } else if (args.length > 4) return client.onReply(seq, ERRORS.syntax);
+    runClientQuery(client, ctx, { op: 'pause', writesOnly, until: Date.now() + ms }, seq, () => OK);
+  },
+
+  'client|unpause'(client, ctx, _args, seq) {
+    runClientQuery(client, ctx, { op: 'pause', writesOnly: false, until: 0 }, seq, () => OK);
   },
 
   'client|no-evict'(client, _ctx, args, seq) {
@@ -316,6 +352,18 @@ export function runProxyCommand(client: ClientSession, ctx: ProxyContext, route:
 
 export function proxyCommandNames(): string[] {
   return Object.keys(HANDLERS);
+}
+
+/** Ask every worker; errors (a worker that did not answer) become the reply. */
+function runClientQuery(client: ClientSession, ctx: ProxyContext, query: ClientQuery, seq: number, reply: (r: ClientQueryResult) => Buffer): void {
+  ctx.clientDirectory.query(query).then(
+    (r) => client.onReply(seq, reply(r)),
+    (err: Error) => client.onReply(seq, errorReply('ERR Kvstore: ', err.message)),
+  );
+}
+
+function idOf(line: string): number {
+  return Number(line.slice(3, line.indexOf(' ')));
 }
 
 /** HELLO's map (RESP3) or flat array (RESP2), fields in Redis 7.0's order. */

@@ -8,6 +8,7 @@
  *                 → Router (slot → shard) → BackendConnection (batched writes, framed replies)
  *                 → SplitMerge / FanOut / ProxyCommands for the non-single-key classes
  */
+import { ClientDirectory } from './clients/ClientDirectory';
 import type { BackendHealthSummary } from '../supervisor/messages';
 import { EventEmitter } from 'node:events';
 import type { KvstoreConfig } from '../config/types';
@@ -100,6 +101,10 @@ export class ProxyServer extends EventEmitter {
       errors: new Float64Array(routes.length),
       counters,
       clients,
+      clientDirectory: new ClientDirectory(() => clients, () => {
+        const a = this.listener?.address;
+        return a ? `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}` : '';
+      }),
       log,
       startedAt: Date.now(),
       clientClosed: (client) => {
@@ -183,6 +188,11 @@ export class ProxyServer extends EventEmitter {
   /** Fleet: the primary's lease deadline (see LeaseFence). */
   setFleetLease(validUntil: number | null): void {
     this.ctx.fence.renew(validUntil);
+  }
+
+  /** CLIENT LIST/KILL/PAUSE: the worker wires it to the other workers (src/supervisor/worker.ts). */
+  get clientDirectory(): ClientDirectory {
+    return this.ctx.clientDirectory;
   }
 
   setBackendHealth(backends: BackendHealthSummary[]): void {

@@ -27,6 +27,8 @@ export interface ClientSession extends ReplyTarget {
   /** "address:port" of the client. */
   readonly remote: string;
   readonly createdAt: number;
+  /** When it last sent something (CLIENT LIST idle). */
+  readonly lastActive: number;
   name: string;
   authed: boolean;
   /** The protocol chosen with HELLO: 3 routes to the shards' RESP3 connections, and proxy-built replies use RESP3 types. */

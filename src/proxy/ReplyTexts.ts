@@ -16,6 +16,7 @@ export const ERRORS = {
   noShards: errorReply('CLUSTERDOWN Kvstore has no shards'),
   maxClients: errorReply('ERR max number of clients reached'),
   notInteger: errorReply('ERR value is not an integer or out of range'),
+  timeoutNotInteger: errorReply('ERR timeout is not an integer or out of range'),
   syntax: errorReply('ERR syntax error'),
   invalidCursor: errorReply('ERR invalid cursor'),
   dbIndexOutOfRange: errorReply('ERR DB index is out of range'),

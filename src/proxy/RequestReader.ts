@@ -11,7 +11,7 @@
  *   order when it restarts.
  */
 import {
-  C_END, CMD_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, S_NCMDS, S_NEED,
+  C_END, C_START, CMD_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, S_NCMDS, S_NEED,
   S_RESUME_ARGS, S_RESUME_AT,
 } from '../native/api';
 import { dispatchCommand } from './Dispatcher';
@@ -27,6 +27,8 @@ export interface ReaderHost extends DispatchClient {
   readonly reading: boolean;
   /** Reply `reply` after every earlier reply, then close (Redis's behaviour on bad input). */
   protocolError(reply: Buffer): void;
+  /** Set by the dispatcher when CLIENT PAUSE held the command just read (it was not dispatched). */
+  pauseHeld: boolean;
 }
 
 export class RequestReader {
@@ -109,6 +111,7 @@ export class RequestReader {
       const cmds = binding.batch.cmds;
       for (let i = 0; i < n; i++) {
         const end = cmds[i * CMD_STRIDE + C_END];
+        const start = cmds[i * CMD_STRIDE + C_START]; // (read first: a reparse overwrites the batch)
         if (dispatchCommand(host, chunk, i)) {
           // A re-encoded command was parsed into the shared batch: parse again after this one.
           next = end;
@@ -116,7 +119,10 @@ export class RequestReader {
         }
         if (!host.reading) return;
         if (host.flow.shouldStop()) {
-          if (end < stop) this.deferred = Buffer.from(chunk.subarray(end, stop)); // outlives the read
+          // CLIENT PAUSE held this command: it is kept too, and dispatched again on resume.
+          const keep = host.pauseHeld ? start : end;
+          host.pauseHeld = false;
+          if (keep < stop) this.deferred = Buffer.from(chunk.subarray(keep, stop)); // outlives the read
           return;
         }
         if (reparsed) break;

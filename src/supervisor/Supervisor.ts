@@ -38,6 +38,7 @@ import { reconcileShards } from './reconcile';
 import { shutdownPrimary } from './shutdown';
 import type { AggregatedStats } from './stats';
 import { StatsCollector } from './StatsCollector';
+import { ClientsRelay } from './ClientsRelay';
 import { PreCommitHook, TopologyMutation, TopologyPersistence, TopologyPublisher } from './TopologyPublisher';
 import { WorkerInfo, WorkerPool, WorkerSlot } from './WorkerPool';
 
@@ -103,6 +104,7 @@ export class Supervisor implements AdminContext {
     });
     this.publisher = new TopologyPublisher(this.store, this.pool, new WorkerEpochBarrier(this.pool));
     this.stats = new StatsCollector(this.pool, () => ({ epoch: this.store.snapshot.epoch, mode: this.store.snapshot.mode }));
+    new ClientsRelay(this.pool); // listens to the pool for as long as it lives
     this.reloader = new ConfigReloader({
       configFile: this.configFile,
       current: () => this.currentConfig,

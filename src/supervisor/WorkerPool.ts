@@ -8,6 +8,7 @@
  *   'stats'  (slot, message)     a worker answered a stats request
  *   'exit'   (slot, wasReady)    a worker process ended (restart already scheduled if it was ready)
  *   'script-change' (message)    a client loaded or flushed scripts/functions (src/scripts/)
+ *   'clients' (slot, message)    CLIENT LIST/KILL/PAUSE across the workers (ClientsRelay)
  */
 import cluster, { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
@@ -219,6 +220,10 @@ export class WorkerPool extends EventEmitter implements WorkerPoolView {
       case 'script-flush':
       case 'functions':
         this.emit('script-change', message);
+        break;
+      case 'clients-query':
+      case 'clients-local-result':
+        this.emit('clients', slot, message);
         break;
     }
   }
