@@ -12,7 +12,7 @@ const SPLIT: Record<string, MergeKindName> = { mget: 'array', mset: 'allok', del
 
 const PROXY = [
   'ping', 'echo', 'quit', 'select', 'auth', 'hello', 'info', 'dbsize', 'randomkey', 'scan', 'keys',
-  'flushdb', 'flushall', 'time', 'reset',
+  'flushdb', 'flushall', 'time', 'reset', 'readonly', 'readwrite',
   'client|setname', 'client|getname', 'client|id', 'client|info', 'client|help', 'client|no-evict', 'client|reply',
   'client|list', 'client|kill', 'client|pause', 'client|unpause',
   'config|get',
@@ -40,7 +40,7 @@ refuse('it concerns a single server, not the cluster; run it on the shard direct
   'monitor', 'sync', 'psync', 'replconf', 'replicaof', 'slaveof', 'shutdown', 'debug', 'config', 'save', 'bgsave',
   'bgrewriteaof', 'lastsave', 'failover', 'module', 'acl', 'latency', 'slowlog', 'role', 'swapdb', 'move',
   'migrate', 'restore-asking', 'pfdebug', 'pfselftest', 'memory|doctor', 'memory|malloc-stats', 'memory|purge',
-  'memory|stats', 'lolwut', 'readonly', 'readwrite', 'asking', 'sentinel',
+  'memory|stats', 'lolwut', 'asking', 'sentinel',
 ]);
 refuse('Kvstore is not a Redis Cluster node; it is the cluster', ['cluster']);
 refuse("shard settings are changed on each shard directly, Kvstore's own in its config file (kvstore ctl reload)", [

@@ -189,6 +189,18 @@ export const schema = {
       env: 'KVSTORE_BACKEND_POOL_SIZE',
     },
   },
+  readFrom: {
+    doc: 'Where read-only commands of clients that sent READONLY go (Redis Cluster clients send it to read from replicas): "master" = the master anyway; "replica" = a replica of the owning shard that is up and within maxReplicaLagMs (an error when there is none); "replica-preferred" = such a replica, else the master. Other clients, and every write, always use the master. Applied live on reload.',
+    format: ['master', 'replica', 'replica-preferred'],
+    default: 'master',
+    env: 'KVSTORE_READ_FROM',
+  },
+  maxReplicaLagMs: {
+    doc: 'A replica more than this far behind its master (measured by the primary from replication offsets, every health.intervalMs) or with its replication link down is not read from.',
+    format: 'positive-int',
+    default: 1000,
+    env: 'KVSTORE_MAX_REPLICA_LAG_MS',
+  },
   crossSlot: {
     doc: 'When multi-key commands that cannot be split (e.g. SUNION, RENAME) may run: "slot" = all keys in one slot (Redis Cluster rule), "shard" = all keys on one shard.',
     format: ['slot', 'shard'],

@@ -86,6 +86,10 @@ export interface KvstoreConfig {
     /** Connections per backend per worker; a client is pinned to one of them. */
     poolSize: number;
   };
+  /** Where read-only commands of READONLY clients go (fixed contract). */
+  readFrom: 'master' | 'replica' | 'replica-preferred'; // fixed
+  /** Replicas further behind (or with their link down) are not read from (fixed contract). */
+  maxReplicaLagMs: number; // fixed
   /** "slot" (Redis Cluster rule) or "shard" (relaxed): when multi-key commands may run. */
   crossSlot: 'slot' | 'shard';
   /** Allow FLUSHDB/FLUSHALL through the proxy. */

@@ -49,6 +49,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   name = '';
   authed: boolean;
   proto: 2 | 3 = 2;
+  readOnly = false;
   rewriting = false;
   readonly stream: ByteStream;
   readonly replies: ClientReplies;

@@ -47,6 +47,8 @@ export class CommandRoute {
     /** Prebuilt replies: wrong arity, and for 'unsupported' the refusal. */
     readonly arityError: Buffer,
     readonly refusal: Buffer | null,
+    /** The command table's `readonly` flag: a READONLY client may have it served by a replica. */
+    readonly readOnly = false,
     /** Held by CLIENT PAUSE WRITE (Redis: write and may-replicate commands: EVAL, FCALL, ...). */
     readonly isWrite = false,
   ) {
@@ -91,6 +93,7 @@ export function commandRoutes(): CommandRoutes {
       containers.has(c.name),
       errorReply(`ERR wrong number of arguments for '${c.name}' command`),
       refusal,
+      c.flags.includes('readonly'),
       c.flags.includes('write') || MAY_REPLICATE.has(c.name),
     );
   });

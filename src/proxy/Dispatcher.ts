@@ -19,7 +19,7 @@ import {
 } from '../native/api';
 import { CommandRoute, Route } from './CommandRoutes';
 import { fanOut } from './FanOut';
-import { allKeysOnOneShard, argsOf, DispatchClient, forwardToShard } from './Forwarding';
+import { allKeysOnOneShard, argsOf, DispatchClient, forwardRead, forwardToShard } from './Forwarding';
 import { runProxyCommand } from './ProxyCommands';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
 import { needsSlowPath, reparseInline, slowPath } from './SlowPath';
@@ -42,7 +42,8 @@ BY_ROUTE[Route.Split] = (client, chunk, base, route, flags) => {
   const cmds = ctx.binding.batch.cmds;
   if (cmds[base + C_SLOT] >= 0 || cmds[base + C_NKEYS] <= 1) return forwardKeyed(client, chunk, base, route, flags);
   if (allKeysOnOneShard(ctx, base) >= 0) return forwardToKeysShard(client, chunk, base, route, flags, true);
-  splitAcrossShards(client, ctx, chunk, base / CMD_STRIDE, client.reserve(route.id));
+  const reader = client.readOnly && route.readOnly && ctx.config.readFrom !== 'master' ? client : null;
+  splitAcrossShards(client, ctx, chunk, base / CMD_STRIDE, client.reserve(route.id), reader);
   return false;
 };
 BY_ROUTE[Route.NoKey] = (client, chunk, base, route) => {
@@ -121,6 +122,10 @@ function forwardToKeysShard(client: DispatchClient, chunk: Buffer, base: number,
     }
   }
   if (needsSlowPath(client, chunk, base)) return slowPath(client, chunk, base, route, dispatchCommand);
+  if (client.readOnly && route.readOnly && ctx.config.readFrom !== 'master') {
+    forwardRead(client, shard, chunk, client.reserve(route.id), client.replies, cmds[base + C_START], cmds[base + C_END]);
+    return false;
+  }
   forwardToShard(client, shard, chunk, client.reserve(route.id), client.replies, cmds[base + C_START], cmds[base + C_END]);
   return false;
 }

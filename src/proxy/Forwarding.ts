@@ -58,6 +58,29 @@ export function forwardToShard(client: DispatchClient, shardIndex: number, comma
   }
 }
 
+/**
+ * A READONLY client's read-only command (readFrom replica | replica-preferred): to a readable
+ * replica of the shard; with none, to the master (replica-preferred) or the shard's
+ * no-replica error (replica). The reply ring keeps the client's order whichever server answers.
+ */
+export function forwardRead(client: DispatchClient, shardIndex: number, command: Buffer, tag: number, sink: ReplySink, start: number, end: number): void {
+  const shards = client.ctx.router.shards;
+  const shard = shardIndex === NO_SHARD || shardIndex >= shards.length ? null : shards[shardIndex];
+  // No such shard, or one that answers an error (down, a fenced fleet proxy): as for writes.
+  // RESP3 clients read from the master: the replica connections speak RESP2.
+  if (shard === null || shard.downReply !== null || client.proto === 3) return forwardToShard(client, shardIndex, command, tag, sink, start, end);
+  const backend = shard.readBackend(client.poolIndex);
+  if (backend === null) {
+    if (shard.noReplicaReply !== null) sink.onReply(tag, shard.noReplicaReply);
+    else forwardToShard(client, shardIndex, command, tag, sink, start, end);
+    return;
+  }
+  if (!backend.send(command, sink, tag, start, end)) {
+    client.flow.pause(PAUSE_BACKEND);
+    backend.waitForDrain(client.flow);
+  }
+}
+
 /** The shard all keys of command `base` live on, or -1 if they span shards. */
 export function allKeysOnOneShard(ctx: ProxyContext, base: number): number {
   const batch = ctx.binding.batch;

@@ -66,7 +66,20 @@ const HANDLERS: Record<string, Handler> = {
     client.name = '';
     client.proto = 2;
     client.authed = ctx.config.password === '';
+    client.readOnly = false;
     client.onReply(seq, simpleReply('RESET'));
+  },
+
+  // As on a Redis Cluster node: this connection's read-only commands may be served by replicas
+  // (where they go is the readFrom setting; with readFrom: master nothing changes).
+  readonly(client, _ctx, _args, seq) {
+    client.readOnly = true;
+    client.onReply(seq, OK);
+  },
+
+  readwrite(client, _ctx, _args, seq) {
+    client.readOnly = false;
+    client.onReply(seq, OK);
   },
 
   select(client, _ctx, args, seq) {

@@ -184,7 +184,6 @@ export class ProxyServer extends EventEmitter {
     });
   }
 
-  /** The primary's health checks of every backend, shown in INFO (# Proxy). */
   /** Fleet: the primary's lease deadline (see LeaseFence). */
   setFleetLease(validUntil: number | null): void {
     this.ctx.fence.renew(validUntil);
@@ -195,8 +194,10 @@ export class ProxyServer extends EventEmitter {
     return this.ctx.clientDirectory;
   }
 
+  /** The primary's health checks of every backend, shown in INFO (# Proxy); replicas' health and lag decide reads from replicas. */
   setBackendHealth(backends: BackendHealthSummary[]): void {
     this.ctx.backendHealth = backends;
+    this.ctx.router.setBackendHealth(backends);
   }
 
   /**

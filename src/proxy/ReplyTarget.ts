@@ -33,6 +33,8 @@ export interface ClientSession extends ReplyTarget {
   authed: boolean;
   /** The protocol chosen with HELLO: 3 routes to the shards' RESP3 connections, and proxy-built replies use RESP3 types. */
   proto: 2 | 3;
+  /** READONLY was sent (READWRITE, RESET clear it): read-only commands may go to replicas (readFrom). */
+  readOnly: boolean;
   /** QUIT: close once every earlier reply is written. */
   endAfterReplies(): void;
 }

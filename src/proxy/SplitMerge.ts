@@ -9,6 +9,7 @@ import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import type { ReplyTarget } from './ReplyTarget';
 import { errorReply, messageOf } from './ErrorReply';
+import { DispatchClient, forwardRead } from './Forwarding';
 
 class Fragment implements ReplySink {
   private readonly replies: Buffer[];
@@ -40,8 +41,11 @@ class Fragment implements ReplySink {
   }
 }
 
-/** Split command `cmdIndex` of the current batch and send its parts; the merged reply fills `seq`. */
-export function splitAcrossShards(client: ReplyTarget, ctx: ProxyContext, chunk: Buffer, cmdIndex: number, seq: number): void {
+/**
+ * Split command `cmdIndex` of the current batch and send its parts; the merged reply fills `seq`.
+ * `reader`: a READONLY client's read (readFrom): the parts go to the shards' readable replicas.
+ */
+export function splitAcrossShards(client: ReplyTarget, ctx: ProxyContext, chunk: Buffer, cmdIndex: number, seq: number, reader: DispatchClient | null = null): void {
   const binding = ctx.binding;
   binding.useSlotTable(ctx.router.slotTable);
   let parts: Buffer;
@@ -60,7 +64,8 @@ export function splitAcrossShards(client: ReplyTarget, ctx: ProxyContext, chunk:
   const fragment = new Fragment(client, ctx, seq, keepPlan(plan, length), n);
   for (let j = 0; j < n; j++) {
     const o = PLAN_HEADER + j * PLAN_SUB_STRIDE;
-    client.forwardTo(plan[o], parts, j, fragment, plan[o + 1], plan[o + 2]);
+    if (reader !== null) forwardRead(reader, plan[o], parts, j, fragment, plan[o + 1], plan[o + 2]);
+    else client.forwardTo(plan[o], parts, j, fragment, plan[o + 1], plan[o + 2]);
   }
 }
 

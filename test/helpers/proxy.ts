@@ -35,6 +35,8 @@ export function testConfig(overrides: DeepPartial<KvstoreConfig> = {}): KvstoreC
     shards: [],
     password: '',
     backend: { username: '', password: '', poolSize: 1 },
+    readFrom: 'master',
+    maxReplicaLagMs: 1000,
     crossSlot: 'slot',
     allowFlush: true,
     io: process.env.KVSTORE_IO === 'node' ? 'node' : 'native',

@@ -78,6 +78,8 @@ export function testConfig(shards: Shard[], mode: 'cache' | 'store', stateDir: s
     shards: shards.map((s) => ({ name: s.name, master: s.master.address, replicas: s.replicas.map((r) => r.address) })),
     password: '',
     backend: { username: '', password: '', poolSize: 1 },
+    readFrom: 'master',
+    maxReplicaLagMs: 1000,
     crossSlot: 'slot',
     allowFlush: false,
     io: process.env.KVSTORE_IO === 'node' ? 'node' : 'native',
