@@ -54,7 +54,7 @@ const PROXY_NOTES: Record<string, string> = {
     'Every worker stops reading the commands the pause covers (`WRITE`: write commands and EVAL/EVALSHA/FCALL/PUBLISH; `ALL`: every command but CLIENT UNPAUSE) until it expires or CLIENT UNPAUSE; a held client waits at its first covered command, as in Redis. The shards are not paused.',
   'client|unpause': 'Every worker.',
   'client|no-evict': 'Accepted, no effect (the proxy does not evict clients).',
-  'client|reply': 'Only `ON`.',
+  'client|reply': 'ON, OFF and SKIP as Redis (OFF and SKIP themselves get no reply).',
   command: 'Answered by a shard (all shards run the same Redis).',
   'config|get':
     "The first shard's answer (Redis's names, glob patterns, order), with the proxy's own values for `databases` (1), `cluster-enabled` (no), `timeout` (timeouts.clientIdleMs), `maxclients`, `proto-max-bulk-len`, `requirepass` (the client password), and empty shard replication settings (`masterauth`, `masteruser`, `replicaof`).",

@@ -221,7 +221,11 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.flow.pause(PAUSE_CLOSING);
   }
 
-  /* ---------- CLIENT PAUSE / KILL ---------- */
+  /* ---------- CLIENT REPLY / PAUSE / KILL ---------- */
+
+  setReplyMode(mode: number, seq: number): void {
+    this.replies.setMode(mode, seq);
+  }
 
   holdForPause(): void {
     this.pauseHeld = true;

@@ -2,6 +2,7 @@
  * Commands the proxy answers itself or assembles from every shard (the 'proxy' routing class).
  * One handler per command, looked up by name; arity and AUTH were checked by the dispatcher.
  */
+import { REPLY_OFF, REPLY_ON, REPLY_SKIP } from './ClientReplies';
 import { CLIENT_ERRORS, ClientQuery, ClientQueryResult, clientLine, parseKill, parseList } from './clients/ClientQuery';
 import { generatedFrom } from '../commands/table';
 import type { CommandRoute } from './CommandRoutes';
@@ -204,11 +205,13 @@ const HANDLERS: Record<string, Handler> = {
     client.onReply(seq, v === 'on' || v === 'off' ? OK : ERRORS.syntax);
   },
 
+  /** Redis: ON answers +OK; OFF and SKIP answer nothing (their slot is filled with no bytes). */
   'client|reply'(client, _ctx, args, seq) {
     const v = lower(args[2]);
-    if (v === 'on') return client.onReply(seq, OK);
-    if (v === 'off' || v === 'skip') return client.onReply(seq, errorReply('ERR Kvstore does not support CLIENT REPLY OFF/SKIP'));
-    client.onReply(seq, ERRORS.syntax);
+    const mode = v === 'on' ? REPLY_ON : v === 'off' ? REPLY_OFF : v === 'skip' ? REPLY_SKIP : -1;
+    if (mode < 0) return client.onReply(seq, ERRORS.syntax);
+    client.setReplyMode(mode, seq);
+    client.onReply(seq, mode === REPLY_ON ? OK : NOTHING);
   },
 
   'client|help'(client, _ctx, _args, seq) {
@@ -219,7 +222,11 @@ const HANDLERS: Record<string, Handler> = {
       'INFO', '    Return information about the current client connection.',
       'SETNAME <name>', '    Assign the name <name> to the current connection.',
       'NO-EVICT (ON|OFF)', '    Accepted for compatibility; no effect.',
-      'REPLY (ON)', '    Only ON is supported.',
+      'REPLY (ON|OFF|SKIP)', '    Control the replies sent to the current connection.',
+      'LIST [TYPE <type>] [ID <id> [<id> ...]]', "    Return information about the proxy's client connections (all workers).",
+      'KILL <ip:port> | <option> <value> [...]', "    Kill the proxy's client connections (ID, ADDR, LADDR, USER, SKIPME, TYPE).",
+      'PAUSE <timeout> [WRITE|ALL]', '    Stop processing client commands (writes only with WRITE) for <timeout> milliseconds.',
+      'UNPAUSE', '    Stop the current client pause, resuming traffic.',
       'HELP', '    Print this help.',
     ];
     client.onReply(seq, arrayReply(lines.map((l) => simpleReply(l))));
@@ -378,6 +385,8 @@ function runClientQuery(client: ClientSession, ctx: ProxyContext, query: ClientQ
 function idOf(line: string): number {
   return Number(line.slice(3, line.indexOf(' ')));
 }
+
+const NOTHING = Buffer.alloc(0);
 
 /** HELLO's map (RESP3) or flat array (RESP2), fields in Redis 7.0's order. */
 export function helloReply(proto: Proto, id: number): Buffer {

@@ -35,6 +35,8 @@ export interface ClientSession extends ReplyTarget {
   proto: 2 | 3;
   /** READONLY was sent (READWRITE, RESET clear it): read-only commands may go to replicas (readFrom). */
   readOnly: boolean;
+  /** CLIENT REPLY ON|OFF|SKIP (ClientReplies' REPLY_*), sent as command `seq`. */
+  setReplyMode(mode: number, seq: number): void;
   /** QUIT: close once every earlier reply is written. */
   endAfterReplies(): void;
 }

@@ -92,3 +92,26 @@ test('CLIENT PAUSE WRITE holds writes on every worker and lets reads through; UN
   t.false(read, 'a read waits during PAUSE ALL');
   t.is(await held, 'before', 'and runs when the pause expires');
 });
+
+test('CLIENT REPLY ON|OFF|SKIP: the same bytes as a direct redis-server', async (t) => {
+  const { startProxy } = await import('../helpers/proxy');
+  const { startRedis } = await import('../helpers/redis');
+  const { encodeCommand } = await import('../../src/resp');
+  const direct = await startRedis();
+  t.teardown(() => direct.kill());
+  const kv = await startProxy(t, { shards: 2 });
+  const script = [
+    ['CLIENT', 'REPLY', 'SKIP'], ['SET', 'a', '1'], ['GET', 'a'], ['CLIENT', 'REPLY', 'OFF'], ['SET', 'a', '2'], ['NOSUCH'],
+    ['CLIENT', 'REPLY', 'SKIP'], ['MGET', 'a', 'b', 'c'], ['CLIENT', 'REPLY', 'ON'], ['GET', 'a'], ['CLIENT', 'REPLY', 'BAD'], ['PING'],
+  ];
+  const bytes = Buffer.concat(script.map((c) => encodeCommand(c)));
+  const run = async (port: number) => {
+    const c = await RawClient.connect(port);
+    t.teardown(() => c.close());
+    c.write(bytes);
+    return (await c.replies(5)).map((r) => r.toString()).join('');
+  };
+  const [want, got] = await Promise.all([run(direct.port), run(kv.port)]);
+  t.is(want, '$1\r\n1\r\n+OK\r\n$1\r\n2\r\n-ERR syntax error\r\n+PONG\r\n');
+  t.is(got, want);
+});
