@@ -18,7 +18,7 @@ import { systemClock } from './Clock';
 import { ClientReplies } from './ClientReplies';
 import { errorReply } from './ErrorReply';
 import { FlowControl, PAUSE_CLIENTS, PAUSE_CLOSING, PAUSE_OUTPUT } from './FlowControl';
-import { allocateClientId } from './clients/ClientQuery';
+import { allocateClientId, localSequence } from './clients/ClientQuery';
 import { scheduleFlush, Flushable, turnNow } from './FlushScheduler';
 import { DispatchClient, forwardToShard } from './Forwarding';
 import type { ByteStream, StreamHandler } from './io';
@@ -123,9 +123,12 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     return this.stream.remote;
   }
 
-  /** Which connection of each backend pool this client is pinned to. */
+  /**
+   * Which connection of each backend pool (and which replica) this client is pinned to: the
+   * worker-local sequence number (the id's low bits name the worker, the same for all its clients).
+   */
   get poolIndex(): number {
-    return this.id;
+    return localSequence(this.id);
   }
 
   /** Served through the addon's sockets (not net.Socket). */

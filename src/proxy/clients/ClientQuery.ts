@@ -17,6 +17,11 @@ export function allocateClientId(): number {
   return nextLocal++ * WORKER_SLOTS + workerSlot;
 }
 
+/** The worker-local sequence number of a client id (spreads clients over pools and replicas). */
+export function localSequence(id: number): number {
+  return Math.floor(id / WORKER_SLOTS);
+}
+
 /** What a query reads of a client (ClientConnection implements it). */
 export interface QueryableClient {
   readonly id: number;
