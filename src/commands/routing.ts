@@ -14,10 +14,17 @@ const PROXY = [
   'ping', 'echo', 'quit', 'select', 'auth', 'hello', 'info', 'dbsize', 'randomkey', 'scan', 'keys',
   'flushdb', 'flushall', 'time', 'reset', 'readonly', 'readwrite',
   'client|setname', 'client|getname', 'client|id', 'client|info', 'client|help', 'client|no-evict', 'client|reply',
-  'client|list', 'client|kill', 'client|pause', 'client|unpause',
+  'client|list', 'client|pause', 'client|unpause',
   'config|get',
   'command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help',
 ];
+
+/**
+ * On a backend connection of the client's own (src/proxy/dedicated/): the transaction commands,
+ * WAIT, the CLIENT subcommands that act on the proxy's clients, and (below) every command Redis
+ * flags `blocking` (XREAD/XREADGROUP block only with BLOCK; without it they are ordinary reads).
+ */
+const DEDICATED = ['multi', 'exec', 'discard', 'watch', 'unwatch', 'wait', 'client|kill', 'client|unblock'];
 
 const ALL_SHARDS = [
   'script|load', 'script|flush', 'script|exists', 'script|kill',
@@ -29,10 +36,6 @@ const REFUSED: Record<string, string> = {};
 function refuse(reason: string, names: string[]) {
   for (const n of names) REFUSED[n] = reason;
 }
-refuse('transactions are not supported across shards', ['multi', 'exec', 'discard', 'watch', 'unwatch']);
-refuse('blocking commands would stall the shared backend connection', [
-  'blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'wait',
-]);
 refuse('pub/sub is not supported', [
   'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'publish', 'spublish', 'pubsub',
 ]);
@@ -49,8 +52,7 @@ refuse("shard settings are changed on each shard directly, Kvstore's own in its 
 refuse('client-side caching (CLIENT TRACKING) is not supported by Kvstore yet', [
   'client|tracking', 'client|trackinginfo', 'client|getredir', 'client|caching',
 ]);
-refuse('blocking commands are not supported, so no client is ever blocked', ['client|unblock']);
-refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, PAUSE, UNPAUSE', ['client', 'client|no-touch']);
+refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, UNBLOCK, PAUSE, UNPAUSE, REPLY, NO-EVICT', ['client', 'client|no-touch']);
 refuse('script debugging needs one server; run it on the shard directly', ['script', 'script|debug', 'function']);
 
 function keyCount(entry: Pick<CommandEntry, 'keySpecs'>): 'none' | 'one' | 'many' {
@@ -67,13 +69,11 @@ export function classify(entry: Pick<CommandEntry, 'name' | 'flags' | 'keySpecs'
   if (Object.hasOwn(SPLIT, name)) return { routing: 'split', merge: SPLIT[name] };
   if (PROXY.includes(name)) return { routing: 'proxy' };
   if (ALL_SHARDS.includes(name)) return { routing: 'allshards' };
+  if (DEDICATED.includes(name) || entry.flags.includes('blocking')) return { routing: 'dedicated' };
   if (name in REFUSED) return { routing: 'unsupported', reason: REFUSED[name] };
   // A subcommand of a refused container is refused for the same reason (CONFIG GET, ACL ...).
   const container = name.split('|')[0];
   if (container !== name && container in REFUSED && !(name in REFUSED)) return { routing: 'unsupported', reason: REFUSED[container] };
-  if (entry.flags.includes('blocking') && !['xread', 'xreadgroup'].includes(name)) {
-    return { routing: 'unsupported', reason: 'blocking commands would stall the shared backend connection' };
-  }
   switch (keyCount(entry)) {
     case 'one':
       return { routing: 'single' };

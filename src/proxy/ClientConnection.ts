@@ -17,7 +17,7 @@ import type { Clock } from './Clock';
 import { systemClock } from './Clock';
 import { ClientReplies } from './ClientReplies';
 import { errorReply } from './ErrorReply';
-import { FlowControl, PAUSE_CLIENTS, PAUSE_CLOSING, PAUSE_OUTPUT } from './FlowControl';
+import { FlowControl, PAUSE_BARRIER, PAUSE_CLIENTS, PAUSE_CLOSING, PAUSE_HELD, PAUSE_OUTPUT } from './FlowControl';
 import { allocateClientId, localSequence } from './clients/ClientQuery';
 import { scheduleFlush, Flushable, turnNow } from './FlushScheduler';
 import { DispatchClient, forwardToShard } from './Forwarding';
@@ -25,6 +25,8 @@ import type { ByteStream, StreamHandler } from './io';
 import type { ClientInfo, ProxyContext, ProxyLimits } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import { ReaderHost, RequestReader } from './RequestReader';
+import type { DedicatedSession } from './dedicated/DedicatedSession';
+import type { SessionClient } from './dedicated/types';
 
 /** Opens the client's stream with the connection as its event handler. */
 export type OpenStream = (handler: StreamHandler) => ByteStream;
@@ -39,12 +41,11 @@ const CLOSING = 1;
 const CLOSED = 2;
 
 
-export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo, StreamHandler, Flushable {
+export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo, StreamHandler, Flushable, SessionClient {
   flushScheduled = false;
   readonly id = allocateClientId();
   /** When this client last sent something (CLIENT LIST idle; one clock read per read). */
   lastActive: number;
-  pauseHeld = false;
   readonly createdAt: number;
   name = '';
   authed: boolean;
@@ -56,6 +57,10 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   readonly reader: RequestReader;
   readonly flow: FlowControl;
   private state = OPEN;
+  /** Transaction / blocking / WAIT state (src/proxy/dedicated/, made by the dispatcher); null when none. */
+  session: DedicatedSession | null = null;
+  /** Shards written to since the last WAIT (1 = written), allocated on the first write. */
+  private wrote: Uint8Array | null = null;
 
   constructor(
     open: OpenStream,
@@ -89,8 +94,12 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.flow.resume(PAUSE_OUTPUT);
   }
 
-  /** The client half-closed (`printf ... | nc`): answer what it sent, then close. */
+  /**
+   * The client half-closed (`printf ... | nc`): answer what it sent, then close. Blocked (BLPOP,
+   * WAIT): gone for good, as Redis sees it (it frees a client at EOF), so the server unblocks.
+   */
   onStreamEnd(): void {
+    if (this.session !== null && this.session.holding) return this.destroy();
     if (this.state === OPEN) this.endAfterReplies();
   }
 
@@ -101,6 +110,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   onStreamClose(): void {
     if (this.state === CLOSED) return;
     this.state = CLOSED;
+    this.endSession();
     this.reader.clear();
     this.replies.clear();
     this.ctx.clientClosed(this);
@@ -231,7 +241,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   holdForPause(): void {
-    this.pauseHeld = true;
+    this.flow.redo = true; // the command itself runs first when reading restarts
     this.flow.pause(PAUSE_CLIENTS);
     this.ctx.clientDirectory.hold(this);
   }
@@ -240,14 +250,58 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.flow.resume(PAUSE_CLIENTS);
   }
 
-  /** CLIENT KILL of another client: close now. */
-  kill(): void {
-    this.stream.destroy();
-  }
-
   /** Close now (shutdown after drain). */
   destroy(): void {
     this.stream.destroy();
+  }
+
+  /** CLIENT KILL from another client: closed outside the killer's read batch. */
+  kill(): void {
+    this.clock.setTimeout(() => this.destroy(), 0);
+  }
+
+  /* ---------- dedicated connection states (src/proxy/dedicated/) ---------- */
+
+  /** Blocked, WAIT, EXEC pending: later commands wait (the socket is still read). */
+  hold(): void {
+    this.flow.pause(PAUSE_HELD);
+  }
+
+  unhold(): void {
+    this.flow.resume(PAUSE_HELD);
+  }
+
+  /** Every reply owed is out: a command waiting at a barrier may run now. */
+  repliesDrained(): void {
+    this.flow.resume(PAUSE_BARRIER);
+  }
+
+  noteWrite(shard: number): void {
+    let wrote = this.wrote;
+    if (wrote === null || shard >= wrote.length) {
+      const grown = new Uint8Array(Math.max(64, shard + 1));
+      if (wrote !== null) grown.set(wrote);
+      wrote = this.wrote = grown;
+    }
+    wrote[shard] = 1;
+  }
+
+  takeWrittenShards(): number[] {
+    const wrote = this.wrote;
+    if (wrote === null) return [];
+    const out: number[] = [];
+    for (let i = 0; i < wrote.length; i++) if (wrote[i] !== 0) out.push(i);
+    wrote.fill(0);
+    return out;
+  }
+
+  /** The client is gone: blocked → its dedicated connection closes; a transaction is cleaned up. */
+  private endSession(): void {
+    const session = this.session;
+    if (session === null) return;
+    this.session = null;
+    this.ctx.dedicated.unregister(this.id);
+    session.clientClosed();
   }
 
   /**
@@ -272,6 +326,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   private finishClose(): void {
     const stream = this.stream;
     this.state = CLOSED;
+    this.endSession();
     stream.end();
     this.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
     this.reader.clear();

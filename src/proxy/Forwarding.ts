@@ -9,9 +9,11 @@ import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import type { ClientSession } from './ReplyTarget';
 import { ERRORS } from './ReplyTexts';
+import type { DedicatedSession } from './dedicated/DedicatedSession';
+import type { SessionClient } from './dedicated/types';
 
 /** What dispatching needs from the client connection. */
-export interface DispatchClient extends ClientSession {
+export interface DispatchClient extends ClientSession, SessionClient {
   readonly ctx: ProxyContext;
   /** Which connection of each backend pool this client is pinned to. */
   readonly poolIndex: number;
@@ -31,6 +33,12 @@ export interface DispatchClient extends ClientSession {
   protocolError(reply: Buffer): void;
   /** CLIENT PAUSE covers the command just read: stop reading at it until the pause ends. */
   holdForPause(): void;
+  /** Requests whose replies are not written yet. */
+  readonly inFlight: number;
+  /** Transaction / blocking / WAIT state (src/proxy/dedicated/); null when there is none. */
+  session: DedicatedSession | null;
+  /** A write went to shard `shard` (WAIT waits for the shards written to). */
+  noteWrite(shard: number): void;
 }
 
 /** Dispatch command `i` of the current batch (Dispatcher.dispatchCommand, passed to the slow path). */

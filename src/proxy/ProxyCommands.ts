@@ -174,15 +174,6 @@ const HANDLERS: Record<string, Handler> = {
     });
   },
 
-  'client|kill'(client, ctx, args, seq) {
-    const parsed = parseKill(args, client.id);
-    if (Buffer.isBuffer(parsed)) return client.onReply(seq, parsed);
-    runClientQuery(client, ctx, parsed.query, seq, (r) => {
-      if (parsed.oldForm) return r.killed > 0 ? OK : CLIENT_ERRORS.noSuchClient;
-      return integerReply(r.killed);
-    });
-  },
-
   /** CLIENT PAUSE ms [WRITE|ALL]: every worker stops reading the commands it covers. */
   'client|pause'(client, ctx, args, seq) {
     const ms = parseInteger(args[2]);
@@ -433,6 +424,8 @@ function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
     `total_commands_processed:${c.totalCommands}`,
     `total_error_replies:${c.totalErrors}`,
     `protocol_errors:${c.protocolErrors}`,
+    `dedicated_connections_leased:${ctx.dedicated.leasedCount}`,
+    `dedicated_connections_idle:${ctx.dedicated.idleCount}`,
     `uptime_in_seconds:${Math.floor((Date.now() - ctx.startedAt) / 1000)}`,
     ...nativeBufferLines(),
     // Shard states from the topology, backend health from the primary's checks (failover).

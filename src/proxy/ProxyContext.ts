@@ -10,6 +10,7 @@ import type { CommandRoute } from './CommandRoutes';
 import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
+import type { DedicatedPool } from './dedicated/DedicatedPool';
 import type { LeaseFence } from './LeaseFence';
 
 /** The limits in force (config.limits; replaced whole on reload). */
@@ -28,6 +29,8 @@ export interface ClientInfo extends PausableClient {
   readonly remote: string;
   readonly createdAt: number;
   name: string;
+  /** Close now (CLIENT KILL). */
+  kill(): void;
 }
 
 export interface ProxyContext {
@@ -47,6 +50,8 @@ export interface ProxyContext {
   readonly errors: Float64Array;
   readonly counters: ProxyCounters;
   readonly clients: Set<ClientInfo>;
+  /** Backend connections for transactions, blocking commands and WAIT (src/proxy/dedicated/). */
+  readonly dedicated: DedicatedPool;
   readonly log: Logger;
   readonly startedAt: number;
   /** Backend health from the primary's failover checks (absent until it sends some). */

@@ -16,7 +16,7 @@ import {
 } from '../native/api';
 import { dispatchCommand } from './Dispatcher';
 import type { DispatchClient } from './Forwarding';
-import type { FlowControl } from './FlowControl';
+import { HELD_INPUT_MAX, PAUSE_HELD_INPUT, FlowControl } from './FlowControl';
 import { PartialInput } from './PartialInput';
 import { errorReply } from './ErrorReply';
 
@@ -27,8 +27,6 @@ export interface ReaderHost extends DispatchClient {
   readonly reading: boolean;
   /** Reply `reply` after every earlier reply, then close (Redis's behaviour on bad input). */
   protocolError(reply: Buffer): void;
-  /** Set by the dispatcher when CLIENT PAUSE held the command just read (it was not dispatched). */
-  pauseHeld: boolean;
 }
 
 export class RequestReader {
@@ -47,6 +45,7 @@ export class RequestReader {
     if (this.deferred !== null) {
       // Stopped mid-chunk and more arrived anyway: keep it (copied) behind the deferred commands.
       this.deferred = Buffer.concat([this.deferred, chunk.subarray(start, end)]);
+      if (this.deferred.length > HELD_INPUT_MAX) host.flow.pause(PAUSE_HELD_INPUT);
       return;
     }
     const partial = this.partial;
@@ -119,10 +118,10 @@ export class RequestReader {
         }
         if (!host.reading) return;
         if (host.flow.shouldStop()) {
-          // CLIENT PAUSE held this command: it is kept too, and dispatched again on resume.
-          const keep = host.pauseHeld ? start : end;
-          host.pauseHeld = false;
-          if (keep < stop) this.deferred = Buffer.from(chunk.subarray(keep, stop)); // outlives the read
+          // At a barrier the command itself was not dispatched: keep it too.
+          const rest = host.flow.redo ? start : end;
+          host.flow.redo = false;
+          if (rest < stop) this.deferred = Buffer.from(chunk.subarray(rest, stop)); // outlives the read
           return;
         }
         if (reparsed) break;
