@@ -108,6 +108,10 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
     client.replyNow(id, ERRORS.noAuth);
     return false;
   }
+  if (ctx.clientDirectory.pauseUntil !== 0 && route.pausable && ctx.clientDirectory.holds(route.isWrite)) {
+    client.holdForPause();
+    return false;
+  }
   ctx.calls[id]++;
   if (client.session !== null || route.route === Route.Dedicated) {
     const offer = offerToSession(client, chunk, base, route);
