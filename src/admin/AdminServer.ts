@@ -77,6 +77,13 @@ export function statusForError(err: unknown): number {
   return 500;
 }
 
+/** The router as features see it (PrimaryContext.admin): they add endpoints, nothing else. */
+export interface AdminRoutes {
+  /** Register an endpoint (`:param` segments; a later registration of the same method and path wins). */
+  route(method: HttpMethod, pattern: string, handler: AdminHandler): unknown;
+  listRoutes(): Array<{ method: HttpMethod; path: string }>;
+}
+
 interface Route {
   method: HttpMethod;
   pattern: string;
@@ -92,7 +99,7 @@ export interface AdminServerOptions {
   maxBodyBytes?: number;
 }
 
-export class AdminServer {
+export class AdminServer implements AdminRoutes {
   private readonly routes: Route[] = [];
   private readonly server: http.Server;
   private readonly logger: Logger;

@@ -1,5 +1,5 @@
 /**
- * The admin API's core endpoints. Other features add theirs with `supervisor.admin.route(...)`
+ * The admin API's core endpoints. Other features add theirs with `ctx.admin.route(...)`
  * from their primary plugin (see src/supervisor/plugins.ts).
  *   GET  /          the list of endpoints
  *   GET  /health    200 {status: "ok", ...} when every worker is ready, 503 otherwise
@@ -10,19 +10,19 @@
  *   GET  /config    the running config, secrets blanked
  *   POST /reload    re-read the config file, apply what can change live
  */
-import type { Supervisor } from '../supervisor/Supervisor';
+import type { AdminContext } from '../supervisor/context';
 import { AdminReply } from './AdminServer';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics';
 
-export function registerCoreRoutes(supervisor: Supervisor): void {
-  const admin = supervisor.admin;
+export function registerCoreRoutes(ctx: AdminContext): void {
+  const admin = ctx.admin;
 
   admin.route('GET', '/', () => ({ endpoints: admin.listRoutes() }));
 
   admin.route('GET', '/health', () => {
-    const workers = supervisor.workerInfo();
+    const workers = ctx.workerInfo();
     const ready = workers.filter((w) => w.ready).length;
-    const topo = supervisor.topology;
+    const topo = ctx.topology;
     const body = {
       status: ready === workers.length && ready > 0 ? 'ok' : ready > 0 ? 'degraded' : 'down',
       epoch: topo.epoch,
@@ -31,25 +31,26 @@ export function registerCoreRoutes(supervisor: Supervisor): void {
       workersExpected: workers.length,
       shardsUp: topo.shards.filter((s) => s.state === 'up').length,
       shards: topo.shards.length,
-      listen: supervisor.clientAddress ?? null,
+      listen: ctx.clientAddress ?? null,
+      admin: ctx.adminAddress ?? null,
     };
     return AdminReply.json(body, ready > 0 ? 200 : 503);
   });
 
   admin.route('GET', '/topology', (req) => {
-    const topo = supervisor.topology;
+    const topo = ctx.topology;
     if (req.query.get('routing') === '1') return topo;
     const { routing: _routing, ...rest } = topo;
     return rest;
   });
 
-  admin.route('GET', '/stats', () => supervisor.aggregatedStats());
+  admin.route('GET', '/stats', () => ctx.aggregatedStats());
 
-  admin.route('GET', '/metrics', async () => AdminReply.text(await supervisor.metrics.render(), PROMETHEUS_CONTENT_TYPE));
+  admin.route('GET', '/metrics', async () => AdminReply.text(await ctx.renderMetrics(), PROMETHEUS_CONTENT_TYPE));
 
-  admin.route('GET', '/config', () => supervisor.redactedConfig());
+  admin.route('GET', '/config', () => ctx.redactedConfig());
 
-  admin.route('GET', '/workers', () => ({ workers: supervisor.workerInfo() }));
+  admin.route('GET', '/workers', () => ({ workers: ctx.workerInfo() }));
 
-  admin.route('POST', '/reload', () => supervisor.reload());
+  admin.route('POST', '/reload', () => ctx.reload());
 }

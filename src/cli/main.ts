@@ -5,12 +5,16 @@
  *   kvstore version
  *   kvstore ctl [--admin HOST:PORT | --config FILE] <subcommand> [--json] ...
  * Exit codes: 0 ok, 1 failure (bad config, API error), 2 usage error.
+ * Arguments are parsed with node's util.parseArgs (./args.ts), the verb's and ctl's alike.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfigFile, resolveWorkerCount } from '../config/load';
 import { parseAddress } from '../config/address';
-import { KvstoreError } from '../errors';
+import type { KvstoreConfig } from '../config/types';
+import { ConfigError, KvstoreError } from '../errors';
+import { portFilePath, readPortFile } from '../supervisor/portFile';
+import { extractOptions, parseCommand, UsageError } from './args';
 import { AdminClient } from './ctl/client';
 import { getCtlCommand, listCtlCommands } from './ctl/registry';
 
@@ -78,6 +82,10 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
         return 2;
     }
   } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`kvstore: ${err.message}\n${USAGE}`);
+      return 2;
+    }
     if (err instanceof KvstoreError) {
       io.err(`kvstore: ${err.message}`);
       return 1;
@@ -86,8 +94,15 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
   }
 }
 
+/** `-c FILE`, `--config FILE` or a lone FILE (start and check-config take all three). */
+function configFileArg(args: string[]): string | undefined {
+  const { values, positionals } = parseCommand(args, { config: { type: 'string', short: 'c' } });
+  if (positionals.length > (values.config === undefined ? 1 : 0)) throw new UsageError(`unexpected argument ${positionals[positionals.length - 1]}`);
+  return values.config ?? positionals[0];
+}
+
 function checkConfig(args: string[], io: CliIo): number {
-  const file = args.find((a) => !a.startsWith('-')) ?? flagValue(args, '-c', '--config');
+  const file = configFileArg(args);
   if (!file) {
     io.err('usage: kvstore check-config FILE');
     return 2;
@@ -102,39 +117,44 @@ function checkConfig(args: string[], io: CliIo): number {
 }
 
 async function start(args: string[], io: CliIo): Promise<number> {
-  const file = flagValue(args, '-c', '--config') ?? args.find((a) => !a.startsWith('-'));
+  const file = configFileArg(args);
   if (!file) {
     io.err('usage: kvstore start -c FILE');
     return 2;
   }
   loadConfigFile(file); // fail fast, with the config's own messages, before any process starts
-  const { runPrimary } = await import('../supervisor/Supervisor');
+  const { runPrimary } = await import('../supervisor/signals');
   await runPrimary(path.resolve(file));
   return new Promise<number>(() => undefined); // runs until a signal ends the process
 }
 
-function flagValue(args: string[], ...names: string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    for (const n of names) {
-      if (args[i] === n) return args[i + 1];
-      if (args[i].startsWith(`${n}=`)) return args[i].slice(n.length + 1);
-    }
+/** The admin API of the kvstore running with `config`; admin.port 0 (any free port): the one it wrote to its port file. */
+function adminAddressOf(config: KvstoreConfig): string {
+  if (config.admin.port !== 0) return `${config.admin.host}:${config.admin.port}`;
+  const ports = readPortFile(config.stateDir);
+  if (!ports) throw new ConfigError(`admin.port is 0 (any free port) and ${portFilePath(config.stateDir)} does not exist: is kvstore running with this config? Pass --admin HOST:PORT`);
+  if (!processAlive(ports.pid)) throw new ConfigError(`admin.port is 0 (any free port) and ${portFilePath(config.stateDir)} was left by kvstore pid ${ports.pid}, which is not running`);
+  return `${ports.admin.host}:${ports.admin.port}`;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, another user's
   }
-  return undefined;
 }
 
 async function ctl(args: string[], io: CliIo): Promise<number> {
+  // --admin, --config and --json may come before or after the subcommand; the rest is its own
+  const { order, rest } = extractOptions(args, { admin: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } });
   let adminAddress = process.env.KVSTORE_ADMIN ?? '127.0.0.1:7500';
   let json = false;
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--admin' || a.startsWith('--admin=')) adminAddress = a.includes('=') ? a.slice(8) : args[++i];
-    else if (a === '--config' || a.startsWith('--config=')) {
-      const c = loadConfigFile(a.includes('=') ? a.slice(9) : args[++i]);
-      adminAddress = `${c.admin.host}:${c.admin.port}`;
-    } else if (a === '--json') json = true;
-    else rest.push(a);
+  for (const { name, value } of order) {
+    if (name === 'json') json = true;
+    else if (name === 'admin') adminAddress = String(value);
+    else if (name === 'config') adminAddress = adminAddressOf(loadConfigFile(String(value))); // the last of --admin/--config wins
   }
   const [name, ...commandArgs] = rest;
   if (!name || name === 'help') {
@@ -155,7 +175,13 @@ async function ctl(args: string[], io: CliIo): Promise<number> {
     io.err(`kvstore ctl: --admin ${adminAddress}: ${(err as Error).message}`);
     return 2;
   }
-  return command.run({ admin: new AdminClient(host, port), json, args: commandArgs, out: io.out, err: io.err });
+  try {
+    return await command.run({ admin: new AdminClient(host, port), json, args: commandArgs, out: io.out, err: io.err });
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`kvstore ctl ${name}: ${err.message}\nusage: kvstore ctl [--admin HOST:PORT] ${name} ${command.usage ?? ''}`.trimEnd());
+    return 2;
+  }
 }
 
 if (require.main === module) {

@@ -1,10 +1,10 @@
 /**
  * Runs failover in the primary (loaded by src/supervisor/plugins.ts): health checks on every
  * backend, and cache ejection / store promotion / Sentinel following, changing the topology
- * through `supervisor.updateTopology` (persisted, then acknowledged by every worker).
+ * through `ctx.updateTopology` (persisted, then acknowledged by every worker).
  */
 import { registerPrimaryPlugin } from '../supervisor/plugins';
-import type { Supervisor } from '../supervisor/Supervisor';
+import type { PrimaryContext } from '../supervisor/context';
 import { registerFailoverRoutes } from './adminRoutes';
 import { FailoverManager } from './FailoverManager';
 
@@ -18,22 +18,22 @@ export function failoverManager(): FailoverManager | undefined {
 
 registerPrimaryPlugin({
   name: 'failover',
-  async start(supervisor: Supervisor) {
+  async start(ctx: PrimaryContext) {
     const publisher = {
       get snapshot() {
-        return supervisor.topology;
+        return ctx.topology;
       },
-      update: (mutate: Parameters<Supervisor['updateTopology']>[0]) => supervisor.updateTopology(mutate),
+      update: (mutate: Parameters<PrimaryContext['updateTopology']>[0]) => ctx.updateTopology(mutate),
     };
-    manager = new FailoverManager(supervisor.config, publisher, supervisor.store);
-    registerFailoverRoutes(supervisor, manager);
+    manager = new FailoverManager(ctx.config, publisher, ctx.topologyChanges);
+    registerFailoverRoutes(ctx, manager);
     await manager.start();
     // Workers show backend health in INFO: push it on every state change, to new workers, and
     // every few seconds (last errors change without a state change).
     const m = manager;
-    const push = () => supervisor.broadcastToWorkers({ type: 'backend-health', backends: m.healthSummary() });
+    const push = () => ctx.broadcastToWorkers({ type: 'backend-health', backends: m.healthSummary() });
     m.health.on('change', push);
-    supervisor.on('worker-ready', push);
+    ctx.onWorkerReady(push);
     healthTimer = setInterval(push, 5000);
     healthTimer.unref();
   },

@@ -9,7 +9,7 @@
  * add/remove answer only after every worker acknowledged the new topology. Refusals are
  * KeyRewriteError (400, 404 for an unknown pattern), mapped by the AdminServer.
  */
-import { AdminReply, AdminServer } from '../admin/AdminServer';
+import { AdminReply, AdminRoutes } from '../admin/AdminServer';
 import { KeyRewriteAdmin, KeyRewriteError } from './KeyRewriteAdmin';
 
 function nonNegative(value: unknown, name: string): number | undefined {
@@ -18,7 +18,7 @@ function nonNegative(value: unknown, name: string): number | undefined {
   return value;
 }
 
-export function registerKeyRewriteRoutes(server: AdminServer, admin: KeyRewriteAdmin): void {
+export function registerKeyRewriteRoutes(server: AdminRoutes, admin: KeyRewriteAdmin): void {
   server.route('GET', '/key-rewrite', () => ({ rules: admin.list() }));
   server.route('POST', '/key-rewrite', (req) => admin.add(req.body?.pattern));
   server.route('DELETE', '/key-rewrite', (req) => admin.remove(req.body?.pattern ?? req.query.get('pattern') ?? undefined));

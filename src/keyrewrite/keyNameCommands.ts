@@ -12,7 +12,7 @@
  * - RANDOMKEY: a hidden answer is retried on random shards; after RANDOMKEY_TRIES, the shards
  *   are scanned for the first visible name (nil only when there is none).
  */
-import type { ClientConnection } from '../proxy/ClientConnection';
+import type { ReplyTarget } from '../proxy/ReplyTarget';
 import type { KeyNameView } from '../proxy/Hooks';
 import type { ProxyContext } from '../proxy/ProxyContext';
 import { concatArrays } from '../proxy/FanOut';
@@ -28,7 +28,7 @@ function encodeNames(names: Buffer[]): Buffer {
 }
 
 /** KEYS pattern. */
-export function keysCommand(client: ClientConnection, ctx: ProxyContext, view: KeyNameView, args: Buffer[], seq: number): void {
+export function keysCommand(client: ReplyTarget, ctx: ProxyContext, view: KeyNameView, args: Buffer[], seq: number): void {
   const n = ctx.router.shards.length;
   if (n === 0) return client.onReply(seq, ERRORS.noShards);
   const pattern = args[1];
@@ -83,7 +83,7 @@ export function scanNames(view: KeyNameView | null, namesReply: Buffer, pattern:
 }
 
 /** RANDOMKEY: a visible name from a random shard, or nil when there is none. */
-export function randomKeyCommand(client: ClientConnection, ctx: ProxyContext, view: KeyNameView, seq: number): void {
+export function randomKeyCommand(client: ReplyTarget, ctx: ProxyContext, view: KeyNameView, seq: number): void {
   const n = ctx.router.shards.length;
   if (n === 0) return client.onReply(seq, ERRORS.noShards);
   const command = encodeCommand(['RANDOMKEY']);
@@ -110,7 +110,7 @@ export function randomKeyCommand(client: ClientConnection, ctx: ProxyContext, vi
 }
 
 /** The fallback when random picks keep hitting hidden names: the first visible name found. */
-function scanForVisible(client: ClientConnection, ctx: ProxyContext, view: KeyNameView, seq: number): void {
+function scanForVisible(client: ReplyTarget, ctx: ProxyContext, view: KeyNameView, seq: number): void {
   const n = ctx.router.shards.length;
   const start = Math.floor(Math.random() * n);
   const step = (k: number, cursor: string): void => {

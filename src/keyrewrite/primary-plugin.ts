@@ -1,11 +1,12 @@
 /**
  * Key rewrite in the primary: admin routes (/key-rewrite...), rule changes through
- * Supervisor.updateTopology (persisted, acked by every worker before the call returns), and the
+ * PrimaryContext.updateTopology (persisted, acked by every worker before the call returns), and the
  * reclaim job. Loaded by src/supervisor/plugins.ts.
  */
+import { counterFrom, gaugeFrom } from '../admin/metrics';
 import { SlotHasher } from '../native/reference/hash';
 import { registerPrimaryPlugin } from '../supervisor/plugins';
-import type { Supervisor } from '../supervisor/Supervisor';
+import type { PrimaryContext } from '../supervisor/context';
 import { registerKeyRewriteRoutes } from './adminRoutes';
 import { KeyRewriteAdmin } from './KeyRewriteAdmin';
 
@@ -13,24 +14,23 @@ let admin: KeyRewriteAdmin | undefined;
 
 registerPrimaryPlugin({
   name: 'key-rewrite',
-  start(supervisor: Supervisor) {
-    const config = supervisor.config;
+  start(ctx: PrimaryContext) {
+    const config = ctx.config;
     const hasher = new SlotHasher();
     hasher.configure(config.hash, config.murmurSeed);
     admin = new KeyRewriteAdmin({
-      snapshot: () => supervisor.topology,
-      updateTopology: (mutate) => supervisor.updateTopology(mutate),
+      snapshot: () => ctx.topology,
+      updateTopology: (mutate) => ctx.updateTopology(mutate),
       slotOf: (key) => hasher.slot(key, 0, key.length),
       backendAuth: { username: config.backend.username || undefined, password: config.backend.password || undefined },
     });
-    registerKeyRewriteRoutes(supervisor.admin, admin);
+    registerKeyRewriteRoutes(ctx.admin, admin);
     const job = admin.reclaim;
-    supervisor.metrics.addSource(() => [
-      { name: 'kvstore_key_rewrite_rules', help: 'Active key-rewrite patterns', type: 'gauge', samples: [{ value: supervisor.topology.keyRewrite?.length ?? 0 }] },
-      { name: 'kvstore_key_rewrite_reclaim_running', help: '1 while a reclaim pass runs', type: 'gauge', samples: [{ value: job.isRunning ? 1 : 0 }] },
-      { name: 'kvstore_key_rewrite_reclaim_scanned_total', help: 'Names examined by reclaim passes', type: 'counter', samples: [{ value: job.totals.scanned }] },
-      { name: 'kvstore_key_rewrite_reclaim_unlinked_total', help: 'Dead names unlinked by reclaim passes', type: 'counter', samples: [{ value: job.totals.unlinked }] },
-    ]);
+    const metrics = ctx.metrics;
+    gaugeFrom(metrics, 'kvstore_key_rewrite_rules', 'Active key-rewrite patterns', () => ctx.topology.keyRewrite?.length ?? 0);
+    gaugeFrom(metrics, 'kvstore_key_rewrite_reclaim_running', '1 while a reclaim pass runs', () => (job.isRunning ? 1 : 0));
+    counterFrom(metrics, 'kvstore_key_rewrite_reclaim_scanned_total', 'Names examined by reclaim passes', () => job.totals.scanned);
+    counterFrom(metrics, 'kvstore_key_rewrite_reclaim_unlinked_total', 'Dead names unlinked by reclaim passes', () => job.totals.unlinked);
   },
   async stop() {
     await admin?.reclaim.stop();

@@ -13,6 +13,7 @@
 import { R_CONSUMED, R_ERROR, R_NEED, R_RESUME_AT, R_RESUME_OWED } from '../native/api';
 import type { Logger } from '../log';
 import { scheduleFlush, Flushable, turnNow } from './FlushScheduler';
+import { ReplyRing } from './ReplyRing';
 import type { HotPathBinding } from './HotPathBinding';
 import type { ReplySink } from './ReplySink';
 import { PartialInput } from './PartialInput';
@@ -43,6 +44,8 @@ type State = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed';
 const MIN_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 2000;
 const KEEPALIVE_MS = 30_000;
+/** Pending entries kept allocated when the queue empties (a backend is shared: keep it warm). */
+const PENDING_KEPT = 1 << 16;
 
 export class BackendConnection implements Flushable, ReplySink {
   flushScheduled = false;
@@ -51,13 +54,8 @@ export class BackendConnection implements Flushable, ReplySink {
   /** Commands appended to the stream since the last flush. */
   private unflushed = 0;
 
-  // Pending queue as a ring: sinks/tags/times at index (seq & mask), head..tail sequence numbers.
-  private sinks: (ReplySink | null)[];
-  private tags: Int32Array;
-  private times: Float64Array;
-  private mask: number;
-  private head = 0;
-  private tail = 0;
+  /** Pending requests: the sink and its tag, and when the request was written. */
+  private readonly ring = new ReplyRing<ReplySink>(64, PENDING_KEPT, true);
   /** Pending entries from here on have not been written yet (no timestamp). */
   private unstamped = 0;
 
@@ -86,11 +84,6 @@ export class BackendConnection implements Flushable, ReplySink {
     const { host, port } = splitAddress(options.address);
     this.host = host;
     this.port = port;
-    const cap = 1024;
-    this.sinks = new Array(cap).fill(null);
-    this.tags = new Int32Array(cap);
-    this.times = new Float64Array(cap);
-    this.mask = cap - 1;
     this.unavailable = this.errorFor('is unavailable');
   }
 
@@ -107,7 +100,7 @@ export class BackendConnection implements Flushable, ReplySink {
   }
 
   get pending(): number {
-    return this.tail - this.head;
+    return this.ring.size;
   }
 
   /** Queued bytes above the high-water mark: callers should stop feeding it. */
@@ -149,38 +142,17 @@ export class BackendConnection implements Flushable, ReplySink {
   }
 
   private push(sink: ReplySink, tag: number): void {
-    if (this.tail - this.head > this.mask) this.grow();
-    const i = this.tail & this.mask;
-    this.sinks[i] = sink;
-    this.tags[i] = tag;
-    this.tail++;
-  }
-
-  private grow(): void {
-    const cap = (this.mask + 1) * 2;
-    const sinks: (ReplySink | null)[] = new Array(cap).fill(null);
-    const tags = new Int32Array(cap);
-    const times = new Float64Array(cap);
-    const newMask = cap - 1;
-    for (let s = this.head; s < this.tail; s++) {
-      const from = s & this.mask;
-      const to = s & newMask;
-      sinks[to] = this.sinks[from];
-      tags[to] = this.tags[from];
-      times[to] = this.times[from];
-    }
-    this.sinks = sinks;
-    this.tags = tags;
-    this.times = times;
-    this.mask = newMask;
+    this.ring.push(sink, tag);
   }
 
   flush(): void {
     const stream = this.stream;
     if (this.state !== 'ready' || stream === null || this.unflushed === 0) return;
     const now = turnNow();
-    for (let s = Math.max(this.unstamped, this.head); s < this.tail; s++) this.times[s & this.mask] = now;
-    this.unstamped = this.tail;
+    const ring = this.ring;
+    const times = ring.times!;
+    for (let s = Math.max(this.unstamped, ring.head); s < ring.tail; s++) times[s & ring.mask] = now;
+    this.unstamped = ring.tail;
     this.unflushed = 0;
     stream.flush();
   }
@@ -254,8 +226,9 @@ export class BackendConnection implements Flushable, ReplySink {
   }
 
   private checkTimeout(): void {
-    if (this.head >= this.unstamped) return; // nothing written and unanswered
-    const age = Date.now() - this.times[this.head & this.mask];
+    const ring = this.ring;
+    if (ring.head >= this.unstamped) return; // nothing written and unanswered
+    const age = Date.now() - ring.times![ring.head & ring.mask];
     if (age > this.options.requestMs) this.fail(`timed out after ${this.options.requestMs} ms`);
   }
 
@@ -292,15 +265,19 @@ export class BackendConnection implements Flushable, ReplySink {
 
   private failPending(reply: Buffer): void {
     // Sinks may queue new requests on this backend while we fail these: take the range first.
-    const from = this.head;
-    const to = this.tail;
-    this.head = to;
+    const ring = this.ring;
+    const from = ring.head;
+    const to = ring.tail;
+    const sinks = ring.objs;
+    const tags = ring.ints;
+    const mask = ring.mask;
+    ring.head = to;
     this.unstamped = to;
     for (let s = from; s < to; s++) {
-      const i = s & this.mask;
-      const sink = this.sinks[i]!;
-      this.sinks[i] = null;
-      sink.onReply(this.tags[i], reply);
+      const i = s & mask;
+      const sink = sinks[i]!;
+      sinks[i] = null;
+      sink.onReply(tags[i], reply);
     }
     this.releaseWaiters();
   }
@@ -364,18 +341,21 @@ export class BackendConnection implements Flushable, ReplySink {
       const need = status[R_NEED];
       const broken = status[R_ERROR] !== 0;
       let start = from;
+      const ring = this.ring;
       for (let i = 0; i < n; i++) {
         const end = ends[i];
-        if (this.head === this.tail) {
+        const head = ring.head;
+        if (head === ring.tail) {
           this.fail('sent a reply nobody asked for');
           return;
         }
-        const idx = this.head & this.mask;
-        const sink = this.sinks[idx]!;
-        this.sinks[idx] = null;
-        this.head++;
-        if (sink.takesViews === true) sink.onReplyRange!(this.tags[idx], chunk, start, end);
-        else sink.onReply(this.tags[idx], transient ? Buffer.from(chunk.subarray(start, end)) : chunk.subarray(start, end));
+        const idx = head & ring.mask;
+        const sink = ring.objs[idx]!;
+        const tag = ring.ints[idx];
+        ring.objs[idx] = null;
+        ring.head = head + 1;
+        if (sink.takesViews === true) sink.onReplyRange!(tag, chunk, start, end);
+        else sink.onReply(tag, transient ? Buffer.from(chunk.subarray(start, end)) : chunk.subarray(start, end));
         if (this.stream === null) return; // a sink failed us (AUTH rejected)
         start = end;
       }

@@ -2,13 +2,14 @@
  * Commands sent to every shard (SCRIPT LOAD, FUNCTION LOAD, FLUSHDB, DBSIZE, INFO, KEYS, ...):
  * one copy per shard, replies gathered, then merged by a rule for that command.
  */
-import type { ClientConnection } from './ClientConnection';
 import type { CommandRoute } from './CommandRoutes';
 import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
+import type { ReplyTarget } from './ReplyTarget';
 import { arrayReply, integerReply, isErrorReply } from './Resp';
 import { decodeReply, RespValue } from '../resp';
 import { ERRORS } from './ReplyTexts';
+import { errorReply, messageOf } from './ErrorReply';
 
 export type Merge = (replies: Buffer[]) => Buffer;
 
@@ -29,7 +30,7 @@ class Gather implements ReplySink {
 }
 
 /** Send `command` to every shard; `merge` turns the replies (in shard order) into one. */
-export function sendToAllShards(client: ClientConnection, ctx: ProxyContext, command: Buffer, seq: number, merge: Merge): void {
+export function sendToAllShards(client: ReplyTarget, ctx: ProxyContext, command: Buffer, seq: number, merge: Merge): void {
   const n = ctx.router.shards.length;
   if (n === 0) {
     client.onReply(seq, ERRORS.noShards);
@@ -41,7 +42,7 @@ export function sendToAllShards(client: ClientConnection, ctx: ProxyContext, com
       reply = merge(replies);
     } catch (err) {
       ctx.log.error({ err }, 'fan-out merge failed');
-      reply = Buffer.from(`-ERR Kvstore: could not merge shard replies: ${(err as Error).message}\r\n`);
+      reply = errorReply('ERR Kvstore: could not merge shard replies: ', messageOf(err));
     }
     client.onReply(seq, reply);
   });
@@ -94,6 +95,6 @@ const MERGES: Record<string, Merge> = {
 };
 
 /** The 'allshards' routing class. */
-export function fanOut(client: ClientConnection, ctx: ProxyContext, route: CommandRoute, _args: Buffer[], raw: Buffer, seq: number): void {
+export function fanOut(client: ReplyTarget, ctx: ProxyContext, route: CommandRoute, _args: Buffer[], raw: Buffer, seq: number): void {
   sendToAllShards(client, ctx, Buffer.from(raw), seq, MERGES[route.name] ?? firstErrorElseFirst);
 }

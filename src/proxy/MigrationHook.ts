@@ -16,6 +16,7 @@
 import { MigrateAuth, migrateKeys, SourceExec } from '../reshard/migrateKeys';
 import { RedisReplyError } from '../errors';
 import { parseReply, replyEnd } from '../resp';
+import { errorReply } from './ErrorReply';
 
 /* Structural view of the seam types in ./Hooks.ts (kept local so this file builds alone). */
 export interface MigrationCommand {
@@ -51,9 +52,6 @@ export interface MigrationHookStats {
 
 const NO_SHARD = 0xffff;
 
-function errorBuffer(message: string): Buffer {
-  return Buffer.from(`-${message.replace(/[\r\n]+/g, ' ')}\r\n`);
-}
 
 /** Run on a shard through the seam; error replies become RedisReplyError (for migrateKeys). */
 function execOn(shards: MigrationShardAccess, index: number): SourceExec {
@@ -98,7 +96,7 @@ export class MigrationHook {
       }
       const from = shardIndexByName(shards, m.from);
       const to = shardIndexByName(shards, m.to);
-      if (from < 0 || to < 0) return Promise.resolve(errorBuffer(`ERR Kvstore: migration of slot ${slot} names an unknown shard`));
+      if (from < 0 || to < 0) return Promise.resolve(errorReply(`ERR Kvstore: migration of slot ${slot} names an unknown shard`));
       target[k] = to;
       const id = `${from}>${to}`;
       let g = groups.get(id);
@@ -121,11 +119,11 @@ export class MigrationHook {
     } catch (err) {
       this.stats.errors++;
       // Not running the command on B: it could read a miss for a key still on A.
-      return errorBuffer(`ERR Kvstore: moving the key for an ongoing migration failed (${(err as Error).message}); retry`);
+      return errorReply(`ERR Kvstore: moving the key for an ongoing migration failed (${(err as Error).message}); retry`);
     }
     const first = target[0];
     if (target.every((t) => t === first)) {
-      if (first === NO_SHARD) return errorBuffer('ERR Kvstore: no shard serves this slot');
+      if (first === NO_SHARD) return errorReply('ERR Kvstore: no shard serves this slot');
       return shards.send(first, command.raw);
     }
     return this.splitAndMerge(command, shards, target);
@@ -134,7 +132,7 @@ export class MigrationHook {
   /** Keys on several shards: one sub-command per shard, replies merged as the fast path does. */
   private async splitAndMerge(command: MigrationCommand, shards: MigrationShardAccess, target: number[]): Promise<Buffer> {
     const kind = SPLIT[command.name];
-    if (!kind) return errorBuffer("CROSSSLOT Keys in request don't hash to the same slot (some are being migrated)");
+    if (!kind) return errorReply("CROSSSLOT Keys in request don't hash to the same slot (some are being migrated)");
     const perShard = new Map<number, number[]>(); // shard → positions in keyIndexes
     target.forEach((t, k) => perShard.set(t, [...(perShard.get(t) ?? []), k]));
     const name = command.args[0];

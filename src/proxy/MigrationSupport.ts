@@ -15,8 +15,12 @@
  */
 import type { KvstoreConfig } from '../config/types';
 import { SLOT_COUNT, TopologySnapshot } from '../topology/types';
+import { errorReply, messageOf } from './ErrorReply';
 import type { ProxyHooks } from './Hooks';
 import { MigrationCommand, MigrationHook, MigrationHookOptions, MigrationShardAccess } from './MigrationHook';
+
+const MIGRATION_STARTING = errorReply('ERR Kvstore: a slot migration is starting, retry');
+const SLOTS_CHANGED = errorReply("ERR Kvstore: the keys' slots changed shards while the command waited, retry");
 
 type SupportConfig = Pick<KvstoreConfig, 'backend' | 'timeouts'>;
 
@@ -94,7 +98,7 @@ export class MigrationSupport {
         resolve,
         timer: setTimeout(() => {
           this.held = this.held.filter((h) => h !== entry);
-          resolve(Buffer.from('-ERR Kvstore: a slot migration is starting, retry\r\n'));
+          resolve(MIGRATION_STARTING);
         }, this.requestMs),
       };
       this.held.push(entry);
@@ -111,7 +115,7 @@ export class MigrationSupport {
       }
       clearTimeout(h.timer);
       const routed = this.run(h.command, h.shards);
-      if (routed) routed.then(h.resolve, (err: Error) => h.resolve(Buffer.from(`-ERR Kvstore: ${err.message}\r\n`)));
+      if (routed) routed.then(h.resolve, (err: unknown) => h.resolve(errorReply('ERR Kvstore: ', messageOf(err))));
       else h.resolve(this.forwardDirect(h.command, h.shards));
     }
     this.held = still;
@@ -124,7 +128,7 @@ export class MigrationSupport {
       const [target] = targets;
       if (target !== 0xffff) return shards.send(target, command.raw);
     }
-    return Buffer.from("-ERR Kvstore: the keys' slots changed shards while the command waited, retry\r\n");
+    return SLOTS_CHANGED;
   }
 
   private noteTopology(snapshot: TopologySnapshot): void {

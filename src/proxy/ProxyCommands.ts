@@ -3,17 +3,18 @@
  * One handler per command, looked up by name; arity and AUTH were checked by the dispatcher.
  */
 import { generatedFrom } from '../commands/table';
-import type { ClientConnection } from './ClientConnection';
 import type { CommandRoute } from './CommandRoutes';
 import { concatArrays, firstErrorElseFirst, sendToAllShards, sumIntegers } from './FanOut';
 import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
+import type { ClientSession } from './ReplyTarget';
+import { errorReply } from './ErrorReply';
 import { arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BULK, OK, PONG, simpleReply } from './Resp';
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
 import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
 
-type Handler = (client: ClientConnection, ctx: ProxyContext, args: Buffer[], seq: number) => void;
+type Handler = (client: ClientSession, ctx: ProxyContext, args: Buffer[], seq: number) => void;
 
 export const REDIS_VERSION = generatedFrom.replace(/^redis\s+/i, '');
 /** SCAN cursors carry the shard index in their low bits. */
@@ -102,7 +103,7 @@ const HANDLERS: Record<string, Handler> = {
         name = args[++i];
         if (!validClientName(name)) return client.onReply(seq, ERRORS.badClientName);
       } else {
-        return client.onReply(seq, Buffer.from(`-ERR Syntax error in HELLO option '${args[i].toString('latin1')}'\r\n`, 'latin1'));
+        return client.onReply(seq, errorReply("ERR Syntax error in HELLO option '", args[i], "'"));
       }
     }
     if (!authed) {
@@ -154,7 +155,7 @@ const HANDLERS: Record<string, Handler> = {
   'client|reply'(client, _ctx, args, seq) {
     const v = lower(args[2]);
     if (v === 'on') return client.onReply(seq, OK);
-    if (v === 'off' || v === 'skip') return client.onReply(seq, Buffer.from('-ERR Kvstore does not support CLIENT REPLY OFF/SKIP\r\n'));
+    if (v === 'off' || v === 'skip') return client.onReply(seq, errorReply('ERR Kvstore does not support CLIENT REPLY OFF/SKIP'));
     client.onReply(seq, ERRORS.syntax);
   },
 
@@ -266,10 +267,10 @@ for (const name of ['command', 'command|count', 'command|info', 'command|docs', 
   HANDLERS[name] = forwardToFirstShard;
 }
 
-export function runProxyCommand(client: ClientConnection, ctx: ProxyContext, route: CommandRoute, args: Buffer[], seq: number): void {
+export function runProxyCommand(client: ClientSession, ctx: ProxyContext, route: CommandRoute, args: Buffer[], seq: number): void {
   const handler = HANDLERS[route.name];
   if (handler) handler(client, ctx, args, seq);
-  else client.onReply(seq, Buffer.from(`-ERR Kvstore does not support ${route.name.toUpperCase().replace('|', ' ')}\r\n`));
+  else client.onReply(seq, errorReply(`ERR Kvstore does not support ${route.name.toUpperCase().replace('|', ' ')}`));
 }
 
 export function proxyCommandNames(): string[] {

@@ -10,6 +10,9 @@ import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
 
+/** The limits in force (config.limits; replaced whole on reload). */
+export type ProxyLimits = KvstoreConfig['limits'];
+
 export interface ProxyCounters {
   totalConnections: number;
   totalCommands: number;

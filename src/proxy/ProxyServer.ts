@@ -25,7 +25,7 @@ import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
-import { enableNativeIo } from './io';
+import { acceptedStream, enableNativeIo } from './io';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -143,7 +143,7 @@ export class ProxyServer extends EventEmitter {
       return;
     }
     ctx.counters.totalConnections++;
-    const client = new ClientConnection(socket, ctx);
+    const client = new ClientConnection((handler) => acceptedStream(socket, handler, ctx.nativeIo), ctx);
     this.connections.add(client);
     ctx.clients.add(client);
   }

@@ -3,7 +3,7 @@
  * one (so clients and their error matching behave the same), Kvstore's own otherwise.
  */
 import { PROTOCOL_ERROR_TEXT, ProtocolErrorCode } from '../native/api';
-import { errorReply } from './Resp';
+import { errorReply } from './ErrorReply';
 
 export const ERRORS = {
   noAuth: errorReply('NOAUTH Authentication required.'),
@@ -30,20 +30,21 @@ export const ERRORS = {
 
 /** Redis 7's reply to an unknown command, including its quirky argument preview. */
 export function unknownCommandError(args: Buffer[]): Buffer {
-  let preview = '';
-  for (let i = 1; i < args.length && preview.length < 128; i++) {
-    preview += `'${args[i].toString('latin1').slice(0, 128 - preview.length)}' `;
+  // Redis: "'%.*s' " per argument while the preview is under 128 bytes, each cut to what is left.
+  const preview: Array<string | Buffer> = [];
+  let length = 0;
+  for (let i = 1; i < args.length && length < 128; i++) {
+    const arg = args[i].subarray(0, 128 - length);
+    preview.push("'", arg, "' ");
+    length += arg.length + 3;
   }
-  const name = args[0] ? args[0].toString('latin1').slice(0, 128) : '';
-  return errorReplyLatin1(`ERR unknown command '${name}', with args beginning with: ${preview}`);
+  const name = args[0] ? args[0].subarray(0, 128) : EMPTY;
+  return errorReply("ERR unknown command '", name, "', with args beginning with: ", ...preview);
 }
 
 /** Redis 7's reply to `CONTAINER badsub`. */
 export function unknownSubcommandError(container: string, sub: Buffer): Buffer {
-  return errorReplyLatin1(`ERR unknown subcommand '${sub.toString('latin1').slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`);
+  return errorReply("ERR unknown subcommand '", sub.subarray(0, 128), `'. Try ${container.toUpperCase()} HELP.`);
 }
 
-/** Error line keeping the client's bytes as they were (latin1 round-trips every byte). */
-function errorReplyLatin1(text: string): Buffer {
-  return Buffer.from(`-${text.replace(/[\r\n]/g, ' ')}\r\n`, 'latin1');
-}
+const EMPTY = Buffer.alloc(0);

@@ -10,10 +10,8 @@ export const PONG = Buffer.from('+PONG\r\n');
 export const NULL_BULK = Buffer.from('$-1\r\n');
 export const EMPTY_ARRAY = Buffer.from('*0\r\n');
 
-export function errorReply(text: string): Buffer {
-  // Like Redis's addReplyError: no CR/LF may break the line.
-  return Buffer.from(`-${text.replace(/[\r\n]/g, ' ')}\r\n`);
-}
+/** Error replies: the one encoder (ErrorReply.ts). */
+export { errorReply } from './ErrorReply';
 
 export function simpleReply(text: string): Buffer {
   return Buffer.from(`+${text}\r\n`);

@@ -5,17 +5,17 @@
  * A Fragment counts its pending children; the client's reply slot is filled when the last answers.
  */
 import { PLAN_HEADER, PLAN_KEY_STRIDE, PLAN_SUB_STRIDE } from '../native/api';
-import type { ClientConnection } from './ClientConnection';
 import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
-import { errorReply } from './Resp';
+import type { ReplyTarget } from './ReplyTarget';
+import { errorReply, messageOf } from './ErrorReply';
 
 class Fragment implements ReplySink {
   private readonly replies: Buffer[];
   private remaining: number;
 
   constructor(
-    private readonly client: ClientConnection,
+    private readonly client: ReplyTarget,
     private readonly ctx: ProxyContext,
     private readonly seq: number,
     private readonly plan: Int32Array,
@@ -41,7 +41,7 @@ class Fragment implements ReplySink {
 }
 
 /** Split command `cmdIndex` of the current batch and send its parts; the merged reply fills `seq`. */
-export function splitAcrossShards(client: ClientConnection, ctx: ProxyContext, chunk: Buffer, cmdIndex: number, seq: number): void {
+export function splitAcrossShards(client: ReplyTarget, ctx: ProxyContext, chunk: Buffer, cmdIndex: number, seq: number): void {
   const binding = ctx.binding;
   binding.useSlotTable(ctx.router.slotTable);
   let parts: Buffer;
@@ -50,7 +50,7 @@ export function splitAcrossShards(client: ClientConnection, ctx: ProxyContext, c
   } catch (err) {
     // The dispatcher checks arity first, so this is a bug; fail the command, not the worker.
     ctx.log.error({ err }, 'split failed');
-    client.onReply(seq, errorReply(`ERR Kvstore: ${(err as Error).message}`));
+    client.onReply(seq, errorReply('ERR Kvstore: ', messageOf(err)));
     return;
   }
   const plan = binding.plan;

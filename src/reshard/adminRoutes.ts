@@ -9,7 +9,7 @@
  *   GET    /jobs/:id                                           JobInfo
  * Job requests answer 202 with the JobInfo; a running job makes them answer 409.
  */
-import { AdminReply, AdminServer, HttpError } from '../admin/AdminServer';
+import { AdminReply, AdminRoutes, HttpError } from '../admin/AdminServer';
 import type { JobManager } from './JobManager';
 
 function requireString(body: Record<string, unknown>, field: string): string {
@@ -24,7 +24,7 @@ function requireSlot(body: Record<string, unknown>, field: string): number {
   return v;
 }
 
-export function registerReshardRoutes(admin: AdminServer, jobs: JobManager): void {
+export function registerReshardRoutes(admin: AdminRoutes, jobs: JobManager): void {
   admin.route('POST', '/shards', async (req) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const replicas = body.replicas ?? [];

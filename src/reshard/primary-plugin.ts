@@ -3,7 +3,8 @@
  * migration a previous run left unfinished (once every worker routes by the current topology).
  */
 import { registerPrimaryPlugin } from '../supervisor/plugins';
-import type { Supervisor } from '../supervisor/Supervisor';
+import type { PrimaryContext } from '../supervisor/context';
+import { counterFrom, gaugeFrom } from '../admin/metrics';
 import { createLogger } from '../log';
 import { registerReshardRoutes } from './adminRoutes';
 import { JobManager } from './JobManager';
@@ -14,46 +15,41 @@ let manager: JobManager | undefined;
 let stopped = false;
 
 /** Resume only when every worker is ready: a worker still starting would route by an older epoch. */
-async function resumeWhenReady(supervisor: Supervisor, jobs: JobManager): Promise<void> {
+async function resumeWhenReady(ctx: PrimaryContext, jobs: JobManager): Promise<void> {
   for (;;) {
     if (stopped) return;
-    const workers = supervisor.workerInfo();
+    const workers = ctx.workerInfo();
     if (workers.length > 0 && workers.every((w) => w.ready)) break;
     await new Promise((r) => setTimeout(r, 100).unref());
   }
-  await supervisor.publishTopology();
+  await ctx.publishTopology();
   const job = jobs.resume();
   if (job) log.info({ job: job.id, kind: job.kind }, 'resuming an unfinished migration');
 }
 
 registerPrimaryPlugin({
   name: 'reshard',
-  start(supervisor) {
+  start(ctx) {
     const jobs = new JobManager({
-      snapshot: () => supervisor.topology,
-      apply: (mutate) => supervisor.updateTopology(mutate),
-      filter: createSlotFilter(supervisor.config),
-      settings: () => ({ ...supervisor.config.migration, backend: supervisor.config.backend, migrateTimeoutMs: Math.max(5000, supervisor.config.timeouts.requestMs) }),
-      stateDir: supervisor.config.stateDir,
+      snapshot: () => ctx.topology,
+      apply: (mutate) => ctx.updateTopology(mutate),
+      filter: createSlotFilter(ctx.config),
+      settings: () => ({ ...ctx.config.migration, backend: ctx.config.backend, migrateTimeoutMs: Math.max(5000, ctx.config.timeouts.requestMs) }),
+      stateDir: ctx.config.stateDir,
       log,
     });
     manager = jobs;
-    registerReshardRoutes(supervisor.admin, jobs);
-    supervisor.metrics.addSource(() => {
-      const running = jobs.list().filter((j) => j.state === 'running');
-      const gauge = (name: string, help: string, value: number) => ({ name, help, type: 'gauge' as const, samples: [{ value }] });
-      const counter = (name: string, help: string, value: number) => ({ name, help, type: 'counter' as const, samples: [{ value }] });
-      return [
-        gauge('kvstore_reshard_jobs_running', 'Resharding jobs running', running.length),
-        gauge('kvstore_migrating_slots', 'Slots migrating right now', supervisor.topology.migrations.reduce((n, m) => n + m.last - m.first + 1, 0)),
-        gauge('kvstore_reshard_keys_per_second', 'Keys per second of the running job', running[0]?.keysPerSecond ?? 0),
-        counter('kvstore_reshard_keys_moved_total', 'Keys moved by the migrator since start', jobs.totals.keysMoved),
-        counter('kvstore_reshard_stale_deleted_total', 'Stale copies deleted (BUSYKEY, destination purge, no-copy cleanup) since start', jobs.totals.staleDeleted),
-        counter('kvstore_reshard_jobs_done_total', 'Resharding jobs finished since start', jobs.totals.jobsDone),
-        counter('kvstore_reshard_jobs_failed_total', 'Resharding jobs failed since start', jobs.totals.jobsFailed),
-      ];
-    });
-    void resumeWhenReady(supervisor, jobs).catch((err) => log.error({ err: (err as Error).message }, 'cannot resume the unfinished migration'));
+    registerReshardRoutes(ctx.admin, jobs);
+    const running = () => jobs.list().filter((j) => j.state === 'running');
+    const metrics = ctx.metrics;
+    gaugeFrom(metrics, 'kvstore_reshard_jobs_running', 'Resharding jobs running', () => running().length);
+    gaugeFrom(metrics, 'kvstore_migrating_slots', 'Slots migrating right now', () => ctx.topology.migrations.reduce((n, m) => n + m.last - m.first + 1, 0));
+    gaugeFrom(metrics, 'kvstore_reshard_keys_per_second', 'Keys per second of the running job', () => running()[0]?.keysPerSecond ?? 0);
+    counterFrom(metrics, 'kvstore_reshard_keys_moved_total', 'Keys moved by the migrator since start', () => jobs.totals.keysMoved);
+    counterFrom(metrics, 'kvstore_reshard_stale_deleted_total', 'Stale copies deleted (BUSYKEY, destination purge, no-copy cleanup) since start', () => jobs.totals.staleDeleted);
+    counterFrom(metrics, 'kvstore_reshard_jobs_done_total', 'Resharding jobs finished since start', () => jobs.totals.jobsDone);
+    counterFrom(metrics, 'kvstore_reshard_jobs_failed_total', 'Resharding jobs failed since start', () => jobs.totals.jobsFailed);
+    void resumeWhenReady(ctx, jobs).catch((err) => log.error({ err: (err as Error).message }, 'cannot resume the unfinished migration'));
   },
   async stop() {
     stopped = true;

@@ -2,6 +2,7 @@
  * IPC between the primary and its workers (node:cluster, JSON messages). The primary pushes the
  * whole topology; workers report stats when asked. Every message has a `type`.
  */
+import type { MetricsJson } from '../admin/metrics';
 import type { KvstoreConfig } from '../config/types';
 import type { TopologySnapshot } from '../topology/types';
 
@@ -32,7 +33,8 @@ export type WorkerToPrimary =
   | { type: 'fatal'; message: string; code?: string }
   /** Acknowledges that the worker routes by `epoch` now (topology changes wait for all acks). */
   | { type: 'topology-ack'; epoch: number }
-  | { type: 'stats'; requestId: number; stats: WorkerStats };
+  /** `metrics`: the worker's prom-client registry as JSON (src/supervisor/workerMetrics.ts). */
+  | { type: 'stats'; requestId: number; stats: WorkerStats; metrics: MetricsJson };
 
 export interface WorkerStats {
   pid: number;

@@ -2,20 +2,20 @@
  * Primary plugins: features that run in the primary next to the supervisor (health checks and
  * failover, resharding jobs, key rewrite). A feature adds one file, `src/<folder>/primary-plugin.ts`,
  * that calls `registerPrimaryPlugin(...)`; every such file is loaded when the primary starts, so
- * no shared file has to change. In `start` a plugin typically adds admin routes
- * (`supervisor.admin.route(...)`), metrics (`supervisor.metrics.addSource(...)`) and changes the
- * topology with `await supervisor.updateTopology(...)`, which returns once all workers route by it.
+ * no shared file has to change. `start` gets a PrimaryContext (./context.ts), not the supervisor:
+ * a plugin typically adds admin routes (`ctx.admin.route(...)`), metrics (`ctx.metrics`) and
+ * changes the topology with `await ctx.updateTopology(...)`, which returns once all workers route by it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
-import type { Supervisor } from './Supervisor';
+import type { PrimaryContext } from './context';
 
 export interface PrimaryPlugin {
   name: string;
   /** Called before the admin API listens and the workers start. */
-  start(supervisor: Supervisor): void | Promise<void>;
+  start(ctx: PrimaryContext): void | Promise<void>;
   /** After a reload was applied (the new effective config). */
   onConfig?(config: KvstoreConfig): void | Promise<void>;
   /** On shutdown, before the workers drain. */

@@ -1,7 +1,9 @@
 /**
- * Aggregating worker stats for GET /stats and GET /metrics. Counters survive worker restarts:
- * when a worker exits, its last reported counters move into `retired`, so totals only go up.
+ * The JSON of GET /stats, built from the workers' metrics summed by prom-client's aggregator
+ * (src/admin/metrics.ts; totals include the counters of exited workers, so they only go up) and
+ * the per-worker list from each worker's own stats.
  */
+import { metricSamples, metricValue, MetricsJson } from '../admin/metrics';
 import type { WorkerStats } from './messages';
 
 export interface CommandCounts {
@@ -49,51 +51,30 @@ export interface AggregatedStats {
   backends: Record<string, BackendSummary>;
 }
 
-/** Monotonic counters of workers that have exited. */
-export class RetiredCounters {
-  totalConnections = 0;
-  totalCommands = 0;
-  totalErrors = 0;
-  commands: Record<string, CommandCounts> = {};
-  backendErrors: Record<string, number> = {};
-
-  add(stats: WorkerStats): void {
-    this.totalConnections += stats.totalConnections;
-    this.totalCommands += stats.totalCommands;
-    this.totalErrors += stats.totalErrors;
-    for (const [name, c] of Object.entries(stats.commands)) {
-      const mine = (this.commands[name] ??= { calls: 0, errors: 0 });
-      mine.calls += c.calls;
-      mine.errors += c.errors;
-    }
-    for (const [key, b] of Object.entries(stats.backends)) this.backendErrors[key] = (this.backendErrors[key] ?? 0) + b.errors;
-  }
-}
-
 export function aggregateStats(
   live: Array<{ id: number; restarts: number; stats: WorkerStats }>,
-  retired: RetiredCounters,
+  /** The workers' metrics, aggregated (live and exited workers). */
+  totals: MetricsJson,
   extra: { uptimeSec: number; epoch: number; mode: string; workerRestarts: number; opsPerSec: number },
 ): AggregatedStats {
-  const out: AggregatedStats = {
-    uptimeSec: extra.uptimeSec,
-    epoch: extra.epoch,
-    mode: extra.mode,
-    workers: [],
-    workerRestarts: extra.workerRestarts,
-    clients: 0,
-    totalConnections: retired.totalConnections,
-    totalCommands: retired.totalCommands,
-    totalErrors: retired.totalErrors,
-    opsPerSec: extra.opsPerSec,
-    commands: structuredClone(retired.commands),
-    backends: {},
-  };
-  for (const [key, errors] of Object.entries(retired.backendErrors)) {
-    out.backends[key] = { address: key, connectedWorkers: 0, workers: 0, connected: false, pending: 0, errors };
+  const commands: Record<string, CommandCounts> = {};
+  for (const { labels, value } of metricSamples(totals, 'kvstore_command_calls_total')) (commands[labels.command] ??= { calls: 0, errors: 0 }).calls = value;
+  for (const { labels, value } of metricSamples(totals, 'kvstore_command_errors_total')) (commands[labels.command] ??= { calls: 0, errors: 0 }).errors = value;
+
+  const backends: Record<string, BackendSummary> = {};
+  const backend = (labels: Record<string, string>) => (backends[labels.backend] ??= { address: labels.address, connectedWorkers: 0, workers: 0, connected: false, pending: 0, errors: 0 });
+  for (const { labels, value } of metricSamples(totals, 'kvstore_backend_errors_total')) backend(labels).errors += value;
+  for (const { labels, value } of metricSamples(totals, 'kvstore_backend_workers')) {
+    // a live worker's current address wins over an exited worker's (the errors label)
+    backend(labels).address = labels.address;
+    backend(labels).workers += value;
   }
-  for (const { id, restarts, stats } of live) {
-    out.workers.push({
+  for (const { labels, value } of metricSamples(totals, 'kvstore_backend_connected')) backend(labels).connectedWorkers += value;
+  for (const { labels, value } of metricSamples(totals, 'kvstore_backend_pending')) backend(labels).pending += value;
+  for (const b of Object.values(backends)) b.connected = b.workers > 0 && b.connectedWorkers === b.workers;
+
+  const workers: WorkerSummary[] = live
+    .map(({ id, restarts, stats }) => ({
       id,
       pid: stats.pid,
       epoch: stats.epoch,
@@ -104,26 +85,21 @@ export function aggregateStats(
       totalCommands: stats.totalCommands,
       totalErrors: stats.totalErrors,
       restarts,
-    });
-    out.clients += stats.clients;
-    out.totalConnections += stats.totalConnections;
-    out.totalCommands += stats.totalCommands;
-    out.totalErrors += stats.totalErrors;
-    for (const [name, c] of Object.entries(stats.commands)) {
-      const mine = (out.commands[name] ??= { calls: 0, errors: 0 });
-      mine.calls += c.calls;
-      mine.errors += c.errors;
-    }
-    for (const [key, b] of Object.entries(stats.backends)) {
-      const mine = (out.backends[key] ??= { address: b.address, connectedWorkers: 0, workers: 0, connected: false, pending: 0, errors: 0 });
-      mine.address = b.address;
-      mine.workers += 1;
-      if (b.connected) mine.connectedWorkers += 1;
-      mine.pending += b.pending;
-      mine.errors += b.errors;
-    }
-  }
-  for (const b of Object.values(out.backends)) b.connected = b.workers > 0 && b.connectedWorkers === b.workers;
-  out.workers.sort((a, b) => a.id - b.id);
-  return out;
+    }))
+    .sort((a, b) => a.id - b.id);
+
+  return {
+    uptimeSec: extra.uptimeSec,
+    epoch: extra.epoch,
+    mode: extra.mode,
+    workers,
+    workerRestarts: extra.workerRestarts,
+    clients: metricValue(totals, 'kvstore_clients'),
+    totalConnections: metricValue(totals, 'kvstore_connections_total'),
+    totalCommands: metricValue(totals, 'kvstore_commands_total'),
+    totalErrors: metricValue(totals, 'kvstore_errors_total'),
+    opsPerSec: extra.opsPerSec,
+    commands,
+    backends,
+  };
 }

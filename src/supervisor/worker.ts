@@ -8,6 +8,7 @@ import type { KvstoreConfig } from '../config/types';
 import { createLogger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
 import type { BackendHealthSummary, PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
+import { WorkerMetrics } from './workerMetrics';
 
 /** The part of src/proxy/ProxyServer the worker drives. */
 export interface WorkerProxy {
@@ -34,6 +35,7 @@ export function runWorker(createProxy: ProxyFactory): void {
   let proxy: WorkerProxy | undefined;
   let config: KvstoreConfig | undefined;
   let closing: Promise<void> | undefined;
+  const metrics = new WorkerMetrics();
 
   const shutdown = (drainMs: number, code = 0) => {
     if (!closing) {
@@ -85,7 +87,10 @@ export function runWorker(createProxy: ProxyFactory): void {
           proxy?.applyConfig(config);
           break;
         case 'stats-request':
-          if (proxy) send({ type: 'stats', requestId: message.requestId, stats: proxy.stats() });
+          if (proxy) {
+            const stats = proxy.stats();
+            send({ type: 'stats', requestId: message.requestId, stats, metrics: await metrics.json(stats) });
+          }
           break;
         case 'shutdown':
           await shutdown(message.drainMs);

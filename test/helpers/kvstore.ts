@@ -1,7 +1,9 @@
 /**
  * The real program for integration tests: `node bin/kvstore.js start -c FILE` as a child process
- * (primary + cluster workers) over real redis-servers, on free loopback ports, in a temp dir.
- * Teardown kills exactly what was started: the primary and the worker pids it reported.
+ * (primary + cluster workers) over real redis-servers, in a temp dir. The proxy and the admin API
+ * bind port 0 and the helper reads the ports they got from `stateDir/ports.json`
+ * (src/supervisor/portFile.ts): picking a free port first and binding it later races with other
+ * tests. Teardown kills exactly what was started: the primary and the worker pids it reported.
  *
  *   const kv = await startKvstore(t, { shards: 2, workers: 2 });
  *   await kv.admin('GET', '/stats');
@@ -12,8 +14,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import { freePort } from './ports';
 import { RedisProcess, startRedisGroup } from './redis';
+import { readPortFile } from '../../src/supervisor/portFile';
 import { trackPid, untrackPid } from './reaper';
 
 export const REPO_ROOT = path.join(__dirname, '..', '..', '..');
@@ -33,7 +35,9 @@ export interface KvstoreOptions {
 }
 
 export interface KvstoreProcess {
+  /** Where clients connect (the port the proxy got). */
   port: number;
+  /** Where the admin API listens (the port it got). */
   adminPort: number;
   configFile: string;
   dir: string;
@@ -75,11 +79,9 @@ export function adminRequest(port: number, method: string, urlPath: string, body
 export async function startKvstore(t: TestContextLike, options: KvstoreOptions = {}): Promise<KvstoreProcess> {
   const redis = await startRedisGroup(options.shards ?? 2, t.teardown.bind(t));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvstore-it-'));
-  const port = await freePort();
-  const adminPort = await freePort();
   const config: Record<string, unknown> = {
-    listen: { host: '127.0.0.1', port },
-    admin: { host: '127.0.0.1', port: adminPort },
+    listen: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
     workers: options.workers ?? 2,
     stateDir: path.join(dir, 'state'),
     shards: redis.map((r, i) => ({ name: `s${i + 1}`, master: r.address, replicas: [] })),
@@ -102,17 +104,17 @@ export async function startKvstore(t: TestContextLike, options: KvstoreOptions =
 
   const knownWorkers = new Set<number>();
   const handle: KvstoreProcess = {
-    port,
-    adminPort,
+    port: 0,
+    adminPort: 0,
     configFile,
     dir,
     redis,
     process: child,
     exited,
     output: () => output,
-    admin: (method, urlPath, body) => adminRequest(adminPort, method, urlPath, body),
+    admin: (method, urlPath, body) => adminRequest(handle.adminPort, method, urlPath, body),
     async workerPids() {
-      const r = await adminRequest(adminPort, 'GET', '/workers');
+      const r = await adminRequest(handle.adminPort, 'GET', '/workers');
       const pids = (r.body.workers as Array<{ pid?: number; ready: boolean }>).filter((w) => w.ready && w.pid).map((w) => w.pid!);
       pids.forEach((p) => knownWorkers.add(p));
       return pids;
@@ -144,11 +146,17 @@ export async function startKvstore(t: TestContextLike, options: KvstoreOptions =
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  const stateDir = String(config.stateDir);
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`kvstore exited during start (code ${child.exitCode}):\n${output}`);
     try {
-      const h = await adminRequest(adminPort, 'GET', '/health');
+      // written once the workers listen; a file left by an earlier process on this stateDir has its pid
+      const ports = readPortFile(stateDir);
+      if (!ports || ports.pid !== child.pid) throw new Error('no port file yet');
+      handle.port = ports.listen.port;
+      handle.adminPort = ports.admin.port;
+      const h = await adminRequest(handle.adminPort, 'GET', '/health');
       if (h.status === 200 && h.body.status === 'ok') break;
     } catch {
       /* not up yet */

@@ -1,6 +1,9 @@
 /**
  * Real redis-servers for tests: each on a free loopback port, in its own temp dir, without
  * persistence unless asked, stopped by PID (never by name) when the test ends.
+ * redis-server cannot bind port 0 and report it, so a port is picked free first; another test
+ * may take it before redis-server binds it. Start waits until the server answering on the port
+ * is ours (its own log says ready), and on a lost race (ours exited) starts again on another port.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,8 +38,44 @@ export function redisServerBinary(): string {
   return found;
 }
 
+/**
+ * Resolve once `child` itself serves `port`: its own log (in its own dir) says it is ready, not
+ * merely something accepting on the port. Reject when it exited first (e.g. the port was taken).
+ */
+async function waitForOwnServer(child: ChildProcess, port: number, logfile: string, logFrom: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new PortLostError(port);
+    let log = '';
+    try {
+      log = fs.readFileSync(logfile).subarray(logFrom).toString('utf8'); // this run's lines only (restart appends)
+    } catch {
+      /* not written yet */
+    }
+    if (/Ready to accept connections/.test(log)) return waitForPort(port, '127.0.0.1', Math.max(1000, deadline - Date.now()));
+    if (Date.now() > deadline) throw new Error(`redis-server (pid ${child.pid}) not serving 127.0.0.1:${port} after ${timeoutMs} ms:\n${log.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+class PortLostError extends Error {
+  constructor(readonly port: number) {
+    super(`redis-server exited before serving 127.0.0.1:${port} (port taken?)`);
+  }
+}
+
 export async function startRedis(options: RedisOptions = {}): Promise<RedisProcess> {
-  const port = options.port ?? (await freePort());
+  if (options.port !== undefined) return startRedisOn(options.port, options);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisOn(await freePort(), options);
+    } catch (err) {
+      if (!(err instanceof PortLostError) || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function startRedisOn(port: number, options: RedisOptions): Promise<RedisProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kvstore-redis-${port}-`));
   const binary = redisServerBinary();
   let child: ChildProcess;
@@ -52,6 +91,8 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
       ...(options.persistence ? [] : ['--save', '', '--appendonly', 'no']),
       ...(options.args ?? []),
     ];
+    const logfile = path.join(dir, 'redis.log');
+    const logFrom = fs.existsSync(logfile) ? fs.statSync(logfile).size : 0;
     child = spawn(binary, args, { stdio: 'ignore' });
     const pid = child.pid;
     trackPid(pid);
@@ -59,7 +100,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
       untrackPid(pid);
       resolve();
     }));
-    await waitForPort(port);
+    await waitForOwnServer(child, port, logfile, logFrom);
   };
 
   const signal = async (sig: NodeJS.Signals) => {
@@ -68,7 +109,13 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
     await exited;
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    await signal('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const handle: RedisProcess = {
     port,
     address: `127.0.0.1:${port}`,

@@ -11,7 +11,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { AdminReply, AdminServer, HttpError, mapErrorCode } from '../../src/admin/AdminServer';
-import { MetricFamily, renderPrometheus } from '../../src/admin/metrics';
 import { ConfigError, KvstoreError, TopologyError } from '../../src/errors';
 import { adminRequest, eventually, KVSTORE_BIN, startKvstore } from '../helpers/kvstore';
 
@@ -122,17 +121,6 @@ test('typed errors map to HTTP statuses with a JSON error body', async (t) => {
   t.is(badJson, 400);
   t.is((await adminRequest(port, 'GET', '/nope')).status, 404);
   t.is((await adminRequest(port, 'GET', '/topology-error')).status, 405);
-});
-
-test('the Prometheus renderer escapes labels and refuses bad names', (t) => {
-  const families: MetricFamily[] = [
-    { name: 'x_total', help: 'a "counter"\nwith newline', type: 'counter', samples: [{ labels: { k: 'a"b\\c\nd' }, value: 3 }] },
-    { name: 'g', help: 'gauge', type: 'gauge', samples: [{ value: 1.5 }] },
-  ];
-  const parsed = parsePrometheus(renderPrometheus(families));
-  t.deepEqual(parsed.get('x_total')!.samples, [{ labels: { k: 'a"b\\c\nd' }, value: 3 }]);
-  t.is(parsed.get('g')!.type, 'gauge');
-  t.throws(() => renderPrometheus([{ name: 'bad-name', help: '', type: 'gauge', samples: [] }]), { message: /invalid metric name/ });
 });
 
 test('a running kvstore: /health, /topology, /stats, /metrics (parsed; counters move) and ctl', async (t) => {

@@ -44,6 +44,29 @@ test('protocol errors: the same bytes as a direct redis-server, and the client i
   t.true(kv.proxy.stats().clients >= 1);
 });
 
+/** Inputs with bytes a UTF-8 string cannot carry, or CR/LF inside arguments (sent as latin1). */
+const BYTE_CASES: [string, Buffer][] = [
+  ["expected '$', got a 0xff byte", Buffer.from('*1\r\n\xff\r\n', 'latin1')],
+  ["expected '$', got a 0x80 byte after a good argument", Buffer.from('*2\r\n$3\r\nGET\r\n\x80\r\n', 'latin1')],
+  ['unknown command with 0xff bytes in its name and arguments', Buffer.from('*3\r\n$4\r\nF\xffOO\r\n$2\r\n\xfe\xfd\r\n$1\r\nx\r\n', 'latin1')],
+  ['unknown command whose argument holds CR/LF and a reply of its own', Buffer.from('*2\r\n$3\r\nFOO\r\n$8\r\na\r\n+OK\r\n\r\n', 'latin1')],
+  ['unknown subcommand with a 0xff byte', Buffer.from('*2\r\n$6\r\nCLIENT\r\n$3\r\n\xffzz\r\n', 'latin1')],
+];
+
+test('error replies quoting the client\'s bytes: byte for byte as a direct redis-server (latin1, no CR/LF)', async (t) => {
+  const kv = await startProxy(t, { shards: 2 });
+  const direct = kv.redis[0].port;
+  for (const [name, input] of BYTE_CASES) {
+    const [want, got] = await Promise.all([exchange(direct, input, 300), exchange(kv.port, input, 300)]);
+    t.is(got.bytes, want.bytes, name);
+    // One error line each: no CR/LF from the input inside it, a non-ASCII byte stays one byte.
+    t.regex(got.bytes, /^-[^\r\n]*\r\n$/, name);
+  }
+  const ff = await exchange(kv.port, BYTE_CASES[0][1]);
+  t.is(ff.bytes, "-ERR Protocol error: expected '$', got '\xff'\r\n");
+  t.true(ff.closed);
+});
+
 async function goodClientWorks(t: { is: (a: unknown, b: unknown, m?: string) => void; deepEqual: (a: unknown, b: unknown, m?: string) => void }, kv: StartedProxy, tag: string): Promise<void> {
   const r = kv.client();
   const p = r.pipeline();

@@ -16,7 +16,6 @@ import { RespClient } from '../../src/resp';
 import { followJob, progressBar, progressLine, formatEta } from '../../src/reshard/cliProgress';
 import { initialTopology, TopologyStore } from '../../src/topology/TopologyStore';
 import type { KvstoreConfig } from '../../src/config/types';
-import { freePort } from '../helpers/ports';
 import { startRedisGroup } from '../helpers/redis';
 import { loadKeySlot, slotCounts } from '../helpers/reshard';
 
@@ -34,7 +33,7 @@ async function setup(t: { teardown(fn: () => void | Promise<void>): void }, mast
     settings: () => ({ batchKeys: 100, maxKeysPerSecond: 0, retries: 1, backend: { username: '', password: '' } }),
     stateDir,
   });
-  const admin = new AdminServer({ host: '127.0.0.1', port: await freePort() });
+  const admin = new AdminServer({ host: '127.0.0.1', port: 0 });
   registerReshardRoutes(admin, jobs);
   admin.route('GET', '/topology', () => store.snapshot);
   const { port } = await admin.listen();

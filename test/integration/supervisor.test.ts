@@ -110,6 +110,34 @@ test.serial('a killed worker is replaced; the other worker\'s clients are untouc
   t.true(after.totalCommands >= before.totalCommands);
 });
 
+test.serial('listen port 0 with one worker: the restarted worker serves the same port; counters in /metrics do not go down', async (t) => {
+  // the helper starts kvstore with listen.port 0; the only worker's shared socket closes with it
+  const kv = await startKvstore(t, { workers: 1 });
+  t.is((kv.config.listen as { port: number }).port, 0);
+  t.not(kv.port, 0);
+  t.like((await kv.admin('GET', '/health')).body, { listen: { host: '127.0.0.1', port: kv.port }, admin: { host: '127.0.0.1', port: kv.adminPort } });
+  const first = await LineClient.connect(kv.port);
+  for (let i = 0; i < 10; i++) t.is(await first.send('SET', `p${i}`, 'v'), '+OK');
+  const commandsTotal = async () => Number(/^kvstore_commands_total (\d+)$/m.exec((await kv.admin('GET', '/metrics')).text)?.[1]);
+  const before = await commandsTotal();
+  t.true(before >= 10);
+
+  const [pid] = await kv.workerPids();
+  process.kill(pid, 'SIGKILL');
+  await eventually(async () => {
+    const w = (await kv.admin('GET', '/workers')).body.workers as Array<{ pid: number; ready: boolean }>;
+    return w[0].ready && w[0].pid !== pid;
+  }, 15_000, 'the worker to restart');
+  await kv.workerPids();
+  first.close();
+
+  const again = await LineClient.connect(kv.port);
+  t.teardown(() => again.close());
+  t.is(await again.send('GET', 'p1'), '$1');
+  t.true((await commandsTotal()) >= before + 1, 'the dead worker\'s commands are still counted');
+  t.is((await kv.admin('GET', '/health')).body.listen.port, kv.port);
+});
+
 test.serial('SIGTERM under load: drains, exits 0, and loses no acknowledged request', async (t) => {
   const kv = await startKvstore(t, { workers: 2 });
   const n = 8;

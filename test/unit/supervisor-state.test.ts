@@ -1,11 +1,14 @@
 /**
  * The supervisor's pure parts: how a config's shard list is merged into the live topology
- * (reconcileShards) and how worker stats add up across workers and restarts (aggregateStats).
+ * (reconcileShards), how worker metrics add up across workers and restarts (prom-client's
+ * aggregator, aggregateStats) and the read-out metric helpers.
  */
 import test from 'ava';
 import { parseConfig } from '../../src/config/load';
 import { reconcileShards } from '../../src/supervisor/reconcile';
-import { aggregateStats, RetiredCounters } from '../../src/supervisor/stats';
+import { aggregateWorkers, counterFrom, gaugeFrom, Histogram, metricValue, Registry, renderRegistries, retireMetrics } from '../../src/admin/metrics';
+import { aggregateStats } from '../../src/supervisor/stats';
+import { WorkerMetrics } from '../../src/supervisor/workerMetrics';
 import type { WorkerStats } from '../../src/supervisor/messages';
 import { initialTopology } from '../../src/topology/TopologyStore';
 
@@ -59,22 +62,62 @@ function workerStats(pid: number, calls: number, connected: boolean): WorkerStat
   };
 }
 
-test('stats: summed over workers; a dead worker\'s counters are kept', (t) => {
-  const retired = new RetiredCounters();
-  retired.add(workerStats(10, 100, true));
-  const s = aggregateStats(
-    [
-      { id: 1, restarts: 1, stats: workerStats(11, 7, true) },
-      { id: 2, restarts: 0, stats: workerStats(12, 3, false) },
-    ],
-    retired,
-    { uptimeSec: 9, epoch: 3, mode: 'cache', workerRestarts: 1, opsPerSec: 42 },
-  );
-  t.is(s.clients, 4);
+/** A worker's metrics JSON as it sends them (the real read-out definitions over fake stats). */
+function workerJson(stats: WorkerStats) {
+  return new WorkerMetrics(new Registry()).json(stats);
+}
+
+test('stats: summed over workers by prom-client\'s aggregator; a dead worker\'s counters are kept, its gauges are not', async (t) => {
+  const dead = workerStats(10, 100, true);
+  dead.backends.gone = { address: '127.0.0.1:1009', connected: true, pending: 4, errors: 2 };
+  const retired = retireMetrics(await workerJson(dead));
+  const live = [
+    { id: 1, restarts: 1, stats: workerStats(11, 7, true) },
+    { id: 2, restarts: 0, stats: { ...workerStats(12, 3, false), nativeEnabled: false } },
+  ];
+  const perWorker = await Promise.all(live.map((w) => workerJson(w.stats)));
+  const totals = await aggregateWorkers([...perWorker, retired]).getMetricsAsJSON();
+  const s = aggregateStats(live, totals, { uptimeSec: 9, epoch: 3, mode: 'cache', workerRestarts: 1, opsPerSec: 42 });
+  t.is(s.clients, 4, 'clients of the live workers only');
   t.is(s.totalCommands, 110);
   t.is(s.totalConnections, 15);
   t.deepEqual(s.commands.get, { calls: 110, errors: 3 });
   t.deepEqual(s.backends.s1, { address: '127.0.0.1:1001', connectedWorkers: 1, workers: 2, connected: false, pending: 2, errors: 0 });
+  t.deepEqual(s.backends.gone, { address: '127.0.0.1:1009', connectedWorkers: 0, workers: 0, connected: false, pending: 0, errors: 2 });
   t.deepEqual(s.workers.map((w) => [w.id, w.pid, w.restarts]), [[1, 11, 1], [2, 12, 0]]);
   t.is(s.opsPerSec, 42);
+  // "every worker" gauges take the minimum, not the sum
+  t.is(metricValue(totals, 'kvstore_native_enabled'), 0);
+  t.is(metricValue(await aggregateWorkers([perWorker[0], perWorker[0]]).getMetricsAsJSON(), 'kvstore_native_enabled'), 1);
+});
+
+test('metrics: read-out gauges and counters render as Prometheus text; labels are escaped, bad names refused', async (t) => {
+  const registry = new Registry();
+  let n = 3;
+  counterFrom(registry, 'x_total', 'a "counter"', () => [{ labels: { k: 'a"b\\c\nd' }, value: n }], { labelNames: ['k'] });
+  gaugeFrom(registry, 'g', 'gauge', () => 1.5);
+  t.is(await renderRegistries([registry]), '# HELP x_total a "counter"\n# TYPE x_total counter\nx_total{k="a\\"b\\\\c\\nd"} 3\n\n# HELP g gauge\n# TYPE g gauge\ng 1.5\n');
+  n = 5;
+  t.regex(await renderRegistries([registry]), /x_total\{k=".*"\} 5\n/, 'read again at every scrape');
+  t.throws(() => gaugeFrom(registry, 'bad-name', 'x', () => 0), { message: /Invalid metric name/ });
+});
+
+test('metrics: a histogram in the workers is summed per bucket by the aggregator and kept when a worker exits', async (t) => {
+  const worker = () => {
+    const registry = new Registry();
+    const h = new Histogram({ name: 'kvstore_test_seconds', help: 'h', labelNames: ['command'], buckets: [0.001, 0.01], registers: [registry] });
+    return { registry, h };
+  };
+  const a = worker();
+  const b = worker();
+  a.h.observe({ command: 'get' }, 0.0005);
+  b.h.observe({ command: 'get' }, 0.005);
+  b.h.observe({ command: 'get' }, 0.5);
+  const exited = retireMetrics(await b.registry.getMetricsAsJSON());
+  const text = await renderRegistries([aggregateWorkers([await a.registry.getMetricsAsJSON(), exited])]);
+  t.regex(text, /^# TYPE kvstore_test_seconds histogram$/m);
+  t.regex(text, /^kvstore_test_seconds_bucket\{le="0\.001",command="get"\} 1$/m);
+  t.regex(text, /^kvstore_test_seconds_bucket\{le="0\.01",command="get"\} 2$/m);
+  t.regex(text, /^kvstore_test_seconds_bucket\{le="\+Inf",command="get"\} 3$/m);
+  t.regex(text, /^kvstore_test_seconds_count\{command="get"\} 3$/m);
 });

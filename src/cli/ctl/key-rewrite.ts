@@ -11,7 +11,7 @@
  */
 import type { KeyRewriteRule } from '../../topology/types';
 import type { CtlCommand, CtlContext } from './registry';
-import { parseFlags, table } from './registry';
+import { parseCommand, table } from './registry';
 
 export const KEY_REWRITE_USAGE = `usage: kvstore ctl [--admin HOST:PORT] key-rewrite add PATTERN
        kvstore ctl [--admin HOST:PORT] key-rewrite remove PATTERN
@@ -34,7 +34,7 @@ function formatReclaim(status: ReclaimStatusBody): string {
 
 async function run(ctx: CtlContext): Promise<number> {
   const [sub, ...rest] = ctx.args;
-  const { flags, positional } = parseFlags(rest, ['wait']);
+  const { values: flags, positionals: positional } = parseCommand(rest, { wait: { type: 'boolean' }, batch: { type: 'string' }, rate: { type: 'string' } });
   const print = (body: unknown, text: string) => ctx.out(ctx.json ? JSON.stringify(body, null, 2) : text);
   switch (sub) {
     case 'add': {

@@ -2,7 +2,8 @@
  * `kvstore ctl` subcommands. Each lives in its own file under ./commands/ and registers itself
  * with `registerCtlCommand`; every file there is loaded at start, so adding a subcommand never
  * touches a shared file. A command gets a context with the admin API client and the global
- * flags, and returns the process exit code.
+ * flags, and returns the process exit code. It parses its own arguments with `parseCommand`
+ * (../args.ts, util.parseArgs); a UsageError it throws exits 2 with the command's usage.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -53,21 +54,7 @@ function loadCommandFiles(): void {
   }
 }
 
-/** Small flag parser for subcommands: `--name value`, `--name=value`, boolean `--flag`. */
-export function parseFlags(args: string[], booleans: string[] = []): { flags: Record<string, string | true>; positional: string[] } {
-  const flags: Record<string, string | true> = {};
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-      else if (booleans.includes(a.slice(2)) || i + 1 >= args.length || args[i + 1].startsWith('--')) flags[a.slice(2)] = true;
-      else flags[a.slice(2)] = args[++i];
-    } else positional.push(a);
-  }
-  return { flags, positional };
-}
+export { parseCommand, UsageError } from '../args';
 
 /** A fixed-width text table. */
 export function table(headers: string[], rows: string[][]): string {

@@ -1,19 +1,19 @@
 /** `kvstore ctl failover SHARD [--to HOST:PORT] [--json]`: planned switchover (POST /failover). */
-import { registerCtlCommand, parseFlags, table } from '../registry';
+import { parseCommand, registerCtlCommand, table } from '../registry';
 
 registerCtlCommand({
   name: 'failover',
   summary: 'planned switchover of a shard to its most up-to-date replica, no acknowledged write lost (POST /failover)',
   usage: 'SHARD [--to HOST:PORT] [--json]',
   async run(ctx) {
-    const { flags, positional } = parseFlags(ctx.args);
-    const shard = positional[0];
-    if (!shard || positional.length > 1) {
+    const { values, positionals } = parseCommand(ctx.args, { to: { type: 'string' } });
+    const shard = positionals[0];
+    if (!shard || positionals.length > 1) {
       ctx.err('usage: kvstore ctl [--admin HOST:PORT] failover SHARD [--to HOST:PORT] [--json]');
       return 2;
     }
     const body: Record<string, string> = { shard };
-    if (typeof flags.to === 'string') body.to = flags.to;
+    if (values.to !== undefined) body.to = values.to;
     const r = await ctx.admin.post('/failover', body);
     if (ctx.json) ctx.out(JSON.stringify(r, null, 2));
     else ctx.out(`shard ${r.shard}: ${r.from} -> ${r.to} (epoch ${r.epoch}, writes paused ${r.pausedMs} ms)`);

@@ -1,7 +1,7 @@
 /** `kvstore ctl move-slots FIRST-LAST SHARD [--wait]`: move a slot range to a shard, online. */
 import type { JobInfo } from '../../../reshard/JobManager';
 import { reportStartedJob } from '../../../reshard/cliProgress';
-import { parseFlags, registerCtlCommand } from '../registry';
+import { parseCommand, registerCtlCommand } from '../registry';
 
 const USAGE = 'usage: kvstore ctl move-slots FIRST-LAST SHARD [--wait]';
 
@@ -10,15 +10,15 @@ registerCtlCommand({
   summary: 'move the slots FIRST..LAST to SHARD (keys move with them, online)',
   usage: 'FIRST-LAST SHARD [--wait]',
   async run(ctx) {
-    const { flags, positional } = parseFlags(ctx.args, ['wait', 'no-copy']);
-    const range = /^(\d+)(?:-(\d+))?$/.exec(positional[0] ?? '');
-    if (!range || positional.length !== 2 || Object.keys(flags).some((f) => f !== 'wait' && f !== 'no-copy')) {
+    const { values, positionals } = parseCommand(ctx.args, { wait: { type: 'boolean' }, 'no-copy': { type: 'boolean' } });
+    const range = /^(\d+)(?:-(\d+))?$/.exec(positionals[0] ?? '');
+    if (!range || positionals.length !== 2) {
       ctx.err(USAGE);
       return 2;
     }
     const first = Number(range[1]);
     const last = Number(range[2] ?? range[1]);
-    const job = await ctx.admin.post<JobInfo>('/reshard/move-slots', { first, last, shard: positional[1], noCopy: !!flags['no-copy'] });
-    return reportStartedJob(ctx, job, !!flags.wait);
+    const job = await ctx.admin.post<JobInfo>('/reshard/move-slots', { first, last, shard: positionals[1], noCopy: !!values['no-copy'] });
+    return reportStartedJob(ctx, job, !!values.wait);
   },
 });

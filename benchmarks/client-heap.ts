@@ -1,0 +1,178 @@
+/**
+ * JS heap per idle client connection of one proxy worker (the JS half of issue 12's memory goal;
+ * RSS with native buffers is the connections benchmark's job).
+ *
+ *   node dist/benchmarks/client-heap.js [--clients 10000] [--baseline /path/to/other/checkout]
+ *
+ * A child process (node --expose-gc) runs an in-process ProxyServer of a checkout (this one, and
+ * the baseline's when given) over one redis-server; this process opens N idle TCP clients to it
+ * (some after one PING, so reply state that stays after first use shows too). The child measures
+ * after a full GC: heapUsed, external, arrayBuffers, RSS, and V8's used heap size, before the
+ * clients and with them; the report is the difference per client. Loopback only, free ports,
+ * everything it starts is stopped.
+ */
+import { fork, ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { parseArgs } from 'node:util';
+import { startRedisServer, Server } from './lib/servers';
+import { installSignalCleanup, stopAll } from './lib/processes';
+import { REPO_ROOT } from './lib/kvstore';
+
+interface Sample {
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  rss: number;
+  v8Used: number;
+}
+
+type ToChild = { kind: 'measure' } | { kind: 'stop' };
+type FromChild = { kind: 'listening'; port: number } | { kind: 'sample'; sample: Sample } | { kind: 'error'; message: string };
+
+/* ---------- child: the proxy being measured ---------- */
+
+async function child(repo: string, backend: string): Promise<void> {
+  // The checkout under test: its ProxyServer and its test config helper.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ProxyServer } = require(path.join(repo, 'dist/src/proxy/ProxyServer.js'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { testConfig } = require(path.join(repo, 'dist/test/helpers/proxy.js'));
+  const config = testConfig({ shards: [{ name: 's0', master: backend }], limits: { maxClients: 1_000_000 } });
+  const topology = {
+    epoch: 1,
+    mode: 'cache',
+    hash: 'crc16',
+    shards: [{ name: 's0', master: backend, replicas: [], state: 'up', slots: [[0, 16383]] }],
+    migrations: [],
+    keyRewrite: [],
+  };
+  const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, fatal() {}, child() { return silent; } };
+  const server = new ProxyServer({ config, topology, logger: silent });
+  const { port } = await server.listen();
+  const send = (m: FromChild) => process.send!(m);
+  send({ kind: 'listening', port });
+  process.on('message', (m: ToChild) => {
+    if (m.kind === 'measure') send({ kind: 'sample', sample: measure() });
+    else void server.close(0).then(() => process.exit(0));
+  });
+}
+
+function measure(): Sample {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run the child with --expose-gc');
+  for (let i = 0; i < 4; i++) gc();
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, v8Used: v8.getHeapStatistics().used_heap_size };
+}
+
+/* ---------- parent ---------- */
+
+function request(p: ChildProcess, m: ToChild, kind: FromChild['kind']): Promise<FromChild> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (r: FromChild) => {
+      if (r.kind === 'error') reject(new Error(r.message));
+      else if (r.kind === kind) {
+        p.off('message', onMessage);
+        resolve(r);
+      }
+    };
+    p.on('message', onMessage);
+    p.send(m);
+  });
+}
+
+async function openClients(port: number, count: number, pingEvery: number): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  const batch = 200;
+  for (let i = 0; i < count; i += batch) {
+    const opened = await Promise.all(
+      Array.from({ length: Math.min(batch, count - i) }, (_, j) =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect({ host: '127.0.0.1', port }, () => {
+            if ((i + j) % pingEvery !== 0) return resolve(s);
+            // One PING first: what a client keeps after it was used once counts too.
+            s.once('data', () => resolve(s));
+            s.write('PING\r\n');
+          });
+          s.once('error', reject);
+        }),
+      ),
+    );
+    sockets.push(...opened);
+  }
+  return sockets;
+}
+
+async function run(label: string, repo: string, backend: Server, clients: number, pingEvery: number): Promise<Record<string, number>> {
+  const p = fork(__filename, ['--child', repo, backend.address], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const ready = (await new Promise<FromChild>((resolve, reject) => {
+      p.once('message', resolve);
+      p.once('exit', (code) => reject(new Error(`${label}: proxy child exited (${code})`)));
+    })) as { kind: 'listening'; port: number };
+    const warm = await openClients(ready.port, 200, pingEvery);
+    for (const s of warm) s.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    const before = ((await request(p, { kind: 'measure' }, 'sample')) as { sample: Sample }).sample;
+    const sockets = await openClients(ready.port, clients, pingEvery);
+    await new Promise((r) => setTimeout(r, 500));
+    const after = ((await request(p, { kind: 'measure' }, 'sample')) as { sample: Sample }).sample;
+    for (const s of sockets) s.destroy();
+    const per: Record<string, number> = {};
+    for (const k of Object.keys(before) as Array<keyof Sample>) per[k] = (after[k] - before[k]) / clients;
+    return per;
+  } finally {
+    p.send({ kind: 'stop' });
+    await new Promise((r) => {
+      if (p.exitCode !== null) r(null);
+      else p.once('exit', r);
+    });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      clients: { type: 'string', default: '10000' },
+      'ping-every': { type: 'string', default: '2' },
+      baseline: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write('usage: node dist/benchmarks/client-heap.js [--clients N] [--ping-every K (every K-th client sends one PING first)] [--baseline CHECKOUT]\n');
+    return;
+  }
+  const clients = Number(values.clients);
+  const pingEvery = Math.max(1, Number(values['ping-every']));
+  installSignalCleanup();
+  const backend = await startRedisServer('heap-backend');
+  try {
+    const systems: Array<[string, string]> = [['this checkout', REPO_ROOT]];
+    if (values.baseline) systems.unshift(['baseline', path.resolve(values.baseline)]);
+    const rows: string[] = [];
+    rows.push(`| checkout | heapUsed B/client | V8 used B/client | external B/client | arrayBuffers B/client | RSS B/client |`);
+    rows.push('| --- | --- | --- | --- | --- | --- |');
+    for (const [label, repo] of systems) {
+      const per = await run(label, repo, backend, clients, pingEvery);
+      rows.push(`| ${label} (${repo}) | ${per.heapUsed.toFixed(0)} | ${per.v8Used.toFixed(0)} | ${per.external.toFixed(0)} | ${per.arrayBuffers.toFixed(0)} | ${per.rss.toFixed(0)} |`);
+    }
+    process.stdout.write(`${clients} idle clients (every ${pingEvery}. sent one PING first), one in-process proxy, loopback\n\n${rows.join('\n')}\n`);
+  } finally {
+    await stopAll();
+  }
+}
+
+if (process.argv[2] === '--child') {
+  child(process.argv[3], process.argv[4]).catch((err) => {
+    process.send?.({ kind: 'error', message: String(err?.stack ?? err) });
+    process.exit(1);
+  });
+} else {
+  main().catch((err) => {
+    process.stderr.write(`client-heap: ${err?.stack ?? err}\n`);
+    void stopAll().then(() => process.exit(1));
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * One framed command → where it goes. The checks every command passes (inline re-encoding,
+ * unknown command or subcommand, arity, AUTH) come first; then one handler per routing class,
+ * looked up in a table by the class number (src/commands/commands.json → CommandRoutes.ts):
+ *
+ *   single, sameslot → one shard, the client's bytes forwarded untouched (CROSSSLOT rule)
+ *   split            → one shard when all keys live there, else SplitMerge
+ *   nokey            → the first shard that is up
+ *   proxy            → ProxyCommands (answered here, or assembled from every shard)
+ *   allshards        → FanOut
+ *   unsupported      → the prebuilt refusal
+ *
+ * Commands whose keys a seam wants to see (key rewrite, a migrating slot) leave through
+ * SlowPath.ts. The per-command path allocates nothing: the parse results are the shared batch
+ * arrays, and the forwarded command is a byte range of the read.
+ */
+import {
+  C_ARGC, C_CMD, C_END, C_FLAGS, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN, F_BAD_KEYS, F_NEEDS_DECODE, SLOT_NONE,
+} from '../native/api';
+import { CommandRoute, Route } from './CommandRoutes';
+import { fanOut } from './FanOut';
+import { allKeysOnOneShard, argsOf, DispatchClient, forwardToShard } from './Forwarding';
+import { runProxyCommand } from './ProxyCommands';
+import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
+import { needsSlowPath, reparseInline, slowPath } from './SlowPath';
+import { splitAcrossShards } from './SplitMerge';
+
+/**
+ * A routing class's handler for command `base` (= index * CMD_STRIDE) of the current batch.
+ * Returns true when it re-encoded a command and parsed it again (the batch arrays were overwritten).
+ */
+type RouteHandler = (client: DispatchClient, chunk: Buffer, base: number, route: CommandRoute, flags: number) => boolean;
+
+const forwardKeyed: RouteHandler = (client, chunk, base, route, flags) => forwardToKeysShard(client, chunk, base, route, flags, false);
+
+const BY_ROUTE: RouteHandler[] = [];
+BY_ROUTE[Route.Single] = forwardKeyed;
+BY_ROUTE[Route.SameSlot] = forwardKeyed;
+BY_ROUTE[Route.Split] = (client, chunk, base, route, flags) => {
+  const ctx = client.ctx;
+  if (needsSlowPath(client, chunk, base)) return slowPath(client, chunk, base, route, dispatchCommand);
+  const cmds = ctx.binding.batch.cmds;
+  if (cmds[base + C_SLOT] >= 0 || cmds[base + C_NKEYS] <= 1) return forwardKeyed(client, chunk, base, route, flags);
+  if (allKeysOnOneShard(ctx, base) >= 0) return forwardToKeysShard(client, chunk, base, route, flags, true);
+  splitAcrossShards(client, ctx, chunk, base / CMD_STRIDE, client.reserve(route.id));
+  return false;
+};
+BY_ROUTE[Route.NoKey] = (client, chunk, base, route) => {
+  const cmds = client.ctx.binding.batch.cmds;
+  forwardToShard(client, client.ctx.router.keylessShard, chunk, client.reserve(route.id), client.replies, cmds[base + C_START], cmds[base + C_END]);
+  return false;
+};
+BY_ROUTE[Route.Proxy] = (client, chunk, base, route) => {
+  runProxyCommand(client, client.ctx, route, argsOf(client.ctx, chunk, base), client.reserve(route.id));
+  return false;
+};
+BY_ROUTE[Route.AllShards] = (client, chunk, base, route) => {
+  const cmds = client.ctx.binding.batch.cmds;
+  const raw = Buffer.from(chunk.subarray(cmds[base + C_START], cmds[base + C_END]));
+  fanOut(client, client.ctx, route, argsOf(client.ctx, chunk, base), raw, client.reserve(route.id));
+  return false;
+};
+BY_ROUTE[Route.Unsupported] = (client, _chunk, _base, route) => {
+  client.replyNow(route.id, route.refusal!);
+  return false;
+};
+
+/**
+ * Route command `i` of the current batch (parsed from `chunk`). Returns true when it had to
+ * re-encode the command and parse it again (inline with quotes, key rewrite).
+ */
+export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number): boolean {
+  const ctx = client.ctx;
+  const cmds = ctx.binding.batch.cmds;
+  const base = i * CMD_STRIDE;
+  const id = cmds[base + C_CMD];
+  const flags = cmds[base + C_FLAGS];
+  if ((flags & F_NEEDS_DECODE) !== 0) return reparseInline(client, chunk, base, dispatchCommand);
+  ctx.counters.totalCommands++;
+  if (id === CMD_UNKNOWN) {
+    client.replyNow(-1, unknownCommandError(argsOf(ctx, chunk, base)));
+    return false;
+  }
+  const route = ctx.routes[id];
+  const argc = cmds[base + C_ARGC];
+  if (route.isContainer && argc >= 2) {
+    // The parser found no such subcommand: Redis's own reply.
+    client.replyNow(id, unknownSubcommandError(route.name, argsOf(ctx, chunk, base)[1]));
+    return false;
+  }
+  if (!route.arityOk(argc)) {
+    client.replyNow(id, route.arityError);
+    return false;
+  }
+  if (!client.authed && !route.noAuth) {
+    client.replyNow(id, ERRORS.noAuth);
+    return false;
+  }
+  ctx.calls[id]++;
+  return BY_ROUTE[route.route](client, chunk, base, route, flags);
+}
+
+/** Keyed commands: one shard, bytes forwarded untouched (Redis Cluster's same-slot rule). */
+function forwardToKeysShard(client: DispatchClient, chunk: Buffer, base: number, route: CommandRoute, flags: number, shardChecked: boolean): boolean {
+  const ctx = client.ctx;
+  const cmds = ctx.binding.batch.cmds;
+  const slot = cmds[base + C_SLOT];
+  let shard: number;
+  if (slot >= 0) shard = ctx.router.slotTable[slot];
+  else if (slot === SLOT_NONE || (flags & F_BAD_KEYS) !== 0) shard = ctx.router.keylessShard;
+  else {
+    // SLOT_CROSS: Redis Cluster's rule, or the relaxed same-shard rule when configured.
+    shard = shardChecked || ctx.config.crossSlot === 'shard' ? allKeysOnOneShard(ctx, base) : -1;
+    if (shard < 0) {
+      client.replyNow(route.id, ERRORS.crossSlot);
+      return false;
+    }
+  }
+  if (needsSlowPath(client, chunk, base)) return slowPath(client, chunk, base, route, dispatchCommand);
+  forwardToShard(client, shard, chunk, client.reserve(route.id), client.replies, cmds[base + C_START], cmds[base + C_END]);
+  return false;
+}

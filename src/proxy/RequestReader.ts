@@ -1,0 +1,171 @@
+/**
+ * The client's read side: bytes read → framed commands (the hot path, once per read) → the
+ * dispatcher, one command at a time, in order.
+ *
+ * Two kinds of bytes outlive a read (reads are only valid during onStreamData, so both are
+ * copies, allocated only when needed and dropped once consumed):
+ * - the parse state: an incomplete command at the end of a read, kept in a PartialInput until
+ *   enough bytes arrived (`S_NEED`) — `frame` and `keepTail` are the only places that know about
+ *   it, so a resumable parser replaces exactly these two;
+ * - deferred commands: complete commands read while reading is stopped (FlowControl), run in
+ *   order when it restarts.
+ */
+import {
+  C_END, CMD_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, S_NCMDS, S_NEED,
+} from '../native/api';
+import { dispatchCommand } from './Dispatcher';
+import type { DispatchClient } from './Forwarding';
+import type { FlowControl } from './FlowControl';
+import { PartialInput } from './PartialInput';
+import { errorReply } from './ErrorReply';
+
+/** What the reader needs from its connection. */
+export interface ReaderHost extends DispatchClient {
+  readonly flow: FlowControl;
+  /** False once the connection is closing or closed: nothing more is dispatched. */
+  readonly reading: boolean;
+  /** Reply `reply` after every earlier reply, then close (Redis's behaviour on bad input). */
+  protocolError(reply: Buffer): void;
+}
+
+export class RequestReader {
+  /** The incomplete command at the end of the last read (null: none). */
+  private partial: PartialInput | null = null;
+  /** Commands read but not dispatched yet (reading stopped mid-chunk). */
+  private deferred: Buffer | null = null;
+  private runningDeferred = false;
+
+  constructor(private readonly host: ReaderHost) {}
+
+  /** Bytes chunk[start, end) were read (valid during this call only). */
+  onData(chunk: Buffer, start: number, end: number): void {
+    const host = this.host;
+    if (!host.reading) return;
+    if (this.deferred !== null) {
+      // Stopped mid-chunk and more arrived anyway: keep it (copied) behind the deferred commands.
+      this.deferred = Buffer.concat([this.deferred, chunk.subarray(start, end)]);
+      return;
+    }
+    const partial = this.partial;
+    if (partial !== null) {
+      partial.append(chunk.subarray(start, end));
+      if (!partial.ready) return;
+      chunk = partial.take();
+      start = 0;
+      end = chunk.length;
+    } else if (host.flow.paused !== 0) {
+      // Read in the same turn as the pause (reads are delivered in batches): keep it for later.
+      this.deferred = Buffer.from(chunk.subarray(start, end));
+      return;
+    }
+    this.process(chunk, start, end);
+    // Consumed whole: give the tail buffer back (a fresh one is made for the next tail).
+    if (this.partial !== null && !this.partial.active) this.partial = null;
+  }
+
+  /** Reading restarts: dispatch what was kept while it was stopped. */
+  readDeferred(): void {
+    const deferred = this.deferred;
+    if (deferred === null || this.runningDeferred) return;
+    this.deferred = null;
+    this.runningDeferred = true;
+    try {
+      this.process(deferred, 0, deferred.length);
+    } finally {
+      this.runningDeferred = false;
+    }
+  }
+
+  /** Closing: drop whatever was kept. */
+  clear(): void {
+    this.partial = null;
+    this.deferred = null;
+  }
+
+  /** Bytes kept for an incomplete command (stats, tests). */
+  get partialBytes(): number {
+    return this.partial === null ? 0 : this.partial.bytes;
+  }
+
+  /**
+   * Frame and dispatch the commands in chunk[from, stop). Stops early, keeping the rest in
+   * `deferred`, when flow control says so after a command.
+   */
+  private process(chunk: Buffer, from: number, stop: number): void {
+    const host = this.host;
+    const binding = host.ctx.binding;
+    binding.useEngineOptions(host.ctx.engine);
+    const hot = binding.hot;
+    for (;;) {
+      hot.parseRequests(chunk, from, stop);
+      const status = binding.batch.status;
+      const n = status[S_NCMDS];
+      let next = from + status[S_CONSUMED];
+      let reparsed = false;
+      const cmds = binding.batch.cmds;
+      for (let i = 0; i < n; i++) {
+        const end = cmds[i * CMD_STRIDE + C_END];
+        if (dispatchCommand(host, chunk, i)) {
+          // A re-encoded command was parsed into the shared batch: parse again after this one.
+          next = end;
+          reparsed = true;
+        }
+        if (!host.reading) return;
+        if (host.flow.shouldStop()) {
+          if (end < stop) this.deferred = Buffer.from(chunk.subarray(end, stop)); // outlives the read
+          return;
+        }
+        if (reparsed) break;
+      }
+      from = next;
+      if (reparsed) {
+        if (from >= stop) return;
+        continue;
+      }
+      const error = status[S_ERROR];
+      if (error !== ProtocolErrorCode.None) {
+        const bad = error === ProtocolErrorCode.ExpectedDollar ? byteInsteadOfDollar(chunk.subarray(0, stop), from) : 0;
+        // The client's byte is quoted as the byte it is (latin1: one char per byte).
+        return host.protocolError(errorReply(Buffer.from(protocolErrorText(error, bad), 'latin1')));
+      }
+      const grow = status[S_GROW_ARGS];
+      if (grow > 0) {
+        binding.growArgs(grow);
+        continue;
+      }
+      if (status[S_FULL] !== 0 && from < stop) continue;
+      if (from < stop) this.keepTail(chunk, from, stop, status[S_NEED]);
+      return;
+    }
+  }
+
+  /** An incomplete command ends the read: keep it (copied) until `need` bytes are there. */
+  private keepTail(chunk: Buffer, from: number, stop: number, need: number): void {
+    const host = this.host;
+    const limit = host.ctx.config.limits.maxRequestBytes;
+    if (need > limit || stop - from > limit) {
+      host.protocolError(errorReply(`ERR Protocol error: request larger than ${limit} bytes (limits.maxRequestBytes)`));
+      return;
+    }
+    (this.partial ??= new PartialInput()).keep(chunk.subarray(from, stop), need);
+  }
+}
+
+/**
+ * The byte Redis quotes in "expected '$', got '%c'": walk the failing multibulk from `start`
+ * (error path only; the two hot-path implementations do not agree on a status field for it).
+ */
+function byteInsteadOfDollar(chunk: Buffer, start: number): number {
+  let p = chunk.indexOf(0x0d, start);
+  if (p < 0) return 0;
+  p += 2;
+  while (p < chunk.length) {
+    if (chunk[p] !== 0x24) return chunk[p];
+    const cr = chunk.indexOf(0x0d, p);
+    if (cr < 0) return 0;
+    const len = Number(chunk.toString('latin1', p + 1, cr));
+    if (!Number.isFinite(len) || len < 0) return 0;
+    p = cr + 2 + len + 2;
+  }
+  return 0;
+}

@@ -1,0 +1,45 @@
+/**
+ * A worker's metrics (prom-client), read out of the proxy's stats when the primary asks for them
+ * (src/supervisor/worker.ts answers a stats request with `stats` and these as JSON); the primary
+ * sums the workers with prom-client's aggregator (src/admin/metrics.ts). Gauges that mean "every
+ * worker" (native hot path on) take the minimum instead of the sum.
+ *
+ * `workerRegistry` is the worker process's registry: a metric the data path updates itself (a
+ * latency histogram) registers there and reaches GET /metrics with no other change:
+ *   export const commandSeconds = new Histogram({ name: 'kvstore_command_duration_seconds', help: '...', labelNames: ['command'], registers: [workerRegistry] });
+ */
+import { counterFrom, gaugeFrom, MetricsJson, Registry } from '../admin/metrics';
+import type { WorkerStats } from './messages';
+
+export const workerRegistry = new Registry();
+
+export class WorkerMetrics {
+  private stats?: WorkerStats;
+
+  constructor(readonly registry: Registry = workerRegistry) {
+    const s = () => this.stats;
+    const backends = (value: (b: WorkerStats['backends'][string]) => number) =>
+      Object.entries(s()?.backends ?? {}).map(([backend, b]) => ({ labels: { backend, address: b.address }, value: value(b) }));
+    const commands = (value: (c: { calls: number; errors: number }) => number) => Object.entries(s()?.commands ?? {}).map(([command, c]) => ({ labels: { command }, value: value(c) }));
+    const backendLabels = { labelNames: ['backend', 'address'] };
+
+    gaugeFrom(registry, 'kvstore_clients', 'Connected clients.', () => s()?.clients ?? 0);
+    counterFrom(registry, 'kvstore_connections_total', 'Client connections accepted.', () => s()?.totalConnections ?? 0);
+    counterFrom(registry, 'kvstore_commands_total', 'Commands processed, all commands.', () => s()?.totalCommands ?? 0);
+    counterFrom(registry, 'kvstore_errors_total', 'Commands answered with an error, all commands.', () => s()?.totalErrors ?? 0);
+    counterFrom(registry, 'kvstore_command_calls_total', 'Commands processed, per command.', () => commands((c) => c.calls), { labelNames: ['command'] });
+    counterFrom(registry, 'kvstore_command_errors_total', 'Commands answered with an error, per command.', () => commands((c) => c.errors), { labelNames: ['command'] });
+    gaugeFrom(registry, 'kvstore_backend_connected', 'Workers connected to the backend.', () => backends((b) => (b.connected ? 1 : 0)), backendLabels);
+    gaugeFrom(registry, 'kvstore_backend_workers', 'Workers that use the backend (connected or not).', () => backends(() => 1), backendLabels);
+    gaugeFrom(registry, 'kvstore_backend_pending', 'Requests waiting for a reply from the backend.', () => backends((b) => b.pending), backendLabels);
+    counterFrom(registry, 'kvstore_backend_errors_total', 'Backend connection errors.', () => backends((b) => b.errors), backendLabels);
+    gaugeFrom(registry, 'kvstore_native_enabled', '1 when workers run the C++ hot path.', () => (s()?.nativeEnabled ? 1 : 0), { aggregator: 'min' });
+    gaugeFrom(registry, 'kvstore_native_io', '1 when workers read and write their sockets through the addon (config io: native).', () => (s()?.nativeIo ? 1 : 0), { aggregator: 'min' });
+  }
+
+  /** The registry as JSON, the read-out metrics taken from `stats`. */
+  async json(stats: WorkerStats): Promise<MetricsJson> {
+    this.stats = stats;
+    return this.registry.getMetricsAsJSON();
+  }
+}
