@@ -24,6 +24,8 @@ import type { ByteStream, StreamHandler } from './io';
 import type { ClientInfo, ProxyContext, ProxyLimits } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import { ReaderHost, RequestReader } from './RequestReader';
+import type { AclUser } from '../security/AclUser';
+import type { TokenBucket } from '../observability/TokenBucket';
 
 /** Opens the client's stream with the connection as its event handler. */
 export type OpenStream = (handler: StreamHandler) => ByteStream;
@@ -45,7 +47,13 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   readonly createdAt: number;
   readonly remote: string;
   name = '';
-  authed: boolean;
+  /** Set with `user` by ctx.security (attach, AUTH, RESET, reload). */
+  authed = false;
+  user!: AclUser;
+  /** GUARD_* bits: which per-command checks apply (0 = none, the common case). */
+  guard = 0;
+  bucket: TokenBucket | null = null;
+  userBucket: TokenBucket | null = null;
   /** Which connection of each backend pool this client is pinned to. */
   readonly poolIndex: number;
   rewriting = false;
@@ -61,7 +69,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     private readonly clock: Clock = systemClock,
   ) {
     this.createdAt = clock.now();
-    this.authed = ctx.config.password === '';
+    ctx.security.attach(this, this.createdAt);
     this.poolIndex = this.id;
     this.replies = new ClientReplies(this);
     this.reader = new RequestReader(this);

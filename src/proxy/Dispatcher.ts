@@ -19,6 +19,7 @@ import {
 } from '../native/api';
 import { CommandRoute, Route } from './CommandRoutes';
 import { fanOut } from './FanOut';
+import { turnNow } from './FlushScheduler';
 import { allKeysOnOneShard, argsOf, DispatchClient, forwardToShard } from './Forwarding';
 import { runProxyCommand } from './ProxyCommands';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
@@ -95,6 +96,14 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
   if (!client.authed && !route.noAuth) {
     client.replyNow(id, ERRORS.noAuth);
     return false;
+  }
+  if (client.guard !== 0) {
+    // A restricted user or a rate limit (src/security/WorkerSecurity.ts); 0 for the default user.
+    const denied = ctx.security.denial(client, id, chunk, ctx.binding.batch, base, () => argsOf(ctx, chunk, base), turnNow());
+    if (denied !== null) {
+      client.replyNow(id, denied);
+      return false;
+    }
   }
   ctx.calls[id]++;
   return BY_ROUTE[route.route](client, chunk, base, route, flags);

@@ -12,6 +12,7 @@ import { errorReply } from './ErrorReply';
 import { arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BULK, OK, PONG, simpleReply } from './Resp';
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
+import { aclCommand, PROXY_ACL_COMMANDS } from '../security/aclCommands';
 import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
 
 type Handler = (client: ClientSession, ctx: ProxyContext, args: Buffer[], seq: number) => void;
@@ -37,11 +38,15 @@ function validClientName(name: Buffer): boolean {
   return true;
 }
 
-/** `AUTH user pw` / `HELLO 2 AUTH user pw`: only the default user exists (nopass without a password). */
-function checkPassword(ctx: ProxyContext, user: string, password: Buffer): boolean {
-  if (user !== 'default') return false;
-  if (ctx.config.password === '') return true;
-  return password.toString('utf8') === ctx.config.password;
+/**
+ * `AUTH [user] pw` / `HELLO 2 AUTH user pw`: the user of the config (src/security), when it is on
+ * and the password is one of its own (or it is nopass); then the client becomes that user.
+ * Returns the error reply, or null when logged in.
+ */
+function login(client: ClientSession, ctx: ProxyContext, name: string, password: Buffer): Buffer | null {
+  const user = ctx.security.users.get(name);
+  if (!user || !user.checkPassword(password)) return ERRORS.wrongPass;
+  return ctx.security.login(client, user, Date.now());
 }
 
 const HANDLERS: Record<string, Handler> = {
@@ -61,7 +66,7 @@ const HANDLERS: Record<string, Handler> = {
 
   reset(client, ctx, _args, seq) {
     client.name = '';
-    client.authed = ctx.config.password === '';
+    ctx.security.logout(client, Date.now());
     client.onReply(seq, simpleReply('RESET'));
   },
 
@@ -75,13 +80,9 @@ const HANDLERS: Record<string, Handler> = {
 
   auth(client, ctx, args, seq) {
     if (args.length > 3) return client.onReply(seq, ERRORS.syntax);
-    let ok: boolean;
-    if (args.length === 2) {
-      if (ctx.config.password === '') return client.onReply(seq, ERRORS.authWithoutPassword);
-      ok = args[1].toString('utf8') === ctx.config.password;
-    } else ok = checkPassword(ctx, args[1].toString('utf8'), args[2]);
-    if (ok) client.authed = true;
-    client.onReply(seq, ok ? OK : ERRORS.wrongPass);
+    if (args.length === 2 && ctx.security.users.defaultUser.nopass) return client.onReply(seq, ERRORS.authWithoutPassword);
+    const failed = args.length === 2 ? login(client, ctx, 'default', args[1]) : login(client, ctx, args[1].toString('utf8'), args[2]);
+    client.onReply(seq, failed ?? OK);
   },
 
   hello(client, ctx, args, seq) {
@@ -92,12 +93,11 @@ const HANDLERS: Record<string, Handler> = {
       if (ver !== 2) return client.onReply(seq, ERRORS.noProto);
     }
     let name: Buffer | null = null;
-    let authed = client.authed;
+    let auth: [Buffer, Buffer] | null = null;
     for (let i = 2; i < args.length; i++) {
       const opt = lower(args[i]);
       if (opt === 'auth' && i + 2 < args.length) {
-        if (!checkPassword(ctx, args[i + 1].toString('utf8'), args[i + 2])) return client.onReply(seq, ERRORS.wrongPass);
-        authed = true;
+        auth = [args[i + 1], args[i + 2]];
         i += 2;
       } else if (opt === 'setname' && i + 1 < args.length) {
         name = args[++i];
@@ -106,7 +106,11 @@ const HANDLERS: Record<string, Handler> = {
         return client.onReply(seq, errorReply("ERR Syntax error in HELLO option '", args[i], "'"));
       }
     }
-    if (!authed) {
+    if (auth !== null) {
+      const failed = login(client, ctx, auth[0].toString('utf8'), auth[1]);
+      if (failed !== null) return client.onReply(seq, failed);
+    }
+    if (!client.authed) {
       return client.onReply(
         seq,
         Buffer.from(
@@ -114,7 +118,6 @@ const HANDLERS: Record<string, Handler> = {
         ),
       );
     }
-    client.authed = true;
     if (name !== null) client.name = name.toString('latin1');
     const fields: Buffer[] = [
       bulkReply('server'), bulkReply('redis'),
@@ -144,7 +147,7 @@ const HANDLERS: Record<string, Handler> = {
 
   'client|info'(client, _ctx, _args, seq) {
     const age = Math.floor((Date.now() - client.createdAt) / 1000);
-    client.onReply(seq, bulkReply(`id=${client.id} addr=${client.remote} name=${client.name} age=${age} db=0 resp=2 user=default\n`));
+    client.onReply(seq, bulkReply(`id=${client.id} addr=${client.remote} name=${client.name} age=${age} db=0 resp=2 user=${client.user.name}\n`));
   },
 
   'client|no-evict'(client, _ctx, args, seq) {
@@ -260,6 +263,12 @@ const HANDLERS: Record<string, Handler> = {
     scanShard(Number(cursor & SCAN_SHARD_MASK), cursor >> SCAN_SHARD_BITS);
   },
 };
+
+/** ACL: users live in the proxy's config (src/security/aclCommands.ts). */
+for (const name of PROXY_ACL_COMMANDS) {
+  const sub = name.slice(4);
+  HANDLERS[name] = (client, ctx, args, seq) => client.onReply(seq, aclCommand(sub, args.slice(2), client.user, ctx.security.users));
+}
 
 /** COMMAND and its subcommands: answered by a backend (every shard runs the same Redis). */
 const forwardToFirstShard: Handler = (client, ctx, args, seq) => client.forwardTo(ctx.router.keylessShard, encodeCommand(args), seq);

@@ -9,6 +9,7 @@ import type { CommandRoute } from './CommandRoutes';
 import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
+import type { WorkerSecurity } from '../security/WorkerSecurity';
 
 /** The limits in force (config.limits; replaced whole on reload). */
 export type ProxyLimits = KvstoreConfig['limits'];
@@ -38,6 +39,8 @@ export interface ProxyContext {
   readonly routes: CommandRoute[];
   readonly routeByName: Map<string, CommandRoute>;
   readonly hooks: ProxyHooks;
+  /** Users, ACL checks and rate limits (src/security/WorkerSecurity.ts). */
+  readonly security: WorkerSecurity;
   /** Per command id: calls and error replies. */
   readonly calls: Float64Array;
   readonly errors: Float64Array;

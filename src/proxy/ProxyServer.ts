@@ -26,6 +26,7 @@ import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
 import { acceptedStream, enableNativeIo } from './io';
+import { WorkerSecurity } from '../security/WorkerSecurity';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -87,6 +88,7 @@ export class ProxyServer extends EventEmitter {
       routes,
       routeByName: byName,
       hooks: this.hooks,
+      security: new WorkerSecurity(options.config),
       calls: new Float64Array(routes.length),
       errors: new Float64Array(routes.length),
       counters,
@@ -94,6 +96,7 @@ export class ProxyServer extends EventEmitter {
       log,
       startedAt: Date.now(),
       clientClosed: (client) => {
+        if (clients.has(client)) this.ctx.security.detach(client as ClientConnection);
         clients.delete(client);
         this.connections.delete(client as ClientConnection);
         this.emit('clientClosed', client.id);
@@ -175,6 +178,8 @@ export class ProxyServer extends EventEmitter {
     this.ctx.router.applyConfig(config);
     this.migration.applyConfig(config);
     for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
+    // Users change live: a client keeps its user (new rules); one whose user is gone is closed, as Redis does.
+    for (const orphan of this.ctx.security.applyConfig(config, this.connections, Date.now())) (orphan as ClientConnection).destroy();
   }
 
   get epoch(): number {

@@ -56,6 +56,7 @@ export class AclUser {
 
   /** Apply one rule (`on`, `>pw`, `~app:*`, `+@read`, ...); throws AclRuleError as Redis would refuse it. */
   apply(op: string): void {
+    this.unrestrictedCache = null;
     const lower = op.toLowerCase();
     if (lower === 'on') {
       this.enabled = true;
@@ -184,9 +185,11 @@ export class AclUser {
     return ok;
   }
 
+  private unrestrictedCache: boolean | null = null;
+
   /** Runs every command on every key and channel: the data path skips all ACL checks. */
   get unrestricted(): boolean {
-    return this.allKeys && this.allChannels && this.allowed.every((b) => b === 1);
+    return (this.unrestrictedCache ??= this.allKeys && this.allChannels && this.allowed.every((b) => b === 1));
   }
 
   /** Some key pattern is read-only or write-only: keys need their access flags, not only names. */

@@ -10,6 +10,9 @@ import type { AclUser } from './AclUser';
 import { categoryByName, CATEGORY_NAMES, commandsInCategory } from './aclCategories';
 import type { UserDirectory } from './UserDirectory';
 
+/** ACL subcommands the proxy answers (the command table marks ACL as a per-server command). */
+export const PROXY_ACL_COMMANDS: readonly string[] = ['whoami', 'list', 'users', 'getuser', 'cat', 'genpass', 'help', 'setuser', 'deluser', 'dryrun', 'load', 'save', 'log'].map((s) => `acl|${s}`);
+
 export const READ_ONLY_ACL = errorReply(
   'ERR Kvstore: users are set in the config file (users: [{ name, rules }]) and change with `kvstore ctl reload`; this ACL subcommand is not supported',
 );
