@@ -26,6 +26,9 @@ import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
 import { acceptedStream, enableNativeIo } from './io';
+import { NodeStream } from './io/NodeStream';
+import type tls from 'node:tls';
+import { createClientTlsServer, reloadClientTls } from '../security/tls';
 import { WorkerSecurity } from '../security/WorkerSecurity';
 
 export interface ProxyServerOptions {
@@ -51,6 +54,8 @@ function sharedHotPath(): HotPath {
 export class ProxyServer extends EventEmitter {
   private readonly ctx: ProxyContext;
   private readonly server: net.Server;
+  /** The client TLS listener (tls.port), served through NodeStream; null without TLS. */
+  private readonly tlsServer: tls.Server | null = null;
   private readonly connections = new Set<ClientConnection>();
   private closing = false;
   private readonly log: Logger;
@@ -114,10 +119,50 @@ export class ProxyServer extends EventEmitter {
       log.error({ err }, 'listening socket error');
       if (this.listenerCount('error') > 0) this.emit('error', err);
     });
+    if (options.config.tls.port !== 0) {
+      this.tlsServer = createClientTlsServer(
+        options.config.tls,
+        (socket) => this.accept(socket, true),
+        (err) => log.debug({ err: err.message }, 'TLS handshake failed'),
+      );
+      this.tlsServer.on('error', (err) => log.error({ err }, 'TLS listening socket error'));
+    }
   }
 
-  /** Listen on config.listen (port 0 = ephemeral); resolves with the bound address. */
-  listen(): Promise<{ host: string; port: number }> {
+  /** Plain TCP is off when listen.port is 0 and a TLS port is set (TLS only); see docs/config.md. */
+  private get plainListener(): boolean {
+    const c = this.ctx.config;
+    return !(c.listen.port === 0 && c.tls.port !== 0);
+  }
+
+  /** The TLS listener's bound port (after listen), or null. */
+  tlsPort: number | null = null;
+
+  /**
+   * Listen on config.listen (port 0 = ephemeral, unless TLS only) and on tls.port; resolves with
+   * the plain listener's address (the TLS one when it is the only one; `tlsPort` has it too).
+   */
+  async listen(): Promise<{ host: string; port: number }> {
+    let tlsAddress: { host: string; port: number } | null = null;
+    if (this.tlsServer !== null) {
+      const server = this.tlsServer;
+      const { host } = this.ctx.config.listen;
+      tlsAddress = await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port: this.ctx.config.tls.port }, () => {
+          server.off('error', reject);
+          const addr = server.address() as net.AddressInfo;
+          this.tlsPort = addr.port;
+          this.log.info({ host: addr.address, port: addr.port, requireClientCert: this.ctx.config.tls.requireClientCert }, 'proxy listening (TLS)');
+          resolve({ host: addr.address, port: addr.port });
+        });
+      });
+    }
+    if (!this.plainListener && tlsAddress !== null) return tlsAddress;
+    return this.listenPlain();
+  }
+
+  private listenPlain(): Promise<{ host: string; port: number }> {
     const { host, port } = this.ctx.config.listen;
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -132,7 +177,7 @@ export class ProxyServer extends EventEmitter {
     });
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, secure = false): void {
     const ctx = this.ctx;
     if (this.closing) {
       socket.destroy();
@@ -146,7 +191,8 @@ export class ProxyServer extends EventEmitter {
       return;
     }
     ctx.counters.totalConnections++;
-    const client = new ClientConnection((handler) => acceptedStream(socket, handler, ctx.nativeIo), ctx);
+    // TLS sockets stay in Node (OpenSSL): the addon's streams are plain TCP.
+    const client = new ClientConnection((handler) => (secure ? new NodeStream(socket, handler) : acceptedStream(socket, handler, ctx.nativeIo)), ctx);
     this.connections.add(client);
     ctx.clients.add(client);
   }
@@ -178,6 +224,14 @@ export class ProxyServer extends EventEmitter {
     this.ctx.router.applyConfig(config);
     this.migration.applyConfig(config);
     for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
+    if (this.tlsServer !== null) {
+      // New certificates for new handshakes; open TLS connections keep theirs.
+      try {
+        reloadClientTls(this.tlsServer, config.tls);
+      } catch (err) {
+        this.log.error({ err }, 'TLS certificates not reloaded; the previous ones stay in use');
+      }
+    }
     // Users change live: a client keeps its user (new rules); one whose user is gone is closed, as Redis does.
     for (const orphan of this.ctx.security.applyConfig(config, this.connections, Date.now())) (orphan as ClientConnection).destroy();
   }
@@ -226,7 +280,10 @@ export class ProxyServer extends EventEmitter {
   async close(drainMs: number): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const serverClosed = Promise.all([
+      new Promise<void>((resolve) => (this.server.listening ? this.server.close(() => resolve()) : resolve())),
+      new Promise<void>((resolve) => (this.tlsServer?.listening ? this.tlsServer.close(() => resolve()) : resolve())),
+    ]);
     for (const c of this.connections) c.stopReading();
     const deadline = Date.now() + drainMs;
     while (Date.now() < deadline && [...this.connections].some((c) => !c.idle)) await new Promise((r) => setTimeout(r, 5));

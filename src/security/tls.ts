@@ -62,12 +62,13 @@ export function createClientTlsServer(config: ClientTlsConfig, onSocket: (socket
       ...serverContextOptions(config),
       requestCert: config.requireClientCert,
       rejectUnauthorized: config.requireClientCert,
-      allowHalfOpen: true,
       noDelay: true,
     } as tls.TlsOptions,
     onSocket,
   );
-  // A failed handshake (wrong CA, no client certificate, plain RESP on the TLS port) costs only that socket.
+  // No allowHalfOpen here: a peer that closes during the handshake would leave a half-open socket
+  // that only the 120 s handshake timeout ends. A failed handshake (wrong CA, no client
+  // certificate, plain RESP on the TLS port) costs only that socket.
   server.on('tlsClientError', (err, socket) => {
     onError(err);
     socket.destroy();
