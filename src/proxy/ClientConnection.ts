@@ -26,6 +26,8 @@ import type { ReplySink } from './ReplySink';
 import { ReaderHost, RequestReader } from './RequestReader';
 import type { AclUser } from '../security/AclUser';
 import type { TokenBucket } from '../observability/TokenBucket';
+import { RequestLog } from '../observability/RequestLog';
+import { turnMicros } from './FlushScheduler';
 
 /** Opens the client's stream with the connection as its event handler. */
 export type OpenStream = (handler: StreamHandler) => ByteStream;
@@ -54,6 +56,13 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   guard = 0;
   bucket: TokenBucket | null = null;
   userBucket: TokenBucket | null = null;
+  /** When the current read batch began (µs, src/observability): the start of its commands' latency. */
+  readAt = 0;
+  /** The command being dispatched: its offset in the read, and read offset → request log offset. */
+  cmdStart = 0;
+  logDelta = Number.NaN;
+  /** The bytes of requests in flight, while SLOWLOG is on (null otherwise). */
+  requestLog: RequestLog | null = null;
   /** Which connection of each backend pool this client is pinned to. */
   readonly poolIndex: number;
   rewriting = false;
@@ -107,6 +116,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.state = CLOSED;
     this.reader.clear();
     this.replies.clear();
+    this.requestLog = null;
     this.ctx.clientClosed(this);
   }
 
@@ -146,6 +156,16 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /** For shutdown: nothing in flight. */
   get idle(): boolean {
     return this.replies.inFlight === 0;
+  }
+
+  /** A read (or deferred commands) is about to be dispatched: one clock read per batch, the request log. */
+  beforeRead(chunk: Buffer, from: number, stop: number): void {
+    this.readAt = turnMicros();
+    if (this.ctx.observe.keepsRequests) this.logDelta = (this.requestLog ??= new RequestLog()).add(chunk, from, stop, this.replies.inFlight === 0);
+    else if (this.requestLog !== null) {
+      this.requestLog = null;
+      this.logDelta = Number.NaN;
+    }
   }
 
   /* ---------- ReplyTarget / DispatchClient ---------- */
@@ -246,6 +266,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
     this.reader.clear();
     this.replies.clear();
+    this.requestLog = null;
     this.ctx.clientClosed(this);
   }
 }

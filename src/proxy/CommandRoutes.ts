@@ -8,12 +8,13 @@ import type { RoutingClass } from '../commands/types';
 import type { CompiledCommandTable } from '../native/api';
 import { errorReply } from './Resp';
 import { PROXY_ACL_COMMANDS } from '../security/aclCommands';
+import { PROXY_SLOWLOG_COMMANDS } from '../observability/SlowLog';
 
 /**
  * Commands the table marks per-server but the proxy answers (their state lives in the proxy):
- * the ACL subcommands (users come from the config, src/security).
+ * the ACL subcommands (users come from the config, src/security) and SLOWLOG (the proxy's own).
  */
-const ANSWERED_BY_PROXY = new Set<string>(PROXY_ACL_COMMANDS);
+const ANSWERED_BY_PROXY = new Set<string>([...PROXY_ACL_COMMANDS, ...PROXY_SLOWLOG_COMMANDS]);
 
 export const enum Route {
   Single = 1,

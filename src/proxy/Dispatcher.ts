@@ -15,7 +15,7 @@
  * arrays, and the forwarded command is a byte range of the read.
  */
 import {
-  C_ARGC, C_CMD, C_END, C_FLAGS, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN, F_BAD_KEYS, F_NEEDS_DECODE, SLOT_NONE,
+  ARG_STRIDE, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN, F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, SLOT_NONE,
 } from '../native/api';
 import { CommandRoute, Route } from './CommandRoutes';
 import { fanOut } from './FanOut';
@@ -106,7 +106,34 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
     }
   }
   ctx.calls[id]++;
+  client.cmdStart = cmds[base + C_START];
+  const observe = ctx.observe;
+  // Hot keys: one command in 1/sampleRate hands its keys over; big values: one compare.
+  if (observe.hotKeys.shouldSample() && cmds[base + C_NKEYS] > 0) sampleHotKeys(ctx, chunk, base);
+  if (cmds[base + C_END] - cmds[base + C_START] >= observe.bigBytes) bigRequest(client, chunk, base, route);
   return BY_ROUTE[route.route](client, chunk, base, route, flags);
+}
+
+function sampleHotKeys(ctx: DispatchClient['ctx'], chunk: Buffer, base: number): void {
+  const batch = ctx.binding.batch;
+  const k0 = batch.cmds[base + C_KEY0];
+  const nk = batch.cmds[base + C_NKEYS];
+  for (let k = 0; k < nk; k++) {
+    const a = batch.keys[(k0 + k) * KEY_STRIDE] * ARG_STRIDE;
+    ctx.observe.hotKeys.sample(chunk.toString('latin1', batch.args[a], batch.args[a] + batch.args[a + 1]));
+  }
+}
+
+/** A request of at least bigKeys.bytes: its first key (the value written) is a big key. */
+function bigRequest(client: DispatchClient, chunk: Buffer, base: number, route: CommandRoute): void {
+  const batch = client.ctx.binding.batch;
+  const cmds = batch.cmds;
+  let key: string | null = null;
+  if (cmds[base + C_NKEYS] > 0) {
+    const a = batch.keys[cmds[base + C_KEY0] * KEY_STRIDE] * ARG_STRIDE;
+    key = chunk.toString('latin1', batch.args[a], batch.args[a] + Math.min(batch.args[a + 1], 1024));
+  }
+  client.ctx.observe.bigKeys.record('request', key, cmds[base + C_SLOT], route.name, cmds[base + C_END] - cmds[base + C_START], client.remote);
 }
 
 /** Keyed commands: one shard, bytes forwarded untouched (Redis Cluster's same-slot rule). */

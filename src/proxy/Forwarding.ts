@@ -29,6 +29,8 @@ export interface DispatchClient extends ClientSession {
   /** Key rewrite: map the reply of `seq` back to the client's key names. */
   mapReplyOf(seq: number, map: (reply: Buffer) => Buffer): void;
   protocolError(reply: Buffer): void;
+  /** The command being dispatched: its offset in the read (SLOWLOG's request log). */
+  cmdStart: number;
 }
 
 /** Dispatch command `i` of the current batch (Dispatcher.dispatchCommand, passed to the slow path). */

@@ -13,6 +13,9 @@ import { arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BU
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
 import { aclCommand, PROXY_ACL_COMMANDS } from '../security/aclCommands';
+import { slowlogCount, slowlogReply } from '../observability/SlowLog';
+
+const SLOWLOG_COUNT_ERROR = errorReply('ERR count should be greater than or equal to -1');
 import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
 
 type Handler = (client: ClientSession, ctx: ProxyContext, args: Buffer[], seq: number) => void;
@@ -185,7 +188,11 @@ const HANDLERS: Record<string, Handler> = {
       if (ok.length === 0) return replies[0];
       const unavailable = ctx.router.shards.filter((_, i) => isErrorReply(replies[i])).map((s) => s.name);
       const texts = ok.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
-      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null));
+      const merged = mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null);
+      // The shard's latencystats are its own execution times: the proxy's (first byte read to
+      // reply written, this worker) replace them.
+      const withLatency = sections.some((s) => ['latencystats', 'all', 'everything'].includes(s));
+      return bulkReply(withLatency ? replaceSection(merged, 'Latencystats', ctx.observe.histograms.infoLines(ctx.routes.map((r) => r.name))) : merged);
     });
   },
 
@@ -270,6 +277,26 @@ for (const name of PROXY_ACL_COMMANDS) {
   HANDLERS[name] = (client, ctx, args, seq) => client.onReply(seq, aclCommand(sub, args.slice(2), client.user, ctx.security.users));
 }
 
+/** SLOWLOG: this worker's entries (the admin API's GET /slowlog merges all workers). */
+HANDLERS['slowlog|get'] = (client, ctx, args, seq) => {
+  const count = slowlogCount(args[2]);
+  client.onReply(seq, count === null ? SLOWLOG_COUNT_ERROR : slowlogReply(ctx.observe.slowlog.get(count)));
+};
+HANDLERS['slowlog|len'] = (client, ctx, _args, seq) => client.onReply(seq, integerReply(ctx.observe.slowlog.length));
+HANDLERS['slowlog|reset'] = (client, ctx, _args, seq) => {
+  ctx.observe.slowlog.reset();
+  client.onReply(seq, OK);
+};
+HANDLERS['slowlog|help'] = (client, _ctx, _args, seq) =>
+  client.onReply(seq, arrayReply([
+    'SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+    'GET [<count>]', "    Return top <count> entries from the slowlog (default: 10, -1 mean all).", "    Entries are made of:", '    id, timestamp, time in microseconds, arguments array, client IP and port,', '    client name',
+    'LEN', '    Return the length of the slowlog.',
+    'RESET', '    Reset the slowlog.',
+    'HELP', '    Print this help.',
+    'Kvstore: times are from the first byte read to the reply written, per worker (GET /slowlog merges the workers).',
+  ].map((l) => simpleReply(l))));
+
 /** COMMAND and its subcommands: answered by a backend (every shard runs the same Redis). */
 const forwardToFirstShard: Handler = (client, ctx, args, seq) => client.forwardTo(ctx.router.keylessShard, encodeCommand(args), seq);
 for (const name of ['command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']) {
@@ -310,6 +337,13 @@ function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
     ...(ctx.backendHealth ?? []).map((b, i) =>
       `backend${i}:address=${b.address},shard=${b.shard ?? ''},role=${b.role ?? ''},state=${b.state},last_error=${(b.lastError ?? '').replace(/[\r\n,]/g, ' ')}`),
   ];
+}
+
+/** `text` with its `# <name>` section replaced by `lines` (added at the end when absent). */
+export function replaceSection(text: string, name: string, lines: string[]): string {
+  const blocks = text.split('\r\n\r\n').map((b) => b.replace(/\r\n$/, '')).filter((b) => b.length > 0 && !b.startsWith(`# ${name}`));
+  blocks.push([`# ${name}`, ...lines].join('\r\n'));
+  return blocks.join('\r\n\r\n') + '\r\n';
 }
 
 /**

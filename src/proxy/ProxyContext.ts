@@ -10,6 +10,7 @@ import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
 import type { WorkerSecurity } from '../security/WorkerSecurity';
+import type { WorkerObservability } from '../observability/WorkerObservability';
 
 /** The limits in force (config.limits; replaced whole on reload). */
 export type ProxyLimits = KvstoreConfig['limits'];
@@ -41,6 +42,8 @@ export interface ProxyContext {
   readonly hooks: ProxyHooks;
   /** Users, ACL checks and rate limits (src/security/WorkerSecurity.ts). */
   readonly security: WorkerSecurity;
+  /** Latency histograms, SLOWLOG, hot and big keys (src/observability/WorkerObservability.ts). */
+  readonly observe: WorkerObservability;
   /** Per command id: calls and error replies. */
   readonly calls: Float64Array;
   readonly errors: Float64Array;

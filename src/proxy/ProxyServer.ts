@@ -30,6 +30,8 @@ import { NodeStream } from './io/NodeStream';
 import type tls from 'node:tls';
 import { createClientTlsServer, reloadClientTls } from '../security/tls';
 import { WorkerSecurity } from '../security/WorkerSecurity';
+import { WorkerObservability } from '../observability/WorkerObservability';
+import cluster from 'node:cluster';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -94,6 +96,7 @@ export class ProxyServer extends EventEmitter {
       routeByName: byName,
       hooks: this.hooks,
       security: new WorkerSecurity(options.config),
+      observe: new WorkerObservability(options.config, routes.length, log, cluster.worker?.id ?? 0),
       calls: new Float64Array(routes.length),
       errors: new Float64Array(routes.length),
       counters,
@@ -224,6 +227,7 @@ export class ProxyServer extends EventEmitter {
     this.ctx.router.applyConfig(config);
     this.migration.applyConfig(config);
     for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
+    this.ctx.observe.applyConfig(config);
     if (this.tlsServer !== null) {
       // New certificates for new handshakes; open TLS connections keep theirs.
       try {
@@ -273,6 +277,7 @@ export class ProxyServer extends EventEmitter {
       totalCommands: ctx.counters.totalCommands,
       totalErrors: ctx.counters.totalErrors,
       backends,
+      observability: ctx.observe.stats(),
     };
   }
 
@@ -292,6 +297,7 @@ export class ProxyServer extends EventEmitter {
     for (const c of this.connections) c.destroy();
     await this.ctx.router.close(0);
     await serverClosed;
+    this.ctx.observe.close();
     this.emit('close');
   }
 }

@@ -21,8 +21,10 @@ export class ReplyRing<T> {
   mask = -1;
   objs: (T | null)[] = NOTHING;
   ints: number[] = NOTHING_INT;
-  /** Only for rings created with times (backends). */
+  /** Only for rings created with times (backends: when written; clients: when read, in µs). */
   times: number[] | null = null;
+  /** A second number per entry, only for rings created with it (clients: the request's offset in their request log). */
+  aux: number[] | null = null;
 
   constructor(
     /** Capacity of the first allocation (a power of two). */
@@ -30,6 +32,7 @@ export class ReplyRing<T> {
     /** Capacity kept when the ring empties (larger rings are dropped back to nothing). */
     private readonly keep: number,
     private readonly withTimes = false,
+    private readonly withAux = false,
   ) {}
 
   get size(): number {
@@ -52,6 +55,7 @@ export class ReplyRing<T> {
       this.objs = NOTHING;
       this.ints = NOTHING_INT;
       this.times = null;
+      this.aux = null;
       this.mask = -1;
     }
   }
@@ -62,6 +66,7 @@ export class ReplyRing<T> {
     this.objs = NOTHING;
     this.ints = NOTHING_INT;
     this.times = null;
+    this.aux = null;
     this.mask = -1;
   }
 
@@ -70,6 +75,7 @@ export class ReplyRing<T> {
     const objs: (T | null)[] = new Array(cap).fill(null);
     const ints: number[] = new Array(cap).fill(0);
     const times: number[] | null = this.withTimes ? new Array(cap).fill(0) : null;
+    const aux: number[] | null = this.withAux ? new Array(cap).fill(0) : null;
     const newMask = cap - 1;
     for (let s = this.head; s < this.tail; s++) {
       const from = s & this.mask;
@@ -77,10 +83,12 @@ export class ReplyRing<T> {
       objs[to] = this.objs[from];
       ints[to] = this.ints[from];
       if (times !== null) times[to] = this.times![from];
+      if (aux !== null) aux[to] = this.aux![from];
     }
     this.objs = objs;
     this.ints = ints;
     this.times = times;
+    this.aux = aux;
     this.mask = newMask;
   }
 }

@@ -26,6 +26,8 @@ export interface ReaderHost extends DispatchClient {
   readonly reading: boolean;
   /** Reply `reply` after every earlier reply, then close (Redis's behaviour on bad input). */
   protocolError(reply: Buffer): void;
+  /** chunk[from, stop) is about to be dispatched (latency start, SLOWLOG's request log). */
+  beforeRead(chunk: Buffer, from: number, stop: number): void;
 }
 
 export class RequestReader {
@@ -96,6 +98,7 @@ export class RequestReader {
     const binding = host.ctx.binding;
     binding.useEngineOptions(host.ctx.engine);
     const hot = binding.hot;
+    host.beforeRead(chunk, from, stop);
     for (;;) {
       hot.parseRequests(chunk, from, stop);
       const status = binding.batch.status;

@@ -27,7 +27,7 @@ import type { AdminContext, TopologyChanges } from './context';
 import { registerCoreMetrics } from './coreMetrics';
 import { EpochBarrier, WorkerEpochBarrier } from './EpochBarrier';
 import { ListenAddress, ListenPort } from './listen';
-import type { PrimaryToWorker } from './messages';
+import type { PrimaryToWorker, WorkerStats } from './messages';
 import { loadPrimaryPlugins, PrimaryPlugin } from './plugins';
 import { removePortFile, writePortFile } from './portFile';
 import { reconcileShards } from './reconcile';
@@ -161,6 +161,10 @@ export class Supervisor implements AdminContext {
 
   aggregatedStats(): Promise<AggregatedStats> {
     return this.stats.aggregated();
+  }
+
+  async workerStats(): Promise<WorkerStats[]> {
+    return (await this.stats.collect()).map((w) => w.stats);
   }
 
   redactedConfig(): KvstoreConfig {

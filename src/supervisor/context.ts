@@ -12,7 +12,7 @@ import type { TopologySnapshot } from '../topology/types';
 import type { ReloadResult } from './ConfigReloader';
 import type { EpochBarrier } from './EpochBarrier';
 import type { ListenAddress } from './listen';
-import type { PrimaryToWorker } from './messages';
+import type { PrimaryToWorker, WorkerStats } from './messages';
 import type { AggregatedStats } from './stats';
 import type { TopologyMutation } from './TopologyPublisher';
 import type { WorkerInfo } from './WorkerPool';
@@ -56,6 +56,8 @@ export interface PrimaryContext {
   broadcastToWorkers(message: PrimaryToWorker): void;
   /** GET /stats: counters summed over the workers. */
   aggregatedStats(): Promise<AggregatedStats>;
+  /** Each ready worker's own stats, as it answered (e.g. SLOWLOG entries, hot keys). */
+  workerStats(): Promise<WorkerStats[]>;
 }
 
 /** The core admin endpoints' view: a plugin's context plus the primary's own state. */
