@@ -8,6 +8,8 @@
         "native/request_parser.cc",
         "native/reply_framer.cc",
         "native/split_merge.cc",
+        "native/stream_core.cc",
+        "native/io_loop.cc",
         "native/io_stream.cc",
         "native/binding.cc"
       ],

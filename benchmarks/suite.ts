@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runConnections } from './connections';
 import { describeMachine } from './lib/machine';
 import { parseOptions, SuiteOptions, USAGE } from './lib/options';
 import { checkSystem, fillKeyspace } from './lib/prepare';
@@ -20,6 +21,7 @@ import { barChartSvg } from './lib/chart';
 import { Server, startRedisServer, startTwemproxy, twemproxyBinary, which } from './lib/servers';
 import { kvstoreAvailable, kvstoreCli, REPO_ROOT, startKvstore } from './lib/kvstore';
 import { benchmarkArgs, CLIENTS, KEYSPACE, VALUE_BYTES, WORKLOADS, Workload } from './lib/workloads';
+import { runBigMset } from './lib/bigMset';
 
 interface RunningSystem extends SystemInfo {
   server: Server;
@@ -108,7 +110,13 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (options.connections > 0) {
+    // the idle-connections section: memory per client and the spread over workers
+    const args = ['--clients', String(options.connections), '--balance', '4000', ...(options.baseline ? ['--baseline', options.baseline] : []), ...(options.outDir ? ['--out', options.outDir] : [])];
+    return runConnections(args);
+  }
   installSignalCleanup();
+  if (options.bigMset) return runBigMset(options);
   for (const binary of ['redis-server', 'redis-benchmark']) {
     if (!which(binary)) throw new Error(`${binary} not found: run \`bash scripts/install-deps.sh\``);
   }

@@ -108,6 +108,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod("keySlot", &NativeEngine::KeySlot),
                            InstanceMethod("decodeInline", &NativeEngine::DecodeInline),
                            InstanceMethod("hotFunctions", &NativeEngine::HotFunctions),
+                           InstanceMethod("commandInfo", &NativeEngine::CommandInfo),
                        });
   }
 
@@ -150,28 +151,31 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     }
     Napi::Object o = info[0].As<Napi::Object>();
     std::vector<std::string> names, keywords;
-    std::vector<int32_t> arity, specStart, specCount, specs, subStart, subCount;
+    std::vector<int32_t> arity, specStart, specCount, specs, subStart, subCount, routing, mergeKind;
     if (!getStringVector(env, o, "names", &names) || !getStringVector(env, o, "keywords", &keywords) ||
         !getInt32Vector(env, o, "arity", &arity) || !getInt32Vector(env, o, "specStart", &specStart) ||
         !getInt32Vector(env, o, "specCount", &specCount) || !getInt32Vector(env, o, "specs", &specs) ||
-        !getInt32Vector(env, o, "subStart", &subStart) || !getInt32Vector(env, o, "subCount", &subCount))
+        !getInt32Vector(env, o, "subStart", &subStart) || !getInt32Vector(env, o, "subCount", &subCount) ||
+        !getInt32Vector(env, o, "routing", &routing) || !getInt32Vector(env, o, "mergeKind", &mergeKind))
       return env.Undefined();
     std::string error;
-    if (!table_.load(names, arity, specStart, specCount, specs, keywords, subStart, subCount, &error)) {
+    if (!table_.load(names, arity, specStart, specCount, specs, keywords, subStart, subCount, routing, mergeKind, &error)) {
       Napi::Error::New(env, "invalid command table: " + error).ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    static const struct {
-      const char* name;
-      MergeKind kind;
-    } kMergeCommands[] = {{"mget", MK_ARRAY}, {"mset", MK_ALL_OK}, {"del", MK_SUM}, {"exists", MK_SUM}, {"unlink", MK_SUM}, {"touch", MK_SUM}};
-    mergeKind_.assign(table_.size(), MK_NONE);
-    for (const auto& m : kMergeCommands) {
-      int id = table_.idOf(m.name);
-      if (id >= 0) mergeKind_[id] = m.kind;
-    }
     lastCmds_ = 0;
     return env.Undefined();
+  }
+
+  // [routing code, merge kind] of a command id as this engine loaded them (tests, diagnostics).
+  Napi::Value CommandInfo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    double id = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!(id >= 0 && id < static_cast<double>(table_.size()))) return env.Null();
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, Int(env, table_.routing(static_cast<int>(id))));
+    out.Set(1u, Int(env, table_.mergeKind(static_cast<int>(id))));
+    return out;
   }
 
   Napi::Value BindBatch(const Napi::CallbackInfo& info) {
@@ -256,7 +260,14 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     size_t len, from;
     if (!requireBatch(env) || !chunkArgs(info, &data, &len, &from)) return env.Undefined();
     RequestOutput out{cmds_.data, cmds_.length / kCmdStride, args_.data, args_.length / 2, keys_.data, keys_.length / 2, status_.data};
-    int n = parser_.parse(data, len, from, out);
+    // (chunk, from, end?, resumeAt?, resumeArgs?): S_RESUME_AT / S_RESUME_ARGS of an earlier call.
+    RequestResume resume;
+    if (info.Length() > 4 && info[3].IsNumber() && info[4].IsNumber()) {
+      double at = info[3].As<Napi::Number>().DoubleValue(), args = info[4].As<Napi::Number>().DoubleValue();
+      if (at > 0 && at <= static_cast<double>(len - from) && args >= 0 && args < 2147483648.0)
+        resume = RequestResume{static_cast<size_t>(at), static_cast<size_t>(args)};
+    }
+    int n = parser_.parse(data, len, from, out, resume);
     lastCmds_ = static_cast<size_t>(n);
     return Int(env, n);
   }
@@ -291,9 +302,9 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     }
     const int32_t* cmd = cmds_.data + kCmdStride * static_cast<size_t>(ci);
     int id = cmd[C_CMD];
-    MergeKind kind = (id >= 0 && static_cast<size_t>(id) < mergeKind_.size()) ? mergeKind_[id] : MK_NONE;
+    MergeKind kind = static_cast<MergeKind>(table_.mergeKind(id));
     if (kind == MK_NONE || (cmd[C_FLAGS] & F_BAD_KEYS)) {
-      Napi::Error::New(env, "split: the command is not MGET/MSET/DEL/EXISTS/UNLINK/TOUCH").ThrowAsJavaScriptException();
+      Napi::Error::New(env, "split: not a split command (routing 'split' with a merge kind in commands.json)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     size_t argc = static_cast<size_t>(cmd[C_ARGC]), arg0 = static_cast<size_t>(cmd[C_ARG0]);
@@ -404,7 +415,6 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   CommandTable table_;
   RequestParser parser_;
   Splitter splitter_;
-  std::vector<MergeKind> mergeKind_;
   Bound<int32_t> cmds_, args_, keys_, status_, replyEnds_, replyStatus_, plan_;
   Bound<uint16_t> slots_;
   size_t lastCmds_ = 0;

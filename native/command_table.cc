@@ -15,11 +15,19 @@ uint32_t CommandTable::hashLower(const uint8_t* p, size_t len) {
 
 bool CommandTable::load(const std::vector<std::string>& names, const std::vector<int32_t>& arity, const std::vector<int32_t>& specStart,
                         const std::vector<int32_t>& specCount, const std::vector<int32_t>& specs, const std::vector<std::string>& keywords,
-                        const std::vector<int32_t>& subStart, const std::vector<int32_t>& subCount, std::string* error) {
+                        const std::vector<int32_t>& subStart, const std::vector<int32_t>& subCount, const std::vector<int32_t>& routing,
+                        const std::vector<int32_t>& mergeKind, std::string* error) {
   size_t n = names.size();
-  if (arity.size() != n || specStart.size() != n || specCount.size() != n || subStart.size() != n || subCount.size() != n) {
+  if (arity.size() != n || specStart.size() != n || specCount.size() != n || subStart.size() != n || subCount.size() != n ||
+      routing.size() != n || mergeKind.size() != n) {
     *error = "command table arrays differ in length";
     return false;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (mergeKind[i] < 0 || mergeKind[i] > 3) {
+      *error = "merge kind out of range for " + names[i];
+      return false;
+    }
   }
   if (specs.size() % kSpecStride != 0) {
     *error = "specs length is not a multiple of SPEC_STRIDE";
@@ -67,6 +75,8 @@ bool CommandTable::load(const std::vector<std::string>& names, const std::vector
   specCount_ = specCount;
   subStart_ = subStart;
   subCount_ = subCount;
+  routing_ = routing;
+  mergeKind_ = mergeKind;
   specs_ = std::move(parsed);
   rangeOnly_.assign(n, 1);
   for (size_t i = 0; i < n; i++)

@@ -1,6 +1,8 @@
 // The command table as native sees it (built from the CompiledCommandTable that TypeScript
-// passes to setCommandTable): case-insensitive name → id lookup without allocation, container
-// subcommands, and Redis 7 key-spec evaluation (db.c getKeysUsingKeySpecs).
+// passes to setCommandTable, itself compiled from src/commands/commands.json: no command list
+// is written down here): case-insensitive name → id lookup without allocation, container
+// subcommands, routing class and merge kind per command, and Redis 7 key-spec evaluation
+// (db.c getKeysUsingKeySpecs).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -34,11 +36,17 @@ class CommandTable {
  public:
   // All vectors as in CompiledCommandTable; returns false (and keeps the old table) if the
   // arrays are inconsistent.
+  // routing: the routing class code per command (ROUTING_CODE in src/native/api.ts, 1..7);
+  // mergeKind: MergeKind per command (1..3 for split commands, else 0).
   bool load(const std::vector<std::string>& names, const std::vector<int32_t>& arity, const std::vector<int32_t>& specStart,
             const std::vector<int32_t>& specCount, const std::vector<int32_t>& specs, const std::vector<std::string>& keywords,
-            const std::vector<int32_t>& subStart, const std::vector<int32_t>& subCount, std::string* error);
+            const std::vector<int32_t>& subStart, const std::vector<int32_t>& subCount, const std::vector<int32_t>& routing,
+            const std::vector<int32_t>& mergeKind, std::string* error);
 
   size_t size() const { return names_.size(); }
+  int routing(int id) const { return id >= 0 && static_cast<size_t>(id) < routing_.size() ? routing_[id] : 0; }
+  // 0 for commands that are not split (and for unknown ids).
+  int mergeKind(int id) const { return id >= 0 && static_cast<size_t>(id) < mergeKind_.size() ? mergeKind_[id] : 0; }
   // Id of the command (or container subcommand) named by argv[0] (and argv[1]).
   int lookup(const ArgView* argv, size_t argc) const {
     if (argc == 0) return kCmdUnknown;
@@ -92,7 +100,7 @@ class CommandTable {
   int lookupNameSlow(const uint8_t* name, size_t len) const;
   int lookupSub(int container, const ArgView& sub) const;
   std::vector<std::string> names_;
-  std::vector<int32_t> arity_, specStart_, specCount_, subStart_, subCount_;
+  std::vector<int32_t> arity_, specStart_, specCount_, subStart_, subCount_, routing_, mergeKind_;
   std::vector<KeySpec> specs_;
   std::vector<uint8_t> rangeOnly_;
   std::vector<std::string> keywords_;

@@ -164,7 +164,81 @@ __attribute__((always_inline)) inline bool RequestParser::describe(const uint8_t
   return true;
 }
 
-int RequestParser::parse(const uint8_t* buf, size_t len, size_t from, const RequestOutput& out) {
+__attribute__((always_inline)) inline RequestParser::BulkScan RequestParser::scanBulks(const uint8_t* buf, size_t len, size_t start, size_t* pp,
+                                                                                     long long remaining, int32_t* args, size_t* argcp,
+                                                                                     long long* need, int* error, uint8_t* badByte) const {
+  size_t p = *pp;
+  size_t argc = *argcp;
+  BulkScan result = BulkScan::Done;
+  while (remaining > 0) {
+    long long bl;
+    size_t next;
+    LengthResult rc = readLength(buf, len, p, true, &bl, &next);
+    if (rc != LengthResult::Ok) {
+      // An incomplete length line leaves need at 0: a malformed one shows after 2 more bytes.
+      result = BulkScan::Error;
+      if (rc == LengthResult::TooBig) *error = PE_TOO_BIG_BULK_COUNT_STRING;
+      else if (rc == LengthResult::NotDollar) {
+        *error = PE_EXPECTED_DOLLAR;
+        // Redis's error replies print CR and LF as spaces.
+        *badByte = (buf[p] == '\r' || buf[p] == '\n') ? ' ' : buf[p];
+      } else if (rc == LengthResult::Invalid) *error = PE_INVALID_BULK_LENGTH;
+      else result = BulkScan::Incomplete;
+      break;
+    }
+    if (bl < 0 || bl > cfg_.maxBulkBytes) {
+      *error = PE_INVALID_BULK_LENGTH;
+      result = BulkScan::Error;
+      break;
+    }
+    // Redis takes the payload and skips the two bytes after it without checking them.
+    unsigned long long end = static_cast<unsigned long long>(next) + static_cast<unsigned long long>(bl) + 2;
+    if (end > len) {
+      *need = static_cast<long long>(end - start);  // nothing can happen before this bulk is complete
+      result = BulkScan::Incomplete;
+      break;
+    }
+    if (args != nullptr) {
+      args[2 * argc] = static_cast<int32_t>(next);
+      args[2 * argc + 1] = static_cast<int32_t>(bl);
+    }
+    argc++;
+    remaining--;
+    p = static_cast<size_t>(end);
+  }
+  *pp = p;
+  *argcp = argc;
+  return result;
+}
+
+// The resumed command at `from`: the arguments before resume.at were framed by an earlier call;
+// frame the rest without storing them. Out of line and before the hot loop, which then frames
+// the command again in one pass (storing its offsets) only once it is complete.
+__attribute__((noinline)) RequestParser::ResumeOutcome RequestParser::resumeFirst(const uint8_t* buf, size_t len, size_t from, RequestResume resume,
+                                                                                  size_t argCap, ResumeStop* stop) const {
+  if (from >= len || buf[from] != '*') return ResumeOutcome::NotApplicable;
+  long long count;
+  size_t next;
+  if (readLengthSlow(buf, len, from, false, &count, &next) != LengthResult::Ok || count <= 0 || count > kMaxMultibulkLength)
+    return ResumeOutcome::NotApplicable;
+  size_t at = from + resume.at;
+  if (at < next || at > len || static_cast<long long>(resume.args) >= count) return ResumeOutcome::NotApplicable;
+  size_t done = resume.args;
+  BulkScan rs = scanBulks(buf, len, from, &at, count - static_cast<long long>(done), nullptr, &done, &stop->need, &stop->error, &stop->badByte);
+  if (rs == BulkScan::Incomplete) {
+    stop->resumeAt = at - from;
+    stop->resumeArgs = done;
+    return ResumeOutcome::Stopped;
+  }
+  if (rs == BulkScan::Error) return ResumeOutcome::Stopped;
+  if (static_cast<unsigned long long>(count) > argCap) {
+    stop->grow = count;  // complete, and larger than the whole args array
+    return ResumeOutcome::Stopped;
+  }
+  return ResumeOutcome::Complete;
+}
+
+int RequestParser::parse(const uint8_t* buf, size_t len, size_t from, const RequestOutput& out, RequestResume resume) {
   int32_t* st = out.status;
   size_t pos = from;
   size_t ncmds = 0, nargs = 0, nkeys = 0;
@@ -173,9 +247,21 @@ int RequestParser::parse(const uint8_t* buf, size_t len, size_t from, const Requ
   int full = 0;
   long long grow = 0;
   uint8_t badByte = 0;
+  size_t resumeAt = 0, resumeArgs = 0;
   const long long maxInline = cfg_.maxInlineBytes;
+  bool stopped = false;
+  if (__builtin_expect(resume.at > 0, 0)) {
+    ResumeStop rs;
+    stopped = resumeFirst(buf, len, from, resume, out.argCap, &rs) == ResumeOutcome::Stopped;
+    need = rs.need;
+    error = rs.error;
+    badByte = rs.badByte;
+    grow = rs.grow;
+    resumeAt = rs.resumeAt;
+    resumeArgs = rs.resumeArgs;
+  }
 
-  while (pos < len) {
+  if (!stopped) while (pos < len) {
     if (ncmds >= out.cmdCap) {
       full = 1;
       break;
@@ -210,43 +296,12 @@ int RequestParser::parse(const uint8_t* buf, size_t len, size_t from, const Requ
         break;
       }
       size_t p = pos;
-      long long remaining = count;
-      bool stop = false;
-      while (remaining > 0) {
-        long long bl;
-        LengthResult rc2 = readLength(buf, len, p, true, &bl, &next);
-        if (rc2 != LengthResult::Ok) {
-          // An incomplete length line leaves need at 0: a malformed one shows after 2 more bytes.
-          if (rc2 == LengthResult::TooBig) error = PE_TOO_BIG_BULK_COUNT_STRING;
-          else if (rc2 == LengthResult::NotDollar) {
-            error = PE_EXPECTED_DOLLAR;
-            // Redis's error replies print CR and LF as spaces.
-            badByte = (buf[p] == '\r' || buf[p] == '\n') ? ' ' : buf[p];
-          } else if (rc2 == LengthResult::Invalid) error = PE_INVALID_BULK_LENGTH;
-          stop = true;
-          break;
+      BulkScan rs = scanBulks(buf, len, start, &p, count, store ? args : nullptr, &argc, &need, &error, &badByte);
+      if (rs != BulkScan::Done) {
+        if (rs == BulkScan::Incomplete) {
+          resumeAt = p - start;
+          resumeArgs = argc;
         }
-        if (bl < 0 || bl > cfg_.maxBulkBytes) {
-          error = PE_INVALID_BULK_LENGTH;
-          stop = true;
-          break;
-        }
-        // Redis takes the payload and skips the two bytes after it without checking them.
-        unsigned long long end = static_cast<unsigned long long>(next) + static_cast<unsigned long long>(bl) + 2;
-        if (end > len) {
-          need = static_cast<long long>(end - start);  // nothing can happen before this bulk is complete
-          stop = true;
-          break;
-        }
-        if (store) {
-          args[2 * argc] = static_cast<int32_t>(next);
-          args[2 * argc + 1] = static_cast<int32_t>(bl);
-        }
-        argc++;
-        remaining--;
-        p = static_cast<size_t>(end);
-      }
-      if (stop) {
         pos = start;
         break;
       }
@@ -324,6 +379,10 @@ int RequestParser::parse(const uint8_t* buf, size_t len, size_t from, const Requ
   st[S_FULL] = full;
   st[S_GROW_ARGS] = static_cast<int32_t>(grow);
   st[S_ERROR_BYTE] = error == PE_EXPECTED_DOLLAR ? badByte : 0;
+  // (offsets fit: the binding refuses chunks over 2 GB)
+  const bool resumable = error == PE_NONE && full == 0 && grow == 0 && resumeAt > 0;
+  st[S_RESUME_AT] = resumable ? static_cast<int32_t>(resumeAt) : 0;
+  st[S_RESUME_ARGS] = resumable ? static_cast<int32_t>(resumeArgs) : 0;
   return static_cast<int>(ncmds);
 }
 

@@ -1,7 +1,10 @@
 // Request framing: every complete command of a client chunk, as Redis 7.0 networking.c
 // (processInlineBuffer / processMultibulkBuffer) would read it, into caller-owned int32 arrays.
-// Stateless across calls: the caller keeps the unconsumed tail and calls again with more bytes;
-// S_NEED tells it how many bytes the tail needs so a large bulk is not rescanned.
+// The caller keeps the unconsumed tail and calls again with more bytes. Two hints keep that
+// linear in the size of a huge command arriving in many reads: S_NEED (the tail cannot complete
+// before that many bytes, so a large bulk is not rescanned) and the resume point S_RESUME_AT /
+// S_RESUME_ARGS (where framing of an incomplete multibulk stopped, passed back on the next call
+// so only the new bytes are framed; the argument offsets are recomputed in one pass at the end).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -22,8 +25,10 @@ constexpr int F_INLINE = 1;
 constexpr int F_NEEDS_DECODE = 2;
 constexpr int F_BAD_KEYS = 4;
 // S_ERROR_BYTE (an extension shared with the reference): the byte quoted by "expected '$', got '%c'".
-enum StatusField { S_NCMDS = 0, S_CONSUMED, S_ERROR, S_NEED, S_FULL, S_GROW_ARGS, S_ERROR_BYTE };
-constexpr int kStatusLen = 8;
+// S_RESUME_AT / S_RESUME_ARGS: for an incomplete multibulk at S_CONSUMED, the offset (from its
+// start) of its first argument not yet complete and how many arguments precede it; 0/0 = none.
+enum StatusField { S_NCMDS = 0, S_CONSUMED, S_ERROR, S_NEED, S_FULL, S_GROW_ARGS, S_ERROR_BYTE, S_RESUME_AT, S_RESUME_ARGS };
+constexpr int kStatusLen = 9;
 
 enum ProtocolError {
   PE_NONE = 0,
@@ -49,6 +54,13 @@ inline int keySlotFor(const EngineConfig& cfg, const uint8_t* key, size_t len) {
   return cfg.hash == HashKind::Murmur ? murmurSlot(key, len, cfg.murmurSeed) : crc16Slot(key, len);
 }
 
+// A resume point from an earlier call (S_RESUME_AT / S_RESUME_ARGS) for the command at `from`,
+// valid while the bytes from `from` are the same (more may follow). at == 0: none.
+struct RequestResume {
+  size_t at = 0;
+  size_t args = 0;
+};
+
 struct RequestOutput {
   int32_t* cmds;
   size_t cmdCap;  // commands
@@ -66,7 +78,7 @@ class RequestParser {
   void setTable(const CommandTable* table) { table_ = table; }
 
   // Frames complete commands in buf[from..len). Returns the number of commands.
-  int parse(const uint8_t* buf, size_t len, size_t from, const RequestOutput& out);
+  int parse(const uint8_t* buf, size_t len, size_t from, const RequestOutput& out, RequestResume resume = {});
 
   // Decoded arguments of an inline line (for quoted/escaped inline commands).
   static bool decodeInline(const uint8_t* line, size_t len, std::string* bytes, std::vector<size_t>* lens);
@@ -75,6 +87,23 @@ class RequestParser {
   enum class LengthResult { Ok, Incomplete, Invalid, TooBig, NotDollar };
   LengthResult readLength(const uint8_t* buf, size_t len, size_t lineStart, bool bulk, long long* value, size_t* next) const;
   LengthResult readLengthSlow(const uint8_t* buf, size_t len, size_t lineStart, bool bulk, long long* value, size_t* next) const;
+  enum class BulkScan { Done, Incomplete, Error };
+  // Frames `remaining` bulk arguments from *p (offsets into args when it is not null) of the
+  // command at `start`. Done: *p is past the last. Incomplete: *p is at the first one not
+  // complete (*need set when its header was read). Error: *error / *badByte set.
+  BulkScan scanBulks(const uint8_t* buf, size_t len, size_t start, size_t* p, long long remaining, int32_t* args, size_t* argc, long long* need,
+                     int* error, uint8_t* badByte) const;
+  enum class ResumeOutcome { NotApplicable, Complete, Stopped };
+  struct ResumeStop {
+    long long need = 0;
+    int error = PE_NONE;
+    uint8_t badByte = 0;
+    long long grow = 0;
+    size_t resumeAt = 0, resumeArgs = 0;
+  };
+  // Frames the rest of the resumed command at `from`. Complete: the normal loop frames it whole;
+  // Stopped: the call ends here with *stop; NotApplicable: the resume point does not fit (ignored).
+  ResumeOutcome resumeFirst(const uint8_t* buf, size_t len, size_t from, RequestResume resume, size_t argCap, ResumeStop* stop) const;
   // Fills id, keys and slot of a complete command whose args are in `args`. Returns false when
   // its keys do not fit in keyRoom (*nkeysOut then says how many it has).
   bool describe(const uint8_t* buf, int32_t* cmd, const int32_t* args, size_t argc, int32_t argBase, int32_t* keys, size_t keyRoom,

@@ -42,8 +42,8 @@ function entry(raw: Raw, container?: string): CommandEntry {
     flags: (flags as unknown[]).map(String),
     keySpecs: (specs ?? []).map((s) => keySpec(s as Raw)),
   };
-  const { routing, reason } = classify(base);
-  return { ...base, routing, ...(reason ? { reason } : {}) };
+  const { routing, merge, reason } = classify(base);
+  return { ...base, routing, ...(merge ? { merge } : {}), ...(reason ? { reason } : {}) };
 }
 
 async function main() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system pieces Kvstore runs on and is tested against: redis-server, redis-cli,
-# redis-benchmark, redis-sentinel (Debian: redis-server, redis-tools, redis-sentinel) and
-# Twemproxy (Debian: nutcracker, for the benchmark). As root it uses apt-get; otherwise it says
+# redis-benchmark, redis-sentinel (Debian: redis-server, redis-tools, redis-sentinel), etcd and
+# etcdctl for a fleet of proxies (Debian: etcd-server, etcd-client) and Twemproxy (Debian:
+# nutcracker, for the benchmark). As root it uses apt-get; otherwise it says
 # what to install. Safe to run again: it only installs what is missing.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v redis-benchmark >/dev/null 2>&1 || need+=(redis-tools)
 command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
+command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 if [ "${KVSTORE_SKIP_TWEMPROXY:-0}" != 1 ]; then
   command -v nutcracker >/dev/null 2>&1 || [ -x /usr/sbin/nutcracker ] || need+=(nutcracker)
 fi
@@ -24,7 +27,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
-  # Debian's package starts a redis-server on 6379 as a service; Kvstore does not use it.
+  # Debian's packages start a redis-server on 6379 (and etcd on 2379) as services where an init
+  # system runs; Kvstore's tests do not use them (they start their own on free ports).
   exit 0
 fi
 echo "kvstore: missing ${need[*]}." >&2

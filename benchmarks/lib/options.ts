@@ -20,6 +20,10 @@ export interface SuiteOptions {
   kvstore: string | null;
   /** overall bound on the measuring phase, seconds */
   maxSeconds: number;
+  /** run the one-huge-MSET case (lib/bigMset.ts) instead of the redis-benchmark cells */
+  bigMset: boolean;
+  /** > 0: run the idle-connections benchmark (benchmarks/connections.ts) with this many clients instead */
+  connections: number;
   help: boolean;
 }
 
@@ -37,7 +41,11 @@ export const USAGE = `usage: npm run bench -- [options]
   --kvstore PATH        run another checkout's Kvstore (its dir or its bin/kvstore.js)
   --baseline PATH       also measure another checkout's Kvstore (1 worker) as "baseline": before/after in one run
   --kvstore-node-args A node arguments for Kvstore, e.g. "--perf-basic-prof" (workers inherit them)
-  --max-seconds N       stop measuring after N seconds (default 1500)`;
+  --max-seconds N       stop measuring after N seconds (default 1500)
+  --big-mset            instead: one MSET of 500,000 keys (~30 MB) per run, direct Redis vs Kvstore
+                        (--systems redis,kvstore-1 and --baseline apply; writes big-mset.{json,md})
+  --connections N       instead: memory per idle client (N clients), Kvstore vs Twemproxy (and --baseline),
+                        and how 4,000 connections spread over 2 workers (npm run bench:connections -- --help)`;
 
 export function parseOptions(argv: string[]): SuiteOptions {
   const o: SuiteOptions = {
@@ -55,6 +63,8 @@ export function parseOptions(argv: string[]): SuiteOptions {
     kvstoreNodeArgs: [],
     baseline: null,
     maxSeconds: 1500,
+    bigMset: false,
+    connections: 0,
     help: false,
   };
   const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -90,6 +100,8 @@ export function parseOptions(argv: string[]): SuiteOptions {
       case '--baseline': o.baseline = value(); break;
       case '--kvstore-node-args': o.kvstoreNodeArgs = value().split(/\s+/).filter(Boolean); break;
       case '--max-seconds': o.maxSeconds = positive(value()); break;
+      case '--big-mset': o.bigMset = true; break;
+      case '--connections': o.connections = Math.floor(positive(value())); break;
       case '-h': case '--help': o.help = true; break;
       default: throw new Error(`unknown option ${arg}\n${USAGE}`);
     }

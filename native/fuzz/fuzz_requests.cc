@@ -1,8 +1,10 @@
 // libFuzzer harness for the request parser (and split of the multi-key commands it finds).
 // Checks, beyond "no crash / no sanitizer report":
 //  - every reported range lies inside the input and commands are contiguous and ordered;
-//  - resuming at a split point (parse a prefix, then the whole input from S_CONSUMED) gives
-//    the same commands as one parse of the whole input;
+//  - resuming at a split point (parse a prefix, then the whole input from S_CONSUMED, passing
+//    back S_RESUME_AT / S_RESUME_ARGS) gives the same commands as one parse of the whole input,
+//    and so does the input fed in many small pieces, each call resuming where the last stopped;
+//  - a resume point lies inside the tail, after its header, and counts arguments really framed;
 //  - small output arrays (S_FULL / S_GROW_ARGS, called again) give the same commands too;
 //  - S_NEED is a true lower bound: the tail is not complete with fewer bytes;
 //  - a split of MGET/MSET/DEL/... parses back into sub-commands holding exactly the keys.
@@ -61,14 +63,16 @@ struct RunResult {
   size_t consumed;
   int error;
   int need;
+  RequestResume resume;  // for the tail at `consumed`
 };
 
-// Parses until done with the given array sizes, growing args when told to.
-RunResult runAll(RequestParser& p, const uint8_t* data, size_t len, size_t from, size_t c, size_t a, size_t k) {
-  Arrays arr(c, a, k);
-  RunResult r{{}, from, 0, 0};
+// Parses until done with the given array sizes, growing args when told to. `resume` applies to
+// the command at `from`.
+RunResult runAll(RequestParser& p, const uint8_t* data, size_t len, size_t from, Arrays& arr, RequestResume resume = {}) {
+  RunResult r{{}, from, 0, 0, {}};
   for (int guard = 0; guard < 100000; guard++) {
-    int n = p.parse(data, len, r.consumed, arr.out());
+    int n = p.parse(data, len, r.consumed, arr.out(), resume);
+    resume = RequestResume{};
     for (int i = 0; i < n; i++) {
       Cmd cmd = capture(arr, i);
       CHECK(cmd.v[0] >= static_cast<int32_t>(r.consumed) && cmd.v[1] <= static_cast<int32_t>(len) && cmd.v[0] < cmd.v[1]);
@@ -96,28 +100,40 @@ RunResult runAll(RequestParser& p, const uint8_t* data, size_t len, size_t from,
     }
     r.error = arr.status[S_ERROR];
     r.need = arr.status[S_NEED];
+    int32_t at = arr.status[S_RESUME_AT], nargs = arr.status[S_RESUME_ARGS];
+    CHECK(at >= 0 && nargs >= 0);
+    if (at > 0) {
+      // Inside the tail, after a '*' header, with fewer arguments framed than bytes before it.
+      CHECK(r.error == 0 && consumed + at <= len && data[consumed] == '*');
+      CHECK(static_cast<size_t>(nargs) * 4 <= static_cast<size_t>(at));
+      r.resume = RequestResume{static_cast<size_t>(at), static_cast<size_t>(nargs)};
+    } else {
+      CHECK(nargs == 0);
+    }
     return r;
   }
   CHECK(false);
   return r;
 }
 
+RunResult runAll(RequestParser& p, const uint8_t* data, size_t len, size_t from, size_t c, size_t a, size_t k, RequestResume resume = {}) {
+  Arrays arr(c, a, k);
+  return runAll(p, data, len, from, arr, resume);
+}
+
 CommandTable* table() {
   static CommandTable* t = [] {
     auto* ct = new CommandTable();
     std::string err;
-    CHECK(ct->load(kNames, kArity, kSpecStart, kSpecCount, kSpecs, kKeywords, kSubStart, kSubCount, &err));
+    CHECK(ct->load(kNames, kArity, kSpecStart, kSpecCount, kSpecs, kKeywords, kSubStart, kSubCount, kRouting, kMergeKind, &err));
     return ct;
   }();
   return t;
 }
 
 void checkSplit(RequestParser& p, const uint8_t* data, size_t len, const Arrays& arr, size_t i, uint16_t* slotTable) {
-  static const char* kinds[][2] = {{"mget", "1"}, {"mset", "3"}, {"del", "2"}, {"exists", "2"}, {"unlink", "2"}, {"touch", "2"}};
   const int32_t* c = &arr.cmds[i * kCmdStride];
-  MergeKind kind = MK_NONE;
-  for (auto& k : kinds)
-    if (table()->idOf(k[0]) == c[C_CMD]) kind = static_cast<MergeKind>(atoi(k[1]));
+  MergeKind kind = static_cast<MergeKind>(table()->mergeKind(c[C_CMD]));  // from commands.json
   if (kind == MK_NONE || (c[C_FLAGS] & F_BAD_KEYS)) return;
   std::vector<ArgView> views(c[C_ARGC]);
   std::string scratch;
@@ -201,6 +217,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* raw, size_t size) {
     std::vector<Cmd> joined = first.cmds;
     joined.insert(joined.end(), rest.cmds.begin(), rest.cmds.end());
     CHECK(joined == whole.cmds && rest.consumed == whole.consumed && rest.error == whole.error);
+    // The same, resumed where the prefix stopped.
+    RunResult resumed = runAll(p, data, len, first.consumed, room, room, 2 * room, first.resume);
+    joined = first.cmds;
+    joined.insert(joined.end(), resumed.cmds.begin(), resumed.cmds.end());
+    CHECK(joined == whole.cmds && resumed.consumed == whole.consumed && resumed.error == whole.error && resumed.need == whole.need);
     // S_NEED: with one byte less than reported, the tail is still incomplete.
     if (first.need > 0) {
       size_t shortEnd = first.consumed + static_cast<size_t>(first.need) - 1;
@@ -210,6 +231,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* raw, size_t size) {
         CHECK(shortRun.cmds.empty());  // (more bytes may turn into an error: a too-long line)
       }
     }
+  }
+
+  // Fed in pieces of 1..16 bytes, each call resuming where the previous one stopped (small
+  // arrays too, so S_FULL / S_GROW_ARGS meet resume points): the same as one whole parse.
+  {
+    size_t step = 1 + (splitSel & 15);
+    std::vector<Cmd> joined;
+    RunResult last{{}, 0, 0, 0, {}};
+    Arrays pieceArrays = (splitSel & 16) ? Arrays(2, 3, 2) : Arrays(room, room, 2 * room);  // reused: no allocation per piece
+    for (size_t end = step < len ? step : len;; end = end + step < len ? end + step : len) {
+      last = runAll(p, data, end, last.consumed, pieceArrays, last.resume);
+      joined.insert(joined.end(), last.cmds.begin(), last.cmds.end());
+      if (last.error != 0 || end == len) break;
+    }
+    CHECK(joined == whole.cmds && last.consumed == whole.consumed && last.error == whole.error && last.need == whole.need);
   }
 
   // Split of the multi-key commands found.

@@ -16,5 +16,7 @@ fs.writeFileSync(process.argv[3], [
   `static const std::vector<std::string> kKeywords = ${strs(t.keywords)};`,
   `static const std::vector<int32_t> kSubStart = ${arr(t.subStart)};`,
   `static const std::vector<int32_t> kSubCount = ${arr(t.subCount)};`,
+  `static const std::vector<int32_t> kRouting = ${arr(t.routing)};`,
+  `static const std::vector<int32_t> kMergeKind = ${arr(t.mergeKind)};`,
   '',
 ].join('\n'));

@@ -15,7 +15,9 @@ FLAGS=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undef
 CORE=(native/slot_hash.cc native/command_table.cc native/request_parser.cc native/reply_framer.cc native/split_merge.cc)
 clang++ "${FLAGS[@]}" native/fuzz/fuzz_requests.cc "${CORE[@]}" -o "$OUT/fuzz_requests"
 clang++ "${FLAGS[@]}" native/fuzz/fuzz_replies.cc "${CORE[@]}" -o "$OUT/fuzz_replies"
-for h in requests replies; do
+clang++ "${FLAGS[@]}" native/fuzz/fuzz_stream_core.cc native/stream_core.cc -o "$OUT/fuzz_stream_core"
+mkdir -p native/fuzz/corpus-stream_core native/fuzz/seeds/stream_core
+for h in requests replies stream_core; do
   echo "== fuzz_$h for ${SECONDS_PER}s"
   PAR=()
   [ "$JOBS" -gt 1 ] && PAR=(-jobs="$JOBS" -workers="$JOBS")

@@ -25,6 +25,12 @@ export interface AdminRequest {
 
 export type AdminHandler = (req: AdminRequest) => unknown | Promise<unknown>;
 
+/**
+ * Runs before routing (a fleet hands leader-owned endpoints to the leader): a reply ends the
+ * request, null lets it through.
+ */
+export type AdminInterceptor = (req: { method: HttpMethod; path: string; search: string; body: any }) => Promise<AdminReply | null>;
+
 /** A reply with an explicit status and/or a non-JSON body (e.g. Prometheus text). */
 export class AdminReply {
   constructor(
@@ -104,6 +110,7 @@ export class AdminServer implements AdminRoutes {
   private readonly server: http.Server;
   private readonly logger: Logger;
   private readonly maxBodyBytes: number;
+  private interceptor: AdminInterceptor | null = null;
 
   constructor(private readonly options: AdminServerOptions) {
     this.logger = options.logger ?? createLogger('admin');
@@ -118,6 +125,12 @@ export class AdminServer implements AdminRoutes {
     const route: Route = { method, pattern, segments: splitPath(pattern), handler };
     if (existing >= 0) this.routes[existing] = route;
     else this.routes.push(route);
+    return this;
+  }
+
+  /** Install (or remove, with null) the one interceptor. */
+  intercept(fn: AdminInterceptor | null): this {
+    this.interceptor = fn;
     return this;
   }
 
@@ -136,6 +149,10 @@ export class AdminServer implements AdminRoutes {
       });
     });
     return this.address();
+  }
+
+  get listening(): boolean {
+    return this.server.listening;
   }
 
   address(): { host: string; port: number } {
@@ -167,11 +184,18 @@ export class AdminServer implements AdminRoutes {
       }
     }
     try {
+      const body = method === 'GET' || method === 'HEAD' ? {} : await readJsonBody(req, this.maxBodyBytes);
+      if (this.interceptor) {
+        const taken = await this.interceptor({ method: method as HttpMethod, path: url.pathname, search: url.search, body });
+        if (taken) {
+          send(res, taken.status, taken.body, taken.contentType);
+          return;
+        }
+      }
       if (!found) {
         if (matchedPath) throw new HttpError(405, `${method} is not allowed on ${url.pathname}`);
         throw new HttpError(404, `no endpoint ${method} ${url.pathname}; see GET / for the list`);
       }
-      const body = method === 'GET' || method === 'HEAD' ? {} : await readJsonBody(req, this.maxBodyBytes);
       const result = await found.route.handler({ method: method as HttpMethod, path: url.pathname, params: found.params, query: url.searchParams, body, raw: req });
       if (result instanceof AdminReply) send(res, result.status, result.body, result.contentType);
       else send(res, 200, result === undefined ? { ok: true } : result);

@@ -33,6 +33,8 @@ export function registerCoreRoutes(ctx: AdminContext): void {
       shards: topo.shards.length,
       listen: ctx.clientAddress ?? null,
       admin: ctx.adminAddress ?? null,
+      // a fleet (coordination): etcd reachable, leader, automatic failover active/suspended
+      ...(ctx.fleet ? { fleet: ctx.fleet.status() } : {}),
     };
     return AdminReply.json(body, ready > 0 ? 200 : 503);
   });

@@ -4,9 +4,11 @@
  * between single-key, same-slot multi-key and keyless. Used by scripts/gen-command-table.ts to
  * write the class into commands.json, so the table file is the one place to read it.
  */
-import type { CommandEntry, RoutingClass } from './types';
+import type { CommandEntry, MergeKindName, RoutingClass } from './types';
 
-const SPLIT = ['mget', 'mset', 'del', 'exists', 'unlink', 'touch'];
+/** The split commands and how their sub-replies merge (the only list of them: native and the
+ * reference read it from commands.json through compileForNative). */
+const SPLIT: Record<string, MergeKindName> = { mget: 'array', mset: 'allok', del: 'sum', exists: 'sum', unlink: 'sum', touch: 'sum' };
 
 const PROXY = [
   'ping', 'echo', 'quit', 'select', 'auth', 'hello', 'info', 'dbsize', 'randomkey', 'scan', 'keys',
@@ -55,9 +57,9 @@ function keyCount(entry: Pick<CommandEntry, 'keySpecs'>): 'none' | 'one' | 'many
   return 'many';
 }
 
-export function classify(entry: Pick<CommandEntry, 'name' | 'flags' | 'keySpecs'>): { routing: RoutingClass; reason?: string } {
+export function classify(entry: Pick<CommandEntry, 'name' | 'flags' | 'keySpecs'>): { routing: RoutingClass; merge?: MergeKindName; reason?: string } {
   const { name } = entry;
-  if (SPLIT.includes(name)) return { routing: 'split' };
+  if (Object.hasOwn(SPLIT, name)) return { routing: 'split', merge: SPLIT[name] };
   if (PROXY.includes(name)) return { routing: 'proxy' };
   if (ALL_SHARDS.includes(name)) return { routing: 'allshards' };
   if (name in REFUSED) return { routing: 'unsupported', reason: REFUSED[name] };

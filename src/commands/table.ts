@@ -6,7 +6,7 @@
  */
 import data from './commands.json';
 import {
-  BEGIN_INDEX, BEGIN_KEYWORD, CompiledCommandTable, FIND_KEYNUM, FIND_RANGE, SPEC_STRIDE,
+  BEGIN_INDEX, BEGIN_KEYWORD, CompiledCommandTable, FIND_KEYNUM, FIND_RANGE, MERGE_KIND_CODE, ROUTING_CODE, SPEC_STRIDE,
 } from '../native/api';
 import type { CommandEntry } from './types';
 
@@ -35,10 +35,14 @@ export function compileForNative(): CompiledCommandTable {
   const specCount = new Int32Array(n);
   const subStart = new Int32Array(n).fill(-1);
   const subCount = new Int32Array(n);
+  const routing = new Int32Array(n);
+  const mergeKind = new Int32Array(n);
   const keywords: string[] = [];
   const specRows: number[] = [];
   commands.forEach((c, id) => {
     arity[id] = c.arity;
+    routing[id] = ROUTING_CODE[c.routing];
+    mergeKind[id] = c.merge ? MERGE_KIND_CODE[c.merge] : 0;
     specStart[id] = specRows.length / SPEC_STRIDE;
     for (const spec of c.keySpecs) {
       let beginKind = 0;
@@ -74,5 +78,5 @@ export function compileForNative(): CompiledCommandTable {
       subCount[parent]++;
     }
   });
-  return { names: commands.map((c) => c.name), arity, specStart, specCount, specs: Int32Array.from(specRows), keywords, subStart, subCount };
+  return { names: commands.map((c) => c.name), arity, specStart, specCount, specs: Int32Array.from(specRows), keywords, subStart, subCount, routing, mergeKind };
 }

@@ -12,6 +12,14 @@
  */
 export type RoutingClass = 'single' | 'split' | 'sameslot' | 'proxy' | 'allshards' | 'nokey' | 'unsupported';
 
+/**
+ * How the replies of a split command's sub-commands become the client's one reply:
+ * - array: MGET, values reassembled in the client's key order;
+ * - sum: DEL, EXISTS, UNLINK, TOUCH, integers summed;
+ * - allok: MSET, +OK when every shard said OK, else the first error.
+ */
+export type MergeKindName = 'array' | 'sum' | 'allok';
+
 export type BeginSearch = { index: number } | { keyword: string; startFrom: number } | 'unknown';
 export type FindKeys = { lastKey: number; step: number; limit: number } | { keyNumIdx: number; firstKey: number; step: number } | 'unknown';
 
@@ -29,5 +37,7 @@ export interface CommandEntry {
   flags: string[];
   keySpecs: KeySpec[];
   routing: RoutingClass;
+  /** Only (and always) for routing 'split'. */
+  merge?: MergeKindName;
   reason?: string;
 }

@@ -103,6 +103,7 @@ export function redactConfig(config: KvstoreConfig): KvstoreConfig {
   const copy = structuredClone(config);
   if (copy.password) copy.password = '***';
   if (copy.backend.password) copy.backend.password = '***';
+  if (copy.coordination?.etcd.password) copy.coordination.etcd.password = '***';
   return copy;
 }
 

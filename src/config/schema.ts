@@ -99,6 +99,19 @@ export function addFormats(): void {
     coerce: (v: string) => (v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
   });
   convict.addFormat({
+    name: 'share',
+    validate(value: unknown) {
+      if (typeof value !== 'number' || !(value > 0) || value > 1) throw new Error('must be a number above 0 and at most 1 (a share of the proxies, e.g. 0.5)');
+    },
+    coerce: (v: string) => (/^\d*\.?\d+$/.test(v.trim()) ? Number(v) : v),
+  });
+  convict.addFormat({
+    name: 'etcd-prefix',
+    validate(value: unknown) {
+      if (typeof value !== 'string' || !/^\/[\x21-\x7e]*$/.test(value)) throw new Error('must start with "/" and hold printable characters only, e.g. /kvstore/');
+    },
+  });
+  convict.addFormat({
     name: 'shards',
     validate: validateShardList,
     // env: a JSON array, e.g. KVSTORE_SHARDS='[{"name":"s1","master":"127.0.0.1:6379"}]'
@@ -249,7 +262,7 @@ export const schema = {
   },
   allowFlush: { doc: 'Let FLUSHDB/FLUSHALL through the proxy (sent to every shard).', format: Boolean, default: false, env: 'KVSTORE_ALLOW_FLUSH' },
   io: {
-    doc: 'Sockets of the data path: "native" = the addon reads and writes client and backend sockets on libuv directly (fastest), "node" = net.Socket. "native" falls back to "node" when the addon is not loaded; backends given by host name always use "node".',
+    doc: 'Sockets of the data path: "native" = the addon accepts clients and reads and writes client and backend sockets on libuv directly (fastest; on Linux each worker accepts on its own SO_REUSEPORT socket and the kernel spreads connections), "node" = net.Socket (workers share node:cluster\'s listening socket). "native" falls back to "node" when the addon is not loaded; backends given by host name always use "node".',
     format: ['native', 'node'],
     default: 'native',
     env: 'KVSTORE_IO',
@@ -286,6 +299,43 @@ export const schema = {
     env: 'KVSTORE_SENTINELS',
   },
   sentinelMasterPrefix: { doc: 'Sentinel master name of a shard = this prefix + the shard name.', format: String, default: '', env: 'KVSTORE_SENTINEL_MASTER_PREFIX' },
+  proxyId: {
+    doc: 'This proxy\'s name in a fleet (coordination): unique among the proxies sharing an etcd prefix. Empty = the listen address "host:port".',
+    format: String,
+    default: '',
+    env: 'KVSTORE_PROXY_ID',
+  },
+  coordination: {
+    etcd: {
+      endpoints: {
+        doc: 'etcd client endpoints ("host:port") of a fleet of proxies sharing one topology, one leader and one epoch barrier. Empty (default) = a single proxy with its topology in stateDir. Environment: comma separated.',
+        format: 'address-list',
+        default: [] as string[],
+        env: 'KVSTORE_ETCD_ENDPOINTS',
+      },
+      prefix: { doc: 'Key prefix of this fleet in etcd (several fleets may share one etcd).', format: 'etcd-prefix', default: '/kvstore/', env: 'KVSTORE_ETCD_PREFIX' },
+      leaseTtlMs: {
+        doc: 'Lease of a proxy\'s membership (and leadership): a proxy not heard from for this long leaves the fleet and its barrier. etcd counts in whole seconds (rounded up) and enforces its own minimum (about 2 s with default etcd timings).',
+        format: 'positive-int',
+        default: 3000,
+        env: 'KVSTORE_ETCD_LEASE_TTL_MS',
+      },
+      username: { doc: 'etcd user (etcd auth); empty = none.', format: String, default: '', env: 'KVSTORE_ETCD_USERNAME' },
+      password: { doc: 'etcd password for `username`.', format: String, default: '', env: 'KVSTORE_ETCD_PASSWORD', sensitive: true },
+    },
+    failoverConfirmShare: {
+      doc: 'Store mode: the share of live proxies (the leader included) that must see a master unreachable before the leader promotes a replica, so that one proxy cut off from one master cannot fail it over for everyone. 0.5 = half of them (2 of 3).',
+      format: 'share',
+      default: 0.5,
+      env: 'KVSTORE_COORDINATION_FAILOVER_CONFIRM_SHARE',
+    },
+    barrierTimeoutMs: {
+      doc: 'How long a routing change that moves ownership waits for every live proxy to acknowledge its epoch before it fails (the next step is not taken).',
+      format: 'positive-int',
+      default: 10000,
+      env: 'KVSTORE_COORDINATION_BARRIER_TIMEOUT_MS',
+    },
+  },
   migration: {
     batchKeys: { doc: 'Keys per MIGRATE batch when moving slots.', format: 'positive-int', default: 100, env: 'KVSTORE_MIGRATION_BATCH_KEYS' },
     maxKeysPerSecond: { doc: 'Upper bound on keys moved per second while resharding (0 = unpaced). The default keeps client p99 during a migration within about 2-3x of normal on a 2-core machine (measured with benchmarks/reshard.ts); raise it to move faster.', format: 'non-negative-int', default: 20000, env: 'KVSTORE_MIGRATION_MAX_KEYS_PER_SECOND' },

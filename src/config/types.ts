@@ -63,6 +63,21 @@ export interface HealthConfig {
   rejoinAfterMs: number;
 }
 
+/** A fleet of proxies coordinated through etcd (fixed keys: issue #17). Off when endpoints is empty. */
+export interface CoordinationConfig {
+  etcd: {
+    endpoints: string[]; // fixed
+    prefix: string; // fixed
+    leaseTtlMs: number; // fixed
+    username: string; // fixed
+    password: string; // fixed
+  };
+  /** Store mode: share of live proxies that must see a master down before a promotion. */
+  failoverConfirmShare: number;
+  /** How long an ownership-moving change waits for every live proxy's acknowledgement. */
+  barrierTimeoutMs: number;
+}
+
 export interface KvstoreConfig {
   listen: HostPort; // fixed
   workers: number | 'auto'; // fixed
@@ -101,6 +116,9 @@ export interface KvstoreConfig {
   /** Redis Sentinel addresses; when set, Sentinel decides failover (store mode). */
   sentinels: string[];
   sentinelMasterPrefix: string;
+  /** This proxy's id in a fleet; '' = the listen address. */
+  proxyId: string;
+  coordination: CoordinationConfig;
   migration: {
     /** Keys per MIGRATE batch. */
     batchKeys: number;

@@ -80,6 +80,17 @@ export function crossKeyProblems(config: KvstoreConfig): string[] {
   if (config.backend.password === '' && config.backend.username !== '') {
     problems.push('backend.username is set but backend.password is empty; ACL users need a password (AUTH username password)');
   }
+  const etcd = config.coordination.etcd;
+  const etcdSeen = new Set<string>();
+  for (const e of etcd.endpoints) {
+    const key = canonicalAddress(e);
+    if (etcdSeen.has(key)) problems.push(`coordination.etcd.endpoints: ${e} is listed twice`);
+    etcdSeen.add(key);
+    if (owners.has(key)) problems.push(`coordination.etcd.endpoints: ${e} is also the ${owners.get(key)}`);
+  }
+  if (etcd.username !== '' && etcd.password === '') problems.push('coordination.etcd.username is set but coordination.etcd.password is empty; etcd auth needs both');
+  if (etcd.endpoints.length === 0 && (etcd.username !== '' || etcd.password !== '')) problems.push('coordination.etcd: username/password are set but endpoints is empty; list the etcd endpoints (host:port) or remove the credentials');
+  if (config.proxyId !== '' && !/^[\x21-\x7e]{1,128}$/.test(config.proxyId)) problems.push(`proxyId: must be 1-128 printable characters without spaces; got ${JSON.stringify(config.proxyId)}`);
   return problems;
 }
 

@@ -54,6 +54,8 @@ export class FailoverManager {
     private readonly topology: TopologyPublisher,
     /** Where topology changes are announced (TopologyStore's 'change'), to keep checking the right backends. */
     private readonly changes?: { on(event: 'change', fn: (s: TopologySnapshot) => void): unknown; off(event: 'change', fn: (s: TopologySnapshot) => void): unknown },
+    /** Store mode in a fleet: the other proxies' confirmation that a master is down. */
+    confirmDown?: (address: string) => Promise<boolean>,
   ) {
     const backend = config.backend ? { username: config.backend.username || undefined, password: config.backend.password || undefined } : undefined;
     this.health = new HealthChecker({ health: config.health, backend });
@@ -65,7 +67,7 @@ export class FailoverManager {
       this.sentinel = new SentinelWatcher(topology, { sentinels: config.sentinels, prefix: config.sentinelMasterPrefix, timeoutMs: config.health.timeoutMs }, this.events);
     } else {
       this.engine = 'kvstore';
-      this.store = new StoreFailover(topology, this.health, { health: config.health, backend }, this.events);
+      this.store = new StoreFailover(topology, this.health, { health: config.health, backend, confirmDown }, this.events);
     }
   }
 

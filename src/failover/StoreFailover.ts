@@ -36,6 +36,12 @@ export interface StoreFailoverOptions {
   switchoverTimeoutMs?: number;
   /** How often replicas are checked for pointing at the right master (besides health events). */
   repointCheckMs?: number;
+  /**
+   * A fleet of proxies: before promoting, enough of the other proxies must see the master down
+   * too (src/coordination/HealthWitness.ts), so one proxy cut off from one master cannot fail it
+   * over for everyone. Resolves false to wait (the next pass asks again).
+   */
+  confirmDown?: (address: string) => Promise<boolean>;
 }
 
 export interface SwitchoverResult {
@@ -87,7 +93,9 @@ export class StoreFailover {
       }
       for (const shard of this.topology.snapshot.shards) {
         try {
-          if (this.health.state(shard.master) === 'down') await this.failover(shard);
+          if (this.health.state(shard.master) === 'down') {
+            if (!this.options.confirmDown || (await this.options.confirmDown(shard.master))) await this.failover(shard);
+          }
           else if (shard.state === 'down') await this.markUp(shard);
           else if (repoint) await this.repointReplicas(shard);
         } catch (err) {

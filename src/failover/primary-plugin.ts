@@ -5,6 +5,7 @@
  */
 import { registerPrimaryPlugin } from '../supervisor/plugins';
 import type { PrimaryContext } from '../supervisor/context';
+import { runningFleet } from '../coordination/Fleet';
 import { registerFailoverRoutes } from './adminRoutes';
 import { FailoverManager } from './FailoverManager';
 
@@ -17,6 +18,7 @@ export function failoverManager(): FailoverManager | undefined {
 }
 
 registerPrimaryPlugin({
+  leaderOnly: true,
   name: 'failover',
   async start(ctx: PrimaryContext) {
     const publisher = {
@@ -25,13 +27,17 @@ registerPrimaryPlugin({
       },
       update: (mutate: Parameters<PrimaryContext['updateTopology']>[0]) => ctx.updateTopology(mutate),
     };
-    manager = new FailoverManager(ctx.config, publisher, ctx.topologyChanges);
+    const witness = runningFleet()?.witness;
+    manager = new FailoverManager(ctx.config, publisher, ctx.topologyChanges, witness ? (address) => witness.confirmDown(address) : undefined);
     registerFailoverRoutes(ctx, manager);
     await manager.start();
     // Workers show backend health in INFO: push it on every state change, to new workers, and
     // every few seconds (last errors change without a state change).
     const m = manager;
-    const push = () => ctx.broadcastToWorkers({ type: 'backend-health', backends: m.healthSummary() });
+    // (in a fleet the plugin stops and starts again with the leadership: a stopped one pushes nothing)
+    const push = () => {
+      if (manager === m) ctx.broadcastToWorkers({ type: 'backend-health', backends: m.healthSummary() });
+    };
     m.health.on('change', push);
     ctx.onWorkerReady(push);
     healthTimer = setInterval(push, 5000);

@@ -12,7 +12,7 @@
  * - RANDOMKEY: a hidden answer is retried on random shards; after RANDOMKEY_TRIES, the shards
  *   are scanned for the first visible name (nil only when there is none).
  */
-import type { ReplyTarget } from '../proxy/ReplyTarget';
+import { ReplyTarget, stepSink } from '../proxy/ReplyTarget';
 import type { KeyNameView } from '../proxy/Hooks';
 import type { ProxyContext } from '../proxy/ProxyContext';
 import { concatArrays } from '../proxy/FanOut';
@@ -47,12 +47,10 @@ export function keysCommand(client: ReplyTarget, ctx: ProxyContext, view: KeyNam
   };
   for (let i = 0; i < n; i++) {
     for (const command of commands) {
-      client.forwardTo(i, command, 0, {
-        onReply: (_tag, reply) => {
-          replies.push(Buffer.from(reply));
-          if (--remaining === 0) done();
-        },
-      });
+      client.forwardTo(i, command, 0, stepSink(client, seq, ctx.log, (reply) => {
+        replies.push(Buffer.from(reply));
+        if (--remaining === 0) done();
+      }));
     }
   }
 }
@@ -93,18 +91,16 @@ export function randomKeyCommand(client: ReplyTarget, ctx: ProxyContext, view: K
     if (tries >= RANDOMKEY_TRIES) return scanForVisible(client, ctx, view, seq);
     let shard = Math.floor(Math.random() * n);
     while (empty.has(shard)) shard = (shard + 1) % n;
-    client.forwardTo(shard, command, 0, {
-      onReply: (_tag, reply) => {
-        if (isErrorReply(reply)) return client.onReply(seq, Buffer.from(reply));
-        if (reply.equals(NULL_BULK)) {
-          empty.add(shard);
-          return attempt(tries);
-        }
-        const visible = view.reveal(decodeReply(reply) as Buffer);
-        if (visible) client.onReply(seq, bulkReply(Buffer.from(visible)));
-        else attempt(tries + 1);
-      },
-    });
+    client.forwardTo(shard, command, 0, stepSink(client, seq, ctx.log, (reply) => {
+      if (isErrorReply(reply)) return client.onReply(seq, Buffer.from(reply));
+      if (reply.equals(NULL_BULK)) {
+        empty.add(shard);
+        return attempt(tries);
+      }
+      const visible = view.reveal(decodeReply(reply) as Buffer);
+      if (visible) client.onReply(seq, bulkReply(Buffer.from(visible)));
+      else attempt(tries + 1);
+    }));
   };
   attempt(0);
 }
@@ -116,17 +112,15 @@ function scanForVisible(client: ReplyTarget, ctx: ProxyContext, view: KeyNameVie
   const step = (k: number, cursor: string): void => {
     if (k >= n) return client.onReply(seq, NULL_BULK);
     const shard = (start + k) % n;
-    client.forwardTo(shard, encodeCommand(['SCAN', cursor, 'COUNT', FALLBACK_SCAN_COUNT]), 0, {
-      onReply: (_tag, reply) => {
-        if (isErrorReply(reply)) return client.onReply(seq, Buffer.from(reply));
-        const [next, names] = decodeReply(reply) as [Buffer, Buffer[]];
-        const visible = view.visibleNames(names);
-        if (visible.length > 0) return client.onReply(seq, bulkReply(Buffer.from(visible[Math.floor(Math.random() * visible.length)])));
-        const nextCursor = next.toString('latin1');
-        if (nextCursor === '0') step(k + 1, '0');
-        else step(k, nextCursor);
-      },
-    });
+    client.forwardTo(shard, encodeCommand(['SCAN', cursor, 'COUNT', FALLBACK_SCAN_COUNT]), 0, stepSink(client, seq, ctx.log, (reply) => {
+      if (isErrorReply(reply)) return client.onReply(seq, Buffer.from(reply));
+      const [next, names] = decodeReply(reply) as [Buffer, Buffer[]];
+      const visible = view.visibleNames(names);
+      if (visible.length > 0) return client.onReply(seq, bulkReply(Buffer.from(visible[Math.floor(Math.random() * visible.length)])));
+      const nextCursor = next.toString('latin1');
+      if (nextCursor === '0') step(k + 1, '0');
+      else step(k, nextCursor);
+    }));
   };
   step(0, '0');
 }

@@ -13,6 +13,7 @@ import { KeyRewriteAdmin } from './KeyRewriteAdmin';
 let admin: KeyRewriteAdmin | undefined;
 
 registerPrimaryPlugin({
+  leaderOnly: true,
   name: 'key-rewrite',
   start(ctx: PrimaryContext) {
     const config = ctx.config;

@@ -14,7 +14,7 @@ export interface NativeEngine {
   setCommandTable(compiled: CompiledCommandTable): void;
   bindBatch(cmds: Int32Array, args: Int32Array, keys: Int32Array, status: Int32Array, replyEnds: Int32Array, replyStatus: Int32Array, plan: Int32Array): void;
   bindSlotTable(table: Uint16Array): void;
-  parseRequests(chunk: Buffer, from: number, end?: number): number;
+  parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number;
   frameReplies(chunk: Buffer, from: number, end?: number): number;
   /** Writes the sub-commands into `out`; returns their size, or -size when `out` is too small. */
   split(chunk: Buffer, cmdIndex: number, out: Buffer): number;
@@ -22,9 +22,10 @@ export interface NativeEngine {
   merge(plan: Int32Array, replies: Buffer[], out: Buffer): number;
   keySlot(key: Buffer): number;
   decodeInline(line: Buffer): Buffer[] | null;
+  commandInfo(id: number): [number, number] | null;
   /** parseRequests/frameReplies as plain functions bound to this engine (no unwrap per call). */
   hotFunctions(): {
-    parseRequests(chunk: Buffer, from: number, end?: number): number;
+    parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number;
     frameReplies(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number): number;
   };
 }
@@ -71,7 +72,7 @@ export class NativeHotPath implements HotPath {
   /** This instance's native engine (instances share nothing). */
   readonly addon: NativeEngine;
 
-  private readonly parse: (chunk: Buffer, from: number, end?: number) => number;
+  private readonly parse: (chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number) => number;
   private readonly frame: (chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number) => number;
 
   constructor(addon: KvstoreAddon = loadAddon()) {
@@ -97,8 +98,8 @@ export class NativeHotPath implements HotPath {
     this.addon.bindSlotTable(table);
   }
 
-  parseRequests(chunk: Buffer, from: number, end?: number): number {
-    return this.parse(chunk, from, end);
+  parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number {
+    return this.parse(chunk, from, end, resumeAt, resumeArgs);
   }
 
   frameReplies(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number): number {
@@ -133,6 +134,10 @@ export class NativeHotPath implements HotPath {
 
   decodeInline(line: Buffer): Buffer[] | null {
     return this.addon.decodeInline(line);
+  }
+
+  commandInfo(id: number): [number, number] | null {
+    return this.addon.commandInfo(id);
   }
 }
 

@@ -47,7 +47,16 @@ export const S_NEED = 3; // when the tail is incomplete: total bytes the tail ne
 export const S_FULL = 4; // 1 when output arrays filled up: call again from S_CONSUMED
 export const S_GROW_ARGS = 5; // >0: one command has this many args, more than `args` holds: grow and retry
 export const S_ERROR_BYTE = 6; // with ExpectedDollar: the byte Redis quotes (CR/LF shown as a space, as Redis prints it)
-export const STATUS_LEN = 8;
+/**
+ * For an incomplete multibulk command at S_CONSUMED: the offset, from the command's start, of its
+ * first argument not yet complete, and how many arguments precede it (0 = no resume point).
+ * Passed back to parseRequests with the same bytes plus more (the command then starting at
+ * `from`), framing resumes there instead of rescanning the command from its start: a huge
+ * command arriving in many reads is framed in time linear in its size, as replies are.
+ */
+export const S_RESUME_AT = 7;
+export const S_RESUME_ARGS = 8;
+export const STATUS_LEN = 9;
 
 export enum ProtocolErrorCode {
   None = 0,
@@ -148,8 +157,10 @@ export interface HotPath {
   /**
    * Frame complete commands in chunk[from..end) (end defaults to chunk.length; offsets stay
    * relative to chunk); results in the bound batch. Returns S_NCMDS.
+   * `resumeAt`/`resumeArgs`: S_RESUME_AT/S_RESUME_ARGS of an earlier call that stopped in the
+   * command now starting at `from` (same bytes, more may follow).
    */
-  parseRequests(chunk: Buffer, from: number, end?: number): number;
+  parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number;
 
   /**
    * Frame complete replies in chunk[from..end); end offsets in `replyEnds`. Returns R_COUNT.
@@ -177,6 +188,9 @@ export interface HotPath {
 
   /** Decode an F_NEEDS_DECODE inline command (the bytes of the line, without CRLF) into args. */
   decodeInline(line: Buffer): Buffer[] | null;
+
+  /** [routing code, merge kind] of a command id as the engine loaded them (tests, diagnostics); null for an unknown id. */
+  commandInfo(id: number): [number, number] | null;
 }
 
 /**
@@ -203,7 +217,17 @@ export interface CompiledCommandTable {
    * of its first subcommand and count (-1/0 when none). Lookup is case-insensitive. */
   subStart: Int32Array;
   subCount: Int32Array;
+  /** Per command: its routing class (ROUTING_CODE of commands.json's `routing`). */
+  routing: Int32Array;
+  /** Per command: MergeKind of a split command (commands.json's `merge`), else 0. */
+  mergeKind: Int32Array;
 }
+
+/** Routing classes as numbers in CompiledCommandTable.routing (same numbers as the proxy's Route). */
+export const ROUTING_CODE = { single: 1, split: 2, sameslot: 3, proxy: 4, allshards: 5, nokey: 6, unsupported: 7 } as const;
+
+/** commands.json's `merge` names as MergeKind. */
+export const MERGE_KIND_CODE = { array: MergeKind.Array, sum: MergeKind.Sum, allok: MergeKind.AllOk } as const;
 export const SPEC_STRIDE = 7;
 export const BEGIN_INDEX = 1;
 export const BEGIN_KEYWORD = 2;

@@ -12,14 +12,16 @@
  */
 import { R_CONSUMED, R_ERROR, R_NEED, R_RESUME_AT, R_RESUME_OWED } from '../native/api';
 import type { Logger } from '../log';
-import { scheduleFlush, Flushable, turnNow } from './FlushScheduler';
-import { ReplyRing } from './ReplyRing';
+import { scheduleFlush, Flushable } from './FlushScheduler';
+import { ReplyRing, RingShape } from './ReplyRing';
 import type { HotPathBinding } from './HotPathBinding';
 import type { ReplySink } from './ReplySink';
 import { PartialInput } from './PartialInput';
 import { errorReply, isErrorReply } from './Resp';
 import { encodeCommand, splitAddress } from '../resp';
-import { ByteStream, connectedStream, isSharedReadBuffer, StreamHandler } from './io';
+import type { Clock, TimerHandle } from './Clock';
+import { DataPathIo, systemIo } from './DataPathIo';
+import { ByteStream, isSharedReadBuffer, StreamHandler } from './io';
 
 export interface BackendOptions {
   shard: string;
@@ -44,8 +46,8 @@ type State = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed';
 const MIN_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 2000;
 const KEEPALIVE_MS = 30_000;
-/** Pending entries kept allocated when the queue empties (a backend is shared: keep it warm). */
-const PENDING_KEPT = 1 << 16;
+/** Pending requests: a backend is shared by many clients, so its ring is kept warm up to 64 Ki. */
+const BACKEND_RING: RingShape = { initial: 64, keep: 1 << 16, withTimes: true };
 
 export class BackendConnection implements Flushable, ReplySink {
   flushScheduled = false;
@@ -55,7 +57,7 @@ export class BackendConnection implements Flushable, ReplySink {
   private unflushed = 0;
 
   /** Pending requests: the sink and its tag, and when the request was written. */
-  private readonly ring = new ReplyRing<ReplySink>(64, PENDING_KEPT, true);
+  private readonly ring = new ReplyRing<ReplySink>(BACKEND_RING);
   /** Pending entries from here on have not been written yet (no timestamp). */
   private unstamped = 0;
 
@@ -65,9 +67,10 @@ export class BackendConnection implements Flushable, ReplySink {
   private resumeOwed = 0;
 
   private backoffMs = MIN_BACKOFF_MS;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private connectTimer: NodeJS.Timeout | null = null;
-  private timeoutTimer: NodeJS.Timeout | null = null;
+  private reconnectTimer: TimerHandle | null = null;
+  private connectTimer: TimerHandle | null = null;
+  private timeoutTimer: TimerHandle | null = null;
+  private readonly clock: Clock;
   private unavailable: Buffer;
   private waiters = new Set<CongestionWaiter>();
   private readonly host: string;
@@ -75,12 +78,16 @@ export class BackendConnection implements Flushable, ReplySink {
 
   errors = 0;
   lastError = '';
+  /** Replies whose sink threw (a bug; logged): the connection went on with the next reply. */
+  sinkErrors = 0;
 
   constructor(
     private options: BackendOptions,
     private readonly binding: HotPathBinding,
     private readonly log: Logger,
+    private readonly io: DataPathIo = systemIo,
   ) {
+    this.clock = io.clock;
     const { host, port } = splitAddress(options.address);
     this.host = host;
     this.port = port;
@@ -112,7 +119,7 @@ export class BackendConnection implements Flushable, ReplySink {
   updateOptions(options: BackendOptions): void {
     this.options = options;
     if (this.timeoutTimer) {
-      clearInterval(this.timeoutTimer);
+      this.clock.clearTimer(this.timeoutTimer);
       this.timeoutTimer = null;
       this.armTimeoutCheck();
     }
@@ -148,7 +155,7 @@ export class BackendConnection implements Flushable, ReplySink {
   flush(): void {
     const stream = this.stream;
     if (this.state !== 'ready' || stream === null || this.unflushed === 0) return;
-    const now = turnNow();
+    const now = this.clock.now();
     const ring = this.ring;
     const times = ring.times!;
     for (let s = Math.max(this.unstamped, ring.head); s < ring.tail; s++) times[s & ring.mask] = now;
@@ -162,7 +169,7 @@ export class BackendConnection implements Flushable, ReplySink {
   private connect(): void {
     this.state = 'connecting';
     const attempt: { stream: ByteStream | null } = { stream: null };
-    const stream = connectedStream(this.host, this.port, this.streamHandler(attempt), this.options.nativeIo, KEEPALIVE_MS);
+    const stream = this.io.connect(this.host, this.port, this.streamHandler(attempt), this.options.nativeIo, KEEPALIVE_MS);
     attempt.stream = stream; // before any event: streams report asynchronously
     this.stream = stream;
     if (this.options.password) {
@@ -172,7 +179,7 @@ export class BackendConnection implements Flushable, ReplySink {
       stream.append(encodeCommand(args));
       this.unflushed++;
     }
-    this.connectTimer = setTimeout(() => {
+    this.connectTimer = this.clock.setTimeout(() => {
       if (this.stream === stream) this.fail(`connect timed out after ${this.options.connectMs} ms`);
     }, this.options.connectMs);
   }
@@ -195,7 +202,7 @@ export class BackendConnection implements Flushable, ReplySink {
         try {
           this.onData(chunk, start, end);
         } catch (err) {
-          // A failing sink must not take the worker down: reset this connection instead.
+          // Framing failed (a bug): the stream is out of step, so reset this connection.
           this.log.error({ err, shard: this.shard }, 'reply dispatch failed');
           this.fail('reply dispatch failed (see the proxy log)');
         }
@@ -214,21 +221,20 @@ export class BackendConnection implements Flushable, ReplySink {
   }
 
   private clearConnectTimer(): void {
-    if (this.connectTimer) clearTimeout(this.connectTimer);
+    if (this.connectTimer) this.clock.clearTimer(this.connectTimer);
     this.connectTimer = null;
   }
 
   private armTimeoutCheck(): void {
     if (this.timeoutTimer) return;
     const period = Math.max(5, Math.min(250, Math.floor(this.options.requestMs / 5)));
-    this.timeoutTimer = setInterval(() => this.checkTimeout(), period);
-    this.timeoutTimer.unref();
+    this.timeoutTimer = this.clock.setInterval(() => this.checkTimeout(), period);
   }
 
   private checkTimeout(): void {
     const ring = this.ring;
     if (ring.head >= this.unstamped) return; // nothing written and unanswered
-    const age = Date.now() - ring.times![ring.head & ring.mask];
+    const age = this.clock.now() - ring.times![ring.head & ring.mask];
     if (age > this.options.requestMs) this.fail(`timed out after ${this.options.requestMs} ms`);
   }
 
@@ -245,16 +251,15 @@ export class BackendConnection implements Flushable, ReplySink {
     this.failPending(this.errorFor(reason));
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.clock.setTimeout(() => {
       this.reconnectTimer = null;
       if (this.state === 'backoff') this.connect();
     }, delay);
-    this.reconnectTimer.unref();
   }
 
   private dropSocket(): void {
     this.clearConnectTimer();
-    if (this.timeoutTimer) clearInterval(this.timeoutTimer);
+    if (this.timeoutTimer) this.clock.clearTimer(this.timeoutTimer);
     this.timeoutTimer = null;
     const stream = this.stream;
     this.stream = null;
@@ -295,7 +300,7 @@ export class BackendConnection implements Flushable, ReplySink {
   retire(reason: string): void {
     if (this.state === 'closed') return;
     this.dropSocket();
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.reconnectTimer) this.clock.clearTimer(this.reconnectTimer);
     this.reconnectTimer = null;
     this.state = 'closed';
     this.unavailable = this.errorFor(reason);
@@ -354,8 +359,14 @@ export class BackendConnection implements Flushable, ReplySink {
         const tag = ring.ints[idx];
         ring.objs[idx] = null;
         ring.head = head + 1;
-        if (sink.takesViews === true) sink.onReplyRange!(tag, chunk, start, end);
-        else sink.onReply(tag, transient ? Buffer.from(chunk.subarray(start, end)) : chunk.subarray(start, end));
+        try {
+          if (sink.takesViews === true) sink.onReplyRange!(tag, chunk, start, end);
+          else sink.onReply(tag, transient ? Buffer.from(chunk.subarray(start, end)) : chunk.subarray(start, end));
+        } catch (err) {
+          // The stream is still in step (the reply was framed): only this sink's request is hurt.
+          this.sinkErrors++;
+          this.log.error({ err, shard: this.shard }, 'a reply sink failed');
+        }
         if (this.stream === null) return; // a sink failed us (AUTH rejected)
         start = end;
       }

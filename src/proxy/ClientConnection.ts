@@ -47,7 +47,6 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   flushScheduled = false;
   readonly id = nextClientId++;
   readonly createdAt: number;
-  readonly remote: string;
   name = '';
   /** Set with `user` by ctx.security (attach, AUTH, RESET, reload). */
   authed = false;
@@ -63,8 +62,6 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   logDelta = Number.NaN;
   /** The bytes of requests in flight, while SLOWLOG is on (null otherwise). */
   requestLog: RequestLog | null = null;
-  /** Which connection of each backend pool this client is pinned to. */
-  readonly poolIndex: number;
   rewriting = false;
   readonly stream: ByteStream;
   readonly replies: ClientReplies;
@@ -79,18 +76,18 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   ) {
     this.createdAt = clock.now();
     ctx.security.attach(this, this.createdAt);
-    this.poolIndex = this.id;
     this.replies = new ClientReplies(this);
     this.reader = new RequestReader(this);
     this.flow = new FlowControl(this);
     this.stream = open(this);
-    this.remote = this.stream.remote;
     this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
   }
 
   /* ---------- stream events ---------- */
 
   onStreamData(chunk: Buffer, start: number, end: number): void {
+    const fence = this.ctx.fence;
+    if (fence.deadline !== 0) fence.check(); // a fleet proxy only: one clock read per read (LeaseFence)
     try {
       this.reader.onData(chunk, start, end);
     } catch (err) {
@@ -131,6 +128,16 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   /* ---------- state ---------- */
+
+  /** "address:port" of the client, asked of the stream when needed (an idle client keeps no address string). */
+  get remote(): string {
+    return this.stream.remote;
+  }
+
+  /** Which connection of each backend pool this client is pinned to. */
+  get poolIndex(): number {
+    return this.id;
+  }
 
   /** Served through the addon's sockets (not net.Socket). */
   get nativeIo(): boolean {

@@ -12,15 +12,17 @@
  */
 import type { ByteStream } from './io';
 import type { ProxyContext } from './ProxyContext';
-import { ReplyRing } from './ReplyRing';
+import { ReplyRing, RingShape } from './ReplyRing';
 import type { RequestLog } from '../observability/RequestLog';
 import { turnMicros } from './FlushScheduler';
 import { keysWithAccess } from '../security/aclKeys';
 import type { ReplySink } from './ReplySink';
 
-/** Ring entries allocated on first use; a ring a deep pipeline grew above RING_KEPT is dropped once empty. */
-const RING_INITIAL = 8;
-const RING_KEPT = 16;
+/**
+ * 8 entries on first use; a ring a deep pipeline grew above 16 is dropped once empty. Per entry
+ * also when its read began (latency) and its request-log offset (SLOWLOG), src/observability.
+ */
+const CLIENT_RING: RingShape = { initial: 8, keep: 16, withTimes: true, withAux: true };
 
 /** What the replies are written to. */
 export interface RepliesHost {
@@ -42,7 +44,7 @@ export class ClientReplies implements ReplySink {
   /** In-order replies are copied into the output at once; early ones are copied into the ring. */
   readonly takesViews = true;
   /** Parked early replies (null = not answered yet) and command ids, by sequence number. */
-  private readonly ring = new ReplyRing<Buffer>(RING_INITIAL, RING_KEPT, true, true);
+  private readonly ring = new ReplyRing<Buffer>(CLIENT_RING);
   /** Key rewrite: per-sequence reply mappers (null when none is pending: the common case). */
   private maps: Map<number, (reply: Buffer) => Buffer> | null = null;
 
@@ -75,7 +77,8 @@ export class ClientReplies implements ReplySink {
     if (this.maps !== null) reply = this.mapReply(tag, reply);
     const ring = this.ring;
     if (tag !== ring.head) {
-      ring.objs[tag & ring.mask] = Buffer.from(reply); // early: park a copy until the earlier ones are out
+      // Early: park a copy until the earlier ones are out (a tag already answered is a bug: dropped).
+      if (tag > ring.head && tag < ring.tail) ring.objs[tag & ring.mask] = Buffer.from(reply);
       return;
     }
     this.output(reply, 0, reply.length, tag & ring.mask);

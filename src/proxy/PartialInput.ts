@@ -2,12 +2,17 @@
  * The incomplete tail of a read (half a command, half a reply), kept until more bytes arrive.
  * Bytes are appended into one growing buffer (doubling), so a large request or reply that comes
  * in many reads is copied about twice in total rather than once per read. `need` (a lower bound
- * from the hot path) avoids re-framing before enough bytes are there.
+ * from the hot path) avoids re-framing before enough bytes are there; `resumeAt`/`resumeArgs`
+ * (the request parser's resume point in the kept command) let framing pick up where it stopped,
+ * so the kept bytes are not framed again on each read.
  */
 export class PartialInput {
   private buf: Buffer | null = null;
   private len = 0;
   need = 0;
+  /** S_RESUME_AT / S_RESUME_ARGS for the kept bytes (0 = none); still readable after `take`. */
+  resumeAt = 0;
+  resumeArgs = 0;
 
   get active(): boolean {
     return this.buf !== null;
@@ -23,9 +28,11 @@ export class PartialInput {
    * Keep `tail` (a view into a read buffer, or into what `take` returned) and the total it needs
    * (0 = unknown). When nothing of the taken bytes was consumed, their buffer is reused as is.
    */
-  keep(tail: Buffer, need: number): void {
+  keep(tail: Buffer, need: number, resumeAt = 0, resumeArgs = 0): void {
     const last = this.lastTaken;
     this.lastTaken = null;
+    this.resumeAt = resumeAt;
+    this.resumeArgs = resumeArgs;
     if (last !== null && tail.buffer === last.buffer && tail.byteOffset === last.byteOffset) {
       this.buf = last;
       this.len = tail.length;
@@ -69,6 +76,8 @@ export class PartialInput {
   }
 
   clear(): void {
+    this.resumeAt = 0;
+    this.resumeArgs = 0;
     this.buf = null;
     this.lastTaken = null;
     this.len = 0;

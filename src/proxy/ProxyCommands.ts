@@ -6,14 +6,15 @@ import { generatedFrom } from '../commands/table';
 import type { CommandRoute } from './CommandRoutes';
 import { concatArrays, firstErrorElseFirst, sendToAllShards, sumIntegers } from './FanOut';
 import type { ProxyContext } from './ProxyContext';
-import type { ReplySink } from './ReplySink';
-import type { ClientSession } from './ReplyTarget';
+import { ClientSession, stepSink } from './ReplyTarget';
 import { errorReply } from './ErrorReply';
 import { arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BULK, OK, PONG, simpleReply } from './Resp';
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
 import { aclCommand, PROXY_ACL_COMMANDS } from '../security/aclCommands';
 import { slowlogCount, slowlogReply } from '../observability/SlowLog';
+
+import { nativeIoTotals } from './io';
 
 const SLOWLOG_COUNT_ERROR = errorReply('ERR count should be greater than or equal to -1');
 import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
@@ -227,12 +228,10 @@ const HANDLERS: Record<string, Handler> = {
     const order = Array.from({ length: n }, (_, i) => i).sort(() => Math.random() - 0.5);
     const command = encodeCommand(['RANDOMKEY']);
     const tryNext = (k: number): void => {
-      const sink: ReplySink = {
-        onReply: (_tag, reply) => {
-          if (reply.equals(NULL_BULK) && k + 1 < n) tryNext(k + 1);
-          else client.onReply(seq, reply);
-        },
-      };
+      const sink = stepSink(client, seq, ctx.log, (reply) => {
+        if (reply.equals(NULL_BULK) && k + 1 < n) tryNext(k + 1);
+        else client.onReply(seq, reply);
+      });
       client.forwardTo(order[k], command, 0, sink);
     };
     tryNext(0);
@@ -251,8 +250,11 @@ const HANDLERS: Record<string, Handler> = {
     const scanShard = (shard: number, backendCursor: bigint): void => {
       if (shard >= n) return client.onReply(seq, arrayReply([bulkReply('0'), EMPTY_ARRAY]));
       const command = encodeCommand([args[0], String(backendCursor), ...rest]);
-      client.forwardTo(shard, command, 0, {
-        onReply: (_tag, reply) => {
+      client.forwardTo(
+        shard,
+        command,
+        0,
+        stepSink(client, seq, ctx.log, (reply) => {
           if (isErrorReply(reply)) return client.onReply(seq, reply);
           const [next, keys] = decodeReply(reply) as [Buffer, Buffer[]];
           const backendNext = BigInt(next.toString('latin1'));
@@ -264,8 +266,8 @@ const HANDLERS: Record<string, Handler> = {
           const keysStart = reply.indexOf('\r\n', reply.indexOf('\r\n') + 2) + 2 + next.length + 2;
           const names = scanNames(view, reply.subarray(keysStart), pattern);
           client.onReply(seq, Buffer.concat([Buffer.from('*2\r\n'), bulkReply(String(ours)), names]));
-        },
-      });
+        }),
+      );
     };
     scanShard(Number(cursor & SCAN_SHARD_MASK), cursor >> SCAN_SHARD_BITS);
   },
@@ -315,6 +317,20 @@ export function proxyCommandNames(): string[] {
 
 /* ---------- INFO ---------- */
 
+/** Bytes the addon's sockets hold outside the JS heap (none without them). */
+function nativeBufferLines(): string[] {
+  const t = nativeIoTotals();
+  if (t === null) return [];
+  return [
+    `native_buffered_output:${t.outputQueued}`,
+    `native_buffered_input:${t.inputHeld}`,
+    `native_output_buffers:${t.outputAllocated}`,
+    `native_spare_buffers:${t.poolBytes}`,
+    `native_read_arena:${t.arenaBytes}`,
+    `native_max_stream_output:${t.maxStreamQueued}`,
+  ];
+}
+
 function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
   const c = ctx.counters;
   return [
@@ -332,6 +348,7 @@ function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
     `total_error_replies:${c.totalErrors}`,
     `protocol_errors:${c.protocolErrors}`,
     `uptime_in_seconds:${Math.floor((Date.now() - ctx.startedAt) / 1000)}`,
+    ...nativeBufferLines(),
     // Shard states from the topology, backend health from the primary's checks (failover).
     ...ctx.router.shards.map((s) => `shard_${s.name}:state=${s.downReply ? 'down' : 'up'},master=${s.address}`),
     ...(ctx.backendHealth ?? []).map((b, i) =>

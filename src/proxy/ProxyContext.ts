@@ -11,6 +11,7 @@ import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
 import type { WorkerSecurity } from '../security/WorkerSecurity';
 import type { WorkerObservability } from '../observability/WorkerObservability';
+import type { LeaseFence } from './LeaseFence';
 
 /** The limits in force (config.limits; replaced whole on reload). */
 export type ProxyLimits = KvstoreConfig['limits'];
@@ -44,6 +45,8 @@ export interface ProxyContext {
   readonly security: WorkerSecurity;
   /** Latency histograms, SLOWLOG, hot and big keys (src/observability/WorkerObservability.ts). */
   readonly observe: WorkerObservability;
+  /** A fleet proxy's lease deadline (see LeaseFence); inert outside a fleet. */
+  readonly fence: LeaseFence;
   /** Per command id: calls and error replies. */
   readonly calls: Float64Array;
   readonly errors: Float64Array;

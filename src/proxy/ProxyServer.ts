@@ -1,7 +1,8 @@
 /**
  * One worker's data path: accepts clients on config.listen, routes their commands to the shards
- * of the current topology, and reports stats. Inside a node:cluster worker `listen` shares the
- * primary's socket; in tests it runs in-process.
+ * of the current topology, and reports stats. Clients come from a ClientListener (io/): with the
+ * addon's sockets each node:cluster worker accepts natively on its own SO_REUSEPORT socket
+ * (Linux), otherwise from node:cluster's shared socket; in tests it runs in-process.
  *
  *   accept (here) → ClientConnection (parse, dispatch, ordered replies)
  *                 → Router (slot → shard) → BackendConnection (batched writes, framed replies)
@@ -9,24 +10,27 @@
  */
 import type { BackendHealthSummary } from '../supervisor/messages';
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
 import type { KvstoreConfig } from '../config/types';
 import { createLogger, Logger } from '../log';
 import type { HotPath } from '../native/api';
 import { loadHotPath } from '../native';
 import type { WorkerStats } from '../supervisor/messages';
 import type { TopologySnapshot } from '../topology/types';
-import { ClientConnection } from './ClientConnection';
+import { ClientConnection, OpenStream } from './ClientConnection';
+import type { Clock } from './Clock';
+import { DataPathIo, systemIo } from './DataPathIo';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
+import { LeaseFence } from './LeaseFence';
 import { MigrationSupport } from './MigrationSupport';
 import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
-import { acceptedStream, enableNativeIo } from './io';
+import { ByteStream, ClientListener, enableNativeIo, listenForClients, nativeIoTotals } from './io';
 import { NodeStream } from './io/NodeStream';
+import type net from 'node:net';
 import type tls from 'node:tls';
 import { createClientTlsServer, reloadClientTls } from '../security/tls';
 import { WorkerSecurity } from '../security/WorkerSecurity';
@@ -38,6 +42,8 @@ export interface ProxyServerOptions {
   topology: TopologySnapshot;
   hotPath?: HotPath;
   logger?: Logger;
+  /** Backend streams and the clock; the real ones by default (unit tests pass fakes). */
+  io?: DataPathIo;
 }
 
 /** Command tables are installed once per HotPath instance. */
@@ -55,12 +61,15 @@ function sharedHotPath(): HotPath {
 
 export class ProxyServer extends EventEmitter {
   private readonly ctx: ProxyContext;
-  private readonly server: net.Server;
+  private listener: ClientListener | null = null;
   /** The client TLS listener (tls.port), served through NodeStream; null without TLS. */
-  private readonly tlsServer: tls.Server | null = null;
+  private tlsServer: tls.Server | null = null;
+  /** The TLS listener's bound port (after listen), or null. */
+  tlsPort: number | null = null;
   private readonly connections = new Set<ClientConnection>();
   private closing = false;
   private readonly log: Logger;
+  private readonly clock: Clock;
 
   /** Seams for resharding and key rewrite (see Hooks.ts); null = off. */
   readonly hooks: ProxyHooks = { migration: null, keyRewrite: null, keyNames: null };
@@ -83,7 +92,9 @@ export class ProxyServer extends EventEmitter {
     const engine = engineOptions(options.config);
     binding.useEngineOptions(engine);
     const nativeIo = enableNativeIo(options.config.io === 'native', hot.nativeEnabled);
-    const router = new Router(options.config, binding, log, nativeIo);
+    const io = options.io ?? systemIo;
+    this.clock = io.clock;
+    const router = new Router(options.config, binding, log, nativeIo, io);
     const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };
     const clients = new Set<ClientInfo>();
     this.ctx = {
@@ -95,6 +106,7 @@ export class ProxyServer extends EventEmitter {
       routes,
       routeByName: byName,
       hooks: this.hooks,
+      fence: new LeaseFence((reply) => router.setFence(reply)),
       security: new WorkerSecurity(options.config),
       observe: new WorkerObservability(options.config, routes.length, log, cluster.worker?.id ?? 0),
       calls: new Float64Array(routes.length),
@@ -117,19 +129,6 @@ export class ProxyServer extends EventEmitter {
       this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
     }); // synchronous: nothing in flight yet
     this.keyRewrite.warmUp();
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => {
-      log.error({ err }, 'listening socket error');
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-    });
-    if (options.config.tls.port !== 0) {
-      this.tlsServer = createClientTlsServer(
-        options.config.tls,
-        (socket) => this.accept(socket, true),
-        (err) => log.debug({ err: err.message }, 'TLS handshake failed'),
-      );
-      this.tlsServer.on('error', (err) => log.error({ err }, 'TLS listening socket error'));
-    }
   }
 
   /** Plain TCP is off when listen.port is 0 and a TLS port is set (TLS only); see docs/config.md. */
@@ -138,66 +137,85 @@ export class ProxyServer extends EventEmitter {
     return !(c.listen.port === 0 && c.tls.port !== 0);
   }
 
-  /** The TLS listener's bound port (after listen), or null. */
-  tlsPort: number | null = null;
-
   /**
-   * Listen on config.listen (port 0 = ephemeral, unless TLS only) and on tls.port; resolves with
-   * the plain listener's address (the TLS one when it is the only one; `tlsPort` has it too).
+   * Listen on config.listen (port 0 = ephemeral, unless TLS only: see plainListener) and on
+   * tls.port; resolves with the plain listener's address (the TLS one when it is the only one).
    */
   async listen(): Promise<{ host: string; port: number }> {
     let tlsAddress: { host: string; port: number } | null = null;
-    if (this.tlsServer !== null) {
-      const server = this.tlsServer;
-      const { host } = this.ctx.config.listen;
-      tlsAddress = await new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host, port: this.ctx.config.tls.port }, () => {
-          server.off('error', reject);
-          const addr = server.address() as net.AddressInfo;
-          this.tlsPort = addr.port;
-          this.log.info({ host: addr.address, port: addr.port, requireClientCert: this.ctx.config.tls.requireClientCert }, 'proxy listening (TLS)');
-          resolve({ host: addr.address, port: addr.port });
-        });
-      });
-    }
-    if (!this.plainListener && tlsAddress !== null) return tlsAddress;
+    if (this.ctx.config.tls.port !== 0 && this.tlsServer === null) tlsAddress = await this.listenTls();
+    if (!this.plainListener) return tlsAddress ?? { host: this.ctx.config.listen.host, port: this.tlsPort! };
     return this.listenPlain();
   }
 
-  private listenPlain(): Promise<{ host: string; port: number }> {
-    const { host, port } = this.ctx.config.listen;
+  /** TLS clients: Node's tls.Server (OpenSSL); each secure socket is served through NodeStream. */
+  private async listenTls(): Promise<{ host: string; port: number }> {
+    const server = createClientTlsServer(
+      this.ctx.config.tls,
+      (socket) => this.accept(new NodeStream(socket)),
+      (err) => this.log.debug({ err: err.message }, 'TLS handshake failed'),
+    );
+    this.tlsServer = server;
+    server.on('error', (err) => this.log.error({ err }, 'TLS listening socket error'));
+    const { host } = this.ctx.config.listen;
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', onError);
-        const addr = this.server.address() as net.AddressInfo;
-        this.log.info({ host: addr.address, port: addr.port, nativeEnabled: this.ctx.binding.hot.nativeEnabled, nativeIo: this.ctx.nativeIo }, 'proxy listening');
-        if (this.ctx.config.io === 'native' && !this.ctx.nativeIo) this.log.warn('io: native requested but the addon sockets are unavailable: using net.Socket');
+      server.once('error', reject);
+      server.listen({ host, port: this.ctx.config.tls.port }, () => {
+        server.off('error', reject);
+        const addr = server.address() as net.AddressInfo;
+        this.tlsPort = addr.port;
+        this.log.info({ host: addr.address, port: addr.port, requireClientCert: this.ctx.config.tls.requireClientCert }, 'proxy listening (TLS)');
         resolve({ host: addr.address, port: addr.port });
       });
     });
   }
 
-  private accept(socket: net.Socket, secure = false): void {
+  private async listenPlain(): Promise<{ host: string; port: number }> {
+    if (this.listener !== null) return this.listener.address;
+    const { host, port } = this.ctx.config.listen;
+    this.listener = await listenForClients({
+      host,
+      port,
+      nativeIo: this.ctx.nativeIo,
+      onStream: (stream) => this.accept(stream),
+      onError: (err) => {
+        this.log.error({ err }, 'listening socket error');
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      },
+    });
+    const { address, kind, reusePort } = this.listener;
+    this.log.info({ host: address.host, port: address.port, nativeEnabled: this.ctx.binding.hot.nativeEnabled, nativeIo: this.ctx.nativeIo, accept: kind, reusePort }, 'proxy listening');
+    if (this.ctx.config.io === 'native' && !this.ctx.nativeIo) this.log.warn('io: native requested but the addon sockets are unavailable: using net.Socket');
+    return address;
+  }
+
+  private accept(stream: ByteStream): void {
     const ctx = this.ctx;
     if (this.closing) {
-      socket.destroy();
+      stream.destroy();
       return;
     }
     if (this.connections.size >= ctx.config.limits.maxClients) {
       ctx.counters.rejectedConnections++;
-      socket.on('error', () => undefined);
-      socket.end(ERRORS.maxClients);
-      setTimeout(() => socket.destroy(), 1000).unref();
+      stream.append(ERRORS.maxClients);
+      stream.end();
+      setTimeout(() => stream.destroy(), 1000).unref();
       return;
     }
+    this.attachClient((handler) => {
+      stream.attach(handler); // an accepted stream reads only once its owner is attached
+      return stream;
+    });
+  }
+
+  /** Serve one more client on the stream `open` makes (accepted sockets; fake streams in tests). */
+  attachClient(open: OpenStream): ClientConnection {
+    const ctx = this.ctx;
     ctx.counters.totalConnections++;
-    // TLS sockets stay in Node (OpenSSL): the addon's streams are plain TCP.
-    const client = new ClientConnection((handler) => (secure ? new NodeStream(socket, handler) : acceptedStream(socket, handler, ctx.nativeIo)), ctx);
+    const client = new ClientConnection(open, ctx, this.clock);
     this.connections.add(client);
     ctx.clients.add(client);
+    return client;
   }
 
   /** Replace the routing whole (a new epoch). */
@@ -212,6 +230,11 @@ export class ProxyServer extends EventEmitter {
   }
 
   /** The primary's health checks of every backend, shown in INFO (# Proxy). */
+  /** Fleet: the primary's lease deadline (see LeaseFence). */
+  setFleetLease(validUntil: number | null): void {
+    this.ctx.fence.renew(validUntil);
+  }
+
   setBackendHealth(backends: BackendHealthSummary[]): void {
     this.ctx.backendHealth = backends;
   }
@@ -227,6 +250,8 @@ export class ProxyServer extends EventEmitter {
     this.ctx.router.applyConfig(config);
     this.migration.applyConfig(config);
     for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
+    // Users change live: a client keeps its user (new rules); one whose user is gone is closed, as Redis does.
+    for (const orphan of this.ctx.security.applyConfig(config, this.connections, Date.now())) (orphan as ClientConnection).destroy();
     this.ctx.observe.applyConfig(config);
     if (this.tlsServer !== null) {
       // New certificates for new handshakes; open TLS connections keep theirs.
@@ -236,8 +261,6 @@ export class ProxyServer extends EventEmitter {
         this.log.error({ err }, 'TLS certificates not reloaded; the previous ones stay in use');
       }
     }
-    // Users change live: a client keeps its user (new rules); one whose user is gone is closed, as Redis does.
-    for (const orphan of this.ctx.security.applyConfig(config, this.connections, Date.now())) (orphan as ClientConnection).destroy();
   }
 
   get epoch(): number {
@@ -270,6 +293,7 @@ export class ProxyServer extends EventEmitter {
       nativeEnabled: ctx.binding.hot.nativeEnabled,
       nativeIo: ctx.nativeIo,
       nativeIoClients: [...this.connections].filter((c) => c.nativeIo).length,
+      nativeBuffers: nativeBuffers(),
       epoch: ctx.router.epoch,
       clients: this.connections.size,
       totalConnections: ctx.counters.totalConnections,
@@ -285,9 +309,10 @@ export class ProxyServer extends EventEmitter {
   async close(drainMs: number): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    const tlsServer = this.tlsServer;
     const serverClosed = Promise.all([
-      new Promise<void>((resolve) => (this.server.listening ? this.server.close(() => resolve()) : resolve())),
-      new Promise<void>((resolve) => (this.tlsServer?.listening ? this.tlsServer.close(() => resolve()) : resolve())),
+      this.listener?.close() ?? Promise.resolve(),
+      new Promise<void>((resolve) => (tlsServer?.listening ? tlsServer.close(() => resolve()) : resolve())),
     ]);
     for (const c of this.connections) c.stopReading();
     const deadline = Date.now() + drainMs;
@@ -300,6 +325,11 @@ export class ProxyServer extends EventEmitter {
     this.ctx.observe.close();
     this.emit('close');
   }
+}
+
+/** Native buffered bytes of this worker for stats (absent without the addon's sockets). */
+function nativeBuffers(): WorkerStats['nativeBuffers'] {
+  return nativeIoTotals() ?? undefined;
 }
 
 function engineOptions(config: KvstoreConfig): EngineOptions {

@@ -12,6 +12,18 @@
  * one used without pipelining a small one. Columns are plain arrays (small integers stay unboxed);
  * sequence numbers are not limited to 32 bits.
  */
+/** How a kind of ring grows and shrinks (one shared object per kind, not fields per ring). */
+export interface RingShape {
+  /** Capacity of the first allocation (a power of two). */
+  readonly initial: number;
+  /** Capacity kept when the ring empties (larger rings are dropped back to nothing). */
+  readonly keep: number;
+  /** Keep a write time per entry (backends: the request timeout; clients: when read, µs). */
+  readonly withTimes: boolean;
+  /** Keep a second number per entry (clients: the request's offset in their request log). */
+  readonly withAux?: boolean;
+}
+
 export class ReplyRing<T> {
   /** Oldest unanswered sequence number. */
   head = 0;
@@ -26,14 +38,7 @@ export class ReplyRing<T> {
   /** A second number per entry, only for rings created with it (clients: the request's offset in their request log). */
   aux: number[] | null = null;
 
-  constructor(
-    /** Capacity of the first allocation (a power of two). */
-    private readonly initial: number,
-    /** Capacity kept when the ring empties (larger rings are dropped back to nothing). */
-    private readonly keep: number,
-    private readonly withTimes = false,
-    private readonly withAux = false,
-  ) {}
+  constructor(private readonly shape: RingShape) {}
 
   get size(): number {
     return this.tail - this.head;
@@ -51,7 +56,7 @@ export class ReplyRing<T> {
 
   /** The ring is empty: drop arrays that a deep pipeline grew beyond `keep`. */
   shrinkIfIdle(): void {
-    if (this.head === this.tail && this.mask >= this.keep) {
+    if (this.head === this.tail && this.mask >= this.shape.keep) {
       this.objs = NOTHING;
       this.ints = NOTHING_INT;
       this.times = null;
@@ -71,11 +76,11 @@ export class ReplyRing<T> {
   }
 
   private grow(): void {
-    const cap = this.mask < 0 ? this.initial : (this.mask + 1) * 2;
+    const cap = this.mask < 0 ? this.shape.initial : (this.mask + 1) * 2;
     const objs: (T | null)[] = new Array(cap).fill(null);
     const ints: number[] = new Array(cap).fill(0);
-    const times: number[] | null = this.withTimes ? new Array(cap).fill(0) : null;
-    const aux: number[] | null = this.withAux ? new Array(cap).fill(0) : null;
+    const times: number[] | null = this.shape.withTimes ? new Array(cap).fill(0) : null;
+    const aux: number[] | null = this.shape.withAux ? new Array(cap).fill(0) : null;
     const newMask = cap - 1;
     for (let s = this.head; s < this.tail; s++) {
       const from = s & this.mask;

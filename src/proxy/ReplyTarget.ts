@@ -4,6 +4,8 @@
  * pinned backend connections. They get this narrow view instead of the connection, so they do not
  * import it (no import cycle) and can be tested with a recording fake.
  */
+import { errorReply } from './ErrorReply';
+import type { Logger } from '../log';
 import type { ReplySink } from './ReplySink';
 import type { GuardedClient } from '../security/WorkerSecurity';
 
@@ -30,4 +32,24 @@ export interface ClientSession extends ReplyTarget, GuardedClient {
   authed: boolean;
   /** QUIT: close once every earlier reply is written. */
   endAfterReplies(): void;
+}
+
+const UNREADABLE_REPLY = errorReply("ERR Kvstore: could not read a shard's reply (see the proxy log)");
+
+/**
+ * A sink for a shard reply that request `seq` of `target` depends on (SCAN, KEYS, RANDOMKEY: code
+ * that reads the reply): if that code throws (a reply of a shape it did not expect), the request
+ * is answered with an error instead of never, and the backend connection is not disturbed.
+ */
+export function stepSink(target: ReplyTarget, seq: number, log: Logger, step: (reply: Buffer) => void): ReplySink {
+  return {
+    onReply: (_tag, reply) => {
+      try {
+        step(reply);
+      } catch (err) {
+        log.error({ err }, 'could not read a shard reply');
+        target.onReply(seq, UNREADABLE_REPLY);
+      }
+    },
+  };
 }

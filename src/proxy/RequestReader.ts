@@ -5,13 +5,14 @@
  * Two kinds of bytes outlive a read (reads are only valid during onStreamData, so both are
  * copies, allocated only when needed and dropped once consumed):
  * - the parse state: an incomplete command at the end of a read, kept in a PartialInput until
- *   enough bytes arrived (`S_NEED`) — `frame` and `keepTail` are the only places that know about
- *   it, so a resumable parser replaces exactly these two;
+ *   enough bytes arrived (`S_NEED`), with the parser's resume point (`S_RESUME_AT`/`S_RESUME_ARGS`)
+ *   so that a huge command arriving in many reads is framed once, not once per read;
  * - deferred commands: complete commands read while reading is stopped (FlowControl), run in
  *   order when it restarts.
  */
 import {
   C_END, CMD_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, S_NCMDS, S_NEED,
+  S_RESUME_ARGS, S_RESUME_AT,
 } from '../native/api';
 import { dispatchCommand } from './Dispatcher';
 import type { DispatchClient } from './Forwarding';
@@ -53,8 +54,10 @@ export class RequestReader {
       partial.append(chunk.subarray(start, end));
       if (!partial.ready) return;
       chunk = partial.take();
-      start = 0;
-      end = chunk.length;
+      // framing picks up where it stopped in the kept command (resumable parse state)
+      this.process(chunk, 0, chunk.length, partial.resumeAt, partial.resumeArgs);
+      if (this.partial !== null && !this.partial.active) this.partial = null;
+      return;
     } else if (host.flow.paused !== 0) {
       // Read in the same turn as the pause (reads are delivered in batches): keep it for later.
       this.deferred = Buffer.from(chunk.subarray(start, end));
@@ -93,14 +96,15 @@ export class RequestReader {
    * Frame and dispatch the commands in chunk[from, stop). Stops early, keeping the rest in
    * `deferred`, when flow control says so after a command.
    */
-  private process(chunk: Buffer, from: number, stop: number): void {
+  private process(chunk: Buffer, from: number, stop: number, resumeAt = 0, resumeArgs = 0): void {
     const host = this.host;
     const binding = host.ctx.binding;
     binding.useEngineOptions(host.ctx.engine);
     const hot = binding.hot;
     host.beforeRead(chunk, from, stop);
     for (;;) {
-      hot.parseRequests(chunk, from, stop);
+      hot.parseRequests(chunk, from, stop, resumeAt, resumeArgs);
+      resumeAt = 0; // (a resume point is for the first call only)
       const status = binding.batch.status;
       const n = status[S_NCMDS];
       let next = from + status[S_CONSUMED];
@@ -137,20 +141,20 @@ export class RequestReader {
         continue;
       }
       if (status[S_FULL] !== 0 && from < stop) continue;
-      if (from < stop) this.keepTail(chunk, from, stop, status[S_NEED]);
+      if (from < stop) this.keepTail(chunk, from, stop, status[S_NEED], status[S_RESUME_AT], status[S_RESUME_ARGS]);
       return;
     }
   }
 
   /** An incomplete command ends the read: keep it (copied) until `need` bytes are there. */
-  private keepTail(chunk: Buffer, from: number, stop: number, need: number): void {
+  private keepTail(chunk: Buffer, from: number, stop: number, need: number, resumeAt: number, resumeArgs: number): void {
     const host = this.host;
     const limit = host.ctx.config.limits.maxRequestBytes;
     if (need > limit || stop - from > limit) {
       host.protocolError(errorReply(`ERR Protocol error: request larger than ${limit} bytes (limits.maxRequestBytes)`));
       return;
     }
-    (this.partial ??= new PartialInput()).keep(chunk.subarray(from, stop), need);
+    (this.partial ??= new PartialInput()).keep(chunk.subarray(from, stop), need, resumeAt, resumeArgs);
   }
 }
 

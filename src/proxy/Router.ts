@@ -8,6 +8,7 @@ import type { Logger } from '../log';
 import { NO_SHARD, routingTable } from '../topology/slots';
 import { SLOT_COUNT, TopologySnapshot } from '../topology/types';
 import { BackendConnection, BackendOptions } from './BackendConnection';
+import { DataPathIo, systemIo } from './DataPathIo';
 import type { HotPathBinding } from './HotPathBinding';
 import { errorReply } from './Resp';
 
@@ -38,6 +39,10 @@ export class Router {
   /** Where keyless commands go: the first shard that is not down. */
   keylessShard = 0;
   private config: KvstoreConfig;
+  /** While set, every shard answers it (a fleet proxy out of its lease: LeaseFence). */
+  private fenceReply: Buffer | null = null;
+  /** The shards' own down replies, kept while fenced. */
+  private unfencedDown: Array<Buffer | null> = [];
 
   constructor(
     config: KvstoreConfig,
@@ -45,6 +50,8 @@ export class Router {
     private readonly log: Logger,
     /** Backends use the addon's sockets (src/proxy/io). */
     private readonly nativeIo = false,
+    /** How backend streams are opened, and the clock (fakes in unit tests). */
+    private readonly io: DataPathIo = systemIo,
   ) {
     this.config = config;
   }
@@ -83,6 +90,7 @@ export class Router {
     }
     this.shards = next;
     this.keylessShard = Math.max(0, next.findIndex((s) => s.downReply === null));
+    if (this.fenceReply) this.setFence(this.fenceReply, true);
     this.slotTable.set(table);
     this.migrating.fill(0);
     for (const m of snapshot.migrations) this.migrating.fill(1, m.first, m.last + 1);
@@ -91,6 +99,19 @@ export class Router {
     this.epoch = snapshot.epoch;
     this.binding.useSlotTable(this.slotTable);
     this.log.info({ epoch: snapshot.epoch, shards: next.length }, 'topology applied');
+  }
+
+  /** Fence (every shard answers `reply`) or unfence (null) the routing; see LeaseFence. */
+  setFence(reply: Buffer | null, reapply = false): void {
+    if (reply) {
+      if (!this.fenceReply || reapply) this.unfencedDown = this.shards.map((s) => s.downReply);
+      for (const s of this.shards) s.downReply = reply;
+    } else if (this.fenceReply) {
+      this.shards.forEach((s, i) => (s.downReply = this.unfencedDown[i] ?? null));
+      this.unfencedDown = [];
+    }
+    this.fenceReply = reply;
+    this.log.warn({ fenced: reply !== null, epoch: this.epoch }, reply ? 'fleet lease expired: refusing commands until caught up' : 'fleet lease renewed: serving');
   }
 
   /** The migration a slot is part of, as shard names (null when the slot is not moving). */
@@ -107,7 +128,7 @@ export class Router {
 
   private createPool(name: string, address: string): BackendConnection[] {
     const size = Math.max(1, this.config.backend.poolSize);
-    return Array.from({ length: size }, () => new BackendConnection(this.backendOptions(name, address), this.binding, this.log));
+    return Array.from({ length: size }, () => new BackendConnection(this.backendOptions(name, address), this.binding, this.log, this.io));
   }
 
   private backendOptions(shard: string, address: string): BackendOptions {

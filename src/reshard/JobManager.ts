@@ -82,6 +82,8 @@ export interface JobManagerDeps {
   filter: SlotFilter;
   settings: () => ReshardSettings;
   stateDir: string;
+  /** Where the job list is kept instead of stateDir/jobs.json (a fleet: etcd, src/coordination). */
+  jobStore?: { load(): JobInfo[] | null; save(infos: JobInfo[]): void };
   log?: Logger;
 }
 
@@ -138,6 +140,12 @@ export class JobManager extends EventEmitter {
   }
 
   private loadJobs(): void {
+    if (this.deps.jobStore) {
+      const saved = this.deps.jobStore.load() ?? [];
+      for (const info of saved) this.jobs.push(new Job(info));
+      this.nextId = Math.max(0, ...saved.map((j) => j.id)) + 1;
+      return;
+    }
     if (!fs.existsSync(this.file)) return;
     try {
       const saved = JSON.parse(fs.readFileSync(this.file, 'utf8')) as JobInfo[];
@@ -150,6 +158,7 @@ export class JobManager extends EventEmitter {
 
   private saveJobs(): void {
     const infos = this.jobs.slice(-KEEP_JOBS).map((j) => j.snapshotInfo());
+    if (this.deps.jobStore) return this.deps.jobStore.save(infos);
     writeFileAtomic(this.file, JSON.stringify(infos, null, 2));
   }
 

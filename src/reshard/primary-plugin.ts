@@ -6,6 +6,7 @@ import { registerPrimaryPlugin } from '../supervisor/plugins';
 import type { PrimaryContext } from '../supervisor/context';
 import { counterFrom, gaugeFrom } from '../admin/metrics';
 import { createLogger } from '../log';
+import { runningFleet } from '../coordination/Fleet';
 import { registerReshardRoutes } from './adminRoutes';
 import { JobManager } from './JobManager';
 import { createSlotFilter } from './slotFilter';
@@ -28,14 +29,17 @@ async function resumeWhenReady(ctx: PrimaryContext, jobs: JobManager): Promise<v
 }
 
 registerPrimaryPlugin({
+  leaderOnly: true,
   name: 'reshard',
   start(ctx) {
+    stopped = false; // in a fleet the plugin starts again each time this proxy is elected
     const jobs = new JobManager({
       snapshot: () => ctx.topology,
       apply: (mutate) => ctx.updateTopology(mutate),
       filter: createSlotFilter(ctx.config),
       settings: () => ({ ...ctx.config.migration, backend: ctx.config.backend, migrateTimeoutMs: Math.max(5000, ctx.config.timeouts.requestMs) }),
       stateDir: ctx.config.stateDir,
+      jobStore: runningFleet()?.jobStore(),
       log,
     });
     manager = jobs;

@@ -64,7 +64,10 @@ export function createClientTlsServer(config: ClientTlsConfig, onSocket: (socket
       rejectUnauthorized: config.requireClientCert,
       noDelay: true,
     } as tls.TlsOptions,
-    onSocket,
+    (socket: tls.TLSSocket) => {
+      socket.pause(); // read once the connection is attached (as plain accepted sockets)
+      onSocket(socket);
+    },
   );
   // No allowHalfOpen here: a peer that closes during the handshake would leave a half-open socket
   // that only the 120 s handshake timeout ends. A failed handshake (wrong CA, no client

@@ -13,7 +13,7 @@ import type { TopologyPublisher } from './TopologyPublisher';
 import type { WorkerPool } from './WorkerPool';
 
 /** Keys that only take effect on restart; reload reports them instead of applying them. */
-export const RESTART_ONLY: ReadonlyArray<keyof KvstoreConfig> = ['listen', 'admin', 'workers', 'mode', 'hash', 'murmurSeed', 'stateDir'];
+export const RESTART_ONLY: ReadonlyArray<keyof KvstoreConfig> = ['listen', 'admin', 'workers', 'mode', 'hash', 'murmurSeed', 'stateDir', 'proxyId', 'coordination'];
 
 export interface ReloadResult {
   epoch: number;
@@ -30,6 +30,8 @@ export interface ConfigReloaderOptions {
   topology: TopologyPublisher;
   plugins: PrimaryPlugin[];
   logger: Logger;
+  /** The topology is shared (a fleet, in etcd): the config's shard list only seeded it. */
+  sharedTopology?: boolean;
 }
 
 export class ConfigReloader {
@@ -61,8 +63,11 @@ export class ConfigReloader {
     this.options.replace(effective);
     pool.broadcast({ type: 'config', config: effective });
 
-    const reconciled = reconcileShards(topology.snapshot, effective);
+    const reconciled = this.options.sharedTopology ? { changed: false, warnings: [], applied: [], snapshot: topology.snapshot } : reconcileShards(topology.snapshot, effective);
     warnings.push(...reconciled.warnings);
+    if (this.options.sharedTopology && JSON.stringify(next.shards) !== JSON.stringify(old.shards)) {
+      warnings.push('shards: in a fleet the topology lives in etcd (the config only seeded it); change shards with kvstore ctl add-shard / remove-shard');
+    }
     if (reconciled.changed) {
       await topology.update(() => reconciled.snapshot);
       applied.push(...reconciled.applied);

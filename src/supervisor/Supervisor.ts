@@ -1,7 +1,8 @@
 /**
  * The primary process (node:cluster), as a composition root: it loads the config and the
  * persisted topology, and wires the parts that each do one thing:
- *   WorkerPool          fork the workers (one shared listening socket), restart them with backoff
+ *   WorkerPool          fork the workers (each binds its own SO_REUSEPORT socket on Linux with io: native,
+ *                       else they share node:cluster's), restart them with backoff
  *   TopologyPublisher   persist a topology change, push it, wait at the EpochBarrier(s)
  *   StatsCollector      worker stats over IPC, kept across restarts, ops/s
  *   ConfigReloader      SIGHUP / POST /reload
@@ -20,6 +21,8 @@ import { loadConfigFile, redactConfig, resolveWorkerCount } from '../config/load
 import type { KvstoreConfig } from '../config/types';
 import { ConfigError, KvstoreError } from '../errors';
 import { createLogger, Logger } from '../log';
+import { registerFleetRoutes } from '../coordination/adminRoutes';
+import { Fleet, fleetEnabled, FleetStatus } from '../coordination/Fleet';
 import { initialTopology, TopologyStore } from '../topology/TopologyStore';
 import type { TopologySnapshot } from '../topology/types';
 import { ConfigReloader, ReloadResult } from './ConfigReloader';
@@ -27,6 +30,7 @@ import type { AdminContext, TopologyChanges } from './context';
 import { registerCoreMetrics } from './coreMetrics';
 import { EpochBarrier, WorkerEpochBarrier } from './EpochBarrier';
 import { ListenAddress, ListenPort } from './listen';
+import { workersBindOwnSockets } from '../proxy/io/ClientListener';
 import type { PrimaryToWorker, WorkerStats } from './messages';
 import { loadPrimaryPlugins, PrimaryPlugin } from './plugins';
 import { removePortFile, writePortFile } from './portFile';
@@ -69,6 +73,8 @@ export class Supervisor implements AdminContext {
   private readonly reloader: ConfigReloader;
   private adminListening?: ListenAddress;
   private shutdownPromise?: Promise<void>;
+  /** Set with `coordination.etcd.endpoints`: a fleet of proxies sharing the topology through etcd (src/coordination). */
+  private readonly fleetPart?: Fleet;
 
   constructor(options: SupervisorOptions) {
     if (!cluster.isPrimary) throw new KvstoreError('E_SUPERVISOR', 'the supervisor runs in the primary process only');
@@ -78,10 +84,17 @@ export class Supervisor implements AdminContext {
     this.plugins = options.plugins ?? loadPrimaryPlugins(this.logger);
 
     fs.mkdirSync(this.currentConfig.stateDir, { recursive: true });
-    this.store = options.topologyStore?.(this.currentConfig) ?? new TopologyStore(this.currentConfig.stateDir, initialTopology(this.currentConfig));
-    this.checkPersistedTopology();
+    const local = () => new TopologyStore(this.currentConfig.stateDir, initialTopology(this.currentConfig));
+    if (options.topologyStore) this.store = options.topologyStore(this.currentConfig);
+    else if (fleetEnabled(this.currentConfig)) {
+      // the topology lives in etcd; the local file keeps the last one (and seeds an empty etcd)
+      this.fleetPart = new Fleet(this.currentConfig, local(), createLogger('fleet'));
+      this.store = this.fleetPart.persistence();
+    } else this.store = local();
+    if (!this.fleetPart) this.checkPersistedTopology();
 
-    this.listen = new ListenPort(this.currentConfig.listen);
+    // Linux + io: native: every worker binds its own SO_REUSEPORT socket (src/proxy/io/ClientListener.ts)
+    this.listen = new ListenPort(this.currentConfig.listen, !workersBindOwnSockets(this.currentConfig.io));
     this.pool = new WorkerPool({
       exec: options.workerExec ?? path.join(__dirname, 'worker-main.js'),
       logger: this.logger,
@@ -98,10 +111,12 @@ export class Supervisor implements AdminContext {
       topology: this.publisher,
       plugins: this.plugins,
       logger: this.logger,
+      sharedTopology: !!this.fleetPart,
     });
 
     this.admin = new AdminServer({ host: this.currentConfig.admin.host, port: this.currentConfig.admin.port, logger: createLogger('admin') });
     registerCoreRoutes(this);
+    if (this.fleetPart) this.bindFleet(this.fleetPart);
   }
 
   /* ---------- PrimaryContext / AdminContext ---------- */
@@ -183,9 +198,19 @@ export class Supervisor implements AdminContext {
 
   /** Start plugins, the admin API and the workers; resolves when every worker listens. */
   async start(): Promise<{ listen: ListenAddress; admin: ListenAddress; workers: number }> {
-    const reconciled = reconcileShards(this.store.snapshot, this.currentConfig);
-    if (reconciled.changed) this.store.update(() => reconciled.snapshot);
-    for (const w of reconciled.warnings) this.logger.warn(w);
+    if (this.fleetPart) {
+      // the fleet's topology is etcd's (read, or seeded from the local one); workers start on it
+      try {
+        await this.fleetPart.connect();
+      } catch (err) {
+        await this.fleetPart.stop().catch(() => undefined);
+        throw err;
+      }
+    } else {
+      const reconciled = reconcileShards(this.store.snapshot, this.currentConfig);
+      if (reconciled.changed) this.store.update(() => reconciled.snapshot);
+      for (const w of reconciled.warnings) this.logger.warn(w);
+    }
 
     registerCoreMetrics(this.metrics, {
       uptimeSec: () => this.stats.uptimeSec(),
@@ -195,6 +220,7 @@ export class Supervisor implements AdminContext {
       topology: () => this.store.snapshot,
     });
     for (const plugin of this.plugins) {
+      if (this.fleetPart && plugin.leaderOnly) continue; // started when this proxy is elected
       await plugin.start(this);
       this.logger.debug({ plugin: plugin.name }, 'plugin started');
     }
@@ -217,6 +243,7 @@ export class Supervisor implements AdminContext {
       await this.shutdown();
       throw err;
     }
+    if (this.fleetPart) await this.fleetPart.join(this.plugins.filter((p) => p.leaderOnly));
     this.stats.start();
     const listen = this.listen.address!;
     writePortFile(this.currentConfig.stateDir, { pid: process.pid, listen, admin });
@@ -227,7 +254,9 @@ export class Supervisor implements AdminContext {
   /** Stop plugins, let the workers drain (bounded by timeouts.shutdownDrainMs), close the admin API. */
   shutdown(): Promise<void> {
     if (!this.shutdownPromise) {
-      this.shutdownPromise = shutdownPrimary({
+      // leave the fleet first: the leader's plugins stop, another proxy takes over at once
+      const leave = this.fleetPart ? this.fleetPart.stop().catch((err) => this.logger.error({ err }, 'leaving the fleet failed')) : Promise.resolve();
+      this.shutdownPromise = leave.then(() => shutdownPrimary({
         logger: this.logger,
         pool: this.pool,
         stats: this.stats,
@@ -235,9 +264,51 @@ export class Supervisor implements AdminContext {
         admin: this.admin,
         drainMs: this.currentConfig.timeouts.shutdownDrainMs,
         finally: () => removePortFile(this.currentConfig.stateDir),
-      });
+      }));
     }
     return this.shutdownPromise;
+  }
+
+  /** This proxy's view of its fleet (GET /health, /fleet), when coordination is on. */
+  get fleet(): { status(): FleetStatus } | undefined {
+    return this.fleetPart;
+  }
+
+  /**
+   * The narrow view the fleet gets of this supervisor, its admin routes and barrier. Leader-only
+   * plugins may start and stop several times: the metrics one registers are removed at stop.
+   */
+  private bindFleet(fleet: Fleet): void {
+    const self = this;
+    const pluginMetrics = new Map<string, string[]>();
+    fleet.bind({
+      config: this.currentConfig,
+      get clientAddress() {
+        return self.clientAddress;
+      },
+      get adminAddress() {
+        return self.adminAddress;
+      },
+      workerInfo: () => this.workerInfo(),
+      waitForWorkers: (epoch) => new WorkerEpochBarrier(this.pool).wait(epoch, 10_000),
+      broadcastToWorkers: (message) => this.pool.broadcast(message),
+      onWorkers: (listener) => {
+        for (const event of ['ack', 'ready', 'exit'] as const) this.pool.on(event, listener);
+      },
+      onWorkerReady: (listener) => this.pool.on('ready', listener),
+      startPlugin: async (plugin) => {
+        const before = new Set(this.metrics.getMetricsAsArray().map((m) => m.name));
+        await plugin.start(this);
+        pluginMetrics.set(plugin.name, this.metrics.getMetricsAsArray().map((m) => m.name).filter((n) => !before.has(n)));
+      },
+      stopPlugin: async (plugin) => {
+        await plugin.stop?.();
+        for (const name of pluginMetrics.get(plugin.name) ?? []) this.metrics.removeSingleMetric(name);
+        pluginMetrics.delete(plugin.name);
+      },
+    });
+    this.publisher.addBarrier(fleet.epochBarrier());
+    registerFleetRoutes(this.admin, this.metrics, fleet);
   }
 
   /** A persisted topology made with another hash would route every key to the wrong shard. */

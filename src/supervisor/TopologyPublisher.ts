@@ -19,8 +19,11 @@ export type TopologyMutation = (draft: TopologySnapshot) => TopologySnapshot | v
 /** Where the topology lives and is persisted (src/topology/TopologyStore.ts: stateDir/topology.json). */
 export interface TopologyPersistence {
   readonly snapshot: TopologySnapshot;
-  /** Apply `mutate` to a copy, bump the epoch, persist, then emit 'change' with the result. */
-  update(mutate: TopologyMutation): TopologySnapshot;
+  /**
+   * Apply `mutate` to a copy, bump the epoch, persist, then emit 'change' with the result.
+   * Asynchronous where the topology is shared (a fleet: compare-and-swap in etcd).
+   */
+  update(mutate: TopologyMutation): TopologySnapshot | Promise<TopologySnapshot>;
   on(event: 'change', listener: (snapshot: TopologySnapshot) => void): unknown;
   off(event: 'change', listener: (snapshot: TopologySnapshot) => void): unknown;
   /** Where it is persisted, for messages. */
@@ -56,7 +59,7 @@ export class TopologyPublisher {
 
   /** Change the topology; resolves once every barrier passed the new epoch. */
   async update(mutate: TopologyMutation, timeoutMs = DEFAULT_BARRIER_TIMEOUT_MS): Promise<TopologySnapshot> {
-    const next = this.store.update(mutate); // persisted, and broadcast by the 'change' listener
+    const next = await this.store.update(mutate); // persisted, and broadcast by the 'change' listener
     await this.waitForEpoch(next.epoch, timeoutMs);
     return next;
   }

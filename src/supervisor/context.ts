@@ -71,4 +71,6 @@ export interface AdminContext extends PrimaryContext {
   reload(): Promise<ReloadResult>;
   /** Prometheus text of every metric. */
   renderMetrics(): Promise<string>;
+  /** A fleet of proxies (coordination.etcd): this proxy's view; undefined for a single proxy. */
+  readonly fleet?: { status(): unknown };
 }

@@ -18,7 +18,12 @@ export type PrimaryToWorker =
   /** Stop accepting, drain in-flight requests within `drainMs`, then exit 0. */
   | { type: 'shutdown'; drainMs: number }
   /** Health of every backend (failover's checks in the primary), for INFO; sent on every change. */
-  | { type: 'backend-health'; backends: BackendHealthSummary[] };
+  | { type: 'backend-health'; backends: BackendHealthSummary[] }
+  /**
+   * Fleet (coordination): serve until `validUntil` (ms since the epoch) unless renewed; null =
+   * no deadline (etcd unreachable for everyone: serve the last topology). See src/proxy/LeaseFence.ts.
+   */
+  | { type: 'fleet-lease'; validUntil: number | null };
 
 export interface BackendHealthSummary {
   address: string;
@@ -37,12 +42,34 @@ export type WorkerToPrimary =
   /** `metrics`: the worker's prom-client registry as JSON (src/supervisor/workerMetrics.ts). */
   | { type: 'stats'; requestId: number; stats: WorkerStats; metrics: MetricsJson };
 
+/** Native buffered bytes of one worker (src/proxy/io/NativeStream.ts nativeIoTotals). */
+export interface NativeBufferStats {
+  streams: number;
+  /** Output appended or in flight, not taken by the kernel yet (all streams). */
+  outputQueued: number;
+  /** Output buffer capacity the streams hold. */
+  outputAllocated: number;
+  /** Spare output buffers kept for reuse. */
+  poolBytes: number;
+  /** Read bytes not handed to JS yet (0 between event-loop turns). */
+  inputHeld: number;
+  /** The shared read buffer (fixed, 1 MiB). */
+  arenaBytes: number;
+  /** Per-stream native state (handle and bookkeeping) of all streams. */
+  streamStateBytes: number;
+  /** The most output one stream has queued, and the most output buffer one stream holds. */
+  maxStreamQueued: number;
+  maxStreamAllocated: number;
+}
+
 export interface WorkerStats {
   pid: number;
   nativeEnabled: boolean;
   /** The data path's sockets are the addon's (src/proxy/io); clients served that way. */
   nativeIo?: boolean;
   nativeIoClients?: number;
+  /** Bytes the addon's sockets hold outside the JS heap (absent without them). */
+  nativeBuffers?: NativeBufferStats;
   epoch: number;
   clients: number;
   totalConnections: number;

@@ -14,6 +14,11 @@ import type { PrimaryContext } from './context';
 
 export interface PrimaryPlugin {
   name: string;
+  /**
+   * In a fleet (coordination), run only on the elected leader: started when this proxy is
+   * elected, stopped when it is deposed (so start/stop may run several times).
+   */
+  leaderOnly?: boolean;
   /** Called before the admin API listens and the workers start. */
   start(ctx: PrimaryContext): void | Promise<void>;
   /** After a reload was applied (the new effective config). */

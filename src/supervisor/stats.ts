@@ -4,7 +4,7 @@
  * the per-worker list from each worker's own stats.
  */
 import { metricSamples, metricValue, MetricsJson } from '../admin/metrics';
-import type { WorkerStats } from './messages';
+import type { NativeBufferStats, WorkerStats } from './messages';
 
 export interface CommandCounts {
   calls: number;
@@ -32,6 +32,8 @@ export interface WorkerSummary {
   totalCommands: number;
   totalErrors: number;
   restarts: number;
+  /** Bytes held by the addon's sockets (absent when the worker uses net.Socket). */
+  nativeBuffers?: NativeBufferStats;
 }
 
 /** The JSON of GET /stats (and `kvstore ctl stats --json`). */
@@ -49,6 +51,25 @@ export interface AggregatedStats {
   opsPerSec: number;
   commands: Record<string, CommandCounts>;
   backends: Record<string, BackendSummary>;
+  /** Native buffered bytes summed over the live workers (max*: the largest of any worker). */
+  nativeBuffers: NativeBufferStats;
+}
+
+export function emptyNativeBuffers(): NativeBufferStats {
+  return { streams: 0, outputQueued: 0, outputAllocated: 0, poolBytes: 0, inputHeld: 0, arenaBytes: 0, streamStateBytes: 0, maxStreamQueued: 0, maxStreamAllocated: 0 };
+}
+
+function addNativeBuffers(into: NativeBufferStats, add: NativeBufferStats): NativeBufferStats {
+  into.streams += add.streams;
+  into.outputQueued += add.outputQueued;
+  into.outputAllocated += add.outputAllocated;
+  into.poolBytes += add.poolBytes;
+  into.inputHeld += add.inputHeld;
+  into.arenaBytes += add.arenaBytes;
+  into.streamStateBytes += add.streamStateBytes;
+  into.maxStreamQueued = Math.max(into.maxStreamQueued, add.maxStreamQueued);
+  into.maxStreamAllocated = Math.max(into.maxStreamAllocated, add.maxStreamAllocated);
+  return into;
 }
 
 export function aggregateStats(
@@ -85,6 +106,7 @@ export function aggregateStats(
       totalCommands: stats.totalCommands,
       totalErrors: stats.totalErrors,
       restarts,
+      ...(stats.nativeBuffers ? { nativeBuffers: stats.nativeBuffers } : {}),
     }))
     .sort((a, b) => a.id - b.id);
 
@@ -101,5 +123,6 @@ export function aggregateStats(
     opsPerSec: extra.opsPerSec,
     commands,
     backends,
+    nativeBuffers: live.reduce((sum, { stats }) => (stats.nativeBuffers ? addNativeBuffers(sum, stats.nativeBuffers) : sum), emptyNativeBuffers()),
   };
 }

@@ -18,6 +18,8 @@ export interface WorkerProxy {
   applyConfig(config: KvstoreConfig): void;
   /** Optional: backend health from the primary, for INFO. */
   setBackendHealth?(backends: BackendHealthSummary[]): void;
+  /** Optional: the fleet lease deadline (src/proxy/LeaseFence.ts). */
+  setFleetLease?(validUntil: number | null): void;
   stats(): WorkerStats;
   close(drainMs: number): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
@@ -97,6 +99,9 @@ export function runWorker(createProxy: ProxyFactory): void {
           break;
         case 'backend-health':
           proxy?.setBackendHealth?.(message.backends);
+          break;
+        case 'fleet-lease':
+          proxy?.setFleetLease?.(message.validUntil);
           break;
       }
     } catch (err) {

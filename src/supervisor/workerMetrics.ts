@@ -37,6 +37,24 @@ export class WorkerMetrics {
     counterFrom(registry, 'kvstore_backend_errors_total', 'Backend connection errors.', () => backends((b) => b.errors), backendLabels);
     gaugeFrom(registry, 'kvstore_native_enabled', '1 when workers run the C++ hot path.', () => (s()?.nativeEnabled ? 1 : 0), { aggregator: 'min' });
     registerLatencyMetric(registry, () => s()?.observability?.latency, commands_.map((c) => c.name));
+    const nb = () => s()?.nativeBuffers;
+    gaugeFrom(
+      registry,
+      'kvstore_native_buffered_bytes',
+      "Bytes held by the addon's sockets outside the JS heap: output_queued (not taken by the kernel yet), input_held (read, not handed to JS yet), output_buffers (capacity held by streams), spare (pooled output buffers), read_arena (fixed).",
+      () => {
+        const n = nb();
+        if (!n) return [];
+        return [
+          { labels: { kind: 'output_queued' }, value: n.outputQueued },
+          { labels: { kind: 'input_held' }, value: n.inputHeld },
+          { labels: { kind: 'output_buffers' }, value: n.outputAllocated },
+          { labels: { kind: 'spare' }, value: n.poolBytes },
+          { labels: { kind: 'read_arena' }, value: n.arenaBytes },
+        ];
+      },
+      { labelNames: ['kind'] },
+    );
     gaugeFrom(registry, 'kvstore_native_io', '1 when workers read and write their sockets through the addon (config io: native).', () => (s()?.nativeIo ? 1 : 0), { aggregator: 'min' });
   }
 

@@ -71,6 +71,16 @@ export class TopologyStore extends EventEmitter {
   }
 
   /**
+   * Take a snapshot made elsewhere (a fleet's topology in etcd) as it is, epoch included:
+   * persisted, then 'change' is emitted.
+   */
+  replace(snapshot: TopologySnapshot): void {
+    writeFileAtomic(this.file, JSON.stringify(snapshot, null, 2));
+    this.current = snapshot;
+    this.emit('change', snapshot);
+  }
+
+  /**
    * Apply a change: `mutate` gets a deep copy and returns it (or a new one). The epoch is bumped,
    * the result persisted, then 'change' is emitted with the new snapshot.
    */

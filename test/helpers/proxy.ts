@@ -60,6 +60,8 @@ export function testConfig(overrides: DeepPartial<KvstoreConfig> = {}): KvstoreC
     sentinels: [],
     sentinelMasterPrefix: 'kvstore-',
     migration: { batchKeys: 100, maxKeysPerSecond: 0 },
+    proxyId: '',
+    coordination: { etcd: { endpoints: [], prefix: '/kvstore/', leaseTtlMs: 3000, username: '', password: '' }, failoverConfirmShare: 0.5, barrierTimeoutMs: 10000 },
   };
   return merge(base, overrides);
 }

@@ -150,6 +150,10 @@ test('a running kvstore: /health, /topology, /stats, /metrics (parsed; counters 
   t.is(value(m1, 'kvstore_workers'), 2);
   t.is(value(m1, 'kvstore_topology_epoch'), 1);
   t.is(m1.get('kvstore_shard_up')!.samples.length, 3);
+  // Native buffers of the addon's sockets: each worker has its 1 MiB read arena.
+  const nativeIo = value(m1, 'kvstore_native_io') === 1;
+  t.is(value(m1, 'kvstore_native_buffered_bytes', { kind: 'read_arena' }), nativeIo ? 2 * 1024 * 1024 : 0);
+  t.is(m1.get('kvstore_native_buffered_bytes')!.type, 'gauge');
 
   const client = new Redis(kv.port);
   t.teardown(() => client.disconnect());
@@ -170,6 +174,12 @@ test('a running kvstore: /health, /topology, /stats, /metrics (parsed; counters 
   t.true(stats.commands.set.calls >= 25);
   t.is(Object.keys(stats.backends).length > 0, true);
   t.true(Object.values(stats.backends).some((b: any) => b.connectedWorkers > 0), JSON.stringify(stats.backends));
+  if (nativeIo) {
+    t.is(stats.nativeBuffers.arenaBytes, 2 * 1024 * 1024);
+    t.is(stats.nativeBuffers.outputQueued, 0, 'nothing waits for the kernel when idle');
+    t.true(stats.nativeBuffers.streams >= 1, 'the client and the backend connections are native streams');
+    t.true(stats.workers.every((w: any) => w.nativeBuffers.arenaBytes === 1024 * 1024));
+  }
 
   // ops/s is sampled about once a second over all workers
   let busy = true;

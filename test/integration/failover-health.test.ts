@@ -67,3 +67,48 @@ test('backends with a password: checks AUTH first (backend.username/password); a
   t.is(good.state(a.address), 'up');
   t.regex(bad.get(a.address)!.lastError!, /WRONGPASS|invalid/);
 });
+
+test('a killed backend: its closed connection triggers a check and two refused connections mark it down, without waiting for downAfter checks', async (t) => {
+  const [a] = await startRedisGroup(1, t.teardown);
+  // counting timeouts alone would take 5 checks 10 s apart
+  const checker = new HealthChecker({ health: { intervalMs: 10_000, timeoutMs: 1000, downAfter: 5, upAfter: 1, rejoinAfterMs: 1000 } });
+  t.teardown(() => checker.stop());
+  checker.setAddresses([a.address]);
+  await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
+  const killedAt = Date.now();
+  await a.kill();
+  await waitFor('a down', () => checker.state(a.address) === 'down', 5000);
+  const h = checker.get(a.address)!;
+  t.log(`down ${Date.now() - killedAt} ms after kill -9 (interval 10 s, downAfter 5)`);
+  t.is(h.consecutiveFailures, 2, 'two refused connections, not downAfter failures');
+  t.regex(h.lastError!, /ECONNREFUSED/);
+  t.is(h.checks, 3, 'the first check, then the check the closed connection triggered, then one re-probe');
+});
+
+test('a busy backend (a long script: -BUSY) stays up: an error reply proves the server runs', async (t) => {
+  const [a] = await startRedisGroup(1, t.teardown, { args: ['--busy-reply-threshold', '50'] });
+  const checker = new HealthChecker({ health: FAST_HEALTH });
+  t.teardown(() => checker.stop());
+  const events: string[] = [];
+  checker.on('change', (address: string, h: { state: string }) => events.push(`${address} ${h.state}`));
+  checker.setAddresses([a.address]);
+  await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
+  const { RespClient } = await import('../../src/resp');
+  const busy = new RespClient(a.address);
+  const scripted = new RespClient(a.address);
+  t.teardown(() => {
+    busy.close();
+    scripted.close();
+  });
+  const checksBefore = checker.get(a.address)!.checks;
+  // a script that spins for 2 s (many health intervals); meanwhile Redis answers others with -BUSY
+  const script = busy.command(['EVAL', 'local t = redis.call("TIME") local s = t[1] + t[2] / 1e6 while true do local n = redis.call("TIME") if n[1] + n[2] / 1e6 - s > 2 then break end end return 1', 0], 10_000);
+  await new Promise((r) => setTimeout(r, 300));
+  await t.throwsAsync(scripted.command(['PING'], 1000), { message: /^BUSY/ });
+  t.is(await script, 1);
+  const h = checker.get(a.address)!;
+  t.true(h.checks - checksBefore >= 5, `checked during the script (${h.checks - checksBefore} checks)`);
+  t.is(h.state, 'up');
+  t.is(h.failures, 0);
+  t.deepEqual(events, []);
+});

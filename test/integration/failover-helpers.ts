@@ -92,6 +92,8 @@ export function testConfig(shards: Shard[], mode: 'cache' | 'store', stateDir: s
     sentinels: [],
     sentinelMasterPrefix: '',
     migration: { batchKeys: 100, maxKeysPerSecond: 0 },
+    proxyId: '',
+    coordination: { etcd: { endpoints: [], prefix: '/kvstore/', leaseTtlMs: 3000, username: '', password: '' }, failoverConfirmShare: 0.5, barrierTimeoutMs: 10000 },
     ...extra,
   };
 }

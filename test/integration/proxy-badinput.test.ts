@@ -5,6 +5,7 @@
 import test from 'ava';
 import { startProxy, StartedProxy } from '../helpers/proxy';
 import { RawClient, encodeCommand } from '../helpers/raw';
+import { MemoryPeaks, sampleMemory } from '../helpers/memory';
 
 /** Everything a server sends back for `input` until it closes (or `ms` pass). */
 async function exchange(port: number, input: Buffer | string, ms = 1500): Promise<{ bytes: string; closed: boolean }> {
@@ -126,7 +127,7 @@ test('half commands and slowloris clients: others are served meanwhile, and they
 
 test.serial('an announced huge bulk that never arrives costs no memory up front', async (t) => {
   const kv = await startProxy(t, { shards: 2 });
-  const before = process.memoryUsage().arrayBuffers;
+  const peaks = new MemoryPeaks(sampleMemory());
   const liars: RawClient[] = [];
   t.teardown(() => liars.forEach((c) => c.close()));
   for (let i = 0; i < 20; i++) {
@@ -135,9 +136,10 @@ test.serial('an announced huge bulk that never arrives costs no memory up front'
     liars.push(c);
   }
   await new Promise((res) => setTimeout(res, 300));
-  const growth = process.memoryUsage().arrayBuffers - before;
-  t.log(`20 clients announcing 400 MB each: arrayBuffers grew ${(growth / 1e6).toFixed(2)} MB`);
-  t.true(growth < 16 * 1024 * 1024);
+  peaks.sample();
+  t.log(`20 clients announcing 400 MB each: ${peaks.describe()}`);
+  t.true(peaks.arrayBuffers < 16 * 1024 * 1024, peaks.describe());
+  t.true(peaks.nativeHeld < 1024 * 1024, `nothing is allocated natively for an announced bulk: ${peaks.describe()}`);
   await goodClientWorks(t, kv, 'liars');
 });
 

@@ -6,6 +6,7 @@ import test from 'ava';
 import { ReferenceHotPath } from '../../src/native/reference/ReferenceHotPath';
 import { startProxy } from '../helpers/proxy';
 import { RawClient, encodeCommand } from '../helpers/raw';
+import { MemoryPeaks, sampleMemory } from '../helpers/memory';
 
 const hasher = new ReferenceHotPath();
 hasher.configure({ maxBulkBytes: 1 << 29, maxInlineBytes: 65536, hash: 'crc16', murmurSeed: 0 });
@@ -144,22 +145,27 @@ test.serial('a client that never reads: the proxy stops reading from it, memory 
   const keys = ['big:a', 'big:b', 'big:c'];
   for (const k of keys) await r.set(k, value);
   if (global.gc) global.gc();
-  const before = process.memoryUsage();
+  const peaks = new MemoryPeaks(sampleMemory());
   const greedy = await RawClient.connect(kv.port);
   greedy.socket.pause(); // never reads
   t.teardown(() => greedy.close());
   // 3,000 GETs of 100 KB: 300 MB of replies if the proxy buffered them all.
   const batch = Buffer.concat(Array.from({ length: 100 }, (_, i) => encodeCommand(['GET', keys[i % 3]])));
   for (let i = 0; i < 30; i++) greedy.write(batch);
-  let peak = 0;
   for (let i = 0; i < 20; i++) {
     await new Promise((res) => setTimeout(res, 100));
-    const m = process.memoryUsage();
-    peak = Math.max(peak, m.arrayBuffers - before.arrayBuffers);
+    peaks.sample();
   }
   const stats = kv.proxy.stats();
-  t.log(`arrayBuffers growth peak ${(peak / 1e6).toFixed(1)} MB (300 MB of replies requested), rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
-  t.true(peak < 64 * 1024 * 1024, `bounded: ${peak}`);
+  t.log(`greedy client: ${peaks.describe()} (300 MB of replies requested), rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
+  t.true(peaks.total < 64 * 1024 * 1024, `bounded: ${peaks.describe()}`);
+  if (kv.proxy.stats().nativeIo) {
+    // The client's output waits in its native stream: bounded by the high-water mark plus what
+    // one turn adds; and it is really there (the stat sees the queue the pause is about).
+    t.true(peaks.maxStreamQueued >= highWater, `the queue reached the high-water mark: ${peaks.describe()}`);
+    t.true(peaks.maxStreamQueued < 16 * highWater, `one client's native output stays bounded: ${peaks.describe()}`);
+    t.true(peaks.nativeHeld < 32 * 1024 * 1024, `native buffers stay bounded: ${peaks.describe()}`);
+  }
   // Other clients are unaffected.
   t.is(await r.get('big:a'), value);
   t.is(stats.clients, 2);
@@ -228,7 +234,7 @@ test.serial('a stalled shard with a client pushing large writes at it: queued by
     }
   });
   if (global.gc) global.gc();
-  const before = process.memoryUsage().arrayBuffers;
+  const peaks = new MemoryPeaks(sampleMemory());
   const pusher = await RawClient.connect(kv.port);
   t.teardown(() => pusher.close());
   const command = encodeCommand(['SET', key, 'x'.repeat(64 * 1024)]);
@@ -240,13 +246,17 @@ test.serial('a stalled shard with a client pushing large writes at it: queued by
       written++;
     }
   })();
-  let peak = 0;
   for (let i = 0; i < 15; i++) {
     await new Promise((res) => setTimeout(res, 100));
-    peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
+    peaks.sample();
   }
-  t.log(`stalled shard: client got ${written} of 2000 SETs (64 KB) accepted by the kernel, arrayBuffers growth peak ${(peak / 1e6).toFixed(1)} MB`);
-  t.true(peak < 48 * 1024 * 1024, `bounded: ${peak}`);
+  t.log(`stalled shard: client got ${written} of 2000 SETs (64 KB) accepted by the kernel, ${peaks.describe()}`);
+  t.true(peaks.total < 48 * 1024 * 1024, `bounded: ${peaks.describe()}`);
+  if (kv.proxy.stats().nativeIo) {
+    // The commands wait in the stalled backend's native output: up to about backendHighWater.
+    t.true(peaks.maxStreamQueued >= highWater / 2, `the backend queue is visible: ${peaks.describe()}`);
+    t.true(peaks.nativeQueued < 8 * highWater, `the backend's native output stays near backendHighWater: ${peaks.describe()}`);
+  }
   t.true(written < 2000, 'the client was held back');
   // The other shard still serves.
   const [other] = keysOn(1, 1, 'key', 2);

@@ -187,6 +187,14 @@ test('SCAN over all shards returns every key; KEYS, DBSIZE, RANDOMKEY, INFO keys
   t.regex(all, /native_enabled:[01]/);
   const nativeIo = process.env.KVSTORE_IO !== 'node' && process.env.KVSTORE_NATIVE !== '0';
   t.regex(all, nativeIo ? /native_io:1\r\n/ : /native_io:0\r\n/);
+  // Native buffers (only with the addon's sockets; process-wide, and other tests of this file run
+  // at the same time, so only what this test controls is exact): the 1 MiB read arena.
+  if (nativeIo) {
+    t.regex(all, /\r\nnative_read_arena:1048576\r\n/);
+    t.regex(all, /\r\nnative_buffered_output:\d+\r\n/);
+    // answered while the read that carried INFO is being dispatched: that read is held input
+    t.true(Number(/\r\nnative_buffered_input:(\d+)\r\n/.exec(all)?.[1]) >= '*1\r\n$4\r\ninfo\r\n'.length);
+  } else t.notRegex(all, /native_read_arena/);
   const stats = kv.proxy.stats();
   t.is(stats.nativeIo, nativeIo);
   t.is(stats.nativeIoClients, nativeIo ? stats.clients : 0, 'every client is served by the socket layer in use');

@@ -131,6 +131,8 @@ test('cache mode: no-copy rebalance reassigns slots without moving data', async 
 
 /** Start the program again on the same config and state dir; resolves once it is healthy. */
 async function restart(t: { teardown(fn: () => void | Promise<void>): void }, kv: KvstoreProcess): Promise<ChildProcess> {
+  // The first start bound port 0; the clients of the test reconnect to the ports it got.
+  kv.writeConfig({ ...kv.config, listen: { host: '127.0.0.1', port: kv.port }, admin: { host: '127.0.0.1', port: kv.adminPort } });
   const child = spawn(process.execPath, [KVSTORE_BIN, 'start', '-c', kv.configFile], { env: { ...process.env, KVSTORE_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
   const exited = new Promise((r) => child.once('exit', r));
   const seen = new Set<number>();

@@ -5,9 +5,9 @@
  */
 import test, { ExecutionContext } from 'ava';
 import net from 'node:net';
-import { acceptedStream, ByteStream, connectedStream, enableNativeIo, StreamHandler } from '../../src/proxy/io';
+import { acceptMode, ByteStream, connectedStream, enableNativeIo, listenForClients, nativeIoTotals, StreamHandler, workersBindOwnSockets } from '../../src/proxy/io';
 import { isSharedReadBuffer } from '../../src/proxy/io';
-import type { IoAddon } from '../../src/proxy/io/NativeStream';
+import { IoAddon, NativeStream } from '../../src/proxy/io/NativeStream';
 import { loadAddon } from '../../src/native/NativeHotPath';
 
 const nativeReady = enableNativeIo(true, true);
@@ -172,17 +172,24 @@ for (const kind of KINDS) {
     t.deepEqual(rec.closes, ['ECONNREFUSED']);
   });
 
-  test(`${kind}: an accepted socket is adopted; pause stops reading; half-close then end`, async (t) => {
+  test(`${kind}: an accepted client is paused until attached; pause stops reading; half-close then end`, async (t) => {
     if (skipNative(t, kind)) return;
     const rec = new Recorder();
     let stream: ByteStream | null = null;
-    const srv = await server(
-      (s) => {
-        stream = acceptedStream(s, rec, native);
+    const listener = await listenForClients({
+      host: '127.0.0.1',
+      port: 0,
+      nativeIo: native,
+      onStream: (s) => {
+        stream = s;
+        setTimeout(() => s.attach(rec), 100); // nothing may be read before the owner is there
       },
-      { pauseOnConnect: true, allowHalfOpen: true },
-    );
-    t.teardown(srv.close);
+      onError: (err) => t.fail(String(err)),
+    });
+    t.is(listener.kind, kind);
+    t.false(listener.reusePort, 'one process: no SO_REUSEPORT (a taken port must fail)');
+    t.teardown(() => void listener.close());
+    const srv = listener.address;
     const client = net.connect(srv.port, '127.0.0.1');
     const fromServer: Buffer[] = [];
     client.on('data', (d: Buffer) => fromServer.push(d));
@@ -251,14 +258,80 @@ test('native: host names go through net.Socket; bad arguments throw instead of c
   t.is(byName.kind, 'node');
   byName.destroy();
   const addon = loadAddon() as unknown as IoAddon;
-  const io = new addon.IoStream({}, 100_000);
-  t.throws(() => new addon.IoStream({}, 100_000), { instanceOf: RangeError, message: /in use/ });
-  t.throws(() => new addon.IoStream({}, -1), { instanceOf: RangeError });
-  t.throws(() => io.connect('not-an-ip', 1), { instanceOf: TypeError, message: /not an IP address/ });
-  t.throws(() => io.open('7' as unknown as number), { instanceOf: TypeError });
+  t.throws(() => addon.ioConnect('not-an-ip', 1), { instanceOf: TypeError, message: /not an IP address/ });
+  t.throws(() => addon.ioConnect(7 as unknown as string, 1), { instanceOf: TypeError });
   t.throws(() => addon.ioAppend(100_000, 'text' as unknown as Buffer, 0, 4), { instanceOf: TypeError });
-  t.throws(() => addon.ioFlush('x' as unknown as number), { instanceOf: TypeError });
+  t.is(addon.ioFlush('x' as unknown as number), 0, 'a non-numeric id is no stream');
   t.is(addon.ioFlush(100_000), 0, 'an unopened stream has nothing queued');
   t.notThrows(() => addon.ioAppend(123_456, Buffer.from('x'), 0, 1), 'an unknown id is ignored');
   t.is(addon.ioFlush(123_456), 0);
+  t.is(addon.ioBuffered(123_456), null);
+  t.notThrows(() => addon.ioCloseListener(99));
+});
+
+test('native: a taken port fails with EADDRINUSE; port 0 binds a free port', async (t) => {
+  if (skipNative(t, 'native')) return;
+  const blocker = await server(() => undefined);
+  t.teardown(blocker.close);
+  const onStream = () => t.fail('no client connects');
+  await t.throwsAsync(() => listenForClients({ host: '127.0.0.1', port: blocker.port, nativeIo: true, onStream, onError: onStream }), { code: 'EADDRINUSE' });
+  const l = await listenForClients({ host: 'localhost', port: 0, nativeIo: true, onStream, onError: onStream });
+  t.teardown(() => void l.close());
+  t.is(l.kind, 'native');
+  t.true(l.address.port > 0);
+  t.is(net.isIP(l.address.host), 4, 'a host name is resolved before binding');
+});
+
+test('acceptMode: native accept everywhere in one process; SO_REUSEPORT in Linux workers; net.Server for workers elsewhere', (t) => {
+  t.deepEqual(acceptMode(false, 'linux', true), { native: false, reusePort: false });
+  t.deepEqual(acceptMode(true, 'linux', false), { native: true, reusePort: false });
+  t.deepEqual(acceptMode(true, 'darwin', false), { native: true, reusePort: false });
+  t.deepEqual(acceptMode(true, 'linux', true), { native: true, reusePort: true });
+  t.deepEqual(acceptMode(true, 'darwin', true), { native: false, reusePort: false });
+  t.is(workersBindOwnSockets('native', 'linux'), nativeReady, 'the primary expects own sockets exactly when the addon can listen');
+  t.false(workersBindOwnSockets('node', 'linux'));
+  t.false(workersBindOwnSockets('native', 'darwin'));
+});
+
+test('native: output buffers are held only while output is queued (accepted clients), and totals count them', async (t) => {
+  if (skipNative(t, 'native')) return;
+  const accepted: NativeStream[] = [];
+  const rec = new Recorder();
+  const l = await listenForClients({
+    host: '127.0.0.1',
+    port: 0,
+    nativeIo: true,
+    onStream: (s) => {
+      s.attach(rec);
+      accepted.push(s as NativeStream);
+    },
+    onError: (err) => t.fail(String(err)),
+  });
+  t.teardown(() => void l.close());
+  const client = net.connect(l.address.port, '127.0.0.1');
+  client.pause(); // its receive buffer fills: the server's output has to wait
+  t.teardown(() => client.destroy());
+  await rec.until(() => accepted.length === 1);
+  const s = accepted[0];
+  t.deepEqual(s.nativeBuffered, [0, 0], 'an idle accepted client holds no output buffer');
+  s.append(Buffer.from('+OK\r\n'));
+  const [queued, allocated] = s.nativeBuffered;
+  t.is(queued, 5);
+  t.true(allocated >= 5);
+  t.true(nativeIoTotals()!.outputQueued >= 5);
+  t.is(s.flush(), 0);
+  t.deepEqual(s.nativeBuffered, [0, 0], 'given back once the kernel took everything');
+
+  const big = Buffer.alloc(16 << 20, 120);
+  s.append(big);
+  const left = s.flush();
+  t.true(left > 0, 'a paused reader cannot take 16 MB at once');
+  t.is(s.nativeBuffered[0], left);
+  t.true(nativeIoTotals()!.outputQueued >= left, 'the total counts what waits for the kernel');
+  t.true(nativeIoTotals()!.outputAllocated >= left);
+  client.resume();
+  await rec.until(() => rec.drains > 0, 10_000);
+  t.deepEqual(s.nativeBuffered, [0, 0], 'the in-flight buffer is given back after the write');
+  s.destroy();
+  await rec.until(() => rec.closes.length > 0);
 });

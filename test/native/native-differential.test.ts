@@ -255,3 +255,60 @@ test('replies: the resume point is the first value not yet complete, with the va
     t.is(e.replyStatus[R_RESUME_OWED], 0);
   }
 });
+
+/* ---------- requests: resumable framing ---------- */
+
+/** A multibulk with many small arguments (MSET/MGET/DEL shaped), the case resumption is for. */
+const wideCommand = fc.tuple(fc.constantFrom('MSET', 'MGET', 'DEL', 'SET', 'NOSUCH'), fc.array(arg, { minLength: 1, maxLength: 40 })).map(([n, rest]) => multibulk([Buffer.from(n), ...rest]));
+
+test('requests: resuming an incomplete command frames exactly what one parse of the whole stream does (native and reference)', (t) => {
+  let resumedRuns = 0;
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof({ weight: 3, arbitrary: wideCommand }, { weight: 1, arbitrary: command }), { minLength: 1, maxLength: 5 }),
+      fc.array(mutation, { maxLength: 1 }),
+      fc.array(fc.nat(), { maxLength: 12 }),
+      fc.constantFrom(8, 512),
+      (cmds, muts, cuts, cap) => {
+        const wire = mutate(Buffer.concat(cmds), muts);
+        const pieces = cut(wire, cuts.map((c) => c % (wire.length + 1)));
+        const o = { cmds: 64, args: cap, keys: cap };
+        const n = runRequests(nativeEngine(o), pieces);
+        const r = runRequests(referenceEngine(o), pieces);
+        t.deepEqual(n.calls, r.calls); // same resume points, call by call
+        if (n.calls.some((c) => c.status[7] > 0)) resumedRuns++;
+        for (const [name, resumed] of [['native', n], ['reference', r]] as const) {
+          const engine = name === 'native' ? nativeEngine(o) : referenceEngine(o);
+          const whole = runRequests(engine, [wire]);
+          const rescanned = runRequests(name === 'native' ? nativeEngine(o) : referenceEngine(o), pieces, undefined, false);
+          t.deepEqual(resumed.commands, whole.commands, `${name}: resumed == whole`);
+          t.deepEqual([resumed.error, resumed.errorByte, resumed.consumed], [whole.error, whole.errorByte, whole.consumed]);
+          t.deepEqual(resumed.commands, rescanned.commands, `${name}: resumed == rescanned`);
+        }
+        return true;
+      },
+    ),
+    { numRuns: 1500 },
+  );
+  t.true(resumedRuns > 300, `only ${resumedRuns} runs stopped inside a multibulk`);
+});
+
+test('requests: the resume point is the first argument not yet complete; a late protocol error is still found', (t) => {
+  const head = '*4\r\n$4\r\nMSET\r\n$1\r\na\r\n'; // two arguments complete
+  const wire = Buffer.from(`XX${head}$1\r\nb\r\n$1\r\nc\r\n`, 'latin1');
+  for (const e of [nativeEngine(), referenceEngine()]) {
+    const st = e.batch.status;
+    t.is(e.hp.parseRequests(wire, 2, 2 + head.length + 2), 0);
+    t.deepEqual([st[1], st[7], st[8]], [0, head.length, 2], 'S_CONSUMED 0, S_RESUME_AT at "$1\\r\\nb", 2 arguments before it');
+    // Resumed with the rest: one MSET with all four arguments where one whole parse puts them.
+    t.is(e.hp.parseRequests(wire, 2, wire.length, head.length, 2), 1);
+    const args = Array.from(e.batch.args.subarray(0, 8));
+    t.is(e.hp.parseRequests(wire, 2), 1);
+    t.deepEqual(args, Array.from(e.batch.args.subarray(0, 8)));
+    t.deepEqual([st[7], st[8]], [0, 0], 'no resume point once complete');
+    // A bad length line after the resume point: the error Redis gives, no resume point.
+    const bad = Buffer.from(`${head}$1\r\nb\r\n?1\r\nc\r\n`, 'latin1');
+    t.is(e.hp.parseRequests(bad, 0, bad.length, head.length, 2), 0);
+    t.deepEqual([st[2], st[6], st[7]], [3, '?'.charCodeAt(0), 0]);
+  }
+});

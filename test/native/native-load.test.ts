@@ -1,7 +1,7 @@
 import test from 'ava';
 import { loadHotPath, hotPathKind } from '../../src/native';
 import { NativeHotPath, loadAddon } from '../../src/native/NativeHotPath';
-import { CMD_STRIDE, C_START, S_CONSUMED, S_NCMDS, S_NEED } from '../../src/native/api';
+import { CMD_STRIDE, C_START, S_CONSUMED, S_NCMDS, S_NEED, STATUS_LEN } from '../../src/native/api';
 import { nativeEngine, referenceEngine, resp } from './native-setup';
 
 test('the addon loads and loadHotPath picks it (nativeEnabled)', (t) => {
@@ -20,7 +20,7 @@ test('a re-bind replaces the bound arrays: later results land in the new ones on
   const chunk = Buffer.concat([resp('GET', 'a'), resp('GET', 'b')]);
   t.is(e.hp.parseRequests(chunk, 0), 2);
   const before = Array.from(oldCmds);
-  const fresh = { cmds: new Int32Array(CMD_STRIDE * 4), args: new Int32Array(64), keys: new Int32Array(64), status: new Int32Array(8) };
+  const fresh = { cmds: new Int32Array(CMD_STRIDE * 4), args: new Int32Array(64), keys: new Int32Array(64), status: new Int32Array(STATUS_LEN) };
   e.hp.bindBatch(fresh, e.replyEnds, e.replyStatus, e.plan);
   t.is(e.hp.parseRequests(chunk, resp('GET', 'a').length), 1);
   t.is(fresh.status[S_NCMDS], 1);

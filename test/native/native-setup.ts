@@ -6,7 +6,7 @@
  */
 import {
   ARG_STRIDE, CMD_STRIDE, C_ARG0, C_ARGC, C_KEY0, C_NKEYS, HotPath, KEY_STRIDE, R_CONSUMED, R_COUNT, R_ERROR, R_RESUME_AT, R_RESUME_OWED,
-  R_STATUS_LEN, RequestBatch, S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, STATUS_LEN,
+  R_STATUS_LEN, RequestBatch, S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, S_RESUME_ARGS, S_RESUME_AT, STATUS_LEN,
 } from '../../src/native/api';
 import { compileForNative } from '../../src/commands/table';
 import { NativeHotPath } from '../../src/native/NativeHotPath';
@@ -73,7 +73,7 @@ export function makeEngine(hp: HotPath, o: EngineOptions = {}): Engine {
 export const nativeEngine = (o?: EngineOptions) => makeEngine(new NativeHotPath(), o);
 export const referenceEngine = (o?: EngineOptions) => makeEngine(new ReferenceHotPath(), o);
 
-/** One parse call's raw outputs: status (first 7 fields) and the filled parts of the arrays. */
+/** One parse call's raw outputs: status (all fields) and the filled parts of the arrays. */
 export interface ParseCall {
   from: number;
   status: number[];
@@ -103,16 +103,19 @@ export interface StreamResult {
 
 /**
  * Feeds `pieces` in order; the stream buffer grows with each piece and parsing restarts at the
- * consumed offset (absolute offsets, `from` > 0). Stops at the first protocol error.
+ * consumed offset (absolute offsets, `from` > 0), passing back the resume point of an incomplete
+ * command as the proxy does (unless `resume` is false). Stops at the first protocol error.
  */
-export function runRequests(e: Engine, pieces: Buffer[], onCommand?: (buf: Buffer, index: number) => void): StreamResult {
+export function runRequests(e: Engine, pieces: Buffer[], onCommand?: (buf: Buffer, index: number) => void, resume = true): StreamResult {
   let buf = Buffer.alloc(0);
   let from = 0;
+  let resumeAt = 0;
+  let resumeArgs = 0;
   const out: StreamResult = { calls: [], commands: [], error: 0, errorByte: 0, consumed: 0 };
   for (const piece of pieces) {
     buf = Buffer.concat([buf, piece]);
     for (let guard = 0; guard < 100000; guard++) {
-      const n = e.hp.parseRequests(buf, from);
+      const n = resume ? e.hp.parseRequests(buf, from, buf.length, resumeAt, resumeArgs) : e.hp.parseRequests(buf, from);
       const { cmds, args, keys, status } = e.batch;
       let nargs = 0;
       let nkeys = 0;
@@ -123,7 +126,7 @@ export function runRequests(e: Engine, pieces: Buffer[], onCommand?: (buf: Buffe
       }
       out.calls.push({
         from,
-        status: Array.from(status.subarray(0, 7)),
+        status: Array.from(status.subarray(0, STATUS_LEN)),
         cmds: Array.from(cmds.subarray(0, n * CMD_STRIDE)),
         args: Array.from(args.subarray(0, nargs * 2)),
         keys: Array.from(keys.subarray(0, nkeys * 2)),
@@ -138,6 +141,8 @@ export function runRequests(e: Engine, pieces: Buffer[], onCommand?: (buf: Buffe
         onCommand?.(buf, i);
       }
       from += status[S_CONSUMED];
+      resumeAt = status[S_RESUME_AT];
+      resumeArgs = status[S_RESUME_ARGS];
       if (status[S_ERROR]) {
         out.error = status[S_ERROR];
         out.errorByte = status[6];

@@ -132,7 +132,7 @@ test('inline quoting: decodeInline agrees with redis-server (ECHO)', async (t) =
   for (const arg of lines) {
     const line = Buffer.from(`ECHO ${arg}`, 'latin1');
     const decoded = hp.decodeInline(line);
-    const { reply } = await exchange(redis.port, Buffer.concat([line, Buffer.from('\r\n')]), 500, true);
+    const { reply } = await exchange(redis.port, Buffer.concat([line, Buffer.from('\r\n')]), 10_000, true);
     let want: string;
     if (decoded === null) want = '-ERR Protocol error: unbalanced quotes in request\r\n';
     else if (decoded.length === 2) want = `$${decoded[1].length}\r\n${decoded[1].toString('latin1')}\r\n`;

@@ -247,3 +247,12 @@ test('npm run bench:native runs against the current HotPath contract (smoke run,
   t.is(run.status, 0, run.stderr);
   for (const row of ['GET (100 pipelined)', 'SET 16 B', 'SET 256 B', 'replies: 100 bulk/null']) t.regex(run.stdout, new RegExp(`${row.replace(/[()]/g, '\\$&')}.* M/s .* M/s .*x`));
 });
+
+test('big MSET: the exact wire bytes, and --big-mset selects it', async (t) => {
+  const { bigMsetCommand } = await import('../../benchmarks/lib/bigMset');
+  t.is(bigMsetCommand(2, 3).toString('latin1'), '*5\r\n$4\r\nMSET\r\n$16\r\nkey:000000000000\r\n$3\r\nvvv\r\n$16\r\nkey:000000000001\r\n$3\r\nvvv\r\n');
+  const full = bigMsetCommand();
+  t.true(full.length > 29e6 && full.length < 31e6, `${full.length} bytes`);
+  t.true(parseOptions(['--big-mset']).bigMset);
+  t.false(parseOptions([]).bigMset);
+});

@@ -165,3 +165,27 @@ test('docs/config.md is generated from the schema and up to date', (t) => {
     t.true(doc.includes(`| \`${key}\` |`), key);
   }
 });
+
+test('coordination (a fleet through etcd): off by default, fixed keys with defaults, validated', (t) => {
+  const off = parseConfig(base, noEnv);
+  t.deepEqual(off.coordination, { etcd: { endpoints: [], prefix: '/kvstore/', leaseTtlMs: 3000, username: '', password: '' }, failoverConfirmShare: 0.5, barrierTimeoutMs: 10000 });
+  t.is(off.proxyId, '');
+  const on = parseConfig({ ...base, proxyId: 'edge-1', coordination: { etcd: { endpoints: ['127.0.0.1:2379', '127.0.0.2:2379'], prefix: '/fleet-a/', leaseTtlMs: 5000, username: 'kv', password: 'secret' } } }, noEnv);
+  t.deepEqual(on.coordination.etcd, { endpoints: ['127.0.0.1:2379', '127.0.0.2:2379'], prefix: '/fleet-a/', leaseTtlMs: 5000, username: 'kv', password: 'secret' });
+  t.is(on.proxyId, 'edge-1');
+  const env = parseConfig(base, { env: { KVSTORE_ETCD_ENDPOINTS: '127.0.0.1:2379, 127.0.0.1:22379', KVSTORE_PROXY_ID: 'p9' } });
+  t.deepEqual(env.coordination.etcd.endpoints, ['127.0.0.1:2379', '127.0.0.1:22379']);
+  t.is(env.proxyId, 'p9');
+  t.regex(problems({ ...base, coordination: { etcd: { endpoints: ['nohost'] } } }), /coordination\.etcd\.endpoints: entry 1/);
+  t.regex(problems({ ...base, coordination: { etcd: { endpoints: ['127.0.0.1:2379'], prefix: 'kvstore' } } }), /coordination\.etcd\.prefix: must start with "\/"/);
+  t.regex(problems({ ...base, coordination: { etcd: { endpoints: ['127.0.0.1:2379'], leaseTtlMs: 0 } } }), /coordination\.etcd\.leaseTtlMs: must be a whole number of at least 1/);
+  t.regex(problems({ ...base, coordination: { etcd: { endpoints: ['127.0.0.1:2379', '127.0.0.1:2379'] } } }), /coordination\.etcd\.endpoints: 127\.0\.0\.1:2379 is listed twice/);
+  t.regex(problems({ ...base, coordination: { etcd: { endpoints: ['127.0.0.1:6379'] } } }), /coordination\.etcd\.endpoints: 127\.0\.0\.1:6379 is also the master of shard "s1"/);
+  t.regex(problems({ ...base, coordination: { etcd: { endpoints: ['127.0.0.1:2379'], username: 'kv' } } }), /coordination\.etcd\.username is set but coordination\.etcd\.password is empty/);
+  t.regex(problems({ ...base, coordination: { etcd: { password: 'x' } } }), /username\/password are set but endpoints is empty/);
+  t.regex(problems({ ...base, coordination: { etcd: { endpoint: ['127.0.0.1:2379'] } } }), /coordination\.etcd\.endpoint: unknown key; did you mean "coordination\.etcd\.endpoints"\?/);
+  t.regex(problems({ ...base, coordination: { failoverConfirmShare: 1.5 } }), /coordination\.failoverConfirmShare: must be a number above 0 and at most 1/);
+  t.regex(problems({ ...base, coordination: { failoverConfirmShare: 0 } }), /coordination\.failoverConfirmShare: must be a number above 0/);
+  t.is(parseConfig({ ...base, coordination: { failoverConfirmShare: 1 } }, noEnv).coordination.failoverConfirmShare, 1);
+  t.regex(problems({ ...base, proxyId: 'has space' }), /proxyId: must be 1-128 printable characters without spaces/);
+});

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { parseConfig } from '../../src/config/load';
 import { reconcileShards } from '../../src/supervisor/reconcile';
-import { aggregateWorkers, counterFrom, gaugeFrom, Histogram, metricValue, Registry, renderRegistries, retireMetrics } from '../../src/admin/metrics';
+import { aggregateWorkers, counterFrom, gaugeFrom, Histogram, metricSamples, metricValue, Registry, renderRegistries, retireMetrics } from '../../src/admin/metrics';
 import { aggregateStats } from '../../src/supervisor/stats';
 import { WorkerMetrics } from '../../src/supervisor/workerMetrics';
 import type { WorkerStats } from '../../src/supervisor/messages';
@@ -120,4 +120,22 @@ test('metrics: a histogram in the workers is summed per bucket by the aggregator
   t.regex(text, /^kvstore_test_seconds_bucket\{le="0\.01",command="get"\} 2$/m);
   t.regex(text, /^kvstore_test_seconds_bucket\{le="\+Inf",command="get"\} 3$/m);
   t.regex(text, /^kvstore_test_seconds_count\{command="get"\} 3$/m);
+});
+
+test('stats: native buffered bytes are summed over workers (the per-stream maxima: the largest), in /stats and /metrics', async (t) => {
+  const nb = (queued: number, maxQueued: number) => ({ streams: 3, outputQueued: queued, outputAllocated: queued + 100, poolBytes: 4096, inputHeld: 0, arenaBytes: 1 << 20, streamStateBytes: 900, maxStreamQueued: maxQueued, maxStreamAllocated: maxQueued + 100 });
+  const live = [
+    { id: 1, restarts: 0, stats: { ...workerStats(11, 1, true), nativeBuffers: nb(500, 400) } },
+    { id: 2, restarts: 0, stats: { ...workerStats(12, 1, true), nativeBuffers: nb(70, 70) } },
+    { id: 3, restarts: 0, stats: workerStats(13, 1, true) }, // io: node: none
+  ];
+  const totals = await aggregateWorkers(await Promise.all(live.map((w) => workerJson(w.stats)))).getMetricsAsJSON();
+  const s = aggregateStats(live, totals, { uptimeSec: 1, epoch: 1, mode: 'cache', workerRestarts: 0, opsPerSec: 0 });
+  t.deepEqual(s.nativeBuffers, { streams: 6, outputQueued: 570, outputAllocated: 770, poolBytes: 8192, inputHeld: 0, arenaBytes: 2 << 20, streamStateBytes: 1800, maxStreamQueued: 400, maxStreamAllocated: 500 });
+  t.is(s.workers[0].nativeBuffers!.outputQueued, 500);
+  t.is(s.workers[2].nativeBuffers, undefined);
+  const sample = (kind: string) => metricSamples(totals, 'kvstore_native_buffered_bytes').find((x) => x.labels.kind === kind)?.value;
+  t.is(sample('output_queued'), 570);
+  t.is(sample('output_buffers'), 770);
+  t.is(sample('read_arena'), 2 << 20);
 });

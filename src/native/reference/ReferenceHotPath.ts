@@ -62,8 +62,8 @@ export class ReferenceHotPath implements HotPath {
     this.slotTable = table;
   }
 
-  parseRequests(chunk: Buffer, from: number, end = chunk.length): number {
-    return this.parser.parse(end === chunk.length ? chunk : chunk.subarray(0, end), from);
+  parseRequests(chunk: Buffer, from: number, end = chunk.length, resumeAt = 0, resumeArgs = 0): number {
+    return this.parser.parse(end === chunk.length ? chunk : chunk.subarray(0, end), from, resumeAt, resumeArgs);
   }
 
   frameReplies(chunk: Buffer, from: number, end = chunk.length, resumeAt = 0, resumeOwed = 0): number {
@@ -107,6 +107,12 @@ export class ReferenceHotPath implements HotPath {
 
   keySlot(key: Buffer): number {
     return this.hasher.slot(key, 0, key.length);
+  }
+
+  commandInfo(id: number): [number, number] | null {
+    const table = this.lookup?.table;
+    if (!table || !(id >= 0 && id < table.names.length)) return null;
+    return [table.routing[id], this.lookup!.mergeKind[id]];
   }
 
   decodeInline(line: Buffer): Buffer[] | null {

@@ -3,7 +3,7 @@
  * the lowercase names, probed with an ASCII-case-folded hash of the argument, so no string is
  * made per command. Subcommands (`object|encoding`) get one small table per container.
  */
-import { CompiledCommandTable, MergeKind } from '../api';
+import type { CompiledCommandTable } from '../api';
 
 function fold(c: number): number {
   return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
@@ -64,16 +64,6 @@ export class NameIndex {
   }
 }
 
-/** Merge kinds of the split commands, by name. */
-const MERGE_KIND_BY_NAME: Record<string, MergeKind> = {
-  mget: MergeKind.Array,
-  mset: MergeKind.AllOk,
-  del: MergeKind.Sum,
-  exists: MergeKind.Sum,
-  unlink: MergeKind.Sum,
-  touch: MergeKind.Sum,
-};
-
 export class CommandLookup {
   readonly table: CompiledCommandTable;
   private readonly commands: NameIndex;
@@ -99,10 +89,8 @@ export class CommandLookup {
       }
       return new NameIndex(subs);
     });
-    this.mergeKind = new Int8Array(table.names.length);
-    table.names.forEach((name, id) => {
-      this.mergeKind[id] = MERGE_KIND_BY_NAME[name] ?? 0;
-    });
+    // From commands.json (through compileForNative), like the native engine's.
+    this.mergeKind = Int8Array.from(table.mergeKind);
   }
 
   find(buf: Uint8Array, start: number, end: number): number {

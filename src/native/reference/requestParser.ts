@@ -1,8 +1,10 @@
 /**
  * Request framing as Redis 7.0 networking.c does it (processInputBuffer → processMultibulkBuffer
- * / processInlineBuffer), over one chunk, without state between calls: the caller re-feeds the
- * unconsumed tail with more bytes appended. Nothing is allocated per command except on the
- * rare quoted-inline path.
+ * / processInlineBuffer), over one chunk: the caller re-feeds the unconsumed tail with more bytes
+ * appended. The only state between calls is what the caller passes back: S_NEED, and the resume
+ * point of an incomplete multibulk (S_RESUME_AT / S_RESUME_ARGS), so a huge command arriving in
+ * many reads is framed once (its argument offsets once more when it completes): linear, not
+ * quadratic. Nothing is allocated per command except on the rare quoted-inline path.
  *
  * Redis details kept on purpose:
  * - a command starting with '*' is multibulk, anything else is an inline line;
@@ -21,7 +23,7 @@
 import {
   ARG_STRIDE, CMD_STRIDE, C_ARG0, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_SLOT, C_START,
   F_BAD_KEYS, F_INLINE, F_NEEDS_DECODE, KEY_STRIDE, ProtocolErrorCode, RequestBatch, SLOT_NONE,
-  S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, S_NCMDS, S_NEED,
+  S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, S_NCMDS, S_NEED, S_RESUME_ARGS, S_RESUME_AT,
 } from '../api';
 import { CommandLookup } from './commandLookup';
 import { BAD_KEYS, KeyExtractor } from './keyExtractor';
@@ -43,6 +45,10 @@ const LEN_INVALID = 2;
 const LEN_TOO_BIG = 3;
 const LEN_NOT_DOLLAR = 4;
 
+const SCAN_DONE = 0;
+const SCAN_INCOMPLETE = 1;
+const SCAN_ERROR = 2;
+
 export interface ParserLimits {
   maxBulkBytes: number;
   maxInlineBytes: number;
@@ -59,6 +65,11 @@ export class RequestParser {
   private lenValue = 0;
   private lenNext = 0;
   private badByte = 0;
+  // Out-values of scanBulks.
+  private scanPos = 0;
+  private scanArgc = 0;
+  private scanNeed = 0;
+  private scanError = 0;
 
   // Quoted inline lines are decoded into these (rare path).
   private readonly tokens: InlineTokens = { raw: [], decoded: [] };
@@ -119,7 +130,56 @@ export class RequestParser {
     return LEN_OK;
   }
 
-  parse(chunk: Buffer, from: number): number {
+  /**
+   * Frames `remaining` bulk arguments from `p` of the command at `start`, storing their offsets
+   * at args[argBase + argc...] when `store`. SCAN_DONE: scanPos is past the last.
+   * SCAN_INCOMPLETE: scanPos is at the first one not complete (scanNeed set when its header was
+   * read). SCAN_ERROR: scanError set. scanArgc counts the arguments framed (from `argc`).
+   */
+  private scanBulks(chunk: Buffer, end: number, start: number, p: number, remaining: number, args: Int32Array | null, argBase: number, argc: number): number {
+    let result = SCAN_DONE;
+    while (remaining > 0) {
+      const rc = this.readLength(chunk, p, end, true);
+      if (rc !== LEN_OK) {
+        // LEN_INCOMPLETE leaves need at 0: a malformed header shows after 2 more bytes.
+        result = SCAN_ERROR;
+        if (rc === LEN_TOO_BIG) this.scanError = ProtocolErrorCode.TooBigBulkCountString;
+        else if (rc === LEN_NOT_DOLLAR) this.scanError = ProtocolErrorCode.ExpectedDollar;
+        else if (rc === LEN_INVALID) this.scanError = ProtocolErrorCode.InvalidBulkLength;
+        else result = SCAN_INCOMPLETE;
+        break;
+      }
+      const len = this.lenValue;
+      if (len < 0 || len > this.maxBulkBytes) {
+        this.scanError = ProtocolErrorCode.InvalidBulkLength;
+        result = SCAN_ERROR;
+        break;
+      }
+      const payload = this.lenNext;
+      const next = payload + len + 2;
+      if (next > end) {
+        this.scanNeed = next - start; // nothing can happen before this bulk is complete
+        result = SCAN_INCOMPLETE;
+        break;
+      }
+      if (args !== null) {
+        args[(argBase + argc) * 2] = payload;
+        args[(argBase + argc) * 2 + 1] = len;
+      }
+      argc++;
+      remaining--;
+      p = next;
+    }
+    this.scanPos = p;
+    this.scanArgc = argc;
+    return result;
+  }
+
+  /**
+   * `resumeAt`/`resumeArgs`: the S_RESUME_AT / S_RESUME_ARGS of an earlier call that stopped in
+   * the command now at `from` (same bytes, more appended); 0 = none.
+   */
+  parse(chunk: Buffer, from: number, resumeAt = 0, resumeArgs = 0): number {
     const batch = this.batch;
     const lookup = this.lookup;
     const extractor = this.extractor;
@@ -142,6 +202,10 @@ export class RequestParser {
     let need = 0;
     let full = 0;
     let grow = 0;
+    let stopAt = 0; // resume point of an incomplete multibulk (from its start)
+    let stopArgs = 0;
+    this.scanNeed = 0;
+    this.scanError = 0;
 
     outer: while (pos < end) {
       if (ncmds === capCmds) {
@@ -174,44 +238,43 @@ export class RequestParser {
           pos = start;
           break;
         }
-        let p = pos;
-        let remaining = count;
-        while (remaining > 0) {
-          const rc2 = this.readLength(chunk, p, end, true);
-          if (rc2 !== LEN_OK) {
-            // LEN_INCOMPLETE leaves need at 0: a malformed header shows after 2 more bytes.
-            if (rc2 === LEN_TOO_BIG) error = ProtocolErrorCode.TooBigBulkCountString;
-            else if (rc2 === LEN_NOT_DOLLAR) error = ProtocolErrorCode.ExpectedDollar;
-            else if (rc2 === LEN_INVALID) error = ProtocolErrorCode.InvalidBulkLength;
-            pos = start;
-            break outer;
+        if (resumeAt > 0 && start === from) {
+          // Resumed: the arguments before resumeAt were framed by an earlier call; frame the
+          // rest without storing, and only once the command is complete, all of it again.
+          const at = start + resumeAt;
+          if (at >= pos && at <= end && resumeArgs >= 0 && resumeArgs < count) {
+            const rs = this.scanBulks(chunk, end, start, at, count - resumeArgs, null, 0, resumeArgs);
+            if (rs !== SCAN_DONE) {
+              if (rs === SCAN_INCOMPLETE) {
+                stopAt = this.scanPos - start;
+                stopArgs = this.scanArgc;
+              }
+              pos = start;
+              break;
+            }
+            if (!store) {
+              grow = count; // complete, and larger than the whole args array
+              pos = start;
+              break;
+            }
           }
-          const len = this.lenValue;
-          if (len < 0 || len > this.maxBulkBytes) {
-            error = ProtocolErrorCode.InvalidBulkLength;
-            pos = start;
-            break outer;
+        }
+        const rs = this.scanBulks(chunk, end, start, pos, count, store ? args : null, argBase, 0);
+        if (rs !== SCAN_DONE) {
+          if (rs === SCAN_INCOMPLETE) {
+            stopAt = this.scanPos - start;
+            stopArgs = this.scanArgc;
           }
-          const payload = this.lenNext;
-          const next = payload + len + 2;
-          if (next > end) {
-            need = next - start; // nothing can happen before this bulk is complete
-            pos = start;
-            break outer;
-          }
-          if (store) {
-            args[(argBase + argc) * 2] = payload;
-            args[(argBase + argc) * 2 + 1] = len;
-          }
-          argc++;
-          remaining--;
-          p = next;
+          pos = start;
+          break;
         }
         if (!store) {
           grow = count; // complete, and larger than the whole args array
           pos = start;
           break;
         }
+        argc = this.scanArgc;
+        const p = this.scanPos;
         cmdEnd = p;
       } else {
         // Inline: up to the first '\n' (a NUL hides it, as strchr would).
@@ -329,6 +392,8 @@ export class RequestParser {
       pos = cmdEnd;
     }
 
+    error ||= this.scanError;
+    need = this.scanNeed;
     status[S_NCMDS] = ncmds;
     status[S_CONSUMED] = pos - from;
     status[S_ERROR] = error;
@@ -336,6 +401,9 @@ export class RequestParser {
     status[S_FULL] = full;
     status[S_GROW_ARGS] = grow;
     status[S_ERROR_BYTE] = error === ProtocolErrorCode.ExpectedDollar ? this.badByte : 0;
+    const resumable = error === 0 && full === 0 && grow === 0 && stopAt > 0;
+    status[S_RESUME_AT] = resumable ? stopAt : 0;
+    status[S_RESUME_ARGS] = resumable ? stopArgs : 0;
     return ncmds;
   }
 

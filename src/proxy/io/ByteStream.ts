@@ -28,6 +28,11 @@ export interface ByteStream {
   readonly remote: string;
   /** Bytes handed to the stream that the kernel has not taken yet (as of the last flush). */
   readonly queued: number;
+  /**
+   * Hand the stream to its owner: events go to `handler` from now on, and an accepted stream
+   * (paused until then) starts reading. Streams made by connectedStream come attached.
+   */
+  attach(handler: StreamHandler): void;
   /** Copy `data[start, end)` into the output; nothing is sent until `flush`. */
   append(data: Buffer, start?: number, end?: number): void;
   /** Send the output (one write); returns the bytes still queued (0 = the kernel took all). */

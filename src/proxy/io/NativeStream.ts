@@ -1,38 +1,63 @@
 /**
- * ByteStream over the addon's libuv sockets (native/io_stream.cc). Reads of all NativeStreams
- * land in one arena and reach JS as one batch per event-loop turn (`reads`), each handed to its
- * stream as (arena, start, end) — no Buffer per read, no stream layer, one native→JS call per
- * turn instead of one per read. Writes are copies into the stream's native output plus one
- * uv_try_write per flush, through plain functions taking the stream's id. The idle timeout is a
- * coarse shared sweep instead of a timer per socket.
+ * ByteStream over the addon's libuv sockets (native/io_stream.cc → io_loop.cc). Streams are
+ * small integer ids on the native side: every call is a plain function taking the id, and every
+ * event comes back with it. Reads of all streams land in one arena and reach JS as one batch per
+ * event-loop turn (`reads`), each handed to its stream as (arena, start, end) — no Buffer per
+ * read, no stream layer, one native→JS call per turn instead of one per read. Writes are copies
+ * into the stream's native output plus one uv_try_write per flush. Clients are accepted natively
+ * (NativeListener: a listening socket the addon owns, SO_REUSEPORT per worker on Linux). The
+ * idle timeout is a coarse shared sweep instead of a timer per socket.
  */
 import type { ByteStream, StreamHandler } from './ByteStream';
 import { readBatch } from '../FlushScheduler';
 
-/** The addon's IoStream (see native/io_stream.cc for the semantics). */
-interface IoStreamHandle {
-  open(fd: number): void;
-  connect(ip: string, port: number): void;
-  readStart(): void;
-  readStop(): void;
-  end(): void;
-  destroy(): void;
-  setNoDelay(on: boolean): void;
-  setKeepAlive(on: boolean, delaySeconds: number): void;
-  peer(): [string, number] | null;
+/** Native buffered bytes over every stream of this process (see io::IoTotals in io_loop.h). */
+export interface NativeIoTotals {
+  streams: number;
+  /** Appended or in flight, not taken by the kernel yet. */
+  outputQueued: number;
+  /** Output buffer capacity held by streams. */
+  outputAllocated: number;
+  /** Spare output buffers kept for reuse. */
+  poolBytes: number;
+  /** The shared read arena (fixed). */
+  arenaBytes: number;
+  /** Read bytes recorded but not handed to JS yet (0 between turns). */
+  inputHeld: number;
+  /** Per-stream native state (sizeof(Stream) × streams). */
+  streamStateBytes: number;
+  /** The most output one stream has queued / holds as buffer. */
+  maxStreamQueued: number;
+  maxStreamAllocated: number;
 }
 
-type StreamEvent = 'end' | 'drain' | 'connect' | 'close';
-
 export interface IoAddon {
-  IoStream: new (owner: object, id: number) => IoStreamHandle;
   ioSetup(
-    handlers: { reads(count: number): void } & Record<StreamEvent, (this: NativeStream, arg?: unknown) => void>,
+    handlers: {
+      reads(count: number): void;
+      end(id: number): void;
+      drain(id: number): void;
+      connect(id: number): void;
+      close(id: number, error: string | null): void;
+      accept(listener: number, id: number): void;
+    },
     arena: Buffer,
     events: Int32Array,
   ): void;
+  ioConnect(ip: string, port: number): number;
+  ioListen(ip: string, port: number, backlog: number, reusePort: boolean): [number, number];
+  ioCloseListener(listener: number): void;
   ioAppend(id: number, data: Buffer, start: number, end: number): void;
   ioFlush(id: number): number;
+  ioReadStart(id: number): void;
+  ioReadStop(id: number): void;
+  ioEnd(id: number): void;
+  ioDestroy(id: number): void;
+  ioSetNoDelay(id: number, on: boolean): void;
+  ioSetKeepAlive(id: number, on: boolean, delaySeconds: number): void;
+  ioPeer(id: number): [string, number] | null;
+  ioBuffered(id: number): [number, number] | null;
+  ioTotals(): NativeIoTotals;
 }
 
 /** Reads of one turn, back to back (a read is offered at least 64 KiB; delivered early when full). */
@@ -44,14 +69,14 @@ let addon: IoAddon | null = null;
 const arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
 const events = new Int32Array(MAX_READS * 3);
 
-// Streams by id; ids are recycled only after the native side reported the close.
-const streams: (NativeStream | null)[] = [];
-const freeIds: number[] = [];
+// Streams and listeners by native id; the native side reuses a stream id only after its close.
+const streams: (NativeStream | undefined)[] = [];
+const listeners: (NativeListener | undefined)[] = [];
 
 function deliverReads(count: number): void {
   for (let i = 0; i < count; i++) {
     const s = streams[events[i * 3]];
-    if (s !== null && s !== undefined && !s.closed) s.onRead(events[i * 3 + 1], events[i * 3 + 2]);
+    if (s !== undefined && !s.closed) s.onRead(events[i * 3 + 1], events[i * 3 + 2]);
   }
 }
 
@@ -61,18 +86,28 @@ export function setupNativeIo(io: IoAddon): void {
   io.ioSetup(
     {
       reads: (count: number) => readBatch(deliverReads, count),
-      end() {
-        this.handler.onStreamEnd();
+      end(id) {
+        streams[id]?.handler.onStreamEnd();
       },
-      drain() {
-        this.queuedBytes = 0;
-        this.handler.onStreamDrain();
+      drain(id) {
+        const s = streams[id];
+        if (s === undefined) return;
+        s.queuedBytes = 0;
+        s.handler.onStreamDrain();
       },
-      connect() {
-        this.handler.onStreamConnect();
+      connect(id) {
+        streams[id]?.handler.onStreamConnect();
       },
-      close(error) {
-        this.onClosed((error as string | null) ?? null);
+      close(id, error) {
+        const s = streams[id];
+        streams[id] = undefined;
+        s?.onClosed(error ?? null);
+      },
+      accept(listener, id) {
+        const l = listeners[listener];
+        const s = new NativeStream(id);
+        if (l === undefined) s.destroy();
+        else l.onAccept(s);
       },
     },
     arena,
@@ -85,6 +120,16 @@ export function nativeIoReady(): boolean {
   return addon !== null;
 }
 
+function io(): IoAddon {
+  if (addon === null) throw new Error('native io: setupNativeIo() was not called');
+  return addon;
+}
+
+/** Native buffered bytes of this process (null when the addon's sockets are not in use). */
+export function nativeIoTotals(): NativeIoTotals | null {
+  return addon === null ? null : addon.ioTotals();
+}
+
 // Idle timeouts: one sweep for all streams that have one.
 const idleWatched = new Set<NativeStream>();
 let sweepTimer: NodeJS.Timeout | null = null;
@@ -95,52 +140,55 @@ function sweepIdle(): void {
   for (const s of idleWatched) if (now - s.lastActive >= s.idleMs) s.fireTimeout(now);
 }
 
+/** Events of a stream nobody owns yet (accepted, before attach): ignored. */
+const DETACHED: StreamHandler = {
+  onStreamData: () => undefined,
+  onStreamEnd: () => undefined,
+  onStreamDrain: () => undefined,
+  onStreamConnect: () => undefined,
+  onStreamClose: () => undefined,
+  onStreamTimeout: () => undefined,
+};
+
+/**
+ * One stream: a handful of fields (an idle client costs this object, the native Stream and the
+ * kernel socket). The peer address is looked up only when asked for.
+ */
 export class NativeStream implements ByteStream {
-  readonly kind = 'native';
-  remote = '';
   queuedBytes = 0;
   idleMs = 0;
   lastActive = 0;
   closed = false;
-  private readonly io: IoStreamHandle;
-  private readonly id: number;
-  private readonly addon: IoAddon;
+  handler: StreamHandler = DETACHED;
+  /** Set for outgoing streams; accepted ones ask the kernel on first use (`remote`). */
+  private peer: string | null = null;
 
-  private constructor(readonly handler: StreamHandler) {
-    if (addon === null) throw new Error('NativeStream: setupNativeIo() was not called');
-    this.addon = addon;
-    this.id = freeIds.length > 0 ? freeIds.pop()! : streams.length;
-    this.io = new addon.IoStream(this, this.id);
-    streams[this.id] = this;
+  constructor(readonly id: number) {
+    if (addon === null) throw new Error('native io: setupNativeIo() was not called');
+    streams[id] = this;
   }
 
-  /** Take over an accepted, connected socket's fd (the caller then destroys its own socket). */
-  static adopt(fd: number, handler: StreamHandler): NativeStream {
-    const s = new NativeStream(handler);
-    try {
-      s.io.open(fd);
-    } catch (err) {
-      s.abandon();
-      throw err;
+  get kind(): 'native' {
+    return 'native';
+  }
+
+  /** "address:port" of the peer ('' if unknown). */
+  get remote(): string {
+    if (this.peer === null && !this.closed) {
+      const p = addon!.ioPeer(this.id);
+      if (p) this.peer = `${p[0]}:${p[1]}`;
     }
-    const peer = s.io.peer();
-    if (peer) s.remote = `${peer[0]}:${peer[1]}`;
-    s.io.setNoDelay(true);
-    return s;
+    return this.peer ?? '';
   }
 
   /** Connect to ip:port (an IP literal; host names go through NodeStream). */
   static connect(ip: string, port: number, handler: StreamHandler, keepAliveMs: number): NativeStream {
-    const s = new NativeStream(handler);
-    try {
-      s.io.connect(ip, port);
-    } catch (err) {
-      s.abandon();
-      throw err;
-    }
-    s.remote = `${ip}:${port}`;
-    s.io.setNoDelay(true);
-    s.io.setKeepAlive(true, Math.max(1, Math.round(keepAliveMs / 1000)));
+    const a = io();
+    const s = new NativeStream(a.ioConnect(ip, port));
+    s.handler = handler;
+    s.peer = `${ip}:${port}`;
+    a.ioSetNoDelay(s.id, true);
+    a.ioSetKeepAlive(s.id, true, Math.max(1, Math.round(keepAliveMs / 1000)));
     return s;
   }
 
@@ -148,10 +196,14 @@ export class NativeStream implements ByteStream {
     return this.queuedBytes;
   }
 
-  /** Never opened: forget it. Its id is not reused (the native side frees it only when collected). */
-  private abandon(): void {
-    this.closed = true;
-    streams[this.id] = null;
+  /** Native output bytes of this stream: [queued, allocated] (0s once closed). */
+  get nativeBuffered(): [number, number] {
+    return (this.closed ? null : addon!.ioBuffered(this.id)) ?? [0, 0];
+  }
+
+  attach(handler: StreamHandler): void {
+    this.handler = handler;
+    if (!this.closed) addon!.ioReadStart(this.id);
   }
 
   onRead(start: number, end: number): void {
@@ -163,8 +215,6 @@ export class NativeStream implements ByteStream {
     this.closed = true;
     idleWatched.delete(this);
     this.queuedBytes = 0;
-    streams[this.id] = null;
-    freeIds.push(this.id);
     this.handler.onStreamClose(error);
   }
 
@@ -176,31 +226,31 @@ export class NativeStream implements ByteStream {
   append(data: Buffer, start = 0, end = data.length): void {
     if (this.closed) return;
     this.queuedBytes += end - start;
-    this.addon.ioAppend(this.id, data, start, end);
+    addon!.ioAppend(this.id, data, start, end);
   }
 
   flush(): number {
     if (this.closed) return 0;
     if (this.idleMs > 0) this.lastActive = Date.now();
-    return (this.queuedBytes = this.addon.ioFlush(this.id));
+    return (this.queuedBytes = addon!.ioFlush(this.id));
   }
 
   pause(): void {
-    if (!this.closed) this.io.readStop();
+    if (!this.closed) addon!.ioReadStop(this.id);
   }
 
   resume(): void {
-    if (!this.closed) this.io.readStart();
+    if (!this.closed) addon!.ioReadStart(this.id);
   }
 
   end(): void {
     if (this.closed) return;
     this.flush();
-    this.io.end();
+    addon!.ioEnd(this.id);
   }
 
   destroy(): void {
-    if (!this.closed) this.io.destroy();
+    if (!this.closed) addon!.ioDestroy(this.id);
   }
 
   setIdleTimeout(ms: number): void {
@@ -215,6 +265,41 @@ export class NativeStream implements ByteStream {
       sweepTimer = setInterval(sweepIdle, SWEEP_MS);
       sweepTimer.unref();
     }
+  }
+}
+
+/**
+ * A listening socket the addon owns; accepted clients arrive as NativeStreams, paused until
+ * `attach`. With `reusePort` (Linux) each worker process binds its own socket to the same
+ * address and the kernel spreads connections over them.
+ */
+export class NativeListener {
+  closed = false;
+
+  private constructor(
+    readonly id: number,
+    readonly port: number,
+    private readonly onStream: (stream: NativeStream) => void,
+  ) {
+    listeners[id] = this;
+  }
+
+  /** Throws an Error with `code` (EADDRINUSE, EACCES, ...) when the address cannot be bound. */
+  static listen(ip: string, port: number, backlog: number, reusePort: boolean, onStream: (stream: NativeStream) => void): NativeListener {
+    const [id, bound] = io().ioListen(ip, port, backlog, reusePort);
+    return new NativeListener(id, bound, onStream);
+  }
+
+  onAccept(stream: NativeStream): void {
+    if (this.closed) stream.destroy();
+    else this.onStream(stream);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    listeners[this.id] = undefined;
+    io().ioCloseListener(this.id);
   }
 }
 

@@ -9,6 +9,16 @@ import type { ByteStream, StreamHandler } from './ByteStream';
 
 const INITIAL_OUTPUT = 4096;
 
+/** Events before a handler is attached: ignored (an accepted socket is paused until then). */
+const DETACHED: StreamHandler = {
+  onStreamData: () => undefined,
+  onStreamEnd: () => undefined,
+  onStreamDrain: () => undefined,
+  onStreamConnect: () => undefined,
+  onStreamClose: () => undefined,
+  onStreamTimeout: () => undefined,
+};
+
 export class NodeStream implements ByteStream {
   readonly kind = 'node';
   readonly remote: string;
@@ -16,25 +26,36 @@ export class NodeStream implements ByteStream {
   private outLen = 0;
   private error: string | null = null;
 
+  private handler: StreamHandler;
+
+  /** `handler` may come later (attach): an accepted socket stays paused until then. */
   constructor(
     private readonly socket: net.Socket,
-    handler: StreamHandler,
+    handler: StreamHandler | null = null,
   ) {
+    this.handler = handler ?? DETACHED;
     this.remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : '';
-    socket.on('data', (chunk: Buffer) => handler.onStreamData(chunk, 0, chunk.length));
-    socket.on('end', () => handler.onStreamEnd());
-    socket.on('drain', () => handler.onStreamDrain());
-    socket.on('connect', () => handler.onStreamConnect());
-    socket.on('timeout', () => handler.onStreamTimeout());
+    socket.on('data', (chunk: Buffer) => this.handler.onStreamData(chunk, 0, chunk.length));
+    socket.on('end', () => this.handler.onStreamEnd());
+    socket.on('drain', () => this.handler.onStreamDrain());
+    socket.on('connect', () => this.handler.onStreamConnect());
+    socket.on('timeout', () => this.handler.onStreamTimeout());
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.error ??= err.code ?? err.message;
     });
-    socket.on('close', () => handler.onStreamClose(this.error));
+    socket.on('close', () => this.handler.onStreamClose(this.error));
   }
 
   /** A stream connecting to host:port (names resolved by Node). */
   static connect(host: string, port: number, handler: StreamHandler): NodeStream {
     return new NodeStream(net.connect({ host, port }), handler);
+  }
+
+  /** Own an accepted socket (accepted with pauseOnConnect: it reads once attached). */
+  attach(handler: StreamHandler): void {
+    this.handler = handler;
+    this.socket.setNoDelay(true);
+    this.socket.resume();
   }
 
   get queued(): number {

@@ -1,6 +1,7 @@
 /**
  * Picks the socket layer for the data path: NativeStream when config.io is "native" and the
- * addon (with IoStream) is loaded, NodeStream otherwise.
+ * addon (with its io functions) is loaded, NodeStream otherwise. Clients arrive through
+ * listenForClients (ClientListener.ts).
  */
 import net from 'node:net';
 import { loadAddon } from '../../native/NativeHotPath';
@@ -9,6 +10,10 @@ import { IoAddon, NativeStream, nativeIoReady, setupNativeIo } from './NativeStr
 import { NodeStream } from './NodeStream';
 
 export type { ByteStream, StreamHandler } from './ByteStream';
+export { acceptMode, listenForClients, workersBindOwnSockets } from './ClientListener';
+export type { ClientListener } from './ClientListener';
+export { nativeIoTotals } from './NativeStream';
+export type { NativeIoTotals } from './NativeStream';
 
 /** Sets up the addon's sockets if wanted and possible; returns whether they are in use. */
 export function enableNativeIo(wanted: boolean, hotPathIsNative: boolean): boolean {
@@ -16,41 +21,12 @@ export function enableNativeIo(wanted: boolean, hotPathIsNative: boolean): boole
   if (nativeIoReady()) return true;
   try {
     const addon = loadAddon() as unknown as Partial<IoAddon>;
-    if (typeof addon.IoStream !== 'function' || typeof addon.ioSetup !== 'function') return false;
+    if (typeof addon.ioSetup !== 'function' || typeof addon.ioListen !== 'function') return false;
     setupNativeIo(addon as IoAddon);
     return true;
   } catch {
     return false;
   }
-}
-
-/** The fd behind an accepted net.Socket (Node keeps it on the internal handle). */
-function socketFd(socket: net.Socket): number {
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === 'number' ? fd : -1;
-}
-
-/**
- * A stream for an accepted client socket (accepted with pauseOnConnect, so Node has read
- * nothing). Native: the fd is duplicated into an IoStream and the Node socket closed.
- */
-export function acceptedStream(socket: net.Socket, handler: StreamHandler, native: boolean): ByteStream {
-  if (native) {
-    const fd = socketFd(socket);
-    if (fd >= 0) {
-      try {
-        const stream = NativeStream.adopt(fd, handler);
-        socket.destroy();
-        return stream;
-      } catch {
-        // e.g. out of file descriptors for the dup: serve this client through net.Socket
-      }
-    }
-  }
-  const stream = new NodeStream(socket, handler);
-  socket.setNoDelay(true);
-  socket.resume();
-  return stream;
 }
 
 /** A stream connecting to host:port; native only for IP literals. */
