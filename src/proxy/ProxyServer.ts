@@ -32,7 +32,7 @@ import { ByteStream, ClientListener, enableNativeIo, listenForClients, nativeIoT
 import { NodeStream } from './io/NodeStream';
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { createClientTlsServer, reloadClientTls } from '../security/tls';
+import { backendTlsIo, createClientTlsServer, reloadClientTls } from '../security/tls';
 import { WorkerSecurity } from '../security/WorkerSecurity';
 import { WorkerObservability } from '../observability/WorkerObservability';
 import cluster from 'node:cluster';
@@ -92,7 +92,8 @@ export class ProxyServer extends EventEmitter {
     const engine = engineOptions(options.config);
     binding.useEngineOptions(engine);
     const nativeIo = enableNativeIo(options.config.io === 'native', hot.nativeEnabled);
-    const io = options.io ?? systemIo;
+    // backend.tls: backend streams are TLS sockets in Node (the addon's sockets are plain TCP).
+    const io = options.io ?? (options.config.backend.tls.enabled ? backendTlsIo(options.config.backend.tls) : systemIo);
     this.clock = io.clock;
     const router = new Router(options.config, binding, log, nativeIo, io);
     const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };

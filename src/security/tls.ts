@@ -9,6 +9,8 @@
 import fs from 'node:fs';
 import tls from 'node:tls';
 import { TlsConfigError } from './errors';
+import { DataPathIo, systemIo } from '../proxy/DataPathIo';
+import { NodeStream } from '../proxy/io/NodeStream';
 
 export interface ClientTlsConfig {
   port: number;
@@ -98,4 +100,21 @@ export function backendTlsOptions(config: BackendTlsConfig, host: string): tls.C
 /** SNI must be a host name, never an IP literal (RFC 6066). */
 function tlsServerNameAllowed(host: string): boolean {
   return !/^[\d.]+$/.test(host) && !host.includes(':');
+}
+
+/**
+ * The data path's I/O with backend streams over TLS (backend.tls): a TLS socket per backend
+ * connection, served through NodeStream (writes before the handshake are queued by the socket).
+ */
+export function backendTlsIo(config: BackendTlsConfig): DataPathIo {
+  return {
+    clock: systemIo.clock,
+    connect(host, port, handler, _native, keepAliveMs) {
+      const socket = tls.connect({ host, port, ...backendTlsOptions(config, host) });
+      const stream = new NodeStream(socket, handler);
+      stream.setNoDelay();
+      stream.setKeepAlive(keepAliveMs);
+      return stream;
+    },
+  };
 }
