@@ -54,6 +54,8 @@ export class HotKeys {
     const counts = this.counts;
     const c = counts.get(key);
     if (c !== undefined) {
+      // Moved to the end: the Map's front then holds the keys seen least recently.
+      counts.delete(key);
       counts.set(key, c + 1);
       return;
     }
@@ -61,13 +63,18 @@ export class HotKeys {
       counts.set(key, 1);
       return;
     }
+    // Space-saving takes over the smallest counter. Finding the exact minimum costs a scan of
+    // every counter per new key; the smallest of the 8 least recently seen counters (where
+    // one-off keys collect; a hot key is always near the end) keeps a sample O(1).
     let minKey = '';
     let min = Infinity;
+    let looked = 0;
     for (const [k, v] of counts) {
       if (v < min) {
         min = v;
         minKey = k;
       }
+      if (++looked === 8 || min === 1) break;
     }
     counts.delete(minKey);
     counts.set(key, min + 1);

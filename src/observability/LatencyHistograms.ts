@@ -14,14 +14,19 @@ const MAX_EXP = 36; // 2^36 µs ≈ 19 hours: longer is clamped into the last bu
 export const BUCKETS = EXACT + (MAX_EXP - 5 + 1) * SUB;
 const MAX_VALUE = 2 ** (MAX_EXP + 1) - 1;
 
-/** Bucket of a value in whole µs. */
+/** Bucket of a value in µs (integer arithmetic only: this runs once per reply). */
 export function bucketOf(us: number): number {
-  if (us < EXACT) return us < 0 ? 0 : us | 0;
+  if (!(us >= 1)) return 0;
+  if (us < EXACT) return us | 0;
   if (us > MAX_VALUE) us = MAX_VALUE;
-  // Above 2^31 clz32 no longer sees the exponent: fall back to log2 (rare: > 35 minutes).
-  const e = us < 0x80000000 ? 31 - Math.clz32(us) : Math.floor(Math.log2(us));
-  const sub = Math.floor(us / 2 ** (e - SUB_BITS)) & (SUB - 1);
-  return EXACT + (e - 5) * SUB + sub;
+  if (us < 0x80000000) {
+    const v = us | 0;
+    const e = 31 - Math.clz32(v);
+    return EXACT + (e - 5) * SUB + ((v >>> (e - SUB_BITS)) & (SUB - 1));
+  }
+  // Above 2^31 µs (35 minutes) the exponent comes from log2.
+  const e = Math.floor(Math.log2(us));
+  return EXACT + (e - 5) * SUB + (Math.floor(us / 2 ** (e - SUB_BITS)) & (SUB - 1));
 }
 
 /** Highest value (µs) that lands in bucket `b` (what a percentile reports, as HDR does). */

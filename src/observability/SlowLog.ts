@@ -53,7 +53,10 @@ function redactedFrom(argv: readonly Buffer[]): number {
 }
 
 export class SlowLog {
-  private entries: SlowlogEntry[] = [];
+  /** A ring: `ring[(start + i) % ring.length]` is the i-th oldest of `count` entries (O(1) add). */
+  private ring: (SlowlogEntry | undefined)[] = [];
+  private start = 0;
+  private count = 0;
   private nextId = 0;
 
   constructor(
@@ -65,33 +68,54 @@ export class SlowLog {
 
   add(durationUs: number, argv: readonly Buffer[], client: string, name: string, nowMs = Date.now()): void {
     if (this.maxLen <= 0) return;
-    this.entries.unshift({
+    const entry: SlowlogEntry = {
       id: this.nextId++ * this.idStride + this.idOffset,
       time: Math.floor(nowMs / 1000),
       durationUs: Math.round(durationUs),
       args: slowlogArgs(argv),
       client,
       name,
-    });
-    if (this.entries.length > this.maxLen) this.entries.length = this.maxLen;
+    };
+    if (this.ring.length !== this.maxLen) this.resize();
+    if (this.count < this.maxLen) {
+      this.ring[(this.start + this.count) % this.maxLen] = entry;
+      this.count++;
+    } else {
+      this.ring[this.start] = entry; // overwrite the oldest
+      this.start = (this.start + 1) % this.maxLen;
+    }
   }
 
   get length(): number {
-    return this.entries.length;
+    return this.count;
   }
 
   /** Newest first; count < 0 = all. */
   get(count = 10): SlowlogEntry[] {
-    return count < 0 ? this.entries.slice() : this.entries.slice(0, count);
+    const n = count < 0 ? this.count : Math.min(count, this.count);
+    const out: SlowlogEntry[] = [];
+    for (let i = 0; i < n; i++) out.push(this.ring[(this.start + this.count - 1 - i) % this.ring.length]!);
+    return out;
   }
 
   reset(): void {
-    this.entries = [];
+    this.ring = [];
+    this.start = 0;
+    this.count = 0;
   }
 
   setMaxLen(maxLen: number): void {
     this.maxLen = maxLen;
-    if (this.entries.length > maxLen) this.entries.length = Math.max(0, maxLen);
+    this.resize();
+  }
+
+  /** Keep the newest entries that fit in a ring of maxLen. */
+  private resize(): void {
+    const kept = this.get(-1).slice(0, Math.max(0, this.maxLen)).reverse();
+    this.ring = new Array(Math.max(0, this.maxLen));
+    kept.forEach((e, i) => (this.ring[i] = e));
+    this.start = 0;
+    this.count = kept.length;
   }
 }
 
