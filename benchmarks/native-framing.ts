@@ -3,9 +3,16 @@
  * pipelined GET and SET chunks (and, for context, framing 100 backend replies), native addon vs
  * TypeScript reference, in commands per second on one core.
  * Target (issue #2): >= 10 M commands/s natively and >= 3x the reference.
+ * Then one huge command arriving in 64 KB reads (an MSET of 100,000 keys, 6 MB): framed with the
+ * resume point passed back (S_RESUME_AT / S_RESUME_ARGS, as the proxy does) and without it
+ * (rescanned from its start per read), native CPU time.
  * Run: npm run bench:native   (env BENCH_SECONDS=seconds per measurement, default 1)
  */
-import { CMD_STRIDE, C_SLOT, HotPath, R_STATUS_LEN, SLOT_NONE, STATUS_LEN } from '../src/native/api';
+import {
+  ARG_STRIDE, CMD_STRIDE, C_SLOT, HotPath, KEY_STRIDE, R_STATUS_LEN, SLOT_NONE, STATUS_LEN, S_CONSUMED, S_GROW_ARGS, S_NCMDS, S_RESUME_ARGS,
+  S_RESUME_AT,
+} from '../src/native/api';
+import { bigMsetCommand } from './lib/bigMset';
 import { compileForNative } from '../src/commands/table';
 import { NativeHotPath } from '../src/native/NativeHotPath';
 import { ReferenceHotPath } from '../src/native/reference/ReferenceHotPath';
@@ -108,4 +115,44 @@ function main(): void {
   }
 }
 
+/**
+ * Feeds `wire` in `piece`-byte reads the way RequestReader does (the tail kept, args grown on
+ * S_GROW_ARGS) and returns the CPU seconds until the one command is framed.
+ */
+function frameInPieces(wire: Buffer, piece: number, resume: boolean): number {
+  const hp = new NativeHotPath();
+  const s = setup(hp);
+  const status = new Int32Array(STATUS_LEN);
+  let args = new Int32Array(2 * 1024);
+  const bind = () => hp.bindBatch({ cmds: s.cmds, args, keys: new Int32Array((args.length / ARG_STRIDE) * KEY_STRIDE), status }, new Int32Array(128), new Int32Array(R_STATUS_LEN), new Int32Array(1024));
+  bind();
+  const cpu0 = process.cpuUsage();
+  let from = 0;
+  let at = 0;
+  let nargs = 0;
+  let framed = 0;
+  for (let end = Math.min(piece, wire.length); ; end = Math.min(end + piece, wire.length)) {
+    for (;;) {
+      framed += resume ? hp.parseRequests(wire, from, end, at, nargs) : hp.parseRequests(wire, from, end);
+      at = status[S_RESUME_AT];
+      nargs = status[S_RESUME_ARGS];
+      if (status[S_GROW_ARGS] > 0) {
+        args = new Int32Array(ARG_STRIDE * status[S_GROW_ARGS]);
+        bind();
+        continue;
+      }
+      from += status[S_CONSUMED];
+      break;
+    }
+    if (end === wire.length) break;
+  }
+  const used = process.cpuUsage(cpu0);
+  if (framed !== 1 || status[S_NCMDS] !== 1 || from !== wire.length) throw new Error(`framed ${framed} commands, ${from} of ${wire.length} bytes`);
+  return (used.user + used.system) / 1e6;
+}
+
 main();
+const big = bigMsetCommand(100_000);
+const resumed = frameInPieces(big, 64 * 1024, true);
+const rescanned = frameInPieces(big, 64 * 1024, false);
+console.log(`\none MSET of 100,000 keys (${(big.length / 1e6).toFixed(1)} MB) in 64 KB reads, native, CPU s: resumed ${resumed.toFixed(3)}, rescanned per read ${rescanned.toFixed(3)} (${(rescanned / resumed).toFixed(0)}x)`);

@@ -104,6 +104,10 @@ export interface KvstoreConfig {
     /** Connections per backend per worker; a client is pinned to one of them. */
     poolSize: number;
   };
+  /** Where read-only commands of READONLY clients go (fixed contract). */
+  readFrom: 'master' | 'replica' | 'replica-preferred'; // fixed
+  /** Replicas further behind (or with their link down) are not read from (fixed contract). */
+  maxReplicaLagMs: number; // fixed
   /** "slot" (Redis Cluster rule) or "shard" (relaxed): when multi-key commands may run. */
   crossSlot: 'slot' | 'shard';
   /** Allow FLUSHDB/FLUSHALL through the proxy. */
@@ -116,6 +120,12 @@ export interface KvstoreConfig {
   /** Redis Sentinel addresses; when set, Sentinel decides failover (store mode). */
   sentinels: string[];
   sentinelMasterPrefix: string;
+  /** Dedicated backend connections (transactions, blocking commands, WAIT). */
+  dedicated: {
+    maxConnections: number;
+    maxPerClient: number;
+    idlePerShard: number;
+  };
   /** This proxy's id in a fleet; '' = the listen address. */
   proxyId: string;
   coordination: CoordinationConfig;

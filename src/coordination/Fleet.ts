@@ -102,6 +102,8 @@ export class Fleet {
   private pluginsRunning = false;
   private transitions: Promise<void> = Promise.resolve();
   private etcdOk = true;
+  /** A probe of etcd is running (after a broken stream or a failed call). */
+  private probing = false;
   private lastError: string | null = null;
   private stopped = false;
   /** Topology changes seen by the watch (metrics). */
@@ -203,9 +205,10 @@ export class Fleet {
     this.membership.on('keepaliveFailed', (err: Error) => this.markEtcd(false, err));
     this.membership.on('lost', () => {
       this.caughtUp = false;
-      this.markEtcd(false, new Error('membership lease lost'));
-      // Out of the barrier now: unless etcd is down for everyone (no deadline), stop serving.
+      // Out of the barrier now: unless etcd was already found down for everyone (no deadline:
+      // nobody can change the topology), stop serving until re-registered and caught up.
       if (this.workerDeadline !== null) this.sendDeadline(1);
+      this.probeEtcd(new Error('membership lease lost'));
     });
     // Back in the fleet after a lost lease: catch up with the topology before serving again.
     this.membership.on('registered', () => void this.catchUp());
@@ -349,11 +352,39 @@ export class Fleet {
     this.host.broadcastToWorkers({ type: 'fleet-lease', validUntil });
   }
 
+  /**
+   * `ok`: etcd answered. Not ok: a stream broke or a call failed — maybe only one member went
+   * away (etcd3 moves to another), so a probe (a linearizable read, tried on every endpoint)
+   * decides before the fleet is reported unreachable.
+   */
   private markEtcd(ok: boolean, err?: Error): void {
+    if (ok) return this.setEtcd(true);
     // etcd failing while our lease is still valid: it is etcd, not this proxy; with etcd down
     // nobody can change the topology, so the workers keep serving the last one (no deadline).
     // Past the deadline (this process stalled) the workers stay fenced until caught up.
-    if (!ok && typeof this.workerDeadline === 'number' && this.workerDeadline > 0 && Date.now() < this.workerDeadline) this.sendDeadline(null);
+    if (typeof this.workerDeadline === 'number' && this.workerDeadline > 0 && Date.now() < this.workerDeadline) this.sendDeadline(null);
+    this.probeEtcd(err);
+  }
+
+  /** A probe (a linearizable read, tried on every endpoint) decides whether etcd is unreachable. */
+  private probeEtcd(err?: Error): void {
+    if (this.probing || this.stopped) return;
+    this.probing = true;
+    this.topology.refresh().then(
+      () => {
+        this.probing = false;
+        this.setEtcd(true);
+        // only a member was lost: back to a deadline (renewed with every keepalive)
+        if (this.workerDeadline === null && this.caughtUp && this.membership.isRegistered) this.renewDeadline();
+      },
+      (probeErr: Error) => {
+        this.probing = false;
+        this.setEtcd(false, err ?? probeErr);
+      },
+    );
+  }
+
+  private setEtcd(ok: boolean, err?: Error): void {
     if (ok === this.etcdOk) return;
     this.etcdOk = ok;
     if (ok) this.log.info('etcd reachable again: fleet coordination resumed');

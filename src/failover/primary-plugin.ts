@@ -8,9 +8,11 @@ import type { PrimaryContext } from '../supervisor/context';
 import { runningFleet } from '../coordination/Fleet';
 import { registerFailoverRoutes } from './adminRoutes';
 import { FailoverManager } from './FailoverManager';
+import { ReplicaLagMonitor } from './ReplicaLag';
 
 let manager: FailoverManager | undefined;
 let healthTimer: NodeJS.Timeout | undefined;
+let lag: ReplicaLagMonitor | undefined;
 
 /** The running manager (for tests and other primary modules), if failover started. */
 export function failoverManager(): FailoverManager | undefined {
@@ -34,17 +36,27 @@ registerPrimaryPlugin({
     // Workers show backend health in INFO: push it on every state change, to new workers, and
     // every few seconds (last errors change without a state change).
     const m = manager;
+    // Replicas carry their replication lag (readFrom); a replica crossing maxReplicaLagMs pushes at once.
+    const replicaLag = new ReplicaLagMonitor({ topology: () => ctx.topology, config: () => ctx.config });
+    lag = replicaLag;
     // (in a fleet the plugin stops and starts again with the leadership: a stopped one pushes nothing)
     const push = () => {
-      if (manager === m) ctx.broadcastToWorkers({ type: 'backend-health', backends: m.healthSummary() });
+      if (manager !== m) return;
+      ctx.broadcastToWorkers({
+        type: 'backend-health',
+        backends: m.healthSummary().map((b) => (b.role === 'replica' ? { ...b, lagMs: replicaLag.lagOf(b.address) } : b)),
+      });
     };
     m.health.on('change', push);
+    replicaLag.on('change', push);
+    replicaLag.start();
     ctx.onWorkerReady(push);
     healthTimer = setInterval(push, 5000);
     healthTimer.unref();
   },
   stop() {
     if (healthTimer) clearInterval(healthTimer);
+    lag?.stop();
     manager?.stop();
     manager = undefined;
   },

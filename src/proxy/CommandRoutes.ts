@@ -24,6 +24,8 @@ export const enum Route {
   AllShards = 5,
   NoKey = 6,
   Unsupported = 7,
+  /** Transactions, blocking commands, WAIT, CLIENT KILL/UNBLOCK: src/proxy/dedicated/. */
+  Dedicated = 8,
 }
 
 const ROUTE_OF: Record<RoutingClass, Route> = {
@@ -34,6 +36,7 @@ const ROUTE_OF: Record<RoutingClass, Route> = {
   allshards: Route.AllShards,
   nokey: Route.NoKey,
   unsupported: Route.Unsupported,
+  dedicated: Route.Dedicated,
 };
 
 /** Commands a client may run before AUTH when a password is set (as Redis allows). */
@@ -52,6 +55,8 @@ export class CommandRoute {
     /** Prebuilt replies: wrong arity, and for 'unsupported' the refusal. */
     readonly arityError: Buffer,
     readonly refusal: Buffer | null,
+    /** The command table's `readonly` flag: a READONLY client may have it served by a replica. */
+    readonly readOnly = false,
   ) {
     this.pairs = name === 'mset';
   }
@@ -90,6 +95,7 @@ export function commandRoutes(): CommandRoutes {
       containers.has(c.name),
       errorReply(`ERR wrong number of arguments for '${c.name}' command`),
       refusal,
+      c.flags.includes('readonly'),
     );
   });
   cached = { routes, compiled: compileForNative(), byName: new Map(routes.map((r) => [r.name, r])) };

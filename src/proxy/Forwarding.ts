@@ -9,9 +9,11 @@ import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import type { ClientSession } from './ReplyTarget';
 import { ERRORS } from './ReplyTexts';
+import type { DedicatedSession } from './dedicated/DedicatedSession';
+import type { SessionClient } from './dedicated/types';
 
 /** What dispatching needs from the client connection. */
-export interface DispatchClient extends ClientSession {
+export interface DispatchClient extends ClientSession, SessionClient {
   readonly ctx: ProxyContext;
   /** Which connection of each backend pool this client is pinned to. */
   readonly poolIndex: number;
@@ -31,6 +33,12 @@ export interface DispatchClient extends ClientSession {
   protocolError(reply: Buffer): void;
   /** The command being dispatched: its offset in the read (SLOWLOG's request log). */
   cmdStart: number;
+  /** Requests whose replies are not written yet. */
+  readonly inFlight: number;
+  /** Transaction / blocking / WAIT state (src/proxy/dedicated/); null when there is none. */
+  session: DedicatedSession | null;
+  /** A write went to shard `shard` (WAIT waits for the shards written to). */
+  noteWrite(shard: number): void;
 }
 
 /** Dispatch command `i` of the current batch (Dispatcher.dispatchCommand, passed to the slow path). */
@@ -52,6 +60,28 @@ export function forwardToShard(client: DispatchClient, shardIndex: number, comma
     return;
   }
   const backend = shard.backend(client.poolIndex);
+  if (!backend.send(command, sink, tag, start, end)) {
+    client.flow.pause(PAUSE_BACKEND);
+    backend.waitForDrain(client.flow);
+  }
+}
+
+/**
+ * A READONLY client's read-only command (readFrom replica | replica-preferred): to a readable
+ * replica of the shard; with none, to the master (replica-preferred) or the shard's
+ * no-replica error (replica). The reply ring keeps the client's order whichever server answers.
+ */
+export function forwardRead(client: DispatchClient, shardIndex: number, command: Buffer, tag: number, sink: ReplySink, start: number, end: number): void {
+  const shards = client.ctx.router.shards;
+  const shard = shardIndex === NO_SHARD || shardIndex >= shards.length ? null : shards[shardIndex];
+  // No such shard, or one that answers an error (down, a fenced fleet proxy): as for writes.
+  if (shard === null || shard.downReply !== null) return forwardToShard(client, shardIndex, command, tag, sink, start, end);
+  const backend = shard.readBackend(client.poolIndex);
+  if (backend === null) {
+    if (shard.noReplicaReply !== null) sink.onReply(tag, shard.noReplicaReply);
+    else forwardToShard(client, shardIndex, command, tag, sink, start, end);
+    return;
+  }
   if (!backend.send(command, sink, tag, start, end)) {
     client.flow.pause(PAUSE_BACKEND);
     backend.waitForDrain(client.flow);

@@ -71,7 +71,20 @@ const HANDLERS: Record<string, Handler> = {
   reset(client, ctx, _args, seq) {
     client.name = '';
     ctx.security.logout(client, Date.now());
+    client.readOnly = false;
     client.onReply(seq, simpleReply('RESET'));
+  },
+
+  // As on a Redis Cluster node: this connection's read-only commands may be served by replicas
+  // (where they go is the readFrom setting; with readFrom: master nothing changes).
+  readonly(client, _ctx, _args, seq) {
+    client.readOnly = true;
+    client.onReply(seq, OK);
+  },
+
+  readwrite(client, _ctx, _args, seq) {
+    client.readOnly = false;
+    client.onReply(seq, OK);
   },
 
   select(client, _ctx, args, seq) {
@@ -347,6 +360,8 @@ function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
     `total_commands_processed:${c.totalCommands}`,
     `total_error_replies:${c.totalErrors}`,
     `protocol_errors:${c.protocolErrors}`,
+    `dedicated_connections_leased:${ctx.dedicated.leasedCount}`,
+    `dedicated_connections_idle:${ctx.dedicated.idleCount}`,
     `uptime_in_seconds:${Math.floor((Date.now() - ctx.startedAt) / 1000)}`,
     ...nativeBufferLines(),
     // Shard states from the topology, backend health from the primary's checks (failover).

@@ -11,6 +11,7 @@ import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
 import type { WorkerSecurity } from '../security/WorkerSecurity';
 import type { WorkerObservability } from '../observability/WorkerObservability';
+import type { DedicatedPool } from './dedicated/DedicatedPool';
 import type { LeaseFence } from './LeaseFence';
 
 /** The limits in force (config.limits; replaced whole on reload). */
@@ -29,6 +30,8 @@ export interface ClientInfo {
   readonly remote: string;
   readonly createdAt: number;
   name: string;
+  /** Close now (CLIENT KILL). */
+  kill(): void;
 }
 
 export interface ProxyContext {
@@ -52,6 +55,8 @@ export interface ProxyContext {
   readonly errors: Float64Array;
   readonly counters: ProxyCounters;
   readonly clients: Set<ClientInfo>;
+  /** Backend connections for transactions, blocking commands and WAIT (src/proxy/dedicated/). */
+  readonly dedicated: DedicatedPool;
   readonly log: Logger;
   readonly startedAt: number;
   /** Backend health from the primary's failover checks (absent until it sends some). */

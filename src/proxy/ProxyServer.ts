@@ -36,6 +36,7 @@ import { backendTlsIo, createClientTlsServer, reloadClientTls } from '../securit
 import { WorkerSecurity } from '../security/WorkerSecurity';
 import { WorkerObservability } from '../observability/WorkerObservability';
 import cluster from 'node:cluster';
+import { DedicatedPool } from './dedicated/DedicatedPool';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -98,6 +99,7 @@ export class ProxyServer extends EventEmitter {
     const router = new Router(options.config, binding, log, nativeIo, io);
     const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };
     const clients = new Set<ClientInfo>();
+    const dedicated = new DedicatedPool(options.config, log, nativeIo, io);
     this.ctx = {
       config: options.config,
       engine,
@@ -107,13 +109,18 @@ export class ProxyServer extends EventEmitter {
       routes,
       routeByName: byName,
       hooks: this.hooks,
-      fence: new LeaseFence((reply) => router.setFence(reply)),
       security: new WorkerSecurity(options.config),
       observe: new WorkerObservability(options.config, routes.length, log, cluster.worker?.id ?? 0),
+      fence: new LeaseFence((reply) => {
+        router.setFence(reply);
+        // Transactions and blocked commands must not go on against a table that may be stale.
+        dedicated.applyTopology(router.shards);
+      }),
       calls: new Float64Array(routes.length),
       errors: new Float64Array(routes.length),
       counters,
       clients,
+      dedicated,
       log,
       startedAt: Date.now(),
       clientClosed: (client) => {
@@ -127,6 +134,7 @@ export class ProxyServer extends EventEmitter {
     this.migration = new MigrationSupport(this.hooks, options.config);
     void this.migration.applyTopology(options.topology, () => {
       router.apply(options.topology);
+      dedicated.applyTopology(router.shards);
       this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
     }); // synchronous: nothing in flight yet
     this.keyRewrite.warmUp();
@@ -225,19 +233,21 @@ export class ProxyServer extends EventEmitter {
     // acknowledges the epoch once this resolves.
     return this.migration.applyTopology(snapshot, () => {
       this.ctx.router.apply(snapshot);
+      this.ctx.dedicated.applyTopology(this.ctx.router.shards);
       this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
       this.emit('topology', snapshot.epoch);
     });
   }
 
-  /** The primary's health checks of every backend, shown in INFO (# Proxy). */
   /** Fleet: the primary's lease deadline (see LeaseFence). */
   setFleetLease(validUntil: number | null): void {
     this.ctx.fence.renew(validUntil);
   }
 
+  /** The primary's health checks of every backend, shown in INFO (# Proxy); replicas' health and lag decide reads from replicas. */
   setBackendHealth(backends: BackendHealthSummary[]): void {
     this.ctx.backendHealth = backends;
+    this.ctx.router.setBackendHealth(backends);
   }
 
   /**
@@ -249,6 +259,7 @@ export class ProxyServer extends EventEmitter {
     this.ctx.config = config;
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
+    this.ctx.dedicated.applyConfig(config);
     this.migration.applyConfig(config);
     for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
     // Users change live: a client keeps its user (new rules); one whose user is gone is closed, as Redis does.
@@ -321,6 +332,7 @@ export class ProxyServer extends EventEmitter {
     // Let the last replies reach the sockets (they are flushed in the check phase).
     await new Promise((r) => setImmediate(r));
     for (const c of this.connections) c.destroy();
+    this.ctx.dedicated.close();
     await this.ctx.router.close(0);
     await serverClosed;
     this.ctx.observe.close();

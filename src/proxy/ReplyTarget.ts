@@ -30,6 +30,8 @@ export interface ClientSession extends ReplyTarget, GuardedClient {
   readonly createdAt: number;
   name: string;
   authed: boolean;
+  /** READONLY was sent (READWRITE, RESET clear it): read-only commands may go to replicas (readFrom). */
+  readOnly: boolean;
   /** QUIT: close once every earlier reply is written. */
   endAfterReplies(): void;
 }

@@ -10,21 +10,38 @@ import { SLOT_COUNT, TopologySnapshot } from '../topology/types';
 import { BackendConnection, BackendOptions } from './BackendConnection';
 import { DataPathIo, systemIo } from './DataPathIo';
 import type { HotPathBinding } from './HotPathBinding';
+import { ReadableShard, ReplicaReads } from './ReplicaReads';
+import type { BackendHealthSummary } from '../supervisor/messages';
 import { errorReply } from './Resp';
 
-export class ShardRoute {
+export class ShardRoute implements ReadableShard {
   /** Set when the shard cannot serve at all (state 'down'): requests fail fast with it. */
   downReply: Buffer | null = null;
+  /** Pools of the replicas that may serve reads now (ReplicaReads.ts). */
+  readPools: BackendConnection[][] = [];
+  noReplicaReply: Buffer | null = null;
   constructor(
     readonly index: number,
     readonly name: string,
     readonly address: string,
     readonly pool: BackendConnection[],
+    readonly replicas: readonly string[] = [],
   ) {}
 
   /** The pool connection a client is pinned to (keeps that client's order on this shard). */
   backend(poolIndex: number): BackendConnection {
     return this.pool[poolIndex % this.pool.length];
+  }
+
+  /**
+   * A READONLY client's read: a readable replica, the same one for a client while the set does
+   * not change (spread over replicas by client); null when none may serve.
+   */
+  readBackend(poolIndex: number): BackendConnection | null {
+    const n = this.readPools.length;
+    if (n === 0) return null;
+    const pool = this.readPools[poolIndex % n];
+    return pool[poolIndex % pool.length];
   }
 }
 
@@ -39,6 +56,7 @@ export class Router {
   /** Where keyless commands go: the first shard that is not down. */
   keylessShard = 0;
   private config: KvstoreConfig;
+  readonly replicaReads = new ReplicaReads((name, address) => this.createPool(name, address));
   /** While set, every shard answers it (a fleet proxy out of its lease: LeaseFence). */
   private fenceReply: Buffer | null = null;
   /** The shards' own down replies, kept while fenced. */
@@ -68,7 +86,7 @@ export class Router {
       const reused = old.get(key);
       old.delete(key);
       const pool = reused ? reused.pool : this.createPool(info.name, info.master);
-      const route = new ShardRoute(index, info.name, info.master, pool);
+      const route = new ShardRoute(index, info.name, info.master, pool, info.replicas ?? []);
       // Redis Cluster's word for "this slot cannot be served now"; names the shard for the operator.
       if (info.state === 'down') {
         route.downReply = errorReply(`CLUSTERDOWN The cluster is down: shard '${info.name}' (${info.master}) has no reachable master`);
@@ -89,6 +107,7 @@ export class Router {
       if (s !== NO_SHARD && s >= next.length) throw new Error(`routing table points slot ${slot} at shard ${s}, but there are ${next.length} shards`);
     }
     this.shards = next;
+    this.refreshReads();
     this.keylessShard = Math.max(0, next.findIndex((s) => s.downReply === null));
     if (this.fenceReply) this.setFence(this.fenceReply, true);
     this.slotTable.set(table);
@@ -124,6 +143,18 @@ export class Router {
   applyConfig(config: KvstoreConfig): void {
     this.config = config;
     for (const shard of this.shards) for (const b of shard.pool) b.updateOptions(this.backendOptions(shard.name, shard.address));
+    for (const b of this.replicaReads.allBackends()) b.updateOptions(this.backendOptions(b.shard, b.address));
+    this.refreshReads();
+  }
+
+  /** The primary's health and lag of every backend: which replicas may serve reads. */
+  setBackendHealth(backends: readonly BackendHealthSummary[]): void {
+    this.replicaReads.setHealth(backends);
+    this.refreshReads();
+  }
+
+  private refreshReads(): void {
+    this.replicaReads.refresh(this.shards, this.config.readFrom ?? 'master', this.config.maxReplicaLagMs ?? 1000);
   }
 
   private createPool(name: string, address: string): BackendConnection[] {
@@ -146,7 +177,7 @@ export class Router {
   }
 
   allBackends(): BackendConnection[] {
-    return this.shards.flatMap((s) => s.pool);
+    return [...this.shards.flatMap((s) => s.pool), ...this.replicaReads.allBackends()];
   }
 
   async close(drainMs: number): Promise<void> {

@@ -9,6 +9,7 @@ import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import type { ReplyTarget } from './ReplyTarget';
 import { errorReply, messageOf } from './ErrorReply';
+import { DispatchClient, forwardRead } from './Forwarding';
 
 class Fragment implements ReplySink {
   private readonly replies: Buffer[];
@@ -36,12 +37,24 @@ class Fragment implements ReplySink {
         return;
       }
     }
-    this.client.onReply(this.seq, this.ctx.binding.hot.merge(this.plan, this.replies));
+    let merged: Buffer;
+    try {
+      merged = this.ctx.binding.hot.merge(this.plan, this.replies);
+    } catch (err) {
+      // A sub-reply the merge cannot take (a bug or an odd shard): answer this command with an
+      // error rather than never (the backend would carry on and the client would wait forever).
+      this.ctx.log.error({ err }, 'split merge failed');
+      merged = errorReply('ERR Kvstore: could not merge shard replies: ', messageOf(err));
+    }
+    this.client.onReply(this.seq, merged);
   }
 }
 
-/** Split command `cmdIndex` of the current batch and send its parts; the merged reply fills `seq`. */
-export function splitAcrossShards(client: ReplyTarget, ctx: ProxyContext, chunk: Buffer, cmdIndex: number, seq: number): void {
+/**
+ * Split command `cmdIndex` of the current batch and send its parts; the merged reply fills `seq`.
+ * `reader`: a READONLY client's read (readFrom): the parts go to the shards' readable replicas.
+ */
+export function splitAcrossShards(client: ReplyTarget, ctx: ProxyContext, chunk: Buffer, cmdIndex: number, seq: number, reader: DispatchClient | null = null): void {
   const binding = ctx.binding;
   binding.useSlotTable(ctx.router.slotTable);
   let parts: Buffer;
@@ -60,7 +73,8 @@ export function splitAcrossShards(client: ReplyTarget, ctx: ProxyContext, chunk:
   const fragment = new Fragment(client, ctx, seq, keepPlan(plan, length), n);
   for (let j = 0; j < n; j++) {
     const o = PLAN_HEADER + j * PLAN_SUB_STRIDE;
-    client.forwardTo(plan[o], parts, j, fragment, plan[o + 1], plan[o + 2]);
+    if (reader !== null) forwardRead(reader, plan[o], parts, j, fragment, plan[o + 1], plan[o + 2]);
+    else client.forwardTo(plan[o], parts, j, fragment, plan[o + 1], plan[o + 2]);
   }
 }
 

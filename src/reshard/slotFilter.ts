@@ -13,7 +13,8 @@ interface SlotHasher {
   configure?(options: { maxBulkBytes: number; maxInlineBytes: number; hash: 'crc16' | 'murmur'; murmurSeed: number }): void;
 }
 
-export function createSlotFilter(config: Pick<KvstoreConfig, 'hash' | 'murmurSeed' | 'limits'>): SlotFilter {
+/** The workers' key → slot function (same hash and seed), for the primary's jobs. */
+export function createKeySlot(config: Pick<KvstoreConfig, 'hash' | 'murmurSeed' | 'limits'>): (key: Buffer) => number {
   let hasher: SlotHasher | undefined;
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -29,5 +30,9 @@ export function createSlotFilter(config: Pick<KvstoreConfig, 'hash' | 'murmurSee
     hasher = require(path.join(__dirname, '..', '..', '..', 'build', 'Release', 'kvstore_native.node')) as SlotHasher;
   }
   const h = hasher;
-  return perKeySlotFilter((key) => h.keySlot(key));
+  return (key) => h.keySlot(key);
+}
+
+export function createSlotFilter(config: Pick<KvstoreConfig, 'hash' | 'murmurSeed' | 'limits'>): SlotFilter {
+  return perKeySlotFilter(createKeySlot(config));
 }

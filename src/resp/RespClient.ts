@@ -60,6 +60,7 @@ export class RespClient extends EventEmitter {
   private closedByUs = false;
   private failed = false;
   private onPush?: (message: RespValue[]) => void;
+  private onPatternPush?: (channel: Buffer, payload: Buffer) => void;
   private readonly decode: DecodeOptions;
 
   constructor(readonly address: string, private readonly options: RespClientOptions = {}) {
@@ -116,6 +117,17 @@ export class RespClient extends EventEmitter {
   async subscribe(channels: readonly string[], onMessage: (channel: string, payload: string) => void): Promise<void> {
     this.onPush = (msg) => onMessage(String(msg[1]), String(msg[2]));
     for (const channel of channels) await this.command(['SUBSCRIBE', channel]);
+  }
+
+  /**
+   * PSUBSCRIBE to `pattern`; from then on `pmessage` pushes go to `onMessage` with the channel
+   * and payload as raw bytes (keyspace notifications carry binary key names in the channel).
+   * Resolves when the subscription is confirmed. Only bulk-string decoding (no `strings`) keeps
+   * the bytes exact.
+   */
+  async psubscribe(pattern: RespArg, onMessage: (channel: Buffer, payload: Buffer) => void): Promise<void> {
+    this.onPatternPush = onMessage;
+    await this.command(['PSUBSCRIBE', pattern]);
   }
 
   /** Close for good: commands in flight and later ones reject. */
@@ -223,6 +235,11 @@ export class RespClient extends EventEmitter {
     // In subscribe mode published messages arrive unasked.
     if (this.onPush && Array.isArray(value) && value.length === 3 && String(value[0]) === 'message') {
       this.onPush(value);
+      return;
+    }
+    if (this.onPatternPush && Array.isArray(value) && value.length === 4 && String(value[0]) === 'pmessage') {
+      const bytes = (v: RespValue) => (Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
+      this.onPatternPush(bytes(value[2]), bytes(value[3]));
       return;
     }
     const p = this.pending.shift();

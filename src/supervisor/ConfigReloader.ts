@@ -7,6 +7,7 @@
 import { loadConfigFile } from '../config/load';
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
+import type { ReloadResult } from './context';
 import type { PrimaryPlugin } from './plugins';
 import { reconcileShards } from './reconcile';
 import type { TopologyPublisher } from './TopologyPublisher';
@@ -15,11 +16,7 @@ import type { WorkerPool } from './WorkerPool';
 /** Keys that only take effect on restart; reload reports them instead of applying them. */
 export const RESTART_ONLY: ReadonlyArray<keyof KvstoreConfig> = ['listen', 'admin', 'workers', 'mode', 'hash', 'murmurSeed', 'stateDir', 'proxyId', 'coordination'];
 
-export interface ReloadResult {
-  epoch: number;
-  applied: string[];
-  warnings: string[];
-}
+export type { ReloadResult } from './context';
 
 export interface ConfigReloaderOptions {
   configFile: string;

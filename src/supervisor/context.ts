@@ -9,7 +9,6 @@ import type { Registry } from '../admin/metrics';
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
-import type { ReloadResult } from './ConfigReloader';
 import type { EpochBarrier } from './EpochBarrier';
 import type { ListenAddress } from './listen';
 import type { PrimaryToWorker, WorkerStats } from './messages';
@@ -20,6 +19,13 @@ import type { WorkerInfo } from './WorkerPool';
 export type { AdminRoutes };
 
 /** Topology change notifications (after the change is persisted, before the workers acked it). */
+/** What a config reload did (ConfigReloader; here so the context does not import it). */
+export interface ReloadResult {
+  epoch: number;
+  applied: string[];
+  warnings: string[];
+}
+
 export interface TopologyChanges {
   on(event: 'change', listener: (snapshot: TopologySnapshot) => void): unknown;
   off(event: 'change', listener: (snapshot: TopologySnapshot) => void): unknown;

@@ -31,6 +31,8 @@ export interface BackendHealthSummary {
   role: 'master' | 'replica' | null;
   state: 'up' | 'down';
   lastError: string | null;
+  /** Replicas, while readFrom is not master: replication lag in ms; null = unknown or link down (src/failover/ReplicaLag.ts). */
+  lagMs?: number | null;
 }
 
 export type WorkerToPrimary =

@@ -26,11 +26,12 @@ export function initialTopology(config: KvstoreConfig): TopologySnapshot {
   };
 }
 
-export function writeFileAtomic(file: string, data: string): void {
+/** Write `file` whole or not at all (temp file, fsync, rename); `mode` for files holding secrets (0o600). */
+export function writeFileAtomic(file: string, data: string, mode?: number): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
+  const fd = fs.openSync(tmp, 'w', mode);
   try {
     fs.writeSync(fd, data);
     fs.fsyncSync(fd);

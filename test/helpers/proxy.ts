@@ -40,6 +40,8 @@ export function testConfig(overrides: DeepPartial<KvstoreConfig> = {}): KvstoreC
     hotKeys: { hitsPerSec: 500, sampleRate: 0.01 },
     bigKeys: { bytes: 1024 * 1024 },
     backend: { username: '', password: '', tls: { enabled: false, caFile: '', certFile: '', keyFile: '', serverName: '' }, poolSize: 1 },
+    readFrom: 'master',
+    maxReplicaLagMs: 1000,
     crossSlot: 'slot',
     allowFlush: true,
     io: process.env.KVSTORE_IO === 'node' ? 'node' : 'native',
@@ -60,6 +62,7 @@ export function testConfig(overrides: DeepPartial<KvstoreConfig> = {}): KvstoreC
     sentinels: [],
     sentinelMasterPrefix: 'kvstore-',
     migration: { batchKeys: 100, maxKeysPerSecond: 0 },
+    dedicated: { maxConnections: 1024, maxPerClient: 16, idlePerShard: 2 },
     proxyId: '',
     coordination: { etcd: { endpoints: [], prefix: '/kvstore/', leaseTtlMs: 3000, username: '', password: '' }, failoverConfirmShare: 0.5, barrierTimeoutMs: 10000 },
   };

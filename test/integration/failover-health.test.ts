@@ -87,7 +87,8 @@ test('a killed backend: its closed connection triggers a check and two refused c
 
 test('a busy backend (a long script: -BUSY) stays up: an error reply proves the server runs', async (t) => {
   const [a] = await startRedisGroup(1, t.teardown, { args: ['--busy-reply-threshold', '50'] });
-  const checker = new HealthChecker({ health: FAST_HEALTH });
+  // a generous timeout: on a loaded machine a slow answer must not pass for a hang here
+  const checker = new HealthChecker({ health: { intervalMs: 200, timeoutMs: 1500, downAfter: 3, upAfter: 2, rejoinAfterMs: 1000 } });
   t.teardown(() => checker.stop());
   const events: string[] = [];
   checker.on('change', (address: string, h: { state: string }) => events.push(`${address} ${h.state}`));
@@ -100,15 +101,16 @@ test('a busy backend (a long script: -BUSY) stays up: an error reply proves the 
     busy.close();
     scripted.close();
   });
-  const checksBefore = checker.get(a.address)!.checks;
+  const before = checker.get(a.address)!;
+  const okBefore = before.checks - before.failures;
   // a script that spins for 2 s (many health intervals); meanwhile Redis answers others with -BUSY
   const script = busy.command(['EVAL', 'local t = redis.call("TIME") local s = t[1] + t[2] / 1e6 while true do local n = redis.call("TIME") if n[1] + n[2] / 1e6 - s > 2 then break end end return 1', 0], 10_000);
   await new Promise((r) => setTimeout(r, 300));
   await t.throwsAsync(scripted.command(['PING'], 1000), { message: /^BUSY/ });
   t.is(await script, 1);
   const h = checker.get(a.address)!;
-  t.true(h.checks - checksBefore >= 5, `checked during the script (${h.checks - checksBefore} checks)`);
+  const okDuring = h.checks - h.failures - okBefore;
+  t.true(okDuring >= 3, `checks answered -BUSY during the script and counted as alive (${okDuring})`);
   t.is(h.state, 'up');
-  t.is(h.failures, 0);
   t.deepEqual(events, []);
 });
