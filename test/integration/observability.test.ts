@@ -24,8 +24,10 @@ test('SLOWLOG GET/LEN/RESET: a slow EVAL with its arguments, client address and 
   await c.get('fast');
   const entries = (await c.call('SLOWLOG', 'GET')) as unknown[][];
   t.is(await c.call('SLOWLOG', 'LEN'), entries.length);
-  t.deepEqual(entries.map((e) => (e[3] as string[])[0]), ['eval'], 'only the script');
-  const [id, time, duration, args, addr, name] = entries[0];
+  // The script once (on a loaded machine another command may pass 200 ms too: no timing asserts).
+  const evals = entries.filter((e) => (e[3] as string[])[0] === 'eval');
+  t.is(evals.length, 1);
+  const [id, time, duration, args, addr, name] = evals[0];
   t.is(typeof id, 'number');
   t.true(Math.abs((time as number) - Date.now() / 1000) < 30);
   t.true((duration as number) >= 200000, `duration ${duration} µs`);
