@@ -11,7 +11,7 @@ import type { CommandEntry, RoutingClass } from '../src/commands/types';
 import { proxyCommandNames } from '../src/proxy/ProxyCommands';
 
 /** The table as routed: ACL and SLOWLOG subcommands are answered by the proxy (src/proxy/CommandRoutes.ts). */
-const commands: CommandEntry[] = tableCommands;
+const commands: readonly CommandEntry[] = tableCommands;
 import { BLOCKING_NOTE, DEDICATED_NOTES } from '../src/proxy/dedicated/commandKinds';
 
 const CLASS_TEXT: Record<RoutingClass, string> = {
