@@ -28,7 +28,7 @@ interface Sample {
   v8Used: number;
 }
 
-type ToChild = { kind: 'measure' } | { kind: 'stop' };
+type ToChild = { kind: 'measure'; snapshot?: string } | { kind: 'stop' };
 type FromChild = { kind: 'listening'; port: number } | { kind: 'sample'; sample: Sample } | { kind: 'error'; message: string };
 
 /* ---------- child: the proxy being measured ---------- */
@@ -54,7 +54,12 @@ async function child(repo: string, backend: string): Promise<void> {
   const send = (m: FromChild) => process.send!(m);
   send({ kind: 'listening', port });
   process.on('message', (m: ToChild) => {
-    if (m.kind === 'measure') send({ kind: 'sample', sample: measure() });
+    if (m.kind === 'measure') {
+      const sample = measure();
+      // A heap snapshot with the clients (after the sample: writing it allocates).
+      if (m.snapshot) v8.writeHeapSnapshot(m.snapshot);
+      send({ kind: 'sample', sample });
+    }
     else void server.close(0).then(() => process.exit(0));
   });
 }
@@ -105,7 +110,7 @@ async function openClients(port: number, count: number, pingEvery: number): Prom
   return sockets;
 }
 
-async function run(label: string, repo: string, backend: Server, clients: number, pingEvery: number): Promise<Record<string, number>> {
+async function run(label: string, repo: string, backend: Server, clients: number, pingEvery: number, snapshot?: string): Promise<Record<string, number>> {
   const p = fork(__filename, ['--child', repo, backend.address], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const ready = (await new Promise<FromChild>((resolve, reject) => {
@@ -118,7 +123,7 @@ async function run(label: string, repo: string, backend: Server, clients: number
     const before = ((await request(p, { kind: 'measure' }, 'sample')) as { sample: Sample }).sample;
     const sockets = await openClients(ready.port, clients, pingEvery);
     await new Promise((r) => setTimeout(r, 500));
-    const after = ((await request(p, { kind: 'measure' }, 'sample')) as { sample: Sample }).sample;
+    const after = ((await request(p, { kind: 'measure', snapshot }, 'sample')) as { sample: Sample }).sample;
     for (const s of sockets) s.destroy();
     const per: Record<string, number> = {};
     for (const k of Object.keys(before) as Array<keyof Sample>) per[k] = (after[k] - before[k]) / clients;
@@ -138,11 +143,12 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '10000' },
       'ping-every': { type: 'string', default: '2' },
       baseline: { type: 'string' },
+      'heap-snapshot': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: node dist/benchmarks/client-heap.js [--clients N] [--ping-every K (every K-th client sends one PING first)] [--baseline CHECKOUT]\n');
+    process.stdout.write('usage: node dist/benchmarks/client-heap.js [--clients N] [--ping-every K (every K-th client sends one PING first)] [--baseline CHECKOUT] [--heap-snapshot FILE (this checkout, with the clients)]\n');
     return;
   }
   const clients = Number(values.clients);
@@ -156,7 +162,8 @@ async function main(): Promise<void> {
     rows.push(`| checkout | heapUsed B/client | V8 used B/client | external B/client | arrayBuffers B/client | RSS B/client |`);
     rows.push('| --- | --- | --- | --- | --- | --- |');
     for (const [label, repo] of systems) {
-      const per = await run(label, repo, backend, clients, pingEvery);
+      const snapshot = repo === REPO_ROOT && values['heap-snapshot'] ? path.resolve(values['heap-snapshot']) : undefined;
+      const per = await run(label, repo, backend, clients, pingEvery, snapshot);
       rows.push(`| ${label} (${repo}) | ${per.heapUsed.toFixed(0)} | ${per.v8Used.toFixed(0)} | ${per.external.toFixed(0)} | ${per.arrayBuffers.toFixed(0)} | ${per.rss.toFixed(0)} |`);
     }
     process.stdout.write(`${clients} idle clients (every ${pingEvery}. sent one PING first), one in-process proxy, loopback\n\n${rows.join('\n')}\n`);
