@@ -110,7 +110,7 @@ async function openClients(port: number, count: number, pingEvery: number): Prom
   return sockets;
 }
 
-async function run(label: string, repo: string, backend: Server, clients: number, pingEvery: number, snapshot?: string): Promise<Record<string, number>> {
+async function run(label: string, repo: string, backend: Server, clients: number, pingEvery: number, settleMs: number, snapshot?: string): Promise<Record<string, number>> {
   const p = fork(__filename, ['--child', repo, backend.address], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const ready = (await new Promise<FromChild>((resolve, reject) => {
@@ -122,7 +122,7 @@ async function run(label: string, repo: string, backend: Server, clients: number
     await new Promise((r) => setTimeout(r, 300));
     const before = ((await request(p, { kind: 'measure' }, 'sample')) as { sample: Sample }).sample;
     const sockets = await openClients(ready.port, clients, pingEvery);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, settleMs));
     const after = ((await request(p, { kind: 'measure', snapshot }, 'sample')) as { sample: Sample }).sample;
     for (const s of sockets) s.destroy();
     const per: Record<string, number> = {};
@@ -144,15 +144,18 @@ async function main(): Promise<void> {
       'ping-every': { type: 'string', default: '2' },
       baseline: { type: 'string' },
       'heap-snapshot': { type: 'string' },
+      // Idle means quiet for a while: the proxy's idle sweep (1 s) gives per-command state back.
+      'settle-ms': { type: 'string', default: '2500' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: node dist/benchmarks/client-heap.js [--clients N] [--ping-every K (every K-th client sends one PING first)] [--baseline CHECKOUT] [--heap-snapshot FILE (this checkout, with the clients)]\n');
+    process.stdout.write('usage: node dist/benchmarks/client-heap.js [--clients N] [--ping-every K (every K-th client sends one PING first)] [--baseline CHECKOUT] [--heap-snapshot FILE (this checkout, with the clients)] [--settle-ms MS (idle time before measuring; default 2500)]\n');
     return;
   }
   const clients = Number(values.clients);
   const pingEvery = Math.max(1, Number(values['ping-every']));
+  const settleMs = Math.max(0, Number(values['settle-ms']));
   installSignalCleanup();
   const backend = await startRedisServer('heap-backend');
   try {
@@ -163,10 +166,10 @@ async function main(): Promise<void> {
     rows.push('| --- | --- | --- | --- | --- | --- |');
     for (const [label, repo] of systems) {
       const snapshot = repo === REPO_ROOT && values['heap-snapshot'] ? path.resolve(values['heap-snapshot']) : undefined;
-      const per = await run(label, repo, backend, clients, pingEvery, snapshot);
+      const per = await run(label, repo, backend, clients, pingEvery, settleMs, snapshot);
       rows.push(`| ${label} (${repo}) | ${per.heapUsed.toFixed(0)} | ${per.v8Used.toFixed(0)} | ${per.external.toFixed(0)} | ${per.arrayBuffers.toFixed(0)} | ${per.rss.toFixed(0)} |`);
     }
-    process.stdout.write(`${clients} idle clients (every ${pingEvery}. sent one PING first), one in-process proxy, loopback\n\n${rows.join('\n')}\n`);
+    process.stdout.write(`${clients} idle clients (every ${pingEvery}. sent one PING first; measured after ${settleMs} ms idle), one in-process proxy, loopback\n\n${rows.join('\n')}\n`);
   } finally {
     await stopAll();
   }

@@ -9,12 +9,15 @@
  *   FlowControl decides when reading stops and restarts.
  *
  * The stream and the clock are injected (real: an accepted socket and the system clock; unit
- * tests: test/helpers/fakeIo.ts). Per connection, only a few small fields and three small
- * objects exist until it is used: the reply ring and the partial-input buffer are allocated on
- * first need and given back when empty.
+ * tests: test/helpers/fakeIo.ts).
+ *
+ * Memory: an idle client is this object and its stream. The three stages (reader, replies with
+ * their reply ring, flow control) are made on the first read and dropped again by the worker's
+ * idle sweep (ProxyServer, once a second) when the client has nothing in flight and was not read
+ * since the previous pass; the next read makes them anew. So a busy client allocates nothing per
+ * command, and 100k idle ones hold no per-command state. Session fields are few, and small
+ * integers (Smi) where possible: every field is 8 bytes per client.
  */
-import type { Clock } from './Clock';
-import { systemClock } from './Clock';
 import { ClientReplies } from './ClientReplies';
 import { errorReply } from './ErrorReply';
 import { FlowControl, PAUSE_CLOSING, PAUSE_OUTPUT } from './FlowControl';
@@ -42,29 +45,64 @@ let nextClientId = 1;
 export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo, StreamHandler, Flushable {
   flushScheduled = false;
   readonly id = nextClientId++;
-  readonly createdAt: number;
   name = '';
   authed: boolean;
   readOnly = false;
   rewriting = false;
   readonly stream: ByteStream;
-  readonly replies: ClientReplies;
-  readonly reader: RequestReader;
-  readonly flow: FlowControl;
   private state = OPEN;
+  /** Read since the last idle sweep (see sweepIdle). */
+  private active = false;
+  /** Creation time in whole seconds (a Smi: a millisecond time would be a boxed double). */
+  private readonly createdSec: number;
+  // The stages, while the client is in use (null: idle, see the header).
+  private stageReader: RequestReader | null = null;
+  private stageReplies: ClientReplies | null = null;
+  private stageFlow: FlowControl | null = null;
 
   constructor(
     open: OpenStream,
     readonly ctx: ProxyContext,
-    private readonly clock: Clock = systemClock,
   ) {
-    this.createdAt = clock.now();
+    this.createdSec = Math.floor(ctx.clock.now() / 1000);
     this.authed = ctx.config.password === '';
-    this.replies = new ClientReplies(this);
-    this.reader = new RequestReader(this);
-    this.flow = new FlowControl(this);
     this.stream = open(this);
     this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
+  }
+
+  /* ---------- stages: made on use, dropped when idle ---------- */
+
+  get reader(): RequestReader {
+    return this.stageReader ?? (this.stageReader = new RequestReader(this));
+  }
+
+  get replies(): ClientReplies {
+    return this.stageReplies ?? (this.stageReplies = new ClientReplies(this));
+  }
+
+  get flow(): FlowControl {
+    return this.stageFlow ?? (this.stageFlow = new FlowControl(this));
+  }
+
+  /**
+   * The worker's idle sweep: a client read since the last pass stays as it is; one that was not,
+   * with nothing in flight, nothing kept by its reader and reading not stopped, drops its stages.
+   */
+  sweepIdle(): void {
+    if (this.active) {
+      this.active = false;
+      return;
+    }
+    if (this.state !== OPEN || this.flushScheduled) return;
+    const reader = this.stageReader;
+    if (reader !== null && reader.holding) return;
+    const replies = this.stageReplies;
+    if (replies !== null && replies.inFlight !== 0) return;
+    const flow = this.stageFlow;
+    if (flow !== null && flow.paused !== 0) return;
+    this.stageReader = null;
+    this.stageReplies = null;
+    this.stageFlow = null;
   }
 
   /* ---------- stream events ---------- */
@@ -72,6 +110,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   onStreamData(chunk: Buffer, start: number, end: number): void {
     const fence = this.ctx.fence;
     if (fence.deadline !== 0) fence.check(); // a fleet proxy only: one clock read per read (LeaseFence)
+    this.active = true;
     try {
       this.reader.onData(chunk, start, end);
     } catch (err) {
@@ -80,7 +119,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   onStreamDrain(): void {
-    this.flow.resume(PAUSE_OUTPUT);
+    this.stageFlow?.resume(PAUSE_OUTPUT);
   }
 
   /** The client half-closed (`printf ... | nc`): answer what it sent, then close. */
@@ -95,14 +134,13 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   onStreamClose(): void {
     if (this.state === CLOSED) return;
     this.state = CLOSED;
-    this.reader.clear();
-    this.replies.clear();
+    this.dropStages();
     this.ctx.clientClosed(this);
   }
 
   /** Idle for `timeouts.clientIdleMs`: close, unless replies are still owed. */
   onStreamTimeout(): void {
-    if (this.replies.inFlight === 0) this.stream.destroy();
+    if (this.inFlight === 0) this.stream.destroy();
   }
 
   /** Close after `ms` without traffic (0 = never); live on config reload. */
@@ -128,7 +166,12 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   get inFlight(): number {
-    return this.replies.inFlight;
+    const replies = this.stageReplies;
+    return replies === null ? 0 : replies.inFlight;
+  }
+
+  get createdAt(): number {
+    return this.createdSec * 1000;
   }
 
   get isClosed(): boolean {
@@ -145,13 +188,13 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
 
   /** For shutdown: nothing in flight. */
   get idle(): boolean {
-    return this.replies.inFlight === 0;
+    return this.inFlight === 0;
   }
 
   /* ---------- ReplyTarget / DispatchClient ---------- */
 
   onReply(seq: number, reply: Buffer): void {
-    this.replies.onReply(seq, reply);
+    this.stageReplies?.onReply(seq, reply); // (none: closed, nothing owed)
   }
 
   forwardTo(shardIndex: number, command: Buffer, tag: number, sink: ReplySink = this.replies, start = 0, end = command.length): void {
@@ -175,7 +218,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   readDeferred(): void {
-    this.reader.readDeferred();
+    this.stageReader?.readDeferred();
   }
 
   /* ---------- writing ---------- */
@@ -188,7 +231,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   flush(): void {
     if (this.state === CLOSED) return;
     const queued = this.stream.flush();
-    if (this.state === CLOSING && this.replies.inFlight === 0) return this.finishClose();
+    if (this.state === CLOSING && this.inFlight === 0) return this.finishClose();
     this.flow.afterFlush(queued);
   }
 
@@ -205,7 +248,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   endAfterReplies(): void {
     if (this.state === CLOSED) return;
     this.state = CLOSING;
-    this.reader.clear();
+    this.stageReader?.clear();
     this.flow.pause(PAUSE_CLOSING);
     scheduleFlush(this);
   }
@@ -236,16 +279,23 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
       stream.append(INTERNAL_ERROR);
       stream.end();
     }
-    this.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
+    this.ctx.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
   }
 
   private finishClose(): void {
     const stream = this.stream;
     this.state = CLOSED;
     stream.end();
-    this.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
-    this.reader.clear();
-    this.replies.clear();
+    this.ctx.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
+    this.dropStages();
     this.ctx.clientClosed(this);
+  }
+
+  /** Closed: forget whatever the stages kept. */
+  private dropStages(): void {
+    this.stageReader?.clear();
+    this.stageReplies?.clear();
+    this.stageReader = null;
+    this.stageReplies = null;
   }
 }

@@ -6,6 +6,7 @@ import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
 import type { BackendHealthSummary } from '../supervisor/messages';
 import type { CommandRoute } from './CommandRoutes';
+import type { Clock } from './Clock';
 import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
@@ -25,6 +26,7 @@ export interface ProxyCounters {
 export interface ClientInfo {
   readonly id: number;
   readonly remote: string;
+  /** Milliseconds since the epoch, to the second. */
   readonly createdAt: number;
   name: string;
 }
@@ -45,8 +47,10 @@ export interface ProxyContext {
   readonly calls: Float64Array;
   readonly errors: Float64Array;
   readonly counters: ProxyCounters;
-  readonly clients: Set<ClientInfo>;
+  readonly clients: ReadonlySet<ClientInfo>;
   readonly log: Logger;
+  /** The data path's clock (real, or a fake in unit tests). */
+  readonly clock: Clock;
   readonly startedAt: number;
   /** Backend health from the primary's failover checks (absent until it sends some). */
   backendHealth?: BackendHealthSummary[];
