@@ -22,6 +22,8 @@ import { REPO_ROOT } from './lib/kvstore';
 
 interface Sample {
   heapUsed: number;
+  /** V8 heap committed (what the JS heap costs in RSS, free space included). */
+  heapTotal: number;
   external: number;
   arrayBuffers: number;
   rss: number;
@@ -69,7 +71,7 @@ function measure(): Sample {
   if (!gc) throw new Error('run the child with --expose-gc');
   for (let i = 0; i < 4; i++) gc();
   const m = process.memoryUsage();
-  return { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, v8Used: v8.getHeapStatistics().used_heap_size };
+  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, v8Used: v8.getHeapStatistics().used_heap_size };
 }
 
 /* ---------- parent ---------- */
@@ -162,12 +164,12 @@ async function main(): Promise<void> {
     const systems: Array<[string, string]> = [['this checkout', REPO_ROOT]];
     if (values.baseline) systems.unshift(['baseline', path.resolve(values.baseline)]);
     const rows: string[] = [];
-    rows.push(`| checkout | heapUsed B/client | V8 used B/client | external B/client | arrayBuffers B/client | RSS B/client |`);
-    rows.push('| --- | --- | --- | --- | --- | --- |');
+    rows.push(`| checkout | heapUsed B/client | V8 used B/client | heapTotal B/client | external B/client | arrayBuffers B/client | RSS B/client |`);
+    rows.push('| --- | --- | --- | --- | --- | --- | --- |');
     for (const [label, repo] of systems) {
       const snapshot = repo === REPO_ROOT && values['heap-snapshot'] ? path.resolve(values['heap-snapshot']) : undefined;
       const per = await run(label, repo, backend, clients, pingEvery, settleMs, snapshot);
-      rows.push(`| ${label} (${repo}) | ${per.heapUsed.toFixed(0)} | ${per.v8Used.toFixed(0)} | ${per.external.toFixed(0)} | ${per.arrayBuffers.toFixed(0)} | ${per.rss.toFixed(0)} |`);
+      rows.push(`| ${label} (${repo}) | ${per.heapUsed.toFixed(0)} | ${per.v8Used.toFixed(0)} | ${per.heapTotal.toFixed(0)} | ${per.external.toFixed(0)} | ${per.arrayBuffers.toFixed(0)} | ${per.rss.toFixed(0)} |`);
     }
     process.stdout.write(`${clients} idle clients (every ${pingEvery}. sent one PING first; measured after ${settleMs} ms idle), one in-process proxy, loopback\n\n${rows.join('\n')}\n`);
   } finally {
