@@ -9,6 +9,7 @@ import path from 'node:path';
 import { commands, generatedFrom } from '../src/commands/table';
 import type { CommandEntry, RoutingClass } from '../src/commands/types';
 import { proxyCommandNames } from '../src/proxy/ProxyCommands';
+import { BLOCKING_NOTE, DEDICATED_NOTES } from '../src/proxy/dedicated/commandKinds';
 
 const CLASS_TEXT: Record<RoutingClass, string> = {
   single: 'One key: sent unchanged to the shard that owns its slot.',
@@ -18,10 +19,12 @@ const CLASS_TEXT: Record<RoutingClass, string> = {
   proxy: 'Answered by Kvstore itself, or assembled from every shard.',
   allshards: 'Sent to every shard; replies merged (first error, else the common reply).',
   nokey: 'No key: sent to the first shard that is up.',
+  dedicated:
+    'Transactions, blocking commands and WAIT: on a backend connection of the client\'s own, taken from a small per-worker pool of pre-connected ones (`dedicated.*` in docs/config.md), given back clean or closed. See "Transactions and blocking commands" below.',
   unsupported: 'Refused with `-ERR Kvstore does not support <COMMAND>: <reason>`.',
 };
 
-const ORDER: RoutingClass[] = ['single', 'split', 'sameslot', 'proxy', 'allshards', 'nokey', 'unsupported'];
+const ORDER: RoutingClass[] = ['single', 'split', 'sameslot', 'proxy', 'allshards', 'nokey', 'dedicated', 'unsupported'];
 
 /** How proxy-answered commands behave (by full name). */
 const PROXY_NOTES: Record<string, string> = {
@@ -55,7 +58,8 @@ const DIFFERENCES = [
   'Multi-key commands other than MGET/MSET/DEL/EXISTS/UNLINK/TOUCH need all keys in one slot (`-CROSSSLOT`), as in Redis Cluster.',
   'EVAL/EVALSHA/FCALL with no keys run on the first shard that is up; scripts must not touch keys they do not declare.',
   'Only database 0 exists (`SELECT 0` is accepted).',
-  'Transactions (MULTI/EXEC/WATCH), blocking commands, pub/sub, MONITOR and per-server administration (CONFIG, DEBUG, ...) are refused with a clear error.',
+  'Pub/sub, MONITOR and per-server administration (CONFIG, DEBUG, ...) are refused with a clear error.',
+  'A transaction stays in one slot (`crossSlot: shard`: one shard), as in Redis Cluster: a command in another slot is answered `-CROSSSLOT` at queue time and EXEC then answers `-EXECABORT`. Commands the proxy answers from several shards or for the proxy connection (DBSIZE, SCAN, KEYS, INFO, CLIENT SETNAME, ...) and SCRIPT/FUNCTION management are refused inside MULTI with `-ERR Kvstore does not support <CMD> inside a transaction: ...` (also aborting EXEC); PING, ECHO, TIME, COMMAND and SELECT 0 are queued on the shard.',
   'RESP2 only (`HELLO 3` is refused).',
   'A failed shard fails only the commands routed to it: `-ERR Kvstore: shard \'<name>\' (<host:port>) <what happened>`; a multi-key command touching it fails as a whole with that error.',
   'SCAN cursors are Kvstore cursors (shard in the low bits); KEYS returns keys grouped by shard; RANDOMKEY picks a shard first. During a resharding, a key moved to a shard the SCAN has already passed can be missed.',
@@ -63,7 +67,21 @@ const DIFFERENCES = [
   'INFO reports the first shard\'s sections (server, memory, ...) plus Proxy and a summed Keyspace; TIME is the proxy\'s clock; CLIENT covers the proxy connection only.',
 ];
 
+/** The rules of the dedicated class (transactions, blocking commands, WAIT, CLIENT KILL/UNBLOCK). */
+const TRANSACTION_RULES = [
+  '## Transactions and blocking commands',
+  '',
+  '- **Transactions** follow Redis Cluster. MULTI is answered by the proxy; the first keyed command (or WATCH) picks the slot and its shard, and the transaction runs on a dedicated connection to that shard. Every later key, and every watched key, must be in that slot (`crossSlot: shard`: on that shard). Keyless commands queued before the first key are answered `+QUEUED` by the proxy and replayed on the shard once it is chosen (a transaction with no key at all runs on the first shard that is up). Queue-time errors (unknown command, wrong arity, CROSSSLOT, commands the proxy cannot queue) make EXEC answer `-EXECABORT Transaction discarded because of previous errors.`. The shard\'s `+QUEUED`, EXEC array (with per-command errors), nil on a WATCH conflict, DISCARD, UNWATCH and the nested-MULTI / EXEC-without-MULTI errors reach the client byte for byte. RESET ends the transaction. Key rewrite applies inside transactions.',
+  '- **Ordering**: a command that goes to a dedicated connection waits until the client\'s earlier commands are answered, and the client\'s next commands wait for EXEC / DISCARD / UNWATCH and for a blocking command\'s reply, so a client\'s commands run in the order it sent them, as on one Redis connection.',
+  '- **Failures**: a dedicated connection that fails (shard down, master changed, connection lost) fails the commands pending on it with `-ERR Kvstore: shard \'<name>\' (<host:port>) <reason>`; EXEC afterwards answers `-EXECABORT Transaction discarded: the dedicated connection failed before EXEC (...); nothing was executed`. When the slot of a transaction moves (resharding) before EXEC, EXEC answers `-EXECABORT ... moved to another shard during the transaction; retry`. A transaction is never reported as done unless its shard answered EXEC.',
+  '- **Blocking commands** (BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, XREAD BLOCK, XREADGROUP BLOCK; keys in one slot) wait on a dedicated connection with Redis\'s own timeout (0 = forever); the proxy gives up, with an error, `timeouts.requestMs` after that timeout. A client that disconnects while blocked has its dedicated connection closed at once (the server unblocks it). When the slot moves while a client is blocked, the proxy unblocks it on its server (`CLIENT UNBLOCK ... ERROR`) and answers `-TRYAGAIN Kvstore: slot N moved to another shard while the client was blocked; retry` (an element popped meanwhile is still delivered). A key in a slot being migrated: `-TRYAGAIN`.',
+  '- **Limits**: at most `dedicated.maxConnections` dedicated connections per worker and `dedicated.maxPerClient` per client; past them the command gets `-ERR Kvstore: ...` at once, never a wait.',
+  '- **WAIT numreplicas timeout** is answered by the proxy: for each shard the client wrote to since its last WAIT (in parallel), a PING on the client\'s own shared connection (so its writes there are applied), then on a dedicated connection `PUBLISH __kvstore:wait ""` (propagated to replicas: it marks the master\'s replication offset after those writes) and `WAIT numreplicas timeout`, which counts the replicas that acknowledged it. The reply is the minimum over those shards. With no write since the last WAIT: the minimum over all shards of the replicas connected. CLIENT UNBLOCK does not reach a client in WAIT.',
+  '- **CLIENT UNBLOCK id [TIMEOUT|ERROR]** and **CLIENT KILL** act on the proxy\'s clients (ids from CLIENT ID / CLIENT INFO) of the worker the caller is connected to: `CLIENT KILL addr`, and the filters ID, ADDR, USER (only `default` exists), SKIPME, TYPE (`normal`; the proxy has no master, replica or pubsub clients). LADDR is refused.',
+];
+
 function notes(c: CommandEntry): string {
+  if (c.routing === 'dedicated') return DEDICATED_NOTES[c.name] ?? BLOCKING_NOTE;
   if (c.routing === 'unsupported') return c.reason ?? '';
   if (c.routing === 'proxy') return PROXY_NOTES[c.name] ?? PROXY_NOTES[c.name.split('|')[0]] ?? '';
   return '';
@@ -90,6 +108,8 @@ export function renderCommandsDoc(): string {
     'and against Kvstore over 3 shards and requires identical replies except for these:',
     '',
     ...DIFFERENCES.map((d) => `- ${d}`),
+    '',
+    ...TRANSACTION_RULES,
     '',
   ];
   for (const cls of ORDER) {

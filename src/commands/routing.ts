@@ -17,6 +17,13 @@ const PROXY = [
   'command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help',
 ];
 
+/**
+ * On a backend connection of the client's own (src/proxy/dedicated/): the transaction commands,
+ * WAIT, the CLIENT subcommands that act on the proxy's clients, and (below) every command Redis
+ * flags `blocking` (XREAD/XREADGROUP block only with BLOCK; without it they are ordinary reads).
+ */
+const DEDICATED = ['multi', 'exec', 'discard', 'watch', 'unwatch', 'wait', 'client|kill', 'client|unblock'];
+
 const ALL_SHARDS = [
   'script|load', 'script|flush', 'script|exists', 'script|kill',
   'function|load', 'function|delete', 'function|flush', 'function|restore',
@@ -26,10 +33,6 @@ const REFUSED: Record<string, string> = {};
 function refuse(reason: string, names: string[]) {
   for (const n of names) REFUSED[n] = reason;
 }
-refuse('transactions are not supported across shards', ['multi', 'exec', 'discard', 'watch', 'unwatch']);
-refuse('blocking commands would stall the shared backend connection', [
-  'blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'wait',
-]);
 refuse('pub/sub is not supported', [
   'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'publish', 'spublish', 'pubsub',
 ]);
@@ -40,9 +43,9 @@ refuse('it concerns a single server, not the cluster; run it on the shard direct
   'memory|stats', 'lolwut', 'asking', 'sentinel',
 ]);
 refuse('Kvstore is not a Redis Cluster node; it is the cluster', ['cluster']);
-refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO', [
-  'client', 'client|kill', 'client|list', 'client|pause', 'client|unpause', 'client|tracking', 'client|trackinginfo',
-  'client|getredir', 'client|caching', 'client|unblock', 'client|no-touch',
+refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO, KILL, UNBLOCK', [
+  'client', 'client|list', 'client|pause', 'client|unpause', 'client|tracking', 'client|trackinginfo',
+  'client|getredir', 'client|caching', 'client|no-touch',
 ]);
 refuse('scripts and functions are managed per shard; use SCRIPT LOAD/FLUSH or FUNCTION LOAD/DELETE/FLUSH', [
   'script', 'script|debug', 'function', 'function|kill', 'function|dump', 'function|list', 'function|stats',
@@ -62,13 +65,11 @@ export function classify(entry: Pick<CommandEntry, 'name' | 'flags' | 'keySpecs'
   if (Object.hasOwn(SPLIT, name)) return { routing: 'split', merge: SPLIT[name] };
   if (PROXY.includes(name)) return { routing: 'proxy' };
   if (ALL_SHARDS.includes(name)) return { routing: 'allshards' };
+  if (DEDICATED.includes(name) || entry.flags.includes('blocking')) return { routing: 'dedicated' };
   if (name in REFUSED) return { routing: 'unsupported', reason: REFUSED[name] };
   // A subcommand of a refused container is refused for the same reason (CONFIG GET, ACL ...).
   const container = name.split('|')[0];
   if (container !== name && container in REFUSED && !(name in REFUSED)) return { routing: 'unsupported', reason: REFUSED[container] };
-  if (entry.flags.includes('blocking') && !['xread', 'xreadgroup'].includes(name)) {
-    return { routing: 'unsupported', reason: 'blocking commands would stall the shared backend connection' };
-  }
   switch (keyCount(entry)) {
     case 'one':
       return { routing: 'single' };

@@ -9,8 +9,10 @@
  * - allshards: sent to every shard (SCRIPT LOAD, FUNCTION LOAD, ...).
  * - nokey: no key, harmless anywhere → the first shard.
  * - unsupported: refused with -ERR and `reason`.
+ * - dedicated: needs a backend connection of the client's own (transactions, every command Redis
+ *   flags `blocking`, WAIT, CLIENT KILL/UNBLOCK): src/proxy/dedicated/.
  */
-export type RoutingClass = 'single' | 'split' | 'sameslot' | 'proxy' | 'allshards' | 'nokey' | 'unsupported';
+export type RoutingClass = 'single' | 'split' | 'sameslot' | 'proxy' | 'allshards' | 'nokey' | 'unsupported' | 'dedicated';
 
 /**
  * How the replies of a split command's sub-commands become the client's one reply:

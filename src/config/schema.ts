@@ -243,6 +243,11 @@ export const schema = {
     env: 'KVSTORE_SENTINELS',
   },
   sentinelMasterPrefix: { doc: 'Sentinel master name of a shard = this prefix + the shard name.', format: String, default: '', env: 'KVSTORE_SENTINEL_MASTER_PREFIX' },
+  dedicated: {
+    maxConnections: { doc: 'Backend connections per worker that transactions (WATCH/MULTI), blocking commands (BLPOP, XREAD BLOCK, ...) and WAIT may hold at once, over all shards. Past it such a command gets an -ERR at once (it never waits for another client).', format: 'positive-int', default: 1024, env: 'KVSTORE_DEDICATED_MAX_CONNECTIONS' },
+    maxPerClient: { doc: 'Dedicated backend connections one client may hold at once (a transaction or blocking command holds one; WAIT one per shard written to).', format: 'positive-int', default: 16, env: 'KVSTORE_DEDICATED_MAX_PER_CLIENT' },
+    idlePerShard: { doc: 'Pre-connected idle dedicated connections kept per shard master and worker, so entering a transaction or a blocking command costs no connect.', format: 'non-negative-int', default: 2, env: 'KVSTORE_DEDICATED_IDLE_PER_SHARD' },
+  },
   proxyId: {
     doc: 'This proxy\'s name in a fleet (coordination): unique among the proxies sharing an etcd prefix. Empty = the listen address "host:port".',
     format: String,

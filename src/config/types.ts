@@ -102,6 +102,12 @@ export interface KvstoreConfig {
   /** Redis Sentinel addresses; when set, Sentinel decides failover (store mode). */
   sentinels: string[];
   sentinelMasterPrefix: string;
+  /** Dedicated backend connections (transactions, blocking commands, WAIT). */
+  dedicated: {
+    maxConnections: number;
+    maxPerClient: number;
+    idlePerShard: number;
+  };
   /** This proxy's id in a fleet; '' = the listen address. */
   proxyId: string;
   coordination: CoordinationConfig;

@@ -32,6 +32,13 @@ const KEY_NAME_REPLIES: Record<string, 'first' | 'firstOfEach'> = {
   zmpop: 'first', // [key, [[member, score]...]] or nil
   xread: 'firstOfEach', // [[key, entries], ...] or nil
   xreadgroup: 'firstOfEach',
+  // blocking pops (dedicated connections): [key, element], [key, member, score], [key, [...]]
+  blpop: 'first',
+  brpop: 'first',
+  bzpopmin: 'first',
+  bzpopmax: 'first',
+  blmpop: 'first',
+  bzmpop: 'first',
 };
 
 function sameRules(a: readonly KeyRewriteRule[], b: readonly KeyRewriteRule[]): boolean {

@@ -20,13 +20,15 @@
  */
 import { ClientReplies } from './ClientReplies';
 import { errorReply } from './ErrorReply';
-import { FlowControl, PAUSE_CLOSING, PAUSE_OUTPUT } from './FlowControl';
+import { FlowControl, PAUSE_BARRIER, PAUSE_CLOSING, PAUSE_HELD, PAUSE_OUTPUT } from './FlowControl';
 import { scheduleFlush, Flushable } from './FlushScheduler';
 import { DispatchClient, forwardToShard } from './Forwarding';
 import type { ByteStream, StreamHandler } from './io';
 import type { ClientInfo, ProxyContext, ProxyLimits } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import { ReaderHost, RequestReader } from './RequestReader';
+import type { DedicatedSession } from './dedicated/DedicatedSession';
+import type { SessionClient } from './dedicated/types';
 
 /** Opens the client's stream with the connection as its event handler. */
 export type OpenStream = (handler: StreamHandler) => ByteStream;
@@ -42,7 +44,7 @@ const CLOSED = 2;
 
 let nextClientId = 1;
 
-export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo, StreamHandler, Flushable {
+export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo, StreamHandler, Flushable, SessionClient {
   flushScheduled = false;
   readonly id = nextClientId++;
   name = '';
@@ -59,6 +61,10 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   private stageReader: RequestReader | null = null;
   private stageReplies: ClientReplies | null = null;
   private stageFlow: FlowControl | null = null;
+  /** Transaction / blocking / WAIT state (src/proxy/dedicated/, made by the dispatcher); null when none. */
+  session: DedicatedSession | null = null;
+  /** Shards written to since the last WAIT (1 = written), allocated on the first write. */
+  private wrote: Uint8Array | null = null;
 
   constructor(
     open: OpenStream,
@@ -93,7 +99,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
       this.active = false;
       return;
     }
-    if (this.state !== OPEN || this.flushScheduled) return;
+    if (this.state !== OPEN || this.flushScheduled || this.session !== null) return;
     const reader = this.stageReader;
     if (reader !== null && reader.holding) return;
     const replies = this.stageReplies;
@@ -122,8 +128,12 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.stageFlow?.resume(PAUSE_OUTPUT);
   }
 
-  /** The client half-closed (`printf ... | nc`): answer what it sent, then close. */
+  /**
+   * The client half-closed (`printf ... | nc`): answer what it sent, then close. Blocked (BLPOP,
+   * WAIT): gone for good, as Redis sees it (it frees a client at EOF), so the server unblocks.
+   */
   onStreamEnd(): void {
+    if (this.session !== null && this.session.holding) return this.destroy();
     if (this.state === OPEN) this.endAfterReplies();
   }
 
@@ -134,6 +144,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   onStreamClose(): void {
     if (this.state === CLOSED) return;
     this.state = CLOSED;
+    this.endSession();
     this.dropStages();
     this.ctx.clientClosed(this);
   }
@@ -263,6 +274,55 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.stream.destroy();
   }
 
+  /** CLIENT KILL from another client: closed outside the killer's read batch. */
+  kill(): void {
+    this.ctx.clock.setTimeout(() => this.destroy(), 0);
+  }
+
+  /* ---------- dedicated connection states (src/proxy/dedicated/) ---------- */
+
+  /** Blocked, WAIT, EXEC pending: later commands wait (the socket is still read). */
+  hold(): void {
+    this.flow.pause(PAUSE_HELD);
+  }
+
+  unhold(): void {
+    this.flow.resume(PAUSE_HELD);
+  }
+
+  /** Every reply owed is out: a command waiting at a barrier may run now. */
+  repliesDrained(): void {
+    this.stageFlow?.resume(PAUSE_BARRIER);
+  }
+
+  noteWrite(shard: number): void {
+    let wrote = this.wrote;
+    if (wrote === null || shard >= wrote.length) {
+      const grown = new Uint8Array(Math.max(64, shard + 1));
+      if (wrote !== null) grown.set(wrote);
+      wrote = this.wrote = grown;
+    }
+    wrote[shard] = 1;
+  }
+
+  takeWrittenShards(): number[] {
+    const wrote = this.wrote;
+    if (wrote === null) return [];
+    const out: number[] = [];
+    for (let i = 0; i < wrote.length; i++) if (wrote[i] !== 0) out.push(i);
+    wrote.fill(0);
+    return out;
+  }
+
+  /** The client is gone: blocked → its dedicated connection closes; a transaction is cleaned up. */
+  private endSession(): void {
+    const session = this.session;
+    if (session === null) return;
+    this.session = null;
+    this.ctx.dedicated.unregister(this.id);
+    session.clientClosed();
+  }
+
   /**
    * A bug reached this client's read path: it costs this client its connection, not the worker
    * all of its clients. The error is the last reply (after those owed); the stream is destroyed
@@ -285,6 +345,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   private finishClose(): void {
     const stream = this.stream;
     this.state = CLOSED;
+    this.endSession();
     stream.end();
     this.ctx.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
     this.dropStages();

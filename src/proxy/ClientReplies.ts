@@ -25,6 +25,9 @@ export interface RepliesHost {
   readonly isClosed: boolean;
   /** Output was added: write it at the end of this turn. */
   outputAdded(): void;
+  /** Every reply owed is out while dispatching is stopped (a dedicated-connection barrier). */
+  repliesDrained(): void;
+  readonly flow: { readonly paused: number };
 }
 
 export class ClientReplies implements ReplySink {
@@ -105,8 +108,12 @@ export class ClientReplies implements ReplySink {
       this.output(parked, 0, parked.length, ring.ints[i]);
     }
     ring.head = h;
-    if (h === ring.tail) ring.shrinkIfIdle();
-    this.host.outputAdded();
+    const host = this.host;
+    if (h === ring.tail) {
+      ring.shrinkIfIdle();
+      if (host.flow.paused !== 0) host.repliesDrained();
+    }
+    host.outputAdded();
   }
 
   /** Copy one in-order reply, buf[start, end), into the stream's output; count error replies. */

@@ -16,6 +16,8 @@ export const enum Route {
   AllShards = 5,
   NoKey = 6,
   Unsupported = 7,
+  /** Transactions, blocking commands, WAIT, CLIENT KILL/UNBLOCK: src/proxy/dedicated/. */
+  Dedicated = 8,
 }
 
 const ROUTE_OF: Record<RoutingClass, Route> = {
@@ -26,6 +28,7 @@ const ROUTE_OF: Record<RoutingClass, Route> = {
   allshards: Route.AllShards,
   nokey: Route.NoKey,
   unsupported: Route.Unsupported,
+  dedicated: Route.Dedicated,
 };
 
 /** Commands a client may run before AUTH when a password is set (as Redis allows). */

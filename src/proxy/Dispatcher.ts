@@ -9,14 +9,19 @@
  *   proxy            → ProxyCommands (answered here, or assembled from every shard)
  *   allshards        → FanOut
  *   unsupported      → the prebuilt refusal
+ *   dedicated        → src/proxy/dedicated/ (transactions, blocking commands, WAIT, CLIENT KILL/UNBLOCK);
+ *                      a client with a session (in MULTI, WATCH, ...) offers it every command first
  *
  * Commands whose keys a seam wants to see (key rewrite, a migrating slot) leave through
  * SlowPath.ts. The per-command path allocates nothing: the parse results are the shared batch
  * arrays, and the forwarded command is a byte range of the read.
  */
 import {
-  C_ARGC, C_CMD, C_END, C_FLAGS, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN, F_BAD_KEYS, F_NEEDS_DECODE, SLOT_NONE,
+  C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN, F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, SLOT_NONE,
 } from '../native/api';
+import { NO_SHARD } from '../topology/slots';
+import { WRITES } from './dedicated/commandKinds';
+import { Offer, offerToSession } from './dedicated/offer';
 import { CommandRoute, Route } from './CommandRoutes';
 import { fanOut } from './FanOut';
 import { allKeysOnOneShard, argsOf, DispatchClient, forwardRead, forwardToShard } from './Forwarding';
@@ -42,6 +47,7 @@ BY_ROUTE[Route.Split] = (client, chunk, base, route, flags) => {
   const cmds = ctx.binding.batch.cmds;
   if (cmds[base + C_SLOT] >= 0 || cmds[base + C_NKEYS] <= 1) return forwardKeyed(client, chunk, base, route, flags);
   if (allKeysOnOneShard(ctx, base) >= 0) return forwardToKeysShard(client, chunk, base, route, flags, true);
+  if (WRITES[route.id] !== 0) noteWrites(client, base);
   const reader = client.readOnly && route.readOnly && ctx.config.readFrom !== 'master' ? client : null;
   splitAcrossShards(client, ctx, chunk, base / CMD_STRIDE, client.reserve(route.id), reader);
   return false;
@@ -65,6 +71,8 @@ BY_ROUTE[Route.Unsupported] = (client, _chunk, _base, route) => {
   client.replyNow(route.id, route.refusal!);
   return false;
 };
+// Reached when the session declined: XREAD / XREADGROUP without BLOCK, an ordinary same-slot read.
+BY_ROUTE[Route.Dedicated] = forwardKeyed;
 
 /**
  * Route command `i` of the current batch (parsed from `chunk`). Returns true when it had to
@@ -79,6 +87,7 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
   if ((flags & F_NEEDS_DECODE) !== 0) return reparseInline(client, chunk, base, dispatchCommand);
   ctx.counters.totalCommands++;
   if (id === CMD_UNKNOWN) {
+    client.session?.queueError();
     client.replyNow(-1, unknownCommandError(argsOf(ctx, chunk, base)));
     return false;
   }
@@ -86,10 +95,12 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
   const argc = cmds[base + C_ARGC];
   if (route.isContainer && argc >= 2) {
     // The parser found no such subcommand: Redis's own reply.
+    client.session?.queueError();
     client.replyNow(id, unknownSubcommandError(route.name, argsOf(ctx, chunk, base)[1]));
     return false;
   }
   if (!route.arityOk(argc)) {
+    client.session?.queueError();
     client.replyNow(id, route.arityError);
     return false;
   }
@@ -98,6 +109,11 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
     return false;
   }
   ctx.calls[id]++;
+  if (client.session !== null || route.route === Route.Dedicated) {
+    const offer = offerToSession(client, chunk, base, route);
+    if (offer === Offer.Handled) return false;
+    if (offer === Offer.Rewrite) return slowPath(client, chunk, base, route, dispatchCommand);
+  }
   return BY_ROUTE[route.route](client, chunk, base, route, flags);
 }
 
@@ -118,10 +134,23 @@ function forwardToKeysShard(client: DispatchClient, chunk: Buffer, base: number,
     }
   }
   if (needsSlowPath(client, chunk, base)) return slowPath(client, chunk, base, route, dispatchCommand);
+  if (WRITES[route.id] !== 0) client.noteWrite(shard);
   if (client.readOnly && route.readOnly && ctx.config.readFrom !== 'master') {
     forwardRead(client, shard, chunk, client.reserve(route.id), client.replies, cmds[base + C_START], cmds[base + C_END]);
     return false;
   }
   forwardToShard(client, shard, chunk, client.reserve(route.id), client.replies, cmds[base + C_START], cmds[base + C_END]);
   return false;
+}
+
+/** A split write (MSET, DEL, ...): every shard its keys are on. */
+function noteWrites(client: DispatchClient, base: number): void {
+  const ctx = client.ctx;
+  const cmds = ctx.binding.batch.cmds;
+  const keys = ctx.binding.batch.keys;
+  const k0 = cmds[base + C_KEY0];
+  for (let k = 0; k < cmds[base + C_NKEYS]; k++) {
+    const shard = ctx.router.slotTable[keys[(k0 + k) * KEY_STRIDE + 1]];
+    if (shard !== NO_SHARD) client.noteWrite(shard);
+  }
 }

@@ -5,6 +5,13 @@
  * - Output: unsent replies above `limits.clientOutputHighWater` (restarts on the stream's drain);
  * - Backend: a backend it feeds has more than `limits.backendHighWater` queued (restarts on its drain);
  * - Closing: QUIT, a protocol error, shutdown (never restarts).
+ * Two more stop dispatching but keep reading the socket (into the reader's deferred bytes), so a
+ * client that disconnects meanwhile is seen at once (src/proxy/dedicated/):
+ * - Held: blocked in a blocking command or WAIT, or waiting for EXEC / DISCARD / UNWATCH: later
+ *   commands run after it, as on one Redis connection;
+ * - Barrier: a command for a dedicated connection waits until the client's earlier commands are
+ *   answered (`redo`: that command itself was not dispatched and runs first on restart).
+ * While held, more than HELD_INPUT_MAX deferred bytes stop reading too (HeldInput).
  * On restart the commands read but not dispatched while stopped (the reader's deferred bytes) run
  * first, and may stop reading again.
  */
@@ -16,6 +23,13 @@ export const PAUSE_PIPELINE = 1;
 export const PAUSE_OUTPUT = 2;
 export const PAUSE_BACKEND = 4;
 export const PAUSE_CLOSING = 8;
+export const PAUSE_HELD = 16;
+export const PAUSE_BARRIER = 32;
+export const PAUSE_HELD_INPUT = 64;
+/** Reasons that also stop reading the socket. */
+const STREAM_PAUSES = ~(PAUSE_HELD | PAUSE_BARRIER);
+/** Deferred input kept while held before the socket is no longer read. */
+export const HELD_INPUT_MAX = 1 << 20;
 
 /** What flow control acts on: the client's stream and its reader's deferred commands. */
 export interface FlowHost {
@@ -30,21 +44,31 @@ export interface FlowHost {
 export class FlowControl implements CongestionWaiter {
   /** PAUSE_* bits; 0 = reading. */
   paused = 0;
+  /** The command at which dispatching stopped (a barrier) was not dispatched: the reader keeps it. */
+  redo = false;
+  private streamPaused = false;
 
   constructor(private readonly host: FlowHost) {}
 
   pause(reason: number): void {
-    if (this.paused === 0) this.host.stream.pause();
     this.paused |= reason;
+    if ((reason & STREAM_PAUSES) !== 0 && !this.streamPaused) {
+      this.streamPaused = true;
+      this.host.stream.pause();
+    }
   }
 
   resume(reason: number): void {
     if ((this.paused & reason) === 0) return;
     this.paused &= ~reason;
+    if ((reason & (PAUSE_HELD | PAUSE_BARRIER)) !== 0) this.paused &= ~PAUSE_HELD_INPUT;
     const host = this.host;
-    if (this.paused !== 0 || host.isClosed) return;
-    host.readDeferred();
-    if (this.paused === 0) host.stream.resume();
+    if (host.isClosed) return;
+    if (this.paused === 0) host.readDeferred();
+    if ((this.paused & STREAM_PAUSES) === 0 && this.streamPaused) {
+      this.streamPaused = false;
+      host.stream.resume();
+    }
   }
 
   /** After one command was dispatched: should reading stop before the next one? */

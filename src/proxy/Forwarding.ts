@@ -9,9 +9,11 @@ import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import type { ClientSession } from './ReplyTarget';
 import { ERRORS } from './ReplyTexts';
+import type { DedicatedSession } from './dedicated/DedicatedSession';
+import type { SessionClient } from './dedicated/types';
 
 /** What dispatching needs from the client connection. */
-export interface DispatchClient extends ClientSession {
+export interface DispatchClient extends ClientSession, SessionClient {
   readonly ctx: ProxyContext;
   /** Which connection of each backend pool this client is pinned to. */
   readonly poolIndex: number;
@@ -29,6 +31,12 @@ export interface DispatchClient extends ClientSession {
   /** Key rewrite: map the reply of `seq` back to the client's key names. */
   mapReplyOf(seq: number, map: (reply: Buffer) => Buffer): void;
   protocolError(reply: Buffer): void;
+  /** Requests whose replies are not written yet. */
+  readonly inFlight: number;
+  /** Transaction / blocking / WAIT state (src/proxy/dedicated/); null when there is none. */
+  session: DedicatedSession | null;
+  /** A write went to shard `shard` (WAIT waits for the shards written to). */
+  noteWrite(shard: number): void;
 }
 
 /** Dispatch command `i` of the current batch (Dispatcher.dispatchCommand, passed to the slow path). */

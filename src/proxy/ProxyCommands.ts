@@ -323,6 +323,8 @@ function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
     `total_commands_processed:${c.totalCommands}`,
     `total_error_replies:${c.totalErrors}`,
     `protocol_errors:${c.protocolErrors}`,
+    `dedicated_connections_leased:${ctx.dedicated.leasedCount}`,
+    `dedicated_connections_idle:${ctx.dedicated.idleCount}`,
     `uptime_in_seconds:${Math.floor((Date.now() - ctx.startedAt) / 1000)}`,
     ...nativeBufferLines(),
     // Shard states from the topology, backend health from the primary's checks (failover).

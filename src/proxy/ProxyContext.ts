@@ -10,6 +10,7 @@ import type { Clock } from './Clock';
 import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
+import type { DedicatedPool } from './dedicated/DedicatedPool';
 import type { LeaseFence } from './LeaseFence';
 
 /** The limits in force (config.limits; replaced whole on reload). */
@@ -29,6 +30,8 @@ export interface ClientInfo {
   /** Milliseconds since the epoch, to the second. */
   readonly createdAt: number;
   name: string;
+  /** Close now (CLIENT KILL). */
+  kill(): void;
 }
 
 export interface ProxyContext {
@@ -48,6 +51,8 @@ export interface ProxyContext {
   readonly errors: Float64Array;
   readonly counters: ProxyCounters;
   readonly clients: ReadonlySet<ClientInfo>;
+  /** Backend connections for transactions, blocking commands and WAIT (src/proxy/dedicated/). */
+  readonly dedicated: DedicatedPool;
   readonly log: Logger;
   /** The data path's clock (real, or a fake in unit tests). */
   readonly clock: Clock;

@@ -29,6 +29,7 @@ import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
 import { ByteStream, ClientListener, enableNativeIo, listenForClients, nativeIoTotals } from './io';
+import { DedicatedPool } from './dedicated/DedicatedPool';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -95,6 +96,7 @@ export class ProxyServer extends EventEmitter {
     this.clock = io.clock;
     const router = new Router(options.config, binding, log, nativeIo, io);
     const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };
+    const dedicated = new DedicatedPool(options.config, log, nativeIo, io);
     this.ctx = {
       config: options.config,
       engine,
@@ -104,11 +106,16 @@ export class ProxyServer extends EventEmitter {
       routes,
       routeByName: byName,
       hooks: this.hooks,
-      fence: new LeaseFence((reply) => router.setFence(reply)),
+      fence: new LeaseFence((reply) => {
+        router.setFence(reply);
+        // Transactions and blocked commands must not go on against a table that may be stale.
+        dedicated.applyTopology(router.shards);
+      }),
       calls: new Float64Array(routes.length),
       errors: new Float64Array(routes.length),
       counters,
       clients: this.connections,
+      dedicated,
       log,
       clock: this.clock,
       startedAt: Date.now(),
@@ -122,6 +129,7 @@ export class ProxyServer extends EventEmitter {
     this.migration = new MigrationSupport(this.hooks, options.config);
     void this.migration.applyTopology(options.topology, () => {
       router.apply(options.topology);
+      dedicated.applyTopology(router.shards);
       this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
     }); // synchronous: nothing in flight yet
     this.keyRewrite.warmUp();
@@ -193,6 +201,7 @@ export class ProxyServer extends EventEmitter {
     // acknowledges the epoch once this resolves.
     return this.migration.applyTopology(snapshot, () => {
       this.ctx.router.apply(snapshot);
+      this.ctx.dedicated.applyTopology(this.ctx.router.shards);
       this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
       this.emit('topology', snapshot.epoch);
     });
@@ -218,6 +227,7 @@ export class ProxyServer extends EventEmitter {
     this.ctx.config = config;
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
+    this.ctx.dedicated.applyConfig(config);
     this.migration.applyConfig(config);
     for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
   }
@@ -275,6 +285,7 @@ export class ProxyServer extends EventEmitter {
     await new Promise((r) => setImmediate(r));
     for (const c of this.connections) c.destroy();
     this.stopIdleSweep();
+    this.ctx.dedicated.close();
     await this.ctx.router.close(0);
     await serverClosed;
     this.emit('close');

@@ -11,12 +11,12 @@
  *   order when it restarts.
  */
 import {
-  C_END, CMD_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, S_NCMDS, S_NEED,
+  C_END, C_START, CMD_STRIDE, protocolErrorText, ProtocolErrorCode, S_CONSUMED, S_ERROR, S_FULL, S_GROW_ARGS, S_NCMDS, S_NEED,
   S_RESUME_ARGS, S_RESUME_AT,
 } from '../native/api';
 import { dispatchCommand } from './Dispatcher';
 import type { DispatchClient } from './Forwarding';
-import type { FlowControl } from './FlowControl';
+import { HELD_INPUT_MAX, PAUSE_HELD_INPUT, FlowControl } from './FlowControl';
 import { PartialInput } from './PartialInput';
 import { errorReply } from './ErrorReply';
 
@@ -45,6 +45,7 @@ export class RequestReader {
     if (this.deferred !== null) {
       // Stopped mid-chunk and more arrived anyway: keep it (copied) behind the deferred commands.
       this.deferred = Buffer.concat([this.deferred, chunk.subarray(start, end)]);
+      if (this.deferred.length > HELD_INPUT_MAX) host.flow.pause(PAUSE_HELD_INPUT);
       return;
     }
     const partial = this.partial;
@@ -121,7 +122,10 @@ export class RequestReader {
         }
         if (!host.reading) return;
         if (host.flow.shouldStop()) {
-          if (end < stop) this.deferred = Buffer.from(chunk.subarray(end, stop)); // outlives the read
+          // At a barrier the command itself was not dispatched: keep it too.
+          const rest = host.flow.redo ? cmds[i * CMD_STRIDE + C_START] : end;
+          host.flow.redo = false;
+          if (rest < stop) this.deferred = Buffer.from(chunk.subarray(rest, stop)); // outlives the read
           return;
         }
         if (reparsed) break;

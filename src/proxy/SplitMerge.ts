@@ -37,7 +37,16 @@ class Fragment implements ReplySink {
         return;
       }
     }
-    this.client.onReply(this.seq, this.ctx.binding.hot.merge(this.plan, this.replies));
+    let merged: Buffer;
+    try {
+      merged = this.ctx.binding.hot.merge(this.plan, this.replies);
+    } catch (err) {
+      // A sub-reply the merge cannot take (a bug or an odd shard): answer this command with an
+      // error rather than never (the backend would carry on and the client would wait forever).
+      this.ctx.log.error({ err }, 'split merge failed');
+      merged = errorReply('ERR Kvstore: could not merge shard replies: ', messageOf(err));
+    }
+    this.client.onReply(this.seq, merged);
   }
 }
 

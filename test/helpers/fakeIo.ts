@@ -267,7 +267,8 @@ export function fakeProxy(t: TestContextLike, options: { shards?: number; config
   // Loopback addresses that are never dialled: connect is the fake one.
   const addresses = Array.from({ length: options.shards ?? 2 }, (_, i) => `127.0.0.1:${i + 1}`);
   const topology = evenTopology(addresses);
-  const config = testConfig({ ...options.config, shards: topology.shards.map((s) => ({ name: s.name, master: s.master, replicas: [] })) });
+  // No idle dedicated connections unless asked (src/proxy/dedicated/): `backend(i)` is the shared one.
+  const config = testConfig({ dedicated: { idlePerShard: 0 }, ...options.config, shards: topology.shards.map((s) => ({ name: s.name, master: s.master, replicas: [] })) });
   const proxy = new ProxyServer({ config, topology, logger: pino({ level: 'silent' }), io: { connect: backends.connect, clock } });
   t.teardown(() => proxy.close(0));
   return {

@@ -183,3 +183,15 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 15_000
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Runs `kvstore ctl` against `kv`'s admin API asynchronously (a sync spawn would freeze a load generator meanwhile). */
+export function ctl(kv: { adminPort: number }, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [KVSTORE_BIN, 'ctl', '--admin', `127.0.0.1:${kv.adminPort}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}

@@ -3,12 +3,11 @@
  * mixed read/write ioredis load through the proxy, default health settings (the error windows
  * logged here are the ones to report).
  */
-import { spawn } from 'node:child_process';
 import test from 'ava';
 import Redis from 'ioredis';
 import { replicationInfo } from '../../src/failover/replication';
 import type { TopologySnapshot } from '../../src/topology/types';
-import { KVSTORE_BIN, KvstoreProcess, eventually, startKvstore } from '../helpers/kvstore';
+import { KvstoreProcess, eventually, startKvstore, ctl } from '../helpers/kvstore';
 import {
   ReplicationConfirmer, filledLoad, proxyClient, Shard, ioredisOptions, ready, shardOf, sleep, startShards, waitFor, waitForLink,
 } from './failover-helpers';
@@ -36,17 +35,6 @@ async function topology(kv: KvstoreProcess): Promise<TopologySnapshot> {
   return (await kv.admin<TopologySnapshot>('GET', '/topology?routing=1')).body;
 }
 
-/** Runs `kvstore ctl` asynchronously (a sync spawn would freeze the load generator meanwhile). */
-function ctl(kv: KvstoreProcess, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [KVSTORE_BIN, 'ctl', '--admin', `127.0.0.1:${kv.adminPort}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 function versionOf(v: string | null): number {
   return v === null ? 0 : Number(v.slice(v.lastIndexOf(':') + 1));

@@ -89,6 +89,7 @@ export function testConfig(shards: Shard[], mode: 'cache' | 'store', stateDir: s
     sentinels: [],
     sentinelMasterPrefix: '',
     migration: { batchKeys: 100, maxKeysPerSecond: 0 },
+    dedicated: { maxConnections: 1024, maxPerClient: 16, idlePerShard: 2 },
     proxyId: '',
     coordination: { etcd: { endpoints: [], prefix: '/kvstore/', leaseTtlMs: 3000, username: '', password: '' }, failoverConfirmShare: 0.5, barrierTimeoutMs: 10000 },
     ...extra,

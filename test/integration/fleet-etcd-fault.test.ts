@@ -4,22 +4,11 @@
  * topology changes fail with a clear error from `ctl`, and /health and /metrics say that
  * automatic failover is suspended.
  */
-import { spawn } from 'node:child_process';
 import test from 'ava';
 import Redis from 'ioredis';
 import { startFleet } from '../helpers/fleet';
-import { eventually, KVSTORE_BIN, KvstoreProcess } from '../helpers/kvstore';
+import { eventually, ctl } from '../helpers/kvstore';
 
-function ctl(kv: KvstoreProcess, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [KVSTORE_BIN, 'ctl', '--admin', `127.0.0.1:${kv.adminPort}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 test('etcd faults: one of three members lost changes nothing; etcd gone: serving continues, ctl errors clearly, failover suspended', async (t) => {
   const fleet = await startFleet(t, { proxies: 3, shards: 2, etcdMembers: 3 });

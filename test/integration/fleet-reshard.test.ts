@@ -5,24 +5,13 @@
  * next leader. Checked as the single-box resharding test does: 0 client errors, and on the
  * redis-servers every key on its owner only, with its latest value.
  */
-import { spawn } from 'node:child_process';
 import test from 'ava';
 import { RespArg, RespClient } from '../../src/resp';
 import { startFleet } from '../helpers/fleet';
-import { eventually, KVSTORE_BIN, KvstoreProcess } from '../helpers/kvstore';
+import { eventually, KvstoreProcess, ctl } from '../helpers/kvstore';
 import { startRedisGroup } from '../helpers/redis';
 import { checkBackends, Expected, loadKeySlot, preload, Runner, startLoad } from '../helpers/reshard';
 
-function ctl(kv: KvstoreProcess, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [KVSTORE_BIN, 'ctl', '--admin', `127.0.0.1:${kv.adminPort}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 /** Each call goes to the next proxy: a key is written through one and read through another. */
 function roundRobin(proxies: KvstoreProcess[], teardown: (fn: () => void) => void): Runner {

@@ -4,23 +4,12 @@
  * calls handed to the leader from any proxy, and topology changes that every proxy routes by
  * before the call returns (the fleet barrier).
  */
-import { spawn } from 'node:child_process';
 import test from 'ava';
 import Redis from 'ioredis';
 import { startFleet } from '../helpers/fleet';
-import { eventually, KVSTORE_BIN, KvstoreProcess } from '../helpers/kvstore';
+import { eventually, KvstoreProcess, ctl } from '../helpers/kvstore';
 import { specKeySlot } from '../helpers/specSlot';
 
-function ctl(kv: KvstoreProcess, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [KVSTORE_BIN, 'ctl', '--admin', `127.0.0.1:${kv.adminPort}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 function client(port: number): Redis {
   const c = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 0, enableOfflineQueue: true });

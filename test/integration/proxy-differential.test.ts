@@ -114,8 +114,16 @@ const CORPUS: Case[] = [
   { cmd: ['RPUSH', 'nums', '3', '1', '2'] }, { cmd: ['SORT', 'nums'] }, { cmd: ['SORT', 'nums', 'DESC', 'LIMIT', '0', '2'] }, { cmd: ['SORT_RO', 'nums', 'ALPHA'] },
   // keyspace-wide
   { cmd: ['DBSIZE'] }, { cmd: ['EXISTS', 'nums', 'z', 'h', 'geo', 'st', 'big', bin, ''] },
-  { cmd: ['MULTI'], kvstore: /^-ERR Kvstore does not support MULTI: /, why: 'transactions are not supported across shards' },
-  { cmd: ['BLPOP', 'lst', '0'], kvstore: /^-ERR Kvstore does not support BLPOP: /, why: 'blocking commands would stall a shared backend connection' },
+  // transactions and blocking commands (same slot): dedicated backend connections
+  { cmd: ['MULTI'] }, { cmd: ['SET', '{t}tx', '1'] }, { cmd: ['INCR', '{t}tx'] }, { cmd: ['PING'] }, { cmd: ['GET', '{t}tx'] }, { cmd: ['EXEC'] },
+  { cmd: ['MULTI'] }, { cmd: ['INCR', '{t}tx'] }, { cmd: ['SET', '{t}tx'] }, { cmd: ['EXEC'] }, { cmd: ['EXEC'] }, { cmd: ['DISCARD'] },
+  { cmd: ['WATCH', '{t}tx'] }, { cmd: ['MULTI'] }, { cmd: ['MULTI'] }, { cmd: ['DECR', '{t}tx'] }, { cmd: ['DISCARD'] }, { cmd: ['UNWATCH'] },
+  { cmd: ['BLPOP', '{t}none', '0.01'] }, { cmd: ['RPUSH', '{t}none', 'x'] }, { cmd: ['BRPOP', '{t}none', '0'] },
+  // (not sent to the direct server: there the second SET would queue)
+  { cmd: ['MULTI'], kvstore: /^\+OK\r\n$/, why: 'a transaction whose keys span slots' },
+  { cmd: ['SET', 'x1', '1'], kvstore: /^\+QUEUED\r\n$/, why: 'the first key picks the slot' },
+  { cmd: ['SET', 'x2', '1'], kvstore: /^-CROSSSLOT /, why: 'a transaction stays in one slot (Redis Cluster rule)' },
+  { cmd: ['EXEC'], kvstore: /^-EXECABORT Transaction discarded because of previous errors\.\r\n$/, why: 'a queue-time CROSSSLOT aborts EXEC' },
   { cmd: ['CONFIG', 'GET', 'maxmemory'], kvstore: /^-ERR Kvstore does not support CONFIG GET: /, why: 'server administration goes to each shard directly' },
   { cmd: ['FLUSHDB'] }, { cmd: ['DBSIZE'] }, { cmd: ['KEYS', '*'] }, { cmd: ['RANDOMKEY'] }, { cmd: ['SCAN', '0'] },
 ];

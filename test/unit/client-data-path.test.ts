@@ -365,3 +365,20 @@ test('an idle client gives its stages back on the idle sweep; a busy one keeps t
   kv.backend(0).deliver('+OK\r\n');
   t.is(quiet.takeSent(), '+OK\r\n');
 });
+
+test('a split whose sub-replies cannot be merged answers that command with an error, not never', async (t) => {
+  const kv = fakeProxy(t);
+  const c = kv.client();
+  c.deliver(cmd('MGET', 'a', 'b') + cmd('GET', 'c'));
+  kv.backend(0).connected();
+  kv.backend(1).connected();
+  t.is(kv.backend(1).takeSent(), cmd('MGET', 'a'));
+  t.is(kv.backend(0).takeSent(), cmd('MGET', 'b') + cmd('GET', 'c'));
+  // An integer where MGET's one-element array belongs: the merge cannot use it.
+  kv.backend(1).deliver(':1\r\n');
+  kv.backend(0).deliver('*1\r\n$2\r\nvb\r\n$2\r\nvc\r\n');
+  t.is(c.takeSent(), '-ERR Proxy error: unexpected reply from a shard to a split command\r\n$2\r\nvc\r\n');
+  t.is(c.connection.inFlight, 0);
+  t.false(kv.backend(0).destroyed);
+  t.false(kv.backend(1).destroyed);
+});

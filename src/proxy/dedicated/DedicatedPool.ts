@@ -1,0 +1,273 @@
+/**
+ * The worker's dedicated backend connections: a few pre-connected idle ones per shard master
+ * (so entering a transaction or a blocking command costs no connect), handed to one client at a
+ * time, given back clean or closed.
+ *
+ * Idle connections: at least `dedicated.idlePerShard` per shard are kept connected. Under load
+ * more are leased at once; those come back to the idle list too (a busy shard would otherwise
+ * connect and close one per transaction), and every TRIM_MS the ones no lease needed during the
+ * whole period (the list's low-water mark above idlePerShard) are closed.
+ *
+ * Rules (see docs/ARCHITECTURE.md, "Dedicated connections"):
+ * - at most `dedicated.maxConnections` leased per worker and `dedicated.maxPerClient` per client;
+ *   past them `acquire` returns an -ERR reply at once (a client never waits for another's);
+ * - a connection comes back only when its owner knows it is clean (no MULTI, no WATCH, nothing
+ *   blocked or pending); anything else is closed, so a blocked command ends on the server too;
+ * - a topology change closes idle connections to masters that are gone and fails leased ones
+ *   whose shard went down or changed master; sessions are told so they can end blocked or
+ *   transactional states on moved slots.
+ */
+import type { KvstoreConfig } from '../../config/types';
+import type { Logger } from '../../log';
+import type { Clock, TimerHandle } from '../Clock';
+import { DataPathIo, systemIo } from '../DataPathIo';
+import { errorReply } from '../Resp';
+import type { ShardRoute } from '../Router';
+import type { UnblockTarget } from './types';
+import { DedicatedConnection, DedicatedOptions } from './DedicatedConnection';
+
+/** Whoever holds dedicated connections (a client's session): counted against maxPerClient. */
+export interface DedicatedHolder {
+  dedicatedHeld: number;
+  /** The routing changed: end states on slots that moved (called for holders with leases). */
+  topologyChanged(): void;
+}
+
+/** How often idle connections beyond idlePerShard that no lease needed are closed. */
+const TRIM_MS = 10_000;
+
+export class DedicatedPool {
+  private readonly idle = new Map<string, DedicatedConnection[]>();
+  /** Per master address: the fewest idle connections seen since the last trim. */
+  private readonly lowWater = new Map<string, number>();
+  private trimTimer: TimerHandle | null = null;
+  private readonly leased = new Map<DedicatedConnection, DedicatedHolder>();
+  /** Active sessions by client id (CLIENT UNBLOCK finds its target here). */
+  private readonly sessions = new Map<number, UnblockTarget>();
+  private config: KvstoreConfig;
+  private shards: ShardRoute[] = [];
+  private closed = false;
+  /** Counters for INFO / stats. */
+  totalAcquired = 0;
+  totalRefused = 0;
+  totalClosedDirty = 0;
+
+  constructor(
+    config: KvstoreConfig,
+    private readonly log: Logger,
+    private readonly nativeIo: boolean,
+    /** How streams are opened and timers set (fakes in unit tests). */
+    private readonly io: DataPathIo = systemIo,
+  ) {
+    this.config = config;
+  }
+
+  /** The data path's clock (timers of sessions and WAIT). */
+  get clock(): Clock {
+    return this.io.clock;
+  }
+
+  get leasedCount(): number {
+    return this.leased.size;
+  }
+
+  get idleCount(): number {
+    let n = 0;
+    for (const list of this.idle.values()) n += list.length;
+    return n;
+  }
+
+  register(clientId: number, session: UnblockTarget): void {
+    this.sessions.set(clientId, session);
+  }
+
+  unregister(clientId: number): void {
+    this.sessions.delete(clientId);
+  }
+
+  sessionOf(clientId: number): UnblockTarget | undefined {
+    return this.sessions.get(clientId);
+  }
+
+  applyConfig(config: KvstoreConfig): void {
+    this.config = config;
+    this.refill();
+  }
+
+  /**
+   * A connection to `shard`'s master for `holder`, or an -ERR reply (limit reached, shard down).
+   * The connection may still be connecting: commands sent meanwhile go out once it is up.
+   */
+  acquire(shard: ShardRoute, holder: DedicatedHolder): DedicatedConnection | Buffer {
+    const limits = this.config.dedicated;
+    if (shard.downReply !== null) return shard.downReply;
+    if (this.closed) return errorReply('ERR Kvstore is shutting down');
+    if (this.leased.size >= limits.maxConnections) {
+      this.totalRefused++;
+      return errorReply(`ERR Kvstore: every dedicated backend connection of this worker is in use (dedicated.maxConnections = ${limits.maxConnections}); retry later`);
+    }
+    if (holder.dedicatedHeld >= limits.maxPerClient) {
+      this.totalRefused++;
+      return errorReply(`ERR Kvstore: this client already holds ${holder.dedicatedHeld} dedicated backend connections (dedicated.maxPerClient = ${limits.maxPerClient})`);
+    }
+    const list = this.idle.get(shard.address);
+    let conn: DedicatedConnection | undefined;
+    while (list && list.length > 0 && conn === undefined) {
+      const c = list.pop()!;
+      if (c.open) conn = c;
+    }
+    if (list) this.lowWater.set(shard.address, Math.min(this.lowWater.get(shard.address) ?? list.length, list.length));
+    if (conn === undefined) conn = this.connect(shard);
+    conn.onClosed = (c) => this.onLeasedClosed(c);
+    this.leased.set(conn, holder);
+    holder.dedicatedHeld++;
+    this.totalAcquired++;
+    this.refillSoon();
+    return conn;
+  }
+
+  /**
+   * Give `conn` back. `clean` = its owner knows the server holds no state for it (no MULTI, no
+   * WATCH, no command pending): it may serve another client. Otherwise it is closed.
+   */
+  release(conn: DedicatedConnection, clean: boolean): void {
+    const holder = this.leased.get(conn);
+    if (holder === undefined) return;
+    this.leased.delete(conn);
+    holder.dedicatedHeld--;
+    conn.onClosed = null;
+    const list = this.idle.get(conn.address);
+    const current = this.shards.some((s) => s.address === conn.address && s.downReply === null);
+    if (clean && conn.open && conn.pending === 0 && current && !this.closed && list !== undefined) {
+      conn.onClosed = (c) => this.dropIdle(c);
+      list.push(conn);
+      this.armTrim();
+      return;
+    }
+    if (!clean) this.totalClosedDirty++;
+    conn.close(clean ? 'returned to a full pool' : 'closed by the proxy: its state on the server is unknown');
+  }
+
+  /** Apply the routing of a new topology (called right after Router.apply). */
+  applyTopology(shards: ShardRoute[]): void {
+    this.shards = shards;
+    const live = new Set(shards.filter((s) => s.downReply === null).map((s) => s.address));
+    for (const [address, list] of this.idle) {
+      if (live.has(address)) continue;
+      this.idle.delete(address);
+      for (const c of list.splice(0)) {
+        c.onClosed = null;
+        c.close('its shard left the topology or went down');
+      }
+    }
+    for (const address of live) if (!this.idle.has(address)) this.idle.set(address, []);
+    // Leased connections to a master that is gone or down: fail what is pending on them now.
+    for (const conn of [...this.leased.keys()]) {
+      if (live.has(conn.address)) continue;
+      const successor = shards.find((s) => s.name === conn.shard);
+      conn.fail(
+        successor === undefined ? 'was removed from the topology: request aborted, retry'
+          : successor.downReply !== null ? 'cannot be served now (marked down, or this proxy lost its fleet lease): request aborted, retry'
+            : `master changed to ${successor.address}: request aborted, retry`,
+      );
+    }
+    const holders = new Set(this.leased.values());
+    for (const h of holders) h.topologyChanged();
+    this.refill();
+  }
+
+  private refillTimer: TimerHandle | null = null;
+
+  private armTrim(): void {
+    if (this.trimTimer !== null || this.closed) return;
+    this.trimTimer = this.io.clock.setInterval(() => this.trim(), TRIM_MS);
+  }
+
+  /** Close the idle connections above idlePerShard that stayed idle for a whole period. */
+  private trim(): void {
+    const keep = this.config.dedicated.idlePerShard;
+    let above = 0;
+    for (const [address, list] of this.idle) {
+      const unused = Math.min(this.lowWater.get(address) ?? list.length, list.length) - keep;
+      for (let i = 0; i < unused; i++) {
+        const c = list.shift()!; // the oldest first: the list is used from its end
+        c.onClosed = null;
+        c.close('idle');
+      }
+      this.lowWater.set(address, list.length);
+      above += Math.max(0, list.length - keep);
+    }
+    if (above === 0 && this.trimTimer !== null) {
+      this.io.clock.clearTimer(this.trimTimer);
+      this.trimTimer = null;
+    }
+  }
+
+  private refillSoon(): void {
+    if (this.refillTimer !== null || this.closed) return;
+    this.refillTimer = this.io.clock.setTimeout(() => {
+      this.refillTimer = null;
+      this.refill();
+    }, 0);
+  }
+
+  /** Top each live shard's idle list up to `idlePerShard` pre-connected connections. */
+  private refill(): void {
+    if (this.closed) return;
+    const want = this.config.dedicated.idlePerShard;
+    for (const shard of this.shards) {
+      if (shard.downReply !== null) continue;
+      const list = this.idle.get(shard.address)!;
+      for (let i = list.length - 1; i >= 0; i--) if (!list[i].open) list.splice(i, 1);
+      while (list.length < want) {
+        const c = this.connect(shard);
+        c.onClosed = (x) => this.dropIdle(x);
+        list.push(c);
+      }
+    }
+  }
+
+  private connect(shard: ShardRoute): DedicatedConnection {
+    const c = this.config;
+    const options: DedicatedOptions = {
+      shard: shard.name,
+      address: shard.address,
+      username: c.backend.username,
+      password: c.backend.password,
+      connectMs: c.timeouts.connectMs,
+      nativeIo: this.nativeIo,
+    };
+    return new DedicatedConnection(options, this.log, this.io);
+  }
+
+  private dropIdle(conn: DedicatedConnection): void {
+    const list = this.idle.get(conn.address);
+    if (list) {
+      const i = list.indexOf(conn);
+      if (i >= 0) list.splice(i, 1);
+    }
+    // An idle connection that dies (server restart) is replaced, without a reconnect storm.
+    if (!this.closed) this.io.clock.setTimeout(() => this.refill(), 200);
+  }
+
+  private onLeasedClosed(conn: DedicatedConnection): void {
+    const holder = this.leased.get(conn);
+    if (holder === undefined) return;
+    this.leased.delete(conn);
+    holder.dedicatedHeld--;
+  }
+
+  /** Shutdown: close every connection (leased ones fail their pending requests). */
+  close(): void {
+    this.closed = true;
+    if (this.refillTimer) this.io.clock.clearTimer(this.refillTimer);
+    if (this.trimTimer) this.io.clock.clearTimer(this.trimTimer);
+    for (const list of this.idle.values()) {
+      for (const c of list.splice(0)) {
+        c.onClosed = null;
+        c.close('is shutting down');
+      }
+    }
+    for (const c of [...this.leased.keys()]) c.fail('is shutting down');
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The narrow interfaces between a client connection and its dedicated-connection session
+ * (DedicatedSession.ts), kept in their own file so neither imports the other.
+ */
+import type { CommandRoute } from '../CommandRoutes';
+import type { ReplySink } from '../ReplySink';
+
+/** What the session needs from its client connection (the narrow "reply target"). */
+export interface SessionClient {
+  readonly id: number;
+  /** Take the next reply slot for command `id`. */
+  reserve(id: number): number;
+  /** The reply for slot `seq` (kept in order with every other reply). */
+  onReply(seq: number, reply: Buffer): void;
+  /** Dispatch none of this client's commands until `unhold` (blocked, WAIT). */
+  hold(): void;
+  unhold(): void;
+  /** Send command[start, end) on this client's shared connection to shard `i` (keeps its order there). */
+  forwardTo(shardIndex: number, command: Buffer, tag: number, sink?: ReplySink, start?: number, end?: number): void;
+  /** The shards this client sent writes to since the last call (WAIT). */
+  takeWrittenShards(): number[];
+  /** Close once every reply is out (CLIENT KILL of itself). */
+  endAfterReplies(): void;
+}
+
+/** One command as the dispatcher framed it; `chunk[start, end)` is valid during the call only. */
+export interface SessionCommand {
+  route: CommandRoute;
+  chunk: Buffer;
+  start: number;
+  end: number;
+  /** Common slot of the keys, SLOT_NONE (none) or SLOT_CROSS (several). */
+  slot: number;
+  /** With SLOT_CROSS: the shard holding every key, or -1. */
+  keysShard: number;
+  /** A key is in a slot being migrated. */
+  migrating: boolean;
+  /** Key rewrite applies to a key (the dispatcher rewrites and offers the result again). */
+  needsRewrite: boolean;
+  /** The arguments, copied. */
+  args(): Buffer[];
+}
+
+export const enum Outcome {
+  /** Answered or sent by the session. */
+  Handled = 0,
+  /** Not a session matter: route it as usual. */
+  Normal = 1,
+  /** Rewrite its keys first, then offer the rewritten command again. */
+  Rewrite = 2,
+}
+
+/** A session that can be unblocked on its server (CLIENT UNBLOCK from another client). */
+export interface UnblockTarget {
+  /** Send CLIENT UNBLOCK for its blocked command; the reply goes to `caller`'s slot `seq`. False when it is not blocked. */
+  unblockOnServer(caller: SessionClient, mode: string, seq: number): boolean;
+}
