@@ -11,10 +11,10 @@
  * ports of one address do not run out), each sends one PING and reads +PONG, and all stay idle.
  * RSS per connection = (RSS with N idle clients - RSS before) / N, of the process that holds the
  * clients (Kvstore's worker, nutcracker). For Kvstore the native bytes reported by /stats are
- * shown too. Each RSS is taken once the process has been idle for `--idle-ms` (default 12 s):
- * a Node worker's young generation grows during the accept burst and V8's memory reducer gives
- * it back some seconds after allocation stops, so RSS 2 s after the burst (also shown) holds
- * that transient, not what the clients cost.
+ * shown too. Each RSS is the level the idle process settles to (the lowest over `--idle-ms`,
+ * default 15 s, see settledRssKB): a Node worker's young generation grows during the accept burst
+ * and V8's memory reducer gives it back some seconds after allocation stops, so RSS 2 s after the
+ * burst (also shown) holds that transient, not what the clients cost.
  *
  * Usage: npm run bench:connections -- [--clients 10000] [--systems kvstore,twemproxy]
  *          [--baseline PATH] [--balance 4000] [--workers 2] [--name connections] [--out DIR]
@@ -87,6 +87,20 @@ async function stableRssKB(pid: number): Promise<number> {
   return samples.sort((a, b) => a - b)[1];
 }
 
+/**
+ * The RSS a quiet process settles to: the lowest of samples every 500 ms over `ms` (a Node
+ * worker's young generation, grown by a burst, is given back by V8's memory reducer some seconds
+ * after allocation stops, at a time of V8's choosing; a fixed wait catches it before or after).
+ */
+async function settledRssKB(pid: number, ms: number): Promise<number> {
+  let low = rssKB(pid);
+  for (let waited = 0; waited < ms; waited += 500) {
+    await sleep(500);
+    low = Math.min(low, rssKB(pid));
+  }
+  return low;
+}
+
 interface Kvstore extends Server {
   adminPort: number;
 }
@@ -147,19 +161,18 @@ async function openClients(port: number, count: number, firstSource: number): Pr
 async function measureMemory(system: { id: string; label: string; server: Server; pid: number; adminPort?: number }, clients: number, idleMs: number): Promise<MemoryRow> {
   const warm = await openClients(system.server.port, WARMUP, 10);
   await warm.close();
-  await sleep(Math.max(1500, idleMs));
-  const before = await stableRssKB(system.pid);
+  await sleep(1500);
+  const before = await settledRssKB(system.pid, idleMs);
   const nativeBefore = system.adminPort ? (await adminStats(system.adminPort)).nativeBuffers : undefined;
   // two steps: the slope between N/2 and N leaves out fixed costs (heap growth, the pool)
   const half = Math.floor(clients / 2);
   const first = await openClients(system.server.port, half, 10);
-  await sleep(Math.max(2000, idleMs)); // idle: allocations settled, the accepts' garbage collected
-  const mid = await stableRssKB(system.pid);
+  await sleep(2000); // the accepts' garbage collected
+  const mid = await settledRssKB(system.pid, idleMs);
   const second = await openClients(system.server.port, clients - half, 10 + Math.ceil(half / PER_PROCESS));
   await sleep(2000);
   const afterBurst = await stableRssKB(system.pid);
-  await sleep(Math.max(0, idleMs - 2000));
-  const after = await stableRssKB(system.pid);
+  const after = await settledRssKB(system.pid, idleMs);
   const nativeAfter = system.adminPort ? (await adminStats(system.adminPort)).nativeBuffers : undefined;
   await first.close();
   await second.close();
@@ -219,9 +232,9 @@ function markdown(memory: MemoryRow[], balance: BalanceRow[], meta: Record<strin
       '',
       'Each client connected, sent one PING, read +PONG and stayed idle. RSS of the process holding the clients (Kvstore: its one worker; Twemproxy: nutcracker), before and with the clients.',
       '',
-      `RSS is taken after ${meta.idleMs} ms idle (before, at N/2 and at N): a Node worker's young generation, grown by the accept burst, is given back by V8's memory reducer some seconds after allocation stops; "2 s after" is the RSS with N clients 2 s after they connected, that transient included.`,
+      `Each RSS (before, at N/2, at N) is the level the idle process settles to: the lowest of samples every 500 ms over ${meta.idleMs} ms once the clients are connected (a Node worker's young generation, grown by the accept burst, is given back by V8's memory reducer some seconds after allocation stops). "2 s after" is the RSS with N clients 2 s after they connected, that transient included.`,
       '',
-      'Per connection: (RSS with N - before) / N. Marginal: (RSS at N - RSS at N/2) / (N/2), fixed costs (heap growth, buffer pool) left out. At 100k: the RSS growth at N plus the marginal cost of the clients up to 100,000, per client (a process here may hold at most its fd limit of sockets, so 100,000 are not opened).',
+      'Per connection: (RSS with N - before) / N. Marginal: (RSS at N - RSS at N/2) / (N/2), fixed costs (heap growth, buffer pool) left out. At 100k: the RSS growth at N plus the marginal cost of the clients up to 100,000, per client (a process here may hold at most its fd limit of sockets, so 100,000 are not opened). For a Node worker, marginal and the projection rest on the RSS at N/2, which moves with V8's heap sizing by more than the clients cost: per connection is the steadier figure.',
       '',
       '| system | clients | RSS before | RSS with clients | per connection | 2 s after | marginal | projected at 100k | native (Kvstore /stats) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -254,13 +267,13 @@ export async function runConnections(argv: string[]): Promise<number> {
       balance: { type: 'string', default: '0' },
       workers: { type: 'string', default: '2' },
       name: { type: 'string', default: 'connections' },
-      'idle-ms': { type: 'string', default: '12000' },
+      'idle-ms': { type: 'string', default: '15000' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench:connections -- [--clients N] [--systems kvstore,twemproxy] [--baseline PATH] [--balance N] [--workers W] [--idle-ms MS (idle before each RSS; default 12000)] [--name NAME] [--out DIR]');
+    console.log('usage: npm run bench:connections -- [--clients N] [--systems kvstore,twemproxy] [--baseline PATH] [--balance N] [--workers W] [--idle-ms MS (window for each settled RSS; default 15000)] [--name NAME] [--out DIR]');
     return 0;
   }
   const clients = Number(values.clients);
