@@ -234,7 +234,7 @@ function markdown(memory: MemoryRow[], balance: BalanceRow[], meta: Record<strin
       '',
       `Each RSS (before, at N/2, at N) is the level the idle process settles to: the lowest of samples every 500 ms over ${meta.idleMs} ms once the clients are connected (a Node worker's young generation, grown by the accept burst, is given back by V8's memory reducer some seconds after allocation stops). "2 s after" is the RSS with N clients 2 s after they connected, that transient included.`,
       '',
-      'Per connection: (RSS with N - before) / N. Marginal: (RSS at N - RSS at N/2) / (N/2), fixed costs (heap growth, buffer pool) left out. At 100k: the RSS growth at N plus the marginal cost of the clients up to 100,000, per client (a process here may hold at most its fd limit of sockets, so 100,000 are not opened). For a Node worker, marginal and the projection rest on the RSS at N/2, which moves with V8's heap sizing by more than the clients cost: per connection is the steadier figure.',
+      'Per connection: (RSS with N - before) / N. Marginal: (RSS at N - RSS at N/2) / (N/2), fixed costs (heap growth, buffer pool) left out. At 100k: the RSS growth at N plus the marginal cost of the clients up to 100,000, per client (a process here may hold at most its fd limit of sockets, so 100,000 are not opened). For a Node worker, marginal and the projection rest on the RSS at N/2, which moves with the V8 heap sizing by more than the clients cost: per connection is the steadier figure.',
       '',
       '| system | clients | RSS before | RSS with clients | per connection | 2 s after | marginal | projected at 100k | native (Kvstore /stats) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
