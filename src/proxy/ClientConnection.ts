@@ -15,18 +15,22 @@
  * their reply ring, flow control) are made on the first read and dropped again by the worker's
  * idle sweep (ProxyServer, once a second) when the client has nothing in flight and was not read
  * since the previous pass; the next read makes them anew. So a busy client allocates nothing per
- * command, and 100k idle ones hold no per-command state. Session fields are few, and small
- * integers (Smi) where possible: every field is 8 bytes per client.
+ * command, and 100k idle ones hold no per-command state (every field here is 8 bytes per client).
  */
 import { ClientReplies } from './ClientReplies';
 import { errorReply } from './ErrorReply';
-import { FlowControl, PAUSE_BARRIER, PAUSE_CLOSING, PAUSE_HELD, PAUSE_OUTPUT } from './FlowControl';
-import { scheduleFlush, Flushable } from './FlushScheduler';
+import { FlowControl, PAUSE_BARRIER, PAUSE_CLIENTS, PAUSE_CLOSING, PAUSE_HELD, PAUSE_OUTPUT } from './FlowControl';
+import { allocateClientId, localSequence } from './clients/ClientQuery';
+import { scheduleFlush, Flushable, turnNow } from './FlushScheduler';
 import { DispatchClient, forwardToShard } from './Forwarding';
 import type { ByteStream, StreamHandler } from './io';
 import type { ClientInfo, ProxyContext, ProxyLimits } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import { ReaderHost, RequestReader } from './RequestReader';
+import type { AclUser } from '../security/AclUser';
+import type { TokenBucket } from '../observability/TokenBucket';
+import { RequestLog } from '../observability/RequestLog';
+import { turnMicros } from './FlushScheduler';
 import type { DedicatedSession } from './dedicated/DedicatedSession';
 import type { SessionClient } from './dedicated/types';
 
@@ -42,21 +46,35 @@ const OPEN = 0;
 const CLOSING = 1;
 const CLOSED = 2;
 
-let nextClientId = 1;
 
 export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo, StreamHandler, Flushable, SessionClient {
   flushScheduled = false;
-  readonly id = nextClientId++;
+  readonly id = allocateClientId();
+  /** When this client last sent something (CLIENT LIST idle; one clock read per read). */
+  lastActive: number;
+  readonly createdAt: number;
   name = '';
-  authed: boolean;
+  proto: 2 | 3 = 2;
+  /** Set with `user` by ctx.security (attach, AUTH, RESET, reload). */
+  authed = false;
+  user!: AclUser;
+  /** GUARD_* bits: which per-command checks apply (0 = none, the common case). */
+  guard = 0;
+  bucket: TokenBucket | null = null;
+  userBucket: TokenBucket | null = null;
+  /** When the current read batch began (µs, src/observability): the start of its commands' latency. */
+  readAt = 0;
+  /** The command being dispatched: its offset in the read, and read offset → request log offset. */
+  cmdStart = 0;
+  logDelta = Number.NaN;
+  /** The bytes of requests in flight, while SLOWLOG is on (null otherwise). */
+  requestLog: RequestLog | null = null;
   readOnly = false;
   rewriting = false;
   readonly stream: ByteStream;
   private state = OPEN;
   /** Read since the last idle sweep (see sweepIdle). */
   private active = false;
-  /** Creation time in whole seconds (a Smi: a millisecond time would be a boxed double). */
-  private readonly createdSec: number;
   // The stages, while the client is in use (null: idle, see the header).
   private stageReader: RequestReader | null = null;
   private stageReplies: ClientReplies | null = null;
@@ -70,8 +88,9 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     open: OpenStream,
     readonly ctx: ProxyContext,
   ) {
-    this.createdSec = Math.floor(ctx.clock.now() / 1000);
-    this.authed = ctx.config.password === '';
+    this.createdAt = ctx.clock.now();
+    this.lastActive = this.createdAt;
+    ctx.security.attach(this, this.createdAt);
     this.stream = open(this);
     this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
   }
@@ -114,6 +133,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /* ---------- stream events ---------- */
 
   onStreamData(chunk: Buffer, start: number, end: number): void {
+    this.lastActive = turnNow();
     const fence = this.ctx.fence;
     if (fence.deadline !== 0) fence.check(); // a fleet proxy only: one clock read per read (LeaseFence)
     this.active = true;
@@ -146,6 +166,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.state = CLOSED;
     this.endSession();
     this.dropStages();
+    this.requestLog = null;
     this.ctx.clientClosed(this);
   }
 
@@ -166,9 +187,12 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     return this.stream.remote;
   }
 
-  /** Which connection of each backend pool this client is pinned to. */
+  /**
+   * Which connection of each backend pool (and which replica) this client is pinned to: the
+   * worker-local sequence number (the id's low bits name the worker, the same for all its clients).
+   */
   get poolIndex(): number {
-    return this.id;
+    return localSequence(this.id);
   }
 
   /** Served through the addon's sockets (not net.Socket). */
@@ -181,9 +205,6 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     return replies === null ? 0 : replies.inFlight;
   }
 
-  get createdAt(): number {
-    return this.createdSec * 1000;
-  }
 
   get isClosed(): boolean {
     return this.state === CLOSED;
@@ -200,6 +221,16 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /** For shutdown: nothing in flight. */
   get idle(): boolean {
     return this.inFlight === 0;
+  }
+
+  /** A read (or deferred commands) is about to be dispatched: one clock read per batch, the request log. */
+  beforeRead(chunk: Buffer, from: number, stop: number): void {
+    this.readAt = turnMicros();
+    if (this.ctx.observe.keepsRequests) this.logDelta = (this.requestLog ??= new RequestLog()).add(chunk, from, stop, this.inFlight === 0);
+    else if (this.requestLog !== null) {
+      this.requestLog = null;
+      this.logDelta = Number.NaN;
+    }
   }
 
   /* ---------- ReplyTarget / DispatchClient ---------- */
@@ -267,6 +298,22 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /** Shutdown: no more commands from this client. */
   stopReading(): void {
     this.flow.pause(PAUSE_CLOSING);
+  }
+
+  /* ---------- CLIENT REPLY / PAUSE / KILL ---------- */
+
+  setReplyMode(mode: number, seq: number): void {
+    this.replies.setMode(mode, seq);
+  }
+
+  holdForPause(): void {
+    this.flow.redo = true; // the command itself runs first when reading restarts
+    this.flow.pause(PAUSE_CLIENTS);
+    this.ctx.clientDirectory.hold(this);
+  }
+
+  resumeAfterPause(): void {
+    this.flow.resume(PAUSE_CLIENTS);
   }
 
   /** Close now (shutdown after drain). */
@@ -349,6 +396,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     stream.end();
     this.ctx.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
     this.dropStages();
+    this.requestLog = null;
     this.ctx.clientClosed(this);
   }
 

@@ -7,6 +7,14 @@ import { commands, compileForNative } from '../commands/table';
 import type { RoutingClass } from '../commands/types';
 import type { CompiledCommandTable } from '../native/api';
 import { errorReply } from './Resp';
+import { PROXY_ACL_COMMANDS } from '../security/aclCommands';
+import { PROXY_SLOWLOG_COMMANDS } from '../observability/SlowLog';
+
+/**
+ * Commands the table marks per-server but the proxy answers (their state lives in the proxy):
+ * the ACL subcommands (users come from the config, src/security) and SLOWLOG (the proxy's own).
+ */
+const ANSWERED_BY_PROXY = new Set<string>([...PROXY_ACL_COMMANDS, ...PROXY_SLOWLOG_COMMANDS]);
 
 export const enum Route {
   Single = 1,
@@ -31,6 +39,9 @@ const ROUTE_OF: Record<RoutingClass, Route> = {
   dedicated: Route.Dedicated,
 };
 
+/** Not flagged `write` in COMMAND, but held by CLIENT PAUSE WRITE in Redis 7.0 (may-replicate). */
+const MAY_REPLICATE = new Set(['eval', 'evalsha', 'fcall', 'publish', 'spublish']);
+
 /** Commands a client may run before AUTH when a password is set (as Redis allows). */
 const NO_AUTH_NEEDED = new Set(['auth', 'hello', 'quit', 'reset']);
 
@@ -49,9 +60,15 @@ export class CommandRoute {
     readonly refusal: Buffer | null,
     /** The command table's `readonly` flag: a READONLY client may have it served by a replica. */
     readonly readOnly = false,
+    /** Held by CLIENT PAUSE WRITE (Redis: write and may-replicate commands: EVAL, FCALL, ...). */
+    readonly isWrite = false,
   ) {
     this.pairs = name === 'mset';
+    this.pausable = name !== 'client|unpause';
   }
+
+  /** CLIENT PAUSE holds it (all but CLIENT UNPAUSE, so a paused proxy can always be resumed). */
+  readonly pausable: boolean;
 
   /** MSET takes key/value pairs: an even argument count is Redis's arity error too. */
   readonly pairs: boolean;
@@ -77,17 +94,18 @@ export function commandRoutes(): CommandRoutes {
   const routes = commands.map((c, id) => {
     const upper = c.name.toUpperCase().replace('|', ' ');
     const refusal =
-      c.routing === 'unsupported' ? errorReply(`ERR Kvstore does not support ${upper}: ${c.reason ?? 'not supported'}`) : null;
+      c.routing === 'unsupported' && !ANSWERED_BY_PROXY.has(c.name) ? errorReply(`ERR Kvstore does not support ${upper}: ${c.reason ?? 'not supported'}`) : null;
     return new CommandRoute(
       id,
       c.name,
-      ROUTE_OF[c.routing],
+      ANSWERED_BY_PROXY.has(c.name) ? Route.Proxy : ROUTE_OF[c.routing],
       c.arity,
       NO_AUTH_NEEDED.has(c.name),
       containers.has(c.name),
       errorReply(`ERR wrong number of arguments for '${c.name}' command`),
       refusal,
       c.flags.includes('readonly'),
+      c.flags.includes('write') || MAY_REPLICATE.has(c.name),
     );
   });
   cached = { routes, compiled: compileForNative(), byName: new Map(routes.map((r) => [r.name, r])) };

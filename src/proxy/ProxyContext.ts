@@ -4,12 +4,15 @@
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
-import type { BackendHealthSummary } from '../supervisor/messages';
+import type { BackendHealthSummary, ScriptChange } from '../supervisor/messages';
+import type { ClientDirectory, PausableClient } from './clients/ClientDirectory';
 import type { CommandRoute } from './CommandRoutes';
 import type { Clock } from './Clock';
 import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
+import type { WorkerSecurity } from '../security/WorkerSecurity';
+import type { WorkerObservability } from '../observability/WorkerObservability';
 import type { DedicatedPool } from './dedicated/DedicatedPool';
 import type { LeaseFence } from './LeaseFence';
 
@@ -24,10 +27,9 @@ export interface ProxyCounters {
   protocolErrors: number;
 }
 
-export interface ClientInfo {
+export interface ClientInfo extends PausableClient {
   readonly id: number;
   readonly remote: string;
-  /** Milliseconds since the epoch, to the second. */
   readonly createdAt: number;
   name: string;
   /** Close now (CLIENT KILL). */
@@ -44,6 +46,10 @@ export interface ProxyContext {
   readonly routes: CommandRoute[];
   readonly routeByName: Map<string, CommandRoute>;
   readonly hooks: ProxyHooks;
+  /** Users, ACL checks and rate limits (src/security/WorkerSecurity.ts). */
+  readonly security: WorkerSecurity;
+  /** Latency histograms, SLOWLOG, hot and big keys (src/observability/WorkerObservability.ts). */
+  readonly observe: WorkerObservability;
   /** A fleet proxy's lease deadline (see LeaseFence); inert outside a fleet. */
   readonly fence: LeaseFence;
   /** Per command id: calls and error replies. */
@@ -60,4 +66,8 @@ export interface ProxyContext {
   /** Backend health from the primary's failover checks (absent until it sends some). */
   backendHealth?: BackendHealthSummary[];
   clientClosed(client: ClientInfo): void;
+  /** The proxy's clients across the workers: CLIENT LIST / KILL / PAUSE. */
+  readonly clientDirectory: ClientDirectory;
+  /** Scripts or functions changed on the shards: tell the primary (src/scripts/). */
+  reportScriptChange(change: ScriptChange): void;
 }

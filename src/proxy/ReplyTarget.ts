@@ -7,6 +7,7 @@
 import { errorReply } from './ErrorReply';
 import type { Logger } from '../log';
 import type { ReplySink } from './ReplySink';
+import type { GuardedClient } from '../security/WorkerSecurity';
 
 export interface ReplyTarget {
   /** The reply to request `seq` (a slot reserved by the dispatcher); the target copies what it keeps. */
@@ -22,15 +23,21 @@ export interface ReplyTarget {
 }
 
 /** A ReplyTarget with the session state that proxy-answered commands read and change. */
-export interface ClientSession extends ReplyTarget {
+export interface ClientSession extends ReplyTarget, GuardedClient {
   readonly id: number;
   /** "address:port" of the client. */
   readonly remote: string;
   readonly createdAt: number;
+  /** When it last sent something (CLIENT LIST idle). */
+  readonly lastActive: number;
   name: string;
   authed: boolean;
+  /** The protocol chosen with HELLO: 3 routes to the shards' RESP3 connections, and proxy-built replies use RESP3 types. */
+  proto: 2 | 3;
   /** READONLY was sent (READWRITE, RESET clear it): read-only commands may go to replicas (readFrom). */
   readOnly: boolean;
+  /** CLIENT REPLY ON|OFF|SKIP (ClientReplies' REPLY_*), sent as command `seq`. */
+  setReplyMode(mode: number, seq: number): void;
   /** QUIT: close once every earlier reply is written. */
   endAfterReplies(): void;
 }

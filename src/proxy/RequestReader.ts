@@ -27,6 +27,8 @@ export interface ReaderHost extends DispatchClient {
   readonly reading: boolean;
   /** Reply `reply` after every earlier reply, then close (Redis's behaviour on bad input). */
   protocolError(reply: Buffer): void;
+  /** chunk[from, stop) is about to be dispatched (latency start, SLOWLOG's request log). */
+  beforeRead(chunk: Buffer, from: number, stop: number): void;
 }
 
 export class RequestReader {
@@ -105,6 +107,7 @@ export class RequestReader {
     const binding = host.ctx.binding;
     binding.useEngineOptions(host.ctx.engine);
     const hot = binding.hot;
+    host.beforeRead(chunk, from, stop);
     for (;;) {
       hot.parseRequests(chunk, from, stop, resumeAt, resumeArgs);
       resumeAt = 0; // (a resume point is for the first call only)
@@ -115,6 +118,7 @@ export class RequestReader {
       const cmds = binding.batch.cmds;
       for (let i = 0; i < n; i++) {
         const end = cmds[i * CMD_STRIDE + C_END];
+        const start = cmds[i * CMD_STRIDE + C_START]; // (read first: a reparse overwrites the batch)
         if (dispatchCommand(host, chunk, i)) {
           // A re-encoded command was parsed into the shared batch: parse again after this one.
           next = end;
@@ -123,7 +127,7 @@ export class RequestReader {
         if (!host.reading) return;
         if (host.flow.shouldStop()) {
           // At a barrier the command itself was not dispatched: keep it too.
-          const rest = host.flow.redo ? cmds[i * CMD_STRIDE + C_START] : end;
+          const rest = host.flow.redo ? start : end;
           host.flow.redo = false;
           if (rest < stop) this.deferred = Buffer.from(chunk.subarray(rest, stop)); // outlives the read
           return;

@@ -2,7 +2,9 @@
  * IPC between the primary and its workers (node:cluster, JSON messages). The primary pushes the
  * whole topology; workers report stats when asked. Every message has a `type`.
  */
+import type { ObservabilityStats } from '../observability/WorkerObservability';
 import type { MetricsJson } from '../admin/metrics';
+import type { ClientQuery, ClientQueryResult } from '../proxy/clients/ClientQuery';
 import type { KvstoreConfig } from '../config/types';
 import type { TopologySnapshot } from '../topology/types';
 
@@ -22,7 +24,11 @@ export type PrimaryToWorker =
    * Fleet (coordination): serve until `validUntil` (ms since the epoch) unless renewed; null =
    * no deadline (etcd unreachable for everyone: serve the last topology). See src/proxy/LeaseFence.ts.
    */
-  | { type: 'fleet-lease'; validUntil: number | null };
+  | { type: 'fleet-lease'; validUntil: number | null }
+  /** Run a CLIENT LIST/KILL/PAUSE query on this worker's clients (src/supervisor/ClientsRelay.ts). */
+  | { type: 'clients-local'; queryId: number; query: ClientQuery }
+  /** The merged answer to this worker's `clients-query`. */
+  | { type: 'clients-result'; requestId: number; result?: ClientQueryResult; error?: string };
 
 export interface BackendHealthSummary {
   address: string;
@@ -41,7 +47,18 @@ export type WorkerToPrimary =
   /** Acknowledges that the worker routes by `epoch` now (topology changes wait for all acks). */
   | { type: 'topology-ack'; epoch: number }
   /** `metrics`: the worker's prom-client registry as JSON (src/supervisor/workerMetrics.ts). */
-  | { type: 'stats'; requestId: number; stats: WorkerStats; metrics: MetricsJson };
+  | { type: 'stats'; requestId: number; stats: WorkerStats; metrics: MetricsJson }
+  /** A client changed the shards' scripts or functions through this worker (src/scripts/). */
+  | ScriptChange
+  /** A client asked CLIENT LIST/KILL/PAUSE: run it on every worker. */
+  | { type: 'clients-query'; requestId: number; query: ClientQuery }
+  | { type: 'clients-local-result'; queryId: number; result: ClientQueryResult };
+
+/**
+ * `script`: SCRIPT LOAD of `body` (base64) succeeded on every shard; `script-flush`: SCRIPT FLUSH;
+ * `functions`: FUNCTION LOAD/DELETE/FLUSH/RESTORE succeeded (the primary re-reads FUNCTION DUMP).
+ */
+export type ScriptChange = { type: 'script'; body: string } | { type: 'script-flush' } | { type: 'functions' };
 
 /** Native buffered bytes of one worker (src/proxy/io/NativeStream.ts nativeIoTotals). */
 export interface NativeBufferStats {
@@ -78,4 +95,6 @@ export interface WorkerStats {
   totalCommands: number;
   totalErrors: number;
   backends: Record<string, { address: string; connected: boolean; pending: number; errors: number }>;
+  /** Latency histograms, SLOWLOG, hot and big keys of this worker (src/observability). */
+  observability?: ObservabilityStats;
 }

@@ -77,13 +77,18 @@ export function testConfig(shards: Shard[], mode: 'cache' | 'store', stateDir: s
     stateDir,
     shards: shards.map((s) => ({ name: s.name, master: s.master.address, replicas: s.replicas.map((r) => r.address) })),
     password: '',
-    backend: { username: '', password: '', poolSize: 1 },
+    users: [],
+    tls: { port: 0, certFile: '', keyFile: '', caFile: '', requireClientCert: false, minVersion: 'TLSv1.2', ciphers: '' },
+    slowlog: { slowerThanUs: 10000, maxLen: 128 },
+    hotKeys: { hitsPerSec: 500, sampleRate: 0.01 },
+    bigKeys: { bytes: 1024 * 1024 },
+    backend: { username: '', password: '', tls: { enabled: false, caFile: '', certFile: '', keyFile: '', serverName: '' }, poolSize: 1 },
     readFrom: 'master',
     maxReplicaLagMs: 1000,
     crossSlot: 'slot',
     allowFlush: false,
     io: process.env.KVSTORE_IO === 'node' ? 'node' : 'native',
-    limits: { maxBulkBytes: 512 << 20, maxInlineBytes: 65536, maxRequestBytes: 512 << 20, maxPipeline: 1000, maxClients: 10000, clientOutputHighWater: 1 << 24, backendHighWater: 1 << 24 },
+    limits: { maxBulkBytes: 512 << 20, maxInlineBytes: 65536, maxRequestBytes: 512 << 20, maxPipeline: 1000, maxClients: 10000, clientOutputHighWater: 1 << 24, backendHighWater: 1 << 24, clientCommandsPerSec: 0, userCommandsPerSec: 0, clientsPerUser: 0 },
     timeouts: { requestMs: 1000, connectMs: 500, clientIdleMs: 0, shutdownDrainMs: 2000 },
     health: FAST_HEALTH,
     sentinels: [],
@@ -161,7 +166,7 @@ export interface KvClient {
 }
 
 export function ioredisOptions(port: number, host = '127.0.0.1') {
-  return { port, host, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 2000, retryStrategy: () => 100, lazyConnect: false };
+  return { port, host, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 2000, retryStrategy: () => 100, lazyConnect: false, autoResendUnfulfilledCommands: false };
 }
 
 /** Resolves when `c` is connected, rejects after `ms` (no offline queue: commands need a live link). */
