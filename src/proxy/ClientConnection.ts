@@ -12,7 +12,8 @@
  * tests: test/helpers/fakeIo.ts).
  *
  * Memory: an idle client is this object and its stream. The three stages (reader, replies with
- * their reply ring, flow control) are made on the first read and dropped again by the worker's
+ * their reply ring, flow control) and the SLOWLOG request log (4 KiB and more) are made on the
+ * first read and dropped again by the worker's
  * idle sweep (ProxyServer, once a second) when the client has nothing in flight and was not read
  * since the previous pass; the next read makes them anew. So a busy client allocates nothing per
  * command, and 100k idle ones hold no per-command state (every field here is 8 bytes per client).
@@ -128,6 +129,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.stageReader = null;
     this.stageReplies = null;
     this.stageFlow = null;
+    this.requestLog = null; // (SLOWLOG) it keeps requests in flight only: none
   }
 
   /* ---------- stream events ---------- */

@@ -345,10 +345,14 @@ test('an idle client gives its stages back on the idle sweep; a busy one keeps t
   waiting.deliver(cmd('GET', 'b'));
   kv.backend(0).connected();
   t.is(stages(quiet.connection), 3);
+  const keepsRequests = quiet.connection.ctx.observe.keepsRequests;
+  t.true(keepsRequests, 'SLOWLOG is on by default');
+  t.not(quiet.connection.requestLog, null, 'SLOWLOG on: the request log is kept while in use');
   kv.clock.advance(1000); // first pass: both were read since the last one
   t.is(stages(quiet.connection), 3, 'read during the last second: kept');
   kv.clock.advance(1000);
   t.is(stages(quiet.connection), 0, 'quiet for a whole pass with nothing in flight: dropped');
+  t.is(quiet.connection.requestLog, null, 'the SLOWLOG request log goes too');
   t.is(stages(waiting.connection), 3, 'a reply still owed: kept');
   kv.backend(0).deliver('$1\r\nv\r\n');
   t.is(waiting.takeSent(), '$1\r\nv\r\n', 'the reply reaches the client that kept its stages');
