@@ -22,13 +22,15 @@ import { REPO_ROOT } from './lib/kvstore';
 
 interface Sample {
   heapUsed: number;
+  /** V8 heap committed (what the JS heap costs in RSS, free space included). */
+  heapTotal: number;
   external: number;
   arrayBuffers: number;
   rss: number;
   v8Used: number;
 }
 
-type ToChild = { kind: 'measure' } | { kind: 'stop' };
+type ToChild = { kind: 'measure'; snapshot?: string } | { kind: 'stop' };
 type FromChild = { kind: 'listening'; port: number } | { kind: 'sample'; sample: Sample } | { kind: 'error'; message: string };
 
 /* ---------- child: the proxy being measured ---------- */
@@ -54,7 +56,12 @@ async function child(repo: string, backend: string): Promise<void> {
   const send = (m: FromChild) => process.send!(m);
   send({ kind: 'listening', port });
   process.on('message', (m: ToChild) => {
-    if (m.kind === 'measure') send({ kind: 'sample', sample: measure() });
+    if (m.kind === 'measure') {
+      const sample = measure();
+      // A heap snapshot with the clients (after the sample: writing it allocates).
+      if (m.snapshot) v8.writeHeapSnapshot(m.snapshot);
+      send({ kind: 'sample', sample });
+    }
     else void server.close(0).then(() => process.exit(0));
   });
 }
@@ -64,7 +71,7 @@ function measure(): Sample {
   if (!gc) throw new Error('run the child with --expose-gc');
   for (let i = 0; i < 4; i++) gc();
   const m = process.memoryUsage();
-  return { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, v8Used: v8.getHeapStatistics().used_heap_size };
+  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, v8Used: v8.getHeapStatistics().used_heap_size };
 }
 
 /* ---------- parent ---------- */
@@ -105,7 +112,7 @@ async function openClients(port: number, count: number, pingEvery: number): Prom
   return sockets;
 }
 
-async function run(label: string, repo: string, backend: Server, clients: number, pingEvery: number): Promise<Record<string, number>> {
+async function run(label: string, repo: string, backend: Server, clients: number, pingEvery: number, settleMs: number, snapshot?: string): Promise<Record<string, number>> {
   const p = fork(__filename, ['--child', repo, backend.address], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const ready = (await new Promise<FromChild>((resolve, reject) => {
@@ -117,8 +124,8 @@ async function run(label: string, repo: string, backend: Server, clients: number
     await new Promise((r) => setTimeout(r, 300));
     const before = ((await request(p, { kind: 'measure' }, 'sample')) as { sample: Sample }).sample;
     const sockets = await openClients(ready.port, clients, pingEvery);
-    await new Promise((r) => setTimeout(r, 500));
-    const after = ((await request(p, { kind: 'measure' }, 'sample')) as { sample: Sample }).sample;
+    await new Promise((r) => setTimeout(r, settleMs));
+    const after = ((await request(p, { kind: 'measure', snapshot }, 'sample')) as { sample: Sample }).sample;
     for (const s of sockets) s.destroy();
     const per: Record<string, number> = {};
     for (const k of Object.keys(before) as Array<keyof Sample>) per[k] = (after[k] - before[k]) / clients;
@@ -138,28 +145,33 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '10000' },
       'ping-every': { type: 'string', default: '2' },
       baseline: { type: 'string' },
+      'heap-snapshot': { type: 'string' },
+      // Idle means quiet for a while: the proxy's idle sweep (1 s) gives per-command state back.
+      'settle-ms': { type: 'string', default: '2500' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: node dist/benchmarks/client-heap.js [--clients N] [--ping-every K (every K-th client sends one PING first)] [--baseline CHECKOUT]\n');
+    process.stdout.write('usage: node dist/benchmarks/client-heap.js [--clients N] [--ping-every K (every K-th client sends one PING first)] [--baseline CHECKOUT] [--heap-snapshot FILE (this checkout, with the clients)] [--settle-ms MS (idle time before measuring; default 2500)]\n');
     return;
   }
   const clients = Number(values.clients);
   const pingEvery = Math.max(1, Number(values['ping-every']));
+  const settleMs = Math.max(0, Number(values['settle-ms']));
   installSignalCleanup();
   const backend = await startRedisServer('heap-backend');
   try {
     const systems: Array<[string, string]> = [['this checkout', REPO_ROOT]];
     if (values.baseline) systems.unshift(['baseline', path.resolve(values.baseline)]);
     const rows: string[] = [];
-    rows.push(`| checkout | heapUsed B/client | V8 used B/client | external B/client | arrayBuffers B/client | RSS B/client |`);
-    rows.push('| --- | --- | --- | --- | --- | --- |');
+    rows.push(`| checkout | heapUsed B/client | V8 used B/client | heapTotal B/client | external B/client | arrayBuffers B/client | RSS B/client |`);
+    rows.push('| --- | --- | --- | --- | --- | --- | --- |');
     for (const [label, repo] of systems) {
-      const per = await run(label, repo, backend, clients, pingEvery);
-      rows.push(`| ${label} (${repo}) | ${per.heapUsed.toFixed(0)} | ${per.v8Used.toFixed(0)} | ${per.external.toFixed(0)} | ${per.arrayBuffers.toFixed(0)} | ${per.rss.toFixed(0)} |`);
+      const snapshot = repo === REPO_ROOT && values['heap-snapshot'] ? path.resolve(values['heap-snapshot']) : undefined;
+      const per = await run(label, repo, backend, clients, pingEvery, settleMs, snapshot);
+      rows.push(`| ${label} (${repo}) | ${per.heapUsed.toFixed(0)} | ${per.v8Used.toFixed(0)} | ${per.heapTotal.toFixed(0)} | ${per.external.toFixed(0)} | ${per.arrayBuffers.toFixed(0)} | ${per.rss.toFixed(0)} |`);
     }
-    process.stdout.write(`${clients} idle clients (every ${pingEvery}. sent one PING first), one in-process proxy, loopback\n\n${rows.join('\n')}\n`);
+    process.stdout.write(`${clients} idle clients (every ${pingEvery}. sent one PING first; measured after ${settleMs} ms idle), one in-process proxy, loopback\n\n${rows.join('\n')}\n`);
   } finally {
     await stopAll();
   }

@@ -11,7 +11,10 @@
  * ports of one address do not run out), each sends one PING and reads +PONG, and all stay idle.
  * RSS per connection = (RSS with N idle clients - RSS before) / N, of the process that holds the
  * clients (Kvstore's worker, nutcracker). For Kvstore the native bytes reported by /stats are
- * shown too.
+ * shown too. Each RSS is the level the idle process settles to (the lowest over `--idle-ms`,
+ * default 15 s, see settledRssKB): a Node worker's young generation grows during the accept burst
+ * and V8's memory reducer gives it back some seconds after allocation stops, so RSS 2 s after the
+ * burst (also shown) holds that transient, not what the clients cost.
  *
  * Usage: npm run bench:connections -- [--clients 10000] [--systems kvstore,twemproxy]
  *          [--baseline PATH] [--balance 4000] [--workers 2] [--name connections] [--out DIR]
@@ -42,6 +45,8 @@ export interface MemoryRow {
   rssBeforeKB: number;
   rssAfterKB: number;
   bytesPerConnection: number;
+  /** Per connection 2 s after the clients connected (before the idle wait). */
+  bytesPerConnectionAt2s: number;
   /** (RSS at N - RSS at N/2) / (N/2): what one more connection costs, fixed costs left out. */
   marginalBytesPerConnection: number;
   /** RSS per connection extrapolated to 100,000 clients: (RSS at N - before + marginal x (100,000 - N)) / 100,000. */
@@ -80,6 +85,20 @@ async function stableRssKB(pid: number): Promise<number> {
     await sleep(300);
   }
   return samples.sort((a, b) => a - b)[1];
+}
+
+/**
+ * The RSS a quiet process settles to: the lowest of samples every 500 ms over `ms` (a Node
+ * worker's young generation, grown by a burst, is given back by V8's memory reducer some seconds
+ * after allocation stops, at a time of V8's choosing; a fixed wait catches it before or after).
+ */
+async function settledRssKB(pid: number, ms: number): Promise<number> {
+  let low = rssKB(pid);
+  for (let waited = 0; waited < ms; waited += 500) {
+    await sleep(500);
+    low = Math.min(low, rssKB(pid));
+  }
+  return low;
 }
 
 interface Kvstore extends Server {
@@ -139,20 +158,21 @@ async function openClients(port: number, count: number, firstSource: number): Pr
   };
 }
 
-async function measureMemory(system: { id: string; label: string; server: Server; pid: number; adminPort?: number }, clients: number): Promise<MemoryRow> {
+async function measureMemory(system: { id: string; label: string; server: Server; pid: number; adminPort?: number }, clients: number, idleMs: number): Promise<MemoryRow> {
   const warm = await openClients(system.server.port, WARMUP, 10);
   await warm.close();
   await sleep(1500);
-  const before = await stableRssKB(system.pid);
+  const before = await settledRssKB(system.pid, idleMs);
   const nativeBefore = system.adminPort ? (await adminStats(system.adminPort)).nativeBuffers : undefined;
   // two steps: the slope between N/2 and N leaves out fixed costs (heap growth, the pool)
   const half = Math.floor(clients / 2);
   const first = await openClients(system.server.port, half, 10);
-  await sleep(2000); // let allocations settle (and the garbage of the accepts be collected)
-  const mid = await stableRssKB(system.pid);
+  await sleep(2000); // the accepts' garbage collected
+  const mid = await settledRssKB(system.pid, idleMs);
   const second = await openClients(system.server.port, clients - half, 10 + Math.ceil(half / PER_PROCESS));
   await sleep(2000);
-  const after = await stableRssKB(system.pid);
+  const afterBurst = await stableRssKB(system.pid);
+  const after = await settledRssKB(system.pid, idleMs);
   const nativeAfter = system.adminPort ? (await adminStats(system.adminPort)).nativeBuffers : undefined;
   await first.close();
   await second.close();
@@ -167,12 +187,13 @@ async function measureMemory(system: { id: string; label: string; server: Server
     rssBeforeKB: before,
     rssAfterKB: after,
     bytesPerConnection: Math.round(((after - before) * 1024) / Math.max(1, c.opened)),
+    bytesPerConnectionAt2s: Math.round(((afterBurst - before) * 1024) / Math.max(1, c.opened)),
     marginalBytesPerConnection: Math.round(marginal),
     projected100kBytesPerConnection: Math.round(((after - before) * 1024 + marginal * Math.max(0, 100_000 - c.opened)) / 100_000),
     openSeconds: Math.round(c.seconds * 10) / 10,
   };
   if (nativeAfter) row.nativeBytesPerConnection = Math.round((native(nativeAfter) - native(nativeBefore)) / Math.max(1, c.opened));
-  log(`${system.id}: ${c.opened} idle clients (${c.failed} failed): RSS ${before} → ${after} kB, ${row.bytesPerConnection} B/connection (marginal ${row.marginalBytesPerConnection} B, projected at 100k ${row.projected100kBytesPerConnection} B)${row.nativeBytesPerConnection !== undefined ? `, native ${row.nativeBytesPerConnection} B/connection` : ''}`);
+  log(`${system.id}: ${c.opened} idle clients (${c.failed} failed): RSS ${before} → ${after} kB, ${row.bytesPerConnection} B/connection (2 s after connecting ${row.bytesPerConnectionAt2s} B, marginal ${row.marginalBytesPerConnection} B, projected at 100k ${row.projected100kBytesPerConnection} B)${row.nativeBytesPerConnection !== undefined ? `, native ${row.nativeBytesPerConnection} B/connection` : ''}`);
   return row;
 }
 
@@ -211,11 +232,13 @@ function markdown(memory: MemoryRow[], balance: BalanceRow[], meta: Record<strin
       '',
       'Each client connected, sent one PING, read +PONG and stayed idle. RSS of the process holding the clients (Kvstore: its one worker; Twemproxy: nutcracker), before and with the clients.',
       '',
-      'Per connection: (RSS with N - before) / N. Marginal: (RSS at N - RSS at N/2) / (N/2), fixed costs (heap growth, buffer pool) left out. At 100k: the RSS growth at N plus the marginal cost of the clients up to 100,000, per client (a process here may hold at most its fd limit of sockets, so 100,000 are not opened).',
+      `Each RSS (before, at N/2, at N) is the level the idle process settles to: the lowest of samples every 500 ms over ${meta.idleMs} ms once the clients are connected (a Node worker's young generation, grown by the accept burst, is given back by V8's memory reducer some seconds after allocation stops). "2 s after" is the RSS with N clients 2 s after they connected, that transient included.`,
       '',
-      '| system | clients | RSS before | RSS with clients | per connection | marginal | projected at 100k | native (Kvstore /stats) |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      ...memory.map((r) => `| ${r.label} | ${r.clients}${r.failed ? ` (${r.failed} failed)` : ''} | ${(r.rssBeforeKB / 1024).toFixed(1)} MB | ${(r.rssAfterKB / 1024).toFixed(1)} MB | ${(r.bytesPerConnection / 1024).toFixed(2)} KB | ${(r.marginalBytesPerConnection / 1024).toFixed(2)} KB | ${(r.projected100kBytesPerConnection / 1024).toFixed(2)} KB | ${r.nativeBytesPerConnection !== undefined ? `${r.nativeBytesPerConnection} B` : '-'} |`),
+      'Per connection: (RSS with N - before) / N. Marginal: (RSS at N - RSS at N/2) / (N/2), fixed costs (heap growth, buffer pool) left out. At 100k: the RSS growth at N plus the marginal cost of the clients up to 100,000, per client (a process here may hold at most its fd limit of sockets, so 100,000 are not opened). For a Node worker, marginal and the projection rest on the RSS at N/2, which moves with the V8 heap sizing by more than the clients cost: per connection is the steadier figure.',
+      '',
+      '| system | clients | RSS before | RSS with clients | per connection | 2 s after | marginal | projected at 100k | native (Kvstore /stats) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...memory.map((r) => `| ${r.label} | ${r.clients}${r.failed ? ` (${r.failed} failed)` : ''} | ${(r.rssBeforeKB / 1024).toFixed(1)} MB | ${(r.rssAfterKB / 1024).toFixed(1)} MB | ${(r.bytesPerConnection / 1024).toFixed(2)} KB | ${(r.bytesPerConnectionAt2s / 1024).toFixed(2)} KB | ${(r.marginalBytesPerConnection / 1024).toFixed(2)} KB | ${(r.projected100kBytesPerConnection / 1024).toFixed(2)} KB | ${r.nativeBytesPerConnection !== undefined ? `${r.nativeBytesPerConnection} B` : '-'} |`),
       '',
     );
   }
@@ -244,17 +267,19 @@ export async function runConnections(argv: string[]): Promise<number> {
       balance: { type: 'string', default: '0' },
       workers: { type: 'string', default: '2' },
       name: { type: 'string', default: 'connections' },
+      'idle-ms': { type: 'string', default: '15000' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench:connections -- [--clients N] [--systems kvstore,twemproxy] [--baseline PATH] [--balance N] [--workers W] [--name NAME] [--out DIR]');
+    console.log('usage: npm run bench:connections -- [--clients N] [--systems kvstore,twemproxy] [--baseline PATH] [--balance N] [--workers W] [--idle-ms MS (window for each settled RSS; default 15000)] [--name NAME] [--out DIR]');
     return 0;
   }
   const clients = Number(values.clients);
   const balanceConnections = Number(values.balance);
   const workers = Number(values.workers);
+  const idleMs = Number(values['idle-ms']);
   const systems = values.systems!.split(',').filter(Boolean);
   const limit = fdLimit();
   if (clients + 200 > limit) log(`note: this process's fd limit is ${limit}; the systems get their hard limit (a Kvstore worker needs one fd per client)`);
@@ -276,7 +301,7 @@ export async function runConnections(argv: string[]): Promise<number> {
           const kv = await startKvstoreFor(c.id, c.cli, 1, clients + 500, [shard]);
           const worker = processTree(kv.process.pid).find((s) => s.pid !== kv.process.pid);
           if (!worker) throw new Error(`${c.id}: no worker process`);
-          memory.push(await measureMemory({ id: c.id, label: c.label, server: kv, pid: worker.pid, adminPort: kv.adminPort }, clients));
+          memory.push(await measureMemory({ id: c.id, label: c.label, server: kv, pid: worker.pid, adminPort: kv.adminPort }, clients, idleMs));
           await kv.process.stop(5000);
         } else {
           const binary = twemproxyBinary();
@@ -285,7 +310,7 @@ export async function runConnections(argv: string[]): Promise<number> {
             continue;
           }
           const tw = await startTwemproxy(binary, [shard], 'ketama');
-          memory.push(await measureMemory({ id: c.id, label: c.label, server: tw, pid: tw.process.pid }, clients));
+          memory.push(await measureMemory({ id: c.id, label: c.label, server: tw, pid: tw.process.pid }, clients, idleMs));
           await tw.process.stop(3000);
         }
       }
@@ -298,7 +323,7 @@ export async function runConnections(argv: string[]): Promise<number> {
     await stopAll();
   }
   const command = `npm run bench:connections -- ${argv.join(' ')}`.trim();
-  const meta = { name: values.name, command, loadStart, loadEnd: os.loadavg().map((v) => v.toFixed(2)).join(' '), elapsedSeconds: Math.round((Date.now() - started) / 1000), fdLimit: limit };
+  const meta = { name: values.name, command, idleMs, loadStart, loadEnd: os.loadavg().map((v) => v.toFixed(2)).join(' '), elapsedSeconds: Math.round((Date.now() - started) / 1000), fdLimit: limit };
   const outDir = path.resolve(values.out ?? path.join(REPO_ROOT, 'benchmarks', 'results'));
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, `${values.name}.json`), `${JSON.stringify({ ...meta, memory, balance }, null, 2)}\n`);

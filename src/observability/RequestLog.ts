@@ -7,7 +7,8 @@
  */
 import { decodeInlineArgs, parseRequestArgs } from './requestArgs';
 
-const INITIAL = 4096;
+/** First allocation: a read without pipelining fits (pooled by Node below 4 KiB); grows by doubling. */
+const INITIAL = 512;
 const MAX_BYTES = 4 * 1024 * 1024;
 
 export class RequestLog {

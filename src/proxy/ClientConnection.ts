@@ -9,12 +9,15 @@
  *   FlowControl decides when reading stops and restarts.
  *
  * The stream and the clock are injected (real: an accepted socket and the system clock; unit
- * tests: test/helpers/fakeIo.ts). Per connection, only a few small fields and three small
- * objects exist until it is used: the reply ring and the partial-input buffer are allocated on
- * first need and given back when empty.
+ * tests: test/helpers/fakeIo.ts).
+ *
+ * Memory: an idle client is this object and its stream. The three stages (reader, replies with
+ * their reply ring, flow control) and the SLOWLOG request log (4 KiB and more) are made on the
+ * first read and dropped again by the worker's
+ * idle sweep (ProxyServer, once a second) when the client has nothing in flight and was not read
+ * since the previous pass; the next read makes them anew. So a busy client allocates nothing per
+ * command, and 100k idle ones hold no per-command state (every field here is 8 bytes per client).
  */
-import type { Clock } from './Clock';
-import { systemClock } from './Clock';
 import { ClientReplies } from './ClientReplies';
 import { errorReply } from './ErrorReply';
 import { FlowControl, PAUSE_BARRIER, PAUSE_CLIENTS, PAUSE_CLOSING, PAUSE_HELD, PAUSE_OUTPUT } from './FlowControl';
@@ -70,10 +73,13 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   readOnly = false;
   rewriting = false;
   readonly stream: ByteStream;
-  readonly replies: ClientReplies;
-  readonly reader: RequestReader;
-  readonly flow: FlowControl;
   private state = OPEN;
+  /** Read since the last idle sweep (see sweepIdle). */
+  private active = false;
+  // The stages, while the client is in use (null: idle, see the header).
+  private stageReader: RequestReader | null = null;
+  private stageReplies: ClientReplies | null = null;
+  private stageFlow: FlowControl | null = null;
   /** Transaction / blocking / WAIT state (src/proxy/dedicated/, made by the dispatcher); null when none. */
   session: DedicatedSession | null = null;
   /** Shards written to since the last WAIT (1 = written), allocated on the first write. */
@@ -82,16 +88,48 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   constructor(
     open: OpenStream,
     readonly ctx: ProxyContext,
-    private readonly clock: Clock = systemClock,
   ) {
-    this.createdAt = clock.now();
+    this.createdAt = ctx.clock.now();
     this.lastActive = this.createdAt;
     ctx.security.attach(this, this.createdAt);
-    this.replies = new ClientReplies(this);
-    this.reader = new RequestReader(this);
-    this.flow = new FlowControl(this);
     this.stream = open(this);
     this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
+  }
+
+  /* ---------- stages: made on use, dropped when idle ---------- */
+
+  get reader(): RequestReader {
+    return this.stageReader ?? (this.stageReader = new RequestReader(this));
+  }
+
+  get replies(): ClientReplies {
+    return this.stageReplies ?? (this.stageReplies = new ClientReplies(this));
+  }
+
+  get flow(): FlowControl {
+    return this.stageFlow ?? (this.stageFlow = new FlowControl(this));
+  }
+
+  /**
+   * The worker's idle sweep: a client read since the last pass stays as it is; one that was not,
+   * with nothing in flight, nothing kept by its reader and reading not stopped, drops its stages.
+   */
+  sweepIdle(): void {
+    if (this.active) {
+      this.active = false;
+      return;
+    }
+    if (this.state !== OPEN || this.flushScheduled || this.session !== null) return;
+    const reader = this.stageReader;
+    if (reader !== null && reader.holding) return;
+    const replies = this.stageReplies;
+    if (replies !== null && replies.inFlight !== 0) return;
+    const flow = this.stageFlow;
+    if (flow !== null && flow.paused !== 0) return;
+    this.stageReader = null;
+    this.stageReplies = null;
+    this.stageFlow = null;
+    this.requestLog = null; // (SLOWLOG) it keeps requests in flight only: none
   }
 
   /* ---------- stream events ---------- */
@@ -100,6 +138,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.lastActive = turnNow();
     const fence = this.ctx.fence;
     if (fence.deadline !== 0) fence.check(); // a fleet proxy only: one clock read per read (LeaseFence)
+    this.active = true;
     try {
       this.reader.onData(chunk, start, end);
     } catch (err) {
@@ -108,7 +147,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   onStreamDrain(): void {
-    this.flow.resume(PAUSE_OUTPUT);
+    this.stageFlow?.resume(PAUSE_OUTPUT);
   }
 
   /**
@@ -128,15 +167,14 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     if (this.state === CLOSED) return;
     this.state = CLOSED;
     this.endSession();
-    this.reader.clear();
-    this.replies.clear();
+    this.dropStages();
     this.requestLog = null;
     this.ctx.clientClosed(this);
   }
 
   /** Idle for `timeouts.clientIdleMs`: close, unless replies are still owed. */
   onStreamTimeout(): void {
-    if (this.replies.inFlight === 0) this.stream.destroy();
+    if (this.inFlight === 0) this.stream.destroy();
   }
 
   /** Close after `ms` without traffic (0 = never); live on config reload. */
@@ -165,8 +203,10 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   get inFlight(): number {
-    return this.replies.inFlight;
+    const replies = this.stageReplies;
+    return replies === null ? 0 : replies.inFlight;
   }
+
 
   get isClosed(): boolean {
     return this.state === CLOSED;
@@ -182,13 +222,13 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
 
   /** For shutdown: nothing in flight. */
   get idle(): boolean {
-    return this.replies.inFlight === 0;
+    return this.inFlight === 0;
   }
 
   /** A read (or deferred commands) is about to be dispatched: one clock read per batch, the request log. */
   beforeRead(chunk: Buffer, from: number, stop: number): void {
     this.readAt = turnMicros();
-    if (this.ctx.observe.keepsRequests) this.logDelta = (this.requestLog ??= new RequestLog()).add(chunk, from, stop, this.replies.inFlight === 0);
+    if (this.ctx.observe.keepsRequests) this.logDelta = (this.requestLog ??= new RequestLog()).add(chunk, from, stop, this.inFlight === 0);
     else if (this.requestLog !== null) {
       this.requestLog = null;
       this.logDelta = Number.NaN;
@@ -198,7 +238,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /* ---------- ReplyTarget / DispatchClient ---------- */
 
   onReply(seq: number, reply: Buffer): void {
-    this.replies.onReply(seq, reply);
+    this.stageReplies?.onReply(seq, reply); // (none: closed, nothing owed)
   }
 
   forwardTo(shardIndex: number, command: Buffer, tag: number, sink: ReplySink = this.replies, start = 0, end = command.length): void {
@@ -222,7 +262,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   readDeferred(): void {
-    this.reader.readDeferred();
+    this.stageReader?.readDeferred();
   }
 
   /* ---------- writing ---------- */
@@ -235,7 +275,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   flush(): void {
     if (this.state === CLOSED) return;
     const queued = this.stream.flush();
-    if (this.state === CLOSING && this.replies.inFlight === 0) return this.finishClose();
+    if (this.state === CLOSING && this.inFlight === 0) return this.finishClose();
     this.flow.afterFlush(queued);
   }
 
@@ -252,7 +292,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   endAfterReplies(): void {
     if (this.state === CLOSED) return;
     this.state = CLOSING;
-    this.reader.clear();
+    this.stageReader?.clear();
     this.flow.pause(PAUSE_CLOSING);
     scheduleFlush(this);
   }
@@ -285,7 +325,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
 
   /** CLIENT KILL from another client: closed outside the killer's read batch. */
   kill(): void {
-    this.clock.setTimeout(() => this.destroy(), 0);
+    this.ctx.clock.setTimeout(() => this.destroy(), 0);
   }
 
   /* ---------- dedicated connection states (src/proxy/dedicated/) ---------- */
@@ -301,7 +341,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
 
   /** Every reply owed is out: a command waiting at a barrier may run now. */
   repliesDrained(): void {
-    this.flow.resume(PAUSE_BARRIER);
+    this.stageFlow?.resume(PAUSE_BARRIER);
   }
 
   noteWrite(shard: number): void {
@@ -348,7 +388,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
       stream.append(INTERNAL_ERROR);
       stream.end();
     }
-    this.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
+    this.ctx.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
   }
 
   private finishClose(): void {
@@ -356,10 +396,17 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.state = CLOSED;
     this.endSession();
     stream.end();
-    this.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
-    this.reader.clear();
-    this.replies.clear();
+    this.ctx.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
+    this.dropStages();
     this.requestLog = null;
     this.ctx.clientClosed(this);
+  }
+
+  /** Closed: forget whatever the stages kept. */
+  private dropStages(): void {
+    this.stageReader?.clear();
+    this.stageReplies?.clear();
+    this.stageReader = null;
+    this.stageReplies = null;
   }
 }

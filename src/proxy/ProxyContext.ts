@@ -7,6 +7,7 @@ import type { Logger } from '../log';
 import type { BackendHealthSummary, ScriptChange } from '../supervisor/messages';
 import type { ClientDirectory, PausableClient } from './clients/ClientDirectory';
 import type { CommandRoute } from './CommandRoutes';
+import type { Clock } from './Clock';
 import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
@@ -55,10 +56,12 @@ export interface ProxyContext {
   readonly calls: Float64Array;
   readonly errors: Float64Array;
   readonly counters: ProxyCounters;
-  readonly clients: Set<ClientInfo>;
+  readonly clients: ReadonlySet<ClientInfo>;
   /** Backend connections for transactions, blocking commands and WAIT (src/proxy/dedicated/). */
   readonly dedicated: DedicatedPool;
   readonly log: Logger;
+  /** The data path's clock (real, or a fake in unit tests). */
+  readonly clock: Clock;
   readonly startedAt: number;
   /** Backend health from the primary's failover checks (absent until it sends some). */
   backendHealth?: BackendHealthSummary[];

@@ -18,14 +18,14 @@ import { loadHotPath } from '../native';
 import type { WorkerStats } from '../supervisor/messages';
 import type { TopologySnapshot } from '../topology/types';
 import { ClientConnection, OpenStream } from './ClientConnection';
-import type { Clock } from './Clock';
+import type { Clock, TimerHandle } from './Clock';
 import { DataPathIo, systemIo } from './DataPathIo';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
 import { LeaseFence } from './LeaseFence';
 import { MigrationSupport } from './MigrationSupport';
-import type { ClientInfo, ProxyContext, ProxyCounters } from './ProxyContext';
+import type { ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
@@ -50,6 +50,13 @@ export interface ProxyServerOptions {
 
 /** Command tables are installed once per HotPath instance. */
 const tablesInstalled = new WeakSet<HotPath>();
+/**
+ * How often idle clients are looked at: a client with nothing in flight and no read since the
+ * previous pass drops its reader, replies (with the reply ring) and flow control, which are made
+ * again by its next read. One timer per worker, not one per client; an idle client costs its
+ * session fields and its stream only.
+ */
+const IDLE_SWEEP_MS = 1000;
 
 /**
  * One HotPath per process: the addon keeps its bound arrays in process-wide state, so two
@@ -68,7 +75,10 @@ export class ProxyServer extends EventEmitter {
   private tlsServer: tls.Server | null = null;
   /** The TLS listener's bound port (after listen), or null. */
   tlsPort: number | null = null;
+  /** The clients (also ctx.clients: one Set, as every entry costs each idle client). */
   private readonly connections = new Set<ClientConnection>();
+  /** Gives idle clients' per-command state back (see IDLE_SWEEP_MS); runs while clients exist. */
+  private idleSweep: TimerHandle | null = null;
   private closing = false;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -99,7 +109,6 @@ export class ProxyServer extends EventEmitter {
     this.clock = io.clock;
     const router = new Router(options.config, binding, log, nativeIo, io);
     const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };
-    const clients = new Set<ClientInfo>();
     const dedicated = new DedicatedPool(options.config, log, nativeIo, io);
     this.ctx = {
       config: options.config,
@@ -120,18 +129,19 @@ export class ProxyServer extends EventEmitter {
       calls: new Float64Array(routes.length),
       errors: new Float64Array(routes.length),
       counters,
-      clients,
-      clientDirectory: new ClientDirectory(() => clients, () => {
+      clients: this.connections,
+      clientDirectory: new ClientDirectory(() => this.connections, () => {
         const a = this.listener?.address;
         return a ? `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}` : '';
       }),
       dedicated,
       log,
+      clock: this.clock,
       startedAt: Date.now(),
       clientClosed: (client) => {
-        if (clients.has(client)) this.ctx.security.detach(client as ClientConnection);
-        clients.delete(client);
+        if (this.connections.has(client as ClientConnection)) this.ctx.security.detach(client as ClientConnection);
         this.connections.delete(client as ClientConnection);
+        if (this.connections.size === 0) this.stopIdleSweep();
         this.emit('clientClosed', client.id);
       },
       // The worker forwards it to the primary (src/supervisor/worker.ts); in-process tests listen.
@@ -228,10 +238,21 @@ export class ProxyServer extends EventEmitter {
   attachClient(open: OpenStream): ClientConnection {
     const ctx = this.ctx;
     ctx.counters.totalConnections++;
-    const client = new ClientConnection(open, ctx, this.clock);
+    const client = new ClientConnection(open, ctx);
     this.connections.add(client);
-    ctx.clients.add(client);
+    this.idleSweep ??= this.clock.setInterval(() => this.sweepIdleClients(), IDLE_SWEEP_MS);
     return client;
+  }
+
+  /** One pass over the clients per IDLE_SWEEP_MS: those quiet since the last pass shed their stages. */
+  private sweepIdleClients(): void {
+    for (const c of this.connections) c.sweepIdle();
+  }
+
+  private stopIdleSweep(): void {
+    if (this.idleSweep === null) return;
+    this.clock.clearTimer(this.idleSweep);
+    this.idleSweep = null;
   }
 
   /** Replace the routing whole (a new epoch). */
@@ -344,6 +365,7 @@ export class ProxyServer extends EventEmitter {
     // Let the last replies reach the sockets (they are flushed in the check phase).
     await new Promise((r) => setImmediate(r));
     for (const c of this.connections) c.destroy();
+    this.stopIdleSweep();
     this.ctx.dedicated.close();
     await this.ctx.router.close(0);
     await serverClosed;

@@ -8,8 +8,9 @@
  *
  * Entries live at `seq & mask` for head <= seq < tail (head = oldest unanswered). Nothing is
  * allocated until the first request, the capacity doubles when full, and `shrinkIfIdle` gives a
- * ring grown by a deep pipeline back once it is empty, so an idle connection holds no arrays and
- * one used without pipelining a small one. Columns are plain arrays (small integers stay unboxed);
+ * ring grown by a deep pipeline back once it is empty, so a fresh connection holds no arrays and
+ * one used without pipelining a small one (a client's ring goes with its replies stage when the
+ * worker's idle sweep finds it quiet: ClientConnection). Columns are plain arrays (small integers stay unboxed);
  * sequence numbers are not limited to 32 bits.
  */
 /** How a kind of ring grows and shrinks (one shared object per kind, not fields per ring). */

@@ -88,6 +88,11 @@ export class RequestReader {
     this.deferred = null;
   }
 
+  /** Bytes are kept (an incomplete command or deferred commands): the reader must stay. */
+  get holding(): boolean {
+    return this.partial !== null || this.deferred !== null;
+  }
+
   /** Bytes kept for an incomplete command (stats, tests). */
   get partialBytes(): number {
     return this.partial === null ? 0 : this.partial.bytes;

@@ -331,6 +331,45 @@ test('a fresh client holds no reply ring and no partial buffer; a deep pipeline\
   t.is((c.connection.reader as unknown as { partial: unknown }).partial, null, 'the tail buffer is given back');
 });
 
+test('an idle client gives its stages back on the idle sweep; a busy one keeps them; the next command makes them again', async (t) => {
+  const kv = fakeProxy(t);
+  const stages = (conn: unknown) => {
+    const c = conn as { stageReader: unknown; stageReplies: unknown; stageFlow: unknown };
+    return [c.stageReader, c.stageReplies, c.stageFlow].filter((s) => s !== null).length;
+  };
+  const quiet = kv.client();
+  const waiting = kv.client();
+  t.is(stages(quiet.connection), 0, 'a fresh client has none');
+  quiet.deliver(cmd('PING'));
+  t.is(quiet.takeSent(), '+PONG\r\n');
+  waiting.deliver(cmd('GET', 'b'));
+  kv.backend(0).connected();
+  t.is(stages(quiet.connection), 3);
+  const keepsRequests = quiet.connection.ctx.observe.keepsRequests;
+  t.true(keepsRequests, 'SLOWLOG is on by default');
+  t.not(quiet.connection.requestLog, null, 'SLOWLOG on: the request log is kept while in use');
+  kv.clock.advance(1000); // first pass: both were read since the last one
+  t.is(stages(quiet.connection), 3, 'read during the last second: kept');
+  kv.clock.advance(1000);
+  t.is(stages(quiet.connection), 0, 'quiet for a whole pass with nothing in flight: dropped');
+  t.is(quiet.connection.requestLog, null, 'the SLOWLOG request log goes too');
+  t.is(stages(waiting.connection), 3, 'a reply still owed: kept');
+  kv.backend(0).deliver('$1\r\nv\r\n');
+  t.is(waiting.takeSent(), '$1\r\nv\r\n', 'the reply reaches the client that kept its stages');
+  // The next command after the sweep works as the first one did (sequence numbers start anew).
+  quiet.deliver(cmd('PING') + cmd('GET', 'c'));
+  kv.backend(0).deliver('$-1\r\n');
+  t.is(quiet.takeSent(), '+PONG\r\n$-1\r\n');
+  t.is(quiet.connection.inFlight, 0);
+  // A partial command keeps the reader (and its bytes) however long the client is quiet.
+  quiet.deliver(cmd('SET', 'b', 'x').slice(0, 9));
+  kv.clock.advance(3000);
+  t.is(quiet.connection.reader.partialBytes, 9);
+  quiet.deliver(cmd('SET', 'b', 'x').slice(9));
+  kv.backend(0).deliver('+OK\r\n');
+  t.is(quiet.takeSent(), '+OK\r\n');
+});
+
 test('a split whose sub-replies cannot be merged answers that command with an error, not never', async (t) => {
   const kv = fakeProxy(t);
   const c = kv.client();

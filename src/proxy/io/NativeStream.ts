@@ -130,14 +130,19 @@ export function nativeIoTotals(): NativeIoTotals | null {
   return addon === null ? null : addon.ioTotals();
 }
 
-// Idle timeouts: one sweep for all streams that have one.
-const idleWatched = new Set<NativeStream>();
+// Idle timeouts: one sweep over the streams, no timer, Set entry or time stamp per stream. A
+// stream notes the sweep count at its traffic (a small integer, no clock read); it times out
+// once whole sweep periods without traffic add up to its idleMs (so up to two periods late).
 let sweepTimer: NodeJS.Timeout | null = null;
 const SWEEP_MS = 250;
+let sweepCount = 0;
 
 function sweepIdle(): void {
-  const now = Date.now();
-  for (const s of idleWatched) if (now - s.lastActive >= s.idleMs) s.fireTimeout(now);
+  const count = ++sweepCount;
+  for (let id = 0; id < streams.length; id++) {
+    const s = streams[id];
+    if (s !== undefined && s.idleMs > 0 && (count - s.lastActive - 1) * SWEEP_MS >= s.idleMs) s.fireTimeout();
+  }
 }
 
 /** Events of a stream nobody owns yet (accepted, before attach): ignored. */
@@ -157,6 +162,7 @@ const DETACHED: StreamHandler = {
 export class NativeStream implements ByteStream {
   queuedBytes = 0;
   idleMs = 0;
+  /** sweepCount at the last traffic. */
   lastActive = 0;
   closed = false;
   handler: StreamHandler = DETACHED;
@@ -207,19 +213,18 @@ export class NativeStream implements ByteStream {
   }
 
   onRead(start: number, end: number): void {
-    if (this.idleMs > 0) this.lastActive = Date.now();
+    this.lastActive = sweepCount;
     this.handler.onStreamData(arena, start, end);
   }
 
   onClosed(error: string | null): void {
     this.closed = true;
-    idleWatched.delete(this);
     this.queuedBytes = 0;
     this.handler.onStreamClose(error);
   }
 
-  fireTimeout(now: number): void {
-    this.lastActive = now; // once per idle period, like net.Socket's 'timeout'
+  fireTimeout(): void {
+    this.lastActive = sweepCount; // once per idle period, like net.Socket's 'timeout'
     this.handler.onStreamTimeout();
   }
 
@@ -231,7 +236,7 @@ export class NativeStream implements ByteStream {
 
   flush(): number {
     if (this.closed) return 0;
-    if (this.idleMs > 0) this.lastActive = Date.now();
+    this.lastActive = sweepCount;
     return (this.queuedBytes = addon!.ioFlush(this.id));
   }
 
@@ -255,12 +260,8 @@ export class NativeStream implements ByteStream {
 
   setIdleTimeout(ms: number): void {
     this.idleMs = ms > 0 ? ms : 0;
-    if (this.idleMs === 0 || this.closed) {
-      idleWatched.delete(this);
-      return;
-    }
-    this.lastActive = Date.now();
-    idleWatched.add(this);
+    if (this.idleMs === 0 || this.closed) return;
+    this.lastActive = sweepCount;
     if (sweepTimer === null) {
       sweepTimer = setInterval(sweepIdle, SWEEP_MS);
       sweepTimer.unref();
