@@ -18,6 +18,7 @@ const CLASS_TEXT: Record<RoutingClass, string> = {
     "Several keys: run when they all hash to one slot (use {hash tags}), else `-CROSSSLOT Keys in request don't hash to the same slot`. With `crossSlot: shard`, keys on one shard suffice.",
   proxy: 'Answered by Kvstore itself, or assembled from every shard.',
   allshards: 'Sent to every shard; replies merged (first error, else the common reply).',
+  pubsub: 'Pub/sub: a channel lives on the shard owning its slot (hash tags honoured); patterns and keyspace-notification channels on every shard; one subscriber connection per shard per worker. See the README.',
   nokey: 'No key: sent to the first shard that is up.',
   dedicated:
     'Transactions, blocking commands and WAIT: on a backend connection of the client\'s own, taken from a small per-worker pool of pre-connected ones (`dedicated.*` in docs/config.md), given back clean or closed. See "Transactions and blocking commands" below.',

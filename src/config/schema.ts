@@ -221,6 +221,9 @@ export const schema = {
     maxPipeline: { doc: 'Commands one client may have in flight before the proxy stops reading from it.', format: 'positive-int', default: 1024, env: 'KVSTORE_MAX_PIPELINE' },
     maxClients: { doc: 'Clients per worker; beyond it new clients get "-ERR max number of clients reached".', format: 'positive-int', default: 10000, env: 'KVSTORE_MAX_CLIENTS' },
     clientOutputHighWater: { doc: 'Bytes of unsent replies queued for one client before the proxy stops reading from it.', format: 'positive-int', default: 16 * 1024 * 1024, env: 'KVSTORE_CLIENT_OUTPUT_HIGH_WATER' },
+    pubsubOutputHardBytes: { doc: 'A subscribed client (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE) with this many bytes of messages not yet taken by its socket is disconnected (Redis: client-output-buffer-limit pubsub, hard limit).', format: 'positive-int', default: 32 * 1024 * 1024, env: 'KVSTORE_PUBSUB_OUTPUT_HARD_BYTES' },
+    pubsubOutputSoftBytes: { doc: 'A subscribed client above this many unsent bytes for pubsubOutputSoftSeconds is disconnected (Redis: client-output-buffer-limit pubsub, soft limit); 0 = no soft limit.', format: 'non-negative-int', default: 8 * 1024 * 1024, env: 'KVSTORE_PUBSUB_OUTPUT_SOFT_BYTES' },
+    pubsubOutputSoftSeconds: { doc: 'How long a subscribed client may stay above pubsubOutputSoftBytes.', format: 'non-negative-int', default: 60, env: 'KVSTORE_PUBSUB_OUTPUT_SOFT_SECONDS' },
     backendHighWater: { doc: 'Bytes queued for one backend connection before the proxy stops reading from the clients feeding it.', format: 'positive-int', default: 8 * 1024 * 1024, env: 'KVSTORE_BACKEND_HIGH_WATER' },
   },
   timeouts: {

@@ -26,6 +26,7 @@ import type { ReplySink } from './ReplySink';
 import { ReaderHost, RequestReader } from './RequestReader';
 import type { DedicatedSession } from './dedicated/DedicatedSession';
 import type { SessionClient } from './dedicated/types';
+import type { ClientSubscriptions } from './pubsub/PubSubHub';
 
 /** Opens the client's stream with the connection as its event handler. */
 export type OpenStream = (handler: StreamHandler) => ByteStream;
@@ -58,6 +59,8 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   session: DedicatedSession | null = null;
   /** Shards written to since the last WAIT (1 = written), allocated on the first write. */
   private wrote: Uint8Array | null = null;
+  /** Pub/sub subscriptions (src/proxy/pubsub/), allocated on the first SUBSCRIBE; null when none. */
+  pubsub: ClientSubscriptions | null = null;
 
   constructor(
     open: OpenStream,
@@ -273,6 +276,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
 
   /** The client is gone: blocked → its dedicated connection closes; a transaction is cleaned up. */
   private endSession(): void {
+    if (this.pubsub !== null) this.ctx.pubsub.dropClient(this);
     const session = this.session;
     if (session === null) return;
     this.session = null;

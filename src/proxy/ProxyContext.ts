@@ -11,6 +11,7 @@ import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
 import type { DedicatedPool } from './dedicated/DedicatedPool';
 import type { LeaseFence } from './LeaseFence';
+import type { PubSubHub } from './pubsub/PubSubHub';
 
 /** The limits in force (config.limits; replaced whole on reload). */
 export type ProxyLimits = KvstoreConfig['limits'];
@@ -51,6 +52,8 @@ export interface ProxyContext {
   readonly clients: Set<ClientInfo>;
   /** Backend connections for transactions, blocking commands and WAIT (src/proxy/dedicated/). */
   readonly dedicated: DedicatedPool;
+  /** The worker's pub/sub: subscriptions and its subscriber connection per shard (src/proxy/pubsub/). */
+  readonly pubsub: PubSubHub;
   readonly log: Logger;
   readonly startedAt: number;
   /** Backend health from the primary's failover checks (absent until it sends some). */

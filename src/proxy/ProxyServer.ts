@@ -30,6 +30,7 @@ import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
 import { ByteStream, ClientListener, enableNativeIo, listenForClients, nativeIoTotals } from './io';
 import { DedicatedPool } from './dedicated/DedicatedPool';
+import { PubSubHub } from './pubsub/PubSubHub';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -88,6 +89,7 @@ export class ProxyServer extends EventEmitter {
     const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };
     const clients = new Set<ClientInfo>();
     const dedicated = new DedicatedPool(options.config, log, nativeIo, io);
+    const pubsub = new PubSubHub(options.config, router, log, nativeIo, io);
     this.ctx = {
       config: options.config,
       engine,
@@ -107,6 +109,7 @@ export class ProxyServer extends EventEmitter {
       counters,
       clients,
       dedicated,
+      pubsub,
       log,
       startedAt: Date.now(),
       clientClosed: (client) => {
@@ -120,9 +123,15 @@ export class ProxyServer extends EventEmitter {
     void this.migration.applyTopology(options.topology, () => {
       router.apply(options.topology);
       dedicated.applyTopology(router.shards);
+      pubsub.applyTopology();
       this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
     }); // synchronous: nothing in flight yet
     this.keyRewrite.warmUp();
+  }
+
+  /** The worker's pub/sub (tests, stats). */
+  get pubsub(): PubSubHub {
+    return this.ctx.pubsub;
   }
 
   /** Listen on config.listen (port 0 = ephemeral); resolves with the bound address. */
@@ -181,6 +190,7 @@ export class ProxyServer extends EventEmitter {
     return this.migration.applyTopology(snapshot, () => {
       this.ctx.router.apply(snapshot);
       this.ctx.dedicated.applyTopology(this.ctx.router.shards);
+      this.ctx.pubsub.applyTopology();
       this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
       this.emit('topology', snapshot.epoch);
     });
@@ -207,6 +217,7 @@ export class ProxyServer extends EventEmitter {
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
     this.ctx.dedicated.applyConfig(config);
+    this.ctx.pubsub.applyConfig(config);
     this.migration.applyConfig(config);
     for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
   }
@@ -264,6 +275,7 @@ export class ProxyServer extends EventEmitter {
     await new Promise((r) => setImmediate(r));
     for (const c of this.connections) c.destroy();
     this.ctx.dedicated.close();
+    this.ctx.pubsub.close();
     await this.ctx.router.close(0);
     await serverClosed;
     this.emit('close');
