@@ -188,22 +188,21 @@ export class PubSubHub implements MessageSink {
     const entry = this.entries[kind].get(name);
     if (entry === undefined) return;
     const frame = buf.subarray(start, end);
-    const limits = this.config.limits;
-    const now = this.io.clock.now();
-    for (const client of entry.clients) {
-      if (client.isClosed) continue;
-      client.onReply(client.reserve(-1), frame);
-      this.checkOutput(client, limits, now);
-    }
+    for (const client of entry.clients) if (!client.isClosed) client.onReply(client.reserve(-1), frame);
   }
 
-  /** Redis's client-output-buffer-limit pubsub: a hard limit, and a soft limit held for a time. */
-  private checkOutput(client: PubSubClient, limits: KvstoreConfig['limits'], now: number): void {
-    const queued = client.stream.queued;
+  /**
+   * Redis's client-output-buffer-limit pubsub: a hard limit, and a soft limit held for a time.
+   * Called after each write to a subscribed client with what the kernel did not take (so the
+   * output of one turn is not mistaken for a slow reader); over a limit, the client is closed.
+   */
+  checkOutput(client: PubSubClient, queued: number): void {
     const subs = client.pubsub;
     if (subs === null) return;
+    const limits = this.config.limits;
     let cut = queued > limits.pubsubOutputHardBytes;
     if (!cut && limits.pubsubOutputSoftBytes > 0 && queued > limits.pubsubOutputSoftBytes) {
+      const now = this.io.clock.now();
       if (subs.softSince === 0) subs.softSince = now;
       else cut = now - subs.softSince >= limits.pubsubOutputSoftSeconds * 1000;
     } else subs.softSince = 0;
