@@ -25,7 +25,7 @@ const CLASS_TEXT: Record<RoutingClass, string> = {
   unsupported: 'Refused with `-ERR Kvstore does not support <COMMAND>: <reason>`.',
 };
 
-const ORDER: RoutingClass[] = ['single', 'split', 'sameslot', 'proxy', 'allshards', 'nokey', 'dedicated', 'unsupported'];
+const ORDER: RoutingClass[] = ['single', 'split', 'sameslot', 'proxy', 'allshards', 'nokey', 'dedicated', 'pubsub', 'unsupported'];
 
 /** How proxy-answered commands behave (by full name). */
 const PROXY_NOTES: Record<string, string> = {
@@ -59,7 +59,7 @@ const DIFFERENCES = [
   'Multi-key commands other than MGET/MSET/DEL/EXISTS/UNLINK/TOUCH need all keys in one slot (`-CROSSSLOT`), as in Redis Cluster.',
   'EVAL/EVALSHA/FCALL with no keys run on the first shard that is up; scripts must not touch keys they do not declare.',
   'Only database 0 exists (`SELECT 0` is accepted).',
-  'Pub/sub, MONITOR and per-server administration (CONFIG, DEBUG, ...) are refused with a clear error.',
+  'MONITOR and per-server administration (CONFIG, DEBUG, ...) are refused with a clear error.',
   'A transaction stays in one slot (`crossSlot: shard`: one shard), as in Redis Cluster: a command in another slot is answered `-CROSSSLOT` at queue time and EXEC then answers `-EXECABORT`. Commands the proxy answers from several shards or for the proxy connection (DBSIZE, SCAN, KEYS, INFO, CLIENT SETNAME, ...) and SCRIPT/FUNCTION management are refused inside MULTI with `-ERR Kvstore does not support <CMD> inside a transaction: ...` (also aborting EXEC); PING, ECHO, TIME, COMMAND and SELECT 0 are queued on the shard.',
   'RESP2 only (`HELLO 3` is refused).',
   'A failed shard fails only the commands routed to it: `-ERR Kvstore: shard \'<name>\' (<host:port>) <what happened>`; a multi-key command touching it fails as a whole with that error.',
@@ -79,6 +79,18 @@ const TRANSACTION_RULES = [
   '- **Limits**: at most `dedicated.maxConnections` dedicated connections per worker and `dedicated.maxPerClient` per client; past them the command gets `-ERR Kvstore: ...` at once, never a wait.',
   '- **WAIT numreplicas timeout** is answered by the proxy: for each shard the client wrote to since its last WAIT (in parallel), a PING on the client\'s own shared connection (so its writes there are applied), then on a dedicated connection `PUBLISH __kvstore:wait ""` (propagated to replicas: it marks the master\'s replication offset after those writes) and `WAIT numreplicas timeout`, which counts the replicas that acknowledged it. The reply is the minimum over those shards. With no write since the last WAIT: the minimum over all shards of the replicas connected. CLIENT UNBLOCK does not reach a client in WAIT.',
   '- **CLIENT UNBLOCK id [TIMEOUT|ERROR]** and **CLIENT KILL** act on the proxy\'s clients (ids from CLIENT ID / CLIENT INFO) of the worker the caller is connected to: `CLIENT KILL addr`, and the filters ID, ADDR, USER (only `default` exists), SKIPME, TYPE (`normal`; the proxy has no master, replica or pubsub clients). LADDR is refused.',
+];
+
+/** The rules of the pubsub class (src/proxy/pubsub/). */
+const PUBSUB_RULES = [
+  '## Pub/sub',
+  '',
+  '- **Placement**: a channel (and a shard channel) lives on the shard owning the CRC16 slot of its name (hash tags honoured); PUBLISH and SPUBLISH go there on the client\'s shared connection, so their reply counts the subscribers on that shard (each Kvstore worker subscribed counts once). PSUBSCRIBE patterns, and channels or patterns under `__keyspace@0__:` / `__keyevent@0__:`, are subscribed on every shard. SSUBSCRIBE / SUNSUBSCRIBE with channels in several slots: `-CROSSSLOT`, as in Redis Cluster.',
+  '- **Multiplexing**: each worker has one subscriber connection per shard (RESP2, opened on first use), shared by all its subscribed clients with a count per channel and pattern; a message is parsed once and its frame, byte for byte as the shard sent it, is copied to every local subscriber. Confirmations carry the client\'s own counts and are sent once the shards have the subscription.',
+  '- **Subscribed mode** (RESP2): only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET, others get Redis 7.0\'s `-ERR Can\'t execute \'<cmd>\': only ... allowed in this context`; PING answers `pong` arrays; RESET ends every subscription. UNSUBSCRIBE with no argument lists the channels in subscription order (Redis: in its hash table\'s order).',
+  '- **PUBSUB**: CHANNELS / SHARDCHANNELS are the union over the shards; NUMSUB / SHARDNUMSUB take the count on the channel\'s shard, minus this worker\'s subscriber connection, plus this worker\'s clients (other workers and proxies count as one each); NUMPAT is the largest count over the shards (distinct patterns).',
+  '- **Slow subscribers**: a subscribed client whose unsent output exceeds `limits.pubsubOutputHardBytes`, or `limits.pubsubOutputSoftBytes` for `limits.pubsubOutputSoftSeconds`, is disconnected (Redis\'s `client-output-buffer-limit pubsub`).',
+  '- **Topology changes**: when a channel\'s slot moves or a shard\'s master changes, the worker subscribes on the new owner when it applies the topology (and unsubscribes the old one); messages published to the old owner after the move and before the new subscription takes effect are not delivered. A lost subscriber connection is reopened and resubscribed after 250 ms; messages published meanwhile are lost.',
 ];
 
 function notes(c: CommandEntry): string {
@@ -111,6 +123,8 @@ export function renderCommandsDoc(): string {
     ...DIFFERENCES.map((d) => `- ${d}`),
     '',
     ...TRANSACTION_RULES,
+    '',
+    ...PUBSUB_RULES,
     '',
   ];
   for (const cls of ORDER) {

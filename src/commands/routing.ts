@@ -65,7 +65,7 @@ export function classify(entry: Pick<CommandEntry, 'name' | 'flags' | 'keySpecs'
   if (Object.hasOwn(SPLIT, name)) return { routing: 'split', merge: SPLIT[name] };
   if (PROXY.includes(name)) return { routing: 'proxy' };
   if (ALL_SHARDS.includes(name)) return { routing: 'allshards' };
-  if (PUBSUB.includes(name) || name.startsWith('pubsub|')) return { routing: 'pubsub' };
+  if (PUBSUB.includes(name) || name === 'pubsub' || name.startsWith('pubsub|')) return { routing: 'pubsub' };
   if (DEDICATED.includes(name) || entry.flags.includes('blocking')) return { routing: 'dedicated' };
   if (name in REFUSED) return { routing: 'unsupported', reason: REFUSED[name] };
   // A subcommand of a refused container is refused for the same reason (CONFIG GET, ACL ...).

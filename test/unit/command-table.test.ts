@@ -24,7 +24,8 @@ test('routing classes: split, same-slot, single, refused with a reason', (t) => 
   for (const name of ['rename', 'smove', 'sinterstore', 'zunionstore', 'lmove', 'pfmerge', 'bitop', 'msetnx', 'copy', 'eval', 'fcall']) t.is(routing(name), 'sameslot', name);
   for (const name of ['get', 'set', 'hset', 'zadd', 'object|encoding', 'xadd', 'memory|usage']) t.is(routing(name), 'single', name);
   for (const name of ['multi', 'exec', 'watch', 'blpop', 'bzmpop', 'xread', 'xreadgroup', 'wait', 'client|kill', 'client|unblock']) t.is(routing(name), 'dedicated', name);
-  for (const name of ['subscribe', 'monitor', 'cluster', 'config|get', 'client|list']) {
+  for (const name of ['subscribe', 'psubscribe', 'publish', 'spublish', 'pubsub|numsub']) t.is(routing(name), 'pubsub', name);
+  for (const name of ['monitor', 'cluster', 'config|get', 'client|list']) {
     const entry = commandById(commandId(name))!;
     t.is(entry.routing, 'unsupported', name);
     t.truthy(entry.reason, name);
