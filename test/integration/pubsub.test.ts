@@ -241,3 +241,18 @@ test('re-subscription after a slot move (new topology)', async (t) => {
   t.true(await eventually(() => got.length === 2));
   t.deepEqual(got, ['before', 'after']);
 });
+
+test('a lost subscriber connection is reopened and resubscribed', async (t) => {
+  const kv = await startProxy(t, { shards: 3 });
+  const sub = kv.client();
+  const got: string[] = [];
+  sub.on('message', (_ch: string, msg: string) => got.push(msg));
+  sub.on('pmessage', (_p: string, _ch: string, msg: string) => got.push(`p:${msg}`));
+  await sub.subscribe('lost');
+  await sub.psubscribe('lo*');
+  const owner = kv.shardClient(shardOf('lost'));
+  t.true((await owner.call('CLIENT', 'KILL', 'TYPE', 'pubsub')) as number >= 1);
+  const pub = kv.client();
+  t.true(await eventually(async () => (await pub.publish('lost', 'x')) === 2));
+  t.true(await eventually(() => got.includes('x') && got.includes('p:x')));
+});
