@@ -114,9 +114,9 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.ctx.clientClosed(this);
   }
 
-  /** Idle for `timeouts.clientIdleMs`: close, unless replies are still owed. */
+  /** Idle for `timeouts.clientIdleMs`: close, unless replies are still owed or it is subscribed (as Redis: no timeout for pub/sub clients). */
   onStreamTimeout(): void {
-    if (this.replies.inFlight === 0) this.stream.destroy();
+    if (this.replies.inFlight === 0 && this.pubsub === null) this.stream.destroy();
   }
 
   /** Close after `ms` without traffic (0 = never); live on config reload. */

@@ -90,3 +90,21 @@ test('the hard limit', async (t) => {
   t.true(a.destroyed);
   t.is(kv.proxy.pubsub.localCount('channel', 'news'), 1, 'its subscription is gone with it (the other client stays)');
 });
+
+test('a subscribed client is not closed by the idle timeout (as Redis); once unsubscribed it is', async (t) => {
+  const kv = fakeProxy(t, { shards: 2, config: { timeouts: { clientIdleMs: 1000 } } });
+  const c = kv.client();
+  c.deliver(encodeCommand(['SUBSCRIBE', 'news']));
+  await turn();
+  const sub = kv.backend(shardOf('news', 2));
+  sub.connected();
+  sub.deliver('*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n' + PONG);
+  await turn();
+  t.is(c.takeSent(), '*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n');
+  kv.clock.advance(5000);
+  t.false(c.destroyed);
+  c.deliver(encodeCommand(['UNSUBSCRIBE']));
+  await turn();
+  kv.clock.advance(1300);
+  t.true(c.destroyed);
+});
