@@ -202,7 +202,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   flush(): void {
     if (this.state === CLOSED) return;
     const queued = this.stream.flush();
-    if (this.pubsub !== null) this.ctx.pubsub.checkOutput(this, queued);
+    if (this.pubsub !== null && this.ctx.pubsub.checkOutput(this, queued)) return; // cut off: over the pub/sub output limit
     if (this.state === CLOSING && this.replies.inFlight === 0) return this.finishClose();
     this.flow.afterFlush(queued);
   }

@@ -194,11 +194,12 @@ export class PubSubHub implements MessageSink {
   /**
    * Redis's client-output-buffer-limit pubsub: a hard limit, and a soft limit held for a time.
    * Called after each write to a subscribed client with what the kernel did not take (so the
-   * output of one turn is not mistaken for a slow reader); over a limit, the client is closed.
+   * output of one turn is not mistaken for a slow reader); over a limit, the client is closed
+   * (returns true).
    */
-  checkOutput(client: PubSubClient, queued: number): void {
+  checkOutput(client: PubSubClient, queued: number): boolean {
     const subs = client.pubsub;
-    if (subs === null) return;
+    if (subs === null) return false;
     const limits = this.config.limits;
     let cut = queued > limits.pubsubOutputHardBytes;
     if (!cut && limits.pubsubOutputSoftBytes > 0 && queued > limits.pubsubOutputSoftBytes) {
@@ -206,11 +207,12 @@ export class PubSubHub implements MessageSink {
       if (subs.softSince === 0) subs.softSince = now;
       else cut = now - subs.softSince >= limits.pubsubOutputSoftSeconds * 1000;
     } else subs.softSince = 0;
-    if (!cut) return;
+    if (!cut) return false;
     this.slowClientsCut++;
     this.log.warn({ client: client.id, queued }, 'subscribed client disconnected: output buffer over the pub/sub limit');
     this.dropClient(client);
     client.destroy();
+    return true;
   }
 
   /* ---------- connections and topology ---------- */
