@@ -37,7 +37,7 @@ const PROXY_NOTES: Record<string, string> = {
   readwrite: 'Ends READONLY: reads go to masters again. +OK.',
   select: 'Only database 0; `SELECT 1..15` gets `-ERR Kvstore supports only database 0`.',
   auth: 'The client password (`password` in the config); `AUTH default <pw>` too.',
-  hello: 'Protocol 2 only; `HELLO 3` gets `-NOPROTO`.',
+  hello: "`HELLO [2|3] [AUTH user pass] [SETNAME name]` with Redis 7.0's reply map: `id` is the proxy connection's, `mode` standalone, `role` master, `modules` empty. After `HELLO 3` the client's commands go to the shards over connections that spoke `HELLO 3` (one per shard per worker, opened on first use), so every reply is the shard's own RESP3; replies the proxy builds or merges use the RESP3 types Redis uses (maps, `_` nulls, verbatim INFO / CLIENT INFO).",
   info: "The first shard's INFO with a `# Proxy` section (native_enabled, epoch, clients, commands) and `# Keyspace` summed over all shards.",
   dbsize: 'Sum over all shards.',
   randomkey: 'A random key from a random non-empty shard.',
@@ -49,25 +49,50 @@ const PROXY_NOTES: Record<string, string> = {
   'client|setname': 'Per proxy connection.',
   'client|getname': 'Per proxy connection.',
   'client|id': 'The proxy connection id.',
-  'client|info': 'The proxy connection.',
-  'client|no-evict': 'Accepted, no effect.',
-  'client|reply': 'Only `ON`.',
+  'client|info': "The proxy connection, in CLIENT LIST's line format.",
+  'client|list':
+    "Every client of the proxy, all workers (asked through the primary), in Redis's line format with what a proxy can fill: id (unique across workers), addr, laddr (the proxy's listening address), name, age, idle, resp, user=default; fd=-1, no buffer sizes, no cmd. `TYPE` and `ID` filters.",
+  'client|kill':
+    'The proxy\'s clients on every worker: `CLIENT KILL addr` and the ID / ADDR / LADDR / USER / SKIPME / TYPE filters, as Redis 7.0. A KILL that does not reach every worker within 2 s is an error.',
+  'client|pause':
+    'Every worker stops reading the commands the pause covers (`WRITE`: write commands and EVAL/EVALSHA/FCALL/PUBLISH; `ALL`: every command but CLIENT UNPAUSE) until it expires or CLIENT UNPAUSE; a held client waits at its first covered command, as in Redis. The shards are not paused.',
+  'client|unpause': 'Every worker.',
+  'client|no-evict': 'Accepted, no effect (the proxy does not evict clients).',
+  'client|reply': 'ON, OFF and SKIP as Redis (OFF and SKIP themselves get no reply).',
   command: 'Answered by a shard (all shards run the same Redis).',
+  'config|get':
+    "The first shard's answer (Redis's names, glob patterns, order), with the proxy's own values for `databases` (1), `cluster-enabled` (no), `timeout` (timeouts.clientIdleMs), `maxclients`, `proto-max-bulk-len`, `requirepass` (the client password), and empty shard replication settings (`masterauth`, `masteruser`, `replicaof`).",
 };
 
 const DIFFERENCES = [
   'Multi-key commands other than MGET/MSET/DEL/EXISTS/UNLINK/TOUCH need all keys in one slot (`-CROSSSLOT`), as in Redis Cluster.',
   'EVAL/EVALSHA/FCALL with no keys run on the first shard that is up; scripts must not touch keys they do not declare.',
   'Only database 0 exists (`SELECT 0` is accepted).',
-  'MONITOR and per-server administration (CONFIG, DEBUG, ...) are refused with a clear error.',
+  'MONITOR and per-server administration (CONFIG SET/REWRITE, DEBUG, ...) are refused with a clear error; CONFIG GET is answered (see above).',
   'A transaction stays in one slot (`crossSlot: shard`: one shard), as in Redis Cluster: a command in another slot is answered `-CROSSSLOT` at queue time and EXEC then answers `-EXECABORT`. Commands the proxy answers from several shards or for the proxy connection (DBSIZE, SCAN, KEYS, INFO, CLIENT SETNAME, ...) and SCRIPT/FUNCTION management are refused inside MULTI with `-ERR Kvstore does not support <CMD> inside a transaction: ...` (also aborting EXEC); PING, ECHO, TIME, COMMAND and SELECT 0 are queued on the shard.',
-  'RESP2 only (`HELLO 3` is refused).',
+  'RESP2 and RESP3 (`HELLO 3`). A client that switches protocol with commands still in flight may see those run after its next commands on the same shard (they travel on different backend connections); send HELLO first, as client libraries do. Transactions and blocking commands (dedicated connections) answer a RESP3 client in RESP2 for now (e.g. a BLPOP timeout is `*-1`); READONLY RESP3 clients read from masters.',
+  'Scripts and functions are loaded on every shard (SCRIPT LOAD, FUNCTION LOAD/RESTORE), and Kvstore remembers them in the topology: a shard added by resharding, a promoted replica and a cache-mode shard that rejoins get them before they serve. Scripts only ever run with EVAL are not remembered (EVAL sends the body anyway).',
   'A failed shard fails only the commands routed to it: `-ERR Kvstore: shard \'<name>\' (<host:port>) <what happened>`; a multi-key command touching it fails as a whole with that error.',
   'SCAN cursors are Kvstore cursors (shard in the low bits); KEYS returns keys grouped by shard; RANDOMKEY picks a shard first. During a resharding, a key moved to a shard the SCAN has already passed can be missed.',
   "A request larger than `limits.maxRequestBytes` gets `-ERR Protocol error: request larger than N bytes` and the client is closed (Redis closes such clients silently at its query buffer limit).",
   'INFO reports the first shard\'s sections (server, memory, ...) plus Proxy and a summed Keyspace; TIME is the proxy\'s clock; CLIENT covers the proxy connection only.',
 ];
 
+/** How commands sent to every shard are merged (by full name). */
+const ALL_SHARDS_NOTES: Record<string, string> = {
+  'script|load': 'Every shard; the same sha everywhere, else an error naming each shard\'s answer. Remembered for shards that join later.',
+  'script|flush': 'Every shard; forgotten for later shards too.',
+  'script|exists': '1 only where every shard has the script.',
+  'script|kill': 'Every shard; OK from the shard that was running one, else NOTBUSY.',
+  'function|load': 'Every shard; the same library name everywhere, else an error naming each shard\'s answer. Remembered (FUNCTION DUMP) for shards that join later.',
+  'function|delete': 'Every shard; the same answer everywhere, else an error naming each shard\'s answer.',
+  'function|flush': 'Every shard.',
+  'function|restore': 'Every shard; the same answer everywhere, else an error naming each shard\'s answer.',
+  'function|list': "The first shard's reply (all shards hold the same libraries).",
+  'function|dump': "The first shard's payload.",
+  'function|stats': 'The shard running a function, else the first.',
+  'function|kill': 'Every shard; OK from the shard that was running one, else NOTBUSY.',
+};
 /** The rules of the dedicated class (transactions, blocking commands, WAIT, CLIENT KILL/UNBLOCK). */
 const TRANSACTION_RULES = [
   '## Transactions and blocking commands',
@@ -78,7 +103,7 @@ const TRANSACTION_RULES = [
   '- **Blocking commands** (BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, XREAD BLOCK, XREADGROUP BLOCK; keys in one slot) wait on a dedicated connection with Redis\'s own timeout (0 = forever); the proxy gives up, with an error, `timeouts.requestMs` after that timeout. A client that disconnects while blocked has its dedicated connection closed at once (the server unblocks it). When the slot moves while a client is blocked, the proxy unblocks it on its server (`CLIENT UNBLOCK ... ERROR`) and answers `-TRYAGAIN Kvstore: slot N moved to another shard while the client was blocked; retry` (an element popped meanwhile is still delivered). A key in a slot being migrated: `-TRYAGAIN`.',
   '- **Limits**: at most `dedicated.maxConnections` dedicated connections per worker and `dedicated.maxPerClient` per client; past them the command gets `-ERR Kvstore: ...` at once, never a wait.',
   '- **WAIT numreplicas timeout** is answered by the proxy: for each shard the client wrote to since its last WAIT (in parallel), a PING on the client\'s own shared connection (so its writes there are applied), then on a dedicated connection `PUBLISH __kvstore:wait ""` (propagated to replicas: it marks the master\'s replication offset after those writes) and `WAIT numreplicas timeout`, which counts the replicas that acknowledged it. The reply is the minimum over those shards. With no write since the last WAIT: the minimum over all shards of the replicas connected. CLIENT UNBLOCK does not reach a client in WAIT.',
-  '- **CLIENT UNBLOCK id [TIMEOUT|ERROR]** and **CLIENT KILL** act on the proxy\'s clients (ids from CLIENT ID / CLIENT INFO) of the worker the caller is connected to: `CLIENT KILL addr`, and the filters ID, ADDR, USER (only `default` exists), SKIPME, TYPE (`normal`; the proxy has no master, replica or pubsub clients). LADDR is refused.',
+  '- **CLIENT UNBLOCK id [TIMEOUT|ERROR]** acts on the proxy\'s clients (ids from CLIENT ID / CLIENT INFO) of the worker the caller is connected to. **CLIENT KILL** acts on the proxy\'s clients of every worker (through the primary): `CLIENT KILL addr`, and the filters ID, ADDR, LADDR (the proxy\'s listening address), USER (only `default` exists), SKIPME, TYPE (`normal`; the proxy has no master, replica or pubsub clients).',
 ];
 
 /** The rules of the pubsub class (src/proxy/pubsub/). */
@@ -96,6 +121,7 @@ const PUBSUB_RULES = [
 function notes(c: CommandEntry): string {
   if (c.routing === 'dedicated') return DEDICATED_NOTES[c.name] ?? BLOCKING_NOTE;
   if (c.routing === 'unsupported') return c.reason ?? '';
+  if (c.routing === 'allshards') return ALL_SHARDS_NOTES[c.name] ?? 'Every shard; the first error, else the first reply.';
   if (c.routing === 'proxy') return PROXY_NOTES[c.name] ?? PROXY_NOTES[c.name.split('|')[0]] ?? '';
   return '';
 }

@@ -14,6 +14,8 @@ const PROXY = [
   'ping', 'echo', 'quit', 'select', 'auth', 'hello', 'info', 'dbsize', 'randomkey', 'scan', 'keys',
   'flushdb', 'flushall', 'time', 'reset', 'readonly', 'readwrite',
   'client|setname', 'client|getname', 'client|id', 'client|info', 'client|help', 'client|no-evict', 'client|reply',
+  'client|list', 'client|pause', 'client|unpause',
+  'config|get',
   'command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help',
 ];
 
@@ -30,6 +32,7 @@ const PUBSUB = ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ssubs
 const ALL_SHARDS = [
   'script|load', 'script|flush', 'script|exists', 'script|kill',
   'function|load', 'function|delete', 'function|flush', 'function|restore',
+  'function|list', 'function|dump', 'function|stats', 'function|kill',
 ];
 
 const REFUSED: Record<string, string> = {};
@@ -43,13 +46,14 @@ refuse('it concerns a single server, not the cluster; run it on the shard direct
   'memory|stats', 'lolwut', 'asking', 'sentinel',
 ]);
 refuse('Kvstore is not a Redis Cluster node; it is the cluster', ['cluster']);
-refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO, KILL, UNBLOCK', [
-  'client', 'client|list', 'client|pause', 'client|unpause', 'client|tracking', 'client|trackinginfo',
-  'client|getredir', 'client|caching', 'client|no-touch',
+refuse("shard settings are changed on each shard directly, Kvstore's own in its config file (kvstore ctl reload)", [
+  'config|set', 'config|rewrite', 'config|resetstat',
 ]);
-refuse('scripts and functions are managed per shard; use SCRIPT LOAD/FLUSH or FUNCTION LOAD/DELETE/FLUSH', [
-  'script', 'script|debug', 'function', 'function|kill', 'function|dump', 'function|list', 'function|stats',
+refuse('client-side caching (CLIENT TRACKING) is not supported by Kvstore yet', [
+  'client|tracking', 'client|trackinginfo', 'client|getredir', 'client|caching',
 ]);
+refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, UNBLOCK, PAUSE, UNPAUSE, REPLY, NO-EVICT', ['client', 'client|no-touch']);
+refuse('script debugging needs one server; run it on the shard directly', ['script', 'script|debug', 'function']);
 
 function keyCount(entry: Pick<CommandEntry, 'keySpecs'>): 'none' | 'one' | 'many' {
   const specs = entry.keySpecs;

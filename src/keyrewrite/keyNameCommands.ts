@@ -12,11 +12,11 @@
  * - RANDOMKEY: a hidden answer is retried on random shards; after RANDOMKEY_TRIES, the shards
  *   are scanned for the first visible name (nil only when there is none).
  */
-import { ReplyTarget, stepSink } from '../proxy/ReplyTarget';
+import { ClientSession, ReplyTarget, stepSink } from '../proxy/ReplyTarget';
 import type { KeyNameView } from '../proxy/Hooks';
 import type { ProxyContext } from '../proxy/ProxyContext';
 import { concatArrays } from '../proxy/FanOut';
-import { arrayReply, bulkReply, isErrorReply, NULL_BULK } from '../proxy/Resp';
+import { arrayReply, bulkReply, isErrorReply, isNullReply, nullReply } from '../proxy/Resp';
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from '../proxy/ReplyTexts';
 
@@ -81,19 +81,19 @@ export function scanNames(view: KeyNameView | null, namesReply: Buffer, pattern:
 }
 
 /** RANDOMKEY: a visible name from a random shard, or nil when there is none. */
-export function randomKeyCommand(client: ReplyTarget, ctx: ProxyContext, view: KeyNameView, seq: number): void {
+export function randomKeyCommand(client: ClientSession, ctx: ProxyContext, view: KeyNameView, seq: number): void {
   const n = ctx.router.shards.length;
   if (n === 0) return client.onReply(seq, ERRORS.noShards);
   const command = encodeCommand(['RANDOMKEY']);
   const empty = new Set<number>();
   const attempt = (tries: number): void => {
-    if (empty.size === n) return client.onReply(seq, NULL_BULK);
+    if (empty.size === n) return client.onReply(seq, nullReply(client.proto));
     if (tries >= RANDOMKEY_TRIES) return scanForVisible(client, ctx, view, seq);
     let shard = Math.floor(Math.random() * n);
     while (empty.has(shard)) shard = (shard + 1) % n;
     client.forwardTo(shard, command, 0, stepSink(client, seq, ctx.log, (reply) => {
       if (isErrorReply(reply)) return client.onReply(seq, Buffer.from(reply));
-      if (reply.equals(NULL_BULK)) {
+      if (isNullReply(reply)) {
         empty.add(shard);
         return attempt(tries);
       }
@@ -106,11 +106,11 @@ export function randomKeyCommand(client: ReplyTarget, ctx: ProxyContext, view: K
 }
 
 /** The fallback when random picks keep hitting hidden names: the first visible name found. */
-function scanForVisible(client: ReplyTarget, ctx: ProxyContext, view: KeyNameView, seq: number): void {
+function scanForVisible(client: ClientSession, ctx: ProxyContext, view: KeyNameView, seq: number): void {
   const n = ctx.router.shards.length;
   const start = Math.floor(Math.random() * n);
   const step = (k: number, cursor: string): void => {
-    if (k >= n) return client.onReply(seq, NULL_BULK);
+    if (k >= n) return client.onReply(seq, nullReply(client.proto));
     const shard = (start + k) % n;
     client.forwardTo(shard, encodeCommand(['SCAN', cursor, 'COUNT', FALLBACK_SCAN_COUNT]), 0, stepSink(client, seq, ctx.log, (reply) => {
       if (isErrorReply(reply)) return client.onReply(seq, Buffer.from(reply));

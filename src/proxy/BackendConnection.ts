@@ -34,6 +34,8 @@ export interface BackendOptions {
   highWater: number;
   /** Use the addon's sockets (IP addresses only; host names use net.Socket). */
   nativeIo: boolean;
+  /** 3: the connection opens with `HELLO 3` and carries RESP3 clients' commands. */
+  proto: 2 | 3;
 }
 
 /** Something that can be paused while this backend is congested (a client). */
@@ -172,11 +174,15 @@ export class BackendConnection implements Flushable, ReplySink {
     const stream = this.io.connect(this.host, this.port, this.streamHandler(attempt), this.options.nativeIo, KEEPALIVE_MS);
     attempt.stream = stream; // before any event: streams report asynchronously
     this.stream = stream;
-    if (this.options.password) {
-      // AUTH is the first request on every connection; queued client requests follow it.
-      const args = this.options.username ? ['AUTH', this.options.username, this.options.password] : ['AUTH', this.options.password];
+    const { username, password, proto } = this.options;
+    // AUTH (or HELLO 3 with AUTH) is the first request on every connection; queued client
+    // requests follow it, so they never run unauthenticated or in the wrong protocol.
+    let handshake: string[] | null = null;
+    if (proto === 3) handshake = password ? ['HELLO', '3', 'AUTH', username || 'default', password] : ['HELLO', '3'];
+    else if (password) handshake = username ? ['AUTH', username, password] : ['AUTH', password];
+    if (handshake) {
       this.push(this, -1);
-      stream.append(encodeCommand(args));
+      stream.append(encodeCommand(handshake));
       this.unflushed++;
     }
     this.connectTimer = this.clock.setTimeout(() => {
@@ -385,11 +391,11 @@ export class BackendConnection implements Flushable, ReplySink {
     if (this.waiters.size > 0) this.releaseWaiters();
   }
 
-  /** Our own AUTH reply (tag -1). */
+  /** Our own AUTH or HELLO 3 reply (tag -1). */
   onReply(_tag: number, reply: Buffer): void {
     if (isErrorReply(reply)) {
       const text = reply.toString('utf8', 1, reply.length - 2);
-      this.fail(`rejected AUTH: ${text}`);
+      this.fail(`rejected ${this.options.proto === 3 ? 'HELLO 3' : 'AUTH'}: ${text}`);
     }
   }
 

@@ -17,8 +17,9 @@ import type { Clock } from './Clock';
 import { systemClock } from './Clock';
 import { ClientReplies } from './ClientReplies';
 import { errorReply } from './ErrorReply';
-import { FlowControl, PAUSE_BARRIER, PAUSE_CLOSING, PAUSE_HELD, PAUSE_OUTPUT } from './FlowControl';
-import { scheduleFlush, Flushable } from './FlushScheduler';
+import { FlowControl, PAUSE_BARRIER, PAUSE_CLIENTS, PAUSE_CLOSING, PAUSE_HELD, PAUSE_OUTPUT } from './FlowControl';
+import { allocateClientId, localSequence } from './clients/ClientQuery';
+import { scheduleFlush, Flushable, turnNow } from './FlushScheduler';
 import { DispatchClient, forwardToShard } from './Forwarding';
 import type { ByteStream, StreamHandler } from './io';
 import type { ClientInfo, ProxyContext, ProxyLimits } from './ProxyContext';
@@ -40,14 +41,16 @@ const OPEN = 0;
 const CLOSING = 1;
 const CLOSED = 2;
 
-let nextClientId = 1;
 
 export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo, StreamHandler, Flushable, SessionClient {
   flushScheduled = false;
-  readonly id = nextClientId++;
+  readonly id = allocateClientId();
+  /** When this client last sent something (CLIENT LIST idle; one clock read per read). */
+  lastActive: number;
   readonly createdAt: number;
   name = '';
   authed: boolean;
+  proto: 2 | 3 = 2;
   readOnly = false;
   rewriting = false;
   readonly stream: ByteStream;
@@ -68,6 +71,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     private readonly clock: Clock = systemClock,
   ) {
     this.createdAt = clock.now();
+    this.lastActive = this.createdAt;
     this.authed = ctx.config.password === '';
     this.replies = new ClientReplies(this);
     this.reader = new RequestReader(this);
@@ -79,6 +83,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /* ---------- stream events ---------- */
 
   onStreamData(chunk: Buffer, start: number, end: number): void {
+    this.lastActive = turnNow();
     const fence = this.ctx.fence;
     if (fence.deadline !== 0) fence.check(); // a fleet proxy only: one clock read per read (LeaseFence)
     try {
@@ -131,9 +136,12 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     return this.stream.remote;
   }
 
-  /** Which connection of each backend pool this client is pinned to. */
+  /**
+   * Which connection of each backend pool (and which replica) this client is pinned to: the
+   * worker-local sequence number (the id's low bits name the worker, the same for all its clients).
+   */
   get poolIndex(): number {
-    return this.id;
+    return localSequence(this.id);
   }
 
   /** Served through the addon's sockets (not net.Socket). */
@@ -228,6 +236,22 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /** Shutdown: no more commands from this client. */
   stopReading(): void {
     this.flow.pause(PAUSE_CLOSING);
+  }
+
+  /* ---------- CLIENT REPLY / PAUSE / KILL ---------- */
+
+  setReplyMode(mode: number, seq: number): void {
+    this.replies.setMode(mode, seq);
+  }
+
+  holdForPause(): void {
+    this.flow.redo = true; // the command itself runs first when reading restarts
+    this.flow.pause(PAUSE_CLIENTS);
+    this.ctx.clientDirectory.hold(this);
+  }
+
+  resumeAfterPause(): void {
+    this.flow.resume(PAUSE_CLIENTS);
   }
 
   /** Close now (shutdown after drain). */

@@ -18,6 +18,13 @@ import type { ReplySink } from './ReplySink';
 /** 8 entries on first use; a ring a deep pipeline grew above 16 is dropped once empty. */
 const CLIENT_RING: RingShape = { initial: 8, keep: 16, withTimes: false };
 
+/** Added to a sequence number's command id (ids are >= -1): its reply is dropped (CLIENT REPLY OFF / SKIP). */
+const SILENT = -0x40000000;
+export const REPLY_ON = 0;
+export const REPLY_OFF = 1;
+/** The next command's reply only. */
+export const REPLY_SKIP = 2;
+
 /** What the replies are written to. */
 export interface RepliesHost {
   readonly stream: ByteStream;
@@ -38,7 +45,23 @@ export class ClientReplies implements ReplySink {
   /** Key rewrite: per-sequence reply mappers (null when none is pending: the common case). */
   private maps: Map<number, (reply: Buffer) => Buffer> | null = null;
 
+  /** CLIENT REPLY: REPLY_ON, REPLY_OFF or REPLY_SKIP. */
+  private mode = REPLY_ON;
+
   constructor(private readonly host: RepliesHost) {}
+
+  /**
+   * CLIENT REPLY ON|OFF|SKIP, sent as command `seq` (already reserved). Redis answers only ON
+   * (+OK, also when replies were off); OFF and SKIP themselves get no reply.
+   */
+  setMode(mode: number, seq: number): void {
+    const ring = this.ring;
+    const i = seq & ring.mask;
+    const silent = ring.ints[i] < -1;
+    if (mode === REPLY_ON && silent) ring.ints[i] -= SILENT;
+    else if (mode !== REPLY_ON && !silent) ring.ints[i] += SILENT;
+    if (mode !== REPLY_SKIP || this.mode !== REPLY_OFF) this.mode = mode;
+  }
 
   /** Requests whose replies are not written yet. */
   get inFlight(): number {
@@ -52,7 +75,9 @@ export class ClientReplies implements ReplySink {
 
   /** Take the next sequence number for command `id` (-1: none of the table's). */
   reserve(id: number): number {
-    return this.ring.push(null, id);
+    if (this.mode === REPLY_ON) return this.ring.push(null, id);
+    if (this.mode === REPLY_SKIP) this.mode = REPLY_ON;
+    return this.ring.push(null, id + SILENT);
   }
 
   /** The reply to `tag`; may be a view into a read buffer, valid during this call only. */
@@ -119,6 +144,7 @@ export class ClientReplies implements ReplySink {
   /** Copy one in-order reply, buf[start, end), into the stream's output; count error replies. */
   private output(buf: Buffer, start: number, end: number, id: number): void {
     const host = this.host;
+    if (id < -1) return;
     if (buf[start] === 0x2d) {
       const ctx = host.ctx;
       ctx.counters.totalErrors++;

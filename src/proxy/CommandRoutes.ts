@@ -34,6 +34,9 @@ const ROUTE_OF: Record<RoutingClass, Route> = {
   pubsub: Route.PubSub,
 };
 
+/** Not flagged `write` in COMMAND, but held by CLIENT PAUSE WRITE in Redis 7.0 (may-replicate). */
+const MAY_REPLICATE = new Set(['eval', 'evalsha', 'fcall', 'publish', 'spublish']);
+
 /** Commands a client may run before AUTH when a password is set (as Redis allows). */
 const NO_AUTH_NEEDED = new Set(['auth', 'hello', 'quit', 'reset']);
 
@@ -52,9 +55,15 @@ export class CommandRoute {
     readonly refusal: Buffer | null,
     /** The command table's `readonly` flag: a READONLY client may have it served by a replica. */
     readonly readOnly = false,
+    /** Held by CLIENT PAUSE WRITE (Redis: write and may-replicate commands: EVAL, FCALL, ...). */
+    readonly isWrite = false,
   ) {
     this.pairs = name === 'mset';
+    this.pausable = name !== 'client|unpause';
   }
+
+  /** CLIENT PAUSE holds it (all but CLIENT UNPAUSE, so a paused proxy can always be resumed). */
+  readonly pausable: boolean;
 
   /** MSET takes key/value pairs: an even argument count is Redis's arity error too. */
   readonly pairs: boolean;
@@ -91,6 +100,7 @@ export function commandRoutes(): CommandRoutes {
       errorReply(`ERR wrong number of arguments for '${c.name}' command`),
       refusal,
       c.flags.includes('readonly'),
+      c.flags.includes('write') || MAY_REPLICATE.has(c.name),
     );
   });
   cached = { routes, compiled: compileForNative(), byName: new Map(routes.map((r) => [r.name, r])) };

@@ -112,6 +112,10 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
     client.replyNow(id, ERRORS.noAuth);
     return false;
   }
+  if (ctx.clientDirectory.pauseUntil !== 0 && route.pausable && ctx.clientDirectory.holds(route.isWrite)) {
+    client.holdForPause();
+    return false;
+  }
   ctx.calls[id]++;
   if (client.pubsub !== null && subscribedModeCommand(client, chunk, base, route)) return false;
   if (client.session !== null || route.route === Route.Dedicated) {

@@ -85,16 +85,67 @@ const allHave: Merge = (replies) => {
   return arrayReply(arrays[0].map((_, i) => integerReply(arrays.every((a) => a[i] === 1) ? 1 : 0)));
 };
 
-/** SCRIPT KILL: fine if some shard killed one; else the (NOTBUSY) error. */
+/** SCRIPT KILL / FUNCTION KILL: the shard that ran one answers; else the (NOTBUSY) error. */
 const anySuccess: Merge = (replies) => replies.find((r) => !isErrorReply(r)) ?? replies[0];
+
+/** FUNCTION STATS: the shard running a function (`running_script` not null), else the first. */
+const runningElseFirst: Merge = (replies) => {
+  const err = replies.find(isErrorReply);
+  if (err) return err;
+  for (const r of replies) {
+    const flat = decodeReply(r) as RespValue[];
+    if (flat[1] !== null) return r;
+  }
+  return replies[0];
+};
+
+/**
+ * Loads and flushes (SCRIPT LOAD/FLUSH, FUNCTION LOAD/DELETE/FLUSH/RESTORE): every shard must
+ * answer the same (the same sha, the same library name, or the same error); otherwise the shards
+ * now differ and the client gets an error naming each shard's answer, to fix and retry.
+ */
+function sameEverywhere(ctx: ProxyContext, command: string): Merge {
+  return (replies) => {
+    const first = replies[0];
+    if (replies.every((r) => r.equals(first))) return first;
+    const answers = replies.map((r, i) => `${ctx.router.shards[i]?.name ?? i}: ${firstLine(r)}`).join('; ');
+    return errorReply(`ERR Kvstore: ${command} gave different results on the shards (${answers}); fix the cause and run it again`);
+  };
+}
+
+function firstLine(reply: Buffer): string {
+  const line = reply.toString('utf8', 0, Math.min(reply.length, 200)).split('\r\n');
+  // A bulk's first line is its length: show its value instead.
+  return (line[0].startsWith('$') ? line[1] : line[0]).replace(/[\r\n]/g, ' ');
+}
 
 const MERGES: Record<string, Merge> = {
   'script|exists': allHave,
   'script|kill': anySuccess,
   'function|kill': anySuccess,
+  'function|stats': runningElseFirst,
 };
 
+/** Commands whose success changes what a shard joining later must be given (src/scripts/). */
+const SAME_EVERYWHERE = new Set(['script|load', 'script|flush', 'function|load', 'function|delete', 'function|flush', 'function|restore']);
+
 /** The 'allshards' routing class. */
-export function fanOut(client: ReplyTarget, ctx: ProxyContext, route: CommandRoute, _args: Buffer[], raw: Buffer, seq: number): void {
-  sendToAllShards(client, ctx, Buffer.from(raw), seq, MERGES[route.name] ?? firstErrorElseFirst);
+export function fanOut(client: ReplyTarget, ctx: ProxyContext, route: CommandRoute, args: Buffer[], raw: Buffer, seq: number): void {
+  if (!SAME_EVERYWHERE.has(route.name)) {
+    sendToAllShards(client, ctx, Buffer.from(raw), seq, MERGES[route.name] ?? firstErrorElseFirst);
+    return;
+  }
+  const same = sameEverywhere(ctx, route.name.toUpperCase().replace('|', ' '));
+  sendToAllShards(client, ctx, Buffer.from(raw), seq, (replies) => {
+    const reply = same(replies);
+    // Reported even when some shard failed: what did load somewhere must reach later shards too.
+    if (replies.some((r) => !isErrorReply(r))) reportChange(ctx, route.name, args);
+    return reply;
+  });
+}
+
+function reportChange(ctx: ProxyContext, name: string, args: Buffer[]): void {
+  if (name === 'script|load') ctx.reportScriptChange({ type: 'script', body: args[2].toString('base64') });
+  else if (name === 'script|flush') ctx.reportScriptChange({ type: 'script-flush' });
+  else ctx.reportScriptChange({ type: 'functions' });
 }

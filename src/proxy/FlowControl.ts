@@ -30,6 +30,8 @@ export const PAUSE_HELD_INPUT = 64;
 const STREAM_PAUSES = ~(PAUSE_HELD | PAUSE_BARRIER);
 /** Deferred input kept while held before the socket is no longer read. */
 export const HELD_INPUT_MAX = 1 << 20;
+/** CLIENT PAUSE holds this client's next command (src/proxy/clients/ClientDirectory.ts). */
+export const PAUSE_CLIENTS = 128;
 
 /** What flow control acts on: the client's stream and its reader's deferred commands. */
 export interface FlowHost {

@@ -32,6 +32,8 @@ export interface DispatchClient extends ClientSession, SessionClient {
   /** Key rewrite: map the reply of `seq` back to the client's key names. */
   mapReplyOf(seq: number, map: (reply: Buffer) => Buffer): void;
   protocolError(reply: Buffer): void;
+  /** CLIENT PAUSE covers the command just read: stop reading at it until the pause ends. */
+  holdForPause(): void;
   /** Requests whose replies are not written yet. */
   readonly inFlight: number;
   /** Transaction / blocking / WAIT state (src/proxy/dedicated/); null when there is none. */
@@ -64,7 +66,7 @@ export function forwardToShard(client: DispatchClient, shardIndex: number, comma
     sink.onReply(tag, shard.downReply);
     return;
   }
-  const backend = shard.backend(client.poolIndex);
+  const backend = client.proto === 2 ? shard.backend(client.poolIndex) : shard.backend3(client.poolIndex);
   if (!backend.send(command, sink, tag, start, end)) {
     client.flow.pause(PAUSE_BACKEND);
     backend.waitForDrain(client.flow);
@@ -80,7 +82,8 @@ export function forwardRead(client: DispatchClient, shardIndex: number, command:
   const shards = client.ctx.router.shards;
   const shard = shardIndex === NO_SHARD || shardIndex >= shards.length ? null : shards[shardIndex];
   // No such shard, or one that answers an error (down, a fenced fleet proxy): as for writes.
-  if (shard === null || shard.downReply !== null) return forwardToShard(client, shardIndex, command, tag, sink, start, end);
+  // RESP3 clients read from the master: the replica connections speak RESP2.
+  if (shard === null || shard.downReply !== null || client.proto === 3) return forwardToShard(client, shardIndex, command, tag, sink, start, end);
   const backend = shard.readBackend(client.poolIndex);
   if (backend === null) {
     if (shard.noReplicaReply !== null) sink.onReply(tag, shard.noReplicaReply);

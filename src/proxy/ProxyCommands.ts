@@ -2,13 +2,17 @@
  * Commands the proxy answers itself or assembles from every shard (the 'proxy' routing class).
  * One handler per command, looked up by name; arity and AUTH were checked by the dispatcher.
  */
+import { REPLY_OFF, REPLY_ON, REPLY_SKIP } from './ClientReplies';
+import { CLIENT_ERRORS, ClientQuery, ClientQueryResult, clientLine, parseKill, parseList } from './clients/ClientQuery';
 import { generatedFrom } from '../commands/table';
 import type { CommandRoute } from './CommandRoutes';
 import { concatArrays, firstErrorElseFirst, sendToAllShards, sumIntegers } from './FanOut';
 import type { ProxyContext } from './ProxyContext';
 import { ClientSession, stepSink } from './ReplyTarget';
 import { errorReply } from './ErrorReply';
-import { arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, NULL_BULK, OK, PONG, simpleReply } from './Resp';
+import {
+  arrayReply, bulkReply, EMPTY_ARRAY, integerReply, isErrorReply, isNullReply, mapReply, nullReply, OK, PONG, Proto, simpleReply, verbatimReply,
+} from './Resp';
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
 import { nativeIoTotals } from './io';
@@ -61,6 +65,7 @@ const HANDLERS: Record<string, Handler> = {
 
   reset(client, ctx, _args, seq) {
     client.name = '';
+    client.proto = 2;
     client.authed = ctx.config.password === '';
     client.readOnly = false;
     client.onReply(seq, simpleReply('RESET'));
@@ -97,48 +102,48 @@ const HANDLERS: Record<string, Handler> = {
     client.onReply(seq, ok ? OK : ERRORS.wrongPass);
   },
 
+  /**
+   * Redis 7.0's helloCommand, in its order: version, options, AUTH, the NOAUTH check, SETNAME,
+   * then the switch. The map's values are the proxy's own: `id` is this connection's id at the
+   * proxy (what CLIENT ID says), `mode` standalone and `role` master because a client sees one
+   * writable keyspace without cluster redirections, `modules` empty (shards' modules are not
+   * routed), `version` the Redis version whose commands the proxy routes.
+   */
   hello(client, ctx, args, seq) {
+    let proto: 2 | 3 | 0 = 0;
     if (args.length >= 2) {
       const ver = parseInteger(args[1]);
       if (ver === null) return client.onReply(seq, ERRORS.protoverNotInteger);
-      if (ver === 3) return client.onReply(seq, ERRORS.resp3);
-      if (ver !== 2) return client.onReply(seq, ERRORS.noProto);
+      if (ver !== 2 && ver !== 3) return client.onReply(seq, ERRORS.noProto);
+      proto = ver;
     }
     let name: Buffer | null = null;
-    let authed = client.authed;
+    let user: Buffer | null = null;
+    let password: Buffer | null = null;
     for (let i = 2; i < args.length; i++) {
       const opt = lower(args[i]);
-      if (opt === 'auth' && i + 2 < args.length) {
-        if (!checkPassword(ctx, args[i + 1].toString('utf8'), args[i + 2])) return client.onReply(seq, ERRORS.wrongPass);
-        authed = true;
+      const more = args.length - 1 - i;
+      if (opt === 'auth' && more >= 2) {
+        user = args[i + 1];
+        password = args[i + 2];
         i += 2;
-      } else if (opt === 'setname' && i + 1 < args.length) {
+      } else if (opt === 'setname' && more >= 1) {
         name = args[++i];
-        if (!validClientName(name)) return client.onReply(seq, ERRORS.badClientName);
       } else {
         return client.onReply(seq, errorReply("ERR Syntax error in HELLO option '", args[i], "'"));
       }
     }
-    if (!authed) {
-      return client.onReply(
-        seq,
-        Buffer.from(
-          '-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n',
-        ),
-      );
+    if (user !== null && password !== null) {
+      if (!checkPassword(ctx, user.toString('utf8'), password)) return client.onReply(seq, ERRORS.wrongPass);
+      client.authed = true;
     }
-    client.authed = true;
-    if (name !== null) client.name = name.toString('latin1');
-    const fields: Buffer[] = [
-      bulkReply('server'), bulkReply('redis'),
-      bulkReply('version'), bulkReply(REDIS_VERSION),
-      bulkReply('proto'), integerReply(2),
-      bulkReply('id'), integerReply(client.id),
-      bulkReply('mode'), bulkReply('standalone'),
-      bulkReply('role'), bulkReply('master'),
-      bulkReply('modules'), EMPTY_ARRAY,
-    ];
-    client.onReply(seq, arrayReply(fields));
+    if (!client.authed) return client.onReply(seq, ERRORS.helloNoAuth);
+    if (name !== null) {
+      if (!validClientName(name)) return client.onReply(seq, ERRORS.badClientName);
+      client.name = name.toString('latin1');
+    }
+    if (proto !== 0) client.proto = proto;
+    client.onReply(seq, helloReply(client.proto, client.id));
   },
 
   'client|setname'(client, _ctx, args, seq) {
@@ -148,16 +153,42 @@ const HANDLERS: Record<string, Handler> = {
   },
 
   'client|getname'(client, _ctx, _args, seq) {
-    client.onReply(seq, client.name === '' ? NULL_BULK : bulkReply(Buffer.from(client.name, 'latin1')));
+    client.onReply(seq, client.name === '' ? nullReply(client.proto) : bulkReply(Buffer.from(client.name, 'latin1')));
   },
 
   'client|id'(client, _ctx, _args, seq) {
     client.onReply(seq, integerReply(client.id));
   },
 
-  'client|info'(client, _ctx, _args, seq) {
-    const age = Math.floor((Date.now() - client.createdAt) / 1000);
-    client.onReply(seq, bulkReply(`id=${client.id} addr=${client.remote} name=${client.name} age=${age} db=0 resp=2 user=default\n`));
+  'client|info'(client, ctx, _args, seq) {
+    client.onReply(seq, verbatimReply(client.proto, `${clientLine(client, ctx.clientDirectory.localAddress(), Date.now())}\n`));
+  },
+
+  /** Every client of the proxy (all workers), in id order. */
+  'client|list'(client, ctx, args, seq) {
+    const query = parseList(args);
+    if (Buffer.isBuffer(query)) return client.onReply(seq, query);
+    runClientQuery(client, ctx, query, seq, (r) => {
+      const lines = [...r.lines].sort((a, b) => idOf(a) - idOf(b));
+      return verbatimReply(client.proto, lines.map((l) => `${l}\n`).join(''));
+    });
+  },
+
+  /** CLIENT PAUSE ms [WRITE|ALL]: every worker stops reading the commands it covers. */
+  'client|pause'(client, ctx, args, seq) {
+    const ms = parseInteger(args[2]);
+    if (ms === null || ms < 0) return client.onReply(seq, ERRORS.timeoutNotInteger);
+    let writesOnly = false;
+    if (args.length === 4) {
+      const mode = lower(args[3]);
+      if (mode === 'write') writesOnly = true;
+      else if (mode !== 'all') return client.onReply(seq, ERRORS.syntax);
+    } else if (args.length > 4) return client.onReply(seq, ERRORS.syntax);
+    runClientQuery(client, ctx, { op: 'pause', writesOnly, until: Date.now() + ms }, seq, () => OK);
+  },
+
+  'client|unpause'(client, ctx, _args, seq) {
+    runClientQuery(client, ctx, { op: 'pause', writesOnly: false, until: 0 }, seq, () => OK);
   },
 
   'client|no-evict'(client, _ctx, args, seq) {
@@ -165,11 +196,13 @@ const HANDLERS: Record<string, Handler> = {
     client.onReply(seq, v === 'on' || v === 'off' ? OK : ERRORS.syntax);
   },
 
+  /** Redis: ON answers +OK; OFF and SKIP answer nothing (their slot is filled with no bytes). */
   'client|reply'(client, _ctx, args, seq) {
     const v = lower(args[2]);
-    if (v === 'on') return client.onReply(seq, OK);
-    if (v === 'off' || v === 'skip') return client.onReply(seq, errorReply('ERR Kvstore does not support CLIENT REPLY OFF/SKIP'));
-    client.onReply(seq, ERRORS.syntax);
+    const mode = v === 'on' ? REPLY_ON : v === 'off' ? REPLY_OFF : v === 'skip' ? REPLY_SKIP : -1;
+    if (mode < 0) return client.onReply(seq, ERRORS.syntax);
+    client.setReplyMode(mode, seq);
+    client.onReply(seq, mode === REPLY_ON ? OK : NOTHING);
   },
 
   'client|help'(client, _ctx, _args, seq) {
@@ -180,7 +213,11 @@ const HANDLERS: Record<string, Handler> = {
       'INFO', '    Return information about the current client connection.',
       'SETNAME <name>', '    Assign the name <name> to the current connection.',
       'NO-EVICT (ON|OFF)', '    Accepted for compatibility; no effect.',
-      'REPLY (ON)', '    Only ON is supported.',
+      'REPLY (ON|OFF|SKIP)', '    Control the replies sent to the current connection.',
+      'LIST [TYPE <type>] [ID <id> [<id> ...]]', "    Return information about the proxy's client connections (all workers).",
+      'KILL <ip:port> | <option> <value> [...]', "    Kill the proxy's client connections (ID, ADDR, LADDR, USER, SKIPME, TYPE).",
+      'PAUSE <timeout> [WRITE|ALL]', '    Stop processing client commands (writes only with WRITE) for <timeout> milliseconds.',
+      'UNPAUSE', '    Stop the current client pause, resuming traffic.',
       'HELP', '    Print this help.',
     ];
     client.onReply(seq, arrayReply(lines.map((l) => simpleReply(l))));
@@ -195,7 +232,7 @@ const HANDLERS: Record<string, Handler> = {
       if (ok.length === 0) return replies[0];
       const unavailable = ctx.router.shards.filter((_, i) => isErrorReply(replies[i])).map((s) => s.name);
       const texts = ok.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
-      return bulkReply(mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null));
+      return verbatimReply(client.proto, mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null));
     });
   },
 
@@ -231,7 +268,7 @@ const HANDLERS: Record<string, Handler> = {
     const command = encodeCommand(['RANDOMKEY']);
     const tryNext = (k: number): void => {
       const sink = stepSink(client, seq, ctx.log, (reply) => {
-        if (reply.equals(NULL_BULK) && k + 1 < n) tryNext(k + 1);
+        if (isNullReply(reply) && k + 1 < n) tryNext(k + 1);
         else client.onReply(seq, reply);
       });
       client.forwardTo(order[k], command, 0, sink);
@@ -275,6 +312,43 @@ const HANDLERS: Record<string, Handler> = {
   },
 };
 
+/**
+ * CONFIG GET: the first shard's answer (Redis's parameter names, glob rules and order), with the
+ * values that describe the proxy rather than that shard replaced (PROXY_CONFIG).
+ */
+HANDLERS['config|get'] = (client, ctx, args, seq) => {
+  const overrides = proxyConfig(ctx);
+  client.forwardTo(ctx.router.keylessShard, encodeCommand(args), 0, stepSink(client, seq, ctx.log, (reply) => {
+    if (isErrorReply(reply)) return client.onReply(seq, Buffer.from(reply));
+    const flat = decodeReply(reply) as Buffer[];
+    const items: Buffer[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const name = flat[i].toString('latin1');
+      const value = overrides.get(name);
+      items.push(bulkReply(flat[i]), bulkReply(value === undefined ? flat[i + 1] : value));
+    }
+    client.onReply(seq, mapReply(client.proto, items));
+  }));
+};
+
+/** Parameters whose honest value is the proxy's, not the first shard's. */
+function proxyConfig(ctx: ProxyContext): Map<string, string> {
+  const c = ctx.config;
+  return new Map([
+    ['databases', '1'],
+    ['cluster-enabled', 'no'],
+    ['timeout', String(Math.floor(c.timeouts.clientIdleMs / 1000))],
+    ['maxclients', String(c.limits.maxClients)],
+    ['proto-max-bulk-len', String(c.limits.maxBulkBytes)],
+    ['requirepass', c.password],
+    // the shards' replication credentials and links are not the client's business
+    ['masterauth', ''],
+    ['masteruser', ''],
+    ['replicaof', ''],
+    ['slaveof', ''],
+  ]);
+}
+
 /** COMMAND and its subcommands: answered by a backend (every shard runs the same Redis). */
 const forwardToFirstShard: Handler = (client, ctx, args, seq) => client.forwardTo(ctx.router.keylessShard, encodeCommand(args), seq);
 for (const name of ['command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']) {
@@ -289,6 +363,33 @@ export function runProxyCommand(client: ClientSession, ctx: ProxyContext, route:
 
 export function proxyCommandNames(): string[] {
   return Object.keys(HANDLERS);
+}
+
+/** Ask every worker; errors (a worker that did not answer) become the reply. */
+function runClientQuery(client: ClientSession, ctx: ProxyContext, query: ClientQuery, seq: number, reply: (r: ClientQueryResult) => Buffer): void {
+  ctx.clientDirectory.query(query).then(
+    (r) => client.onReply(seq, reply(r)),
+    (err: Error) => client.onReply(seq, errorReply('ERR Kvstore: ', err.message)),
+  );
+}
+
+function idOf(line: string): number {
+  return Number(line.slice(3, line.indexOf(' ')));
+}
+
+const NOTHING = Buffer.alloc(0);
+
+/** HELLO's map (RESP3) or flat array (RESP2), fields in Redis 7.0's order. */
+export function helloReply(proto: Proto, id: number): Buffer {
+  return mapReply(proto, [
+    bulkReply('server'), bulkReply('redis'),
+    bulkReply('version'), bulkReply(REDIS_VERSION),
+    bulkReply('proto'), integerReply(proto),
+    bulkReply('id'), integerReply(id),
+    bulkReply('mode'), bulkReply('standalone'),
+    bulkReply('role'), bulkReply('master'),
+    bulkReply('modules'), EMPTY_ARRAY,
+  ]);
 }
 
 /* ---------- INFO ---------- */

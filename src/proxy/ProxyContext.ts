@@ -4,7 +4,8 @@
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
-import type { BackendHealthSummary } from '../supervisor/messages';
+import type { BackendHealthSummary, ScriptChange } from '../supervisor/messages';
+import type { ClientDirectory, PausableClient } from './clients/ClientDirectory';
 import type { CommandRoute } from './CommandRoutes';
 import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
@@ -24,7 +25,7 @@ export interface ProxyCounters {
   protocolErrors: number;
 }
 
-export interface ClientInfo {
+export interface ClientInfo extends PausableClient {
   readonly id: number;
   readonly remote: string;
   readonly createdAt: number;
@@ -59,4 +60,8 @@ export interface ProxyContext {
   /** Backend health from the primary's failover checks (absent until it sends some). */
   backendHealth?: BackendHealthSummary[];
   clientClosed(client: ClientInfo): void;
+  /** The proxy's clients across the workers: CLIENT LIST / KILL / PAUSE. */
+  readonly clientDirectory: ClientDirectory;
+  /** Scripts or functions changed on the shards: tell the primary (src/scripts/). */
+  reportScriptChange(change: ScriptChange): void;
 }

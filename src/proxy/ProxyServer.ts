@@ -8,6 +8,7 @@
  *                 → Router (slot → shard) → BackendConnection (batched writes, framed replies)
  *                 → SplitMerge / FanOut / ProxyCommands for the non-single-key classes
  */
+import { ClientDirectory } from './clients/ClientDirectory';
 import type { BackendHealthSummary } from '../supervisor/messages';
 import { EventEmitter } from 'node:events';
 import type { KvstoreConfig } from '../config/types';
@@ -108,6 +109,10 @@ export class ProxyServer extends EventEmitter {
       errors: new Float64Array(routes.length),
       counters,
       clients,
+      clientDirectory: new ClientDirectory(() => clients, () => {
+        const a = this.listener?.address;
+        return a ? `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}` : '';
+      }),
       dedicated,
       pubsub,
       log,
@@ -117,6 +122,8 @@ export class ProxyServer extends EventEmitter {
         this.connections.delete(client as ClientConnection);
         this.emit('clientClosed', client.id);
       },
+      // The worker forwards it to the primary (src/supervisor/worker.ts); in-process tests listen.
+      reportScriptChange: (change) => this.emit('script-change', change),
     };
     this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
     this.migration = new MigrationSupport(this.hooks, options.config);
@@ -199,6 +206,11 @@ export class ProxyServer extends EventEmitter {
   /** Fleet: the primary's lease deadline (see LeaseFence). */
   setFleetLease(validUntil: number | null): void {
     this.ctx.fence.renew(validUntil);
+  }
+
+  /** CLIENT LIST/KILL/PAUSE: the worker wires it to the other workers (src/supervisor/worker.ts). */
+  get clientDirectory(): ClientDirectory {
+    return this.ctx.clientDirectory;
   }
 
   /** The primary's health checks of every backend, shown in INFO (# Proxy); replicas' health and lag decide reads from replicas. */

@@ -27,10 +27,16 @@ export interface ClientSession extends ReplyTarget {
   /** "address:port" of the client. */
   readonly remote: string;
   readonly createdAt: number;
+  /** When it last sent something (CLIENT LIST idle). */
+  readonly lastActive: number;
   name: string;
   authed: boolean;
+  /** The protocol chosen with HELLO: 3 routes to the shards' RESP3 connections, and proxy-built replies use RESP3 types. */
+  proto: 2 | 3;
   /** READONLY was sent (READWRITE, RESET clear it): read-only commands may go to replicas (readFrom). */
   readOnly: boolean;
+  /** CLIENT REPLY ON|OFF|SKIP (ClientReplies' REPLY_*), sent as command `seq`. */
+  setReplyMode(mode: number, seq: number): void;
   /** QUIT: close once every earlier reply is written. */
   endAfterReplies(): void;
 }

@@ -110,6 +110,7 @@ export class RequestReader {
       const cmds = binding.batch.cmds;
       for (let i = 0; i < n; i++) {
         const end = cmds[i * CMD_STRIDE + C_END];
+        const start = cmds[i * CMD_STRIDE + C_START]; // (read first: a reparse overwrites the batch)
         if (dispatchCommand(host, chunk, i)) {
           // A re-encoded command was parsed into the shared batch: parse again after this one.
           next = end;
@@ -118,7 +119,7 @@ export class RequestReader {
         if (!host.reading) return;
         if (host.flow.shouldStop()) {
           // At a barrier the command itself was not dispatched: keep it too.
-          const rest = host.flow.redo ? cmds[i * CMD_STRIDE + C_START] : end;
+          const rest = host.flow.redo ? start : end;
           host.flow.redo = false;
           if (rest < stop) this.deferred = Buffer.from(chunk.subarray(rest, stop)); // outlives the read
           return;

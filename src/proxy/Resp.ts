@@ -1,5 +1,6 @@
 /**
- * RESP2 encoding for replies the proxy builds itself. Commands are encoded, and backend replies
+ * Encoding for replies the proxy builds itself: RESP2, and the RESP3 types Redis 7.0 uses where a
+ * client chose `HELLO 3` (maps, nulls, verbatim strings), so both match a direct redis-server. Commands are encoded, and backend replies
  * decoded on the slow paths (fan-out merges, SCAN, INFO), by the shared codec in src/resp/.
  */
 
@@ -34,4 +35,31 @@ export function arrayReply(encodedItems: Buffer[]): Buffer {
 
 export function isErrorReply(buf: Buffer): boolean {
   return buf[0] === 0x2d;
+}
+
+export type Proto = 2 | 3;
+
+export const NULL3 = Buffer.from('_\r\n');
+
+/** A null bulk as the client's protocol spells it. */
+export function nullReply(proto: Proto): Buffer {
+  return proto === 3 ? NULL3 : NULL_BULK;
+}
+
+/** Either protocol's null bulk (a shard's reply on a RESP2 or RESP3 connection). */
+export function isNullReply(buf: Buffer): boolean {
+  return (buf[0] === 0x5f && buf.length === 3) || buf.equals(NULL_BULK);
+}
+
+/** A map from already-encoded keys and values, flat: RESP3 `%`, RESP2 a flat array. */
+export function mapReply(proto: Proto, flatPairs: Buffer[]): Buffer {
+  const header = proto === 3 ? `%${flatPairs.length / 2}\r\n` : `*${flatPairs.length}\r\n`;
+  return Buffer.concat([Buffer.from(header), ...flatPairs]);
+}
+
+/** Text Redis sends as a verbatim string in RESP3 (INFO, CLIENT INFO/LIST): `=len\r\ntxt:...`. */
+export function verbatimReply(proto: Proto, text: string | Buffer): Buffer {
+  const body = typeof text === 'string' ? Buffer.from(text) : text;
+  if (proto === 2) return bulkReply(body);
+  return Buffer.concat([Buffer.from(`=${body.length + 4}\r\ntxt:`), body, Buffer.from(CRLF)]);
 }

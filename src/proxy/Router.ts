@@ -14,6 +14,27 @@ import { ReadableShard, ReplicaReads } from './ReplicaReads';
 import type { BackendHealthSummary } from '../supervisor/messages';
 import { errorReply } from './Resp';
 
+/**
+ * The backend connections of one shard: the RESP2 pool every client starts on, and a second
+ * pool that spoke `HELLO 3`, opened on the first RESP3 client (so RESP3 clients get the shard's
+ * own RESP3 replies untouched, and RESP2 clients pay nothing for them).
+ */
+export class ShardPools {
+  resp3: BackendConnection[] | null = null;
+  constructor(
+    readonly resp2: BackendConnection[],
+    private readonly create3: () => BackendConnection[],
+  ) {}
+
+  get all(): BackendConnection[] {
+    return this.resp3 ? [...this.resp2, ...this.resp3] : this.resp2;
+  }
+
+  openResp3(): BackendConnection[] {
+    return (this.resp3 ??= this.create3());
+  }
+}
+
 export class ShardRoute implements ReadableShard {
   /** Set when the shard cannot serve at all (state 'down'): requests fail fast with it. */
   downReply: Buffer | null = null;
@@ -24,13 +45,25 @@ export class ShardRoute implements ReadableShard {
     readonly index: number,
     readonly name: string,
     readonly address: string,
-    readonly pool: BackendConnection[],
+    readonly pools: ShardPools,
     readonly replicas: readonly string[] = [],
   ) {}
 
+  /** The RESP2 pool (stats, health). */
+  get pool(): BackendConnection[] {
+    return this.pools.resp2;
+  }
+
   /** The pool connection a client is pinned to (keeps that client's order on this shard). */
   backend(poolIndex: number): BackendConnection {
-    return this.pool[poolIndex % this.pool.length];
+    const pool = this.pools.resp2;
+    return pool[poolIndex % pool.length];
+  }
+
+  /** The same for a client that switched to RESP3 (HELLO 3). */
+  backend3(poolIndex: number): BackendConnection {
+    const pool = this.pools.openResp3();
+    return pool[poolIndex % pool.length];
   }
 
   /**
@@ -56,7 +89,7 @@ export class Router {
   /** Where keyless commands go: the first shard that is not down. */
   keylessShard = 0;
   private config: KvstoreConfig;
-  readonly replicaReads = new ReplicaReads((name, address) => this.createPool(name, address));
+  readonly replicaReads = new ReplicaReads((name, address) => this.createPool(name, address, 2));
   /** While set, every shard answers it (a fleet proxy out of its lease: LeaseFence). */
   private fenceReply: Buffer | null = null;
   /** The shards' own down replies, kept while fenced. */
@@ -85,13 +118,13 @@ export class Router {
       const key = `${info.name}@${info.master}`;
       const reused = old.get(key);
       old.delete(key);
-      const pool = reused ? reused.pool : this.createPool(info.name, info.master);
-      const route = new ShardRoute(index, info.name, info.master, pool, info.replicas ?? []);
+      const pools = reused ? reused.pools : this.createPools(info.name, info.master);
+      const route = new ShardRoute(index, info.name, info.master, pools, info.replicas ?? []);
       // Redis Cluster's word for "this slot cannot be served now"; names the shard for the operator.
       if (info.state === 'down') {
         route.downReply = errorReply(`CLUSTERDOWN The cluster is down: shard '${info.name}' (${info.master}) has no reachable master`);
         // Requests already waiting on it (a hung server) fail now, not at the request timeout.
-        if (reused && !reused.downReply) for (const b of pool) b.abort('was marked down by the health checks');
+        if (reused && !reused.downReply) for (const b of pools.all) b.abort('was marked down by the health checks');
       }
       return route;
     });
@@ -100,7 +133,7 @@ export class Router {
       const reason = successor
         ? `master changed to ${successor.master}: request aborted, retry`
         : 'was removed from the topology: request aborted, retry';
-      for (const backend of gone.pool) backend.retire(reason);
+      for (const backend of gone.pools.all) backend.retire(reason);
     }
     for (let slot = 0; slot < SLOT_COUNT; slot++) {
       const s = table[slot];
@@ -142,8 +175,11 @@ export class Router {
 
   applyConfig(config: KvstoreConfig): void {
     this.config = config;
-    for (const shard of this.shards) for (const b of shard.pool) b.updateOptions(this.backendOptions(shard.name, shard.address));
-    for (const b of this.replicaReads.allBackends()) b.updateOptions(this.backendOptions(b.shard, b.address));
+    for (const shard of this.shards) {
+      for (const b of shard.pools.resp2) b.updateOptions(this.backendOptions(shard.name, shard.address, 2));
+      for (const b of shard.pools.resp3 ?? []) b.updateOptions(this.backendOptions(shard.name, shard.address, 3));
+    }
+    for (const b of this.replicaReads.allBackends()) b.updateOptions(this.backendOptions(b.shard, b.address, 2));
     this.refreshReads();
   }
 
@@ -157,12 +193,16 @@ export class Router {
     this.replicaReads.refresh(this.shards, this.config.readFrom ?? 'master', this.config.maxReplicaLagMs ?? 1000);
   }
 
-  private createPool(name: string, address: string): BackendConnection[] {
-    const size = Math.max(1, this.config.backend.poolSize);
-    return Array.from({ length: size }, () => new BackendConnection(this.backendOptions(name, address), this.binding, this.log, this.io));
+  private createPools(name: string, address: string): ShardPools {
+    return new ShardPools(this.createPool(name, address, 2), () => this.createPool(name, address, 3));
   }
 
-  private backendOptions(shard: string, address: string): BackendOptions {
+  private createPool(name: string, address: string, proto: 2 | 3): BackendConnection[] {
+    const size = Math.max(1, this.config.backend.poolSize);
+    return Array.from({ length: size }, () => new BackendConnection(this.backendOptions(name, address, proto), this.binding, this.log, this.io));
+  }
+
+  private backendOptions(shard: string, address: string, proto: 2 | 3): BackendOptions {
     const c = this.config;
     return {
       shard,
@@ -173,11 +213,12 @@ export class Router {
       requestMs: c.timeouts.requestMs,
       highWater: c.limits.backendHighWater,
       nativeIo: this.nativeIo,
+      proto,
     };
   }
 
   allBackends(): BackendConnection[] {
-    return [...this.shards.flatMap((s) => s.pool), ...this.replicaReads.allBackends()];
+    return [...this.shards.flatMap((s) => s.pools.all), ...this.replicaReads.allBackends()];
   }
 
   async close(drainMs: number): Promise<void> {

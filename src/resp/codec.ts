@@ -1,10 +1,14 @@
 /**
- * RESP2 for the control plane and the proxy's slow paths: encode a command, decode replies into
+ * RESP for the control plane and the proxy's slow paths: encode a command, decode replies into
  * values. The hot path does not use it (the native core frames and forwards bytes untouched).
  *
  * Decoded values: simple string → string, error → RedisReplyError (a value, also inside arrays),
  * integer → number (bigint beyond 2^53), bulk string → Buffer (or a UTF-8 string with
  * `strings`), null bulk / null array → null, array → RespValue[].
+ * RESP3 (what a shard answers on a connection that spoke HELLO 3, for RESP3 clients' fan-outs):
+ * `_` → null, `#t`/`#f` → 1/0, `,` double → its text, `(` big number → bigint, `=` verbatim →
+ * its body without the `txt:` format, `!` blob error → RedisReplyError, map `%` → flat
+ * [key, value, ...] array, set `~` and push `>` → array, attributes `|` are skipped.
  */
 import { BackendError, RedisReplyError } from '../errors';
 
@@ -73,6 +77,40 @@ export function parseReply(buf: Buffer, pos: number, options: DecodeOptions = {}
       }
       return { value: items, next: at };
     }
+    case 0x5f: // _ null
+      return { value: null, next };
+    case 0x23: // # boolean
+      return { value: buf[pos + 1] === 0x74 ? 1 : 0, next };
+    case 0x2c: // , double
+      return { value: buf.toString('latin1', pos + 1, eol), next };
+    case 0x28: // ( big number
+      return { value: BigInt(buf.toString('latin1', pos + 1, eol)), next };
+    case 0x3d: // = verbatim
+    case 0x21: { // ! blob error
+      const len = lengthOf(buf, pos, eol, options);
+      const end = next + len;
+      if (buf.length < end + 2) return undefined;
+      if (type === 0x21) return { value: new RedisReplyError(buf.toString('utf8', next, end), options.address), next: end + 2 };
+      const body = buf.subarray(next + 4, end);
+      return { value: options.strings ? body.toString('utf8') : body, next: end + 2 };
+    }
+    case 0x25: // % map
+    case 0x7e: // ~ set
+    case 0x3e: // > push
+    case 0x7c: { // | attribute: skipped, the value it annotates follows
+      const n = lengthOf(buf, pos, eol, options);
+      const count = type === 0x25 || type === 0x7c ? n * 2 : n;
+      const items: RespValue[] = new Array(count);
+      let at = next;
+      for (let i = 0; i < count; i++) {
+        const item = parseReply(buf, at, options);
+        if (!item) return undefined;
+        items[i] = item.value;
+        at = item.next;
+      }
+      if (type === 0x7c) return parseReply(buf, at, options);
+      return { value: items, next: at };
+    }
     default:
       throw notResp(`type byte 0x${type.toString(16)}`, options);
   }
@@ -87,14 +125,19 @@ export function replyEnd(buf: Buffer, pos: number): number {
   const eol = buf.indexOf(CR, pos + 1);
   if (eol < 0 || eol + 1 >= buf.length) return -1;
   const type = buf[pos];
-  if (type === 0x2b || type === 0x2d || type === 0x3a) return eol + 2;
-  if (type !== 0x24 && type !== 0x2a) throw notResp(`type byte 0x${type.toString(16)}`, {});
+  // + - : and RESP3's _ # , (
+  if (type === 0x2b || type === 0x2d || type === 0x3a || type === 0x5f || type === 0x23 || type === 0x2c || type === 0x28) return eol + 2;
+  const blob = type === 0x24 || type === 0x3d || type === 0x21;
+  const pairs = type === 0x25 || type === 0x7c;
+  if (!blob && !pairs && type !== 0x2a && type !== 0x7e && type !== 0x3e) throw notResp(`type byte 0x${type.toString(16)}`, {});
   const n = lengthOf(buf, pos, eol, {});
   if (n < 0) return eol + 2;
-  if (type === 0x24) return eol + 4 + n <= buf.length ? eol + 4 + n : -1;
+  if (blob) return eol + 4 + n <= buf.length ? eol + 4 + n : -1;
   let at = eol + 2;
-  for (let i = 0; i < n && at >= 0; i++) at = replyEnd(buf, at);
-  return at;
+  const count = pairs ? n * 2 : n;
+  for (let i = 0; i < count && at >= 0; i++) at = replyEnd(buf, at);
+  // An attribute is followed by the value it annotates.
+  return type === 0x7c && at >= 0 ? replyEnd(buf, at) : at;
 }
 
 /** Decode a buffer that holds exactly one whole reply (a reply the proxy collected). */
@@ -125,5 +168,5 @@ function lengthOf(buf: Buffer, pos: number, eol: number, options: DecodeOptions)
 
 function notResp(what: string, options: DecodeOptions): BackendError {
   const from = options.address ? ` from ${options.address}` : '';
-  return new BackendError(`not a RESP2 reply${from}: ${what}`, undefined, options.address);
+  return new BackendError(`not a RESP reply${from}: ${what}`, undefined, options.address);
 }

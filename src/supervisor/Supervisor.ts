@@ -31,14 +31,15 @@ import { registerCoreMetrics } from './coreMetrics';
 import { EpochBarrier, WorkerEpochBarrier } from './EpochBarrier';
 import { ListenAddress, ListenPort } from './listen';
 import { workersBindOwnSockets } from '../proxy/io/ClientListener';
-import type { PrimaryToWorker } from './messages';
+import type { PrimaryToWorker, ScriptChange } from './messages';
 import { loadPrimaryPlugins, PrimaryPlugin } from './plugins';
 import { removePortFile, writePortFile } from './portFile';
 import { reconcileShards } from './reconcile';
 import { shutdownPrimary } from './shutdown';
 import type { AggregatedStats } from './stats';
 import { StatsCollector } from './StatsCollector';
-import { TopologyMutation, TopologyPersistence, TopologyPublisher } from './TopologyPublisher';
+import { ClientsRelay } from './ClientsRelay';
+import { PreCommitHook, TopologyMutation, TopologyPersistence, TopologyPublisher } from './TopologyPublisher';
 import { WorkerInfo, WorkerPool, WorkerSlot } from './WorkerPool';
 
 export type { ReloadResult } from './ConfigReloader';
@@ -103,6 +104,7 @@ export class Supervisor implements AdminContext {
     });
     this.publisher = new TopologyPublisher(this.store, this.pool, new WorkerEpochBarrier(this.pool));
     this.stats = new StatsCollector(this.pool, () => ({ epoch: this.store.snapshot.epoch, mode: this.store.snapshot.mode }));
+    new ClientsRelay(this.pool); // listens to the pool for as long as it lives
     this.reloader = new ConfigReloader({
       configFile: this.configFile,
       current: () => this.currentConfig,
@@ -172,6 +174,14 @@ export class Supervisor implements AdminContext {
 
   broadcastToWorkers(message: PrimaryToWorker): void {
     this.pool.broadcast(message);
+  }
+
+  onScriptChange(listener: (change: ScriptChange) => void): void {
+    this.pool.on('script-change', listener);
+  }
+
+  beforeTopologyChange(hook: PreCommitHook): void {
+    this.publisher.beforeChange(hook);
   }
 
   aggregatedStats(): Promise<AggregatedStats> {

@@ -16,6 +16,9 @@ import type { WorkerPoolView, WorkerSlot } from './WorkerPool';
 
 export type TopologyMutation = (draft: TopologySnapshot) => TopologySnapshot | void;
 
+/** Prepares what a change will route to before it is committed (see `beforeChange`). */
+export type PreCommitHook = (current: TopologySnapshot, next: TopologySnapshot) => Promise<void>;
+
 /** Where the topology lives and is persisted (src/topology/TopologyStore.ts: stateDir/topology.json). */
 export interface TopologyPersistence {
   readonly snapshot: TopologySnapshot;
@@ -34,6 +37,7 @@ export const DEFAULT_BARRIER_TIMEOUT_MS = 10_000;
 
 export class TopologyPublisher {
   private readonly barriers: EpochBarrier[] = [];
+  private readonly preCommit: PreCommitHook[] = [];
 
   constructor(
     readonly store: TopologyPersistence,
@@ -57,8 +61,24 @@ export class TopologyPublisher {
     this.barriers.push(barrier);
   }
 
+  /**
+   * Hooks run before each change is committed: the mutation is applied to a copy first and the
+   * hooks see (current, result), e.g. to load scripts on a master the change starts routing to
+   * (src/scripts/). Mutations are pure functions of their draft, so the dry run and the commit
+   * agree; the hooks are idempotent, so a change committed in between costs a repeat at most.
+   */
+  beforeChange(hook: PreCommitHook): void {
+    this.preCommit.push(hook);
+  }
+
   /** Change the topology; resolves once every barrier passed the new epoch. */
   async update(mutate: TopologyMutation, timeoutMs = DEFAULT_BARRIER_TIMEOUT_MS): Promise<TopologySnapshot> {
+    if (this.preCommit.length > 0) {
+      const current = this.store.snapshot;
+      const draft = structuredClone(current);
+      const dry = mutate(draft) ?? draft;
+      for (const hook of this.preCommit) await hook(current, dry);
+    }
     const next = await this.store.update(mutate); // persisted, and broadcast by the 'change' listener
     await this.waitForEpoch(next.epoch, timeoutMs);
     return next;

@@ -7,6 +7,8 @@
  *   'ack'    (slot, epoch)       a worker routes by `epoch` now
  *   'stats'  (slot, message)     a worker answered a stats request
  *   'exit'   (slot, wasReady)    a worker process ended (restart already scheduled if it was ready)
+ *   'script-change' (message)    a client loaded or flushed scripts/functions (src/scripts/)
+ *   'clients' (slot, message)    CLIENT LIST/KILL/PAUSE across the workers (ClientsRelay)
  */
 import cluster, { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
@@ -213,6 +215,15 @@ export class WorkerPool extends EventEmitter implements WorkerPoolView {
         break;
       case 'stats':
         this.emit('stats', slot, message);
+        break;
+      case 'script':
+      case 'script-flush':
+      case 'functions':
+        this.emit('script-change', message);
+        break;
+      case 'clients-query':
+      case 'clients-local-result':
+        this.emit('clients', slot, message);
         break;
     }
   }

@@ -11,9 +11,9 @@ import type { Logger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
 import type { EpochBarrier } from './EpochBarrier';
 import type { ListenAddress } from './listen';
-import type { PrimaryToWorker } from './messages';
+import type { PrimaryToWorker, ScriptChange } from './messages';
 import type { AggregatedStats } from './stats';
-import type { TopologyMutation } from './TopologyPublisher';
+import type { PreCommitHook, TopologyMutation } from './TopologyPublisher';
 import type { WorkerInfo } from './WorkerPool';
 
 export type { AdminRoutes };
@@ -62,6 +62,13 @@ export interface PrimaryContext {
   broadcastToWorkers(message: PrimaryToWorker): void;
   /** GET /stats: counters summed over the workers. */
   aggregatedStats(): Promise<AggregatedStats>;
+  /** Scripts or functions changed through a worker (src/scripts/). */
+  onScriptChange(listener: (change: ScriptChange) => void): void;
+  /**
+   * Run `hook(current, next)` before every topology change is committed and pushed (it may
+   * prepare servers the change starts routing to). A hook that throws aborts the change.
+   */
+  beforeTopologyChange(hook: PreCommitHook): void;
 }
 
 /** The core admin endpoints' view: a plugin's context plus the primary's own state. */

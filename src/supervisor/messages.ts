@@ -3,6 +3,7 @@
  * whole topology; workers report stats when asked. Every message has a `type`.
  */
 import type { MetricsJson } from '../admin/metrics';
+import type { ClientQuery, ClientQueryResult } from '../proxy/clients/ClientQuery';
 import type { KvstoreConfig } from '../config/types';
 import type { TopologySnapshot } from '../topology/types';
 
@@ -22,7 +23,11 @@ export type PrimaryToWorker =
    * Fleet (coordination): serve until `validUntil` (ms since the epoch) unless renewed; null =
    * no deadline (etcd unreachable for everyone: serve the last topology). See src/proxy/LeaseFence.ts.
    */
-  | { type: 'fleet-lease'; validUntil: number | null };
+  | { type: 'fleet-lease'; validUntil: number | null }
+  /** Run a CLIENT LIST/KILL/PAUSE query on this worker's clients (src/supervisor/ClientsRelay.ts). */
+  | { type: 'clients-local'; queryId: number; query: ClientQuery }
+  /** The merged answer to this worker's `clients-query`. */
+  | { type: 'clients-result'; requestId: number; result?: ClientQueryResult; error?: string };
 
 export interface BackendHealthSummary {
   address: string;
@@ -41,7 +46,18 @@ export type WorkerToPrimary =
   /** Acknowledges that the worker routes by `epoch` now (topology changes wait for all acks). */
   | { type: 'topology-ack'; epoch: number }
   /** `metrics`: the worker's prom-client registry as JSON (src/supervisor/workerMetrics.ts). */
-  | { type: 'stats'; requestId: number; stats: WorkerStats; metrics: MetricsJson };
+  | { type: 'stats'; requestId: number; stats: WorkerStats; metrics: MetricsJson }
+  /** A client changed the shards' scripts or functions through this worker (src/scripts/). */
+  | ScriptChange
+  /** A client asked CLIENT LIST/KILL/PAUSE: run it on every worker. */
+  | { type: 'clients-query'; requestId: number; query: ClientQuery }
+  | { type: 'clients-local-result'; queryId: number; result: ClientQueryResult };
+
+/**
+ * `script`: SCRIPT LOAD of `body` (base64) succeeded on every shard; `script-flush`: SCRIPT FLUSH;
+ * `functions`: FUNCTION LOAD/DELETE/FLUSH/RESTORE succeeded (the primary re-reads FUNCTION DUMP).
+ */
+export type ScriptChange = { type: 'script'; body: string } | { type: 'script-flush' } | { type: 'functions' };
 
 /** Native buffered bytes of one worker (src/proxy/io/NativeStream.ts nativeIoTotals). */
 export interface NativeBufferStats {

@@ -4,10 +4,12 @@
  * changes (acked with their epoch), live config, stats requests and shutdown (drain, exit 0).
  * If the primary goes away, the worker drains and exits too: it never runs unsupervised.
  */
+import type { ClientDirectory } from '../proxy/clients/ClientDirectory';
+import type { ClientQueryResult } from '../proxy/clients/ClientQuery';
 import type { KvstoreConfig } from '../config/types';
 import { createLogger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
-import type { BackendHealthSummary, PrimaryToWorker, WorkerStats, WorkerToPrimary } from './messages';
+import type { BackendHealthSummary, PrimaryToWorker, ScriptChange, WorkerStats, WorkerToPrimary } from './messages';
 import { WorkerMetrics } from './workerMetrics';
 
 /** The part of src/proxy/ProxyServer the worker drives. */
@@ -23,6 +25,10 @@ export interface WorkerProxy {
   stats(): WorkerStats;
   close(drainMs: number): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  /** The proxy's clients (CLIENT LIST/KILL/PAUSE across workers). */
+  readonly clientDirectory?: ClientDirectory;
+  /** Scripts or functions changed through this worker: forwarded to the primary (src/scripts/). */
+  on(event: 'script-change', listener: (change: ScriptChange) => void): unknown;
 }
 
 export type ProxyFactory = (options: { config: KvstoreConfig; topology: TopologySnapshot }) => WorkerProxy;
@@ -38,6 +44,8 @@ export function runWorker(createProxy: ProxyFactory): void {
   let config: KvstoreConfig | undefined;
   let closing: Promise<void> | undefined;
   const metrics = new WorkerMetrics();
+  const clientQueries = new Map<number, { resolve: (r: ClientQueryResult) => void; reject: (e: Error) => void }>();
+  let nextClientQuery = 1;
 
   const shutdown = (drainMs: number, code = 0) => {
     if (!closing) {
@@ -66,6 +74,16 @@ export function runWorker(createProxy: ProxyFactory): void {
             return;
           }
           proxy.on('error', (err) => logger.error({ err }, 'proxy error'));
+          proxy.on('script-change', (change: ScriptChange) => send(change));
+          // CLIENT LIST/KILL/PAUSE reach every worker through the primary (ClientsRelay).
+          if (proxy.clientDirectory) {
+            proxy.clientDirectory.remote = (query) =>
+              new Promise((resolve, reject) => {
+                const requestId = nextClientQuery++;
+                clientQueries.set(requestId, { resolve, reject });
+                send({ type: 'clients-query', requestId, query });
+              });
+          }
           let address: { host: string; port: number };
           try {
             address = await proxy.listen();
@@ -100,6 +118,16 @@ export function runWorker(createProxy: ProxyFactory): void {
         case 'backend-health':
           proxy?.setBackendHealth?.(message.backends);
           break;
+        case 'clients-local':
+          if (proxy?.clientDirectory) send({ type: 'clients-local-result', queryId: message.queryId, result: proxy.clientDirectory.runLocal(message.query) });
+          break;
+        case 'clients-result': {
+          const pending = clientQueries.get(message.requestId);
+          clientQueries.delete(message.requestId);
+          if (pending && message.result) pending.resolve(message.result);
+          else if (pending) pending.reject(new Error(message.error ?? 'no answer'));
+          break;
+        }
         case 'fleet-lease':
           proxy?.setFleetLease?.(message.validUntil);
           break;

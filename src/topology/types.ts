@@ -54,4 +54,16 @@ export interface TopologySnapshot {
   routing?: string;
   migrations: MigrationInfo[];
   keyRewrite: KeyRewriteRule[];
+  /**
+   * Scripts and functions clients loaded through Kvstore (src/scripts/): loaded on every master
+   * a change starts routing to before it is pushed. Absent = none.
+   */
+  scripts?: ScriptRegistryState;
+}
+
+export interface ScriptRegistryState {
+  /** SCRIPT LOAD bodies, base64 (Lua source may be binary). */
+  lua: string[];
+  /** FUNCTION DUMP of the libraries, base64 ('' = none). */
+  functions: string;
 }

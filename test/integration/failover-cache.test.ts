@@ -52,6 +52,10 @@ test('cache mode: kill -9 a master → its slots move to the others, its keys mi
   t.deepEqual(present, elsewhere.map((k) => `${k}:v1`));
   for (const k of onS2) await client.set(k, `${k}:v2`);
 
+  // Requests the test client sent to the killed s2 must end (failed or timed out: commandTimeout
+  // 2000 ms) before a new process listens on that port, or ioredis's reconnect could deliver them
+  // to the restarted s2 and read its old values before any routing lets a client reach it.
+  await sleep(2500);
   // Restart s2 with its old data (RDB); it must be flushed before it gets its slots back.
   await s2.restart();
   const check = new Redis(ioredisOptions(s2.port));

@@ -161,7 +161,7 @@ export interface KvClient {
 }
 
 export function ioredisOptions(port: number, host = '127.0.0.1') {
-  return { port, host, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 2000, retryStrategy: () => 100, lazyConnect: false };
+  return { port, host, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 2000, retryStrategy: () => 100, lazyConnect: false, autoResendUnfulfilledCommands: false };
 }
 
 /** Resolves when `c` is connected, rejects after `ms` (no offline queue: commands need a live link). */

@@ -16,6 +16,10 @@ interface Case {
   cmd: Arg[];
   /** Compare as a set (Redis 7.0 hashtable-encoded sets have no stable order across servers). */
   unordered?: boolean;
+  /** An intended difference in RESP3 only (what Kvstore replies instead). */
+  resp3?: RegExp;
+  /** Compare as a map: name/value pairs in any order (CONFIG GET walks a dict). */
+  pairs?: boolean;
   /** An intended difference: what Kvstore replies instead (regex on the raw reply). */
   kvstore?: RegExp;
   why?: string;
@@ -118,15 +122,28 @@ const CORPUS: Case[] = [
   { cmd: ['MULTI'] }, { cmd: ['SET', '{t}tx', '1'] }, { cmd: ['INCR', '{t}tx'] }, { cmd: ['PING'] }, { cmd: ['GET', '{t}tx'] }, { cmd: ['EXEC'] },
   { cmd: ['MULTI'] }, { cmd: ['INCR', '{t}tx'] }, { cmd: ['SET', '{t}tx'] }, { cmd: ['EXEC'] }, { cmd: ['EXEC'] }, { cmd: ['DISCARD'] },
   { cmd: ['WATCH', '{t}tx'] }, { cmd: ['MULTI'] }, { cmd: ['MULTI'] }, { cmd: ['DECR', '{t}tx'] }, { cmd: ['DISCARD'] }, { cmd: ['UNWATCH'] },
-  { cmd: ['BLPOP', '{t}none', '0.01'] }, { cmd: ['RPUSH', '{t}none', 'x'] }, { cmd: ['BRPOP', '{t}none', '0'] },
+  { cmd: ['BLPOP', '{t}none', '0.01'], resp3: /^\*-1\r\n$/, why: 'dedicated connections (blocking, MULTI) speak RESP2: a RESP3 client gets RESP2 replies there' }, { cmd: ['RPUSH', '{t}none', 'x'] }, { cmd: ['BRPOP', '{t}none', '0'] },
   // (not sent to the direct server: there the second SET would queue)
   { cmd: ['MULTI'], kvstore: /^\+OK\r\n$/, why: 'a transaction whose keys span slots' },
   { cmd: ['SET', 'x1', '1'], kvstore: /^\+QUEUED\r\n$/, why: 'the first key picks the slot' },
   { cmd: ['SET', 'x2', '1'], kvstore: /^-CROSSSLOT /, why: 'a transaction stays in one slot (Redis Cluster rule)' },
   { cmd: ['EXEC'], kvstore: /^-EXECABORT Transaction discarded because of previous errors\.\r\n$/, why: 'a queue-time CROSSSLOT aborts EXEC' },
-  { cmd: ['CONFIG', 'GET', 'maxmemory'], kvstore: /^-ERR Kvstore does not support CONFIG GET: /, why: 'server administration goes to each shard directly' },
+  { cmd: ['CONFIG', 'GET', 'maxmemory'] }, { cmd: ['CONFIG', 'GET', 'maxmemory*', 'timeout', 'save', 'appendonly'], pairs: true }, { cmd: ['CONFIG', 'GET', 'nosuch'] },
+  { cmd: ['CONFIG', 'GET'] },
+  { cmd: ['CONFIG', 'GET', 'databases'], kvstore: /^(\*2|%1)\r\n\$9\r\ndatabases\r\n\$1\r\n1\r\n$/, why: 'one database (0) in a sharded keyspace' },
+  { cmd: ['CONFIG', 'GET', 'cluster-enabled'], kvstore: /^(\*2|%1)\r\n\$15\r\ncluster-enabled\r\n\$2\r\nno\r\n$/, why: 'clients see one keyspace, no redirections' },
+  { cmd: ['CONFIG', 'SET', 'maxmemory', '0'], kvstore: /^-ERR Kvstore does not support CONFIG SET: shard settings are changed on each shard directly/, why: 'per-shard administration stays on the shards' },
+  { cmd: ['COMMAND', 'DOCS', 'get', 'hset'] }, { cmd: ['COMMAND', 'LIST', 'FILTERBY', 'PATTERN', 'get*'], unordered: true }, { cmd: ['COMMAND', 'GETKEYS', 'SET', 'a', 'b'] },
   { cmd: ['FLUSHDB'] }, { cmd: ['DBSIZE'] }, { cmd: ['KEYS', '*'] }, { cmd: ['RANDOMKEY'] }, { cmd: ['SCAN', '0'] },
 ];
+
+/** A flat name/value reply as sorted "name=value" strings, plus its type byte (RESP2 `*`, RESP3 `%`). */
+function asPairs(reply: Buffer): string {
+  const flat = (canonical(decodeReply(reply)) as string[]).map(String);
+  const pairs: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.push(`${flat[i]}=${flat[i + 1]}`);
+  return reply.toString('latin1', 0, 1) + JSON.stringify(pairs.sort());
+}
 
 function canonical(value: RespValue): unknown {
   if (Buffer.isBuffer(value)) return value.toString('latin1');
@@ -134,7 +151,8 @@ function canonical(value: RespValue): unknown {
   return value;
 }
 
-test('one corpus, identical replies from a direct redis-server and from Kvstore over 3 shards', async (t) => {
+for (const proto of [2, 3] as const) {
+test(`one corpus, identical replies from a direct redis-server and from Kvstore over 3 shards (RESP${proto})`, async (t) => {
   const direct = await startRedis();
   t.teardown(() => direct.kill());
   const kv = await startProxy(t, { shards: 3 });
@@ -144,18 +162,28 @@ test('one corpus, identical replies from a direct redis-server and from Kvstore 
     a.close();
     b.close();
   });
+  if (proto === 3) {
+    // The same map but for the connection id (the proxy's own).
+    const [want, got] = await Promise.all([a.call('HELLO', '3'), b.call('HELLO', '3')]);
+    const noId = (r: Buffer) => r.toString('latin1').replace(/\$2\r\nid\r\n:\d+\r\n/, '');
+    t.regex(got.toString('latin1'), /^%7\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n.*\$5\r\nproto\r\n:3\r\n\$2\r\nid\r\n:\d+\r\n/s);
+    t.is(noId(got), noId(want));
+  }
   let same = 0;
   let intended = 0;
   for (const c of CORPUS) {
     const label = c.cmd.map((x) => (typeof x === 'string' ? x.slice(0, 40) : `<${x.length} bytes>`)).join(' ');
-    if (c.kvstore) {
+    const difference = proto === 3 && c.resp3 ? c.resp3 : c.kvstore;
+    if (difference) {
       // Not sent to the direct server: it would change its keyspace (RENAME succeeds there).
-      t.regex((await b.call(...c.cmd)).toString('latin1'), c.kvstore, `${label} (intended: ${c.why})`);
+      t.regex((await b.call(...c.cmd)).toString('latin1'), difference, `${label} (intended: ${c.why})`);
       intended++;
       continue;
     }
     const [want, got] = await Promise.all([a.call(...c.cmd), b.call(...c.cmd)]);
-    if (c.unordered) {
+    if (c.pairs) {
+      t.is(asPairs(got), asPairs(want), label);
+    } else if (c.unordered) {
       const sortAll = (v: unknown) => (Array.isArray(v) ? [...v].map(String).sort() : v);
       t.deepEqual(sortAll(canonical(decodeReply(got))), sortAll(canonical(decodeReply(want))), label);
     } else {
@@ -167,9 +195,10 @@ test('one corpus, identical replies from a direct redis-server and from Kvstore 
   // The keyspace ends the same: both flushed by the corpus, then checked once more.
   t.is((await b.call('DBSIZE')).toString(), (await a.call('DBSIZE')).toString());
 });
+}
 
-for (const engine of ['default', 'reference'] as const) {
-  test(`pipelined: the whole corpus in one write gives the same replies in the same order (${engine} hot path)`, async (t) => {
+for (const [engine, proto] of [['default', 2], ['reference', 2], ['default', 3]] as const) {
+  test(`pipelined: the whole corpus in one write gives the same replies in the same order (${engine} hot path, RESP${proto})`, async (t) => {
     const direct = await startRedis();
     t.teardown(() => direct.kill());
     const kv = await startProxy(t, { shards: 3, hotPath: engine === 'reference' ? new ReferenceHotPath() : undefined });
@@ -181,14 +210,15 @@ for (const engine of ['default', 'reference'] as const) {
       b.close();
     });
     const { encodeCommand } = await import('../../src/resp');
-    const cases = CORPUS.filter((c) => !c.kvstore);
+    if (proto === 3) await Promise.all([a.call('HELLO', '3'), b.call('HELLO', '3')]);
+    const cases = CORPUS.filter((c) => !c.kvstore && !(proto === 3 && c.resp3));
     const bytes = Buffer.concat(cases.map((c) => encodeCommand(c.cmd)));
     a.write(bytes);
     b.write(bytes);
     const [want, got] = await Promise.all([a.replies(cases.length), b.replies(cases.length)]);
     const mismatches: string[] = [];
     cases.forEach((c, i) => {
-      const norm = (r: Buffer) => (c.unordered ? JSON.stringify((canonical(decodeReply(r)) as string[]).map(String).sort()) : r.toString('latin1'));
+      const norm = (r: Buffer) => (c.pairs ? asPairs(r) : c.unordered ? JSON.stringify((canonical(decodeReply(r)) as string[]).map(String).sort()) : r.toString('latin1'));
       if (norm(got[i]) !== norm(want[i])) mismatches.push(`${c.cmd.slice(0, 3).join(' ')}: ${norm(want[i]).slice(0, 60)} vs ${norm(got[i]).slice(0, 60)}`);
     });
     t.deepEqual(mismatches, []);

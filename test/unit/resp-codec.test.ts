@@ -97,7 +97,7 @@ test('malformed input throws BackendError; decodeReply wants exactly one whole r
   for (const bad of ['?x\r\n', ':12a\r\n', '$x\r\n', '$-2\r\n', '*1.5\r\n', '+OK\rX']) {
     const err = t.throws(() => parseReply(Buffer.from(bad), 0, { address: 'h:1' }), undefined, bad);
     t.true(err instanceof BackendError, bad);
-    t.regex(err!.message, /not a RESP2 reply from h:1/);
+    t.regex(err!.message, /not a RESP reply from h:1/);
   }
   t.throws(() => replyEnd(Buffer.from('?x\r\n'), 0), { instanceOf: BackendError });
   t.throws(() => decodeReply(Buffer.from('$5\r\nab')), { message: /incomplete/ });
@@ -119,4 +119,31 @@ test('addresses: host:port, bracketed and bare IPv6; parseAddress refuses bad on
     t.true(err instanceof KvstoreError && err.code === 'E_ADDRESS', bad);
   }
   t.true(Number.isNaN(splitAddress('h:x').port), 'splitAddress does not check');
+});
+
+test('RESP3 types decode (replies a shard sends on a HELLO 3 connection)', (t) => {
+  const wire = Buffer.from(
+    '%2\r\n$1\r\na\r\n_\r\n$1\r\nb\r\n~2\r\n#t\r\n#f\r\n' + ',3.5\r\n' + '(12345678901234567890\r\n' + '=8\r\ntxt:info\r\n' +
+      '!5\r\nERR x\r\n' + '|1\r\n+key\r\n+val\r\n:7\r\n' + '>2\r\n+a\r\n:1\r\n',
+  );
+  const values: RespValue[] = [];
+  const ends: number[] = [];
+  for (let at = 0; at < wire.length; ) {
+    const r = parseReply(wire, at)!;
+    t.is(replyEnd(wire, at), r.next, `replyEnd at ${at}`);
+    values.push(r.value);
+    ends.push(r.next);
+    at = r.next;
+  }
+  t.deepEqual(values.slice(0, 4), [[Buffer.from('a'), null, Buffer.from('b'), [1, 0]], '3.5', 12345678901234567890n, Buffer.from('info')]);
+  t.is((values[4] as RedisReplyError).message, 'ERR x');
+  t.is(values[5], 7, 'the attribute is skipped');
+  t.deepEqual(values[6], ['a', 1]);
+  for (let cut = 1; cut < wire.length; cut++) {
+    const prefix = wire.subarray(0, cut);
+    const last = ends.filter((e) => e <= cut).length;
+    let at = 0;
+    for (let i = 0; i < last; i++) at = parseReply(prefix, at)!.next;
+    if (at < cut) t.is(parseReply(prefix, at), undefined, `cut at ${cut}`);
+  }
 });

@@ -1,0 +1,149 @@
+/**
+ * CLIENT LIST / CLIENT KILL over the proxy's own clients, evaluated in each worker on what it
+ * holds (`runLocalQuery`), and asked of every worker through the primary when there are several
+ * (ClientDirectory.ts). A query is plain data so that it crosses IPC as it is.
+ *
+ * Client ids are unique across the workers: a worker's n-th client is n * 256 + (worker id mod
+ * 256), so `CLIENT KILL ID` names one client of the whole proxy.
+ */
+import cluster from 'node:cluster';
+import { errorReply } from '../ErrorReply';
+
+const WORKER_SLOTS = 256;
+const workerSlot = cluster.isWorker && cluster.worker ? cluster.worker.id % WORKER_SLOTS : 0;
+let nextLocal = 1;
+
+export function allocateClientId(): number {
+  return nextLocal++ * WORKER_SLOTS + workerSlot;
+}
+
+/** The worker-local sequence number of a client id (spreads clients over pools and replicas). */
+export function localSequence(id: number): number {
+  return Math.floor(id / WORKER_SLOTS);
+}
+
+/** What a query reads of a client (ClientConnection implements it). */
+export interface QueryableClient {
+  readonly id: number;
+  readonly remote: string;
+  readonly createdAt: number;
+  readonly lastActive: number;
+  readonly name: string;
+  readonly proto: 2 | 3;
+  /** Close now (CLIENT KILL of another client). */
+  kill(): void;
+  /** Close after the replies owed (CLIENT KILL of itself, as Redis). */
+  endAfterReplies(): void;
+}
+
+export interface ClientFilter {
+  ids?: number[];
+  addr?: string;
+  laddr?: string;
+  user?: string;
+  /** Skip the client that asked (KILL: SKIPME yes, the default). */
+  skipId?: number;
+  /** TYPE master/replica/pubsub: the proxy has no such clients. */
+  none?: boolean;
+}
+
+export type ClientQuery =
+  | { op: 'list'; filter: ClientFilter }
+  /** `callerId`: the client asking; it is closed after its reply (Redis), the others at once. */
+  | { op: 'kill'; filter: ClientFilter; callerId: number }
+  /** CLIENT PAUSE: hold writes (or every command) until `until` (ms since epoch); 0 = UNPAUSE. */
+  | { op: 'pause'; writesOnly: boolean; until: number };
+/** list: one CLIENT LIST line per client; kill: how many were killed. */
+export type ClientQueryResult = { lines: string[]; killed: number };
+
+export function matches(c: QueryableClient, f: ClientFilter, laddr: string): boolean {
+  if (f.none) return false;
+  if (f.ids && !f.ids.includes(c.id)) return false;
+  if (f.addr !== undefined && c.remote !== f.addr) return false;
+  if (f.laddr !== undefined && laddr !== f.laddr) return false;
+  if (f.user !== undefined && f.user !== 'default') return false;
+  if (f.skipId !== undefined && c.id === f.skipId) return false;
+  return true;
+}
+
+/**
+ * Redis's CLIENT LIST line with the fields a proxy can fill honestly: no fd (the proxy's sockets
+ * are not the shard's), no buffer sizes; `cmd` is not tracked (it would cost a store per command).
+ */
+export function clientLine(c: Omit<QueryableClient, 'kill' | 'endAfterReplies'>, laddr: string, now: number): string {
+  const age = Math.floor((now - c.createdAt) / 1000);
+  const idle = Math.floor((now - c.lastActive) / 1000);
+  return `id=${c.id} addr=${c.remote} laddr=${laddr} fd=-1 name=${c.name} age=${age} idle=${idle} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 user=default redir=-1 resp=${c.proto}`;
+}
+
+/** Run `query` on this worker's clients. */
+export function runLocalQuery(clients: Iterable<QueryableClient>, laddr: string, query: ClientQuery, now = Date.now()): ClientQueryResult {
+  if (query.op === 'pause') throw new Error('pause is applied by the ClientDirectory');
+  const picked = [...clients].filter((c) => matches(c, query.filter, laddr));
+  if (query.op === 'list') return { lines: picked.map((c) => clientLine(c, laddr, now)), killed: 0 };
+  for (const c of picked) {
+    if (c.id === query.callerId) c.endAfterReplies();
+    else c.kill();
+  }
+  return { lines: [], killed: picked.length };
+}
+
+export const CLIENT_ERRORS = {
+  noSuchClient: errorReply('ERR No such client'),
+  idPositive: errorReply('ERR client-id should be greater than 0'),
+  invalidId: errorReply('ERR Invalid client ID'),
+};
+
+/**
+ * Parse `CLIENT KILL ...` (Redis 7.0's clientKillCommand rules). Returns the query, whether the
+ * old `CLIENT KILL addr` form was used (it answers +OK or "No such client"), or an error reply.
+ */
+export function parseKill(args: Buffer[], callerId: number): { query: ClientQuery; oldForm: boolean } | Buffer {
+  if (args.length === 3) return { query: { op: 'kill', filter: { addr: args[2].toString('latin1') }, callerId }, oldForm: true };
+  const filter: ClientFilter = { skipId: callerId };
+  for (let i = 2; i < args.length; i += 2) {
+    if (i + 1 >= args.length) return errorReply('ERR syntax error');
+    const opt = args[i].toString('latin1').toLowerCase();
+    const value = args[i + 1].toString('latin1');
+    if (opt === 'id') {
+      if (!/^-?\d{1,18}$/.test(value) || Number(value) <= 0) return CLIENT_ERRORS.idPositive;
+      filter.ids = [Number(value)];
+    } else if (opt === 'addr') filter.addr = value;
+    else if (opt === 'laddr') filter.laddr = value;
+    else if (opt === 'user') {
+      if (value !== 'default') return errorReply(`ERR No such user '${value.replace(/[\r\n]/g, ' ')}'`);
+      filter.user = value;
+    } else if (opt === 'skipme') {
+      const v = value.toLowerCase();
+      if (v === 'yes') filter.skipId = callerId;
+      else if (v === 'no') delete filter.skipId;
+      else return errorReply('ERR syntax error');
+    } else if (opt === 'type') {
+      const t = value.toLowerCase();
+      if (t === 'master' || t === 'replica' || t === 'slave' || t === 'pubsub') filter.none = true;
+      else if (t !== 'normal') return errorReply(`ERR Unknown client type '${value.replace(/[\r\n]/g, ' ')}'`);
+    } else return errorReply('ERR syntax error');
+  }
+  return { query: { op: 'kill', filter, callerId }, oldForm: false };
+}
+
+/** `CLIENT LIST [TYPE t] [ID id ...]`. */
+export function parseList(args: Buffer[]): ClientQuery | Buffer {
+  const filter: ClientFilter = {};
+  for (let i = 2; i < args.length; i++) {
+    const opt = args[i].toString('latin1').toLowerCase();
+    if (opt === 'type' && i + 1 < args.length) {
+      const t = args[++i].toString('latin1').toLowerCase();
+      if (t === 'master' || t === 'replica' || t === 'slave' || t === 'pubsub') filter.none = true;
+      else if (t !== 'normal') return errorReply(`ERR Unknown client type '${args[i].toString('latin1').replace(/[\r\n]/g, ' ')}'`);
+    } else if (opt === 'id' && i + 1 < args.length) {
+      filter.ids = [];
+      for (i++; i < args.length; i++) {
+        const v = args[i].toString('latin1');
+        if (!/^\d{1,18}$/.test(v) || Number(v) <= 0) return CLIENT_ERRORS.invalidId;
+        filter.ids.push(Number(v));
+      }
+    } else return errorReply('ERR syntax error');
+  }
+  return { op: 'list', filter };
+}

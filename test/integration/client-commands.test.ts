@@ -1,0 +1,123 @@
+/**
+ * CLIENT LIST / KILL / PAUSE over the proxy's own clients across the workers (`kvstore start`
+ * with 2 workers: queries go through the primary to every worker).
+ */
+import test from 'ava';
+import Redis from 'ioredis';
+import { startKvstore } from '../helpers/kvstore';
+import { RawClient } from '../helpers/raw';
+
+function client(t: { teardown(fn: () => void): void }, port: number, name: string): Redis {
+  const c = new Redis({ port, host: '127.0.0.1', connectionName: name, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on('error', () => undefined);
+  t.teardown(() => c.disconnect());
+  return c;
+}
+
+function parseList(text: string): Record<string, string>[] {
+  return text.trim().split('\n').filter(Boolean).map((line) => Object.fromEntries(line.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])));
+}
+
+test('CLIENT LIST and CLIENT KILL see and reach the clients of every worker', async (t) => {
+  const kv = await startKvstore(t, { shards: 2, workers: 2 });
+  // The kernel spreads connections over the workers' sockets: connect until both have some.
+  const clients: Redis[] = [];
+  const ids: number[] = [];
+  while (clients.length < 8 || (new Set(ids.map((id) => id % 256)).size < 2 && clients.length < 64)) {
+    const c = client(t, kv.port, `c${clients.length}`);
+    clients.push(c);
+    ids.push(Number(await c.client('ID')));
+  }
+  const n = clients.length;
+  t.is(new Set(ids).size, n, 'ids are unique across workers');
+
+  const list = parseList(String(await clients[0].client('LIST')));
+  const mine = list.filter((l) => /^c\d+$/.test(l.name));
+  t.deepEqual(mine.map((l) => l.name).sort(), clients.map((_, i) => `c${i}`).sort());
+  t.true(new Set(mine.map((l) => Number(l.id) % 256)).size === 2, `clients on both workers: ${mine.map((l) => l.id).join(',')}`);
+  for (const l of mine) {
+    t.is(l.laddr, `127.0.0.1:${kv.port}`);
+    t.is(l.user, 'default');
+    t.is(l.resp, '2');
+    t.regex(l.addr, /^127\.0\.0\.1:\d+$/);
+  }
+  t.deepEqual(parseList(String(await clients[0].call('CLIENT', 'LIST', 'ID', String(ids[3])))).map((l) => l.name), ['c3']);
+  t.is(String(await clients[0].call('CLIENT', 'LIST', 'TYPE', 'pubsub')), '');
+
+  // KILL ID of a client that may live on the other worker.
+  const victim = mine.find((l) => Number(l.id) % 256 !== ids[0] % 256)!;
+  const victimClient = clients[Number(victim.name.slice(1))];
+  const closed = new Promise<void>((resolve) => victimClient.once('end', () => resolve()));
+  t.is(await clients[0].client('KILL', 'ID', victim.id), 1);
+  await closed;
+  // Old form: CLIENT KILL addr.
+  const other = mine.find((l) => l.name !== 'c0' && l.id !== victim.id)!;
+  t.is(await clients[0].client('KILL', other.addr), 'OK');
+  await t.throwsAsync(clients[0].client('KILL', '127.0.0.1:1'), { message: 'ERR No such client' });
+  await t.throwsAsync(clients[0].client('KILL', 'ID', '0'), { message: 'ERR client-id should be greater than 0' });
+  await t.throwsAsync(clients[0].client('KILL', 'USER', 'nobody'), { message: "ERR No such user 'nobody'" });
+  // Everyone else (SKIPME yes by default): all - 2 killed - the caller.
+  t.is(await clients[0].client('KILL', 'USER', 'default'), n - 3);
+  t.is(await clients[0].ping(), 'PONG', 'SKIPME: the caller lives');
+  const after = parseList(String(await clients[0].client('LIST')));
+  t.deepEqual(after.map((l) => l.name), ['c0']);
+});
+
+test('CLIENT PAUSE WRITE holds writes on every worker and lets reads through; UNPAUSE releases them in order', async (t) => {
+  const kv = await startKvstore(t, { shards: 2, workers: 2 });
+  const admin = client(t, kv.port, 'admin');
+  const writers = Array.from({ length: 4 }, (_, i) => client(t, kv.port, `w${i}`));
+  await Promise.all(writers.map((w) => w.set('k', 'before')));
+  t.is(await admin.client('PAUSE', '60000', 'WRITE'), 'OK');
+  let written = 0;
+  const writes = writers.map((w, i) => w.set(`k${i}`, 'during').then((r) => {
+    written++;
+    return r;
+  }));
+  // Redis holds a client at its write (its later commands wait behind it); other clients' reads pass.
+  const readers = Array.from({ length: 4 }, (_, i) => client(t, kv.port, `r${i}`));
+  t.deepEqual(await Promise.all(readers.map((r) => r.get('k'))), ['before', 'before', 'before', 'before']);
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(written, 0, 'no write went through while paused');
+  t.is(await admin.client('UNPAUSE'), 'OK');
+  t.deepEqual(await Promise.all(writes), ['OK', 'OK', 'OK', 'OK']);
+  t.deepEqual(await Promise.all(readers.map((r, i) => r.get(`k${i}`))), ['during', 'during', 'during', 'during']);
+
+  // PAUSE ALL holds reads too; a short pause ends by itself.
+  const raw = await RawClient.connect(kv.port);
+  t.teardown(() => raw.close());
+  t.is((await raw.call('CLIENT', 'PAUSE', 'x')).toString(), '-ERR timeout is not an integer or out of range\r\n');
+  t.is((await raw.call('CLIENT', 'PAUSE', '10', 'SOME')).toString(), '-ERR syntax error\r\n');
+  t.is(await admin.client('PAUSE', '400', 'ALL'), 'OK');
+  let read = false;
+  const held = readers[0].get('k').then((v) => {
+    read = true;
+    return v;
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  t.false(read, 'a read waits during PAUSE ALL');
+  t.is(await held, 'before', 'and runs when the pause expires');
+});
+
+test('CLIENT REPLY ON|OFF|SKIP: the same bytes as a direct redis-server', async (t) => {
+  const { startProxy } = await import('../helpers/proxy');
+  const { startRedis } = await import('../helpers/redis');
+  const { encodeCommand } = await import('../../src/resp');
+  const direct = await startRedis();
+  t.teardown(() => direct.kill());
+  const kv = await startProxy(t, { shards: 2 });
+  const script = [
+    ['CLIENT', 'REPLY', 'SKIP'], ['SET', 'a', '1'], ['GET', 'a'], ['CLIENT', 'REPLY', 'OFF'], ['SET', 'a', '2'], ['NOSUCH'],
+    ['CLIENT', 'REPLY', 'SKIP'], ['MGET', 'a', 'b', 'c'], ['CLIENT', 'REPLY', 'ON'], ['GET', 'a'], ['CLIENT', 'REPLY', 'BAD'], ['PING'],
+  ];
+  const bytes = Buffer.concat(script.map((c) => encodeCommand(c)));
+  const run = async (port: number) => {
+    const c = await RawClient.connect(port);
+    t.teardown(() => c.close());
+    c.write(bytes);
+    return (await c.replies(5)).map((r) => r.toString()).join('');
+  };
+  const [want, got] = await Promise.all([run(direct.port), run(kv.port)]);
+  t.is(want, '$1\r\n1\r\n+OK\r\n$1\r\n2\r\n-ERR syntax error\r\n+PONG\r\n');
+  t.is(got, want);
+});
