@@ -6,9 +6,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { commands, generatedFrom } from '../src/commands/table';
+import { commands as tableCommands, generatedFrom } from '../src/commands/table';
 import type { CommandEntry, RoutingClass } from '../src/commands/types';
 import { proxyCommandNames } from '../src/proxy/ProxyCommands';
+import { PROXY_ACL_COMMANDS } from '../src/security/aclCommands';
+import { PROXY_SLOWLOG_COMMANDS } from '../src/observability/SlowLog';
+
+/** The table as routed: ACL and SLOWLOG subcommands are answered by the proxy (src/proxy/CommandRoutes.ts). */
+const answeredByProxy = new Set<string>([...PROXY_ACL_COMMANDS, ...PROXY_SLOWLOG_COMMANDS]);
+const commands: CommandEntry[] = tableCommands.map((c) => (answeredByProxy.has(c.name) ? { ...c, routing: 'proxy' as const, reason: undefined } : c));
 import { BLOCKING_NOTE, DEDICATED_NOTES } from '../src/proxy/dedicated/commandKinds';
 
 const CLASS_TEXT: Record<RoutingClass, string> = {
@@ -32,11 +38,13 @@ const PROXY_NOTES: Record<string, string> = {
   ping: 'Answered by the proxy.',
   echo: 'Answered by the proxy.',
   quit: '+OK, then the connection closes.',
-  reset: 'Clears the client name, authentication and READONLY.',
+  reset: 'Clears the client name and READONLY; back to the default user (authenticated only if it is on and nopass).',
   readonly: 'As on a Redis Cluster node: this connection\'s read-only commands may be served by a replica (where: `readFrom`; with the default `master`, nothing changes). +OK.',
   readwrite: 'Ends READONLY: reads go to masters again. +OK.',
   select: 'Only database 0; `SELECT 1..15` gets `-ERR Kvstore supports only database 0`.',
-  auth: 'The client password (`password` in the config); `AUTH default <pw>` too.',
+  auth: '`AUTH <pw>` (the default user: `password`) and `AUTH <user> <pw>` (`users:` in the config, Redis ACL rules); also in `HELLO ... AUTH user pw`; `-WRONGPASS` as Redis.',
+  acl: 'Users come from the config (`users:`): WHOAMI, LIST, USERS, GETUSER, CAT, GENPASS, HELP are answered by the proxy; SETUSER, DELUSER, LOAD, SAVE, DRYRUN, LOG answer `-ERR Kvstore: users are set in the config file ...` (change users with `kvstore ctl reload`).',
+  slowlog: "The proxy's own SLOWLOG (time from first byte read to reply written, `slowlog.*`), this worker's entries; `GET /slowlog` merges all workers.",
   hello: "`HELLO [2|3] [AUTH user pass] [SETNAME name]` with Redis 7.0's reply map: `id` is the proxy connection's, `mode` standalone, `role` master, `modules` empty. After `HELLO 3` the client's commands go to the shards over connections that spoke `HELLO 3` (one per shard per worker, opened on first use), so every reply is the shard's own RESP3; replies the proxy builds or merges use the RESP3 types Redis uses (maps, `_` nulls, verbatim INFO / CLIENT INFO).",
   info: "The first shard's INFO with a `# Proxy` section (native_enabled, epoch, clients, commands) and `# Keyspace` summed over all shards.",
   dbsize: 'Sum over all shards.',

@@ -5,6 +5,7 @@
  */
 import convict from 'convict';
 import { addressProblem, hostProblem } from './address';
+import { userConfigProblems, type UserConfig } from '../security/UserDirectory';
 
 let formatsAdded = false;
 
@@ -66,6 +67,36 @@ export function addFormats(): void {
     },
     // env: comma separated
     coerce: (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean),
+  });
+  convict.addFormat({
+    name: 'users',
+    validate(value: unknown) {
+      if (!Array.isArray(value)) throw new Error('must be a list of users, each { name, rules: "on >secret ~app:* +@read" }');
+      const problems = userConfigProblems('', value as UserConfig[]);
+      // convict prefixes the first line with "users: "; the others carry their own prefix
+      if (problems.length) throw new Error(problems.map((p) => p.replace(/^users: /, '')).join('\n'));
+    },
+    coerce: (v: string) => {
+      try {
+        return JSON.parse(v);
+      } catch {
+        return v;
+      }
+    },
+  });
+  convict.addFormat({
+    name: 'int-or-minus-one',
+    validate(value: unknown) {
+      if (!Number.isInteger(value) || (value as number) < -1) throw new Error('must be a whole number, 0 or more, or -1 (off)');
+    },
+    coerce: (v: string) => (/^-?\d+$/.test(v.trim()) ? Number(v) : v),
+  });
+  convict.addFormat({
+    name: 'fraction',
+    validate(value: unknown) {
+      if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new Error('must be a number from 0 to 1');
+    },
+    coerce: (v: string) => (v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
   });
   convict.addFormat({
     name: 'share',
@@ -141,7 +172,16 @@ export const ENV_PREFIX = 'KVSTORE_';
 export const schema = {
   listen: {
     host: { doc: 'Address the proxy listens on for Redis clients.', format: 'host', default: '127.0.0.1', env: 'KVSTORE_LISTEN_HOST' },
-    port: { doc: 'Port the proxy listens on for Redis clients (0 = any free port).', format: 'listen-port', default: 7400, env: 'KVSTORE_LISTEN_PORT' },
+    port: { doc: 'Port the proxy listens on for Redis clients (plain TCP). 0 = any free port; but with tls.port set, 0 turns the plain listener off (TLS only).', format: 'listen-port', default: 7400, env: 'KVSTORE_LISTEN_PORT' },
+  },
+  tls: {
+    port: { doc: 'Port of the TLS listener for Redis clients (on listen.host, beside the plain one); 0 = no TLS listener.', format: 'listen-port', default: 0, env: 'KVSTORE_TLS_PORT' },
+    certFile: { doc: 'PEM certificate (chain) of the TLS listener. Re-read on reload: new connections get the new one, open ones are kept.', format: String, default: '', env: 'KVSTORE_TLS_CERT_FILE' },
+    keyFile: { doc: 'PEM private key of tls.certFile. Re-read on reload.', format: String, default: '', env: 'KVSTORE_TLS_KEY_FILE' },
+    caFile: { doc: 'PEM CA certificates that sign client certificates (needed with requireClientCert). Re-read on reload.', format: String, default: '', env: 'KVSTORE_TLS_CA_FILE' },
+    requireClientCert: { doc: 'Clients must present a certificate signed by tls.caFile (mutual TLS, like tls-auth-clients yes).', format: Boolean, default: false, env: 'KVSTORE_TLS_REQUIRE_CLIENT_CERT' },
+    minVersion: { doc: 'Oldest TLS protocol version accepted.', format: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2', env: 'KVSTORE_TLS_MIN_VERSION' },
+    ciphers: { doc: 'OpenSSL cipher list for TLS 1.2 (empty = Node\'s default).', format: String, default: '', env: 'KVSTORE_TLS_CIPHERS' },
   },
   workers: {
     doc: 'Worker processes sharing the listening port: "auto" = one per CPU core, or a number.',
@@ -178,10 +218,35 @@ export const schema = {
     default: [] as Array<{ name: string; master: string; replicas?: string[] }>,
     env: 'KVSTORE_SHARDS',
   },
-  password: { doc: 'Password clients must send with AUTH (like requirepass); empty = no password. Applied live on reload.', format: String, default: '', env: 'KVSTORE_PASSWORD', sensitive: true },
+  password: { doc: 'Password of the default user (like requirepass); empty = no password. Applied live on reload. With a "default" entry in users, leave it empty.', format: String, default: '', env: 'KVSTORE_PASSWORD', sensitive: true },
+  users: {
+    doc: 'ACL users: [{ name, rules }], rules being Redis\'s own ACL SETUSER rule string, e.g. "on >secret ~app1:* %R~shared:* &news.* +@read -@dangerous". Without a "default" entry the default user is "on nopass ~* &* +@all" (with password: "on >password ~* &* +@all"). Applied live on reload. Environment: a JSON array.',
+    format: 'users',
+    default: [] as Array<{ name: string; rules: string }>,
+    env: 'KVSTORE_USERS',
+    sensitive: true,
+  },
+  slowlog: {
+    slowerThanUs: { doc: 'SLOWLOG records commands whose time from first byte read to reply written is at least this (µs); 0 = every command, -1 = off (Redis: slowlog-log-slower-than).', format: 'int-or-minus-one', default: 10000, env: 'KVSTORE_SLOWLOG_SLOWER_THAN_US' },
+    maxLen: { doc: 'Entries SLOWLOG keeps per worker (Redis: slowlog-max-len).', format: 'non-negative-int', default: 128, env: 'KVSTORE_SLOWLOG_MAX_LEN' },
+  },
+  hotKeys: {
+    hitsPerSec: { doc: 'A key is hot at this many hits per second (estimated from samples, summed over workers in ctl hotkeys).', format: 'positive-int', default: 500, env: 'KVSTORE_HOT_KEYS_HITS_PER_SEC' },
+    sampleRate: { doc: 'Fraction of keyed commands whose keys are sampled for hot-key detection; 0 = off.', format: 'fraction', default: 0.01, env: 'KVSTORE_HOT_KEYS_SAMPLE_RATE' },
+  },
+  bigKeys: {
+    bytes: { doc: 'A request or reply of at least this many bytes is recorded as a big key (ctl bigkeys); 0 = off.', format: 'non-negative-int', default: 1024 * 1024, env: 'KVSTORE_BIG_KEYS_BYTES' },
+  },
   backend: {
     username: { doc: 'ACL user for connecting to the redis-servers; empty = default user.', format: String, default: '', env: 'KVSTORE_BACKEND_USERNAME' },
     password: { doc: 'Password for connecting to the redis-servers (AUTH); empty = none.', format: String, default: '', env: 'KVSTORE_BACKEND_PASSWORD', sensitive: true },
+    tls: {
+      enabled: { doc: 'Connect to the redis-servers over TLS (their tls-port). Restart to apply.', format: Boolean, default: false, env: 'KVSTORE_BACKEND_TLS_ENABLED' },
+      caFile: { doc: 'PEM CA certificates that sign the redis-servers\' certificates (empty = the system CAs).', format: String, default: '', env: 'KVSTORE_BACKEND_TLS_CA_FILE' },
+      certFile: { doc: 'PEM client certificate for redis-servers that require one (tls-auth-clients yes).', format: String, default: '', env: 'KVSTORE_BACKEND_TLS_CERT_FILE' },
+      keyFile: { doc: 'PEM private key of backend.tls.certFile.', format: String, default: '', env: 'KVSTORE_BACKEND_TLS_KEY_FILE' },
+      serverName: { doc: 'Name checked against the redis-servers\' certificates and sent as SNI (empty = the host of each address).', format: String, default: '', env: 'KVSTORE_BACKEND_TLS_SERVER_NAME' },
+    },
     poolSize: {
       doc: 'Connections per redis-server per worker; each client is pinned to one of them. 1 sends the commands of all clients read in one event-loop turn in one write (fewest syscalls, fastest); more isolate clients from a slow or huge reply on another connection.',
       format: 'positive-int',
@@ -225,6 +290,9 @@ export const schema = {
     pubsubOutputSoftBytes: { doc: 'A subscribed client above this many unsent bytes for pubsubOutputSoftSeconds is disconnected (Redis: client-output-buffer-limit pubsub, soft limit); 0 = no soft limit.', format: 'non-negative-int', default: 8 * 1024 * 1024, env: 'KVSTORE_PUBSUB_OUTPUT_SOFT_BYTES' },
     pubsubOutputSoftSeconds: { doc: 'How long a subscribed client may stay above pubsubOutputSoftBytes.', format: 'non-negative-int', default: 60, env: 'KVSTORE_PUBSUB_OUTPUT_SOFT_SECONDS' },
     backendHighWater: { doc: 'Bytes queued for one backend connection before the proxy stops reading from the clients feeding it.', format: 'positive-int', default: 8 * 1024 * 1024, env: 'KVSTORE_BACKEND_HIGH_WATER' },
+    clientCommandsPerSec: { doc: 'Commands per second one client may send (token bucket, one second of burst); past it commands get -ERR. 0 = no limit.', format: 'non-negative-int', default: 0, env: 'KVSTORE_CLIENT_COMMANDS_PER_SEC' },
+    userCommandsPerSec: { doc: 'Commands per second all clients of one user may send, per worker process (token bucket); 0 = no limit.', format: 'non-negative-int', default: 0, env: 'KVSTORE_USER_COMMANDS_PER_SEC' },
+    clientsPerUser: { doc: 'Clients that may be authenticated as one user at once, per worker process; AUTH past it fails. 0 = no limit.', format: 'non-negative-int', default: 0, env: 'KVSTORE_CLIENTS_PER_USER' },
   },
   timeouts: {
     requestMs: { doc: 'A request not answered by its redis-server within this time fails with -ERR.', format: 'positive-int', default: 5000, env: 'KVSTORE_REQUEST_TIMEOUT_MS' },

@@ -3,6 +3,9 @@
  * `schema.ts` is the single source of truth for defaults and validation; this interface is its
  * typed shape. Keys marked "fixed" are a public contract (issue #4): never rename them.
  */
+import type { UserConfig } from '../security/UserDirectory';
+import type { BackendTlsConfig, ClientTlsConfig } from '../security/tls';
+
 export type Mode = 'cache' | 'store';
 export type HashAlgorithm = 'crc16' | 'murmur';
 
@@ -37,6 +40,12 @@ export interface LimitsConfig {
   pubsubOutputSoftSeconds: number;
   /** Bytes queued for one backend before the proxy stops reading from the clients feeding it. */
   backendHighWater: number;
+  /** Commands/s per client (token bucket); 0 = off. Fixed (issue #16). */
+  clientCommandsPerSec: number;
+  /** Commands/s per user, per worker; 0 = off. */
+  userCommandsPerSec: number;
+  /** Authenticated clients per user, per worker; 0 = off. */
+  clientsPerUser: number;
 }
 
 export interface TimeoutsConfig {
@@ -85,9 +94,18 @@ export interface KvstoreConfig {
   shards: ShardConfig[]; // fixed
   /** Client password (like requirepass); empty = none. */
   password: string;
+  /** ACL users (fixed, issue #16): Redis ACL SETUSER rule strings. */
+  users: UserConfig[];
+  /** Client TLS listener (fixed, issue #16). */
+  tls: ClientTlsConfig;
+  slowlog: { slowerThanUs: number; maxLen: number }; // fixed
+  hotKeys: { hitsPerSec: number; sampleRate: number }; // fixed
+  bigKeys: { bytes: number }; // fixed
   backend: {
     username: string;
     password: string;
+    /** TLS to the redis-servers (fixed, issue #16). */
+    tls: BackendTlsConfig;
     /** Connections per backend per worker; a client is pinned to one of them. */
     poolSize: number;
   };

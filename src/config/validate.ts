@@ -39,6 +39,20 @@ export function crossKeyProblems(config: KvstoreConfig): string[] {
     if (listenersCollide(config.admin, backend)) problems.push(`admin: ${config.admin.host}:${config.admin.port} is also the address of the ${role}`);
   }
 
+  if (config.tls.port !== 0) {
+    const tlsListen = { host: config.listen.host, port: config.tls.port };
+    if (listenersCollide(config.listen, tlsListen)) problems.push(`tls.port: ${config.tls.port} is also listen.port; give the TLS listener its own port (or listen.port: 0 for TLS only)`);
+    if (listenersCollide(config.admin, tlsListen)) problems.push(`tls.port: ${config.tls.port} is also admin.port`);
+    if (!config.tls.certFile || !config.tls.keyFile) problems.push('tls: tls.port is set but tls.certFile or tls.keyFile is empty; both are needed');
+    if (config.tls.requireClientCert && !config.tls.caFile) problems.push('tls.requireClientCert needs tls.caFile (the CA that signs the client certificates)');
+  }
+  if (config.backend.tls.enabled && (config.backend.tls.certFile === '') !== (config.backend.tls.keyFile === '')) {
+    problems.push('backend.tls: certFile and keyFile go together (a client certificate needs its key)');
+  }
+  if (config.password !== '' && config.users.some((u) => u.name === 'default')) {
+    problems.push('users: "default" is listed and password is set; give the default user its password in its rules (">secret") and leave password empty');
+  }
+
   const sentinelSeen = new Set<string>();
   for (const s of config.sentinels) {
     const key = canonicalAddress(s);

@@ -5,6 +5,7 @@
  * and exposes `status()` (for /topology, /stats, /metrics, INFO) and `switchover()`
  * (POST /failover, `kvstore ctl failover`).
  */
+import { backendTlsOptions } from '../security/tls';
 import type { KvstoreConfig } from '../config/types';
 import { TopologyError } from '../errors';
 import type { BackendHealthSummary } from '../supervisor/messages';
@@ -57,7 +58,8 @@ export class FailoverManager {
     /** Store mode in a fleet: the other proxies' confirmation that a master is down. */
     confirmDown?: (address: string) => Promise<boolean>,
   ) {
-    const backend = config.backend ? { username: config.backend.username || undefined, password: config.backend.password || undefined } : undefined;
+    const backendTls = config.backend?.tls?.enabled ? (backendTlsOptions(config.backend.tls, '') ?? undefined) : undefined;
+    const backend = config.backend ? { username: config.backend.username || undefined, password: config.backend.password || undefined, tls: backendTls } : undefined;
     this.health = new HealthChecker({ health: config.health, backend });
     if (config.mode === 'cache') {
       this.engine = 'cache-eject';

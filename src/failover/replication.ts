@@ -11,6 +11,8 @@ export interface ControlOptions {
   timeoutMs: number;
   username?: string;
   password?: string;
+  /** backend.tls: connect over TLS with these options. */
+  tls?: import('node:tls').ConnectionOptions;
 }
 
 /**
@@ -19,8 +21,8 @@ export interface ControlOptions {
  * reconnect: after one failure the client stays failed, so a decision sees it and stops.
  */
 export function connectControl(address: string, options: ControlOptions, strings = true): Promise<RespClient> {
-  const { timeoutMs, username, password } = options;
-  return RespClient.connect(address, { connectTimeoutMs: timeoutMs, commandTimeoutMs: timeoutMs, username, password, strings, reconnect: false });
+  const { timeoutMs, username, password, tls } = options;
+  return RespClient.connect(address, { connectTimeoutMs: timeoutMs, commandTimeoutMs: timeoutMs, username, password, strings, reconnect: false, tls });
 }
 
 export interface ReplicationInfo {

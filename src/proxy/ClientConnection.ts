@@ -25,6 +25,10 @@ import type { ByteStream, StreamHandler } from './io';
 import type { ClientInfo, ProxyContext, ProxyLimits } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
 import { ReaderHost, RequestReader } from './RequestReader';
+import type { AclUser } from '../security/AclUser';
+import type { TokenBucket } from '../observability/TokenBucket';
+import { RequestLog } from '../observability/RequestLog';
+import { turnMicros } from './FlushScheduler';
 import type { DedicatedSession } from './dedicated/DedicatedSession';
 import type { SessionClient } from './dedicated/types';
 import type { ClientSubscriptions } from './pubsub/PubSubHub';
@@ -49,8 +53,21 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   lastActive: number;
   readonly createdAt: number;
   name = '';
-  authed: boolean;
   proto: 2 | 3 = 2;
+  /** Set with `user` by ctx.security (attach, AUTH, RESET, reload). */
+  authed = false;
+  user!: AclUser;
+  /** GUARD_* bits: which per-command checks apply (0 = none, the common case). */
+  guard = 0;
+  bucket: TokenBucket | null = null;
+  userBucket: TokenBucket | null = null;
+  /** When the current read batch began (µs, src/observability): the start of its commands' latency. */
+  readAt = 0;
+  /** The command being dispatched: its offset in the read, and read offset → request log offset. */
+  cmdStart = 0;
+  logDelta = Number.NaN;
+  /** The bytes of requests in flight, while SLOWLOG is on (null otherwise). */
+  requestLog: RequestLog | null = null;
   readOnly = false;
   rewriting = false;
   readonly stream: ByteStream;
@@ -72,7 +89,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   ) {
     this.createdAt = clock.now();
     this.lastActive = this.createdAt;
-    this.authed = ctx.config.password === '';
+    ctx.security.attach(this, this.createdAt);
     this.replies = new ClientReplies(this);
     this.reader = new RequestReader(this);
     this.flow = new FlowControl(this);
@@ -116,6 +133,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.endSession();
     this.reader.clear();
     this.replies.clear();
+    this.requestLog = null;
     this.ctx.clientClosed(this);
   }
 
@@ -168,6 +186,16 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /** For shutdown: nothing in flight. */
   get idle(): boolean {
     return this.replies.inFlight === 0;
+  }
+
+  /** A read (or deferred commands) is about to be dispatched: one clock read per batch, the request log. */
+  beforeRead(chunk: Buffer, from: number, stop: number): void {
+    this.readAt = turnMicros();
+    if (this.ctx.observe.keepsRequests) this.logDelta = (this.requestLog ??= new RequestLog()).add(chunk, from, stop, this.replies.inFlight === 0);
+    else if (this.requestLog !== null) {
+      this.requestLog = null;
+      this.logDelta = Number.NaN;
+    }
   }
 
   /* ---------- ReplyTarget / DispatchClient ---------- */
@@ -336,6 +364,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
     this.reader.clear();
     this.replies.clear();
+    this.requestLog = null;
     this.ctx.clientClosed(this);
   }
 }

@@ -13,10 +13,16 @@
 import type { ByteStream } from './io';
 import type { ProxyContext } from './ProxyContext';
 import { ReplyRing, RingShape } from './ReplyRing';
+import type { RequestLog } from '../observability/RequestLog';
+import { turnMicros } from './FlushScheduler';
+import { keysWithAccess } from '../security/aclKeys';
 import type { ReplySink } from './ReplySink';
 
-/** 8 entries on first use; a ring a deep pipeline grew above 16 is dropped once empty. */
-const CLIENT_RING: RingShape = { initial: 8, keep: 16, withTimes: false };
+/**
+ * 8 entries on first use; a ring a deep pipeline grew above 16 is dropped once empty. Per entry
+ * also when its read began (latency) and its request-log offset (SLOWLOG), src/observability.
+ */
+const CLIENT_RING: RingShape = { initial: 8, keep: 16, withTimes: true, withAux: true };
 
 /** Added to a sequence number's command id (ids are >= -1): its reply is dropped (CLIENT REPLY OFF / SKIP). */
 const SILENT = -0x40000000;
@@ -30,6 +36,13 @@ export interface RepliesHost {
   readonly stream: ByteStream;
   readonly ctx: ProxyContext;
   readonly isClosed: boolean;
+  readonly remote: string;
+  readonly name: string;
+  /** Start of the current read batch (µs), the command's offset in the read, read → log offset. */
+  readonly readAt: number;
+  readonly cmdStart: number;
+  readonly logDelta: number;
+  readonly requestLog: RequestLog | null;
   /** Output was added: write it at the end of this turn. */
   outputAdded(): void;
   /** Every reply owed is out while dispatching is stopped (a dedicated-connection barrier). */
@@ -75,9 +88,19 @@ export class ClientReplies implements ReplySink {
 
   /** Take the next sequence number for command `id` (-1: none of the table's). */
   reserve(id: number): number {
-    if (this.mode === REPLY_ON) return this.ring.push(null, id);
-    if (this.mode === REPLY_SKIP) this.mode = REPLY_ON;
-    return this.ring.push(null, id + SILENT);
+    const ring = this.ring;
+    let seq: number;
+    if (this.mode === REPLY_ON) seq = ring.push(null, id);
+    else {
+      // CLIENT REPLY OFF/SKIP: the reply is read from the shard but not written
+      if (this.mode === REPLY_SKIP) this.mode = REPLY_ON;
+      seq = ring.push(null, id + SILENT);
+    }
+    // For latency and SLOWLOG: when its read began, where its bytes are in the request log.
+    const host = this.host;
+    ring.times![seq & ring.mask] = host.readAt;
+    ring.aux![seq & ring.mask] = host.cmdStart + host.logDelta;
+    return seq;
   }
 
   /** The reply to `tag`; may be a view into a read buffer, valid during this call only. */
@@ -90,7 +113,7 @@ export class ClientReplies implements ReplySink {
       if (tag > ring.head && tag < ring.tail) ring.objs[tag & ring.mask] = Buffer.from(reply);
       return;
     }
-    this.output(reply, 0, reply.length, ring.ints[tag & ring.mask]);
+    this.output(reply, 0, reply.length, tag & ring.mask);
     this.headAnswered(tag);
   }
 
@@ -99,7 +122,7 @@ export class ClientReplies implements ReplySink {
     if (this.host.isClosed) return;
     const ring = this.ring;
     if (tag !== ring.head || this.maps !== null) return this.onReply(tag, buf.subarray(start, end));
-    this.output(buf, start, end, ring.ints[tag & ring.mask]);
+    this.output(buf, start, end, tag & ring.mask);
     this.headAnswered(tag);
   }
 
@@ -130,7 +153,7 @@ export class ClientReplies implements ReplySink {
       const parked = parkedReplies[i];
       if (parked === null) break;
       parkedReplies[i] = null;
-      this.output(parked, 0, parked.length, ring.ints[i]);
+      this.output(parked, 0, parked.length, i);
     }
     ring.head = h;
     const host = this.host;
@@ -141,16 +164,47 @@ export class ClientReplies implements ReplySink {
     host.outputAdded();
   }
 
-  /** Copy one in-order reply, buf[start, end), into the stream's output; count error replies. */
-  private output(buf: Buffer, start: number, end: number, id: number): void {
+  /**
+   * Copy one in-order reply (ring entry `i`), buf[start, end), into the stream's output; count
+   * error replies; time it (src/observability: one histogram increment, slow and big compares).
+   */
+  private output(buf: Buffer, start: number, end: number, i: number): void {
     const host = this.host;
-    if (id < -1) return;
+    const ring = this.ring;
+    const id = ring.ints[i];
+    if (id < -1) return; // CLIENT REPLY OFF/SKIP
+    const ctx = host.ctx;
     if (buf[start] === 0x2d) {
-      const ctx = host.ctx;
       ctx.counters.totalErrors++;
       if (id >= 0) ctx.errors[id]++;
     }
+    if (id >= 0) {
+      const observe = ctx.observe;
+      const us = turnMicros() - ring.times![i];
+      observe.histograms.record(id, us);
+      if (us >= observe.slowerThanUs && observe.slowerThanUs >= 0) this.slow(id, us, ring.aux![i]);
+      if (end - start >= observe.bigBytes) this.bigReply(id, end - start, ring.aux![i]);
+    }
     host.stream.append(buf, start, end);
+  }
+
+  private slow(id: number, us: number, logOffset: number): void {
+    const host = this.host;
+    const name = host.ctx.routes[id].name;
+    let args = host.requestLog?.argsAt(logOffset) ?? null;
+    // A re-encoded command (inline with quotes, key rewrite) was not read from the logged bytes.
+    if (args !== null && args[0].toString('latin1').toLowerCase() !== name.split('|')[0]) args = null;
+    host.ctx.observe.slow(us, name, args, host.remote, host.name);
+  }
+
+  /** A reply of at least bigKeys.bytes. */
+  private bigReply(id: number, bytes: number, logOffset: number): void {
+    const host = this.host;
+    // While SLOWLOG keeps request bytes, the request names the key; otherwise the command does.
+    const args = host.requestLog?.argsAt(logOffset) ?? null;
+    const keys = args !== null ? keysWithAccess(id, args) : [];
+    const key = keys.length > 0 ? args![keys[0][0]].toString('latin1') : null;
+    host.ctx.observe.bigKeys.record('reply', key, -1, host.ctx.routes[id].name, bytes, host.remote);
   }
 
   private mapReply(tag: number, reply: Buffer): Buffer {

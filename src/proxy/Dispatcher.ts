@@ -19,13 +19,14 @@
  * arrays, and the forwarded command is a byte range of the read.
  */
 import {
-  C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN, F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, SLOT_NONE,
+  ARG_STRIDE, C_ARGC, C_CMD, C_END, C_FLAGS, C_KEY0, C_NKEYS, C_SLOT, C_START, CMD_STRIDE, CMD_UNKNOWN, F_BAD_KEYS, F_NEEDS_DECODE, KEY_STRIDE, SLOT_NONE,
 } from '../native/api';
 import { NO_SHARD } from '../topology/slots';
 import { WRITES } from './dedicated/commandKinds';
 import { Offer, offerToSession } from './dedicated/offer';
 import { CommandRoute, Route } from './CommandRoutes';
 import { fanOut } from './FanOut';
+import { turnNow } from './FlushScheduler';
 import { allKeysOnOneShard, argsOf, DispatchClient, forwardRead, forwardToShard } from './Forwarding';
 import { runProxyCommand } from './ProxyCommands';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
@@ -112,11 +113,25 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
     client.replyNow(id, ERRORS.noAuth);
     return false;
   }
+  if (client.guard !== 0) {
+    // A restricted user or a rate limit (src/security/WorkerSecurity.ts); 0 for the default user.
+    const denied = ctx.security.denial(client, id, chunk, ctx.binding.batch, base, () => argsOf(ctx, chunk, base), turnNow());
+    if (denied !== null) {
+      client.session?.queueError(); // inside MULTI, EXEC then aborts (as Redis does for -NOPERM)
+      client.replyNow(id, denied);
+      return false;
+    }
+  }
   if (ctx.clientDirectory.pauseUntil !== 0 && route.pausable && ctx.clientDirectory.holds(route.isWrite)) {
     client.holdForPause();
     return false;
   }
   ctx.calls[id]++;
+  client.cmdStart = cmds[base + C_START];
+  const observe = ctx.observe;
+  // Hot keys: one command in 1/sampleRate hands its keys over; big values: one compare.
+  if (observe.hotKeys.shouldSample() && cmds[base + C_NKEYS] > 0) sampleHotKeys(ctx, chunk, base);
+  if (cmds[base + C_END] - cmds[base + C_START] >= observe.bigBytes) bigRequest(client, chunk, base, route);
   if (client.pubsub !== null && subscribedModeCommand(client, chunk, base, route)) return false;
   if (client.session !== null || route.route === Route.Dedicated) {
     const offer = offerToSession(client, chunk, base, route);
@@ -124,6 +139,28 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
     if (offer === Offer.Rewrite) return slowPath(client, chunk, base, route, dispatchCommand);
   }
   return BY_ROUTE[route.route](client, chunk, base, route, flags);
+}
+
+function sampleHotKeys(ctx: DispatchClient['ctx'], chunk: Buffer, base: number): void {
+  const batch = ctx.binding.batch;
+  const k0 = batch.cmds[base + C_KEY0];
+  const nk = batch.cmds[base + C_NKEYS];
+  for (let k = 0; k < nk; k++) {
+    const a = batch.keys[(k0 + k) * KEY_STRIDE] * ARG_STRIDE;
+    ctx.observe.hotKeys.sample(chunk.toString('latin1', batch.args[a], batch.args[a] + batch.args[a + 1]));
+  }
+}
+
+/** A request of at least bigKeys.bytes: its first key (the value written) is a big key. */
+function bigRequest(client: DispatchClient, chunk: Buffer, base: number, route: CommandRoute): void {
+  const batch = client.ctx.binding.batch;
+  const cmds = batch.cmds;
+  let key: string | null = null;
+  if (cmds[base + C_NKEYS] > 0) {
+    const a = batch.keys[cmds[base + C_KEY0] * KEY_STRIDE] * ARG_STRIDE;
+    key = chunk.toString('latin1', batch.args[a], batch.args[a] + Math.min(batch.args[a + 1], 1024));
+  }
+  client.ctx.observe.bigKeys.record('request', key, cmds[base + C_SLOT], route.name, cmds[base + C_END] - cmds[base + C_START], client.remote);
 }
 
 /** Keyed commands: one shard, bytes forwarded untouched (Redis Cluster's same-slot rule). */

@@ -21,6 +21,18 @@ export function turnNow(): number {
   return inBatch ? batchTime : Date.now();
 }
 
+let batchMicros = -1;
+
+/**
+ * A monotonic clock in µs for command latencies (src/observability): within a read batch read
+ * once, on first use, so timing every command costs no clock read of its own.
+ */
+export function turnMicros(): number {
+  if (!inBatch) return performance.now() * 1000;
+  if (batchMicros < 0) batchMicros = performance.now() * 1000;
+  return batchMicros;
+}
+
 function run(): void {
   armed = false;
   const batch = queue;
@@ -49,6 +61,7 @@ export function readBatch(deliver: (count: number) => void, count: number): void
   if (inBatch) return deliver(count);
   inBatch = true;
   batchTime = Date.now();
+  batchMicros = -1;
   try {
     deliver(count);
   } finally {

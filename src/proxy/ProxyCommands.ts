@@ -15,7 +15,12 @@ import {
 } from './Resp';
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
+import { aclCommand, PROXY_ACL_COMMANDS } from '../security/aclCommands';
+import { slowlogCount, slowlogReply } from '../observability/SlowLog';
+
 import { nativeIoTotals } from './io';
+
+const SLOWLOG_COUNT_ERROR = errorReply('ERR count should be greater than or equal to -1');
 import { keysCommand, randomKeyCommand, scanNames, scanOptions } from '../keyrewrite/keyNameCommands';
 
 type Handler = (client: ClientSession, ctx: ProxyContext, args: Buffer[], seq: number) => void;
@@ -41,11 +46,15 @@ function validClientName(name: Buffer): boolean {
   return true;
 }
 
-/** `AUTH user pw` / `HELLO 2 AUTH user pw`: only the default user exists (nopass without a password). */
-function checkPassword(ctx: ProxyContext, user: string, password: Buffer): boolean {
-  if (user !== 'default') return false;
-  if (ctx.config.password === '') return true;
-  return password.toString('utf8') === ctx.config.password;
+/**
+ * `AUTH [user] pw` / `HELLO 2 AUTH user pw`: the user of the config (src/security), when it is on
+ * and the password is one of its own (or it is nopass); then the client becomes that user.
+ * Returns the error reply, or null when logged in.
+ */
+function login(client: ClientSession, ctx: ProxyContext, name: string, password: Buffer): Buffer | null {
+  const user = ctx.security.users.get(name);
+  if (!user || !user.checkPassword(password)) return ERRORS.wrongPass;
+  return ctx.security.login(client, user, Date.now());
 }
 
 const HANDLERS: Record<string, Handler> = {
@@ -66,7 +75,7 @@ const HANDLERS: Record<string, Handler> = {
   reset(client, ctx, _args, seq) {
     client.name = '';
     client.proto = 2;
-    client.authed = ctx.config.password === '';
+    ctx.security.logout(client, Date.now());
     client.readOnly = false;
     client.onReply(seq, simpleReply('RESET'));
   },
@@ -93,13 +102,9 @@ const HANDLERS: Record<string, Handler> = {
 
   auth(client, ctx, args, seq) {
     if (args.length > 3) return client.onReply(seq, ERRORS.syntax);
-    let ok: boolean;
-    if (args.length === 2) {
-      if (ctx.config.password === '') return client.onReply(seq, ERRORS.authWithoutPassword);
-      ok = args[1].toString('utf8') === ctx.config.password;
-    } else ok = checkPassword(ctx, args[1].toString('utf8'), args[2]);
-    if (ok) client.authed = true;
-    client.onReply(seq, ok ? OK : ERRORS.wrongPass);
+    if (args.length === 2 && ctx.security.users.defaultUser.nopass) return client.onReply(seq, ERRORS.authWithoutPassword);
+    const failed = args.length === 2 ? login(client, ctx, 'default', args[1]) : login(client, ctx, args[1].toString('utf8'), args[2]);
+    client.onReply(seq, failed ?? OK);
   },
 
   /**
@@ -118,14 +123,12 @@ const HANDLERS: Record<string, Handler> = {
       proto = ver;
     }
     let name: Buffer | null = null;
-    let user: Buffer | null = null;
-    let password: Buffer | null = null;
+    let auth: [Buffer, Buffer] | null = null;
     for (let i = 2; i < args.length; i++) {
       const opt = lower(args[i]);
       const more = args.length - 1 - i;
       if (opt === 'auth' && more >= 2) {
-        user = args[i + 1];
-        password = args[i + 2];
+        auth = [args[i + 1], args[i + 2]];
         i += 2;
       } else if (opt === 'setname' && more >= 1) {
         name = args[++i];
@@ -133,9 +136,10 @@ const HANDLERS: Record<string, Handler> = {
         return client.onReply(seq, errorReply("ERR Syntax error in HELLO option '", args[i], "'"));
       }
     }
-    if (user !== null && password !== null) {
-      if (!checkPassword(ctx, user.toString('utf8'), password)) return client.onReply(seq, ERRORS.wrongPass);
-      client.authed = true;
+    if (auth !== null) {
+      // a user of `users:` (src/security), or the default user with `password`
+      const failed = login(client, ctx, auth[0].toString('utf8'), auth[1]);
+      if (failed !== null) return client.onReply(seq, failed);
     }
     if (!client.authed) return client.onReply(seq, ERRORS.helloNoAuth);
     if (name !== null) {
@@ -232,7 +236,11 @@ const HANDLERS: Record<string, Handler> = {
       if (ok.length === 0) return replies[0];
       const unavailable = ctx.router.shards.filter((_, i) => isErrorReply(replies[i])).map((s) => s.name);
       const texts = ok.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
-      return verbatimReply(client.proto, mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null));
+      const merged = mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null);
+      // The shard's latencystats are its own execution times: the proxy's (first byte read to
+      // reply written, this worker) replace them.
+      const withLatency = sections.some((s) => ['latencystats', 'all', 'everything'].includes(s));
+      return verbatimReply(client.proto, withLatency ? replaceSection(merged, 'Latencystats', ctx.observe.histograms.infoLines(ctx.routes.map((r) => r.name))) : merged);
     });
   },
 
@@ -349,6 +357,32 @@ function proxyConfig(ctx: ProxyContext): Map<string, string> {
   ]);
 }
 
+/** ACL: users live in the proxy's config (src/security/aclCommands.ts). */
+for (const name of PROXY_ACL_COMMANDS) {
+  const sub = name.slice(4);
+  HANDLERS[name] = (client, ctx, args, seq) => client.onReply(seq, aclCommand(sub, args.slice(2), client.user, ctx.security.users));
+}
+
+/** SLOWLOG: this worker's entries (the admin API's GET /slowlog merges all workers). */
+HANDLERS['slowlog|get'] = (client, ctx, args, seq) => {
+  const count = slowlogCount(args[2]);
+  client.onReply(seq, count === null ? SLOWLOG_COUNT_ERROR : slowlogReply(ctx.observe.slowlog.get(count)));
+};
+HANDLERS['slowlog|len'] = (client, ctx, _args, seq) => client.onReply(seq, integerReply(ctx.observe.slowlog.length));
+HANDLERS['slowlog|reset'] = (client, ctx, _args, seq) => {
+  ctx.observe.slowlog.reset();
+  client.onReply(seq, OK);
+};
+HANDLERS['slowlog|help'] = (client, _ctx, _args, seq) =>
+  client.onReply(seq, arrayReply([
+    'SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+    'GET [<count>]', "    Return top <count> entries from the slowlog (default: 10, -1 mean all).", "    Entries are made of:", '    id, timestamp, time in microseconds, arguments array, client IP and port,', '    client name',
+    'LEN', '    Return the length of the slowlog.',
+    'RESET', '    Reset the slowlog.',
+    'HELP', '    Print this help.',
+    'Kvstore: times are from the first byte read to the reply written, per worker (GET /slowlog merges the workers).',
+  ].map((l) => simpleReply(l))));
+
 /** COMMAND and its subcommands: answered by a backend (every shard runs the same Redis). */
 const forwardToFirstShard: Handler = (client, ctx, args, seq) => client.forwardTo(ctx.router.keylessShard, encodeCommand(args), seq);
 for (const name of ['command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']) {
@@ -433,6 +467,13 @@ function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
     ...(ctx.backendHealth ?? []).map((b, i) =>
       `backend${i}:address=${b.address},shard=${b.shard ?? ''},role=${b.role ?? ''},state=${b.state},last_error=${(b.lastError ?? '').replace(/[\r\n,]/g, ' ')}`),
   ];
+}
+
+/** `text` with its `# <name>` section replaced by `lines` (added at the end when absent). */
+export function replaceSection(text: string, name: string, lines: string[]): string {
+  const blocks = text.split('\r\n\r\n').map((b) => b.replace(/\r\n$/, '')).filter((b) => b.length > 0 && !b.startsWith(`# ${name}`));
+  blocks.push([`# ${name}`, ...lines].join('\r\n'));
+  return blocks.join('\r\n\r\n') + '\r\n';
 }
 
 /**

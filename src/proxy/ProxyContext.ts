@@ -10,6 +10,8 @@ import type { CommandRoute } from './CommandRoutes';
 import type { Router } from './Router';
 import type { EngineOptions, HotPathBinding } from './HotPathBinding';
 import type { ProxyHooks } from './Hooks';
+import type { WorkerSecurity } from '../security/WorkerSecurity';
+import type { WorkerObservability } from '../observability/WorkerObservability';
 import type { DedicatedPool } from './dedicated/DedicatedPool';
 import type { LeaseFence } from './LeaseFence';
 import type { PubSubHub } from './pubsub/PubSubHub';
@@ -44,6 +46,10 @@ export interface ProxyContext {
   readonly routes: CommandRoute[];
   readonly routeByName: Map<string, CommandRoute>;
   readonly hooks: ProxyHooks;
+  /** Users, ACL checks and rate limits (src/security/WorkerSecurity.ts). */
+  readonly security: WorkerSecurity;
+  /** Latency histograms, SLOWLOG, hot and big keys (src/observability/WorkerObservability.ts). */
+  readonly observe: WorkerObservability;
   /** A fleet proxy's lease deadline (see LeaseFence); inert outside a fleet. */
   readonly fence: LeaseFence;
   /** Per command id: calls and error replies. */

@@ -30,6 +30,13 @@ import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
 import { ByteStream, ClientListener, enableNativeIo, listenForClients, nativeIoTotals } from './io';
+import { NodeStream } from './io/NodeStream';
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { backendTlsIo, createClientTlsServer, reloadClientTls } from '../security/tls';
+import { WorkerSecurity } from '../security/WorkerSecurity';
+import { WorkerObservability } from '../observability/WorkerObservability';
+import cluster from 'node:cluster';
 import { DedicatedPool } from './dedicated/DedicatedPool';
 import { PubSubHub } from './pubsub/PubSubHub';
 
@@ -58,6 +65,10 @@ function sharedHotPath(): HotPath {
 export class ProxyServer extends EventEmitter {
   private readonly ctx: ProxyContext;
   private listener: ClientListener | null = null;
+  /** The client TLS listener (tls.port), served through NodeStream; null without TLS. */
+  private tlsServer: tls.Server | null = null;
+  /** The TLS listener's bound port (after listen), or null. */
+  tlsPort: number | null = null;
   private readonly connections = new Set<ClientConnection>();
   private closing = false;
   private readonly log: Logger;
@@ -84,7 +95,8 @@ export class ProxyServer extends EventEmitter {
     const engine = engineOptions(options.config);
     binding.useEngineOptions(engine);
     const nativeIo = enableNativeIo(options.config.io === 'native', hot.nativeEnabled);
-    const io = options.io ?? systemIo;
+    // backend.tls: backend streams are TLS sockets in Node (the addon's sockets are plain TCP).
+    const io = options.io ?? (options.config.backend.tls.enabled ? backendTlsIo(options.config.backend.tls) : systemIo);
     this.clock = io.clock;
     const router = new Router(options.config, binding, log, nativeIo, io);
     const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };
@@ -100,6 +112,8 @@ export class ProxyServer extends EventEmitter {
       routes,
       routeByName: byName,
       hooks: this.hooks,
+      security: new WorkerSecurity(options.config),
+      observe: new WorkerObservability(options.config, routes.length, log, cluster.worker?.id ?? 0),
       fence: new LeaseFence((reply) => {
         router.setFence(reply);
         // Transactions and blocked commands must not go on against a table that may be stale.
@@ -118,6 +132,7 @@ export class ProxyServer extends EventEmitter {
       log,
       startedAt: Date.now(),
       clientClosed: (client) => {
+        if (clients.has(client)) this.ctx.security.detach(client as ClientConnection);
         clients.delete(client);
         this.connections.delete(client as ClientConnection);
         this.emit('clientClosed', client.id);
@@ -141,8 +156,46 @@ export class ProxyServer extends EventEmitter {
     return this.ctx.pubsub;
   }
 
-  /** Listen on config.listen (port 0 = ephemeral); resolves with the bound address. */
+  /** Plain TCP is off when listen.port is 0 and a TLS port is set (TLS only); see docs/config.md. */
+  private get plainListener(): boolean {
+    const c = this.ctx.config;
+    return !(c.listen.port === 0 && c.tls.port !== 0);
+  }
+
+  /**
+   * Listen on config.listen (port 0 = ephemeral, unless TLS only: see plainListener) and on
+   * tls.port; resolves with the plain listener's address (the TLS one when it is the only one).
+   */
   async listen(): Promise<{ host: string; port: number }> {
+    let tlsAddress: { host: string; port: number } | null = null;
+    if (this.ctx.config.tls.port !== 0 && this.tlsServer === null) tlsAddress = await this.listenTls();
+    if (!this.plainListener) return tlsAddress ?? { host: this.ctx.config.listen.host, port: this.tlsPort! };
+    return this.listenPlain();
+  }
+
+  /** TLS clients: Node's tls.Server (OpenSSL); each secure socket is served through NodeStream. */
+  private async listenTls(): Promise<{ host: string; port: number }> {
+    const server = createClientTlsServer(
+      this.ctx.config.tls,
+      (socket) => this.accept(new NodeStream(socket)),
+      (err) => this.log.debug({ err: err.message }, 'TLS handshake failed'),
+    );
+    this.tlsServer = server;
+    server.on('error', (err) => this.log.error({ err }, 'TLS listening socket error'));
+    const { host } = this.ctx.config.listen;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port: this.ctx.config.tls.port }, () => {
+        server.off('error', reject);
+        const addr = server.address() as net.AddressInfo;
+        this.tlsPort = addr.port;
+        this.log.info({ host: addr.address, port: addr.port, requireClientCert: this.ctx.config.tls.requireClientCert }, 'proxy listening (TLS)');
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  private async listenPlain(): Promise<{ host: string; port: number }> {
     if (this.listener !== null) return this.listener.address;
     const { host, port } = this.ctx.config.listen;
     this.listener = await listenForClients({
@@ -232,6 +285,17 @@ export class ProxyServer extends EventEmitter {
     this.ctx.pubsub.applyConfig(config);
     this.migration.applyConfig(config);
     for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
+    // Users change live: a client keeps its user (new rules); one whose user is gone is closed, as Redis does.
+    for (const orphan of this.ctx.security.applyConfig(config, this.connections, Date.now())) (orphan as ClientConnection).destroy();
+    this.ctx.observe.applyConfig(config);
+    if (this.tlsServer !== null) {
+      // New certificates for new handshakes; open TLS connections keep theirs.
+      try {
+        reloadClientTls(this.tlsServer, config.tls);
+      } catch (err) {
+        this.log.error({ err }, 'TLS certificates not reloaded; the previous ones stay in use');
+      }
+    }
   }
 
   get epoch(): number {
@@ -272,6 +336,7 @@ export class ProxyServer extends EventEmitter {
       totalCommands: ctx.counters.totalCommands,
       totalErrors: ctx.counters.totalErrors,
       backends,
+      observability: ctx.observe.stats(),
     };
   }
 
@@ -279,7 +344,11 @@ export class ProxyServer extends EventEmitter {
   async close(drainMs: number): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const serverClosed = this.listener?.close() ?? Promise.resolve();
+    const tlsServer = this.tlsServer;
+    const serverClosed = Promise.all([
+      this.listener?.close() ?? Promise.resolve(),
+      new Promise<void>((resolve) => (tlsServer?.listening ? tlsServer.close(() => resolve()) : resolve())),
+    ]);
     for (const c of this.connections) c.stopReading();
     const deadline = Date.now() + drainMs;
     while (Date.now() < deadline && [...this.connections].some((c) => !c.idle)) await new Promise((r) => setTimeout(r, 5));
@@ -290,6 +359,7 @@ export class ProxyServer extends EventEmitter {
     this.ctx.pubsub.close();
     await this.ctx.router.close(0);
     await serverClosed;
+    this.ctx.observe.close();
     this.emit('close');
   }
 }

@@ -18,8 +18,10 @@ export interface RingShape {
   readonly initial: number;
   /** Capacity kept when the ring empties (larger rings are dropped back to nothing). */
   readonly keep: number;
-  /** Keep a write time per entry (backends: the request timeout). */
+  /** Keep a write time per entry (backends: the request timeout; clients: when read, µs). */
   readonly withTimes: boolean;
+  /** Keep a second number per entry (clients: the request's offset in their request log). */
+  readonly withAux?: boolean;
 }
 
 export class ReplyRing<T> {
@@ -31,8 +33,10 @@ export class ReplyRing<T> {
   mask = -1;
   objs: (T | null)[] = NOTHING;
   ints: number[] = NOTHING_INT;
-  /** Only for rings created with times (backends). */
+  /** Only for rings created with times (backends: when written; clients: when read, in µs). */
   times: number[] | null = null;
+  /** A second number per entry, only for rings created with it (clients: the request's offset in their request log). */
+  aux: number[] | null = null;
 
   constructor(private readonly shape: RingShape) {}
 
@@ -56,6 +60,7 @@ export class ReplyRing<T> {
       this.objs = NOTHING;
       this.ints = NOTHING_INT;
       this.times = null;
+      this.aux = null;
       this.mask = -1;
     }
   }
@@ -66,6 +71,7 @@ export class ReplyRing<T> {
     this.objs = NOTHING;
     this.ints = NOTHING_INT;
     this.times = null;
+    this.aux = null;
     this.mask = -1;
   }
 
@@ -74,6 +80,7 @@ export class ReplyRing<T> {
     const objs: (T | null)[] = new Array(cap).fill(null);
     const ints: number[] = new Array(cap).fill(0);
     const times: number[] | null = this.shape.withTimes ? new Array(cap).fill(0) : null;
+    const aux: number[] | null = this.shape.withAux ? new Array(cap).fill(0) : null;
     const newMask = cap - 1;
     for (let s = this.head; s < this.tail; s++) {
       const from = s & this.mask;
@@ -81,10 +88,12 @@ export class ReplyRing<T> {
       objs[to] = this.objs[from];
       ints[to] = this.ints[from];
       if (times !== null) times[to] = this.times![from];
+      if (aux !== null) aux[to] = this.aux![from];
     }
     this.objs = objs;
     this.ints = ints;
     this.times = times;
+    this.aux = aux;
     this.mask = newMask;
   }
 }

@@ -7,6 +7,7 @@
 import { errorReply } from './ErrorReply';
 import type { Logger } from '../log';
 import type { ReplySink } from './ReplySink';
+import type { GuardedClient } from '../security/WorkerSecurity';
 
 export interface ReplyTarget {
   /** The reply to request `seq` (a slot reserved by the dispatcher); the target copies what it keeps. */
@@ -22,7 +23,7 @@ export interface ReplyTarget {
 }
 
 /** A ReplyTarget with the session state that proxy-answered commands read and change. */
-export interface ClientSession extends ReplyTarget {
+export interface ClientSession extends ReplyTarget, GuardedClient {
   readonly id: number;
   /** "address:port" of the client. */
   readonly remote: string;

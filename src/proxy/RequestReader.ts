@@ -27,6 +27,8 @@ export interface ReaderHost extends DispatchClient {
   readonly reading: boolean;
   /** Reply `reply` after every earlier reply, then close (Redis's behaviour on bad input). */
   protocolError(reply: Buffer): void;
+  /** chunk[from, stop) is about to be dispatched (latency start, SLOWLOG's request log). */
+  beforeRead(chunk: Buffer, from: number, stop: number): void;
 }
 
 export class RequestReader {
@@ -100,6 +102,7 @@ export class RequestReader {
     const binding = host.ctx.binding;
     binding.useEngineOptions(host.ctx.engine);
     const hot = binding.hot;
+    host.beforeRead(chunk, from, stop);
     for (;;) {
       hot.parseRequests(chunk, from, stop, resumeAt, resumeArgs);
       resumeAt = 0; // (a resume point is for the first call only)

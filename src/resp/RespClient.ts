@@ -13,6 +13,7 @@
  * (`pipeline` returns it as a value instead); `raw` resolves with the reply's bytes, errors too.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { BackendError, RedisReplyError } from '../errors';
 import { parseAddress } from './address';
@@ -30,6 +31,8 @@ export interface RespClientOptions {
   strings?: boolean;
   /** After a failure, connect again on the next command (default true). */
   reconnect?: boolean;
+  /** Connect over TLS with these options (backend.tls: redis-servers on their tls-port). */
+  tls?: tls.ConnectionOptions;
 }
 
 interface Pending {
@@ -158,7 +161,7 @@ export class RespClient extends EventEmitter {
       let socket: net.Socket;
       try {
         const { host, port } = parseAddress(this.address);
-        socket = net.connect({ host, port });
+        socket = this.options.tls ? tls.connect({ host, port, ...this.options.tls }) : net.connect({ host, port });
       } catch (err) {
         // Not synchronously: connect() has not stored this attempt yet.
         process.nextTick(() => this.fail(err as Error));
@@ -176,7 +179,7 @@ export class RespClient extends EventEmitter {
       socket.on('close', () => {
         if (this.socket === socket) this.fail(this.error('connection closed'));
       });
-      socket.once('connect', () => {
+      socket.once(this.options.tls ? 'secureConnect' : 'connect', () => {
         if (this.socket !== socket) return;
         const { username, password } = this.options;
         if (!password) return this.becomeReady();

@@ -31,7 +31,7 @@ import { registerCoreMetrics } from './coreMetrics';
 import { EpochBarrier, WorkerEpochBarrier } from './EpochBarrier';
 import { ListenAddress, ListenPort } from './listen';
 import { workersBindOwnSockets } from '../proxy/io/ClientListener';
-import type { PrimaryToWorker, ScriptChange } from './messages';
+import type { PrimaryToWorker, ScriptChange, WorkerStats } from './messages';
 import { loadPrimaryPlugins, PrimaryPlugin } from './plugins';
 import { removePortFile, writePortFile } from './portFile';
 import { reconcileShards } from './reconcile';
@@ -186,6 +186,10 @@ export class Supervisor implements AdminContext {
 
   aggregatedStats(): Promise<AggregatedStats> {
     return this.stats.aggregated();
+  }
+
+  async workerStats(): Promise<WorkerStats[]> {
+    return (await this.stats.collect()).map((w) => w.stats);
   }
 
   redactedConfig(): KvstoreConfig {

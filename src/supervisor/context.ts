@@ -11,7 +11,7 @@ import type { Logger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
 import type { EpochBarrier } from './EpochBarrier';
 import type { ListenAddress } from './listen';
-import type { PrimaryToWorker, ScriptChange } from './messages';
+import type { PrimaryToWorker, ScriptChange, WorkerStats } from './messages';
 import type { AggregatedStats } from './stats';
 import type { PreCommitHook, TopologyMutation } from './TopologyPublisher';
 import type { WorkerInfo } from './WorkerPool';
@@ -69,6 +69,8 @@ export interface PrimaryContext {
    * prepare servers the change starts routing to). A hook that throws aborts the change.
    */
   beforeTopologyChange(hook: PreCommitHook): void;
+  /** Each ready worker's own stats, as it answered (e.g. SLOWLOG entries, hot keys). */
+  workerStats(): Promise<WorkerStats[]>;
 }
 
 /** The core admin endpoints' view: a plugin's context plus the primary's own state. */

@@ -2,6 +2,7 @@
  * IPC between the primary and its workers (node:cluster, JSON messages). The primary pushes the
  * whole topology; workers report stats when asked. Every message has a `type`.
  */
+import type { ObservabilityStats } from '../observability/WorkerObservability';
 import type { MetricsJson } from '../admin/metrics';
 import type { ClientQuery, ClientQueryResult } from '../proxy/clients/ClientQuery';
 import type { KvstoreConfig } from '../config/types';
@@ -94,4 +95,6 @@ export interface WorkerStats {
   totalCommands: number;
   totalErrors: number;
   backends: Record<string, { address: string; connected: boolean; pending: number; errors: number }>;
+  /** Latency histograms, SLOWLOG, hot and big keys of this worker (src/observability). */
+  observability?: ObservabilityStats;
 }

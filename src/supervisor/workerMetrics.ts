@@ -10,6 +10,8 @@
  */
 import { counterFrom, gaugeFrom, MetricsJson, Registry } from '../admin/metrics';
 import type { WorkerStats } from './messages';
+import { registerLatencyMetric } from '../observability/latencyMetric';
+import { commands as commands_ } from '../commands/table';
 
 export const workerRegistry = new Registry();
 
@@ -34,6 +36,7 @@ export class WorkerMetrics {
     gaugeFrom(registry, 'kvstore_backend_pending', 'Requests waiting for a reply from the backend.', () => backends((b) => b.pending), backendLabels);
     counterFrom(registry, 'kvstore_backend_errors_total', 'Backend connection errors.', () => backends((b) => b.errors), backendLabels);
     gaugeFrom(registry, 'kvstore_native_enabled', '1 when workers run the C++ hot path.', () => (s()?.nativeEnabled ? 1 : 0), { aggregator: 'min' });
+    registerLatencyMetric(registry, () => s()?.observability?.latency, commands_.map((c) => c.name));
     const nb = () => s()?.nativeBuffers;
     gaugeFrom(
       registry,

@@ -33,8 +33,10 @@ function parsePrometheus(text: string): Map<string, { type: string; help: string
       if (!f || f.type) throw new Error(`TYPE for ${m[1]} without HELP or twice`);
       f.type = m[2];
     } else if ((m = line.match(sampleRe))) {
-      const f = families.get(m[1]);
-      if (!f || !f.type) throw new Error(`sample ${m[1]} before its TYPE`);
+      // A histogram's samples are <name>_bucket, <name>_sum and <name>_count.
+      const base = families.has(m[1]) ? m[1] : m[1].replace(/_(bucket|sum|count)$/, '');
+      const f = families.get(base);
+      if (!f || !f.type || (base !== m[1] && f.type !== 'histogram')) throw new Error(`sample ${m[1]} before its TYPE`);
       const labels: Record<string, string> = {};
       if (m[3]) {
         labelRe.lastIndex = 0;

@@ -30,6 +30,8 @@ export interface QueryableClient {
   readonly lastActive: number;
   readonly name: string;
   readonly proto: 2 | 3;
+  /** The ACL user it is logged in as (src/security). */
+  readonly user: { readonly name: string };
   /** Close now (CLIENT KILL of another client). */
   kill(): void;
   /** Close after the replies owed (CLIENT KILL of itself, as Redis). */
@@ -61,7 +63,7 @@ export function matches(c: QueryableClient, f: ClientFilter, laddr: string): boo
   if (f.ids && !f.ids.includes(c.id)) return false;
   if (f.addr !== undefined && c.remote !== f.addr) return false;
   if (f.laddr !== undefined && laddr !== f.laddr) return false;
-  if (f.user !== undefined && f.user !== 'default') return false;
+  if (f.user !== undefined && f.user !== c.user.name) return false;
   if (f.skipId !== undefined && c.id === f.skipId) return false;
   return true;
 }
@@ -73,7 +75,7 @@ export function matches(c: QueryableClient, f: ClientFilter, laddr: string): boo
 export function clientLine(c: Omit<QueryableClient, 'kill' | 'endAfterReplies'>, laddr: string, now: number): string {
   const age = Math.floor((now - c.createdAt) / 1000);
   const idle = Math.floor((now - c.lastActive) / 1000);
-  return `id=${c.id} addr=${c.remote} laddr=${laddr} fd=-1 name=${c.name} age=${age} idle=${idle} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 user=default redir=-1 resp=${c.proto}`;
+  return `id=${c.id} addr=${c.remote} laddr=${laddr} fd=-1 name=${c.name} age=${age} idle=${idle} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 user=${c.user.name} redir=-1 resp=${c.proto}`;
 }
 
 /** Run `query` on this worker's clients. */

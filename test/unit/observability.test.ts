@@ -1,0 +1,133 @@
+/**
+ * Unit tests of src/observability/: histogram buckets and percentiles, SLOWLOG entries
+ * (Redis's truncation and redaction), hot-key sampling, big keys, token buckets.
+ */
+import test from 'ava';
+import fc from 'fast-check';
+import { BigKeys, mergeBigKeys } from '../../src/observability/BigKeys';
+import { HotKeys, mergeHotKeys } from '../../src/observability/HotKeys';
+import { BUCKETS, bucketHigh, bucketOf, LatencyHistograms } from '../../src/observability/LatencyHistograms';
+import { mergeSlowlogs, SlowLog, slowlogArgs, slowlogReply } from '../../src/observability/SlowLog';
+import { TokenBucket } from '../../src/observability/TokenBucket';
+import { decodeReply } from '../../src/resp';
+
+test('histogram buckets: exact below 32 µs, at most 1/16 relative error above, monotonic', (t) => {
+  for (let v = 0; v < 32; v++) t.is(bucketHigh(bucketOf(v)), v);
+  fc.assert(
+    fc.property(fc.integer({ min: 32, max: 2 ** 37 - 1 }), (v) => {
+      const b = bucketOf(v);
+      const high = bucketHigh(b);
+      return b < BUCKETS && high >= v && (b === 0 || bucketHigh(b - 1) < v) && (high - v) / v <= 1 / 16;
+    }),
+  );
+  t.is(bucketOf(2 ** 45), BUCKETS - 1, 'clamped');
+  for (let b = 1; b < BUCKETS; b++) if (bucketHigh(b) <= bucketHigh(b - 1)) t.fail(`bucket ${b}`);
+});
+
+test('histograms: percentiles, merge of worker snapshots, INFO latencystats lines', (t) => {
+  const w1 = new LatencyHistograms(3);
+  const w2 = new LatencyHistograms(3);
+  for (let i = 1; i <= 990; i++) w1.record(1, 10);
+  for (let i = 1; i <= 9; i++) w2.record(1, 1000);
+  w2.record(1, 100000);
+  const total = new LatencyHistograms(3);
+  total.merge(w1.snapshot());
+  total.merge(w2.snapshot());
+  t.is(total.totals[1], 1000);
+  t.is(total.percentile(1, 50), 10);
+  t.is(total.percentile(1, 99), 10);
+  t.true(total.percentile(1, 99.9) >= 1000 && total.percentile(1, 99.9) <= 1000 * (1 + 1 / 16));
+  t.true(total.percentile(1, 100) >= 100000);
+  t.is(total.countAtOrBelow(1, 10), 990);
+  t.is(total.sums[1], 990 * 10 + 9 * 1000 + 100000);
+  t.deepEqual(total.infoLines(['a', 'get', 'set']), [`latency_percentiles_usec_get:p50=10.000,p99=10.000,p99.9=${total.percentile(1, 99.9).toFixed(3)}`]);
+  t.deepEqual(Object.keys(w1.snapshot()), ['1'], 'only non-empty rows travel');
+});
+
+test('SLOWLOG arguments: 32 at most (the last counts the rest), 128 bytes each, AUTH redacted', (t) => {
+  const many = ['rpush', 'l', ...Array.from({ length: 38 }, (_, i) => String(i + 1))].map((s) => Buffer.from(s));
+  const args = slowlogArgs(many);
+  t.is(args.length, 32);
+  t.is(args[31], '... (9 more arguments)');
+  t.is(args[30], '29');
+  t.deepEqual(slowlogArgs([Buffer.from('set'), Buffer.alloc(200, 'k'), Buffer.from('v')]), ['set', `${'k'.repeat(128)}... (72 more bytes)`, 'v']);
+  t.deepEqual(slowlogArgs(['auth', 'u', 'p'].map((s) => Buffer.from(s))), ['auth', '(redacted)', '(redacted)']);
+  t.deepEqual(slowlogArgs(['hello', '2', 'AUTH', 'u', 'p', 'SETNAME', 'n'].map((s) => Buffer.from(s))), ['hello', '2', 'AUTH', '(redacted)', '(redacted)', '(redacted)', '(redacted)']);
+  t.deepEqual(slowlogArgs([Buffer.from([0x67, 0xff])]), [Buffer.from([0x67, 0xff]).toString('latin1')]);
+});
+
+test('SLOWLOG ring: newest first, maxLen, ids unique across workers, merged, Redis reply shape', (t) => {
+  const a = new SlowLog(2, 2, 0);
+  const b = new SlowLog(5, 2, 1);
+  a.add(100, [Buffer.from('get'), Buffer.from('k')], '127.0.0.1:1', 'n1', 1_000_000);
+  a.add(200, [Buffer.from('get'), Buffer.from('k2')], '127.0.0.1:1', 'n1', 2_000_000);
+  a.add(300, [Buffer.from('get'), Buffer.from('k3')], '127.0.0.1:1', 'n1', 3_000_000);
+  b.add(400, [Buffer.from('eval')], '127.0.0.1:2', '', 2_500_000);
+  t.is(a.length, 2);
+  t.deepEqual(a.get().map((e) => e.id), [4, 2]);
+  const merged = mergeSlowlogs([a.get(-1), b.get(-1)], 10);
+  t.deepEqual(merged.map((e) => [e.id, e.time, e.durationUs]), [[4, 3000, 300], [1, 2500, 400], [2, 2000, 200]]);
+  t.deepEqual(mergeSlowlogs([a.get(-1), b.get(-1)], 1).length, 1);
+  const reply = decodeReply(slowlogReply(merged.slice(0, 1)), { strings: true });
+  t.deepEqual(reply, [[4, 3000, 300, ['get', 'k3'], '127.0.0.1:1', 'n1']]);
+  a.reset();
+  t.is(a.length, 0);
+});
+
+test('hot keys: a key above hitsPerSec is found from samples; a cold one is not; rates decay', (t) => {
+  let now = 0;
+  const found: string[] = [];
+  const hot = new HotKeys(0.1, 500, 16, now, () => 0.5, (h) => found.push(h.key));
+  // 1 s of traffic: 2,000 hits/s on "hot", 100/s on each of 50 others.
+  for (let second = 0; second < 3; second++) {
+    for (let i = 0; i < 2000; i++) if (hot.shouldSample()) hot.sample('hot');
+    for (let k = 0; k < 50; k++) for (let i = 0; i < 100; i++) if (hot.shouldSample()) hot.sample(`cold${k}`);
+    now += 1000;
+    hot.tick(now);
+  }
+  const list = hot.list();
+  t.deepEqual(list.map((h) => h.key), ['hot']);
+  t.true(list[0].hitsPerSec > 1000 && list[0].hitsPerSec <= 2000, String(list[0].hitsPerSec));
+  t.deepEqual(found, ['hot'], 'reported once when it became hot');
+  // No more traffic: the rate decays, the key stays listed for a minute, then goes.
+  for (let s = 0; s < 5; s++) hot.tick((now += 1000));
+  t.true(hot.list()[0].hitsPerSec < list[0].hitsPerSec / 10);
+  hot.tick((now += 61_000));
+  t.deepEqual(hot.list(), []);
+  t.deepEqual(mergeHotKeys([[{ key: 'a', hitsPerSec: 300, lastHotAt: 1 }], [{ key: 'a', hitsPerSec: 400, lastHotAt: 2 }]]), [{ key: 'a', hitsPerSec: 700, lastHotAt: 2 }]);
+});
+
+test('hot keys: sampling 1 in N on average, never when the rate is 0', (t) => {
+  const h = new HotKeys(0.01, 500, 16, 0);
+  let n = 0;
+  for (let i = 0; i < 100000; i++) if (h.shouldSample()) n++;
+  t.true(n > 800 && n < 1200, String(n));
+  const off = new HotKeys(0, 500, 16, 0);
+  for (let i = 0; i < 10000; i++) if (off.shouldSample()) t.fail('sampled with sampleRate 0');
+});
+
+test('big keys: biggest first, repeated sightings counted, merged over workers', (t) => {
+  const seen: string[] = [];
+  const b = new BigKeys(1000, 2, (e) => seen.push(`${e.kind}:${e.key}`));
+  b.record('request', 'k1', 1, 'set', 5000, 'c1', 1);
+  b.record('request', 'k1', 1, 'set', 6000, 'c2', 2);
+  b.record('reply', null, 7, 'get', 7000, 'c1', 3);
+  b.record('request', 'k2', 2, 'set', 1000, 'c1', 4);
+  t.deepEqual(b.list().map((e) => [e.kind, e.key, e.bytes, e.count]), [['reply', null, 7000, 1], ['request', 'k1', 6000, 2]]);
+  t.deepEqual(seen, ['request:k1', 'reply:null', 'request:k2']);
+  const merged = mergeBigKeys([b.list(), [{ key: 'k1', slot: 1, command: 'set', kind: 'request', bytes: 9000, client: 'c3', seenAt: 9, count: 1 }]]);
+  t.deepEqual(merged.map((e) => [e.key, e.bytes, e.count, e.client]), [['k1', 9000, 3, 'c3'], [null, 7000, 1, 'c1']]);
+});
+
+test('token bucket: a second of burst, then the rate', (t) => {
+  const bucket = new TokenBucket(10, 0);
+  let ok = 0;
+  for (let i = 0; i < 20; i++) if (bucket.take(0)) ok++;
+  t.is(ok, 10);
+  t.false(bucket.take(50));
+  t.true(bucket.take(100));
+  t.false(bucket.take(100));
+  ok = 0;
+  for (let ms = 100; ms <= 1100; ms += 10) if (bucket.take(ms)) ok++;
+  t.true(ok >= 10 && ok <= 11, String(ok));
+});
