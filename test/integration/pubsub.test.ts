@@ -256,3 +256,34 @@ test('a lost subscriber connection is reopened and resubscribed', async (t) => {
   t.true(await eventually(async () => (await pub.publish('lost', 'x')) === 2));
   t.true(await eventually(() => got.includes('x') && got.includes('p:x')));
 });
+
+test('RESP3 (HELLO 3): push frames and no subscribed-mode restriction, byte-equal to a direct redis-server', async (t) => {
+  const direct = await startRedis();
+  t.teardown(() => direct.stop());
+  const kv = await startProxy(t, { shards: 3 });
+  const script = async (port: number): Promise<string[]> => {
+    const c = await RawClient.connect(port);
+    await c.call('HELLO', '3'); // its reply names the server: not compared
+    const out: string[] = [];
+    const run = async (args: string[], replies: number) => {
+      c.write(encodeCommand(args));
+      for (const r of await c.replies(replies)) out.push(r.toString('latin1'));
+    };
+    await run(['SUBSCRIBE', 'news3'], 1);
+    await run(['PSUBSCRIBE', 'new*'], 1);
+    await run(['GET', 'x'], 1);
+    await run(['PING'], 1);
+    const p = await RawClient.connect(port);
+    await p.call('PUBLISH', 'news3', 'hello');
+    p.close();
+    for (const r of await c.replies(2)) out.push(r.toString('latin1'));
+    await run(['UNSUBSCRIBE'], 1);
+    await run(['PUNSUBSCRIBE'], 1);
+    await run(['UNSUBSCRIBE'], 1);
+    c.close();
+    return out;
+  };
+  const expected = await script(direct.port);
+  t.deepEqual(await script(kv.port), expected);
+  t.true(expected.some((f) => f.startsWith('>4\r\n$8\r\npmessage')));
+});

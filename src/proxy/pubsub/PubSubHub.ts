@@ -19,7 +19,7 @@ import type { Logger } from '../../log';
 import type { TimerHandle } from '../Clock';
 import type { DataPathIo } from '../DataPathIo';
 import type { Router } from '../Router';
-import { PubSubKind, subscribeFrame, unsubscribeFrame } from './frames';
+import { asPush, PubSubKind, subscribeFrame, unsubscribeFrame } from './frames';
 import { MessageSink, SubscriberConnection } from './SubscriberConnection';
 
 /** A client's own subscriptions; allocated on its first SUBSCRIBE, dropped when it has none. */
@@ -43,6 +43,8 @@ export class ClientSubscriptions {
 /** What the hub needs of a client connection. */
 export interface PubSubClient {
   readonly id: number;
+  /** RESP2, or RESP3 after HELLO 3 (push frames). */
+  readonly proto: 2 | 3;
   pubsub: ClientSubscriptions | null;
   reserve(id: number): number;
   onReply(seq: number, reply: Buffer): void;
@@ -138,7 +140,7 @@ export class PubSubHub implements MessageSink {
         entry.clients.add(client);
         for (const conn of entry.conns) touched.add(conn);
       }
-      frames.push(subscribeFrame(kind, raw, subs.countFor(kind)));
+      frames.push(subscribeFrame(kind, raw, subs.countFor(kind), client.proto));
     }
     const reply = Buffer.concat(frames);
     let waiting = touched.size + 1;
@@ -154,14 +156,14 @@ export class PubSubHub implements MessageSink {
     const subs = client.pubsub;
     const own = subs?.[kind];
     if (names.length === 0) {
-      if (subs == null || own!.size === 0) return client.onReply(seq, unsubscribeFrame(kind, null, subs?.countFor(kind) ?? 0));
+      if (subs == null || own!.size === 0) return client.onReply(seq, unsubscribeFrame(kind, null, subs?.countFor(kind) ?? 0, client.proto));
       names = [...own!].map((n) => Buffer.from(n, 'latin1'));
     }
     const frames: Buffer[] = [];
     for (const raw of names) {
       const name = raw.toString('latin1');
       if (own?.delete(name)) this.release(client, kind, name);
-      frames.push(unsubscribeFrame(kind, raw, subs?.countFor(kind) ?? 0));
+      frames.push(unsubscribeFrame(kind, raw, subs?.countFor(kind) ?? 0, client.proto));
     }
     if (subs != null && subs.total === 0) client.pubsub = null;
     client.onReply(seq, Buffer.concat(frames));
@@ -188,7 +190,11 @@ export class PubSubHub implements MessageSink {
     const entry = this.entries[kind].get(name);
     if (entry === undefined) return;
     const frame = buf.subarray(start, end);
-    for (const client of entry.clients) if (!client.isClosed) client.onReply(client.reserve(-1), frame);
+    let push: Buffer | null = null; // the RESP3 form, made once per message when a RESP3 client listens
+    for (const client of entry.clients) {
+      if (client.isClosed) continue;
+      client.onReply(client.reserve(-1), client.proto === 2 ? frame : (push ??= asPush(frame)));
+    }
   }
 
   /**

@@ -2,7 +2,7 @@
  * The dispatcher's pub/sub handlers: the `pubsub` routing class (PUBLISH, SPUBLISH, (P|S)SUBSCRIBE,
  * (P|S)UNSUBSCRIBE, PUBSUB ...) and the subscribed-mode rule that every other command of a
  * subscribed client passes first (RESP2: only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT /
- * RESET, PING answered with the `pong` array, RESET ending every subscription).
+ * RESET, PING answered with the `pong` array, RESET ending every subscription; RESP3: any command).
  */
 import type { CommandRoute } from '../CommandRoutes';
 import { argsOf, DispatchClient, forwardToShard } from '../Forwarding';
@@ -21,6 +21,11 @@ const ALLOWED_SUBSCRIBED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'un
  */
 export function subscribedModeCommand(client: DispatchClient, chunk: Buffer, base: number, route: CommandRoute): boolean {
   const name = route.name;
+  if (client.proto === 3) {
+    // RESP3: messages are push frames, so any command may run (Redis 7.0); RESET still ends the subscriptions.
+    if (name === 'reset') client.ctx.pubsub.dropClient(client);
+    return false;
+  }
   if (!ALLOWED_SUBSCRIBED.has(name)) {
     client.replyNow(route.id, notInSubscribedContext(name));
     return true;

@@ -3,8 +3,8 @@
  * byte as Redis 7.0 writes them in RESP2. Messages (`message`/`pmessage`/`smessage`) are not
  * built here: the shard's own frame is copied to every subscriber unchanged.
  *
- * RESP3 (HELLO 3) would write the same frames as push frames: only the first byte changes
- * (`*` → `>`), which `PUSH_TYPE` names for the writer that adds it.
+ * RESP3 (HELLO 3) clients get the same frames as push frames: only the first byte changes
+ * (`*` → `>`), and UNSUBSCRIBE with nothing subscribed names the RESP3 null `_`.
  */
 import { errorReply } from '../Resp';
 
@@ -23,19 +23,26 @@ function bulk(s: Buffer): Uint8Array[] {
 
 const CRLF = Buffer.from('\r\n');
 
-/** `*3 $9 subscribe $<n> <name> :<count>` (and the p/s forms). */
-export function subscribeFrame(kind: PubSubKind, name: Buffer, count: number): Buffer {
-  return confirmation(SUB_WORD[kind], name, count);
+/** `*3 $9 subscribe $<n> <name> :<count>` (and the p/s forms; `>3 ...` for RESP3). */
+export function subscribeFrame(kind: PubSubKind, name: Buffer, count: number, proto: 2 | 3 = 2): Buffer {
+  return confirmation(SUB_WORD[kind], name, count, proto);
 }
 
 /** `*3 $11 unsubscribe $<n> <name> :<count>`; a null name for UNSUBSCRIBE with nothing subscribed. */
-export function unsubscribeFrame(kind: PubSubKind, name: Buffer | null, count: number): Buffer {
-  return confirmation(UNSUB_WORD[kind], name, count);
+export function unsubscribeFrame(kind: PubSubKind, name: Buffer | null, count: number, proto: 2 | 3 = 2): Buffer {
+  return confirmation(UNSUB_WORD[kind], name, count, proto);
 }
 
-function confirmation(word: string, name: Buffer | null, count: number): Buffer {
-  const parts: Uint8Array[] = [Buffer.from(`*3\r\n$${word.length}\r\n${word}\r\n`, 'latin1')];
-  if (name === null) parts.push(Buffer.from('$-1\r\n'));
+/** A shard's RESP2 message frame as a RESP3 push frame (a copy). */
+export function asPush(frame: Buffer): Buffer {
+  const push = Buffer.from(frame);
+  push[0] = PUSH_TYPE;
+  return push;
+}
+
+function confirmation(word: string, name: Buffer | null, count: number, proto: 2 | 3): Buffer {
+  const parts: Uint8Array[] = [Buffer.from(`${proto === 3 ? '>' : '*'}3\r\n$${word.length}\r\n${word}\r\n`, 'latin1')];
+  if (name === null) parts.push(Buffer.from(proto === 3 ? '_\r\n' : '$-1\r\n'));
   else parts.push(...bulk(name));
   parts.push(Buffer.from(`:${count}\r\n`, 'latin1'));
   return Buffer.concat(parts);
