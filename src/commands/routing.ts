@@ -16,6 +16,10 @@ const PROXY = [
   'client|setname', 'client|getname', 'client|id', 'client|info', 'client|help', 'client|no-evict', 'client|reply',
   'client|list', 'client|pause', 'client|unpause',
   'config|get',
+  // users come from the proxy's config (src/security); the SLOWLOG is the proxy's own (src/observability)
+  'acl|whoami', 'acl|list', 'acl|users', 'acl|getuser', 'acl|cat', 'acl|genpass', 'acl|help', 'acl|setuser',
+  'acl|deluser', 'acl|dryrun', 'acl|load', 'acl|save', 'acl|log',
+  'slowlog|get', 'slowlog|len', 'slowlog|reset', 'slowlog|help',
   'command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help',
 ];
 

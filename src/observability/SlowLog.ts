@@ -141,8 +141,6 @@ export function slowlogReply(entries: readonly SlowlogEntry[]): Buffer {
   );
 }
 
-/** SLOWLOG subcommands the proxy answers (the command table marks SLOWLOG as per-server). */
-export const PROXY_SLOWLOG_COMMANDS: readonly string[] = ['slowlog|get', 'slowlog|len', 'slowlog|reset', 'slowlog|help'];
 
 /** SLOWLOG GET [count]'s count: default 10, -1 = all; Redis's error otherwise. */
 export function slowlogCount(arg: Buffer | undefined): number | null {

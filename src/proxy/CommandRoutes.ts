@@ -7,14 +7,6 @@ import { commands, compileForNative } from '../commands/table';
 import type { RoutingClass } from '../commands/types';
 import type { CompiledCommandTable } from '../native/api';
 import { errorReply } from './Resp';
-import { PROXY_ACL_COMMANDS } from '../security/aclCommands';
-import { PROXY_SLOWLOG_COMMANDS } from '../observability/SlowLog';
-
-/**
- * Commands the table marks per-server but the proxy answers (their state lives in the proxy):
- * the ACL subcommands (users come from the config, src/security) and SLOWLOG (the proxy's own).
- */
-const ANSWERED_BY_PROXY = new Set<string>([...PROXY_ACL_COMMANDS, ...PROXY_SLOWLOG_COMMANDS]);
 
 export const enum Route {
   Single = 1,
@@ -97,11 +89,11 @@ export function commandRoutes(): CommandRoutes {
   const routes = commands.map((c, id) => {
     const upper = c.name.toUpperCase().replace('|', ' ');
     const refusal =
-      c.routing === 'unsupported' && !ANSWERED_BY_PROXY.has(c.name) ? errorReply(`ERR Kvstore does not support ${upper}: ${c.reason ?? 'not supported'}`) : null;
+      c.routing === 'unsupported' ? errorReply(`ERR Kvstore does not support ${upper}: ${c.reason ?? 'not supported'}`) : null;
     return new CommandRoute(
       id,
       c.name,
-      ANSWERED_BY_PROXY.has(c.name) ? Route.Proxy : ROUTE_OF[c.routing],
+      ROUTE_OF[c.routing],
       c.arity,
       NO_AUTH_NEEDED.has(c.name),
       containers.has(c.name),
