@@ -9,12 +9,9 @@ import path from 'node:path';
 import { commands as tableCommands, generatedFrom } from '../src/commands/table';
 import type { CommandEntry, RoutingClass } from '../src/commands/types';
 import { proxyCommandNames } from '../src/proxy/ProxyCommands';
-import { PROXY_ACL_COMMANDS } from '../src/security/aclCommands';
-import { PROXY_SLOWLOG_COMMANDS } from '../src/observability/SlowLog';
 
 /** The table as routed: ACL and SLOWLOG subcommands are answered by the proxy (src/proxy/CommandRoutes.ts). */
-const answeredByProxy = new Set<string>([...PROXY_ACL_COMMANDS, ...PROXY_SLOWLOG_COMMANDS]);
-const commands: CommandEntry[] = tableCommands.map((c) => (answeredByProxy.has(c.name) ? { ...c, routing: 'proxy' as const, reason: undefined } : c));
+const commands: readonly CommandEntry[] = tableCommands;
 import { BLOCKING_NOTE, DEDICATED_NOTES } from '../src/proxy/dedicated/commandKinds';
 
 const CLASS_TEXT: Record<RoutingClass, string> = {

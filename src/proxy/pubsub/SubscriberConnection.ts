@@ -96,7 +96,8 @@ export class SubscriberConnection implements StreamHandler, Flushable {
   private fail(reason: string, warn = true): void {
     if (this.closed) return;
     this.closed = true;
-    if (warn) this.log.warn({ shard: this.options.shard, address: this.options.address, reason }, 'pub/sub connection to a shard closed');
+    // A shard that is down is retried every 250 ms: only a connection that worked is worth a warning.
+    if (warn) this.log[this.ready ? 'warn' : 'debug']({ shard: this.options.shard, address: this.options.address, reason }, 'pub/sub connection to a shard closed');
     if (this.connectTimer) this.io.clock.clearTimer(this.connectTimer);
     this.connectTimer = null;
     this.stream.destroy();
