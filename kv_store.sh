@@ -10,6 +10,8 @@
 #   ./kv_store.sh status   shows each process
 # In a fresh clone, start first installs what is missing (redis-server via apt-get when root,
 # npm dependencies, the build). In the release tarball everything is already there.
+# KVSTORE_NOTIFY_KEYSPACE_EVENTS=KEA ./kv_store.sh start: every redis-server raises keyspace
+# notifications (notify-keyspace-events), which one PSUBSCRIBE __keyspace@0__:* through the proxy sees.
 # Runtime files (pid files, logs, redis dirs, topology state) go to .kvstore-local/ next to this
 # script, or to $KVSTORE_LOCAL_DIR.
 set -euo pipefail
@@ -120,6 +122,7 @@ start_redis() {
     --pidfile "$RUN/redis-$port.pid" --logfile "$dir/redis.log"
     --save "" --appendonly no --protected-mode yes --repl-diskless-sync-delay 0)
   [ -n "$master_port" ] && args+=(--replicaof 127.0.0.1 "$master_port")
+  [ -n "${KVSTORE_NOTIFY_KEYSPACE_EVENTS:-}" ] && args+=(--notify-keyspace-events "$KVSTORE_NOTIFY_KEYSPACE_EVENTS")
   redis-server "${args[@]}" >/dev/null || return 1
 }
 

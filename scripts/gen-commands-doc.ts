@@ -21,13 +21,14 @@ const CLASS_TEXT: Record<RoutingClass, string> = {
     "Several keys: run when they all hash to one slot (use {hash tags}), else `-CROSSSLOT Keys in request don't hash to the same slot`. With `crossSlot: shard`, keys on one shard suffice.",
   proxy: 'Answered by Kvstore itself, or assembled from every shard.',
   allshards: 'Sent to every shard; replies merged (first error, else the common reply).',
+  pubsub: 'Pub/sub: a channel lives on the shard owning its slot (hash tags honoured); patterns and keyspace-notification channels on every shard; one subscriber connection per shard per worker. See the README.',
   nokey: 'No key: sent to the first shard that is up.',
   dedicated:
     'Transactions, blocking commands and WAIT: on a backend connection of the client\'s own, taken from a small per-worker pool of pre-connected ones (`dedicated.*` in docs/config.md), given back clean or closed. See "Transactions and blocking commands" below.',
   unsupported: 'Refused with `-ERR Kvstore does not support <COMMAND>: <reason>`.',
 };
 
-const ORDER: RoutingClass[] = ['single', 'split', 'sameslot', 'proxy', 'allshards', 'nokey', 'dedicated', 'unsupported'];
+const ORDER: RoutingClass[] = ['single', 'split', 'sameslot', 'proxy', 'allshards', 'nokey', 'dedicated', 'pubsub', 'unsupported'];
 
 /** How proxy-answered commands behave (by full name). */
 const PROXY_NOTES: Record<string, string> = {
@@ -72,7 +73,7 @@ const DIFFERENCES = [
   'Multi-key commands other than MGET/MSET/DEL/EXISTS/UNLINK/TOUCH need all keys in one slot (`-CROSSSLOT`), as in Redis Cluster.',
   'EVAL/EVALSHA/FCALL with no keys run on the first shard that is up; scripts must not touch keys they do not declare.',
   'Only database 0 exists (`SELECT 0` is accepted).',
-  'Pub/sub, MONITOR and per-server administration (CONFIG SET/REWRITE, DEBUG, ...) are refused with a clear error; CONFIG GET is answered (see above).',
+  'MONITOR and per-server administration (CONFIG SET/REWRITE, DEBUG, ...) are refused with a clear error; CONFIG GET is answered (see above).',
   'A transaction stays in one slot (`crossSlot: shard`: one shard), as in Redis Cluster: a command in another slot is answered `-CROSSSLOT` at queue time and EXEC then answers `-EXECABORT`. Commands the proxy answers from several shards or for the proxy connection (DBSIZE, SCAN, KEYS, INFO, CLIENT SETNAME, ...) and SCRIPT/FUNCTION management are refused inside MULTI with `-ERR Kvstore does not support <CMD> inside a transaction: ...` (also aborting EXEC); PING, ECHO, TIME, COMMAND and SELECT 0 are queued on the shard.',
   'RESP2 and RESP3 (`HELLO 3`). A client that switches protocol with commands still in flight may see those run after its next commands on the same shard (they travel on different backend connections); send HELLO first, as client libraries do. Transactions and blocking commands (dedicated connections) answer a RESP3 client in RESP2 for now (e.g. a BLPOP timeout is `*-1`); READONLY RESP3 clients read from masters.',
   'Scripts and functions are loaded on every shard (SCRIPT LOAD, FUNCTION LOAD/RESTORE), and Kvstore remembers them in the topology: a shard added by resharding, a promoted replica and a cache-mode shard that rejoins get them before they serve. Scripts only ever run with EVAL are not remembered (EVAL sends the body anyway).',
@@ -110,6 +111,18 @@ const TRANSACTION_RULES = [
   '- **CLIENT UNBLOCK id [TIMEOUT|ERROR]** acts on the proxy\'s clients (ids from CLIENT ID / CLIENT INFO) of the worker the caller is connected to. **CLIENT KILL** acts on the proxy\'s clients of every worker (through the primary): `CLIENT KILL addr`, and the filters ID, ADDR, LADDR (the proxy\'s listening address), USER (only `default` exists), SKIPME, TYPE (`normal`; the proxy has no master, replica or pubsub clients).',
 ];
 
+/** The rules of the pubsub class (src/proxy/pubsub/). */
+const PUBSUB_RULES = [
+  '## Pub/sub',
+  '',
+  '- **Placement**: a channel (and a shard channel) lives on the shard owning the CRC16 slot of its name (hash tags honoured); PUBLISH and SPUBLISH go there on the client\'s shared connection, so their reply counts the subscribers on that shard (each Kvstore worker subscribed counts once). PSUBSCRIBE patterns, and channels or patterns under `__keyspace@0__:` / `__keyevent@0__:`, are subscribed on every shard. SSUBSCRIBE / SUNSUBSCRIBE with channels in several slots: `-CROSSSLOT`, as in Redis Cluster.',
+  '- **Multiplexing**: each worker has one subscriber connection per shard (RESP2, opened on first use), shared by all its subscribed clients with a count per channel and pattern; a message is parsed once and its frame, byte for byte as the shard sent it, is copied to every local subscriber. Confirmations carry the client\'s own counts and are sent once the shards have the subscription.',
+  '- **Subscribed mode** (RESP2): only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET, others get Redis 7.0\'s `-ERR Can\'t execute \'<cmd>\': only ... allowed in this context`; PING answers `pong` arrays; RESET ends every subscription. UNSUBSCRIBE with no argument lists the channels in subscription order (Redis: in its hash table\'s order). RESP3 clients (HELLO 3) get confirmations and messages as push frames (`>`) and may run any command while subscribed, as in Redis 7.0.',
+  '- **PUBSUB**: CHANNELS / SHARDCHANNELS are the union over the shards; NUMSUB / SHARDNUMSUB take the count on the channel\'s shard, minus this worker\'s subscriber connection, plus this worker\'s clients (other workers and proxies count as one each); NUMPAT is the largest count over the shards (distinct patterns).',
+  '- **Slow subscribers**: a subscribed client whose unsent output exceeds `limits.pubsubOutputHardBytes`, or `limits.pubsubOutputSoftBytes` for `limits.pubsubOutputSoftSeconds`, is disconnected (Redis\'s `client-output-buffer-limit pubsub`).',
+  '- **Topology changes**: when a channel\'s slot moves or a shard\'s master changes, the worker subscribes on the new owner when it applies the topology (and unsubscribes the old one); messages published to the old owner after the move and before the new subscription takes effect are not delivered. A lost subscriber connection is reopened and resubscribed after 250 ms; messages published meanwhile are lost.',
+];
+
 function notes(c: CommandEntry): string {
   if (c.routing === 'dedicated') return DEDICATED_NOTES[c.name] ?? BLOCKING_NOTE;
   if (c.routing === 'unsupported') return c.reason ?? '';
@@ -141,6 +154,8 @@ export function renderCommandsDoc(): string {
     ...DIFFERENCES.map((d) => `- ${d}`),
     '',
     ...TRANSACTION_RULES,
+    '',
+    ...PUBSUB_RULES,
     '',
   ];
   for (const cls of ORDER) {

@@ -30,6 +30,9 @@ const PROXY = [
  */
 const DEDICATED = ['multi', 'exec', 'discard', 'watch', 'unwatch', 'wait', 'client|kill', 'client|unblock'];
 
+/** Pub/sub, placed by channel slot and multiplexed per worker (src/proxy/pubsub/). */
+const PUBSUB = ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'publish', 'spublish'];
+
 const ALL_SHARDS = [
   'script|load', 'script|flush', 'script|exists', 'script|kill',
   'function|load', 'function|delete', 'function|flush', 'function|restore',
@@ -40,9 +43,6 @@ const REFUSED: Record<string, string> = {};
 function refuse(reason: string, names: string[]) {
   for (const n of names) REFUSED[n] = reason;
 }
-refuse('pub/sub is not supported', [
-  'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'publish', 'spublish', 'pubsub',
-]);
 refuse('it concerns a single server, not the cluster; run it on the shard directly', [
   'monitor', 'sync', 'psync', 'replconf', 'replicaof', 'slaveof', 'shutdown', 'debug', 'config', 'save', 'bgsave',
   'bgrewriteaof', 'lastsave', 'failover', 'module', 'acl', 'latency', 'slowlog', 'role', 'swapdb', 'move',
@@ -73,6 +73,7 @@ export function classify(entry: Pick<CommandEntry, 'name' | 'flags' | 'keySpecs'
   if (Object.hasOwn(SPLIT, name)) return { routing: 'split', merge: SPLIT[name] };
   if (PROXY.includes(name)) return { routing: 'proxy' };
   if (ALL_SHARDS.includes(name)) return { routing: 'allshards' };
+  if (PUBSUB.includes(name) || name === 'pubsub' || name.startsWith('pubsub|')) return { routing: 'pubsub' };
   if (DEDICATED.includes(name) || entry.flags.includes('blocking')) return { routing: 'dedicated' };
   if (name in REFUSED) return { routing: 'unsupported', reason: REFUSED[name] };
   // A subcommand of a refused container is refused for the same reason (CONFIG GET, ACL ...).

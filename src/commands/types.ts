@@ -11,8 +11,9 @@
  * - unsupported: refused with -ERR and `reason`.
  * - dedicated: needs a backend connection of the client's own (transactions, every command Redis
  *   flags `blocking`, WAIT, CLIENT KILL/UNBLOCK): src/proxy/dedicated/.
+ * - pubsub: PUBLISH/SUBSCRIBE and friends, PUBSUB: placed by channel slot (src/proxy/pubsub/).
  */
-export type RoutingClass = 'single' | 'split' | 'sameslot' | 'proxy' | 'allshards' | 'nokey' | 'unsupported' | 'dedicated';
+export type RoutingClass = 'single' | 'split' | 'sameslot' | 'proxy' | 'allshards' | 'nokey' | 'unsupported' | 'dedicated' | 'pubsub';
 
 /**
  * How the replies of a split command's sub-commands become the client's one reply:

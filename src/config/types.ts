@@ -33,6 +33,11 @@ export interface LimitsConfig {
   maxClients: number;
   /** Bytes of unsent replies queued for one client before the proxy stops reading from it. */
   clientOutputHighWater: number;
+  /** A subscribed client with this many unsent bytes is disconnected (Redis: client-output-buffer-limit pubsub hard). */
+  pubsubOutputHardBytes: number;
+  /** ... or with this many for pubsubOutputSoftSeconds (the soft limit; 0 = off). */
+  pubsubOutputSoftBytes: number;
+  pubsubOutputSoftSeconds: number;
   /** Bytes queued for one backend before the proxy stops reading from the clients feeding it. */
   backendHighWater: number;
   /** Commands/s per client (token bucket); 0 = off. Fixed (issue #16). */

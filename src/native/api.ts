@@ -224,7 +224,7 @@ export interface CompiledCommandTable {
 }
 
 /** Routing classes as numbers in CompiledCommandTable.routing (same numbers as the proxy's Route). */
-export const ROUTING_CODE = { single: 1, split: 2, sameslot: 3, proxy: 4, allshards: 5, nokey: 6, unsupported: 7, dedicated: 8 } as const;
+export const ROUTING_CODE = { single: 1, split: 2, sameslot: 3, proxy: 4, allshards: 5, nokey: 6, unsupported: 7, dedicated: 8, pubsub: 9 } as const;
 
 /** commands.json's `merge` names as MergeKind. */
 export const MERGE_KIND_CODE = { array: MergeKind.Array, sum: MergeKind.Sum, allok: MergeKind.AllOk } as const;

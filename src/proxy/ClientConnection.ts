@@ -34,6 +34,7 @@ import { RequestLog } from '../observability/RequestLog';
 import { turnMicros } from './FlushScheduler';
 import type { DedicatedSession } from './dedicated/DedicatedSession';
 import type { SessionClient } from './dedicated/types';
+import type { ClientSubscriptions } from './pubsub/PubSubHub';
 
 /** Opens the client's stream with the connection as its event handler. */
 export type OpenStream = (handler: StreamHandler) => ByteStream;
@@ -84,6 +85,8 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   session: DedicatedSession | null = null;
   /** Shards written to since the last WAIT (1 = written), allocated on the first write. */
   private wrote: Uint8Array | null = null;
+  /** Pub/sub subscriptions (src/proxy/pubsub/), allocated on the first SUBSCRIBE; null when none. */
+  pubsub: ClientSubscriptions | null = null;
 
   constructor(
     open: OpenStream,
@@ -123,7 +126,8 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     const reader = this.stageReader;
     if (reader !== null && reader.holding) return;
     const replies = this.stageReplies;
-    if (replies !== null && replies.inFlight !== 0) return;
+    if (replies !== null && (replies.inFlight !== 0 || !replies.repliesOn)) return; // (CLIENT REPLY OFF|SKIP is state)
+    if (this.pubsub !== null) return;
     const flow = this.stageFlow;
     if (flow !== null && flow.paused !== 0) return;
     this.stageReader = null;
@@ -172,9 +176,9 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.ctx.clientClosed(this);
   }
 
-  /** Idle for `timeouts.clientIdleMs`: close, unless replies are still owed. */
+  /** Idle for `timeouts.clientIdleMs`: close, unless replies are still owed or it is subscribed (as Redis: no timeout for pub/sub clients). */
   onStreamTimeout(): void {
-    if (this.inFlight === 0) this.stream.destroy();
+    if (this.inFlight === 0 && this.pubsub === null) this.stream.destroy();
   }
 
   /** Close after `ms` without traffic (0 = never); live on config reload. */
@@ -275,6 +279,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   flush(): void {
     if (this.state === CLOSED) return;
     const queued = this.stream.flush();
+    if (this.pubsub !== null && this.ctx.pubsub.checkOutput(this, queued)) return; // cut off: over the pub/sub output limit
     if (this.state === CLOSING && this.inFlight === 0) return this.finishClose();
     this.flow.afterFlush(queued);
   }
@@ -365,6 +370,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
 
   /** The client is gone: blocked → its dedicated connection closes; a transaction is cleaned up. */
   private endSession(): void {
+    if (this.pubsub !== null) this.ctx.pubsub.dropClient(this);
     const session = this.session;
     if (session === null) return;
     this.session = null;

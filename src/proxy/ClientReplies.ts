@@ -76,6 +76,11 @@ export class ClientReplies implements ReplySink {
     if (mode !== REPLY_SKIP || this.mode !== REPLY_OFF) this.mode = mode;
   }
 
+  /** CLIENT REPLY is ON (the default): nothing but the ring to keep. */
+  get repliesOn(): boolean {
+    return this.mode === REPLY_ON;
+  }
+
   /** Requests whose replies are not written yet. */
   get inFlight(): number {
     return this.ring.size;

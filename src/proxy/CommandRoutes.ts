@@ -18,6 +18,8 @@ export const enum Route {
   Unsupported = 7,
   /** Transactions, blocking commands, WAIT, CLIENT KILL/UNBLOCK: src/proxy/dedicated/. */
   Dedicated = 8,
+  /** Pub/sub: src/proxy/pubsub/. */
+  PubSub = 9,
 }
 
 const ROUTE_OF: Record<RoutingClass, Route> = {
@@ -29,6 +31,7 @@ const ROUTE_OF: Record<RoutingClass, Route> = {
   nokey: Route.NoKey,
   unsupported: Route.Unsupported,
   dedicated: Route.Dedicated,
+  pubsub: Route.PubSub,
 };
 
 /** Not flagged `write` in COMMAND, but held by CLIENT PAUSE WRITE in Redis 7.0 (may-replicate). */

@@ -9,6 +9,8 @@
  *   proxy            → ProxyCommands (answered here, or assembled from every shard)
  *   allshards        → FanOut
  *   unsupported      → the prebuilt refusal
+ *   pubsub           → src/proxy/pubsub/ (channels placed by slot, one subscriber connection per
+ *                      shard per worker); a subscribed client's commands pass its rules first
  *   dedicated        → src/proxy/dedicated/ (transactions, blocking commands, WAIT, CLIENT KILL/UNBLOCK);
  *                      a client with a session (in MULTI, WATCH, ...) offers it every command first
  *
@@ -30,6 +32,7 @@ import { runProxyCommand } from './ProxyCommands';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
 import { needsSlowPath, reparseInline, slowPath } from './SlowPath';
 import { splitAcrossShards } from './SplitMerge';
+import { pubsubCommand, subscribedModeCommand } from './pubsub/dispatch';
 
 /**
  * A routing class's handler for command `base` (= index * CMD_STRIDE) of the current batch.
@@ -74,6 +77,7 @@ BY_ROUTE[Route.Unsupported] = (client, _chunk, _base, route) => {
 };
 // Reached when the session declined: XREAD / XREADGROUP without BLOCK, an ordinary same-slot read.
 BY_ROUTE[Route.Dedicated] = forwardKeyed;
+BY_ROUTE[Route.PubSub] = (client, chunk, base, route) => pubsubCommand(client, chunk, base, route);
 
 /**
  * Route command `i` of the current batch (parsed from `chunk`). Returns true when it had to
@@ -128,6 +132,7 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
   // Hot keys: one command in 1/sampleRate hands its keys over; big values: one compare.
   if (observe.hotKeys.shouldSample() && cmds[base + C_NKEYS] > 0) sampleHotKeys(ctx, chunk, base);
   if (cmds[base + C_END] - cmds[base + C_START] >= observe.bigBytes) bigRequest(client, chunk, base, route);
+  if (client.pubsub !== null && subscribedModeCommand(client, chunk, base, route)) return false;
   if (client.session !== null || route.route === Route.Dedicated) {
     const offer = offerToSession(client, chunk, base, route);
     if (offer === Offer.Handled) return false;

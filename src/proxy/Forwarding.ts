@@ -2,6 +2,7 @@
  * Sending a client's command to a shard, and the views of the parse batch that routing needs.
  * Shared by the dispatcher (fast path) and SlowPath.ts (seams, re-encoded commands).
  */
+import type { ClientSubscriptions } from './pubsub/PubSubHub';
 import { ARG_STRIDE, C_ARG0, C_ARGC, C_KEY0, C_NKEYS, KEY_STRIDE } from '../native/api';
 import { NO_SHARD } from '../topology/slots';
 import { FlowControl, PAUSE_BACKEND } from './FlowControl';
@@ -41,6 +42,12 @@ export interface DispatchClient extends ClientSession, SessionClient {
   session: DedicatedSession | null;
   /** A write went to shard `shard` (WAIT waits for the shards written to). */
   noteWrite(shard: number): void;
+  /** Pub/sub subscriptions (src/proxy/pubsub/); null when it has none. */
+  pubsub: ClientSubscriptions | null;
+  /** Its output (pub/sub output limits read `queued`). */
+  readonly stream: { readonly queued: number };
+  /** Close now. */
+  destroy(): void;
 }
 
 /** Dispatch command `i` of the current batch (Dispatcher.dispatchCommand, passed to the slow path). */

@@ -15,6 +15,7 @@ import type { WorkerSecurity } from '../security/WorkerSecurity';
 import type { WorkerObservability } from '../observability/WorkerObservability';
 import type { DedicatedPool } from './dedicated/DedicatedPool';
 import type { LeaseFence } from './LeaseFence';
+import type { PubSubHub } from './pubsub/PubSubHub';
 
 /** The limits in force (config.limits; replaced whole on reload). */
 export type ProxyLimits = KvstoreConfig['limits'];
@@ -59,6 +60,8 @@ export interface ProxyContext {
   readonly clients: ReadonlySet<ClientInfo>;
   /** Backend connections for transactions, blocking commands and WAIT (src/proxy/dedicated/). */
   readonly dedicated: DedicatedPool;
+  /** The worker's pub/sub: subscriptions and its subscriber connection per shard (src/proxy/pubsub/). */
+  readonly pubsub: PubSubHub;
   readonly log: Logger;
   /** The data path's clock (real, or a fake in unit tests). */
   readonly clock: Clock;

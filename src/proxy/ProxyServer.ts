@@ -38,6 +38,7 @@ import { WorkerSecurity } from '../security/WorkerSecurity';
 import { WorkerObservability } from '../observability/WorkerObservability';
 import cluster from 'node:cluster';
 import { DedicatedPool } from './dedicated/DedicatedPool';
+import { PubSubHub } from './pubsub/PubSubHub';
 
 export interface ProxyServerOptions {
   config: KvstoreConfig;
@@ -110,6 +111,7 @@ export class ProxyServer extends EventEmitter {
     const router = new Router(options.config, binding, log, nativeIo, io);
     const counters: ProxyCounters = { totalConnections: 0, totalCommands: 0, totalErrors: 0, rejectedConnections: 0, protocolErrors: 0 };
     const dedicated = new DedicatedPool(options.config, log, nativeIo, io);
+    const pubsub = new PubSubHub(options.config, router, log, nativeIo, io);
     this.ctx = {
       config: options.config,
       engine,
@@ -135,6 +137,7 @@ export class ProxyServer extends EventEmitter {
         return a ? `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}` : '';
       }),
       dedicated,
+      pubsub,
       log,
       clock: this.clock,
       startedAt: Date.now(),
@@ -152,9 +155,15 @@ export class ProxyServer extends EventEmitter {
     void this.migration.applyTopology(options.topology, () => {
       router.apply(options.topology);
       dedicated.applyTopology(router.shards);
+      pubsub.applyTopology();
       this.keyRewrite.apply(options.topology.keyRewrite, this.hooks);
     }); // synchronous: nothing in flight yet
     this.keyRewrite.warmUp();
+  }
+
+  /** The worker's pub/sub (tests, stats). */
+  get pubsub(): PubSubHub {
+    return this.ctx.pubsub;
   }
 
   /** Plain TCP is off when listen.port is 0 and a TLS port is set (TLS only); see docs/config.md. */
@@ -262,6 +271,7 @@ export class ProxyServer extends EventEmitter {
     return this.migration.applyTopology(snapshot, () => {
       this.ctx.router.apply(snapshot);
       this.ctx.dedicated.applyTopology(this.ctx.router.shards);
+      this.ctx.pubsub.applyTopology();
       this.keyRewrite.apply(snapshot.keyRewrite, this.hooks);
       this.emit('topology', snapshot.epoch);
     });
@@ -293,6 +303,7 @@ export class ProxyServer extends EventEmitter {
     this.ctx.engine = engineOptions(config);
     this.ctx.router.applyConfig(config);
     this.ctx.dedicated.applyConfig(config);
+    this.ctx.pubsub.applyConfig(config);
     this.migration.applyConfig(config);
     for (const c of this.connections) c.applyIdleTimeout(config.timeouts.clientIdleMs);
     // Users change live: a client keeps its user (new rules); one whose user is gone is closed, as Redis does.
@@ -367,6 +378,7 @@ export class ProxyServer extends EventEmitter {
     for (const c of this.connections) c.destroy();
     this.stopIdleSweep();
     this.ctx.dedicated.close();
+    this.ctx.pubsub.close();
     await this.ctx.router.close(0);
     await serverClosed;
     this.ctx.observe.close();

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import Redis from 'ioredis';
-import { startKvstore } from '../helpers/kvstore';
+import { eventually, startKvstore } from '../helpers/kvstore';
 import { RawClient } from '../helpers/raw';
 
 function client(t: { teardown(fn: () => void): void }, port: number, name: string): Redis {

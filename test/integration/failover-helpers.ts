@@ -88,7 +88,7 @@ export function testConfig(shards: Shard[], mode: 'cache' | 'store', stateDir: s
     crossSlot: 'slot',
     allowFlush: false,
     io: process.env.KVSTORE_IO === 'node' ? 'node' : 'native',
-    limits: { maxBulkBytes: 512 << 20, maxInlineBytes: 65536, maxRequestBytes: 512 << 20, maxPipeline: 1000, maxClients: 10000, clientOutputHighWater: 1 << 24, backendHighWater: 1 << 24, clientCommandsPerSec: 0, userCommandsPerSec: 0, clientsPerUser: 0 },
+    limits: { maxBulkBytes: 512 << 20, maxInlineBytes: 65536, maxRequestBytes: 512 << 20, maxPipeline: 1000, maxClients: 10000, clientOutputHighWater: 1 << 24, backendHighWater: 1 << 24, clientCommandsPerSec: 0, userCommandsPerSec: 0, clientsPerUser: 0, pubsubOutputHardBytes: 32 << 20, pubsubOutputSoftBytes: 8 << 20, pubsubOutputSoftSeconds: 60 },
     timeouts: { requestMs: 1000, connectMs: 500, clientIdleMs: 0, shutdownDrainMs: 2000 },
     health: FAST_HEALTH,
     sentinels: [],

@@ -24,9 +24,10 @@ test('routing classes: split, same-slot, single, refused with a reason', (t) => 
   for (const name of ['rename', 'smove', 'sinterstore', 'zunionstore', 'lmove', 'pfmerge', 'bitop', 'msetnx', 'copy', 'eval', 'fcall']) t.is(routing(name), 'sameslot', name);
   for (const name of ['get', 'set', 'hset', 'zadd', 'object|encoding', 'xadd', 'memory|usage']) t.is(routing(name), 'single', name);
   for (const name of ['multi', 'exec', 'watch', 'blpop', 'bzmpop', 'xread', 'xreadgroup', 'wait', 'client|kill', 'client|unblock']) t.is(routing(name), 'dedicated', name);
+  for (const name of ['subscribe', 'psubscribe', 'publish', 'spublish', 'pubsub|numsub']) t.is(routing(name), 'pubsub', name);
   for (const name of ['config|get', 'client|list', 'client|pause', 'hello']) t.is(routing(name), 'proxy', name);
   for (const name of ['function|list', 'function|dump', 'function|stats', 'function|kill', 'script|load']) t.is(routing(name), 'allshards', name);
-  for (const name of ['subscribe', 'monitor', 'cluster', 'config|set', 'client|tracking']) {
+  for (const name of ['monitor', 'cluster', 'config|set', 'client|tracking']) {
     const entry = commandById(commandId(name))!;
     t.is(entry.routing, 'unsupported', name);
     t.truthy(entry.reason, name);

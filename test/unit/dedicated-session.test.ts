@@ -194,7 +194,7 @@ test('queue-time errors of the dispatcher, nested MULTI, WATCH inside MULTI, ref
   run(['DBSIZE']);
   t.regex(client.last, /^-ERR Kvstore does not support DBSIZE inside a transaction: /);
   run(['SUBSCRIBE', 'x']);
-  t.regex(client.last, /^-ERR Kvstore does not support SUBSCRIBE: /);
+  t.regex(client.last, /^-ERR Kvstore does not support SUBSCRIBE inside a transaction: /);
   session.queueError();
   run(['EXEC']);
   t.is(client.last, '-EXECABORT Transaction discarded because of previous errors.\r\n');

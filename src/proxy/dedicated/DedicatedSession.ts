@@ -184,6 +184,8 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
         return this.refuse(cmd, route.refusal!);
       case Route.AllShards:
         return this.refuse(cmd, notInTransaction(route.name, 'it runs on every shard'));
+      case Route.PubSub:
+        return this.refuse(cmd, notInTransaction(route.name, "pub/sub is placed by channel, not by the transaction's slot"));
       case Route.Proxy:
         if (route.name === 'select') {
           const db = cmd.args()[1].toString('latin1');
