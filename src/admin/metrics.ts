@@ -44,36 +44,30 @@ function samples(read: Samples): Array<{ labels: Labels; value: number }> {
   return typeof read === 'number' ? [{ labels: {}, value: read }] : read;
 }
 
-/** A gauge whose values are read from `read()` at every scrape. */
-export function gaugeFrom(registry: Registry, name: string, help: string, read: () => Samples | Promise<Samples>, options: ReadOutOptions = {}): Gauge<string> {
-  return new Gauge({
+/** The options both read-out metrics take: `collect` replaces the values with `read()`'s. */
+function readOut<T extends Gauge<string> | Counter<string>>(registry: Registry, name: string, help: string, read: () => Samples | Promise<Samples>, options: ReadOutOptions, put: (metric: T, labels: Labels, value: number) => void) {
+  return {
     name,
     help,
     labelNames: options.labelNames ?? [],
     aggregator: options.aggregator ?? 'sum',
     registers: [registry],
-    async collect() {
+    async collect(this: T) {
       const values = samples(await read());
       this.reset();
-      for (const s of values) this.set(s.labels, s.value);
+      for (const s of values) put(this, s.labels, s.value);
     },
-  });
+  };
+}
+
+/** A gauge whose values are read from `read()` at every scrape. */
+export function gaugeFrom(registry: Registry, name: string, help: string, read: () => Samples | Promise<Samples>, options: ReadOutOptions = {}): Gauge<string> {
+  return new Gauge(readOut<Gauge<string>>(registry, name, help, read, options, (g, labels, value) => g.set(labels, value)));
 }
 
 /** A counter whose totals are read from `read()` at every scrape (the count is kept elsewhere, monotonic). */
 export function counterFrom(registry: Registry, name: string, help: string, read: () => Samples | Promise<Samples>, options: ReadOutOptions = {}): Counter<string> {
-  return new Counter({
-    name,
-    help,
-    labelNames: options.labelNames ?? [],
-    aggregator: options.aggregator ?? 'sum',
-    registers: [registry],
-    async collect() {
-      const values = samples(await read());
-      this.reset();
-      for (const s of values) this.inc(s.labels, s.value);
-    },
-  });
+  return new Counter(readOut<Counter<string>>(registry, name, help, read, options, (c, labels, value) => c.inc(labels, value)));
 }
 
 /** The workers' registries (as JSON) combined into one, each metric by its aggregator. */
