@@ -143,7 +143,9 @@ test('rate limits: -ERR past limits.clientCommandsPerSec and userCommandsPerSec;
   const limited = started.client();
   const replies = await Promise.all(Array.from({ length: 200 }, () => replyOf(limited.ping())));
   const refused = replies.filter((r) => String(r).startsWith('-ERR Kvstore: rate limit: this client may send at most 50 commands per second (limits.clientCommandsPerSec)'));
-  t.true(refused.length >= 140 && refused.length <= 150, `${refused.length} refused`);
+  // 50 tokens at the start, a few refilled while the 200 arrive; ioredis's ready check (INFO) may
+  // have taken one of the 50 just before.
+  t.true(refused.length >= 140 && refused.length <= 151, `${refused.length} refused`);
   t.is(replies.filter((r) => r === 'PONG').length, 200 - refused.length);
   // After a second the bucket is full again.
   await new Promise((r) => setTimeout(r, 1100));
