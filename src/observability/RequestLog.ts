@@ -35,7 +35,7 @@ export class RequestLog {
     return delta;
   }
 
-  /** The arguments of the request at `offset` (NaN: not kept → null). */
+  /** The arguments of the request at `offset` (NaN: not kept → null); views valid until the next `add`. */
   argsAt(offset: number): Buffer[] | null {
     if (!(offset >= 0) || this.buf === null || offset >= this.len) return null;
     const buf = this.buf.subarray(0, this.len);

@@ -44,7 +44,10 @@ export function slowlogArgs(argv: readonly Buffer[]): string[] {
 
 /** Index from which arguments are secrets: AUTH's, and HELLO's after AUTH (Redis redacts them). */
 function redactedFrom(argv: readonly Buffer[]): number {
-  const name = argv[0]?.toString('latin1').toLowerCase();
+  const first = argv[0];
+  // Only AUTH and HELLO redact: most entries skip making a string of their name.
+  if (first === undefined || (first.length !== 4 && first.length !== 5)) return Number.MAX_SAFE_INTEGER;
+  const name = first.toString('latin1').toLowerCase();
   if (name === 'auth') return 1;
   if (name === 'hello') {
     for (let i = 2; i < argv.length; i++) if (argv[i].toString('latin1').toLowerCase() === 'auth') return i + 1;
