@@ -71,6 +71,11 @@ export class WorkerObservability {
     this.slowlog.add(durationUs, args ?? [Buffer.from(name.replace('|', ' '))], client, clientName);
   }
 
+  /** A slow command from a copy of its request's bytes (decoded when the entry is read). */
+  slowRequest(durationUs: number, name: string, request: Buffer, client: string, clientName: string): void {
+    this.slowlog.addRequest(durationUs, request, name, client, clientName);
+  }
+
   stats(): ObservabilityStats {
     return { latency: this.histograms.snapshot(), slowlog: this.slowlog.get(-1), hotKeys: this.hotKeys.list(), bigKeys: this.bigKeys.list() };
   }
