@@ -150,6 +150,7 @@ export class ProxyServer extends EventEmitter {
       // The worker forwards it to the primary (src/supervisor/worker.ts); in-process tests listen.
       reportScriptChange: (change) => this.emit('script-change', change),
     };
+    this.ctx.clientDirectory.unblockHere = (id, mode) => dedicated.unblockHere(id, mode);
     this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
     this.migration = new MigrationSupport(this.hooks, options.config);
     void this.migration.applyTopology(options.topology, () => {

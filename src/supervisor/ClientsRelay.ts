@@ -1,5 +1,5 @@
 /**
- * CLIENT LIST / KILL / PAUSE across the workers: a worker's `clients-query` is sent to every
+ * CLIENT LIST / KILL / PAUSE / UNBLOCK across the workers: a worker's `clients-query` is sent to every
  * ready worker (the asking one included) as `clients-local`; their answers are merged (lines
  * concatenated, kills summed) and sent back to the asking worker as `clients-result`. A worker
  * that does not answer within the timeout is left out of a LIST and fails a KILL or PAUSE (the

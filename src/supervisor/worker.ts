@@ -119,7 +119,14 @@ export function runWorker(createProxy: ProxyFactory): void {
           proxy?.setBackendHealth?.(message.backends);
           break;
         case 'clients-local':
-          if (proxy?.clientDirectory) send({ type: 'clients-local-result', queryId: message.queryId, result: proxy.clientDirectory.runLocal(message.query) });
+          if (proxy?.clientDirectory) {
+            const queryId = message.queryId;
+            // UNBLOCK answers once the shard has; the others at once.
+            void Promise.resolve(proxy.clientDirectory.runLocal(message.query)).then(
+              (result) => send({ type: 'clients-local-result', queryId, result }),
+              (err) => logger.warn({ err }, 'client query failed on this worker'),
+            );
+          }
           break;
         case 'clients-result': {
           const pending = clientQueries.get(message.requestId);

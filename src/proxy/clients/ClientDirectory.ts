@@ -23,6 +23,8 @@ export class ClientDirectory {
   private readonly held = new Set<PausableClient>();
   private timer: NodeJS.Timeout | null = null;
   remote: QueryRemote | null = null;
+  /** Unblock this worker's client `id` on its shard: true when it was blocked (DedicatedPool). */
+  unblockHere: ((id: number, mode: 'TIMEOUT' | 'ERROR') => Promise<boolean>) | null = null;
 
   constructor(
     private readonly clients: () => Iterable<QueryableClient>,
@@ -36,11 +38,15 @@ export class ClientDirectory {
     return Promise.resolve(this.runLocal(query));
   }
 
-  /** This worker's part. */
-  runLocal(query: ClientQuery): ClientQueryResult {
+  /** This worker's part (a promise for UNBLOCK: it waits for the shard's answer). */
+  runLocal(query: ClientQuery): ClientQueryResult | Promise<ClientQueryResult> {
     if (query.op === 'pause') {
       this.applyPause(query.writesOnly, query.until);
       return { lines: [], killed: 0 };
+    }
+    if (query.op === 'unblock') {
+      if (this.unblockHere === null) return { lines: [], killed: 0 };
+      return this.unblockHere(query.id, query.mode).then((done) => ({ lines: [], killed: done ? 1 : 0 }));
     }
     return runLocalQuery(this.clients(), this.localAddress(), query);
   }

@@ -1,7 +1,8 @@
 /**
  * CLIENT LIST / CLIENT KILL over the proxy's own clients, evaluated in each worker on what it
  * holds (`runLocalQuery`), and asked of every worker through the primary when there are several
- * (ClientDirectory.ts). A query is plain data so that it crosses IPC as it is.
+ * (ClientDirectory.ts); UNBLOCK of another worker's client is answered by that worker (its
+ * DedicatedPool). A query is plain data so that it crosses IPC as it is.
  *
  * Client ids are unique across the workers: a worker's n-th client is n * 256 + (worker id mod
  * 256), so `CLIENT KILL ID` names one client of the whole proxy.
@@ -20,6 +21,11 @@ export function allocateClientId(): number {
 /** The worker-local sequence number of a client id (spreads clients over pools and replicas). */
 export function localSequence(id: number): number {
   return Math.floor(id / WORKER_SLOTS);
+}
+
+/** Was client `id` given out by this worker? (Another worker's ids go through the primary.) */
+export function isLocalClientId(id: number): boolean {
+  return id > 0 && id % WORKER_SLOTS === workerSlot;
 }
 
 /** What a query reads of a client (ClientConnection implements it). */
@@ -54,8 +60,10 @@ export type ClientQuery =
   /** `callerId`: the client asking; it is closed after its reply (Redis), the others at once. */
   | { op: 'kill'; filter: ClientFilter; callerId: number }
   /** CLIENT PAUSE: hold writes (or every command) until `until` (ms since epoch); 0 = UNPAUSE. */
-  | { op: 'pause'; writesOnly: boolean; until: number };
-/** list: one CLIENT LIST line per client; kill: how many were killed. */
+  | { op: 'pause'; writesOnly: boolean; until: number }
+  /** CLIENT UNBLOCK of another worker's client: the worker that holds `id` unblocks it on its shard. */
+  | { op: 'unblock'; id: number; mode: 'TIMEOUT' | 'ERROR' };
+/** list: one CLIENT LIST line per client; kill: how many were killed; unblock: 1 when it was unblocked. */
 export type ClientQueryResult = { lines: string[]; killed: number };
 
 export function matches(c: QueryableClient, f: ClientFilter, laddr: string): boolean {
@@ -80,7 +88,7 @@ export function clientLine(c: Omit<QueryableClient, 'kill' | 'endAfterReplies'>,
 
 /** Run `query` on this worker's clients. */
 export function runLocalQuery(clients: Iterable<QueryableClient>, laddr: string, query: ClientQuery, now = Date.now()): ClientQueryResult {
-  if (query.op === 'pause') throw new Error('pause is applied by the ClientDirectory');
+  if (query.op === 'pause' || query.op === 'unblock') throw new Error(`${query.op} is applied by the ClientDirectory`);
   const picked = [...clients].filter((c) => matches(c, query.filter, laddr));
   if (query.op === 'list') return { lines: picked.map((c) => clientLine(c, laddr, now)), killed: 0 };
   for (const c of picked) {

@@ -89,6 +89,11 @@ export class DedicatedPool {
     return this.sessions.get(clientId);
   }
 
+  /** CLIENT UNBLOCK from another worker of this worker's client: true when it was unblocked. */
+  unblockHere(clientId: number, mode: string): Promise<boolean> {
+    return this.sessions.get(clientId)?.unblockFromElsewhere(mode) ?? Promise.resolve(false);
+  }
+
   applyConfig(config: KvstoreConfig): void {
     this.config = config;
     this.refill();

@@ -38,6 +38,7 @@ import { runWait } from './wait';
 const MULTI = encodeCommand(['MULTI']);
 const DISCARD = encodeCommand(['DISCARD']);
 const UNWATCH = encodeCommand(['UNWATCH']);
+const ONE = Buffer.from(':1\r\n');
 
 /** Proxy-answered commands a shard can queue as they are (same reply inside EXEC). */
 const QUEUEABLE_PROXY = new Set(['ping', 'echo', 'time', 'command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']);
@@ -127,7 +128,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
       case Kind.Wait:
         return this.wait(cmd);
       case Kind.ClientUnblock:
-        clientUnblock(this.client, this.pool, cmd.args(), this.client.reserve(cmd.route.id));
+        clientUnblock(this.client, this.pool, this.ctx, cmd.args(), this.client.reserve(cmd.route.id));
         return Outcome.Handled;
       case Kind.ClientKill:
         clientKill(this.client, this.ctx, cmd.args(), this.client.reserve(cmd.route.id));
@@ -413,6 +414,17 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     if (b === null || b.conn.backendId < 0 || !b.conn.open) return false;
     caller.forwardTo(b.shard < 0 ? this.ctx.router.keylessShard : b.shard, encodeCommand(['CLIENT', 'UNBLOCK', String(b.conn.backendId), mode]), seq);
     return true;
+  }
+
+  unblockFromElsewhere(mode: string): Promise<boolean> {
+    const b = this.blocked;
+    if (b === null || b.conn.backendId < 0 || !b.conn.open) return Promise.resolve(false);
+    // Sent on this client's own pinned connection to the shard; the shard answers :1 or :0.
+    return new Promise((resolve) => {
+      this.client.forwardTo(b.shard < 0 ? this.ctx.router.keylessShard : b.shard, encodeCommand(['CLIENT', 'UNBLOCK', String(b.conn.backendId), mode]), 0, {
+        onReply: (_tag, reply) => resolve(reply.equals(ONE)),
+      });
+    });
   }
 
   /* ---------- WAIT ---------- */

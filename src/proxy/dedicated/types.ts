@@ -54,4 +54,6 @@ export const enum Outcome {
 export interface UnblockTarget {
   /** Send CLIENT UNBLOCK for its blocked command; the reply goes to `caller`'s slot `seq`. False when it is not blocked. */
   unblockOnServer(caller: SessionClient, mode: string, seq: number): boolean;
+  /** The same for CLIENT UNBLOCK from another worker: resolves true when the shard unblocked it. */
+  unblockFromElsewhere(mode: string): Promise<boolean>;
 }
