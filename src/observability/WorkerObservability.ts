@@ -6,7 +6,8 @@
  * - per command: the hot-key countdown and the big-request compare (Dispatcher);
  * - per reply: one histogram increment, the slow and big compares (ClientReplies).
  * Everything else (sampling, slow entries, big keys, logging) happens only for the few commands
- * that are sampled, slow or big. Workers' data reaches the primary with their stats.
+ * that are sampled, slow or big. A slow command costs one copy of its request's bytes; its
+ * arguments are decoded when the entry is read (under overload most commands can be slow). Workers' data reaches the primary with their stats.
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
