@@ -77,12 +77,13 @@ test('a killed backend: its closed connection triggers a check and two refused c
   await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
   const killedAt = Date.now();
   await a.kill();
-  await waitFor('a down', () => checker.state(a.address) === 'down', 5000);
+  // Usually ~100 ms; a first reconnect that fails otherwise than refused (seen once under load)
+  // waits for the next interval (10 s) before the two refusals.
+  await waitFor('a down', () => checker.state(a.address) === 'down', 15_000);
   const h = checker.get(a.address)!;
-  t.log(`down ${Date.now() - killedAt} ms after kill -9 (interval 10 s, downAfter 5)`);
-  t.is(h.consecutiveFailures, 2, 'two refused connections, not downAfter failures');
+  t.log(`down ${Date.now() - killedAt} ms after kill -9 (interval 10 s, downAfter 5), after ${h.checks} checks`);
+  t.true(h.consecutiveFailures >= 2 && h.consecutiveFailures < 5, `two refused connections, not downAfter (5) failures: ${h.consecutiveFailures}`);
   t.regex(h.lastError!, /ECONNREFUSED/);
-  t.is(h.checks, 3, 'the first check, then the check the closed connection triggered, then one re-probe');
 });
 
 test('a busy backend (a long script: -BUSY) stays up: an error reply proves the server runs', async (t) => {
