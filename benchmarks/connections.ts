@@ -24,11 +24,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, waitForPort } from '../test/helpers/ports';
-import { kvstoreAvailable, kvstoreCli, kvstoreConfig, kvstoreEnv, REPO_ROOT } from './lib/kvstore';
+import { kvstoreAvailable, kvstoreCli, REPO_ROOT, startKvstore } from './lib/kvstore';
 import { installSignalCleanup, lastStderr, startProcess, Started, stopAll } from './lib/processes';
 import { processTree } from './lib/procStat';
-import { makeTempDir, Server, startRedisServer, startTwemproxy, twemproxyBinary } from './lib/servers';
+import { Server, startRedisServer, startTwemproxy, twemproxyBinary } from './lib/servers';
 
 const log = (m: string) => process.stderr.write(`connections: ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -106,21 +105,9 @@ interface Kvstore extends Server {
 }
 
 async function startKvstoreFor(name: string, cli: string, workers: number, maxClients: number, shards: Server[]): Promise<Kvstore> {
-  const port = await freePort();
-  const adminPort = await freePort();
-  const dir = makeTempDir(name);
-  const stateDir = path.join(dir, 'state');
-  fs.mkdirSync(stateDir);
-  const conf = path.join(dir, 'kvstore.yaml');
-  fs.writeFileSync(conf, `${kvstoreConfig({ port, adminPort, workers, stateDir, shards })}limits:\n  maxClients: ${maxClients}\n`);
-  // the soft fd limit up to the hard one: a worker holds every client's socket
-  const p = startProcess(name, 'sh', ['-c', 'ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', process.execPath, cli, 'start', '-c', conf], { cwd: dir, env: kvstoreEnv(process.env) });
-  const exited = p.exited.then(() => {
-    throw new Error(`${name} exited during start: ${lastStderr(p).trim().slice(-800)}`);
-  });
-  await Promise.race([waitForPort(port, '127.0.0.1', 30_000), exited]);
-  for (let i = 0; i < 100 && processTree(p.pid).length - 1 < workers; i++) await sleep(100);
-  return { name, port, adminPort, address: `127.0.0.1:${port}`, process: p };
+  const kv = await startKvstore(name, workers, shards, [], cli, { extraYaml: `limits:\n  maxClients: ${maxClients}\n`, raiseFdLimit: true, startTimeoutMs: 30_000 });
+  for (let i = 0; i < 100 && processTree(kv.process.pid).length - 1 < workers; i++) await sleep(100);
+  return kv;
 }
 
 async function adminStats(adminPort: number): Promise<{ workers: Array<{ pid: number; clients: number }>; nativeBuffers?: { outputAllocated: number; poolBytes: number; streamStateBytes: number } }> {

@@ -54,21 +54,32 @@ export function kvstoreEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
-export async function startKvstore(name: string, workers: number | 'auto', shards: Server[], extraNodeArgs: string[] = [], cli = KVSTORE_CLI): Promise<Server> {
+export interface KvstoreStartOptions {
+  /** YAML appended to the generated config (e.g. a `limits:` block). */
+  extraYaml?: string;
+  /** Raise the soft fd limit to the hard one first (a worker holds every client's socket). */
+  raiseFdLimit?: boolean;
+  startTimeoutMs?: number;
+}
+
+export async function startKvstore(
+  name: string, workers: number | 'auto', shards: Server[], extraNodeArgs: string[] = [], cli = KVSTORE_CLI,
+  options: KvstoreStartOptions = {},
+): Promise<Server & { adminPort: number }> {
   const port = await freePort();
   const adminPort = await freePort();
   const dir = makeTempDir(name);
   const stateDir = path.join(dir, 'state');
   fs.mkdirSync(stateDir);
   const conf = path.join(dir, 'kvstore.yaml');
-  fs.writeFileSync(conf, kvstoreConfig({ port, adminPort, workers, stateDir, shards }));
-  const p = startProcess(name, process.execPath, [...extraNodeArgs, cli, 'start', '-c', conf], {
-    cwd: dir,
-    env: kvstoreEnv(process.env),
-  });
+  fs.writeFileSync(conf, kvstoreConfig({ port, adminPort, workers, stateDir, shards }) + (options.extraYaml ?? ''));
+  const args = [...extraNodeArgs, cli, 'start', '-c', conf];
+  const p = options.raiseFdLimit
+    ? startProcess(name, 'sh', ['-c', 'ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', process.execPath, ...args], { cwd: dir, env: kvstoreEnv(process.env) })
+    : startProcess(name, process.execPath, args, { cwd: dir, env: kvstoreEnv(process.env) });
   const exited = p.exited.then(() => {
     throw new Error(`${name} exited during start: ${lastStderr(p).trim().slice(-800)}`);
   });
-  await Promise.race([waitForPort(port, '127.0.0.1', 20_000), exited]);
-  return { name, port, address: `127.0.0.1:${port}`, process: p };
+  await Promise.race([waitForPort(port, '127.0.0.1', options.startTimeoutMs ?? 20_000), exited]);
+  return { name, port, adminPort, address: `127.0.0.1:${port}`, process: p };
 }

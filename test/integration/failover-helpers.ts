@@ -14,6 +14,7 @@ import { storePublisher } from '../../src/failover/publisher';
 import { TopologyStore, initialTopology } from '../../src/topology/TopologyStore';
 import { routingTable } from '../../src/topology/slots';
 import type { TopologySnapshot } from '../../src/topology/types';
+import { testConfig as proxyTestConfig } from '../helpers/proxy';
 import { RedisOptions, RedisProcess, startRedis } from '../helpers/redis';
 import { trackPid, untrackPid } from '../helpers/reaper';
 
@@ -67,38 +68,19 @@ export async function waitForLink(port: number, timeoutMs = 10_000): Promise<voi
 }
 
 export function testConfig(shards: Shard[], mode: 'cache' | 'store', stateDir: string, extra: Partial<KvstoreConfig> = {}): KvstoreConfig {
-  return {
-    listen: { host: '127.0.0.1', port: 0 },
-    workers: 1,
+  // The proxy tests' base config, with what failover tests need: short request and connect
+  // timeouts, fast health checks, no FLUSHALL from clients.
+  const base = proxyTestConfig({
     mode,
-    hash: 'crc16',
-    murmurSeed: 0,
-    admin: { host: '127.0.0.1', port: 0 },
     stateDir,
     shards: shards.map((s) => ({ name: s.name, master: s.master.address, replicas: s.replicas.map((r) => r.address) })),
-    password: '',
-    users: [],
-    tls: { port: 0, certFile: '', keyFile: '', caFile: '', requireClientCert: false, minVersion: 'TLSv1.2', ciphers: '' },
-    slowlog: { slowerThanUs: 10000, maxLen: 128 },
-    hotKeys: { hitsPerSec: 500, sampleRate: 0.01 },
-    bigKeys: { bytes: 1024 * 1024 },
-    backend: { username: '', password: '', tls: { enabled: false, caFile: '', certFile: '', keyFile: '', serverName: '' }, poolSize: 1 },
-    readFrom: 'master',
-    maxReplicaLagMs: 1000,
-    crossSlot: 'slot',
     allowFlush: false,
-    io: process.env.KVSTORE_IO === 'node' ? 'node' : 'native',
-    limits: { maxBulkBytes: 512 << 20, maxInlineBytes: 65536, maxRequestBytes: 512 << 20, maxPipeline: 1000, maxClients: 10000, clientOutputHighWater: 1 << 24, backendHighWater: 1 << 24, clientCommandsPerSec: 0, userCommandsPerSec: 0, clientsPerUser: 0, pubsubOutputHardBytes: 32 << 20, pubsubOutputSoftBytes: 8 << 20, pubsubOutputSoftSeconds: 60 },
+    limits: { maxPipeline: 1000, clientOutputHighWater: 1 << 24, backendHighWater: 1 << 24 },
     timeouts: { requestMs: 1000, connectMs: 500, clientIdleMs: 0, shutdownDrainMs: 2000 },
     health: FAST_HEALTH,
-    sentinels: [],
     sentinelMasterPrefix: '',
-    migration: { batchKeys: 100, maxKeysPerSecond: 0 },
-    dedicated: { maxConnections: 1024, maxPerClient: 16, idlePerShard: 2 },
-    proxyId: '',
-    coordination: { etcd: { endpoints: [], prefix: '/kvstore/', leaseTtlMs: 3000, username: '', password: '' }, failoverConfirmShare: 0.5, barrierTimeoutMs: 10000 },
-    ...extra,
-  };
+  });
+  return { ...base, ...extra };
 }
 
 export function tempStore(config: KvstoreConfig, teardown: (fn: () => void) => void): TopologyStore {

@@ -47,3 +47,13 @@ export interface ByteStream {
   /** onStreamTimeout after `ms` without traffic (0 = never). */
   setIdleTimeout(ms: number): void;
 }
+
+/** The handler of a stream nobody owns yet (accepted, before `attach`): its events are ignored. */
+export const DETACHED: StreamHandler = {
+  onStreamData: () => undefined,
+  onStreamEnd: () => undefined,
+  onStreamDrain: () => undefined,
+  onStreamConnect: () => undefined,
+  onStreamClose: () => undefined,
+  onStreamTimeout: () => undefined,
+};

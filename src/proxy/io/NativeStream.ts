@@ -8,7 +8,7 @@
  * (NativeListener: a listening socket the addon owns, SO_REUSEPORT per worker on Linux). The
  * idle timeout is a coarse shared sweep instead of a timer per socket.
  */
-import type { ByteStream, StreamHandler } from './ByteStream';
+import { DETACHED, type ByteStream, type StreamHandler } from './ByteStream';
 import { readBatch } from '../FlushScheduler';
 
 /** Native buffered bytes over every stream of this process (see io::IoTotals in io_loop.h). */
@@ -144,16 +144,6 @@ function sweepIdle(): void {
     if (s !== undefined && s.idleMs > 0 && (count - s.lastActive - 1) * SWEEP_MS >= s.idleMs) s.fireTimeout();
   }
 }
-
-/** Events of a stream nobody owns yet (accepted, before attach): ignored. */
-const DETACHED: StreamHandler = {
-  onStreamData: () => undefined,
-  onStreamEnd: () => undefined,
-  onStreamDrain: () => undefined,
-  onStreamConnect: () => undefined,
-  onStreamClose: () => undefined,
-  onStreamTimeout: () => undefined,
-};
 
 /**
  * One stream: a handful of fields (an idle client costs this object, the native Stream and the

@@ -5,19 +5,9 @@
  * all synchronously, else handed to the socket and replaced.
  */
 import net from 'node:net';
-import type { ByteStream, StreamHandler } from './ByteStream';
+import { DETACHED, type ByteStream, type StreamHandler } from './ByteStream';
 
 const INITIAL_OUTPUT = 4096;
-
-/** Events before a handler is attached: ignored (an accepted socket is paused until then). */
-const DETACHED: StreamHandler = {
-  onStreamData: () => undefined,
-  onStreamEnd: () => undefined,
-  onStreamDrain: () => undefined,
-  onStreamConnect: () => undefined,
-  onStreamClose: () => undefined,
-  onStreamTimeout: () => undefined,
-};
 
 export class NodeStream implements ByteStream {
   readonly kind = 'node';
