@@ -18,6 +18,7 @@
  * since the previous pass; the next read makes them anew. So a busy client allocates nothing per
  * command, and 100k idle ones hold no per-command state (every field here is 8 bytes per client).
  */
+import { FENCED_SHARD } from '../topology/slots';
 import { ClientReplies } from './ClientReplies';
 import { errorReply } from './ErrorReply';
 import { FlowControl, PAUSE_BARRIER, PAUSE_CLIENTS, PAUSE_CLOSING, PAUSE_HELD, PAUSE_OUTPUT } from './FlowControl';
@@ -350,6 +351,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   noteWrite(shard: number): void {
+    if (shard >= FENCED_SHARD) return; // refused, not written (LeaseFence)
     let wrote = this.wrote;
     if (wrote === null || shard >= wrote.length) {
       const grown = new Uint8Array(Math.max(64, shard + 1));

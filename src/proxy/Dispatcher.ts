@@ -122,6 +122,12 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
       return false;
     }
   }
+  if (route.isWrite && ctx.router.writesFenced) {
+    // A store-mode fleet proxy cut off from etcd: it must never write to a demoted master (LeaseFence).
+    client.session?.queueError();
+    client.replyNow(id, ctx.router.fencedWriteReply);
+    return false;
+  }
   if (ctx.clientDirectory.pauseUntil !== 0 && route.pausable && ctx.clientDirectory.holds(route.isWrite)) {
     client.holdForPause();
     return false;

@@ -23,7 +23,7 @@ import { DataPathIo, systemIo } from './DataPathIo';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
-import { LeaseFence } from './LeaseFence';
+import { FenceSpec, LeaseFence } from './LeaseFence';
 import { MigrationSupport } from './MigrationSupport';
 import type { ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
@@ -123,8 +123,8 @@ export class ProxyServer extends EventEmitter {
       hooks: this.hooks,
       security: new WorkerSecurity(options.config),
       observe: new WorkerObservability(options.config, routes.length, log, cluster.worker?.id ?? 0),
-      fence: new LeaseFence((reply) => {
-        router.setFence(reply);
+      fence: new LeaseFence((spec) => {
+        router.setFence(spec);
         // Transactions and blocked commands must not go on against a table that may be stale.
         dedicated.applyTopology(router.shards);
       }),
@@ -279,8 +279,8 @@ export class ProxyServer extends EventEmitter {
   }
 
   /** Fleet: the primary's lease deadline (see LeaseFence). */
-  setFleetLease(validUntil: number | null): void {
-    this.ctx.fence.renew(validUntil);
+  setFleetLease(validUntil: number | null, fence?: FenceSpec): void {
+    this.ctx.fence.renew(validUntil, fence);
   }
 
   /** CLIENT LIST/KILL/PAUSE: the worker wires it to the other workers (src/supervisor/worker.ts). */
