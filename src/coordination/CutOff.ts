@@ -76,9 +76,14 @@ export function fenceFor(verdict: Verdict, served: TopologySnapshot, storeMode: 
   return { all: false, slots: slotsToRanges(changedSlots(served, verdict.current)), writes: storeMode };
 }
 
-/** GET /fleet/etcd on every peer at once; the ones that do not answer in time are left out. */
-export async function askPeers(admins: string[], timeoutMs: number): Promise<PeerReport[]> {
-  const answers = await Promise.all(admins.map((a) => getJson(a, '/fleet/etcd', timeoutMs).catch(() => null)));
+/**
+ * GET /fleet/etcd on every peer at once; the ones that do not answer in time are left out.
+ * `asker`: this proxy, cut off alone, and the epoch whose changes its workers refuse (the peers
+ * acknowledge no later epoch until it has seen it).
+ */
+export async function askPeers(admins: string[], timeoutMs: number, asker?: { id: string; seen: number }): Promise<PeerReport[]> {
+  const path = asker ? `/fleet/etcd?id=${encodeURIComponent(asker.id)}&seen=${asker.seen}` : '/fleet/etcd';
+  const answers = await Promise.all(admins.map((a) => getJson(a, path, timeoutMs).catch(() => null)));
   return answers.filter((r): r is PeerReport => isReport(r));
 }
 

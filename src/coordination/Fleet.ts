@@ -99,6 +99,12 @@ const RECHECK_EVERYONE_MS = 1000;
 const WATCHDOG_MS = 200;
 /** A probe answer is shared by the peers asking within this long. */
 const REPORT_REUSE_MS = 250;
+/**
+ * A peer cut off alone that stops asking is no longer waited for after this long: longer than
+ * its longest round (RECHECK_MS + PROBE_TIMEOUT_MS + PEER_TIMEOUT_MS), after which, reaching no
+ * peer, it refuses everything (verdict `unknown`).
+ */
+const DEPENDENT_TTL_MS = 5000;
 
 /** The fleet of this process, when coordination is on (for plugins: e.g. the job store). */
 export function runningFleet(): Fleet | undefined {
@@ -136,6 +142,14 @@ export class Fleet {
   private fence: FenceSpec = FENCE_ALL;
   /** The last probe, shared by peers asking at about the same time (GET /fleet/etcd). */
   private sharedProbe: { at: number; result: Promise<boolean> } | null = null;
+  /**
+   * Peers cut off from etcd alone that ask this proxy (GET /fleet/etcd?id=&seen=): the epoch
+   * whose changes their workers refuse. This proxy acknowledges no later epoch than theirs, so the
+   * fleet's barrier waits until they know what changed before data moves.
+   */
+  private readonly dependents = new Map<string, { seen: number; at: number }>();
+  /** Cut off alone: the epoch of the topology the fence was computed from (reported to the peers). */
+  private fencedAt: number | null = null;
   private lastError: string | null = null;
   private stopped = false;
   /** Topology changes seen by the watch (metrics). */
@@ -334,8 +348,13 @@ export class Fleet {
    * GET /fleet/etcd, what a peer cut off from etcd asks: does this proxy reach etcd right now
    * (a fresh probe, shared by peers asking together), and the topology it serves.
    */
-  async etcdReport(): Promise<{ id: string; etcd: 'ok' | 'unreachable'; topology: TopologySnapshot }> {
+  async etcdReport(asker?: { id: string; seen: number }): Promise<{ id: string; etcd: 'ok' | 'unreachable'; topology: TopologySnapshot }> {
     const now = Date.now();
+    if (asker && asker.id !== this.id && Number.isSafeInteger(asker.seen)) {
+      const before = this.dependents.get(asker.id)?.seen;
+      this.dependents.set(asker.id, { seen: asker.seen, at: now });
+      if (before !== asker.seen) void this.membership.publish();
+    }
     if (!this.sharedProbe || now - this.sharedProbe.at > REPORT_REUSE_MS) this.sharedProbe = { at: now, result: this.probe().then((r) => r === true) };
     const ok = await this.sharedProbe.result;
     return { id: this.id, etcd: ok ? 'ok' : 'unreachable', topology: this.local.snapshot };
@@ -362,7 +381,9 @@ export class Fleet {
     const listen = this.hostRef?.clientAddress ?? cfg.listen;
     const admin = this.hostRef?.adminAddress ?? cfg.admin;
     const ready = (this.hostRef?.workerInfo() ?? []).filter((w) => w.ready);
-    const epoch = ready.length === 0 ? 0 : Math.min(...ready.map((w) => w.epoch));
+    // (peers cut off alone that ask this proxy: not acknowledged past what they refuse, see etcdReport)
+    const epochs = [...ready.map((w) => w.epoch), ...[...this.dependents.values()].map((d) => d.seen)];
+    const epoch = ready.length === 0 ? 0 : Math.min(...epochs);
     return { id: this.id, address: `${listen.host}:${listen.port}`, admin: `${admin.host}:${admin.port}`, epoch };
   }
 
@@ -421,6 +442,15 @@ export class Fleet {
    * while the lease still holds, rather than find out at the deadline.
    */
   private checkKeepalives(): void {
+    const now = Date.now();
+    let dropped = false;
+    for (const [id, d] of this.dependents) {
+      if (now - d.at <= DEPENDENT_TTL_MS) continue;
+      this.dependents.delete(id);
+      dropped = true;
+      this.log.warn({ peer: id }, 'a peer cut off from etcd stopped asking: no longer waited for');
+    }
+    if (dropped) void this.membership.publish();
     const d = this.workerDeadline;
     if (typeof d === 'number' && d > 0 && this.caughtUp && d - Date.now() < this.ttlMs / 3) this.decide(new Error('keepalive overdue'));
   }
@@ -461,7 +491,8 @@ export class Fleet {
     if (this.stopped) return;
     this.setEtcd(false, err ?? probed);
     const peers = this.members.list().filter((m) => m.id !== this.id);
-    const reports = await askPeers(peers.map((m) => m.admin), PEER_TIMEOUT_MS);
+    const asker = this.cutOff === 'alone' && this.fencedAt !== null ? { id: this.id, seen: this.fencedAt } : undefined;
+    const reports = await askPeers(peers.map((m) => m.admin), PEER_TIMEOUT_MS, asker);
     if (this.stopped || this.etcdOk) return; // etcd answered meanwhile (a keepalive)
     const verdict = judge(peers.length, reports);
     const was = this.cutOff;
@@ -473,6 +504,7 @@ export class Fleet {
         await this.host.waitForWorkers(this.local.snapshot.epoch);
       }
       this.fence = FENCE_ALL;
+      this.fencedAt = null;
       if (this.workerDeadline !== null) this.sendDeadline(null);
     } else {
       const fence = fenceFor(verdict, this.local.snapshot, this.config.mode === 'store');
@@ -481,6 +513,7 @@ export class Fleet {
         this.fence = fence;
         this.sendDeadline(deadline);
       }
+      this.fencedAt = verdict.kind === 'alone' ? verdict.current.epoch : null;
     }
     if (was !== verdict.kind) {
       const peersSaid = reports.map((r) => `${r.id}: ${r.etcd}`).join(', ') || 'no peer answered';
@@ -495,6 +528,7 @@ export class Fleet {
     this.recheck = null;
     if (this.cutOff === 'no') return;
     this.cutOff = 'no';
+    this.fencedAt = null;
     // (not caught up: what the peers said stays refused until it is; then the deadline covers it)
     if (this.caughtUp) this.fence = FENCE_ALL;
     // Serving with no deadline (etcd was down for everyone): back to what the lease guarantees.
