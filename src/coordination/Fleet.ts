@@ -86,7 +86,7 @@ let running: Fleet | undefined;
 /** The workers' deadline ends this long before the lease can expire in etcd. */
 const DEADLINE_MARGIN_MS = 300;
 /** A probe of etcd (a linearizable read, every endpoint tried) gives up after this long. */
-const PROBE_TIMEOUT_MS = 1000;
+const PROBE_TIMEOUT_MS = 1500;
 /** Peers answer after their own probe: they get this long. */
 const PEER_TIMEOUT_MS = PROBE_TIMEOUT_MS + 500;
 /**
@@ -151,6 +151,8 @@ export class Fleet {
   /** Cut off alone: the epoch of the topology the fence was computed from (reported to the peers). */
   private fencedAt: number | null = null;
   private lastError: string | null = null;
+  /** When etcd last answered (a keepalive, the watch, a call, a probe): newer than a probe's failure, it wins. */
+  private lastOkAt = 0;
   private stopped = false;
   /** Topology changes seen by the watch (metrics). */
   changesSeen = 0;
@@ -355,7 +357,7 @@ export class Fleet {
       this.dependents.set(asker.id, { seen: asker.seen, at: now });
       if (before !== asker.seen) void this.membership.publish();
     }
-    if (!this.sharedProbe || now - this.sharedProbe.at > REPORT_REUSE_MS) this.sharedProbe = { at: now, result: this.probe().then((r) => r === true) };
+    if (!this.sharedProbe || now - this.sharedProbe.at > REPORT_REUSE_MS) this.sharedProbe = { at: now, result: this.probe().then((r) => r === true || this.lastOkAt >= now) };
     const ok = await this.sharedProbe.result;
     return { id: this.id, etcd: ok ? 'ok' : 'unreachable', topology: this.local.snapshot };
   }
@@ -429,6 +431,7 @@ export class Fleet {
   /** `ok`: etcd answered. Not ok: a stream broke or a call failed — decide what it means. */
   private markEtcd(ok: boolean, err?: Error): void {
     if (ok) {
+      this.lastOkAt = Date.now();
       this.setEtcd(true);
       this.backInReach();
       return;
@@ -482,8 +485,11 @@ export class Fleet {
   }
 
   private async decideOnce(err?: Error): Promise<void> {
+    const startedAt = Date.now();
     const probed = await this.probe();
-    if (probed === true) {
+    // (a keepalive that went through meanwhile — only one member was lost — beats a slow probe)
+    if (probed === true || this.lastOkAt >= startedAt) {
+      this.lastOkAt = Math.max(this.lastOkAt, startedAt);
       this.setEtcd(true);
       this.backInReach();
       return;
@@ -493,7 +499,7 @@ export class Fleet {
     const peers = this.members.list().filter((m) => m.id !== this.id);
     const asker = this.cutOff === 'alone' && this.fencedAt !== null ? { id: this.id, seen: this.fencedAt } : undefined;
     const reports = await askPeers(peers.map((m) => m.admin), PEER_TIMEOUT_MS, asker);
-    if (this.stopped || this.etcdOk) return; // etcd answered meanwhile (a keepalive)
+    if (this.stopped || this.lastOkAt >= startedAt) return; // etcd answered meanwhile (a keepalive)
     const verdict = judge(peers.length, reports);
     const was = this.cutOff;
     this.cutOff = verdict.kind;

@@ -320,6 +320,11 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.ctx.clientDirectory.hold(this);
   }
 
+  holdForFence(): void {
+    this.flow.redo = true;
+    this.flow.pause(PAUSE_CLIENTS);
+  }
+
   resumeAfterPause(): void {
     this.flow.resume(PAUSE_CLIENTS);
   }

@@ -34,6 +34,10 @@ export interface DispatchClient extends ClientSession, SessionClient {
   protocolError(reply: Buffer): void;
   /** CLIENT PAUSE covers the command just read: stop reading at it until the pause ends. */
   holdForPause(): void;
+  /** A fleet proxy past its lease deadline waits for its primary (LeaseFence): stop reading at the command. */
+  holdForFence(): void;
+  /** Reading restarts at the held command. */
+  resumeAfterPause(): void;
   /** The command being dispatched: its offset in the read (SLOWLOG's request log). */
   cmdStart: number;
   /** Requests whose replies are not written yet. */

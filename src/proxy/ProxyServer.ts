@@ -23,7 +23,7 @@ import { DataPathIo, systemIo } from './DataPathIo';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
-import { FenceSpec, LeaseFence } from './LeaseFence';
+import { FENCE_HOLD_MS, FenceSpec, LeaseFence } from './LeaseFence';
 import { MigrationSupport } from './MigrationSupport';
 import type { ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
@@ -127,7 +127,7 @@ export class ProxyServer extends EventEmitter {
         router.setFence(spec);
         // Transactions and blocked commands must not go on against a table that may be stale.
         dedicated.applyTopology(router.shards);
-      }),
+      }, FENCE_HOLD_MS),
       calls: new Float64Array(routes.length),
       errors: new Float64Array(routes.length),
       counters,

@@ -13,7 +13,7 @@ import type { HotPathBinding } from './HotPathBinding';
 import { ReadableShard, ReplicaReads } from './ReplicaReads';
 import type { BackendHealthSummary } from '../supervisor/messages';
 import { errorReply } from './Resp';
-import { FENCED_REPLY, FENCED_SLOT_REPLY, FENCED_WRITE_REPLY, FenceSpec } from './LeaseFence';
+import { FENCED_REPLY, FENCED_SLOT_REPLY, FenceSpec } from './LeaseFence';
 
 /**
  * The backend connections of one shard: the RESP2 pool every client starts on, and a second
@@ -97,10 +97,7 @@ export class Router {
   private unfencedDown: Array<Buffer | null> = [];
   /** The routing table of the topology in force (slotTable is it, but for fenced slots). */
   private table: Uint16Array = new Uint16Array(SLOT_COUNT).fill(NO_SHARD);
-  /** Fenced in store mode: writes are refused (the dispatcher checks it per command). */
-  writesFenced = false;
   readonly fencedSlotReply = FENCED_SLOT_REPLY;
-  readonly fencedWriteReply = FENCED_WRITE_REPLY;
 
   constructor(
     config: KvstoreConfig,
@@ -164,7 +161,7 @@ export class Router {
   /**
    * Fence (see LeaseFence) or unfence (null) the routing: every shard answers -TRYAGAIN, or only
    * the fenced slots do (pointed at FENCED_SHARD, and no longer seen as migrating, so the
-   * migration seam cannot reach a shard for them) plus, when `writes`, every write command.
+   * migration seam cannot reach a shard for them); writes are refused by the dispatcher (LeaseFence.gate).
    */
   setFence(spec: FenceSpec | null): void {
     if (this.fence) this.removeFence();
@@ -186,7 +183,6 @@ export class Router {
       this.slotTable.fill(FENCED_SHARD, first, last + 1);
       this.migrating.fill(0, first, last + 1);
     }
-    this.writesFenced = spec.writes;
   }
 
   private removeFence(): void {
@@ -197,7 +193,6 @@ export class Router {
     } else {
       this.slotTable.set(this.table);
       for (const m of this.migrations) this.migrating.fill(1, m.first, m.last + 1);
-      this.writesFenced = false;
     }
     this.fence = null;
   }

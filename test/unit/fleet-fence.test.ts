@@ -6,7 +6,7 @@
 import test from 'ava';
 import { isLeaderPath } from '../../src/coordination/adminRoutes';
 import { changedSlots, fenceFor, judge, PeerReport } from '../../src/coordination/CutOff';
-import { FENCE_ALL, FENCED_REPLY, FenceSpec, LeaseFence } from '../../src/proxy/LeaseFence';
+import { FENCE_ALL, FENCED_REPLY, FenceSpec, GATE_HOLD, GATE_WRITES, LeaseFence } from '../../src/proxy/LeaseFence';
 import { encodeRoutingTable, evenSlotRanges, ownerTable } from '../../src/topology/slots';
 import type { TopologySnapshot } from '../../src/topology/types';
 
@@ -82,6 +82,56 @@ test('past the deadline the fence refuses what the primary said; a new spec whil
   f.renew(null, FENCE_ALL);
   t.false(f.fenced);
   t.deepEqual(replies.at(-1), null);
+});
+
+test('with a hold: past the deadline commands wait for the primary; its word (no deadline) releases them unfenced', async (t) => {
+  const replies: Array<string | null> = [];
+  const f = new LeaseFence((spec) => replies.push(spec === null ? null : spec.all ? 'all' : 'partial'), 50);
+  const resumed: string[] = [];
+  const client = (name: string) => ({ holdForFence: () => resumed.push(`${name} held`), resumeAfterPause: () => resumed.push(`${name} resumed`) });
+  f.renew(Date.now() - 1 + 60_000);
+  f.deadline = Date.now() - 1;
+  f.check();
+  t.false(f.fenced, 'not refused yet');
+  t.is(f.gate, GATE_HOLD);
+  t.true(f.stops(client('a'), true));
+  t.false(f.stops(client('b'), false), 'CLIENT UNPAUSE is never held');
+  f.renew(null); // the primary: etcd is down for everyone
+  t.is(f.gate, 0);
+  t.false(f.fenced);
+  t.deepEqual(resumed, ['a held', 'a resumed']);
+  t.deepEqual(replies, [], 'nothing was ever refused');
+  await new Promise((r) => setTimeout(r, 80));
+  t.deepEqual(replies, [], 'the hold timer was cancelled');
+});
+
+test('with a hold: no word in time fences everything, then the held commands go on (to meet the fence)', async (t) => {
+  const replies: Array<string | null> = [];
+  const f = new LeaseFence((spec) => replies.push(spec === null ? null : spec.all ? 'all' : 'partial'), 30);
+  const resumed: string[] = [];
+  f.renew(Date.now() + 60_000);
+  f.deadline = Date.now() - 1;
+  f.check();
+  t.true(f.stops({ holdForFence: () => resumed.push('held'), resumeAfterPause: () => resumed.push('resumed') }, true));
+  await new Promise((r) => setTimeout(r, 80));
+  t.true(f.fenced);
+  t.deepEqual(replies, ['all']);
+  t.deepEqual(resumed, ['held', 'resumed']);
+  t.is(f.gate, 0);
+});
+
+test('with a hold: a partial fence (the primary decided: cut off alone) applies at once, writes gated in store mode', (t) => {
+  const replies: Array<string | null> = [];
+  const f = new LeaseFence((spec) => replies.push(spec === null ? null : spec.all ? 'all' : 'partial'), 1000);
+  f.renew(Date.now() + 60_000, { all: false, slots: [[1, 2]], writes: true });
+  f.deadline = Date.now() - 1;
+  f.check();
+  t.true(f.fenced);
+  t.is(f.gate, GATE_WRITES);
+  t.deepEqual(replies, ['partial']);
+  f.renew(Date.now() + 60_000);
+  t.is(f.gate, 0);
+  t.deepEqual(replies, ['partial', null]);
 });
 
 test('cut-off rule: a peer reaching etcd means cut off alone; peers all unreachable (or none) means down for everyone', (t) => {
