@@ -9,6 +9,7 @@
  */
 import cluster from 'node:cluster';
 import { errorReply } from '../ErrorReply';
+import { addObservabilityAnswer, ObservabilityAnswer, ObservabilityQuery } from '../../observability/ObservabilityQuery';
 
 const WORKER_SLOTS = 256;
 const workerSlot = cluster.isWorker && cluster.worker ? cluster.worker.id % WORKER_SLOTS : 0;
@@ -62,9 +63,30 @@ export type ClientQuery =
   /** CLIENT PAUSE: hold writes (or every command) until `until` (ms since epoch); 0 = UNPAUSE. */
   | { op: 'pause'; writesOnly: boolean; until: number }
   /** CLIENT UNBLOCK of another worker's client: the worker that holds `id` unblocks it on its shard. */
-  | { op: 'unblock'; id: number; mode: 'TIMEOUT' | 'ERROR' };
-/** list: one CLIENT LIST line per client; kill: how many were killed; unblock: 1 when it was unblocked. */
-export type ClientQueryResult = { lines: string[]; killed: number };
+  | { op: 'unblock'; id: number; mode: 'TIMEOUT' | 'ERROR' }
+  /** SLOWLOG GET/LEN/RESET, INFO latencystats of every worker: the same relay (src/observability/ObservabilityQuery.ts). */
+  | ObservabilityQuery;
+/**
+ * list: one CLIENT LIST line per client; kill: how many were killed; unblock: 1 when it was
+ * unblocked; the observability queries: their own fields.
+ */
+export type ClientQueryResult = { lines: string[]; killed: number } & ObservabilityAnswer;
+
+/** Add one worker's answer to the answers so far (the primary, as they come in). */
+export function addQueryResult(into: ClientQueryResult, part: ClientQueryResult): void {
+  into.lines.push(...part.lines);
+  into.killed += part.killed;
+  addObservabilityAnswer(into, part);
+}
+
+/**
+ * A worker that does not answer in time is left out of a query that only reads (the answer
+ * says so in the log); one that changes something (KILL, PAUSE, UNBLOCK, SLOWLOG RESET) fails
+ * instead, so that the client knows it did not reach every worker.
+ */
+export function readsOnly(query: ClientQuery): boolean {
+  return query.op === 'list' || query.op === 'slowlog-get' || query.op === 'slowlog-len' || query.op === 'latency';
+}
 
 export function matches(c: QueryableClient, f: ClientFilter, laddr: string): boolean {
   if (f.none) return false;
@@ -88,7 +110,7 @@ export function clientLine(c: Omit<QueryableClient, 'kill' | 'endAfterReplies'>,
 
 /** Run `query` on this worker's clients. */
 export function runLocalQuery(clients: Iterable<QueryableClient>, laddr: string, query: ClientQuery, now = Date.now()): ClientQueryResult {
-  if (query.op === 'pause' || query.op === 'unblock') throw new Error(`${query.op} is applied by the ClientDirectory`);
+  if (query.op !== 'list' && query.op !== 'kill') throw new Error(`${query.op} is applied by the ClientDirectory`);
   const picked = [...clients].filter((c) => matches(c, query.filter, laddr));
   if (query.op === 'list') return { lines: picked.map((c) => clientLine(c, laddr, now)), killed: 0 };
   for (const c of picked) {
