@@ -3,13 +3,17 @@
  * redis-servers, ioredis): slow scripts run on connections held by different workers (told
  * apart by `INFO proxy`'s kvstore_pid) all appear in one SLOWLOG GET from either connection,
  * newest first with unique ids; LEN is their sum; RESET from one worker clears both; INFO
- * latencystats shows commands only the other worker ran. A worker that does not answer
+ * latencystats and `kvstore ctl stats` show commands only the other worker ran. A worker that does not answer
  * (stopped with SIGSTOP) is left out after the relay's timeout and named in the log, and the
  * asking worker's other clients are served meanwhile.
  */
 import test from 'ava';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import Redis from 'ioredis';
-import { startKvstore, KvstoreProcess } from '../helpers/kvstore';
+import { KVSTORE_BIN, startKvstore, KvstoreProcess } from '../helpers/kvstore';
+
+const run = promisify(execFile);
 
 // ~0.5 s on this machine under load; the threshold is far above a fast command, far below it.
 const BUSY = 'local i = 0 while i < 25000000 do i = i + 1 end return ARGV[1]';
@@ -75,6 +79,15 @@ test('SLOWLOG GET/LEN/RESET and INFO latencystats answer for every worker', asyn
     t.is((everything.match(/# Latencystats/g) ?? []).length, 1);
     t.regex(everything, /latency_percentiles_usec_incr:p50=/);
   }
+  const ctl = (...args: string[]) => run(process.execPath, [KVSTORE_BIN, 'ctl', '--admin', `127.0.0.1:${kv.adminPort}`, 'stats', ...args]);
+  const stats = JSON.parse((await ctl('--json')).stdout);
+  for (const name of ['set', 'incr']) {
+    const c = stats.commands[name];
+    t.true(c.calls >= 30 && c.p50 > 0 && c.p50 <= c.p99 && c.p99 <= c.p999, `${name}: ${JSON.stringify(c)}`);
+  }
+  const text = (await ctl()).stdout;
+  t.regex(text, /COMMAND\s+CALLS\s+ERRORS\s+P50_US\s+P99_US\s+P99\.9_US/);
+  t.regex(text, /\nincr\s+30\s+0\s+\d+\s+\d+\s+\d+/);
 });
 
 test('a worker that does not answer is left out and logged; the asking worker keeps serving', async (t) => {
