@@ -403,7 +403,6 @@ export function proxyCommandNames(): string[] {
   return Object.keys(HANDLERS);
 }
 
-/** Ask every worker; errors (a worker that did not answer) become the reply. */
 /** INFO from every shard, merged; `latencyLines`: the proxy's Latencystats section (null: not asked for). */
 function infoFromShards(client: ClientSession, ctx: ProxyContext, args: Buffer[], seq: number, latencyLines: string[] | null): void {
   if (client.isClosed) return; // (it went away while the workers were asked)
@@ -420,6 +419,7 @@ function infoFromShards(client: ClientSession, ctx: ProxyContext, args: Buffer[]
   });
 }
 
+/** Ask every worker; errors (a worker that did not answer) become the reply. */
 function runClientQuery(client: ClientSession, ctx: ProxyContext, query: ClientQuery, seq: number, reply: (r: ClientQueryResult) => Buffer): void {
   ctx.clientDirectory.query(query).then(
     (r) => client.onReply(seq, reply(r)),

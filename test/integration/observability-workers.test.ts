@@ -15,8 +15,9 @@ import { KVSTORE_BIN, startKvstore, KvstoreProcess } from '../helpers/kvstore';
 
 const run = promisify(execFile);
 
-// ~0.5 s on this machine under load; the threshold is far above a fast command, far below it.
-const BUSY = 'local i = 0 while i < 25000000 do i = i + 1 end return ARGV[1]';
+// Spins 0.5 s on the server's clock (TIME), however fast the machine (a loop counted in
+// iterations can take anywhere from 0.2 to 1 s here); the threshold is far above a fast command.
+const BUSY = 'local s = redis.call("TIME") repeat local u = redis.call("TIME") until (u[1] - s[1]) * 1e6 + u[2] - s[2] >= 5e5 return ARGV[1]';
 const SLOWER_THAN_US = 250000;
 
 type Entry = [number, number, number, string[], string, string];
