@@ -122,7 +122,15 @@ const CORPUS: Case[] = [
   { cmd: ['MULTI'] }, { cmd: ['SET', '{t}tx', '1'] }, { cmd: ['INCR', '{t}tx'] }, { cmd: ['PING'] }, { cmd: ['GET', '{t}tx'] }, { cmd: ['EXEC'] },
   { cmd: ['MULTI'] }, { cmd: ['INCR', '{t}tx'] }, { cmd: ['SET', '{t}tx'] }, { cmd: ['EXEC'] }, { cmd: ['EXEC'] }, { cmd: ['DISCARD'] },
   { cmd: ['WATCH', '{t}tx'] }, { cmd: ['MULTI'] }, { cmd: ['MULTI'] }, { cmd: ['DECR', '{t}tx'] }, { cmd: ['DISCARD'] }, { cmd: ['UNWATCH'] },
-  { cmd: ['BLPOP', '{t}none', '0.01'], resp3: /^\*-1\r\n$/, why: 'dedicated connections (blocking, MULTI) speak RESP2: a RESP3 client gets RESP2 replies there' }, { cmd: ['RPUSH', '{t}none', 'x'] }, { cmd: ['BRPOP', '{t}none', '0'] },
+  { cmd: ['BLPOP', '{t}none', '0.01'] }, { cmd: ['RPUSH', '{t}none', 'x'] }, { cmd: ['BRPOP', '{t}none', '0'] },
+  // the same in RESP3 (a dedicated connection speaks the client's protocol): nulls, maps, sets, doubles inside EXEC
+  { cmd: ['BZPOPMIN', '{t}nz', '0.01'] }, { cmd: ['ZADD', '{t}nz', '2.5', 'm'] }, { cmd: ['BZPOPMIN', '{t}nz', '0'] },
+  { cmd: ['XREAD', 'BLOCK', '10', 'STREAMS', '{t}nst', '$'] }, { cmd: ['XADD', '{t}nst', '1-1', 'f', 'v'] }, { cmd: ['XREAD', 'BLOCK', '0', 'STREAMS', '{t}nst', '0'] },
+  { cmd: ['HSET', '{t}th', 'f', 'v'] }, { cmd: ['SADD', '{t}ts', 'm'] }, { cmd: ['ZADD', '{t}tz', '1.5', 'm'] }, { cmd: ['SET', '{t}tf', '1'] },
+  { cmd: ['MULTI'] }, { cmd: ['HGETALL', '{t}th'] }, { cmd: ['SMEMBERS', '{t}ts'] }, { cmd: ['ZSCORE', '{t}tz', 'm'] }, { cmd: ['INCRBYFLOAT', '{t}tf', '0.5'] },
+  { cmd: ['GET', '{t}nokey'] }, { cmd: ['PING'] }, { cmd: ['ECHO', 'e'] }, { cmd: ['EXEC'] },
+  { cmd: ['WATCH', '{t}tf'] }, { cmd: ['SET', '{t}tf', '2'] }, { cmd: ['MULTI'] }, { cmd: ['GET', '{t}tf'] }, { cmd: ['EXEC'] },
+  { cmd: ['MULTI'] }, { cmd: ['HGETALL', '{t}th'] }, { cmd: ['DISCARD'] }, { cmd: ['WAIT', '0', '0'] },
   // (not sent to the direct server: there the second SET would queue)
   { cmd: ['MULTI'], kvstore: /^\+OK\r\n$/, why: 'a transaction whose keys span slots' },
   { cmd: ['SET', 'x1', '1'], kvstore: /^\+QUEUED\r\n$/, why: 'the first key picks the slot' },

@@ -10,7 +10,9 @@
  * queue on one shard, is answered with its error at queue time and marks the transaction, whose
  * EXEC then answers -EXECABORT, as Redis does for queue-time errors. Keyless commands queued
  * before any key chose the shard are kept here (answered +QUEUED) and replayed once it is chosen.
- * Every reply of a shard reaches the client byte for byte.
+ * Every reply of a shard reaches the client byte for byte, so a connection speaks the client's
+ * protocol: leased in it (DedicatedPool keeps RESP3 connections apart), and switched with
+ * `speak` before the next command when the client sent HELLO while holding one (WATCH state).
  *
  * A blocking command holds the client (its later commands run after the reply, as on Redis)
  * and waits on a dedicated connection; the proxy gives up `timeouts.requestMs` after the
@@ -108,9 +110,9 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     if (this.inMulti) return this.inTransaction(cmd, kind);
     switch (kind) {
       case Kind.Multi:
+        if (this.txConn !== null) this.onTx().sendQuiet(MULTI);
         this.inMulti = true;
         this.flagged = false;
-        if (this.txConn !== null) this.txConn.sendQuiet(MULTI);
         this.replyNow(cmd, OK);
         return Outcome.Handled;
       case Kind.Exec:
@@ -145,7 +147,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
       const target = this.targetShard(cmd);
       if (target.rewrite) return Outcome.Rewrite;
       if (target.shard === this.txShard && target.error === null && !cmd.migrating && isForwardable(cmd.route)) {
-        this.txConn.send(cmd.chunk, this.client, this.client.reserve(cmd.route.id), cmd.start, cmd.end);
+        this.onTx().send(cmd.chunk, this.client, this.client.reserve(cmd.route.id), cmd.start, cmd.end);
         return Outcome.Handled;
       }
     }
@@ -218,7 +220,18 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
   }
 
   private sendOnTx(cmd: SessionCommand): void {
-    this.txConn!.send(cmd.chunk, this.client, this.client.reserve(cmd.route.id), cmd.start, cmd.end);
+    this.onTx().send(cmd.chunk, this.client, this.client.reserve(cmd.route.id), cmd.start, cmd.end);
+  }
+
+  /**
+   * The transaction's connection, speaking the client's protocol: a client may send HELLO between
+   * WATCH and its next command. Never switched inside MULTI (the server would queue HELLO); the
+   * proxy refuses HELLO there, so the protocol cannot have changed since MULTI went out.
+   */
+  private onTx(): DedicatedConnection {
+    const conn = this.txConn!;
+    if (!this.inMulti) conn.speak(this.client.proto);
+    return conn;
   }
 
   /** Answer a queue-time error and mark the transaction (EXEC will abort). */
@@ -256,7 +269,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
   private lease(shard: number): DedicatedConnection | Buffer {
     const shards = this.ctx.router.shards;
     if (shard === NO_SHARD || shard >= shards.length) return shards.length === 0 ? ERRORS.noShards : ERRORS.slotNotServed;
-    return this.pool.acquire(shards[shard], this);
+    return this.pool.acquire(shards[shard], this, this.client.proto);
   }
 
   private exec(cmd: SessionCommand): void {
@@ -307,7 +320,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
   }
 
   private unwatch(cmd: SessionCommand): Outcome {
-    const conn = this.txConn;
+    const conn = this.txConn === null ? null : this.onTx();
     this.endTransaction();
     if (conn === null) this.replyNow(cmd, OK);
     else this.sendThenRelease(conn, cmd);
@@ -374,7 +387,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     let conn: DedicatedConnection | Buffer;
     let own = true;
     if (this.txConn !== null && this.txShard === target.shard) {
-      conn = this.txConn; // WATCH state on that shard: same connection, same order
+      conn = this.onTx(); // WATCH state on that shard: same connection, same order
       own = false;
     } else {
       conn = this.lease(target.shard < 0 ? this.ctx.router.keylessShard : target.shard);
