@@ -36,6 +36,8 @@ const CORPUS: Case[] = [
   { cmd: ['SELECT', '1'], kvstore: /^-ERR Kvstore supports only database 0/, why: 'only database 0 exists in a sharded keyspace' },
   { cmd: ['CLIENT', 'GETNAME'] }, { cmd: ['CLIENT', 'SETNAME', 'diff'] }, { cmd: ['CLIENT', 'GETNAME'] }, { cmd: ['CLIENT', 'SETNAME', 'a b'] },
   { cmd: ['CLIENT', 'NOSUCH'] }, { cmd: ['CLIENT'] },
+  { cmd: ['CLIENT', 'NO-EVICT', 'on'] }, { cmd: ['CLIENT', 'NO-EVICT', 'maybe'] }, { cmd: ['CLIENT', 'NO-EVICT'] }, { cmd: ['CLIENT', 'NO-EVICT', 'OFF'] },
+  { cmd: ['CLIENT', 'NO-TOUCH', 'ON'], kvstore: /^\+OK\r\n$/, why: "Redis 7.2's CLIENT NO-TOUCH, answered by the proxy (7.0 answers unknown subcommand); the shards are touched anyway" },
   { cmd: ['AUTH', 'x'] }, { cmd: ['AUTH', 'nobody', 'x'] }, { cmd: ['HELLO', '4'] }, { cmd: ['HELLO', 'x'] },
   { cmd: ['COMMAND', 'COUNT'] }, { cmd: ['COMMAND', 'INFO', 'get', 'mset'] }, { cmd: ['COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2'] },
   { cmd: ['DBSIZE'] },
