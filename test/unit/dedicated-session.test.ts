@@ -83,6 +83,8 @@ class FakeClient implements SessionClient {
   next = 0;
   held = 0;
   forwarded: string[] = [];
+  /** What a shard answers to commands sent on the client's shared connection. */
+  forwardReply = '+PONG\r\n';
   written: number[] = [];
   reserve(): number {
     return this.next++;
@@ -98,7 +100,7 @@ class FakeClient implements SessionClient {
   }
   forwardTo(shard: number, command: Buffer, _tag: number, sink?: ReplySink): void {
     this.forwarded.push(`${shard}: ${command.toString('latin1').replace(/\r\n/g, ' ')}`);
-    sink?.onReply(0, Buffer.from('+PONG\r\n'));
+    sink?.onReply(0, Buffer.from(this.forwardReply));
   }
   takeWrittenShards(): number[] {
     return this.written.splice(0);
@@ -274,6 +276,35 @@ test('the slot of a blocked command moves: unblocked on its server, answered TRY
   t.deepEqual(client.forwarded, ['0: *4 $6 CLIENT $7 UNBLOCK $2 77 $5 ERROR ']);
   pool.conns[0].answer('-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n');
   t.is(client.last, '-TRYAGAIN Kvstore: slot 10 moved to another shard while the client was blocked; retry\r\n');
+});
+
+test('the slot of a blocked command moves before the command reached its server: CLIENT UNBLOCK answers :0 and is sent again until it unblocks', async (t) => {
+  const { ctx, pool, client, session, run } = setup();
+  client.forwardReply = ':0\r\n';
+  run(['BLPOP', 'q', '0'], 10);
+  ctx.router.slotTable[10] = 1;
+  session.topologyChanged();
+  t.is(client.forwarded.length, 1);
+  await new Promise((r) => setTimeout(r, 130));
+  t.true(client.forwarded.length >= 2, 'asked again while :0');
+  client.forwardReply = ':1\r\n';
+  await new Promise((r) => setTimeout(r, 80));
+  const asked = client.forwarded.length;
+  await new Promise((r) => setTimeout(r, 120));
+  t.is(client.forwarded.length, asked, 'no more once it answered :1');
+  t.true(client.forwarded.every((f) => f === '0: *4 $6 CLIENT $7 UNBLOCK $2 77 $5 ERROR '));
+  pool.conns[0].answer('-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n');
+  t.is(client.last, '-TRYAGAIN Kvstore: slot 10 moved to another shard while the client was blocked; retry\r\n');
+  // A pop answered meanwhile ends the retries and is delivered as it is.
+  client.forwardReply = ':0\r\n';
+  run(['BLPOP', 'q', '0'], 10);
+  ctx.router.slotTable[10] = 0;
+  session.topologyChanged();
+  const before = client.forwarded.length;
+  pool.conns[1].answer('*2\r\n$1\r\nq\r\n$1\r\nx\r\n');
+  t.is(client.last, '*2\r\n$1\r\nq\r\n$1\r\nx\r\n');
+  await new Promise((r) => setTimeout(r, 120));
+  t.is(client.forwarded.length, before, 'not asked again: nothing blocked any more');
 });
 
 test('XREAD without BLOCK is an ordinary read; migrating slots and pool refusals answer at once', (t) => {

@@ -41,6 +41,13 @@ const MULTI = encodeCommand(['MULTI']);
 const DISCARD = encodeCommand(['DISCARD']);
 const UNWATCH = encodeCommand(['UNWATCH']);
 const ONE = Buffer.from(':1\r\n');
+/**
+ * A blocked command whose slot moved is unblocked with CLIENT UNBLOCK; `:0` means it had not
+ * reached the server yet (or was being answered): asked again this often while it is still
+ * blocked, at most this many times, then its connection is closed.
+ */
+const UNBLOCK_RETRY_MS = 50;
+const UNBLOCK_TRIES = 40;
 
 /** Proxy-answered commands a shard can queue as they are (same reply inside EXEC). */
 const QUEUEABLE_PROXY = new Set(['ping', 'echo', 'time', 'command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']);
@@ -412,7 +419,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
         if (blocked.timer !== null) this.pool.clock.clearTimer(blocked.timer);
         if (this.blocked === blocked) this.blocked = null;
         if (cancelled !== null) reply = cancelled;
-        else if (blocked.moved && isErrorReply(reply) && reply.includes('UNBLOCKED')) reply = movedWhileBlocked(blocked.slot);
+        else if (blocked.moved && isErrorReply(reply)) reply = movedWhileBlocked(blocked.slot); // UNBLOCKED, or its connection closed for the move
         this.client.onReply(tag, reply);
         if (blocked.own) this.pool.release(blocked.conn, blocked.conn.open);
         this.client.unhold();
@@ -489,13 +496,30 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     if (b !== null && b.slot >= 0 && b.conn.open && (router.slotTable[b.slot] !== b.shard || router.migrating[b.slot] !== 0) && !b.moved) {
       b.moved = true;
       // Unblock it on its server (no element is lost: a pop that already happened is answered).
-      if (b.conn.backendId >= 0 && router.shards[b.shard]?.downReply === null) {
-        this.client.forwardTo(b.shard, encodeCommand(['CLIENT', 'UNBLOCK', String(b.conn.backendId), 'ERROR']), 0, { onReply: () => undefined });
-      } else b.conn.fail('its slot moved while the client was blocked');
+      if (b.conn.backendId >= 0 && router.shards[b.shard]?.downReply === null) this.unblockMoved(b, 1);
+      else b.conn.fail('its slot moved while the client was blocked');
     }
     if (this.txConn !== null && this.txMoved === null) {
       if (this.txSlot >= 0 && (router.slotTable[this.txSlot] !== this.txShard || router.migrating[this.txSlot] !== 0)) this.txMoved = `slot ${this.txSlot}`;
     }
+  }
+
+  /**
+   * CLIENT UNBLOCK ... ERROR for a blocked command whose slot moved, on the client's shared
+   * connection. `:0` while it is still blocked here: the command was still on its way to the
+   * server (sent just before the move), so ask again shortly rather than leave it blocked there;
+   * a pop answered meanwhile ends the retries (`blocked` changes) and is delivered.
+   */
+  private unblockMoved(b: Blocked, attempt: number): void {
+    this.client.forwardTo(b.shard, encodeCommand(['CLIENT', 'UNBLOCK', String(b.conn.backendId), 'ERROR']), 0, {
+      onReply: (_tag, reply) => {
+        if (reply.equals(ONE) || this.blocked !== b || !b.conn.open) return;
+        if (attempt >= UNBLOCK_TRIES) return b.conn.fail('its slot moved while the client was blocked');
+        this.pool.clock.setTimeout(() => {
+          if (this.blocked === b && b.conn.open) this.unblockMoved(b, attempt + 1);
+        }, UNBLOCK_RETRY_MS);
+      },
+    });
   }
 
   /** The client disconnected: blocked → close (the server unblocks); transaction → clean up. */
