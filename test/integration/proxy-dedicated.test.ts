@@ -356,6 +356,10 @@ test('WAIT counts the replicas that acknowledged this client\'s writes (store mo
   await rc.call('REPLICAOF', '127.0.0.1', String(master.port));
   t.true(await eventually(async () => /master_link_status:up/.test((await rc.call('INFO', 'replication')).toString()), 15000), 'the replica is in sync');
   rc.close();
+  // WAIT 0 0 counts the replicas the master has online; the replica says `up` a little earlier.
+  const mc = await RawClient.connect(master.port);
+  t.true(await eventually(async () => /slave0:.*state=online/.test((await mc.call('INFO', 'replication')).toString()), 15000), 'the master has the replica online');
+  mc.close();
   const kv = await startProxy(t, { servers: [master], config: { mode: 'store' } });
   const c = await RawClient.connect(kv.port);
   t.teardown(() => c.close());
