@@ -35,6 +35,12 @@ function lower(b: Buffer): string {
   return b.toString('latin1').toLowerCase();
 }
 
+/** ON / OFF in any case (CLIENT NO-EVICT, NO-TOUCH); null for anything else. */
+function onOff(b: Buffer): boolean | null {
+  const v = lower(b);
+  return v === 'on' ? true : v === 'off' ? false : null;
+}
+
 function parseInteger(b: Buffer): number | null {
   const s = b.toString('latin1');
   if (!/^-?\d{1,18}$/.test(s)) return null;
@@ -78,6 +84,9 @@ const HANDLERS: Record<string, Handler> = {
     client.proto = 2;
     ctx.security.logout(client, Date.now());
     client.readOnly = false;
+    // Redis 7.2 turns both off on RESET (7.0 kept NO-EVICT); the proxy follows 7.2, whose NO-TOUCH it answers.
+    client.noEvict = false;
+    client.noTouch = false;
     client.onReply(seq, simpleReply('RESET'));
   },
 
@@ -196,9 +205,24 @@ const HANDLERS: Record<string, Handler> = {
     runClientQuery(client, ctx, { op: 'pause', writesOnly: false, until: 0 }, seq, () => OK);
   },
 
+  /**
+   * CLIENT NO-EVICT ON|OFF (Redis 7.0) and CLIENT NO-TOUCH ON|OFF (Redis 7.2): answered here and
+   * remembered for CLIENT LIST / INFO; what they mean behind a proxy is in docs/commands.md
+   * (scripts/gen-commands-doc.ts): the proxy evicts no client, and its shared backend connections
+   * cannot carry one client's NO-TOUCH.
+   */
   'client|no-evict'(client, _ctx, args, seq) {
-    const v = lower(args[2]);
-    client.onReply(seq, v === 'on' || v === 'off' ? OK : ERRORS.syntax);
+    const on = onOff(args[2]);
+    if (on === null) return client.onReply(seq, ERRORS.syntax);
+    client.noEvict = on;
+    client.onReply(seq, OK);
+  },
+
+  'client|no-touch'(client, _ctx, args, seq) {
+    const on = onOff(args[2]);
+    if (on === null) return client.onReply(seq, ERRORS.syntax);
+    client.noTouch = on;
+    client.onReply(seq, OK);
   },
 
   /** Redis: ON answers +OK; OFF and SKIP answer nothing (their slot is filled with no bytes). */
@@ -217,7 +241,8 @@ const HANDLERS: Record<string, Handler> = {
       'ID', '    Return the ID of the current connection.',
       'INFO', '    Return information about the current client connection.',
       'SETNAME <name>', '    Assign the name <name> to the current connection.',
-      'NO-EVICT (ON|OFF)', '    Accepted for compatibility; no effect.',
+      'NO-EVICT (ON|OFF)', '    Protect current client connection from eviction (Kvstore: remembered, shown in flags; the proxy evicts no client).',
+      'NO-TOUCH (ON|OFF)', "    Will not touch LRU/LFU stats when this mode is on (Kvstore: remembered, shown in flags; the shards' LRU/LFU are still touched).",
       'REPLY (ON|OFF|SKIP)', '    Control the replies sent to the current connection.',
       'LIST [TYPE <type>] [ID <id> [<id> ...]]', "    Return information about the proxy's client connections (all workers).",
       'KILL <ip:port> | <option> <value> [...]', "    Kill the proxy's client connections (ID, ADDR, LADDR, USER, SKIPME, TYPE).",

@@ -37,6 +37,9 @@ export interface QueryableClient {
   readonly lastActive: number;
   readonly name: string;
   readonly proto: 2 | 3;
+  /** CLIENT NO-EVICT ON / CLIENT NO-TOUCH ON (CLIENT LIST flags `e` and `T`). */
+  readonly noEvict: boolean;
+  readonly noTouch: boolean;
   /** The ACL user it is logged in as (src/security). */
   readonly user: { readonly name: string };
   /** Close now (CLIENT KILL of another client). */
@@ -99,13 +102,23 @@ export function matches(c: QueryableClient, f: ClientFilter, laddr: string): boo
 }
 
 /**
+ * The `flags` field: Redis 7.2's letters for what the proxy keeps per client, in Redis's order
+ * (`e` no-evict, then `T` no-touch), `N` for none. The proxy's clients have no replica, master,
+ * MULTI or blocked flags of their own: those states live on the shards' connections.
+ */
+export function clientFlags(c: Pick<QueryableClient, 'noEvict' | 'noTouch'>): string {
+  if (!c.noEvict && !c.noTouch) return 'N';
+  return (c.noEvict ? 'e' : '') + (c.noTouch ? 'T' : '');
+}
+
+/**
  * Redis's CLIENT LIST line with the fields a proxy can fill honestly: no fd (the proxy's sockets
  * are not the shard's), no buffer sizes; `cmd` is not tracked (it would cost a store per command).
  */
 export function clientLine(c: Omit<QueryableClient, 'kill' | 'endAfterReplies'>, laddr: string, now: number): string {
   const age = Math.floor((now - c.createdAt) / 1000);
   const idle = Math.floor((now - c.lastActive) / 1000);
-  return `id=${c.id} addr=${c.remote} laddr=${laddr} fd=-1 name=${c.name} age=${age} idle=${idle} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 user=${c.user.name} redir=-1 resp=${c.proto}`;
+  return `id=${c.id} addr=${c.remote} laddr=${laddr} fd=-1 name=${c.name} age=${age} idle=${idle} flags=${clientFlags(c)} db=0 sub=0 psub=0 ssub=0 multi=-1 user=${c.user.name} redir=-1 resp=${c.proto}`;
 }
 
 /** Run `query` on this worker's clients. */
