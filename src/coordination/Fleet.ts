@@ -500,8 +500,11 @@ export class Fleet {
     const asker = this.cutOff === 'alone' && this.fencedAt !== null ? { id: this.id, seen: this.fencedAt } : undefined;
     const reports = await askPeers(peers.map((m) => m.admin), PEER_TIMEOUT_MS, asker);
     if (this.stopped || this.lastOkAt >= startedAt) return; // etcd answered meanwhile (a keepalive)
-    const verdict = judge(peers.length, reports);
+    let verdict = judge(peers.length, reports);
     const was = this.cutOff;
+    // Found down for everyone, it stays so until a peer says it reaches etcd: peers slow to answer
+    // (a loaded host) are no reason to stop serving a topology nobody can change.
+    if (verdict.kind === 'unknown' && was === 'everyone') verdict = { kind: 'everyone', newest: null };
     this.cutOff = verdict.kind;
     if (verdict.kind === 'everyone') {
       if (verdict.newest && verdict.newest.epoch > this.local.snapshot.epoch) {

@@ -36,7 +36,7 @@ export type FenceSpec = { all: true } | { all: false; slots: SlotRange[]; writes
 export const FENCE_ALL: FenceSpec = { all: true };
 
 /** Past the deadline, commands wait this long for the primary's word before the fence applies. */
-export const FENCE_HOLD_MS = 1000;
+export const FENCE_HOLD_MS = 1500;
 
 /** `gate` bits: commands are held (waiting for the primary past the deadline); writes are refused (store mode). */
 export const GATE_HOLD = 1;
