@@ -25,6 +25,10 @@
 
 #include <string>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "io_loop.h"
 
 namespace kvstore {
@@ -310,6 +314,27 @@ Napi::Value IoTotals(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// ioTrimMemory(): give the free memory inside malloc's heap back to the kernel; true when glibc
+// released something. Why: an accept burst interleaves long-lived per-stream state with
+// short-lived allocations (output buffers beyond the pool, Buffer backing stores of the first
+// commands); once those are freed, the holes between the streams stay resident, because free()
+// only returns the top of the heap. glibc's malloc_trim also madvises whole free pages inside the
+// heap. Cost: one walk over malloc's free lists (milliseconds for hundreds of MB); the worker
+// calls it after many clients went quiet or closed, not per connection. The spare output buffers
+// beyond a few go first (a busy turn takes new ones from malloc and refills the pool).
+// Elsewhere: only the pool shrinks.
+constexpr size_t kSparesKeptOnTrim = 16;
+
+Napi::Value IoTrimMemory(const Napi::CallbackInfo& info) {
+  IoLoop* loop = loopOf(info);
+  if (loop != nullptr) loop->shrinkPool(kSparesKeptOnTrim);
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 }  // namespace
 
 void InitIo(Napi::Env env, Napi::Object exports) {
@@ -328,6 +353,7 @@ void InitIo(Napi::Env env, Napi::Object exports) {
   exports.Set("ioPeer", Napi::Function::New(env, IoPeer));
   exports.Set("ioBuffered", Napi::Function::New(env, IoBuffered));
   exports.Set("ioTotals", Napi::Function::New(env, IoTotals));
+  exports.Set("ioTrimMemory", Napi::Function::New(env, IoTrimMemory));
 }
 
 }  // namespace kvstore

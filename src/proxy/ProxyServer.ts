@@ -29,7 +29,8 @@ import type { ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
-import { ByteStream, ClientListener, enableNativeIo, listenForClients, nativeIoTotals } from './io';
+import { ByteStream, ClientListener, enableNativeIo, listenForClients, nativeIoTotals, trimNativeMemory } from './io';
+import { MemoryTrim } from './io/MemoryTrim';
 import { NodeStream } from './io/NodeStream';
 import type net from 'node:net';
 import type tls from 'node:tls';
@@ -80,6 +81,8 @@ export class ProxyServer extends EventEmitter {
   private readonly connections = new Set<ClientConnection>();
   /** Gives idle clients' per-command state back (see IDLE_SWEEP_MS); runs while clients exist. */
   private idleSweep: TimerHandle | null = null;
+  /** Free native memory back to the kernel after many clients went quiet or closed (io/MemoryTrim.ts). */
+  private readonly memoryTrim = new MemoryTrim(trimNativeMemory);
   private closing = false;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -143,8 +146,8 @@ export class ProxyServer extends EventEmitter {
       startedAt: Date.now(),
       clientClosed: (client) => {
         if (this.connections.has(client as ClientConnection)) this.ctx.security.detach(client as ClientConnection);
-        this.connections.delete(client as ClientConnection);
-        if (this.connections.size === 0) this.stopIdleSweep();
+        if (this.connections.delete(client as ClientConnection)) this.memoryTrim.note(1);
+        if (this.connections.size === 0 && !this.memoryTrim.pending) this.stopIdleSweep();
         this.emit('clientClosed', client.id);
       },
       // The worker forwards it to the primary (src/supervisor/worker.ts); in-process tests listen.
@@ -256,7 +259,11 @@ export class ProxyServer extends EventEmitter {
 
   /** One pass over the clients per IDLE_SWEEP_MS: those quiet since the last pass shed their stages. */
   private sweepIdleClients(): void {
-    for (const c of this.connections) c.sweepIdle();
+    let shed = 0;
+    for (const c of this.connections) if (c.sweepIdle()) shed++;
+    this.memoryTrim.note(shed);
+    this.memoryTrim.pass();
+    if (this.connections.size === 0 && !this.memoryTrim.pending) this.stopIdleSweep();
   }
 
   private stopIdleSweep(): void {

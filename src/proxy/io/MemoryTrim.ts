@@ -1,0 +1,49 @@
+/**
+ * When a worker gives free native memory back to the kernel (trimNativeMemory, glibc's
+ * malloc_trim). Why a policy: free() returns only the top of malloc's heap, so after a burst of
+ * accepts and first commands the holes left between the long-lived per-stream state (output
+ * buffers beyond the pool, the Buffer backing stores of dropped per-command state) stay resident
+ * — measured at ~250-650 B per idle client (benchmarks/client-heap.ts --breakdown). A trim walks
+ * malloc's free lists (≈0.1 ms when there is little to give back), so it is not done per client:
+ * the worker's idle sweep (ProxyServer, once a second) reports how many clients went quiet or
+ * closed; once enough have, one trim runs, and follow-ups 2, 4, 8, 16 and 32 passes later: much
+ * of the memory is released only when V8 collects the dropped per-command state (Buffer backing
+ * stores, freed by a GC that an idle worker runs at a time of V8's choosing, seconds later).
+ */
+
+/** Clients gone quiet or closed since the last trim that make the next trim worth its walk. */
+export const TRIM_AFTER_CLIENTS = 256;
+/** Sweep passes after a trim at which it is repeated (for memory V8 frees at its later GCs). */
+export const TRIM_FOLLOW_UPS: readonly number[] = [2, 4, 8, 16, 32];
+
+export class MemoryTrim {
+  private quieted = 0;
+  /** Passes since the last trim that enough quiet clients caused (-1: no follow-up due). */
+  private since = -1;
+
+  constructor(private readonly trim: () => unknown) {}
+
+  /** `n` clients shed their per-command state or closed. */
+  note(n: number): void {
+    this.quieted += n;
+  }
+
+  /** A trim is still due (the sweep keeps running for it). */
+  get pending(): boolean {
+    return this.since >= 0 || this.quieted >= TRIM_AFTER_CLIENTS;
+  }
+
+  /** One sweep pass: trim when enough clients went quiet, or when a follow-up is due. */
+  pass(): void {
+    if (this.quieted >= TRIM_AFTER_CLIENTS) {
+      this.quieted = 0;
+      this.since = 0;
+      this.trim();
+      return;
+    }
+    if (this.since < 0) return;
+    const since = ++this.since;
+    if (TRIM_FOLLOW_UPS.includes(since)) this.trim();
+    if (since >= TRIM_FOLLOW_UPS[TRIM_FOLLOW_UPS.length - 1]) this.since = -1;
+  }
+}
