@@ -5,7 +5,7 @@
  * checkout: each worker accepts on its own SO_REUSEPORT socket; the baseline: whatever it does,
  * e.g. node:cluster's round-robin handoff) and how fast they are accepted.
  *
- * Memory: each system is started alone, warmed up (200 connections used and closed), then N
+ * Memory: each system is started alone, warmed up (300 connections used and closed), then N
  * clients connect from helper processes (benchmarks/lib/idleClients.ts; several processes, as
  * one holds at most its fd limit of sockets, from source addresses 127.0.0.10.. so the ephemeral
  * ports of one address do not run out), each sends one PING and reads +PONG, and all stay idle.
@@ -35,7 +35,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Connections per helper process (its fd limit must be above it). */
 const PER_PROCESS = 5000;
-const WARMUP = 200;
+/**
+ * Connections used and closed before "RSS before": more than a Kvstore worker's TRIM_AFTER_CLIENTS
+ * (src/proxy/io/MemoryTrim.ts), so the state before the clients went through the same memory
+ * trim (and V8 collection) as the state with them.
+ */
+const WARMUP = 300;
 
 export interface MemoryRow {
   system: string;

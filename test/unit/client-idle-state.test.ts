@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import { encodeCommand } from '../../src/resp';
-import { MemoryTrim, TRIM_AFTER_CLIENTS, TRIM_FOLLOW_UPS } from '../../src/proxy/io/MemoryTrim';
+import { JS_COLLECT_MIN_PASSES, MemoryTrim, TRIM_AFTER_CLIENTS, TRIM_FOLLOW_UPS } from '../../src/proxy/io/MemoryTrim';
 import { fakeProxy } from '../helpers/fakeIo';
 
 function cmd(...args: string[]): string {
@@ -112,7 +112,11 @@ test('CLIENT LIST age and idle count whole seconds, as Redis', async (t) => {
 
 test('memory trim: after enough clients went quiet or closed, one trim, then follow-ups at growing intervals', (t) => {
   let trims = 0;
-  const trim = new MemoryTrim(() => trims++);
+  const collects: number[] = [];
+  const trim = new MemoryTrim((collectJs) => {
+    if (collectJs) collects.push(trims);
+    trims++;
+  });
   trim.note(TRIM_AFTER_CLIENTS - 1);
   trim.pass();
   t.is(trims, 0, 'too few clients: no trim');
@@ -137,4 +141,10 @@ test('memory trim: after enough clients went quiet or closed, one trim, then fol
   trim.pass();
   t.is(trims, 1 + TRIM_FOLLOW_UPS.length + 2);
   t.true(trim.pending);
+  t.true(3 * TRIM_FOLLOW_UPS[TRIM_FOLLOW_UPS.length - 1] >= JS_COLLECT_MIN_PASSES);
+  t.deepEqual(collects, [0, 1 + TRIM_FOLLOW_UPS.length], 'V8 asked at the first trim of each burst, not at the third: it came 2 passes after the second');
+  for (let i = 0; i < JS_COLLECT_MIN_PASSES; i++) trim.pass();
+  trim.note(TRIM_AFTER_CLIENTS);
+  trim.pass();
+  t.is(collects.length, 3, 'and again once that many passes went by');
 });

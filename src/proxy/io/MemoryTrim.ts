@@ -8,20 +8,29 @@
  * the worker's idle sweep (ProxyServer, once a second) reports how many clients went quiet or
  * closed; once enough have, one trim runs, and follow-ups 2, 4, 8, 16 and 32 passes later: much
  * of the memory is released only when V8 collects the dropped per-command state (Buffer backing
- * stores, freed by a GC that an idle worker runs at a time of V8's choosing, seconds later).
+ * stores of SLOWLOG's request logs: ~300 B per client measured), and an idle worker allocates
+ * nothing, so V8 would not collect at all. So the first trim of a burst also tells V8 of memory
+ * pressure (incremental marking, then compaction and a shrunk young generation — the burst grew
+ * it by ~16 MB), at most once per JS_COLLECT_MIN_PASSES: a worker with steady connection churn
+ * collects on its own and is not asked every second.
  */
 
 /** Clients gone quiet or closed since the last trim that make the next trim worth its walk. */
 export const TRIM_AFTER_CLIENTS = 256;
 /** Sweep passes after a trim at which it is repeated (for memory V8 frees at its later GCs). */
 export const TRIM_FOLLOW_UPS: readonly number[] = [2, 4, 8, 16, 32];
+/** Passes at least between two requests to V8 to collect. */
+export const JS_COLLECT_MIN_PASSES = 60;
 
 export class MemoryTrim {
   private quieted = 0;
   /** Passes since the last trim that enough quiet clients caused (-1: no follow-up due). */
   private since = -1;
+  /** Passes since V8 was last asked to collect. */
+  private sinceCollect = JS_COLLECT_MIN_PASSES;
 
-  constructor(private readonly trim: () => unknown) {}
+  /** `trim(collectJs)`: give free memory back; collectJs: have V8 collect as well. */
+  constructor(private readonly trim: (collectJs: boolean) => unknown) {}
 
   /** `n` clients shed their per-command state or closed. */
   note(n: number): void {
@@ -35,15 +44,18 @@ export class MemoryTrim {
 
   /** One sweep pass: trim when enough clients went quiet, or when a follow-up is due. */
   pass(): void {
+    this.sinceCollect++;
     if (this.quieted >= TRIM_AFTER_CLIENTS) {
       this.quieted = 0;
       this.since = 0;
-      this.trim();
+      const collectJs = this.sinceCollect >= JS_COLLECT_MIN_PASSES;
+      if (collectJs) this.sinceCollect = 0;
+      this.trim(collectJs);
       return;
     }
     if (this.since < 0) return;
     const since = ++this.since;
-    if (TRIM_FOLLOW_UPS.includes(since)) this.trim();
+    if (TRIM_FOLLOW_UPS.includes(since)) this.trim(false);
     if (since >= TRIM_FOLLOW_UPS[TRIM_FOLLOW_UPS.length - 1]) this.since = -1;
   }
 }
