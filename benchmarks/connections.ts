@@ -241,7 +241,8 @@ function markdown(memory: MemoryRow[], balance: BalanceRow[], meta: Record<strin
       ...memory.map((r) => `| ${r.label} | ${r.clients}${r.failed ? ` (${r.failed} failed)` : ''} | ${(r.rssBeforeKB / 1024).toFixed(1)} MB | ${(r.rssAfterKB / 1024).toFixed(1)} MB | ${(r.bytesPerConnection / 1024).toFixed(2)} KB | ${(r.bytesPerConnectionAt2s / 1024).toFixed(2)} KB | ${(r.marginalBytesPerConnection / 1024).toFixed(2)} KB | ${(r.projected100kBytesPerConnection / 1024).toFixed(2)} KB | ${r.nativeBytesPerConnection !== undefined ? `${r.nativeBytesPerConnection} B` : '-'} |`),
       '',
     );
-    const kinds = [...new Set(memory.flatMap((r) => Object.keys(r.residentByKindPerConnection ?? {})))].sort();
+    // kinds that moved for some system (not [vdso], [stack]...)
+    const kinds = [...new Set(memory.flatMap((r) => Object.keys(r.residentByKindPerConnection ?? {})))].filter((k) => memory.some((r) => (r.residentByKindPerConnection?.[k] ?? 0) !== 0)).sort();
     lines.push(
       'Where the growth is (RSS with N minus before, per connection, by kind of mapping in /proc/PID/smaps, read right after each settled RSS; see benchmarks/lib/memoryBreakdown.ts — for a Node worker, `[heap]` is malloc: the native per-stream state; 256 KiB anonymous mappings are V8 heap pages):',
       '',

@@ -17,7 +17,7 @@
  * log —, replies with their reply ring, flow control) are made on the first read and dropped again
  * by the worker's idle sweep (ProxyServer, once a second) when the client has nothing in flight
  * and was not read since the previous pass; the next read makes them anew. State most clients
- * never set (name, HELLO 3, READONLY, rate-limit buckets, transaction/blocking session, pub/sub,
+ * never set (name, HELLO 3, READONLY, CLIENT NO-EVICT/NO-TOUCH, rate-limit buckets, transaction/blocking session, pub/sub,
  * written shards ≥ 30) is one side object (clients/SessionExtras.ts) made on the first change;
  * its accessors here read the defaults without it. Times are whole seconds, as Redis keeps them.
  * So a busy client allocates nothing per command, and 100k idle ones hold no per-command state.
@@ -131,6 +131,25 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
 
   set readOnly(on: boolean) {
     if (this.extras !== null || on) this.more().readOnly = on;
+  }
+
+  /** CLIENT NO-EVICT / NO-TOUCH (shown in CLIENT LIST flags). */
+  get noEvict(): boolean {
+    const x = this.extras;
+    return x !== null && x.noEvict;
+  }
+
+  set noEvict(on: boolean) {
+    if (this.extras !== null || on) this.more().noEvict = on;
+  }
+
+  get noTouch(): boolean {
+    const x = this.extras;
+    return x !== null && x.noTouch;
+  }
+
+  set noTouch(on: boolean) {
+    if (this.extras !== null || on) this.more().noTouch = on;
   }
 
   get rewriting(): boolean {

@@ -1,7 +1,8 @@
 /**
- * The per-client state most clients never set: CLIENT SETNAME / HELLO, READONLY, rate-limit
- * buckets, a transaction or blocking session, pub/sub subscriptions, the key-rewrite slow path's
- * flag, and the written-shards set above the first 30 shards. A ClientConnection makes this
+ * The per-client state most clients never set: CLIENT SETNAME / HELLO, READONLY, CLIENT
+ * NO-EVICT / NO-TOUCH, rate-limit buckets, a transaction or blocking session, pub/sub
+ * subscriptions, the key-rewrite slow path's flag, and the written-shards set above the first 30
+ * shards. A ClientConnection makes this
  * object on the first change from the defaults and reads the defaults without it, so an idle
  * client that only ever sent GET/SET holds no fields for any of this (8 bytes: the null
  * reference). Every field is initialised here, in one order, so all instances share one hidden
@@ -15,6 +16,9 @@ export class SessionExtras {
   name = '';
   proto: 2 | 3 = 2;
   readOnly = false;
+  /** CLIENT NO-EVICT / CLIENT NO-TOUCH. */
+  noEvict = false;
+  noTouch = false;
   /** The key-rewrite slow path is re-encoding this client's command (SlowPath). */
   rewriting = false;
   /** limits.clientCommandsPerSec: this client's bucket; limits.userCommandsPerSec: its user's. */
