@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import { encodeCommand } from '../../src/resp';
-import { JS_COLLECT_MIN_PASSES, MemoryTrim, TRIM_AFTER_CLIENTS, TRIM_FOLLOW_UPS } from '../../src/proxy/io/MemoryTrim';
+import { JS_COLLECT_AT, JS_COLLECT_MIN_PASSES, MemoryTrim, TRIM_AFTER_CLIENTS, TRIM_FOLLOW_UPS } from '../../src/proxy/io/MemoryTrim';
 import { fakeProxy } from '../helpers/fakeIo';
 
 function cmd(...args: string[]): string {
@@ -110,41 +110,46 @@ test('CLIENT LIST age and idle count whole seconds, as Redis', async (t) => {
   t.is(c.connection.lastActive % 1000, 0);
 });
 
-test('memory trim: after enough clients went quiet or closed, one trim, then follow-ups at growing intervals', (t) => {
-  let trims = 0;
-  const collects: number[] = [];
-  const trim = new MemoryTrim((collectJs) => {
-    if (collectJs) collects.push(trims);
-    trims++;
-  });
+test('memory trim: after enough clients went quiet or closed, one trim, then follow-ups at growing intervals; V8 asked once the burst is over', (t) => {
+  const calls: Array<[number, boolean]> = [];
+  let passNo = 0;
+  const trim = new MemoryTrim((collectJs) => calls.push([passNo, collectJs]));
+  const pass = () => {
+    passNo++;
+    trim.pass();
+  };
   trim.note(TRIM_AFTER_CLIENTS - 1);
-  trim.pass();
-  t.is(trims, 0, 'too few clients: no trim');
+  pass();
+  t.deepEqual(calls, [], 'too few clients: no trim');
   t.false(trim.pending);
   trim.note(1);
   t.true(trim.pending);
-  trim.pass();
-  t.is(trims, 1);
-  const at: number[] = [];
-  for (let pass = 1; pass <= 3 * TRIM_FOLLOW_UPS[TRIM_FOLLOW_UPS.length - 1]; pass++) {
-    const before = trims;
-    trim.pass();
-    if (trims !== before) at.push(pass);
-  }
-  t.deepEqual(at, [...TRIM_FOLLOW_UPS], 'follow-ups at these passes, then none');
+  pass(); // pass 2: the burst's trim
+  const last = TRIM_FOLLOW_UPS[TRIM_FOLLOW_UPS.length - 1];
+  for (let i = 0; i < 2 * last; i++) pass();
+  t.deepEqual(
+    calls,
+    [[2, false], ...TRIM_FOLLOW_UPS.map((f): [number, boolean] => [2 + f, f === JS_COLLECT_AT])],
+    'follow-ups at these passes, V8 asked at JS_COLLECT_AT only, then nothing',
+  );
   t.false(trim.pending);
-  // A new burst during the follow-ups starts them over.
-  trim.note(TRIM_AFTER_CLIENTS);
-  trim.pass();
-  trim.pass();
-  trim.note(TRIM_AFTER_CLIENTS);
-  trim.pass();
-  t.is(trims, 1 + TRIM_FOLLOW_UPS.length + 2);
-  t.true(trim.pending);
-  t.true(3 * TRIM_FOLLOW_UPS[TRIM_FOLLOW_UPS.length - 1] >= JS_COLLECT_MIN_PASSES);
-  t.deepEqual(collects, [0, 1 + TRIM_FOLLOW_UPS.length], 'V8 asked at the first trim of each burst, not at the third: it came 2 passes after the second');
-  for (let i = 0; i < JS_COLLECT_MIN_PASSES; i++) trim.pass();
-  trim.note(TRIM_AFTER_CLIENTS);
-  trim.pass();
-  t.is(collects.length, 3, 'and again once that many passes went by');
+
+  // Steady churn: a burst every pass restarts the follow-ups, so V8 is never asked (it collects on its own).
+  calls.length = 0;
+  for (let i = 0; i < 3 * last; i++) {
+    trim.note(TRIM_AFTER_CLIENTS);
+    pass();
+  }
+  t.true(calls.every(([, collectJs]) => !collectJs));
+  t.is(calls.length, 3 * last);
+
+  // Bursts in a row with quiet gaps: V8 asked at most once per JS_COLLECT_MIN_PASSES.
+  calls.length = 0;
+  for (let burst = 0; burst < 8; burst++) {
+    trim.note(TRIM_AFTER_CLIENTS);
+    for (let i = 0; i < JS_COLLECT_AT + 1; i++) pass();
+  }
+  const asked = calls.filter(([, c]) => c).map(([p]) => p);
+  t.true(asked.length >= 2, String(asked));
+  for (let i = 1; i < asked.length; i++) t.true(asked[i] - asked[i - 1] >= JS_COLLECT_MIN_PASSES);
 });

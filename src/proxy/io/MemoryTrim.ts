@@ -9,18 +9,22 @@
  * closed; once enough have, one trim runs, and follow-ups 2, 4, 8, 16 and 32 passes later: much
  * of the memory is released only when V8 collects the dropped per-command state (Buffer backing
  * stores of SLOWLOG's request logs: ~300 B per client measured), and an idle worker allocates
- * nothing, so V8 would not collect at all. So the first trim of a burst also tells V8 of memory
- * pressure (incremental marking, then compaction and a shrunk young generation — the burst grew
- * it by ~16 MB), at most once per JS_COLLECT_MIN_PASSES: a worker with steady connection churn
- * collects on its own and is not asked every second.
+ * nothing, so V8 would not collect at all. So once the worker has been quiet for
+ * JS_COLLECT_AT passes after a burst (no new burst restarted the follow-ups), the trim also tells
+ * V8 of memory pressure (incremental marking, then compaction and a shrunk young generation — the
+ * burst grew it by up to ~16 MB), and the later follow-ups give back what that collection freed.
+ * A worker with steady churn restarts the follow-ups every pass and is never asked (it allocates,
+ * so V8 collects on its own); bursts in a row ask at most once per JS_COLLECT_MIN_PASSES.
  */
 
 /** Clients gone quiet or closed since the last trim that make the next trim worth its walk. */
 export const TRIM_AFTER_CLIENTS = 256;
 /** Sweep passes after a trim at which it is repeated (for memory V8 frees at its later GCs). */
 export const TRIM_FOLLOW_UPS: readonly number[] = [2, 4, 8, 16, 32];
+/** The follow-up (passes after the burst's trim) that also asks V8 to collect. */
+export const JS_COLLECT_AT = 2;
 /** Passes at least between two requests to V8 to collect. */
-export const JS_COLLECT_MIN_PASSES = 60;
+export const JS_COLLECT_MIN_PASSES = 10;
 
 export class MemoryTrim {
   private quieted = 0;
@@ -48,14 +52,15 @@ export class MemoryTrim {
     if (this.quieted >= TRIM_AFTER_CLIENTS) {
       this.quieted = 0;
       this.since = 0;
-      const collectJs = this.sinceCollect >= JS_COLLECT_MIN_PASSES;
-      if (collectJs) this.sinceCollect = 0;
-      this.trim(collectJs);
+      this.trim(false);
       return;
     }
     if (this.since < 0) return;
     const since = ++this.since;
-    if (TRIM_FOLLOW_UPS.includes(since)) this.trim(false);
+    if (!TRIM_FOLLOW_UPS.includes(since)) return;
+    const collectJs = since === JS_COLLECT_AT && this.sinceCollect >= JS_COLLECT_MIN_PASSES;
+    if (collectJs) this.sinceCollect = 0;
+    this.trim(collectJs);
     if (since >= TRIM_FOLLOW_UPS[TRIM_FOLLOW_UPS.length - 1]) this.since = -1;
   }
 }
