@@ -2,13 +2,16 @@
  * JS heap per idle client connection of one proxy worker (the JS half of issue 12's memory goal;
  * RSS with native buffers is the connections benchmark's job).
  *
- *   node dist/benchmarks/client-heap.js [--clients 10000] [--baseline /path/to/other/checkout]
+ *   node dist/benchmarks/client-heap.js [--clients 10000] [--baseline /path/to/other/checkout] [--breakdown]
  *
  * A child process (node --expose-gc) runs an in-process ProxyServer of a checkout (this one, and
  * the baseline's when given) over one redis-server; this process opens N idle TCP clients to it
  * (some after one PING, so reply state that stays after first use shows too). The child measures
  * after a full GC: heapUsed, external, arrayBuffers, RSS, and V8's used heap size, before the
- * clients and with them; the report is the difference per client. Loopback only, free ports,
+ * clients and with them; the report is the difference per client. --breakdown adds, per client:
+ * committed bytes by V8 space, RSS by kind of mapping (benchmarks/lib/memoryBreakdown.ts), and
+ * the heap-snapshot classes (count x size) with vs without the clients, from a second run (writing
+ * snapshots mallocs, which would show in the first run's RSS). Loopback only, free ports,
  * everything it starts is stopped.
  */
 import { fork, ChildProcess } from 'node:child_process';
