@@ -15,7 +15,7 @@ import type { KvstoreConfig } from '../config/types';
 import { createLogger, Logger } from '../log';
 import type { HotPath } from '../native/api';
 import { loadHotPath } from '../native';
-import type { WorkerStats } from '../supervisor/messages';
+import type { WorkerMemoryStats, WorkerStats } from '../supervisor/messages';
 import type { TopologySnapshot } from '../topology/types';
 import { ClientConnection, OpenStream } from './ClientConnection';
 import type { Clock, TimerHandle } from './Clock';
@@ -359,6 +359,8 @@ export class ProxyServer extends EventEmitter {
       totalErrors: ctx.counters.totalErrors,
       backends,
       observability: ctx.observe.stats(),
+      memory: workerMemory(),
+      pubsub: ctx.pubsub.stats(),
     };
   }
 
@@ -385,6 +387,11 @@ export class ProxyServer extends EventEmitter {
     this.ctx.observe.close();
     this.emit('close');
   }
+}
+
+function workerMemory(): WorkerMemoryStats {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
 /** Native buffered bytes of this worker for stats (absent without the addon's sockets). */

@@ -97,4 +97,28 @@ export interface WorkerStats {
   backends: Record<string, { address: string; connected: boolean; pending: number; errors: number }>;
   /** Latency histograms, SLOWLOG, hot and big keys of this worker (src/observability). */
   observability?: ObservabilityStats;
+  /** The worker process's own memory (process.memoryUsage()), the JS side of what it holds. */
+  memory?: WorkerMemoryStats;
+  /** Pub/sub of this worker (src/proxy/pubsub/PubSubHub.ts). */
+  pubsub?: PubSubStats;
+}
+
+/** process.memoryUsage() of one worker, bytes. */
+export interface WorkerMemoryStats {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  /** Memory of C++ objects bound to JS objects, Buffers included. */
+  external: number;
+  /** ArrayBuffers and Buffers (part of external). */
+  arrayBuffers: number;
+}
+
+export interface PubSubStats {
+  /** Open subscriber connections to the shards (one per shard in use). */
+  subscriberConnections: number;
+  /** Subscribed clients disconnected for output over limits.pubsubOutput*. */
+  slowClientsCut: number;
+  /** The most output one subscribed client had not handed to the kernel after a write, since start. */
+  peakClientOutput: number;
 }

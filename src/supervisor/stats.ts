@@ -4,7 +4,7 @@
  * the per-worker list from each worker's own stats.
  */
 import { metricSamples, metricValue, MetricsJson } from '../admin/metrics';
-import type { NativeBufferStats, WorkerStats } from './messages';
+import type { NativeBufferStats, PubSubStats, WorkerMemoryStats, WorkerStats } from './messages';
 
 export interface CommandCounts {
   calls: number;
@@ -34,6 +34,9 @@ export interface WorkerSummary {
   restarts: number;
   /** Bytes held by the addon's sockets (absent when the worker uses net.Socket). */
   nativeBuffers?: NativeBufferStats;
+  /** The worker process's memory (process.memoryUsage()). */
+  memory?: WorkerMemoryStats;
+  pubsub?: PubSubStats;
 }
 
 /** The JSON of GET /stats (and `kvstore ctl stats --json`). */
@@ -53,6 +56,8 @@ export interface AggregatedStats {
   backends: Record<string, BackendSummary>;
   /** Native buffered bytes summed over the live workers (max*: the largest of any worker). */
   nativeBuffers: NativeBufferStats;
+  /** Pub/sub summed over the live workers (peakClientOutput: the largest of any worker). */
+  pubsub: PubSubStats;
 }
 
 export function emptyNativeBuffers(): NativeBufferStats {
@@ -69,6 +74,13 @@ function addNativeBuffers(into: NativeBufferStats, add: NativeBufferStats): Nati
   into.streamStateBytes += add.streamStateBytes;
   into.maxStreamQueued = Math.max(into.maxStreamQueued, add.maxStreamQueued);
   into.maxStreamAllocated = Math.max(into.maxStreamAllocated, add.maxStreamAllocated);
+  return into;
+}
+
+function addPubSub(into: PubSubStats, add: PubSubStats): PubSubStats {
+  into.subscriberConnections += add.subscriberConnections;
+  into.slowClientsCut += add.slowClientsCut;
+  into.peakClientOutput = Math.max(into.peakClientOutput, add.peakClientOutput);
   return into;
 }
 
@@ -107,6 +119,8 @@ export function aggregateStats(
       totalErrors: stats.totalErrors,
       restarts,
       ...(stats.nativeBuffers ? { nativeBuffers: stats.nativeBuffers } : {}),
+      ...(stats.memory ? { memory: stats.memory } : {}),
+      ...(stats.pubsub ? { pubsub: stats.pubsub } : {}),
     }))
     .sort((a, b) => a.id - b.id);
 
@@ -124,5 +138,6 @@ export function aggregateStats(
     commands,
     backends,
     nativeBuffers: live.reduce((sum, { stats }) => (stats.nativeBuffers ? addNativeBuffers(sum, stats.nativeBuffers) : sum), emptyNativeBuffers()),
+    pubsub: live.reduce((sum, { stats }) => (stats.pubsub ? addPubSub(sum, stats.pubsub) : sum), { subscriberConnections: 0, slowClientsCut: 0, peakClientOutput: 0 }),
   };
 }

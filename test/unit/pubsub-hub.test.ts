@@ -85,9 +85,13 @@ test('the hard limit', async (t) => {
   sub.deliver(messageFrame('news', 'x'.repeat(500)));
   await turn();
   t.false(a.destroyed);
+  const first = messageFrame('news', 'x'.repeat(500)).length;
+  t.is(kv.proxy.pubsub.stats().peakClientOutput, first, 'the peak: what the client had left after the write');
   sub.deliver(messageFrame('news', 'x'.repeat(600)));
   await turn();
   t.true(a.destroyed);
+  t.is(kv.proxy.pubsub.stats().peakClientOutput, first + messageFrame('news', 'x'.repeat(600)).length);
+  t.is(kv.proxy.pubsub.stats().slowClientsCut, 1);
   t.is(kv.proxy.pubsub.localCount('channel', 'news'), 1, 'its subscription is gone with it (the other client stays)');
 });
 
