@@ -30,6 +30,8 @@ const BATCHES = 128; // 128 MiB to every subscriber, 32 times the limit
  */
 const STREAM_MARGIN = 2 * MiB;
 const FLOOD = BATCHES * BATCH * PAYLOAD;
+/** Spare output buffers the addon keeps (native/stream_core.h BufferPool: 256 × 16 KiB). */
+const POOL_MAX = 4 * MiB;
 /** JS peak growth allowed (uncollected garbage), well under what one subscriber is sent. */
 const JS_PEAK_MARGIN = 64 * MiB;
 /** JS growth allowed in what survives garbage collection. */
@@ -38,13 +40,16 @@ const JS_FLOOR_MARGIN = 16 * MiB;
 interface Sample {
   total: number;
   maxStream: number;
+  /** Native output buffer capacity held by the streams plus spare (pooled) buffers. */
+  held: number;
   js: number;
   rss: number;
 }
 
 function sampleOf(stats: AggregatedStats): Sample {
   const w = stats.workers[0];
-  return { total: stats.nativeBuffers.outputQueued, maxStream: stats.nativeBuffers.maxStreamQueued, js: w.memory!.heapUsed + w.memory!.external, rss: w.memory!.rss };
+  const nb = stats.nativeBuffers;
+  return { total: nb.outputQueued, maxStream: nb.maxStreamQueued, held: nb.outputAllocated + nb.poolBytes, js: w.memory!.heapUsed + w.memory!.external, rss: w.memory!.rss };
 }
 
 test('a non-reading subscriber under a flood: native and JS buffers bounded, back down after the cut; the others get every message', async (t) => {
@@ -160,5 +165,11 @@ test('a non-reading subscriber under a flood: native and JS buffers bounded, bac
   t.true(slowBytes < FLOOD / 4, `the slow subscriber got ${slowBytes} bytes before the end`);
 
   t.log(`hard limit ${HARD}: one stream at most ${maxStream} (at rest ${maxAtRest}), all streams at most ${maxTotal}, peak client output ${final.pubsub.peakClientOutput}; cut after batch ${cutAfterBatch} of ${BATCHES} (${BATCH * PAYLOAD} bytes each); ${midFlood.length} mid-flood samples`);
+  // Buffers held (capacity): the queues above, plus spare buffers (the pool keeps at most 256 of
+  // at most 16 KiB: 4 MiB).
+  const maxHeld = Math.max(...atRest.map((s) => s.held), ...midFlood.map((s) => s.held));
+  t.true(maxHeld <= HARD + STREAM_MARGIN + 2 * BATCH * (PAYLOAD + 64) + POOL_MAX, `native buffers held at most ${maxHeld}`);
+  t.true(afterCut[afterCut.length - 1].held <= POOL_MAX + 256 * 1024, `native buffers held at the end ${afterCut[afterCut.length - 1].held}`);
+  t.log(`native output buffers + spare: ${before.held} before, at most ${maxHeld}, ${afterCut[afterCut.length - 1].held} at the end`);
   t.log(`worker JS heap+external: ${before.js} before, at most ${maxJs} (+${maxJs - before.js}), floor in the first/last quarter of the flood +${floorFirst - before.js}/+${floorLast - before.js}; rss ${before.rss} → at most ${Math.max(...atRest.map((s) => s.rss), ...midFlood.map((s) => s.rss))}; slow subscriber read ${slowBytes} bytes after resuming`);
 });
