@@ -5,6 +5,7 @@
  */
 import test, { ExecutionContext } from 'ava';
 import calculateSlot from 'cluster-key-slot';
+import fc from 'fast-check';
 import { fakeProxy, turn } from '../helpers/fakeIo';
 import { evenSlotRanges } from '../../src/topology/slots';
 import { encodeCommand } from '../../src/resp';
@@ -60,6 +61,30 @@ test('one connection per shard shared by the clients; a message frame copied to 
   b.deliver(encodeCommand(['UNSUBSCRIBE', 'news']));
   await turn();
   t.is(sub.takeSent(), encodeCommand(['UNSUBSCRIBE', 'news']).toString('latin1'));
+});
+
+test('frames cut anywhere by the reads: each message reaches the subscribers whole, in order', async (t) => {
+  const { a, b, sub } = await subscribed(t);
+  sub.deliver(PONG); // b's barrier
+  await turn();
+  a.takeSent();
+  b.takeSent();
+  const big = 'B'.repeat(300_000); // kept across many reads
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 40 }), async (cuts) => {
+      const stream = messageFrame('news', 'one') + messageFrame('news', big) + messageFrame('news', 'three');
+      let at = 0;
+      for (const n of [...cuts, stream.length]) {
+        if (at >= stream.length) break;
+        sub.deliver(stream.slice(at, at + n));
+        at += n;
+        await turn();
+      }
+      return a.takeSent() === stream && b.takeSent() === stream;
+    }),
+    { numRuns: 30 },
+  );
+  t.pass();
 });
 
 test('the hard limit cuts a subscriber at once, the soft limit only after its time', async (t) => {
