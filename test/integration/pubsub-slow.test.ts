@@ -53,7 +53,7 @@ function sampleOf(stats: AggregatedStats): Sample {
 }
 
 test('a non-reading subscriber under a flood: native and JS buffers bounded, back down after the cut; the others get every message', async (t) => {
-  const kv = await startKvstore(t, { shards: 2, workers: 1, config: { limits: { pubsubOutputHardBytes: HARD, pubsubOutputSoftBytes: 2 * MiB, pubsubOutputSoftSeconds: 3600 } } });
+  const kv = await startKvstore(t, { shards: 2, workers: 1, config: { io: 'native', limits: { pubsubOutputHardBytes: HARD, pubsubOutputSoftBytes: 2 * MiB, pubsubOutputSoftSeconds: 3600 } }, env: { KVSTORE_IO: 'native' } });
   const stats = async () => (await kv.admin<AggregatedStats>('GET', '/stats')).body;
   t.true((await stats()).workers[0].nativeIo, 'the addon\'s sockets (native buffers to measure)');
 
