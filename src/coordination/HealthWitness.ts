@@ -9,6 +9,7 @@
  */
 import type { KvstoreConfig } from '../config/types';
 import { HealthChecker } from '../failover/HealthChecker';
+import { workerExplainer } from '../failover/WorkerActivity';
 import type { Logger } from '../log';
 import type { TopologyStore } from '../topology/TopologyStore';
 import type { TopologySnapshot } from '../topology/types';
@@ -42,7 +43,7 @@ export class HealthWitness {
     private readonly log: Logger,
   ) {
     const b = config.backend;
-    this.checker = new HealthChecker({ health: config.health, backend: { username: b.username || undefined, password: b.password || undefined } });
+    this.checker = new HealthChecker({ health: config.health, backend: { username: b.username || undefined, password: b.password || undefined }, explain: workerExplainer });
   }
 
   start(): void {

@@ -11,13 +11,30 @@
  *   - a refused connection is a strong signal (nothing listens: the process died): two refusals
  *     in a row, `REFUSED_REPROBE_MS` apart, mark the address down at once;
  *   - the control connection closing (a killed server's kernel closes it) triggers a check at
- *     once instead of at the next interval.
+ *     once instead of at the next interval;
+ *   - a silent server is hung or busy, and from outside the two look the same (the kernel still
+ *     accepts connections; a long script before `busy-reply-threshold`, a big KEYS, answer
+ *     nothing). The proxy's workers know what the server was given, so when a PING is slow
+ *     (`SUSPECT_MS`) the checker asks them (`explain`, src/proxy/BackendActivity.ts) every
+ *     `POLL_MS` while it lasts:
+ *       · a command that may run long in flight since the silence began → slow, not a failure:
+ *         the PING keeps waiting (a script up to the server's busy-reply-threshold +
+ *         `timeoutMs`, after which a running server answers -BUSY; KEYS, FLUSHALL, SORT up to
+ *         `slowCommandMaxMs`), then it is a hang after all;
+ *       · nothing explains it and the server has answered neither the PING nor any worker for
+ *         `timeoutMs` (the workers' oldest unanswered request counts too, so under load the
+ *         silence is dated from the hang, not from the PING) → hung: down at once;
+ *       · a worker got a reply after the PING was sent → the server runs; the PING timeout is a
+ *         plain failure (the `downAfter` rule).
+ *     Without `explain` (no workers: tests, tools) every timeout is a plain failure.
+ *   Why not /proc or the process state: the backend is usually on another host.
  */
 import { EventEmitter } from 'node:events';
 import type { HealthConfig } from '../config/types';
 import { createLogger } from '../log';
 import { RedisReplyError } from '../errors';
 import type { RespClient } from '../resp';
+import type { ActivityAnswers, BackendActivity } from '../supervisor/messages';
 import { connectControl } from './replication';
 
 const log = createLogger('health');
@@ -26,8 +43,27 @@ const log = createLogger('health');
 export const REFUSED_REPROBE_MS = 100;
 /** Two refused connections in a row mean the server is gone. */
 const REFUSALS_FOR_DOWN = 2;
+/** A PING unanswered this long makes the checker ask the workers what the server is doing. */
+export const SUSPECT_MS = 250;
+/** While the server stays silent, ask the workers again this often. */
+export const POLL_MS = 200;
+/** How long the workers get to answer (an unanswered question counts as no evidence). */
+const EXPLAIN_TIMEOUT_MS = 400;
+/** Redis's default busy-reply-threshold (lua-time-limit), when CONFIG GET is not allowed. */
+const DEFAULT_BUSY_THRESHOLD_MS = 5000;
+const DEFAULT_SLOW_COMMAND_MAX_MS = 15_000;
 
 type CheckResult = 'ok' | 'failed' | 'refused';
+
+/** Asks the workers what they have in flight on `address` (one entry per worker with something on it; null: no worker answered). */
+export type Explainer = (address: string, timeoutMs: number) => Promise<ActivityAnswers | null>;
+
+/** A failed check: why, and whether it alone proves the server down. */
+class CheckFailure extends Error {
+  constructor(message: string, readonly certain: boolean) {
+    super(message);
+  }
+}
 
 export type BackendHealthState = 'up' | 'down';
 
@@ -48,11 +84,20 @@ export interface BackendHealth {
   since: number;
   checks: number;
   failures: number;
+  /**
+   * The server is silent but busy, not hung: the command that may run long the workers have in
+   * flight on it (e.g. `eval`), and since when the checker knows (epoch ms); null otherwise.
+   */
+  slow: { command: string; since: number } | null;
+  /** Silences explained by a long command so far (each would have been a failure before). */
+  slowEpisodes: number;
 }
 
 export interface HealthCheckerOptions {
   health: HealthConfig;
   backend?: { username?: string; password?: string };
+  /** The workers' view of a silent server (src/failover/WorkerActivity.ts); without it a timeout is a plain failure. */
+  explain?: Explainer;
 }
 
 export interface HealthEvents {
@@ -68,14 +113,19 @@ interface Tracked {
   /** A check is running (a close event then does not start another). */
   checking?: boolean;
   consecutiveRefusals: number;
+  /** The server's busy-reply-threshold (read at connect), ms. */
+  busyThresholdMs: number;
 }
 
 export class HealthChecker extends EventEmitter {
   private readonly tracked = new Map<string, Tracked>();
   private stopped = false;
+  /** The workers' view of a silent server; may be set after construction (a fleet's witness). */
+  explain: Explainer | undefined;
 
   constructor(private readonly options: HealthCheckerOptions) {
     super();
+    this.explain = options.explain;
   }
 
   /** Watch exactly these addresses: new ones start 'up' (innocent until proven down), gone ones stop. */
@@ -94,9 +144,10 @@ export class HealthChecker extends EventEmitter {
       const t: Tracked = {
         running: true,
         consecutiveRefusals: 0,
+        busyThresholdMs: DEFAULT_BUSY_THRESHOLD_MS,
         health: {
           address, state: 'up', consecutiveFailures: 0, consecutiveSuccesses: 0, lastError: null, lastErrorAt: null,
-          lastOkAt: null, okSince: null, latencyMs: null, since: Date.now(), checks: 0, failures: 0,
+          lastOkAt: null, okSince: null, latencyMs: null, since: Date.now(), checks: 0, failures: 0, slow: null, slowEpisodes: 0,
         },
       };
       this.tracked.set(address, t);
@@ -156,15 +207,16 @@ export class HealthChecker extends EventEmitter {
         client.once('close', () => {
           if (t.client === client && t.running && !t.checking) this.schedule(t, 0);
         });
+        // How long a script may run before the server answers -BUSY (bounds a script's silence).
+        client.command(['CONFIG', 'GET', 'busy-reply-threshold'], this.longestWaitMs(t)).then(
+          (r) => {
+            const ms = Array.isArray(r) ? Number(r[1]) : NaN;
+            if (Number.isFinite(ms) && ms > 0) t.busyThresholdMs = ms;
+          },
+          () => undefined, // not allowed (ACL) or not answered: keep Redis's default
+        );
       }
-      const remaining = Math.max(1, timeoutMs - (Date.now() - started));
-      try {
-        const reply = await t.client.command(['PING'], remaining);
-        if (reply !== 'PONG') throw new Error(`unexpected PING reply ${JSON.stringify(reply)}`);
-      } catch (err) {
-        // An error reply (BUSY, LOADING, ...) still proves the server runs.
-        if (!(err instanceof RedisReplyError)) throw err;
-      }
+      await this.ping(t, t.client, started);
       if (!t.running) return 'ok';
       t.consecutiveRefusals = 0;
       this.record(t, true, Date.now() - started);
@@ -176,15 +228,98 @@ export class HealthChecker extends EventEmitter {
       const refused = connecting && /ECONNREFUSED/.test(message);
       if (!t.running) return refused ? 'refused' : 'failed';
       t.consecutiveRefusals = refused ? t.consecutiveRefusals + 1 : 0;
-      this.record(t, false, 0, message, t.consecutiveRefusals >= REFUSALS_FOR_DOWN);
+      const certain = t.consecutiveRefusals >= REFUSALS_FOR_DOWN || (err instanceof CheckFailure && err.certain);
+      this.record(t, false, 0, message, certain);
       return refused ? 'refused' : 'failed';
     }
+  }
+
+  /** The longest a PING may wait while the server's silence is explained. */
+  private longestWaitMs(t: Tracked): number {
+    const h = this.options.health;
+    return Math.max(t.busyThresholdMs + h.timeoutMs, h.slowCommandMaxMs ?? DEFAULT_SLOW_COMMAND_MAX_MS) + h.timeoutMs;
+  }
+
+  /** PING; resolves when the server answered (an error reply too), throws when it did not in time (see the header). */
+  private async ping(t: Tracked, client: RespClient, started: number): Promise<void> {
+    const { timeoutMs } = this.options.health;
+    const explain = this.explain;
+    const sentAt = Date.now();
+    const budget = Math.max(1, timeoutMs - (sentAt - started));
+    if (!explain) return this.settle(client.command(['PING'], budget));
+    let answered = false;
+    const reply = this.settle(client.command(['PING'], this.longestWaitMs(t))).finally(() => (answered = true));
+    reply.catch(() => undefined); // awaited below, or dropped with the connection
+    let wait = Math.min(SUSPECT_MS, budget);
+    for (;;) {
+      if (await within(reply, wait)) return reply;
+      const activity = await explain(t.health.address, EXPLAIN_TIMEOUT_MS).catch(() => null);
+      if (answered) return reply;
+      const verdict = this.judge(t, Date.now() - sentAt, activity);
+      if (verdict !== null) throw verdict;
+      wait = POLL_MS;
+    }
+  }
+
+  /** A PING reply: PONG, or any error reply (BUSY, LOADING: the server runs). */
+  private async settle(reply: Promise<unknown>): Promise<void> {
+    try {
+      const r = await reply;
+      if (r !== 'PONG') throw new Error(`unexpected PING reply ${JSON.stringify(r)}`);
+    } catch (err) {
+      if (!(err instanceof RedisReplyError)) throw err;
+    }
+  }
+
+  /**
+   * The PING has waited `age` ms: what the workers' `activity` makes of the silence. null = keep
+   * waiting (slow, or not yet long enough); a CheckFailure = give up (certain: hung).
+   */
+  private judge(t: Tracked, age: number, answers: ActivityAnswers | null): CheckFailure | null {
+    const h = this.options.health;
+    const { timeoutMs } = h;
+    if (answers === null) return age >= timeoutMs ? new CheckFailure(`PING timed out after ${timeoutMs} ms (no worker answered)`, false) : null;
+    let slow: BackendActivity['slow'] = null;
+    let oldestMs = -1;
+    let lastReplyMs = Infinity;
+    for (const a of answers.backends) {
+      if (a.slow && (!slow || a.slow.ms > slow.ms)) slow = a.slow;
+      if (a.inFlight > 0) oldestMs = Math.max(oldestMs, a.oldestMs);
+      if (a.lastReplyMs >= 0) lastReplyMs = Math.min(lastReplyMs, a.lastReplyMs);
+    }
+    if (slow) {
+      const limit = slow.kind === 'script' ? t.busyThresholdMs + timeoutMs : (h.slowCommandMaxMs ?? DEFAULT_SLOW_COMMAND_MAX_MS);
+      const silentFor = Math.max(age, slow.ms);
+      if (silentFor >= limit) {
+        return new CheckFailure(`silent for ${silentFor} ms with ${slow.command.toUpperCase()} in flight, past the ${limit} ms such a command is given: hung`, true);
+      }
+      if (t.health.slow?.command !== slow.command) {
+        if (!t.health.slow) t.health.slowEpisodes++;
+        t.health.slow = { command: slow.command, since: Date.now() };
+        log.info({ address: t.health.address, command: slow.command, silentMs: silentFor }, `backend ${t.health.address} is silent with ${slow.command.toUpperCase()} in flight: slow, not down`);
+      }
+      return null;
+    }
+    t.health.slow = null;
+    // Dated from the PING or from the workers' oldest unanswered request, whichever is older,
+    // unless a worker got a reply since.
+    const silence = Math.min(Math.max(age, oldestMs), lastReplyMs);
+    // A worker that did not answer may hold the explanation: then only the plain timeout rule.
+    if (silence >= timeoutMs && answers.complete) {
+      return new CheckFailure(`hung: no reply for ${silence} ms (PING sent ${age} ms ago) and no command in flight that may run long`, true);
+    }
+    if (age >= timeoutMs) {
+      const why = answers.complete ? `a worker got a reply ${lastReplyMs} ms ago` : 'not every worker answered';
+      return new CheckFailure(`PING timed out after ${timeoutMs} ms (${why})`, false);
+    }
+    return null;
   }
 
   /** `certain`: the failure alone proves the server is gone (repeated refused connections). */
   private record(t: Tracked, ok: boolean, latencyMs: number, error?: string, certain = false): void {
     const h = t.health;
     h.checks++;
+    h.slow = null;
     if (ok) {
       if (h.consecutiveSuccesses === 0) h.okSince = Date.now();
       h.consecutiveSuccesses++;
@@ -210,4 +345,15 @@ export class HealthChecker extends EventEmitter {
     this.emit(state, t.health.address, { ...t.health });
     this.emit('change', t.health.address, { ...t.health });
   }
+}
+
+/** True if `p` settled within `ms` (its outcome is read by awaiting it). */
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => true, () => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

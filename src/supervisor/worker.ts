@@ -9,7 +9,7 @@ import type { ClientQueryResult } from '../proxy/clients/ClientQuery';
 import type { KvstoreConfig } from '../config/types';
 import { createLogger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
-import type { BackendHealthSummary, PrimaryToWorker, ScriptChange, WorkerStats, WorkerToPrimary } from './messages';
+import type { BackendActivity, BackendHealthSummary, PrimaryToWorker, ScriptChange, WorkerStats, WorkerToPrimary } from './messages';
 import { WorkerMetrics } from './workerMetrics';
 
 /** The part of src/proxy/ProxyServer the worker drives. */
@@ -20,6 +20,8 @@ export interface WorkerProxy {
   applyConfig(config: KvstoreConfig): void;
   /** Optional: backend health from the primary, for INFO. */
   setBackendHealth?(backends: BackendHealthSummary[]): void;
+  /** Optional: requests in flight on these backends, for the primary's health checks (src/proxy/BackendActivity.ts). */
+  backendActivity?(addresses: string[]): BackendActivity[];
   /** Optional: the fleet lease deadline (src/proxy/LeaseFence.ts). */
   setFleetLease?(validUntil: number | null): void;
   stats(): WorkerStats;
@@ -135,6 +137,9 @@ export function runWorker(createProxy: ProxyFactory): void {
           else if (pending) pending.reject(new Error(message.error ?? 'no answer'));
           break;
         }
+        case 'activity-request':
+          send({ type: 'activity', requestId: message.requestId, backends: proxy?.backendActivity?.(message.addresses) ?? [] });
+          break;
         case 'fleet-lease':
           proxy?.setFleetLease?.(message.validUntil);
           break;
