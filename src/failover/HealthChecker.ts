@@ -115,6 +115,8 @@ interface Tracked {
   consecutiveRefusals: number;
   /** The server's busy-reply-threshold (read at connect), ms. */
   busyThresholdMs: number;
+  /** When the PING now waiting was sent (0: none waiting). */
+  pingSentAt: number;
 }
 
 export class HealthChecker extends EventEmitter {
@@ -145,6 +147,7 @@ export class HealthChecker extends EventEmitter {
         running: true,
         consecutiveRefusals: 0,
         busyThresholdMs: DEFAULT_BUSY_THRESHOLD_MS,
+        pingSentAt: 0,
         health: {
           address, state: 'up', consecutiveFailures: 0, consecutiveSuccesses: 0, lastError: null, lastErrorAt: null,
           lastOkAt: null, okSince: null, latencyMs: null, since: Date.now(), checks: 0, failures: 0, slow: null, slowEpisodes: 0,
@@ -157,6 +160,15 @@ export class HealthChecker extends EventEmitter {
 
   state(address: string): BackendHealthState | undefined {
     return this.tracked.get(address)?.health.state;
+  }
+
+  /**
+   * The server has not answered a PING for `SUSPECT_MS` (hung or busy: being judged). Other
+   * control work (e.g. the replica repointing pass) should not wait on it meanwhile.
+   */
+  isSilent(address: string): boolean {
+    const t = this.tracked.get(address);
+    return !!t && t.pingSentAt > 0 && Date.now() - t.pingSentAt >= SUSPECT_MS;
   }
 
   isUp(address: string): boolean {
@@ -243,9 +255,18 @@ export class HealthChecker extends EventEmitter {
   /** PING; resolves when the server answered (an error reply too), throws when it did not in time (see the header). */
   private async ping(t: Tracked, client: RespClient, started: number): Promise<void> {
     const { timeoutMs } = this.options.health;
-    const explain = this.explain;
     const sentAt = Date.now();
-    const budget = Math.max(1, timeoutMs - (sentAt - started));
+    t.pingSentAt = sentAt;
+    try {
+      await this.pingAndJudge(t, client, sentAt, Math.max(1, timeoutMs - (sentAt - started)));
+    } finally {
+      t.pingSentAt = 0;
+    }
+  }
+
+  /** Without `explain`, a plain timeout; with it, ask the workers while the PING waits. */
+  private async pingAndJudge(t: Tracked, client: RespClient, sentAt: number, budget: number): Promise<void> {
+    const explain = this.explain;
     if (!explain) return this.settle(client.command(['PING'], budget));
     let answered = false;
     const reply = this.settle(client.command(['PING'], this.longestWaitMs(t))).finally(() => (answered = true));

@@ -332,7 +332,7 @@ export class ProxyServer extends EventEmitter {
   /** What this worker has in flight on these backends (the primary's health checks ask). */
   backendActivity(addresses: string[]): BackendActivity[] {
     const ctx = this.ctx;
-    return mergeActivity([...ctx.router.allBackends().map((b) => b.activity()), ...ctx.dedicated.activity()], addresses, Date.now());
+    return mergeActivity([...ctx.router.allBackends().map((b) => b.activity()), ...ctx.dedicated.activity()], addresses, ctx.clock.now());
   }
 
   stats(): WorkerStats {
