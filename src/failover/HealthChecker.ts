@@ -103,6 +103,8 @@ export interface HealthCheckerOptions {
 export interface HealthEvents {
   up: [address: string, health: BackendHealth];
   down: [address: string, health: BackendHealth];
+  /** Silent with a long command in flight (`command`), or not any more (null). */
+  slow: [address: string, command: string | null];
 }
 
 interface Tracked {
@@ -316,12 +318,12 @@ export class HealthChecker extends EventEmitter {
       }
       if (t.health.slow?.command !== slow.command) {
         if (!t.health.slow) t.health.slowEpisodes++;
-        t.health.slow = { command: slow.command, since: Date.now() };
+        this.setSlow(t, { command: slow.command, since: Date.now() });
         log.info({ address: t.health.address, command: slow.command, silentMs: silentFor }, `backend ${t.health.address} is silent with ${slow.command.toUpperCase()} in flight: slow, not down`);
       }
       return null;
     }
-    t.health.slow = null;
+    this.setSlow(t, null);
     // Dated from the PING or from the workers' oldest unanswered request, whichever is older,
     // unless a worker got a reply since.
     const silence = Math.min(Math.max(age, oldestMs), lastReplyMs);
@@ -340,7 +342,7 @@ export class HealthChecker extends EventEmitter {
   private record(t: Tracked, ok: boolean, latencyMs: number, error?: string, certain = false): void {
     const h = t.health;
     h.checks++;
-    h.slow = null;
+    this.setSlow(t, null);
     if (ok) {
       if (h.consecutiveSuccesses === 0) h.okSince = Date.now();
       h.consecutiveSuccesses++;
@@ -357,6 +359,13 @@ export class HealthChecker extends EventEmitter {
       h.lastErrorAt = Date.now();
       if (h.state === 'up' && (certain || h.consecutiveFailures >= this.options.health.downAfter)) this.transition(t, 'down');
     }
+  }
+
+  /** Slow (silent with a long command in flight) or not any more: 'slow' (address, command or null). */
+  private setSlow(t: Tracked, slow: BackendHealth['slow']): void {
+    const was = t.health.slow;
+    t.health.slow = slow;
+    if ((was === null) !== (slow === null)) this.emit('slow', t.health.address, slow?.command ?? null);
   }
 
   private transition(t: Tracked, state: BackendHealthState): void {

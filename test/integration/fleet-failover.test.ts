@@ -98,3 +98,31 @@ test('store mode: a master unreachable from the leader only is not failed over (
   t.regex(leader.output(), /unreachable from here but only 1 of 3 proxies confirm \(need 2\): no failover/);
 
 });
+
+test('store mode: a 4 s script sent through one proxy keeps a master silent; the proxy that sent it vetoes the failover the others would vote for', async (t) => {
+  const shards = await startShards(1, 1, t.teardown.bind(t));
+  const fleet = await startFleet(t, {
+    proxies: 3,
+    shardList: shards.map((s) => ({ name: s.name, master: s.master.address, replicas: s.replicas.map((r) => r.address) })),
+    config: { mode: 'store' }, // default health: a silence of timeoutMs (1 s) without explanation is a hang
+  });
+  const leader = await fleet.leader();
+  const sender = fleet.proxies.find((p) => p !== leader)!;
+  const master = shards[0].master.address;
+  const client = new Redis({ port: sender.port, host: '127.0.0.1', maxRetriesPerRequest: 0, commandTimeout: 20_000 });
+  client.on('error', () => undefined);
+  t.teardown(() => client.disconnect());
+  const spin = 'local t = redis.call("TIME") local s = t[1] + t[2] / 1e6 while true do local n = redis.call("TIME") if n[1] + n[2] / 1e6 - s > 4 then break end end return 1';
+  const started = Date.now();
+  t.is(await client.eval(spin, 1, 'k'), 1);
+  t.log(`the script took ${Date.now() - started} ms`);
+  await new Promise((r) => setTimeout(r, 2000)); // several failover passes after it
+  // (/failover on any proxy answers the leader's view: the sender's own checker is its HealthWitness)
+  const view = (await leader.admin('GET', '/failover')).body;
+  const h = view.backends.find((b: { address: string }) => b.address === master);
+  const lines = leader.output().split('\n').filter((l) => l.includes(master) && /health|failover|witness|fleet/i.test(l));
+  t.log(`the leader's checker: state ${h.state}, failures ${h.failures}; its log:\n${lines.slice(-6).map((l) => l.slice(0, 300)).join('\n')}`);
+  t.deepEqual(view.events.filter((e: { kind: string }) => e.kind === 'promote'), []);
+  for (const p of fleet.proxies) t.is((await p.admin('GET', '/topology')).body.shards[0].master, master, 'no proxy switched');
+  t.regex(leader.output(), /is silent but busy with a long command from proxy p\d: no failover/, 'the sender vetoed');
+});
