@@ -329,7 +329,9 @@ export class HealthChecker extends EventEmitter {
     const silence = Math.min(Math.max(age, oldestMs), lastReplyMs);
     // A worker that did not answer may hold the explanation: then only the plain timeout rule.
     if (silence >= timeoutMs && answers.complete) {
-      return new CheckFailure(`hung: no reply for ${silence} ms (PING sent ${age} ms ago) and no command in flight that may run long`, true);
+      const waiting = answers.backends.reduce((n, a) => n + a.inFlight, 0);
+      const workers = waiting > 0 ? `; ${waiting} worker requests waiting, the oldest ${oldestMs} ms` : '';
+      return new CheckFailure(`hung: no reply for ${silence} ms (PING sent ${age} ms ago${workers}) and no command in flight that may run long`, true);
     }
     if (age >= timeoutMs) {
       const why = answers.complete ? `a worker got a reply ${lastReplyMs} ms ago` : 'not every worker answered';
