@@ -21,11 +21,12 @@
  *         the PING keeps waiting (a script up to the server's busy-reply-threshold +
  *         `timeoutMs`, after which a running server answers -BUSY; KEYS, FLUSHALL, SORT up to
  *         `slowCommandMaxMs`), then it is a hang after all;
- *       · nothing explains it and the server has answered neither the PING nor any worker for
- *         `timeoutMs` (the workers' oldest unanswered request counts too, so under load the
- *         silence is dated from the hang, not from the PING) → hung: down at once;
- *       · a worker got a reply after the PING was sent → the server runs; the PING timeout is a
- *         plain failure (the `downAfter` rule).
+ *       · nothing explains it, a client request has waited on it for `timeoutMs` and no worker
+ *         got any reply since → hung: down at once (the workers' oldest waiting request dates
+ *         the silence, so it counts from the hang, not from the PING's phase);
+ *       · no client request waits on it (an idle server, a replica), a worker got a reply since,
+ *         or not every worker answered → the PING timeout is a plain failure (the `downAfter`
+ *         rule): nobody waits on an idle server, and its hiccups must not fail it over.
  *     Without `explain` (no workers: tests, tools) every timeout is a plain failure.
  *   Why not /proc or the process state: the backend is usually on another host.
  */
@@ -324,17 +325,17 @@ export class HealthChecker extends EventEmitter {
       return null;
     }
     this.setSlow(t, null);
-    // Dated from the PING or from the workers' oldest unanswered request, whichever is older,
-    // unless a worker got a reply since.
-    const silence = Math.min(Math.max(age, oldestMs), lastReplyMs);
+    // Clients wait on it: a request written `oldestMs` ago is unanswered, and no worker got any
+    // reply since. An idle server (no client waiting) is judged by the plain rule: nobody is hurt
+    // by the slower verdict, and a hiccup of an idle server cannot fail it over.
+    const silence = Math.min(oldestMs, lastReplyMs);
     // A worker that did not answer may hold the explanation: then only the plain timeout rule.
     if (silence >= timeoutMs && answers.complete) {
       const waiting = answers.backends.reduce((n, a) => n + a.inFlight, 0);
-      const workers = waiting > 0 ? `; ${waiting} worker requests waiting, the oldest ${oldestMs} ms` : '';
-      return new CheckFailure(`hung: no reply for ${silence} ms (PING sent ${age} ms ago${workers}) and no command in flight that may run long`, true);
+      return new CheckFailure(`hung: ${waiting} requests waiting, the oldest ${oldestMs} ms, no reply for ${silence} ms (PING sent ${age} ms ago) and no command in flight that may run long`, true);
     }
     if (age >= timeoutMs) {
-      const why = answers.complete ? `a worker got a reply ${lastReplyMs} ms ago` : 'not every worker answered';
+      const why = !answers.complete ? 'not every worker answered' : oldestMs < 0 ? 'no client request waiting on it' : `a worker got a reply ${lastReplyMs} ms ago`;
       return new CheckFailure(`PING timed out after ${timeoutMs} ms (${why})`, false);
     }
     return null;

@@ -120,30 +120,49 @@ test('a busy backend (a long script: -BUSY) stays up: an error reply proves the 
 
 /* ---------- a silent server judged with the workers' view (explain) ---------- */
 
-/** The workers' view as the primary's ActivityRelay would give it. */
-function workers(backends: BackendActivity[], complete = true): Explainer {
-  return async () => ({ backends, complete });
+/** The workers' view as the primary's ActivityRelay would give it (computed at each question). */
+function workers(backends: BackendActivity[] | (() => BackendActivity[]), complete = true): Explainer {
+  return async () => ({ backends: typeof backends === 'function' ? backends() : backends, complete });
 }
 
 const JUDGED: HealthConfig = { intervalMs: 200, timeoutMs: 800, downAfter: 3, upAfter: 1, rejoinAfterMs: 1000 };
 
-test('a hung backend (SIGSTOP) that no command in flight explains is down after one timeout, not downAfter', async (t) => {
+test('a hung backend (SIGSTOP) with client requests waiting on it and nothing explaining it is down after one timeout, not downAfter', async (t) => {
   const [a] = await startRedisGroup(1, t.teardown);
-  const checker = new HealthChecker({ health: JUDGED, explain: workers([]) });
+  let stoppedAt = 0;
+  // the workers' view: since the SIGSTOP a client request waits, and nothing came back
+  const view = () => (stoppedAt === 0 ? [] : [{ address: a.address, inFlight: 2, oldestMs: Date.now() - stoppedAt, lastReplyMs: Date.now() - stoppedAt, slow: null }]);
+  const checker = new HealthChecker({ health: JUDGED, explain: workers(view) });
   t.teardown(() => checker.stop());
   checker.setAddresses([a.address]);
   await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
-  const stoppedAt = Date.now();
+  stoppedAt = Date.now();
   a.process().kill('SIGSTOP');
   t.teardown(() => void a.process().kill('SIGCONT'));
   await waitFor('a down', () => checker.state(a.address) === 'down');
   const h = checker.get(a.address)!;
   t.log(`down ${Date.now() - stoppedAt} ms after SIGSTOP (timeoutMs ${JUDGED.timeoutMs}, interval ${JUDGED.intervalMs}): ${h.lastError}`);
   t.is(h.consecutiveFailures, 1);
-  t.regex(h.lastError!, /^hung: no reply for \d+ ms/);
+  t.regex(h.lastError!, /^hung: 2 requests waiting, the oldest \d+ ms/);
+  stoppedAt = 0;
   a.process().kill('SIGCONT');
   await waitFor('a up', () => checker.state(a.address) === 'up');
   t.pass();
+});
+
+test('a silent backend no client waits on (idle, a replica) is judged by the plain rule: down after downAfter timeouts', async (t) => {
+  const [a] = await startRedisGroup(1, t.teardown);
+  const checker = new HealthChecker({ health: JUDGED, explain: workers([]) });
+  t.teardown(() => checker.stop());
+  checker.setAddresses([a.address]);
+  await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
+  a.process().kill('SIGSTOP');
+  t.teardown(() => void a.process().kill('SIGCONT'));
+  await waitFor('first failure', () => checker.get(a.address)!.consecutiveFailures >= 1);
+  t.is(checker.state(a.address), 'up');
+  t.regex(checker.get(a.address)!.lastError!, /PING timed out after 800 ms \(no client request waiting on it\)/);
+  await waitFor('down after downAfter failures', () => checker.state(a.address) === 'down');
+  t.is(checker.get(a.address)!.consecutiveFailures, JUDGED.downAfter);
 });
 
 test('a silent backend with a script in flight is slow, not down, until its busy-reply-threshold + timeoutMs have passed', async (t) => {
@@ -174,7 +193,7 @@ test('a silent backend with a script in flight is slow, not down, until its busy
 
 test('a PING timeout while the workers still get replies is a plain failure (downAfter), not a hang', async (t) => {
   const [a] = await startRedisGroup(1, t.teardown);
-  const alive = { address: a.address, inFlight: 3, oldestMs: 5, lastReplyMs: 1, slow: null };
+  const alive = { address: a.address, inFlight: 3, oldestMs: 5000, lastReplyMs: 1, slow: null };
   const checker = new HealthChecker({ health: JUDGED, explain: workers([alive]) });
   t.teardown(() => checker.stop());
   checker.setAddresses([a.address]);
@@ -190,7 +209,8 @@ test('a PING timeout while the workers still get replies is a plain failure (dow
 
 test('when not every worker answered, a silence is only a plain failure (a missing worker may hold the explanation)', async (t) => {
   const [a] = await startRedisGroup(1, t.teardown);
-  const checker = new HealthChecker({ health: JUDGED, explain: workers([], false) });
+  const waiting = { address: a.address, inFlight: 1, oldestMs: 5000, lastReplyMs: 5000, slow: null };
+  const checker = new HealthChecker({ health: JUDGED, explain: workers([waiting], false) });
   t.teardown(() => checker.stop());
   checker.setAddresses([a.address]);
   await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
