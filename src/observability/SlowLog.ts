@@ -4,7 +4,8 @@
  * entry format (slowlog.c): id, unix time, duration µs, arguments (at most 32, the last one
  * saying how many more; each at most 128 bytes plus "... (N more bytes)"), client address,
  * client name. Arguments of AUTH and HELLO ... AUTH are redacted as Redis does.
- * Workers keep their own ring; `mergeSlowlogs` combines them for SLOWLOG GET and the admin API.
+ * Workers keep their own ring; `mergeSlowlogs` combines them for SLOWLOG GET (the workers'
+ * entries reach the asking worker through the primary: ObservabilityQuery.ts) and the admin API.
  */
 import { arrayReply, bulkReply, integerReply } from '../proxy/Resp';
 
@@ -15,6 +16,8 @@ export interface SlowlogEntry {
   id: number;
   /** Unix time, seconds. */
   time: number;
+  /** Unix time, ms: orders the entries of several workers (Redis's order is the order they were logged). */
+  timeMs: number;
   durationUs: number;
   /** Arguments as logged (already truncated), latin1 strings so any byte survives IPC. */
   args: string[];
@@ -71,6 +74,7 @@ export class SlowLog {
     const entry: SlowlogEntry = {
       id: this.nextId++ * this.idStride + this.idOffset,
       time: Math.floor(nowMs / 1000),
+      timeMs: nowMs,
       durationUs: Math.round(durationUs),
       args: slowlogArgs(argv),
       client,
@@ -119,9 +123,12 @@ export class SlowLog {
   }
 }
 
-/** Newest first over several workers' entries (by time, then id), at most `count` (< 0 = all). */
+/**
+ * Newest first over several workers' entries (by the ms they were logged, then id: one worker's
+ * ids grow with time), at most `count` (< 0 = all).
+ */
 export function mergeSlowlogs(lists: readonly SlowlogEntry[][], count: number): SlowlogEntry[] {
-  const all = lists.flat().sort((a, b) => b.time - a.time || b.id - a.id);
+  const all = lists.flat().sort((a, b) => b.timeMs - a.timeMs || b.id - a.id);
   return count < 0 ? all : all.slice(0, count);
 }
 
