@@ -125,8 +125,8 @@ interface Tracked {
 export class HealthChecker extends EventEmitter {
   private readonly tracked = new Map<string, Tracked>();
   private stopped = false;
-  /** The workers' view of a silent server; may be set after construction (a fleet's witness). */
-  explain: Explainer | undefined;
+  /** The workers' view of a silent server (none: every timeout is a plain failure). */
+  private readonly explain: Explainer | undefined;
 
   constructor(private readonly options: HealthCheckerOptions) {
     super();

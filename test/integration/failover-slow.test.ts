@@ -85,6 +85,8 @@ async function slowCommandUnderLoad(
   const errs = load.errorsSince(started);
   t.log(`${label}: took ${tookMs} ms; s1 master ${h.state}, explained silences ${h.slowEpisodes}, failed checks ${h.failures} (${h.lastError}); load: ${errs.length} failed of ${load.ops} ops`);
   t.true(h.slowEpisodes >= 1, `the health checker saw s1 silent and explained it (slowEpisodes ${h.slowEpisodes}): the scenario ran`);
+  const metrics = (await kv.admin('GET', '/metrics')).text;
+  t.regex(metrics, new RegExp(`kvstore_backend_health_slow_total\\{address="${s1.address}",shard="s1",role="master"\\} [1-9]`));
   t.is(h.state, 'up');
   t.deepEqual(view.events, [], 'no ejection, promotion or shard-down');
   t.is(after.epoch, before.epoch, 'the topology did not change');
