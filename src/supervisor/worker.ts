@@ -137,9 +137,13 @@ export function runWorker(createProxy: ProxyFactory): void {
           else if (pending) pending.reject(new Error(message.error ?? 'no answer'));
           break;
         }
-        case 'activity-request':
-          send({ type: 'activity', requestId: message.requestId, backends: proxy?.backendActivity?.(message.addresses) ?? [] });
+        case 'activity-request': {
+          // After this turn's socket reads (the native read batch runs before setImmediate): a
+          // worker that was busy must not report replies already waiting for it as missing.
+          const { requestId, addresses } = message;
+          setImmediate(() => send({ type: 'activity', requestId, backends: proxy?.backendActivity?.(addresses) ?? [] }));
           break;
+        }
         case 'fleet-lease':
           proxy?.setFleetLease?.(message.validUntil);
           break;
