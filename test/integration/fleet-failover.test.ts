@@ -112,10 +112,17 @@ test('store mode: a 4 s script sent through one proxy keeps a master silent; the
   const client = new Redis({ port: sender.port, host: '127.0.0.1', maxRetriesPerRequest: 0, commandTimeout: 20_000 });
   client.on('error', () => undefined);
   t.teardown(() => client.disconnect());
+  // clients of the other two proxies wait on the master during the script: from there it looks hung after 1 s
+  const others = fleet.proxies.filter((p) => p !== sender);
+  const loads = await Promise.all(others.map(async (p) => (await filledLoad(t, proxyClient(p.port, 20_000), { workers: 2, keysPerWorker: 20, pauseMs: 5 })).load));
+  loads.forEach((l) => l.start());
+  await sleep(500);
   const spin = 'local t = redis.call("TIME") local s = t[1] + t[2] / 1e6 while true do local n = redis.call("TIME") if n[1] + n[2] / 1e6 - s > 4 then break end end return 1';
   const started = Date.now();
   t.is(await client.eval(spin, 1, 'k'), 1);
   t.log(`the script took ${Date.now() - started} ms`);
+  await Promise.all(loads.map((l) => l.stop()));
+  t.deepEqual(loads.flatMap((l) => l.errorsSince(started).map((e) => e.message)), [], 'the other proxies\' clients only waited');
   await new Promise((r) => setTimeout(r, 2000)); // several failover passes after it
   // (/failover on any proxy answers the leader's view: the sender's own checker is its HealthWitness)
   const view = (await leader.admin('GET', '/failover')).body;
