@@ -5,7 +5,7 @@
  * starts over whenever the client has nothing in flight, and a read that would push it past
  * MAX_BYTES is not kept (its commands are logged by name only).
  */
-import { decodeInlineArgs, parseRequestArgs } from './requestArgs';
+import { decodeInlineArgs, parseRequestArgs, requestEnd } from './requestArgs';
 
 /** First allocation: a read without pipelining fits (pooled by Node below 4 KiB); grows by doubling. */
 const INITIAL = 512;
@@ -35,11 +35,21 @@ export class RequestLog {
     return delta;
   }
 
-  /** The arguments of the request at `offset` (NaN: not kept → null). */
+  /** The arguments of the request at `offset` (NaN: not kept → null); views valid until the next `add`. */
   argsAt(offset: number): Buffer[] | null {
     if (!(offset >= 0) || this.buf === null || offset >= this.len) return null;
     const buf = this.buf.subarray(0, this.len);
     return buf[offset] === 0x2a ? parseRequestArgs(buf, offset) : decodeInlineArgs(buf, offset);
+  }
+
+  /**
+   * A copy of the request at `offset` when it is at most `maxBytes` (a SLOWLOG entry decodes it
+   * later); null when not kept, cut, or bigger.
+   */
+  requestAt(offset: number, maxBytes: number): Buffer | null {
+    if (!(offset >= 0) || this.buf === null || offset >= this.len) return null;
+    const end = requestEnd(this.buf, offset, Math.min(this.len, offset + maxBytes));
+    return end < 0 ? null : Buffer.from(this.buf.subarray(offset, end));
   }
 
   /** Give the memory back (the client closed, or SLOWLOG was turned off). */

@@ -7,6 +7,7 @@
  * Workers keep their own ring; `mergeSlowlogs` combines them for SLOWLOG GET and the admin API.
  */
 import { arrayReply, bulkReply, integerReply } from '../proxy/Resp';
+import { decodeInlineArgs, parseRequestArgs } from './requestArgs';
 
 export const SLOWLOG_MAX_ARGC = 32;
 export const SLOWLOG_MAX_STRING = 128;
@@ -44,7 +45,10 @@ export function slowlogArgs(argv: readonly Buffer[]): string[] {
 
 /** Index from which arguments are secrets: AUTH's, and HELLO's after AUTH (Redis redacts them). */
 function redactedFrom(argv: readonly Buffer[]): number {
-  const name = argv[0]?.toString('latin1').toLowerCase();
+  const first = argv[0];
+  // Only AUTH and HELLO redact: most entries skip making a string of their name.
+  if (first === undefined || (first.length !== 4 && first.length !== 5)) return Number.MAX_SAFE_INTEGER;
+  const name = first.toString('latin1').toLowerCase();
   if (name === 'auth') return 1;
   if (name === 'hello') {
     for (let i = 2; i < argv.length; i++) if (argv[i].toString('latin1').toLowerCase() === 'auth') return i + 1;
@@ -52,9 +56,37 @@ function redactedFrom(argv: readonly Buffer[]): number {
   return Number.MAX_SAFE_INTEGER;
 }
 
+/**
+ * An entry whose arguments are still the request's bytes (one copy): under overload most
+ * commands can be slow, and only the newest maxLen are ever read, so the arguments are
+ * decoded when the entry is read (`get`), not when it is added.
+ */
+class PendingEntry {
+  constructor(
+    readonly id: number,
+    readonly time: number,
+    readonly durationUs: number,
+    readonly request: Buffer,
+    /** The command's name (`a|b` for a subcommand): logged alone when the bytes are not its request. */
+    readonly command: string,
+    readonly client: string,
+    readonly name: string,
+  ) {}
+
+  entry(): SlowlogEntry {
+    const req = this.request;
+    let argv = req[0] === 0x2a ? parseRequestArgs(req, 0) : decodeInlineArgs(req, 0);
+    // A re-encoded command (inline with quotes, key rewrite) was not read from the logged bytes.
+    if (argv === null || argv.length === 0 || argv[0].toString('latin1').toLowerCase() !== this.command.split('|')[0]) {
+      argv = [Buffer.from(this.command.replace('|', ' '))];
+    }
+    return { id: this.id, time: this.time, durationUs: this.durationUs, args: slowlogArgs(argv), client: this.client, name: this.name };
+  }
+}
+
 export class SlowLog {
   /** A ring: `ring[(start + i) % ring.length]` is the i-th oldest of `count` entries (O(1) add). */
-  private ring: (SlowlogEntry | undefined)[] = [];
+  private ring: (SlowlogEntry | PendingEntry | undefined)[] = [];
   private start = 0;
   private count = 0;
   private nextId = 0;
@@ -68,14 +100,27 @@ export class SlowLog {
 
   add(durationUs: number, argv: readonly Buffer[], client: string, name: string, nowMs = Date.now()): void {
     if (this.maxLen <= 0) return;
-    const entry: SlowlogEntry = {
+    this.push({
       id: this.nextId++ * this.idStride + this.idOffset,
       time: Math.floor(nowMs / 1000),
       durationUs: Math.round(durationUs),
       args: slowlogArgs(argv),
       client,
       name,
-    };
+    });
+  }
+
+  /**
+   * An entry from a copy of the request's bytes (RESP or inline), decoded when read.
+   * `command` is the command's name, logged alone when the bytes turn out not to be its request.
+   */
+  addRequest(durationUs: number, request: Buffer, command: string, client: string, name: string, nowMs = Date.now()): void {
+    if (this.maxLen <= 0) return;
+    const id = this.nextId++ * this.idStride + this.idOffset;
+    this.push(new PendingEntry(id, Math.floor(nowMs / 1000), Math.round(durationUs), request, command, client, name));
+  }
+
+  private push(entry: SlowlogEntry | PendingEntry): void {
     if (this.ring.length !== this.maxLen) this.resize();
     if (this.count < this.maxLen) {
       this.ring[(this.start + this.count) % this.maxLen] = entry;
@@ -94,7 +139,12 @@ export class SlowLog {
   get(count = 10): SlowlogEntry[] {
     const n = count < 0 ? this.count : Math.min(count, this.count);
     const out: SlowlogEntry[] = [];
-    for (let i = 0; i < n; i++) out.push(this.ring[(this.start + this.count - 1 - i) % this.ring.length]!);
+    for (let i = 0; i < n; i++) {
+      const at = (this.start + this.count - 1 - i) % this.ring.length;
+      let e = this.ring[at]!;
+      if (e instanceof PendingEntry) e = this.ring[at] = e.entry();
+      out.push(e);
+    }
     return out;
   }
 

@@ -6,7 +6,8 @@
  * - per command: the hot-key countdown and the big-request compare (Dispatcher);
  * - per reply: one histogram increment, the slow and big compares (ClientReplies).
  * Everything else (sampling, slow entries, big keys, logging) happens only for the few commands
- * that are sampled, slow or big. Workers' data reaches the primary with their stats.
+ * that are sampled, slow or big. A slow command costs one copy of its request's bytes; its
+ * arguments are decoded when the entry is read (under overload most commands can be slow). Workers' data reaches the primary with their stats.
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
@@ -69,6 +70,11 @@ export class WorkerObservability {
   /** A slow command's entry; `args` null when its bytes were not kept (named only). */
   slow(durationUs: number, name: string, args: Buffer[] | null, client: string, clientName: string): void {
     this.slowlog.add(durationUs, args ?? [Buffer.from(name.replace('|', ' '))], client, clientName);
+  }
+
+  /** A slow command from a copy of its request's bytes (decoded when the entry is read). */
+  slowRequest(durationUs: number, name: string, request: Buffer, client: string, clientName: string): void {
+    this.slowlog.addRequest(durationUs, request, name, client, clientName);
   }
 
   stats(): ObservabilityStats {

@@ -196,6 +196,10 @@ export class ClientReplies implements ReplySink {
   private slow(id: number, us: number, logOffset: number): void {
     const host = this.host;
     const name = host.ctx.routes[id].name;
+    // Usually one copy of the request's bytes, decoded only if the entry is read; a request
+    // above 16 KiB is decoded now (its arguments are truncated to 128 bytes anyway).
+    const request = host.requestLog?.requestAt(logOffset, 16384) ?? null;
+    if (request !== null) return host.ctx.observe.slowRequest(us, name, request, host.remote, host.name);
     let args = host.requestLog?.argsAt(logOffset) ?? null;
     // A re-encoded command (inline with quotes, key rewrite) was not read from the logged bytes.
     if (args !== null && args[0].toString('latin1').toLowerCase() !== name.split('|')[0]) args = null;

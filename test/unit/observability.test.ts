@@ -8,6 +8,8 @@ import { BigKeys, mergeBigKeys } from '../../src/observability/BigKeys';
 import { HotKeys, mergeHotKeys } from '../../src/observability/HotKeys';
 import { BUCKETS, bucketHigh, bucketOf, LatencyHistograms } from '../../src/observability/LatencyHistograms';
 import { mergeSlowlogs, SlowLog, slowlogArgs, slowlogReply } from '../../src/observability/SlowLog';
+import { RequestLog } from '../../src/observability/RequestLog';
+import { parseRequestArgs } from '../../src/observability/requestArgs';
 import { TokenBucket } from '../../src/observability/TokenBucket';
 import { decodeReply } from '../../src/resp';
 
@@ -54,6 +56,40 @@ test('SLOWLOG arguments: 32 at most (the last counts the rest), 128 bytes each, 
   t.deepEqual(slowlogArgs(['auth', 'u', 'p'].map((s) => Buffer.from(s))), ['auth', '(redacted)', '(redacted)']);
   t.deepEqual(slowlogArgs(['hello', '2', 'AUTH', 'u', 'p', 'SETNAME', 'n'].map((s) => Buffer.from(s))), ['hello', '2', 'AUTH', '(redacted)', '(redacted)', '(redacted)', '(redacted)']);
   t.deepEqual(slowlogArgs([Buffer.from([0x67, 0xff])]), [Buffer.from([0x67, 0xff]).toString('latin1')]);
+});
+
+test('request log: arguments read back at their offset; malformed or cut requests give null', (t) => {
+  const read = Buffer.from('xx*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n*2\r\n$3\r\nGET\r\n$2\r\nab\r\nGET inline k2\r\n');
+  const log = new RequestLog();
+  const delta = log.add(read, 2, read.length, true);
+  t.deepEqual(log.argsAt(2 + delta)!.map(String), ['SET', 'k', '']);
+  t.deepEqual(log.argsAt(read.indexOf('*2') + delta)!.map(String), ['GET', 'ab']);
+  t.deepEqual(log.argsAt(read.indexOf('GET inline') + delta)!.map(String), ['GET', 'inline', 'k2']);
+  t.is(log.argsAt(Number.NaN), null);
+  t.is(parseRequestArgs(Buffer.from('*2\r\n$3\r\nGET\r\n$5\r\nab\r\n'), 0), null); // cut
+  t.is(parseRequestArgs(Buffer.from('*x\r\n'), 0), null);
+  t.is(parseRequestArgs(Buffer.from('*1\r\n$-1\r\n'), 0), null);
+  t.is(parseRequestArgs(Buffer.from('*99999999\r\n$1\r\na\r\n'), 0), null);
+  // A copy of one request, only when it fits the limit.
+  t.is(String(log.requestAt(read.indexOf('*2') + delta, 100)), '*2\r\n$3\r\nGET\r\n$2\r\nab\r\n');
+  t.is(String(log.requestAt(read.indexOf('GET inline') + delta, 100)), 'GET inline k2\r\n');
+  t.is(log.requestAt(2 + delta, 10), null);
+});
+
+test('SLOWLOG entries kept as request bytes: decoded when read, AUTH redacted, a re-encoded request named only', (t) => {
+  const log = new SlowLog(3);
+  log.addRequest(12_000.4, Buffer.from('*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1\r\nv\r\n'), 'mset', '1.2.3.4:5', 'app', 5_000);
+  log.addRequest(11_000, Buffer.from('AUTH secret\r\n'), 'auth', 'c', '');
+  log.addRequest(10_000, Buffer.from('*1\r\n$3\r\nGET\r\n'), 'config|get', 'c', '');
+  log.addRequest(10_000, Buffer.from('*1\r\n$4\r\nPING\r\n'), 'ping', 'c', ''); // pushes MSET out
+  const [ping, config, auth] = log.get(-1);
+  t.deepEqual(ping.args, ['PING']);
+  t.deepEqual(config.args, ['config get']);
+  t.deepEqual(auth.args, ['AUTH', '(redacted)']);
+  t.is(log.length, 3);
+  const one = new SlowLog(2);
+  one.addRequest(12_000.4, Buffer.from('*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1\r\nv\r\n'), 'mset', '1.2.3.4:5', 'app', 5_000);
+  t.deepEqual(one.get(1), [{ id: 0, time: 5, durationUs: 12_000, args: ['MSET', 'k', 'v'], client: '1.2.3.4:5', name: 'app' }]);
 });
 
 test('SLOWLOG ring: newest first, maxLen, ids unique across workers, merged, Redis reply shape', (t) => {
