@@ -4,12 +4,33 @@
  * reused by then. One copy per socket read (not per command), only while SLOWLOG is on; the log
  * starts over whenever the client has nothing in flight, and a read that would push it past
  * MAX_BYTES is not kept (its commands are logged by name only).
+ *
+ * A command's place in the log travels in the client's reply ring as one number, a "ref":
+ * offset * 2^16 + length (lengths from 2^16 - 1 up stored as 2^16 - 1: "long"); NaN when the
+ * read was not kept.
  */
-import { decodeInlineArgs, parseRequestArgs, requestEnd } from './requestArgs';
+import { decodeInlineArgs, parseRequestArgs } from './requestArgs';
 
 /** First allocation: a read without pipelining fits (pooled by Node below 4 KiB); grows by doubling. */
 const INITIAL = 512;
 const MAX_BYTES = 4 * 1024 * 1024;
+const SPAN = 65536;
+/** A ref's length when the request is 2^16 - 1 bytes or longer. */
+export const LONG_REQUEST = SPAN - 1;
+
+/** The ref of the request at log `offset` (NaN: not kept), `length` bytes long. */
+export function requestRef(offset: number, length: number): number {
+  return offset * SPAN + (length < LONG_REQUEST ? length : LONG_REQUEST);
+}
+
+export function refOffset(ref: number): number {
+  return Math.floor(ref / SPAN);
+}
+
+/** The request's length, or LONG_REQUEST. */
+export function refLength(ref: number): number {
+  return ref % SPAN;
+}
 
 export class RequestLog {
   private buf: Buffer | null = null;
@@ -35,21 +56,26 @@ export class RequestLog {
     return delta;
   }
 
-  /** The arguments of the request at `offset` (NaN: not kept → null); views valid until the next `add`. */
-  argsAt(offset: number): Buffer[] | null {
-    if (!(offset >= 0) || this.buf === null || offset >= this.len) return null;
-    const buf = this.buf.subarray(0, this.len);
-    return buf[offset] === 0x2a ? parseRequestArgs(buf, offset) : decodeInlineArgs(buf, offset);
+  /** The log's bytes, valid up to `length` and until the next `add` (null: nothing kept yet). */
+  get bytes(): Buffer | null {
+    return this.buf;
   }
 
-  /**
-   * A copy of the request at `offset` when it is at most `maxBytes` (a SLOWLOG entry decodes it
-   * later); null when not kept, cut, or bigger.
-   */
-  requestAt(offset: number, maxBytes: number): Buffer | null {
-    if (!(offset >= 0) || this.buf === null || offset >= this.len) return null;
-    const end = requestEnd(this.buf, offset, Math.min(this.len, offset + maxBytes));
-    return end < 0 ? null : Buffer.from(this.buf.subarray(offset, end));
+  get length(): number {
+    return this.len;
+  }
+
+  /** The request of `ref` is in the log (false: its read was not kept). */
+  holds(ref: number): boolean {
+    return ref >= 0 && this.buf !== null && refOffset(ref) < this.len;
+  }
+
+  /** The arguments of the request of `ref` (null: not kept, or malformed); views valid until the next `add`. */
+  argsAt(ref: number): Buffer[] | null {
+    if (!this.holds(ref)) return null;
+    const buf = this.buf!.subarray(0, this.len);
+    const offset = refOffset(ref);
+    return buf[offset] === 0x2a ? parseRequestArgs(buf, offset) : decodeInlineArgs(buf, offset);
   }
 
   /** Give the memory back (the client closed, or SLOWLOG was turned off). */

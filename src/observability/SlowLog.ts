@@ -57,36 +57,54 @@ function redactedFrom(argv: readonly Buffer[]): number {
 }
 
 /**
- * An entry whose arguments are still the request's bytes (one copy): under overload most
- * commands can be slow, and only the newest maxLen are ever read, so the arguments are
- * decoded when the entry is read (`get`), not when it is added.
+ * Requests up to this many bytes are kept as bytes and decoded when the entry is read; longer
+ * ones are decoded when added (rare, and their arguments are cut to 128 bytes anyway).
  */
-class PendingEntry {
-  constructor(
-    readonly id: number,
-    readonly time: number,
-    readonly durationUs: number,
-    readonly request: Buffer,
-    /** The command's name (`a|b` for a subcommand): logged alone when the bytes are not its request. */
-    readonly command: string,
-    readonly client: string,
-    readonly name: string,
-  ) {}
+export const SLOWLOG_KEPT_BYTES = 4096;
+
+/**
+ * One place in the ring, reused by every entry that lands there: under overload most commands
+ * are slow (their time includes queueing) while only the newest maxLen are ever read, so an
+ * entry costs a copy of its request into the slot's own buffer and a few field writes, and
+ * allocates nothing once the slot's buffer is big enough. (A new object and buffer per entry,
+ * each living for maxLen entries, was promoted out of the young generation and kept V8's
+ * major GC busy: about a third of a loaded worker's extra CPU.)
+ */
+class SlowSlot {
+  id = 0;
+  /** Unix time, seconds. */
+  time = 0;
+  durationUs = 0;
+  /** bytes[0, len): the request, RESP or inline, when `args` is null. */
+  bytes: Buffer | null = null;
+  len = 0;
+  /** The command's name (`a|b` for a subcommand): logged alone when the bytes are not its request. */
+  command = '';
+  client = '';
+  name = '';
+  /** The arguments as logged: decoded on first read, or at once when the bytes were not kept. */
+  args: string[] | null = null;
 
   entry(): SlowlogEntry {
-    const req = this.request;
-    let argv = req[0] === 0x2a ? parseRequestArgs(req, 0) : decodeInlineArgs(req, 0);
-    // A re-encoded command (inline with quotes, key rewrite) was not read from the logged bytes.
-    if (argv === null || argv.length === 0 || argv[0].toString('latin1').toLowerCase() !== this.command.split('|')[0]) {
-      argv = [Buffer.from(this.command.replace('|', ' '))];
-    }
-    return { id: this.id, time: this.time, durationUs: this.durationUs, args: slowlogArgs(argv), client: this.client, name: this.name };
+    const args = (this.args ??= this.decode());
+    return { id: this.id, time: this.time, durationUs: this.durationUs, args, client: this.client, name: this.name };
   }
+
+  private decode(): string[] {
+    const req = this.bytes!.subarray(0, this.len);
+    return slowlogArgs(commandArgs(req[0] === 0x2a ? parseRequestArgs(req, 0) : decodeInlineArgs(req, 0), this.command));
+  }
+}
+
+/** The request's arguments, or the command's name alone when they are not its request (a re-encoded command: inline with quotes, key rewrite). */
+function commandArgs(argv: Buffer[] | null, command: string): Buffer[] {
+  if (argv !== null && argv.length > 0 && argv[0].toString('latin1').toLowerCase() === command.split('|')[0]) return argv;
+  return [Buffer.from(command.replace('|', ' '))];
 }
 
 export class SlowLog {
   /** A ring: `ring[(start + i) % ring.length]` is the i-th oldest of `count` entries (O(1) add). */
-  private ring: (SlowlogEntry | PendingEntry | undefined)[] = [];
+  private ring: SlowSlot[] = [];
   private start = 0;
   private count = 0;
   private nextId = 0;
@@ -98,37 +116,60 @@ export class SlowLog {
     private readonly idOffset = 0,
   ) {}
 
+  /** An entry with its arguments given (`argv` is read at once). */
   add(durationUs: number, argv: readonly Buffer[], client: string, name: string, nowMs = Date.now()): void {
     if (this.maxLen <= 0) return;
-    this.push({
-      id: this.nextId++ * this.idStride + this.idOffset,
-      time: Math.floor(nowMs / 1000),
-      durationUs: Math.round(durationUs),
-      args: slowlogArgs(argv),
-      client,
-      name,
-    });
+    this.claim(durationUs, client, name, nowMs).args = slowlogArgs(argv);
   }
 
   /**
-   * An entry from a copy of the request's bytes (RESP or inline), decoded when read.
-   * `command` is the command's name, logged alone when the bytes turn out not to be its request.
+   * An entry for the request at source[start, start + length) (RESP or inline; `length` < 0:
+   * unknown, then the request is walked to its end within source[0, sourceEnd)), copied and
+   * decoded when read. `command`: the command's name, logged alone when the bytes turn out not
+   * to be its request; `source` null: not kept, the name alone.
    */
-  addRequest(durationUs: number, request: Buffer, command: string, client: string, name: string, nowMs = Date.now()): void {
+  addRequest(
+    durationUs: number, source: Buffer | null, start: number, length: number, sourceEnd: number,
+    command: string, client: string, name: string, nowMs = Date.now(),
+  ): void {
     if (this.maxLen <= 0) return;
-    const id = this.nextId++ * this.idStride + this.idOffset;
-    this.push(new PendingEntry(id, Math.floor(nowMs / 1000), Math.round(durationUs), request, command, client, name));
+    const slot = this.claim(durationUs, client, name, nowMs);
+    slot.command = command;
+    if (source === null) {
+      slot.args = slowlogArgs(commandArgs(null, command));
+    } else if (length < 0 || length > SLOWLOG_KEPT_BYTES) {
+      const buf = source.subarray(0, sourceEnd);
+      slot.args = slowlogArgs(commandArgs(buf[start] === 0x2a ? parseRequestArgs(buf, start) : decodeInlineArgs(buf, start), command));
+    } else {
+      let bytes = slot.bytes;
+      if (bytes === null || bytes.length < length) {
+        // Its own memory (not a slice of Node's shared pool, which it would keep alive).
+        bytes = slot.bytes = Buffer.allocUnsafeSlow(Math.max(256, 2 ** Math.ceil(Math.log2(length))));
+      }
+      source.copy(bytes, 0, start, start + length);
+      slot.len = length;
+    }
   }
 
-  private push(entry: SlowlogEntry | PendingEntry): void {
+  /** The slot of a new entry (the oldest one's when full), its fields but the arguments set. */
+  private claim(durationUs: number, client: string, name: string, nowMs: number): SlowSlot {
     if (this.ring.length !== this.maxLen) this.resize();
+    let at: number;
     if (this.count < this.maxLen) {
-      this.ring[(this.start + this.count) % this.maxLen] = entry;
+      at = (this.start + this.count) % this.maxLen;
       this.count++;
     } else {
-      this.ring[this.start] = entry; // overwrite the oldest
+      at = this.start; // overwrite the oldest
       this.start = (this.start + 1) % this.maxLen;
     }
+    const slot = (this.ring[at] ??= new SlowSlot());
+    slot.id = this.nextId++ * this.idStride + this.idOffset;
+    slot.time = Math.floor(nowMs / 1000);
+    slot.durationUs = Math.round(durationUs);
+    slot.client = client;
+    slot.name = name;
+    slot.args = null;
+    return slot;
   }
 
   get length(): number {
@@ -139,12 +180,7 @@ export class SlowLog {
   get(count = 10): SlowlogEntry[] {
     const n = count < 0 ? this.count : Math.min(count, this.count);
     const out: SlowlogEntry[] = [];
-    for (let i = 0; i < n; i++) {
-      const at = (this.start + this.count - 1 - i) % this.ring.length;
-      let e = this.ring[at]!;
-      if (e instanceof PendingEntry) e = this.ring[at] = e.entry();
-      out.push(e);
-    }
+    for (let i = 0; i < n; i++) out.push(this.ring[(this.start + this.count - 1 - i) % this.ring.length].entry());
     return out;
   }
 
@@ -159,13 +195,15 @@ export class SlowLog {
     this.resize();
   }
 
-  /** Keep the newest entries that fit in a ring of maxLen. */
+  /** Keep the newest entries (their slots) that fit in a ring of maxLen. */
   private resize(): void {
-    const kept = this.get(-1).slice(0, Math.max(0, this.maxLen)).reverse();
-    this.ring = new Array(Math.max(0, this.maxLen));
-    kept.forEach((e, i) => (this.ring[i] = e));
+    const maxLen = Math.max(0, this.maxLen);
+    const kept = Math.min(this.count, maxLen);
+    const ring: SlowSlot[] = new Array(maxLen);
+    for (let i = 0; i < kept; i++) ring[i] = this.ring[(this.start + this.count - kept + i) % this.ring.length];
+    this.ring = ring;
     this.start = 0;
-    this.count = kept.length;
+    this.count = kept;
   }
 }
 

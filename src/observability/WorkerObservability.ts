@@ -5,15 +5,17 @@
  * - per read: `readAt` (one clock read per batch) and, while SLOWLOG is on, the request log copy;
  * - per command: the hot-key countdown and the big-request compare (Dispatcher);
  * - per reply: one histogram increment, the slow and big compares (ClientReplies).
- * Everything else (sampling, slow entries, big keys, logging) happens only for the few commands
- * that are sampled, slow or big. A slow command costs one copy of its request's bytes; its
- * arguments are decoded when the entry is read (under overload most commands can be slow). Workers' data reaches the primary with their stats.
+ * Everything else (sampling, slow entries, big keys, logging) happens only for the commands
+ * that are sampled, slow or big. A slow command costs a copy of its request's bytes into a
+ * reused SLOWLOG slot, no allocation; its arguments are decoded when the entry is read (under
+ * overload most commands can be slow). Workers' data reaches the primary with their stats.
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
 import { BigKey, BigKeys } from './BigKeys';
 import { HotKey, HotKeys } from './HotKeys';
 import { HistogramSnapshot, LatencyHistograms } from './LatencyHistograms';
+import { LONG_REQUEST, refLength, refOffset, RequestLog } from './RequestLog';
 import { SlowLog, SlowlogEntry } from './SlowLog';
 
 /** What a worker sends to the primary with its stats. */
@@ -67,14 +69,15 @@ export class WorkerObservability {
     return this.slowerThanUs >= 0;
   }
 
-  /** A slow command's entry; `args` null when its bytes were not kept (named only). */
-  slow(durationUs: number, name: string, args: Buffer[] | null, client: string, clientName: string): void {
-    this.slowlog.add(durationUs, args ?? [Buffer.from(name.replace('|', ' '))], client, clientName);
-  }
-
-  /** A slow command from a copy of its request's bytes (decoded when the entry is read). */
-  slowRequest(durationUs: number, name: string, request: Buffer, client: string, clientName: string): void {
-    this.slowlog.addRequest(durationUs, request, name, client, clientName);
+  /**
+   * A slow command: its request's bytes copied from the client's request log (decoded only if
+   * the entry is read); named only when the log did not keep them. No clock read: the time is
+   * the read batch's (`nowMs`).
+   */
+  slow(durationUs: number, command: string, log: RequestLog | null, ref: number, client: string, clientName: string, nowMs: number): void {
+    if (log === null || !log.holds(ref)) return this.slowlog.addRequest(durationUs, null, 0, 0, 0, command, client, clientName, nowMs);
+    const length = refLength(ref);
+    this.slowlog.addRequest(durationUs, log.bytes, refOffset(ref), length === LONG_REQUEST ? -1 : length, log.length, command, client, clientName, nowMs);
   }
 
   stats(): ObservabilityStats {

@@ -44,21 +44,3 @@ export function decodeInlineArgs(buf: Buffer, at: number): Buffer[] | null {
   const words = line.split(/[ \t]+/).filter((w) => w.length > 0);
   return words.length > 0 ? words.map((w) => Buffer.from(w, 'latin1')) : null;
 }
-
-/** End of the request at buf[at] (RESP or inline) if it ends by `limit`, else -1 (no allocation). */
-export function requestEnd(buf: Buffer, at: number, limit: number): number {
-  if (buf[at] !== 0x2a) {
-    const lf = buf.indexOf(0x0a, at);
-    return lf < 0 || lf >= limit ? -1 : lf + 1;
-  }
-  const n = decimalAt(buf, at + 1);
-  if (n < 0) return -1;
-  let p = buf.indexOf(0x0a, at + 1) + 1;
-  for (let i = 0; i < n && p < limit; i++) {
-    if (buf[p] !== 0x24) return -1;
-    const len = decimalAt(buf, p + 1);
-    if (len < 0) return -1;
-    p = buf.indexOf(0x0a, p + 1) + 1 + len + 2;
-  }
-  return p <= limit ? p : -1;
-}

@@ -128,6 +128,7 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
   }
   ctx.calls[id]++;
   client.cmdStart = cmds[base + C_START];
+  client.cmdEnd = cmds[base + C_END];
   const observe = ctx.observe;
   // Hot keys: one command in 1/sampleRate hands its keys over; big values: one compare.
   if (observe.hotKeys.shouldSample() && cmds[base + C_NKEYS] > 0) sampleHotKeys(ctx, chunk, base);

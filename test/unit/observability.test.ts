@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { BigKeys, mergeBigKeys } from '../../src/observability/BigKeys';
 import { HotKeys, mergeHotKeys } from '../../src/observability/HotKeys';
 import { BUCKETS, bucketHigh, bucketOf, LatencyHistograms } from '../../src/observability/LatencyHistograms';
-import { mergeSlowlogs, SlowLog, slowlogArgs, slowlogReply } from '../../src/observability/SlowLog';
-import { RequestLog } from '../../src/observability/RequestLog';
+import { mergeSlowlogs, SLOWLOG_KEPT_BYTES, SlowLog, slowlogArgs, slowlogReply } from '../../src/observability/SlowLog';
+import { LONG_REQUEST, refLength, refOffset, RequestLog, requestRef } from '../../src/observability/RequestLog';
 import { parseRequestArgs } from '../../src/observability/requestArgs';
 import { TokenBucket } from '../../src/observability/TokenBucket';
 import { decodeReply } from '../../src/resp';
@@ -58,38 +58,73 @@ test('SLOWLOG arguments: 32 at most (the last counts the rest), 128 bytes each, 
   t.deepEqual(slowlogArgs([Buffer.from([0x67, 0xff])]), [Buffer.from([0x67, 0xff]).toString('latin1')]);
 });
 
-test('request log: arguments read back at their offset; malformed or cut requests give null', (t) => {
+test('request log: arguments read back by ref; a read not kept, malformed or cut requests give null', (t) => {
   const read = Buffer.from('xx*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n*2\r\n$3\r\nGET\r\n$2\r\nab\r\nGET inline k2\r\n');
   const log = new RequestLog();
   const delta = log.add(read, 2, read.length, true);
-  t.deepEqual(log.argsAt(2 + delta)!.map(String), ['SET', 'k', '']);
-  t.deepEqual(log.argsAt(read.indexOf('*2') + delta)!.map(String), ['GET', 'ab']);
-  t.deepEqual(log.argsAt(read.indexOf('GET inline') + delta)!.map(String), ['GET', 'inline', 'k2']);
-  t.is(log.argsAt(Number.NaN), null);
+  const ref = (at: number, end: number) => requestRef(at + delta, end - at);
+  const get = read.indexOf('*2');
+  const inline = read.indexOf('GET inline');
+  t.deepEqual(log.argsAt(ref(2, get))!.map(String), ['SET', 'k', '']);
+  t.deepEqual(log.argsAt(ref(get, inline))!.map(String), ['GET', 'ab']);
+  t.deepEqual(log.argsAt(ref(inline, read.length))!.map(String), ['GET', 'inline', 'k2']);
+  t.is(refOffset(ref(inline, read.length)), inline + delta);
+  t.is(refLength(ref(inline, read.length)), read.length - inline);
+  t.is(refLength(requestRef(7, 1 << 20)), LONG_REQUEST);
+  t.is(refOffset(requestRef(4 << 20, 1 << 20)), 4 << 20);
+  t.false(log.holds(requestRef(Number.NaN, 3)));
+  t.is(log.argsAt(requestRef(Number.NaN, 3)), null);
+  t.is(log.argsAt(requestRef(log.length, 3)), null);
   t.is(parseRequestArgs(Buffer.from('*2\r\n$3\r\nGET\r\n$5\r\nab\r\n'), 0), null); // cut
   t.is(parseRequestArgs(Buffer.from('*x\r\n'), 0), null);
   t.is(parseRequestArgs(Buffer.from('*1\r\n$-1\r\n'), 0), null);
   t.is(parseRequestArgs(Buffer.from('*99999999\r\n$1\r\na\r\n'), 0), null);
-  // A copy of one request, only when it fits the limit.
-  t.is(String(log.requestAt(read.indexOf('*2') + delta, 100)), '*2\r\n$3\r\nGET\r\n$2\r\nab\r\n');
-  t.is(String(log.requestAt(read.indexOf('GET inline') + delta, 100)), 'GET inline k2\r\n');
-  t.is(log.requestAt(2 + delta, 10), null);
+  // Not idle: the next read is appended (offsets of requests in flight stay valid); idle: starts over.
+  t.is(log.add(Buffer.from('*1\r\n$4\r\nPING\r\n'), 0, 14, false), read.length - 2);
+  t.deepEqual(log.argsAt(ref(get, inline))!.map(String), ['GET', 'ab']);
+  t.is(log.add(Buffer.from('*1\r\n$4\r\nPING\r\n'), 0, 14, true), 0);
 });
 
-test('SLOWLOG entries kept as request bytes: decoded when read, AUTH redacted, a re-encoded request named only', (t) => {
+test('SLOWLOG entries kept as request bytes: copied when added, decoded when read, AUTH redacted, a re-encoded request named only', (t) => {
   const log = new SlowLog(3);
-  log.addRequest(12_000.4, Buffer.from('*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1\r\nv\r\n'), 'mset', '1.2.3.4:5', 'app', 5_000);
-  log.addRequest(11_000, Buffer.from('AUTH secret\r\n'), 'auth', 'c', '');
-  log.addRequest(10_000, Buffer.from('*1\r\n$3\r\nGET\r\n'), 'config|get', 'c', '');
-  log.addRequest(10_000, Buffer.from('*1\r\n$4\r\nPING\r\n'), 'ping', 'c', ''); // pushes MSET out
+  const add = (text: string, command: string, at = 0) => {
+    const source = Buffer.from(`junk${text}junk`);
+    log.addRequest(10_000, source, 4 + at, text.length - at, source.length, command, 'c', '');
+    source.fill(0x21); // the entry has its own copy: the client's log is reused at once
+  };
+  const mset = Buffer.from('*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1\r\nv\r\n');
+  log.addRequest(12_000.4, mset, 0, mset.length, mset.length, 'mset', '1.2.3.4:5', 'app', 5_000);
+  add('AUTH secret\r\n', 'auth');
+  add('*1\r\n$3\r\nGET\r\n', 'config|get');
+  add('*1\r\n$4\r\nPING\r\n', 'ping'); // pushes MSET out
   const [ping, config, auth] = log.get(-1);
   t.deepEqual(ping.args, ['PING']);
   t.deepEqual(config.args, ['config get']);
   t.deepEqual(auth.args, ['AUTH', '(redacted)']);
   t.is(log.length, 3);
+  t.is(log.get(1)[0].args, ping.args, 'decoded once');
+  // A slot taken over by a shorter request decodes that request only.
+  add('*2\r\n$3\r\nGET\r\n$1\r\nx\r\n', 'get'); // AUTH's slot
+  t.deepEqual(log.get(1)[0].args, ['GET', 'x']);
+  // Not kept: the name alone; longer than SLOWLOG_KEPT_BYTES or of unknown length: decoded at once.
+  log.addRequest(10_000, null, 0, 0, 0, 'client|list', 'c', '');
+  t.deepEqual(log.get(1)[0].args, ['client list']);
+  const big = Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${SLOWLOG_KEPT_BYTES}\r\n${'v'.repeat(SLOWLOG_KEPT_BYTES)}\r\n`);
+  log.addRequest(10_000, big, 0, big.length, big.length, 'set', 'c', '');
+  log.addRequest(10_000, big, 0, -1, big.length, 'set', 'c', '');
+  big.fill(0x21);
+  for (const e of log.get(2)) t.deepEqual(e.args, ['SET', 'k', `${'v'.repeat(128)}... (${SLOWLOG_KEPT_BYTES - 128} more bytes)`]);
   const one = new SlowLog(2);
-  one.addRequest(12_000.4, Buffer.from('*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1\r\nv\r\n'), 'mset', '1.2.3.4:5', 'app', 5_000);
+  one.addRequest(12_000.4, mset, 0, mset.length, mset.length, 'mset', '1.2.3.4:5', 'app', 5_000);
   t.deepEqual(one.get(1), [{ id: 0, time: 5, durationUs: 12_000, args: ['MSET', 'k', 'v'], client: '1.2.3.4:5', name: 'app' }]);
+  // A smaller maxLen keeps the newest entries, in order.
+  one.add(1, [Buffer.from('b')], 'c', '');
+  one.add(1, [Buffer.from('c')], 'c', '');
+  one.setMaxLen(1);
+  t.deepEqual(one.get(-1).map((e) => e.args), [['c']]);
+  one.setMaxLen(3);
+  one.add(1, [Buffer.from('d')], 'c', '');
+  t.deepEqual(one.get(-1).map((e) => e.args), [['d'], ['c']]);
 });
 
 test('SLOWLOG ring: newest first, maxLen, ids unique across workers, merged, Redis reply shape', (t) => {
