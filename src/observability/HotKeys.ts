@@ -2,9 +2,11 @@
  * Hot-key detection by sampling: one command in `1/sampleRate` (on average; the gap is
  * randomized so a periodic workload cannot alias with it) hands its keys to a space-saving
  * sketch (Metwally et al.: at most `capacity` counters; a new key takes over the smallest
- * counter and inherits its count, so any key with more than total/capacity samples is kept).
- * Once a second the window's counts become rates (samples / sampleRate / seconds), blended
- * into an exponentially decaying rate per key; keys at or above `hitsPerSec` are hot.
+ * counter and inherits its count as its possible error, so any key with more than
+ * total/capacity samples is kept). Once a second the window's guaranteed counts (count minus
+ * inherited error: with many keys of similar rates, the inherited part is most of every count)
+ * become rates (samples / sampleRate / seconds), blended into an exponentially decaying rate
+ * per key; keys at or above `hitsPerSec` are hot.
  * The per-command cost when not sampling is one decrement and compare (`shouldSample`).
  */
 export interface HotKey {
@@ -20,6 +22,8 @@ const DECAY = 0.5; // weight of the previous rate at each 1 s window
 export class HotKeys {
   private countdown: number;
   private readonly counts = new Map<string, number>();
+  /** The count a key inherited when it took over a counter (absent: 0). */
+  private readonly errors = new Map<string, number>();
   private readonly rates = new Map<string, number>();
   private readonly hot = new Map<string, HotKey>();
   private windowStart: number;
@@ -69,7 +73,8 @@ export class HotKeys {
     let minKey = '';
     let min = Infinity;
     let looked = 0;
-    for (const [k, v] of counts) {
+    for (const k of counts.keys()) {
+      const v = counts.get(k)!;
       if (v < min) {
         min = v;
         minKey = k;
@@ -77,7 +82,9 @@ export class HotKeys {
       if (++looked === 8 || min === 1) break;
     }
     counts.delete(minKey);
+    this.errors.delete(minKey);
     counts.set(key, min + 1);
+    this.errors.set(key, min);
   }
 
   /** Close the window if a second has passed (called from a timer, not per command). */
@@ -88,8 +95,12 @@ export class HotKeys {
     const scale = 1 / this.sampleRate / seconds;
     const next = new Map<string, number>();
     for (const [k, r] of this.rates) next.set(k, r * DECAY);
-    for (const [k, c] of this.counts) next.set(k, (next.get(k) ?? 0) + c * scale * (1 - DECAY));
+    for (const [k, c] of this.counts) {
+      const guaranteed = c - (this.errors.get(k) ?? 0);
+      next.set(k, (next.get(k) ?? 0) + guaranteed * scale * (1 - DECAY));
+    }
     this.counts.clear();
+    this.errors.clear();
     this.rates.clear();
     // Keep the largest rates only (bounded memory); forget what decayed below 1 hit/s.
     const kept = [...next].filter(([, r]) => r >= 1).sort((a, b) => b[1] - a[1]).slice(0, this.capacity);

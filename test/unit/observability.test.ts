@@ -168,6 +168,28 @@ test('hot keys: a key above hitsPerSec is found from samples; a cold one is not;
   t.deepEqual(mergeHotKeys([[{ key: 'a', hitsPerSec: 300, lastHotAt: 1 }], [{ key: 'a', hitsPerSec: 400, lastHotAt: 2 }]]), [{ key: 'a', hitsPerSec: 700, lastHotAt: 2 }]);
 });
 
+test('hot keys: uniform traffic over many keys finds none (counts inherited by space-saving are not hits)', (t) => {
+  // The benchmark's traffic: 400,000 hits/s spread over 100,000 keys (4 hits/s each), 1% sampled
+  // into 256 counters. Counting inherited counts as hits reported 256 new "hot" keys a second.
+  let now = 0;
+  const found: string[] = [];
+  let seed = 1;
+  const random = () => ((seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff);
+  const h = new HotKeys(0.01, 500, 256, now, random, (k) => found.push(k.key));
+  for (let s = 0; s < 3; s++) {
+    for (let i = 0; i < 400_000; i++) if (h.shouldSample()) h.sample(`key:${Math.floor(random() * 100_000)}`);
+    h.tick((now += 1000));
+  }
+  t.deepEqual(found, []);
+  // One key at 2,000 hits/s among them is found.
+  for (let s = 0; s < 3; s++) {
+    for (let i = 0; i < 400_000; i++) if (h.shouldSample()) h.sample(i % 200 === 0 ? 'hot' : `key:${Math.floor(random() * 100_000)}`);
+    h.tick((now += 1000));
+  }
+  t.deepEqual(found, ['hot']);
+  t.true(h.list()[0].hitsPerSec >= 1000, String(h.list()[0].hitsPerSec));
+});
+
 test('hot keys: sampling 1 in N on average, never when the rate is 0', (t) => {
   const h = new HotKeys(0.01, 500, 16, 0);
   let n = 0;
