@@ -8,6 +8,7 @@
  */
 import { arrayReply, bulkReply, integerReply } from '../proxy/Resp';
 import { decodeInlineArgs, parseRequestArgs } from './requestArgs';
+import { LogPin, LONG_REQUEST, refLength, refOffset, RequestLog } from './RequestLog';
 
 export const SLOWLOG_MAX_ARGC = 32;
 export const SLOWLOG_MAX_STRING = 128;
@@ -64,18 +65,23 @@ export const SLOWLOG_KEPT_BYTES = 4096;
 
 /**
  * One place in the ring, reused by every entry that lands there: under overload most commands
- * are slow (their time includes queueing) while only the newest maxLen are ever read, so an
- * entry costs a copy of its request into the slot's own buffer and a few field writes, and
- * allocates nothing once the slot's buffer is big enough. (A new object and buffer per entry,
- * each living for maxLen entries, was promoted out of the young generation and kept V8's
- * major GC busy: about a third of a loaded worker's extra CPU.)
+ * are slow (their time includes queueing) while only the newest maxLen are ever read, so adding
+ * an entry is a few field writes and allocates nothing. Its request stays in the client's
+ * RequestLog (a pin) until the log is about to overwrite it; only then, and only if the entry
+ * is still here, is it copied into the slot's own buffer. Arguments are decoded when read.
+ * (A new object and a request copy per entry, each living for maxLen entries, were promoted
+ * out of V8's young generation and kept its major GC busy.)
  */
-class SlowSlot {
+class SlowSlot implements LogPin {
   id = 0;
   /** Unix time, seconds. */
   time = 0;
   durationUs = 0;
-  /** bytes[0, len): the request, RESP or inline, when `args` is null. */
+  /** The request is log.bytes[offset, offset + len) while `log` is set (generation `generation`)... */
+  log: RequestLog | null = null;
+  generation = 0;
+  offset = 0;
+  /** ...else bytes[0, len), when `args` is null. */
   bytes: Buffer | null = null;
   len = 0;
   /** The command's name (`a|b` for a subcommand): logged alone when the bytes are not its request. */
@@ -85,13 +91,39 @@ class SlowSlot {
   /** The arguments as logged: decoded on first read, or at once when the bytes were not kept. */
   args: string[] | null = null;
 
+  /** Refer to log.bytes[offset, offset + length) (copied at once when the log cannot keep it). */
+  refer(log: RequestLog, offset: number, length: number): void {
+    const pinned = this.log === log && this.generation === log.generation; // (already on its pin list)
+    this.log = log;
+    this.generation = log.generation;
+    this.offset = offset;
+    this.len = length;
+    if (!pinned && !log.pin(this)) this.copyOut();
+  }
+
+  detach(log: RequestLog, generation: number): void {
+    if (this.log === log && this.generation === generation) this.copyOut();
+  }
+
+  /** Copy the request out of the log into the slot's own buffer. */
+  private copyOut(): void {
+    const length = this.len;
+    let bytes = this.bytes;
+    if (bytes === null || bytes.length < length) {
+      // Its own memory (not a slice of Node's shared pool, which it would keep alive).
+      bytes = this.bytes = Buffer.allocUnsafeSlow(Math.max(256, 2 ** Math.ceil(Math.log2(length))));
+    }
+    this.log!.bytes!.copy(bytes, 0, this.offset, this.offset + length);
+    this.log = null;
+  }
+
   entry(): SlowlogEntry {
     const args = (this.args ??= this.decode());
     return { id: this.id, time: this.time, durationUs: this.durationUs, args, client: this.client, name: this.name };
   }
 
   private decode(): string[] {
-    const req = this.bytes!.subarray(0, this.len);
+    const req = this.log !== null ? this.log.bytes!.subarray(this.offset, this.offset + this.len) : this.bytes!.subarray(0, this.len);
     return slowlogArgs(commandArgs(req[0] === 0x2a ? parseRequestArgs(req, 0) : decodeInlineArgs(req, 0), this.command));
   }
 }
@@ -119,39 +151,37 @@ export class SlowLog {
   /** An entry with its arguments given (`argv` is read at once). */
   add(durationUs: number, argv: readonly Buffer[], client: string, name: string, nowMs = Date.now()): void {
     if (this.maxLen <= 0) return;
-    this.claim(durationUs, client, name, nowMs).args = slowlogArgs(argv);
+    const slot = this.claim(durationUs, client, name, nowMs);
+    slot.log = null;
+    slot.args = slowlogArgs(argv);
   }
 
   /**
-   * An entry for the request at source[start, start + length) (RESP or inline; `length` < 0:
-   * unknown, then the request is walked to its end within source[0, sourceEnd)), copied and
-   * decoded when read. `command`: the command's name, logged alone when the bytes turn out not
-   * to be its request; `source` null: not kept, the name alone.
+   * An entry for the request of `ref` in a client's request log (RESP or inline), decoded when
+   * read; `log` null or not holding it: the command's name alone. `command`: the command's name,
+   * also logged alone when the bytes turn out not to be its request.
    */
-  addRequest(
-    durationUs: number, source: Buffer | null, start: number, length: number, sourceEnd: number,
-    command: string, client: string, name: string, nowMs = Date.now(),
-  ): void {
+  addRequest(durationUs: number, log: RequestLog | null, ref: number, command: string, client: string, name: string, nowMs = Date.now()): void {
     if (this.maxLen <= 0) return;
     const slot = this.claim(durationUs, client, name, nowMs);
     slot.command = command;
-    if (source === null) {
+    if (log === null || !log.holds(ref)) {
+      slot.log = null;
       slot.args = slowlogArgs(commandArgs(null, command));
-    } else if (length < 0 || length > SLOWLOG_KEPT_BYTES) {
-      const buf = source.subarray(0, sourceEnd);
-      slot.args = slowlogArgs(commandArgs(buf[start] === 0x2a ? parseRequestArgs(buf, start) : decodeInlineArgs(buf, start), command));
-    } else {
-      let bytes = slot.bytes;
-      if (bytes === null || bytes.length < length) {
-        // Its own memory (not a slice of Node's shared pool, which it would keep alive).
-        bytes = slot.bytes = Buffer.allocUnsafeSlow(Math.max(256, 2 ** Math.ceil(Math.log2(length))));
-      }
-      source.copy(bytes, 0, start, start + length);
-      slot.len = length;
+      return;
     }
+    const length = refLength(ref);
+    if (length === LONG_REQUEST || length > SLOWLOG_KEPT_BYTES) {
+      slot.log = null;
+      const buf = log.bytes!.subarray(0, log.length);
+      const at = refOffset(ref);
+      slot.args = slowlogArgs(commandArgs(buf[at] === 0x2a ? parseRequestArgs(buf, at) : decodeInlineArgs(buf, at), command));
+      return;
+    }
+    slot.refer(log, refOffset(ref), length);
   }
 
-  /** The slot of a new entry (the oldest one's when full), its fields but the arguments set. */
+  /** The slot of a new entry (the oldest one's when full), its fields but the request's set. */
   private claim(durationUs: number, client: string, name: string, nowMs: number): SlowSlot {
     if (this.ring.length !== this.maxLen) this.resize();
     let at: number;
@@ -185,6 +215,7 @@ export class SlowLog {
   }
 
   reset(): void {
+    for (const slot of this.ring) if (slot !== undefined) slot.log = null; // (their pins then do nothing)
     this.ring = [];
     this.start = 0;
     this.count = 0;

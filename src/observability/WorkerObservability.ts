@@ -6,16 +6,17 @@
  * - per command: the hot-key countdown and the big-request compare (Dispatcher);
  * - per reply: one histogram increment, the slow and big compares (ClientReplies).
  * Everything else (sampling, slow entries, big keys, logging) happens only for the commands
- * that are sampled, slow or big. A slow command costs a copy of its request's bytes into a
- * reused SLOWLOG slot, no allocation; its arguments are decoded when the entry is read (under
- * overload most commands can be slow). Workers' data reaches the primary with their stats.
+ * that are sampled, slow or big. A slow command costs a few field writes in a reused SLOWLOG
+ * slot; its request is copied only if the entry is still in the ring when the client's request
+ * log needs the room, and decoded only when the entry is read (under overload most commands can
+ * be slow). Workers' data reaches the primary with their stats.
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
 import { BigKey, BigKeys } from './BigKeys';
 import { HotKey, HotKeys } from './HotKeys';
 import { HistogramSnapshot, LatencyHistograms } from './LatencyHistograms';
-import { LONG_REQUEST, refLength, refOffset, RequestLog } from './RequestLog';
+import type { RequestLog } from './RequestLog';
 import { SlowLog, SlowlogEntry } from './SlowLog';
 
 /** What a worker sends to the primary with its stats. */
@@ -70,14 +71,12 @@ export class WorkerObservability {
   }
 
   /**
-   * A slow command: its request's bytes copied from the client's request log (decoded only if
-   * the entry is read); named only when the log did not keep them. No clock read: the time is
-   * the read batch's (`nowMs`).
+   * A slow command: its request's bytes stay in the client's request log until the log needs
+   * the room (then copied, if the entry is still in the ring), decoded only if the entry is read;
+   * named only when the log did not keep them. No clock read: the time is the read batch's.
    */
   slow(durationUs: number, command: string, log: RequestLog | null, ref: number, client: string, clientName: string, nowMs: number): void {
-    if (log === null || !log.holds(ref)) return this.slowlog.addRequest(durationUs, null, 0, 0, 0, command, client, clientName, nowMs);
-    const length = refLength(ref);
-    this.slowlog.addRequest(durationUs, log.bytes, refOffset(ref), length === LONG_REQUEST ? -1 : length, log.length, command, client, clientName, nowMs);
+    this.slowlog.addRequest(durationUs, log, ref, command, client, clientName, nowMs);
   }
 
   stats(): ObservabilityStats {

@@ -85,37 +85,68 @@ test('request log: arguments read back by ref; a read not kept, malformed or cut
   t.is(log.add(Buffer.from('*1\r\n$4\r\nPING\r\n'), 0, 14, true), 0);
 });
 
-test('SLOWLOG entries kept as request bytes: copied when added, decoded when read, AUTH redacted, a re-encoded request named only', (t) => {
+test('SLOWLOG entries refer to the request log until it overwrites them: decoded when read, AUTH redacted, a re-encoded request named only', (t) => {
   const log = new SlowLog(3);
-  const add = (text: string, command: string, at = 0) => {
-    const source = Buffer.from(`junk${text}junk`);
-    log.addRequest(10_000, source, 4 + at, text.length - at, source.length, command, 'c', '');
-    source.fill(0x21); // the entry has its own copy: the client's log is reused at once
+  const requests = new RequestLog();
+  // One read of a client, its commands logged as slow one by one; `idle` starts a new read over the old bytes.
+  const read = (texts: string[], idle = true) => {
+    const chunk = Buffer.from(`junk${texts.join('')}`);
+    const delta = requests.add(chunk, 4, chunk.length, idle);
+    let at = 4;
+    return texts.map((text) => {
+      const ref = requestRef(at + delta, text.length);
+      at += text.length;
+      return ref;
+    });
   };
-  const mset = Buffer.from('*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1\r\nv\r\n');
-  log.addRequest(12_000.4, mset, 0, mset.length, mset.length, 'mset', '1.2.3.4:5', 'app', 5_000);
-  add('AUTH secret\r\n', 'auth');
-  add('*1\r\n$3\r\nGET\r\n', 'config|get');
-  add('*1\r\n$4\r\nPING\r\n', 'ping'); // pushes MSET out
-  const [ping, config, auth] = log.get(-1);
-  t.deepEqual(ping.args, ['PING']);
-  t.deepEqual(config.args, ['config get']);
-  t.deepEqual(auth.args, ['AUTH', '(redacted)']);
+  const [mset, auth, config] = read(['*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1\r\nv\r\n', 'AUTH secret\r\n', '*1\r\n$3\r\nGET\r\n']);
+  log.addRequest(12_000.4, requests, mset, 'mset', '1.2.3.4:5', 'app', 5_000);
+  log.addRequest(11_000, requests, auth, 'auth', 'c', '');
+  log.addRequest(10_000, requests, config, 'config|get', 'c', '');
+  t.deepEqual(log.get(1)[0].args, ['config get']);
+  // The next read overwrites the log: the entries still in the ring copied their bytes first.
+  const [ping] = read(['*1\r\n$4\r\nPING\r\n']);
+  log.addRequest(10_000, requests, ping, 'ping', 'c', ''); // pushes MSET out
+  const [pingEntry, configEntry, authEntry] = log.get(-1);
+  t.deepEqual(pingEntry.args, ['PING']);
+  t.deepEqual(configEntry.args, ['config get']);
+  t.deepEqual(authEntry.args, ['AUTH', '(redacted)']);
   t.is(log.length, 3);
-  t.is(log.get(1)[0].args, ping.args, 'decoded once');
-  // A slot taken over by a shorter request decodes that request only.
-  add('*2\r\n$3\r\nGET\r\n$1\r\nx\r\n', 'get'); // AUTH's slot
-  t.deepEqual(log.get(1)[0].args, ['GET', 'x']);
+  t.is(log.get(1)[0].args, pingEntry.args, 'decoded once');
+  // Several overwrites in a row, a slot taken over by a shorter request, pins of entries pushed out.
+  for (let i = 0; i < 5; i++) {
+    const [get] = read([`*2\r\n$3\r\nGET\r\n$1\r\n${i}\r\n`]);
+    log.addRequest(10_000, requests, get, 'get', 'c', '');
+  }
+  read(['*1\r\n$4\r\nQUIT\r\n', '*1\r\n$4\r\nQUIT\r\n']);
+  t.deepEqual(log.get(-1).map((e) => e.args), [['GET', '4'], ['GET', '3'], ['GET', '2']]);
+  // Not idle: the log grows (its buffer may be replaced), older offsets stay valid.
+  const [a] = read(['*2\r\n$3\r\nGET\r\n$1\r\na\r\n']);
+  log.addRequest(10_000, requests, a, 'get', 'c', '');
+  const [b] = read([`*2\r\n$3\r\nSET\r\n$600\r\n${'b'.repeat(600)}\r\n`], false);
+  log.addRequest(10_000, requests, b, 'set', 'c', '');
+  read(['*1\r\n$4\r\nQUIT\r\n']);
+  t.deepEqual(log.get(2).map((e) => e.args), [['SET', `${'b'.repeat(128)}... (472 more bytes)`], ['GET', 'a']]);
+  // A client that always has requests in flight: entries copy their bytes every 64 pins.
+  for (let i = 0; i < 200; i++) {
+    const [c] = read([`*2\r\n$3\r\nGET\r\n$3\r\n${String(i).padStart(3, '0')}\r\n`], false);
+    log.addRequest(10_000, requests, c, 'get', 'c', '');
+  }
+  t.deepEqual(log.get(-1).map((e) => e.args[1]), ['199', '198', '197']);
   // Not kept: the name alone; longer than SLOWLOG_KEPT_BYTES or of unknown length: decoded at once.
-  log.addRequest(10_000, null, 0, 0, 0, 'client|list', 'c', '');
+  log.addRequest(10_000, null, 0, 'client|list', 'c', '');
   t.deepEqual(log.get(1)[0].args, ['client list']);
-  const big = Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${SLOWLOG_KEPT_BYTES}\r\n${'v'.repeat(SLOWLOG_KEPT_BYTES)}\r\n`);
-  log.addRequest(10_000, big, 0, big.length, big.length, 'set', 'c', '');
-  log.addRequest(10_000, big, 0, -1, big.length, 'set', 'c', '');
-  big.fill(0x21);
+  log.addRequest(10_000, requests, requestRef(Number.NaN, 10), 'get', 'c', '');
+  t.deepEqual(log.get(1)[0].args, ['get']);
+  const big = `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${SLOWLOG_KEPT_BYTES}\r\n${'v'.repeat(SLOWLOG_KEPT_BYTES)}\r\n`;
+  const [bigRef] = read([big]);
+  log.addRequest(10_000, requests, bigRef, 'set', 'c', '');
+  log.addRequest(10_000, requests, requestRef(refOffset(bigRef), 1 << 20), 'set', 'c', ''); // length unknown: walked
+  read(['*1\r\n$4\r\nQUIT\r\n']);
   for (const e of log.get(2)) t.deepEqual(e.args, ['SET', 'k', `${'v'.repeat(128)}... (${SLOWLOG_KEPT_BYTES - 128} more bytes)`]);
   const one = new SlowLog(2);
-  one.addRequest(12_000.4, mset, 0, mset.length, mset.length, 'mset', '1.2.3.4:5', 'app', 5_000);
+  const [m] = read(['*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1\r\nv\r\n']);
+  one.addRequest(12_000.4, requests, m, 'mset', '1.2.3.4:5', 'app', 5_000);
   t.deepEqual(one.get(1), [{ id: 0, time: 5, durationUs: 12_000, args: ['MSET', 'k', 'v'], client: '1.2.3.4:5', name: 'app' }]);
   // A smaller maxLen keeps the newest entries, in order.
   one.add(1, [Buffer.from('b')], 'c', '');
