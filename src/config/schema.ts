@@ -232,7 +232,7 @@ export const schema = {
   },
   hotKeys: {
     hitsPerSec: { doc: 'A key is hot at this many hits per second (estimated from samples, summed over workers in ctl hotkeys).', format: 'positive-int', default: 500, env: 'KVSTORE_HOT_KEYS_HITS_PER_SEC' },
-    sampleRate: { doc: 'Fraction of keyed commands whose keys are sampled for hot-key detection; 0 = off.', format: 'fraction', default: 0.01, env: 'KVSTORE_HOT_KEYS_SAMPLE_RATE' },
+    sampleRate: { doc: 'Fraction of key accesses sampled for hot-key detection (an MGET of 10 keys is 10 accesses); 0 = off.', format: 'fraction', default: 0.01, env: 'KVSTORE_HOT_KEYS_SAMPLE_RATE' },
   },
   bigKeys: {
     bytes: { doc: 'A request or reply of at least this many bytes is recorded as a big key (ctl bigkeys); 0 = off.', format: 'non-negative-int', default: 1024 * 1024, env: 'KVSTORE_BIG_KEYS_BYTES' },

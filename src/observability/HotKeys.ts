@@ -1,13 +1,13 @@
 /**
- * Hot-key detection by sampling: one command in `1/sampleRate` (on average; the gap is
- * randomized so a periodic workload cannot alias with it) hands its keys to a space-saving
+ * Hot-key detection by sampling: one key access in `1/sampleRate` (on average; the gap is
+ * randomized so a periodic workload cannot alias with it) hands its key to a space-saving
  * sketch (Metwally et al.: at most `capacity` counters; a new key takes over the smallest
  * counter and inherits its count as its possible error, so any key with more than
  * total/capacity samples is kept). Once a second the window's guaranteed counts (count minus
  * inherited error: with many keys of similar rates, the inherited part is most of every count)
  * become rates (samples / sampleRate / seconds), blended into an exponentially decaying rate
  * per key; keys at or above `hitsPerSec` are hot.
- * The per-command cost when not sampling is one decrement and compare (`shouldSample`).
+ * The per-command cost when not sampling is one subtraction and compare (`sampleAt`).
  */
 export interface HotKey {
   key: string;
@@ -47,11 +47,26 @@ export class HotKeys {
     return 1 + Math.floor(this.random() * (2 / this.sampleRate - 1));
   }
 
-  /** Per keyed command: true for the sampled ones (then call `sample` with its keys). */
-  shouldSample(): boolean {
-    if (--this.countdown > 0) return false;
+  /**
+   * Per keyed command with `keys` keys: the index of its key to sample, or -1 (most commands).
+   * The countdown runs over keys, not commands, so an MGET of 10 keys hands over one key about
+   * as often as ten GETs do, and a sampled command costs one key's string and map update, not
+   * ten; the rate estimate (samples / sampleRate) is per key access either way.
+   */
+  sampleAt(keys: number): number {
+    const left = this.countdown - keys;
+    if (left > 0) {
+      this.countdown = left;
+      return -1;
+    }
+    const index = this.countdown - 1;
     this.countdown = this.gap();
-    return true;
+    return index;
+  }
+
+  /** One key access: sampled or not. */
+  shouldSample(): boolean {
+    return this.sampleAt(1) >= 0;
   }
 
   sample(key: string): void {

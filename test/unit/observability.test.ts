@@ -221,13 +221,23 @@ test('hot keys: uniform traffic over many keys finds none (counts inherited by s
   t.true(h.list()[0].hitsPerSec >= 1000, String(h.list()[0].hitsPerSec));
 });
 
-test('hot keys: sampling 1 in N on average, never when the rate is 0', (t) => {
+test('hot keys: sampling 1 key access in N on average, any key of a command, never when the rate is 0', (t) => {
   const h = new HotKeys(0.01, 500, 16, 0);
   let n = 0;
   for (let i = 0; i < 100000; i++) if (h.shouldSample()) n++;
   t.true(n > 800 && n < 1200, String(n));
   const off = new HotKeys(0, 500, 16, 0);
-  for (let i = 0; i < 10000; i++) if (off.shouldSample()) t.fail('sampled with sampleRate 0');
+  for (let i = 0; i < 10000; i++) if (off.shouldSample() || off.sampleAt(10) >= 0) t.fail('sampled with sampleRate 0');
+  // Commands of 10 keys: about 1 key access in 100 sampled, each key position as often.
+  const multi = new HotKeys(0.01, 500, 16, 0);
+  const positions = new Array(10).fill(0);
+  for (let i = 0; i < 100000; i++) {
+    const k = multi.sampleAt(10);
+    if (k >= 0) positions[k]++;
+  }
+  const sampled = positions.reduce((a, b) => a + b, 0);
+  t.true(sampled > 8000 && sampled < 12000, String(sampled));
+  for (const p of positions) t.true(p > sampled / 10 / 2 && p < (sampled / 10) * 2, positions.join(','));
 });
 
 test('big keys: biggest first, repeated sightings counted, merged over workers', (t) => {
