@@ -1,9 +1,11 @@
 /**
  * Hot-key detection by sampling: one key access in `1/sampleRate` (on average; the gap is
  * randomized so a periodic workload cannot alias with it) hands its key to a space-saving
- * sketch (Metwally et al.: at most `capacity` counters; a new key takes over the smallest
+ * sketch (Metwally et al.: at most `capacity` counters; a new key takes over a smallest
  * counter and inherits its count as its possible error, so any key with more than
- * total/capacity samples is kept). Once a second the window's guaranteed counts (count minus
+ * total/capacity samples is kept). The smallest counter is looked for among 8 neighbours at a
+ * cursor that sweeps the counters (O(1) per sample; a hot key's large count keeps it unless
+ * all 8 are larger). Once a second the window's guaranteed counts (count minus
  * inherited error: with many keys of similar rates, the inherited part is most of every count)
  * become rates (samples / sampleRate / seconds), blended into an exponentially decaying rate
  * per key; keys at or above `hitsPerSec` are hot.
@@ -19,11 +21,19 @@ export interface HotKey {
 
 const DECAY = 0.5; // weight of the previous rate at each 1 s window
 
+/** Counters compared per takeover. */
+const LOOK = 8;
+
 export class HotKeys {
   private countdown: number;
-  private readonly counts = new Map<string, number>();
-  /** The count a key inherited when it took over a counter (absent: 0). */
-  private readonly errors = new Map<string, number>();
+  /** Key → its counter's index in the columns below (at most `capacity` counters). */
+  private readonly slots = new Map<string, number>();
+  private readonly keys: string[] = [];
+  private readonly counts: number[] = [];
+  /** The count a counter's key inherited when it took the counter over. */
+  private readonly errors: number[] = [];
+  /** Where the next takeover looks (sweeps the counters). */
+  private cursor = 0;
   private readonly rates = new Map<string, number>();
   private readonly hot = new Map<string, HotKey>();
   private windowStart: number;
@@ -70,36 +80,30 @@ export class HotKeys {
   }
 
   sample(key: string): void {
+    const slots = this.slots;
+    const at = slots.get(key);
+    if (at !== undefined) {
+      this.counts[at]++;
+      return;
+    }
+    const n = this.keys.length;
+    if (n < this.capacity) {
+      slots.set(key, n);
+      this.keys.push(key);
+      this.counts.push(1);
+      this.errors.push(0);
+      return;
+    }
+    // Space-saving: take over the smallest of LOOK counters at the cursor.
     const counts = this.counts;
-    const c = counts.get(key);
-    if (c !== undefined) {
-      // Moved to the end: the Map's front then holds the keys seen least recently.
-      counts.delete(key);
-      counts.set(key, c + 1);
-      return;
-    }
-    if (counts.size < this.capacity) {
-      counts.set(key, 1);
-      return;
-    }
-    // Space-saving takes over the smallest counter. Finding the exact minimum costs a scan of
-    // every counter per new key; the smallest of the 8 least recently seen counters (where
-    // one-off keys collect; a hot key is always near the end) keeps a sample O(1).
-    let minKey = '';
-    let min = Infinity;
-    let looked = 0;
-    for (const k of counts.keys()) {
-      const v = counts.get(k)!;
-      if (v < min) {
-        min = v;
-        minKey = k;
-      }
-      if (++looked === 8 || min === 1) break;
-    }
-    counts.delete(minKey);
-    this.errors.delete(minKey);
-    counts.set(key, min + 1);
-    this.errors.set(key, min);
+    let min = this.cursor;
+    for (let i = 1, j = (this.cursor + 1) % n; i < LOOK && counts[min] > 1; i++, j = (j + 1) % n) if (counts[j] < counts[min]) min = j;
+    this.cursor = (this.cursor + LOOK) % n;
+    slots.delete(this.keys[min]);
+    slots.set(key, min);
+    this.keys[min] = key;
+    this.errors[min] = counts[min];
+    counts[min]++;
   }
 
   /** Close the window if a second has passed (called from a timer, not per command). */
@@ -110,12 +114,15 @@ export class HotKeys {
     const scale = 1 / this.sampleRate / seconds;
     const next = new Map<string, number>();
     for (const [k, r] of this.rates) next.set(k, r * DECAY);
-    for (const [k, c] of this.counts) {
-      const guaranteed = c - (this.errors.get(k) ?? 0);
-      next.set(k, (next.get(k) ?? 0) + guaranteed * scale * (1 - DECAY));
+    for (let i = 0; i < this.keys.length; i++) {
+      const k = this.keys[i];
+      next.set(k, (next.get(k) ?? 0) + (this.counts[i] - this.errors[i]) * scale * (1 - DECAY));
     }
-    this.counts.clear();
-    this.errors.clear();
+    this.slots.clear();
+    this.keys.length = 0;
+    this.counts.length = 0;
+    this.errors.length = 0;
+    this.cursor = 0;
     this.rates.clear();
     // Keep the largest rates only (bounded memory); forget what decayed below 1 hit/s.
     const kept = [...next].filter(([, r]) => r >= 1).sort((a, b) => b[1] - a[1]).slice(0, this.capacity);
