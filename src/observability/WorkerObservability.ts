@@ -4,7 +4,8 @@
  * reload). The data path touches it at three points, each a few loads and compares:
  * - per read: `readAt` (one clock read per batch) and, while SLOWLOG is on, the request log copy;
  * - per command: the hot-key countdown and the big-request compare (Dispatcher);
- * - per reply: one histogram increment, the slow and big compares (ClientReplies).
+ * - per reply: one histogram increment (unless latencyTracking is off), the slow and big
+ *   compares (ClientReplies).
  * Everything else (sampling, slow entries, big keys, logging) happens only for the commands
  * that are sampled, slow or big. A slow command costs a few field writes in a reused SLOWLOG
  * slot; its request is copied only if the entry is still in the ring when the client's request
@@ -36,6 +37,8 @@ export class WorkerObservability {
   slowerThanUs: number;
   /** bigKeys.bytes; 0 = off (compared as "never": Infinity). */
   bigBytes: number;
+  /** latencyTracking: replies are counted in the histograms. */
+  tracksLatency: boolean;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -55,6 +58,7 @@ export class WorkerObservability {
     );
     this.slowerThanUs = config.slowlog.slowerThanUs;
     this.bigBytes = config.bigKeys.bytes > 0 ? config.bigKeys.bytes : Infinity;
+    this.tracksLatency = config.latencyTracking;
     this.timer = setInterval(() => this.hotKeys.tick(), 1000).unref();
   }
 
@@ -64,6 +68,7 @@ export class WorkerObservability {
     this.hotKeys.reconfigure(config.hotKeys.sampleRate, config.hotKeys.hitsPerSec);
     this.bigKeys.bytes = config.bigKeys.bytes;
     this.bigBytes = config.bigKeys.bytes > 0 ? config.bigKeys.bytes : Infinity;
+    this.tracksLatency = config.latencyTracking;
   }
 
   get keepsRequests(): boolean {

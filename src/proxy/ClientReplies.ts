@@ -187,7 +187,7 @@ export class ClientReplies implements ReplySink {
     if (id >= 0) {
       const observe = ctx.observe;
       const us = turnMicros() - ring.times![i];
-      observe.histograms.record(id, us);
+      if (observe.tracksLatency) observe.histograms.record(id, us);
       if (us >= observe.slowerThanUs && observe.slowerThanUs >= 0) this.slow(id, us, ring.aux![i]);
       if (end - start >= observe.bigBytes) this.bigReply(id, end - start, ring.aux![i]);
     }
