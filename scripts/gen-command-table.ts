@@ -1,7 +1,7 @@
 /**
  * Regenerates src/commands/commands.json — the single command table — from a real
  * redis-server's `COMMAND` reply (names, arity, flags, Redis 7 key specs, subcommands) plus the
- * routing rules in src/commands/routing.ts. Usage: `npm run build && node dist/scripts/gen-command-table.js`.
+ * routing rules in src/commands/routing.ts (and NEWER_SUBCOMMANDS below). Usage: `npm run build && node dist/scripts/gen-command-table.js`.
  * It starts its own redis-server on a free loopback port and stops it afterwards.
  */
 import fs from 'node:fs';
@@ -12,6 +12,15 @@ import { classify } from '../src/commands/routing';
 import type { CommandEntry, KeySpec } from '../src/commands/types';
 
 type Raw = unknown[];
+
+/**
+ * Subcommands of later Redis versions that the proxy answers itself, so its table has them even
+ * though the installed (7.0) shards do not: Redis 7.2's CLIENT NO-TOUCH, in COMMAND's own shape
+ * with 7.2's arity and flags (src/commands/client-no-touch.json there).
+ */
+const NEWER_SUBCOMMANDS: Record<string, Raw[]> = {
+  client: [['client|no-touch', 3, ['noscript', 'loading', 'stale'], 0, 0, 0, [], [], [], []]],
+};
 
 function pairs(list: Raw): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -56,7 +65,8 @@ async function main() {
     for (const cmd of raw.sort((a, b) => String(a[0]).localeCompare(String(b[0])))) {
       const top = entry(cmd);
       entries.push(top);
-      const subs = ((cmd as Raw)[9] as Raw[] | undefined) ?? [];
+      const subs = [...(((cmd as Raw)[9] as Raw[] | undefined) ?? [])];
+      for (const newer of NEWER_SUBCOMMANDS[top.name] ?? []) if (!subs.some((s) => s[0] === newer[0])) subs.push(newer);
       for (const sub of subs.sort((a, b) => String(a[0]).localeCompare(String(b[0])))) entries.push(entry(sub, top.name));
     }
     const version = String(await redis.call('INFO', 'server')).match(/redis_version:(\S+)/)?.[1];

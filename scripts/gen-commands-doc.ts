@@ -35,15 +35,15 @@ const PROXY_NOTES: Record<string, string> = {
   ping: 'Answered by the proxy.',
   echo: 'Answered by the proxy.',
   quit: '+OK, then the connection closes.',
-  reset: 'Clears the client name and READONLY; back to the default user (authenticated only if it is on and nopass).',
+  reset: 'Clears the client name, READONLY, NO-EVICT and NO-TOUCH; back to RESP2 and to the default user (authenticated only if it is on and nopass).',
   readonly: 'As on a Redis Cluster node: this connection\'s read-only commands may be served by a replica (where: `readFrom`; with the default `master`, nothing changes). +OK.',
   readwrite: 'Ends READONLY: reads go to masters again. +OK.',
   select: 'Only database 0; `SELECT 1..15` gets `-ERR Kvstore supports only database 0`.',
   auth: '`AUTH <pw>` (the default user: `password`) and `AUTH <user> <pw>` (`users:` in the config, Redis ACL rules); also in `HELLO ... AUTH user pw`; `-WRONGPASS` as Redis.',
   acl: 'Users come from the config (`users:`): WHOAMI, LIST, USERS, GETUSER, CAT, GENPASS, HELP are answered by the proxy; SETUSER, DELUSER, LOAD, SAVE, DRYRUN, LOG answer `-ERR Kvstore: users are set in the config file ...` (change users with `kvstore ctl reload`).',
-  slowlog: "The proxy's own SLOWLOG (time from first byte read to reply written, `slowlog.*`), this worker's entries; `GET /slowlog` merges all workers.",
+  slowlog: "The proxy's own SLOWLOG (time from first byte read to reply written, `slowlog.*`), for every worker (asked through the primary): GET merges their entries newest first (ids unique across workers), LEN sums their lengths (each keeps `slowlog.maxLen`), RESET clears them all. A worker that does not answer within 2 s is left out of GET/LEN (logged) and fails RESET.",
   hello: "`HELLO [2|3] [AUTH user pass] [SETNAME name]` with Redis 7.0's reply map: `id` is the proxy connection's, `mode` standalone, `role` master, `modules` empty. After `HELLO 3` the client's commands go to the shards over connections that spoke `HELLO 3` (one per shard per worker, opened on first use), so every reply is the shard's own RESP3; replies the proxy builds or merges use the RESP3 types Redis uses (maps, `_` nulls, verbatim INFO / CLIENT INFO).",
-  info: "The first shard's INFO with a `# Proxy` section (native_enabled, epoch, clients, commands) and `# Keyspace` summed over all shards.",
+  info: "The first shard's INFO with a `# Proxy` section (native_enabled, epoch, clients, commands) and `# Keyspace` summed over all shards. `# Latencystats` (`INFO latencystats`, `all`, `everything`) is the proxy's: p50/p99/p99.9 per command from first byte read to reply written, every worker's histograms added up.",
   dbsize: 'Sum over all shards.',
   randomkey: 'A random key from a random non-empty shard.',
   scan: 'Shard by shard; the cursor carries the shard index in its low 10 bits. A full iteration returns every key, as SCAN guarantees.',
@@ -62,7 +62,10 @@ const PROXY_NOTES: Record<string, string> = {
   'client|pause':
     'Every worker stops reading the commands the pause covers (`WRITE`: write commands and EVAL/EVALSHA/FCALL/PUBLISH; `ALL`: every command but CLIENT UNPAUSE) until it expires or CLIENT UNPAUSE; a held client waits at its first covered command, as in Redis. The shards are not paused.',
   'client|unpause': 'Every worker.',
-  'client|no-evict': 'Accepted, no effect (the proxy does not evict clients).',
+  'client|no-evict':
+    'ON / OFF (other values: Redis\'s `-ERR syntax error`) answered by the proxy and remembered per client: `e` in the CLIENT LIST / CLIENT INFO flags; RESET turns it off (as Redis 7.2). It changes nothing else: the proxy has no client eviction (`maxmemory-clients`) to exempt a client from, its own per-client bounds (`limits.*` in docs/config.md) apply whatever the flag, and the shards never see the client\'s connection.',
+  'client|no-touch':
+    'Redis 7.2\'s command, answered by the proxy (7.0 shards do not know it): ON / OFF (other values: Redis 7.2\'s `-ERR syntax error`) remembered per client, `T` in the CLIENT LIST / CLIENT INFO flags; RESET turns it off. It does **not** reach the shards: a client\'s commands travel on backend connections shared with other clients, which cannot carry one client\'s NO-TOUCH (and a 7.0 shard has no such mode), so the keys it reads still have their LRU/LFU touched (OBJECT IDLETIME goes back to 0, OBJECT FREQ counts) exactly as with NO-TOUCH OFF. Accepted so that clients which send it keep working; do not rely on it to keep a scan from refreshing keys.',
   'client|reply': 'ON, OFF and SKIP as Redis (OFF and SKIP themselves get no reply).',
   command: 'Answered by a shard (all shards run the same Redis).',
   'config|get':
@@ -75,11 +78,12 @@ const DIFFERENCES = [
   'Only database 0 exists (`SELECT 0` is accepted).',
   'MONITOR and per-server administration (CONFIG SET/REWRITE, DEBUG, ...) are refused with a clear error; CONFIG GET is answered (see above).',
   'A transaction stays in one slot (`crossSlot: shard`: one shard), as in Redis Cluster: a command in another slot is answered `-CROSSSLOT` at queue time and EXEC then answers `-EXECABORT`. Commands the proxy answers from several shards or for the proxy connection (DBSIZE, SCAN, KEYS, INFO, CLIENT SETNAME, ...) and SCRIPT/FUNCTION management are refused inside MULTI with `-ERR Kvstore does not support <CMD> inside a transaction: ...` (also aborting EXEC); PING, ECHO, TIME, COMMAND and SELECT 0 are queued on the shard.',
-  'RESP2 and RESP3 (`HELLO 3`). A client that switches protocol with commands still in flight may see those run after its next commands on the same shard (they travel on different backend connections); send HELLO first, as client libraries do. Transactions and blocking commands (dedicated connections) answer a RESP3 client in RESP2 for now (e.g. a BLPOP timeout is `*-1`); READONLY RESP3 clients read from masters.',
+  'RESP2 and RESP3 (`HELLO 3`). A client that switches protocol with commands still in flight may see those run after its next commands on the same shard (they travel on different backend connections); send HELLO first, as client libraries do. Transactions, blocking commands and WAIT answer a RESP3 client in RESP3 too (their dedicated connections speak the client\'s protocol); HELLO inside MULTI is refused (Redis queues it and switches at EXEC). READONLY RESP3 clients read from masters.',
   'Scripts and functions are loaded on every shard (SCRIPT LOAD, FUNCTION LOAD/RESTORE), and Kvstore remembers them in the topology: a shard added by resharding, a promoted replica and a cache-mode shard that rejoins get them before they serve. Scripts only ever run with EVAL are not remembered (EVAL sends the body anyway).',
   'A failed shard fails only the commands routed to it: `-ERR Kvstore: shard \'<name>\' (<host:port>) <what happened>`; a multi-key command touching it fails as a whole with that error.',
   'SCAN cursors are Kvstore cursors (shard in the low bits); KEYS returns keys grouped by shard; RANDOMKEY picks a shard first. During a resharding, a key moved to a shard the SCAN has already passed can be missed.',
   "A request larger than `limits.maxRequestBytes` gets `-ERR Protocol error: request larger than N bytes` and the client is closed (Redis closes such clients silently at its query buffer limit).",
+  'CLIENT NO-TOUCH (Redis 7.2) is answered `+OK` and remembered (a 7.0 server answers `-ERR unknown subcommand`), but the shards\' LRU/LFU are touched anyway (see CLIENT NO-TOUCH below).',
   'INFO reports the first shard\'s sections (server, memory, ...) plus Proxy and a summed Keyspace; TIME is the proxy\'s clock; CLIENT covers the proxy connection only.',
 ];
 
@@ -138,7 +142,7 @@ export function renderCommandsDoc(): string {
     '',
     `<!-- Generated by scripts/gen-commands-doc.ts from src/commands/commands.json (${generatedFrom}). Do not edit by hand. -->`,
     '',
-    `Every command and subcommand of ${generatedFrom}, and how Kvstore routes it. ${commands.length} entries.`,
+    `Every command and subcommand of ${generatedFrom} (plus Redis 7.2's CLIENT NO-TOUCH, which the proxy answers itself), and how Kvstore routes it. ${commands.length} entries.`,
     '',
     '## Routing classes',
     '',

@@ -13,7 +13,7 @@ const SPLIT: Record<string, MergeKindName> = { mget: 'array', mset: 'allok', del
 const PROXY = [
   'ping', 'echo', 'quit', 'select', 'auth', 'hello', 'info', 'dbsize', 'randomkey', 'scan', 'keys',
   'flushdb', 'flushall', 'time', 'reset', 'readonly', 'readwrite',
-  'client|setname', 'client|getname', 'client|id', 'client|info', 'client|help', 'client|no-evict', 'client|reply',
+  'client|setname', 'client|getname', 'client|id', 'client|info', 'client|help', 'client|no-evict', 'client|no-touch', 'client|reply',
   'client|list', 'client|pause', 'client|unpause',
   'config|get',
   // users come from the proxy's config (src/security); the SLOWLOG is the proxy's own (src/observability)
@@ -56,7 +56,7 @@ refuse("shard settings are changed on each shard directly, Kvstore's own in its 
 refuse('client-side caching (CLIENT TRACKING) is not supported by Kvstore yet', [
   'client|tracking', 'client|trackinginfo', 'client|getredir', 'client|caching',
 ]);
-refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, UNBLOCK, PAUSE, UNPAUSE, REPLY, NO-EVICT', ['client', 'client|no-touch']);
+refuse('client management is per server; Kvstore supports CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, UNBLOCK, PAUSE, UNPAUSE, REPLY, NO-EVICT, NO-TOUCH', ['client']);
 refuse('script debugging needs one server; run it on the shard directly', ['script', 'script|debug', 'function']);
 
 function keyCount(entry: Pick<CommandEntry, 'keySpecs'>): 'none' | 'one' | 'many' {

@@ -4,7 +4,8 @@
  * entry format (slowlog.c): id, unix time, duration µs, arguments (at most 32, the last one
  * saying how many more; each at most 128 bytes plus "... (N more bytes)"), client address,
  * client name. Arguments of AUTH and HELLO ... AUTH are redacted as Redis does.
- * Workers keep their own ring; `mergeSlowlogs` combines them for SLOWLOG GET and the admin API.
+ * Workers keep their own ring; `mergeSlowlogs` combines them for SLOWLOG GET (the workers'
+ * entries reach the asking worker through the primary: ObservabilityQuery.ts) and the admin API.
  */
 import { arrayReply, bulkReply, integerReply } from '../proxy/Resp';
 import { decodeInlineArgs, parseRequestArgs } from './requestArgs';
@@ -17,6 +18,8 @@ export interface SlowlogEntry {
   id: number;
   /** Unix time, seconds. */
   time: number;
+  /** Unix time, ms: orders the entries of several workers (Redis's order is the order they were logged). */
+  timeMs: number;
   durationUs: number;
   /** Arguments as logged (already truncated), latin1 strings so any byte survives IPC. */
   args: string[];
@@ -74,8 +77,9 @@ export const SLOWLOG_KEPT_BYTES = 4096;
  */
 class SlowSlot implements LogPin {
   id = 0;
-  /** Unix time, seconds. */
+  /** Unix time, seconds, and ms (the order of entries across workers). */
   time = 0;
+  timeMs = 0;
   durationUs = 0;
   /** The request is log.bytes[offset, offset + len) while `log` is set (generation `generation`)... */
   log: RequestLog | null = null;
@@ -119,7 +123,7 @@ class SlowSlot implements LogPin {
 
   entry(): SlowlogEntry {
     const args = (this.args ??= this.decode());
-    return { id: this.id, time: this.time, durationUs: this.durationUs, args, client: this.client, name: this.name };
+    return { id: this.id, time: this.time, timeMs: this.timeMs, durationUs: this.durationUs, args, client: this.client, name: this.name };
   }
 
   private decode(): string[] {
@@ -195,6 +199,7 @@ export class SlowLog {
     const slot = (this.ring[at] ??= new SlowSlot());
     slot.id = this.nextId++ * this.idStride + this.idOffset;
     slot.time = Math.floor(nowMs / 1000);
+    slot.timeMs = nowMs;
     slot.durationUs = Math.round(durationUs);
     slot.client = client;
     slot.name = name;
@@ -238,9 +243,12 @@ export class SlowLog {
   }
 }
 
-/** Newest first over several workers' entries (by time, then id), at most `count` (< 0 = all). */
+/**
+ * Newest first over several workers' entries (by the ms they were logged, then id: one worker's
+ * ids grow with time), at most `count` (< 0 = all).
+ */
 export function mergeSlowlogs(lists: readonly SlowlogEntry[][], count: number): SlowlogEntry[] {
-  const all = lists.flat().sort((a, b) => b.time - a.time || b.id - a.id);
+  const all = lists.flat().sort((a, b) => b.timeMs - a.timeMs || b.id - a.id);
   return count < 0 ? all : all.slice(0, count);
 }
 

@@ -3,7 +3,7 @@
  * what every worker saw.
  *   GET /hotkeys        {hitsPerSec, sampleRate, keys: [{key, hitsPerSec, lastHotAt}]}  (rates summed over workers)
  *   GET /bigkeys        {bytes, keys: [{key, slot, command, kind, bytes, client, seenAt, count}]}
- *   GET /slowlog?count  {slowerThanUs, maxLen, entries: [{id, time, durationUs, args, client, name}]}  newest first
+ *   GET /slowlog?count  {slowerThanUs, maxLen, entries: [{id, time, timeMs, durationUs, args, client, name}]}  newest first (by timeMs)
  *   GET /latency        {commands: {name: {calls, p50, p99, p999}}}  µs, from the merged histograms
  */
 import { commands } from '../commands/table';

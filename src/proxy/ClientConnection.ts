@@ -73,6 +73,8 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /** The bytes of requests in flight, while SLOWLOG is on (null otherwise). */
   requestLog: RequestLog | null = null;
   readOnly = false;
+  noEvict = false;
+  noTouch = false;
   rewriting = false;
   readonly stream: ByteStream;
   private state = OPEN;

@@ -16,7 +16,8 @@ import {
 import { decodeReply, encodeCommand } from '../resp';
 import { ERRORS } from './ReplyTexts';
 import { aclCommand, PROXY_ACL_COMMANDS } from '../security/aclCommands';
-import { slowlogCount, slowlogReply } from '../observability/SlowLog';
+import { mergeSlowlogs, slowlogCount, slowlogReply } from '../observability/SlowLog';
+import { mergedHistograms } from '../observability/ObservabilityQuery';
 
 import { nativeIoTotals } from './io';
 
@@ -32,6 +33,12 @@ const SCAN_SHARD_MASK = (1n << SCAN_SHARD_BITS) - 1n;
 
 function lower(b: Buffer): string {
   return b.toString('latin1').toLowerCase();
+}
+
+/** ON / OFF in any case (CLIENT NO-EVICT, NO-TOUCH); null for anything else. */
+function onOff(b: Buffer): boolean | null {
+  const v = lower(b);
+  return v === 'on' ? true : v === 'off' ? false : null;
 }
 
 function parseInteger(b: Buffer): number | null {
@@ -77,6 +84,9 @@ const HANDLERS: Record<string, Handler> = {
     client.proto = 2;
     ctx.security.logout(client, Date.now());
     client.readOnly = false;
+    // Redis 7.2 turns both off on RESET (7.0 kept NO-EVICT); the proxy follows 7.2, whose NO-TOUCH it answers.
+    client.noEvict = false;
+    client.noTouch = false;
     client.onReply(seq, simpleReply('RESET'));
   },
 
@@ -195,9 +205,24 @@ const HANDLERS: Record<string, Handler> = {
     runClientQuery(client, ctx, { op: 'pause', writesOnly: false, until: 0 }, seq, () => OK);
   },
 
+  /**
+   * CLIENT NO-EVICT ON|OFF (Redis 7.0) and CLIENT NO-TOUCH ON|OFF (Redis 7.2): answered here and
+   * remembered for CLIENT LIST / INFO; what they mean behind a proxy is in docs/commands.md
+   * (scripts/gen-commands-doc.ts): the proxy evicts no client, and its shared backend connections
+   * cannot carry one client's NO-TOUCH.
+   */
   'client|no-evict'(client, _ctx, args, seq) {
-    const v = lower(args[2]);
-    client.onReply(seq, v === 'on' || v === 'off' ? OK : ERRORS.syntax);
+    const on = onOff(args[2]);
+    if (on === null) return client.onReply(seq, ERRORS.syntax);
+    client.noEvict = on;
+    client.onReply(seq, OK);
+  },
+
+  'client|no-touch'(client, _ctx, args, seq) {
+    const on = onOff(args[2]);
+    if (on === null) return client.onReply(seq, ERRORS.syntax);
+    client.noTouch = on;
+    client.onReply(seq, OK);
   },
 
   /** Redis: ON answers +OK; OFF and SKIP answer nothing (their slot is filled with no bytes). */
@@ -216,7 +241,8 @@ const HANDLERS: Record<string, Handler> = {
       'ID', '    Return the ID of the current connection.',
       'INFO', '    Return information about the current client connection.',
       'SETNAME <name>', '    Assign the name <name> to the current connection.',
-      'NO-EVICT (ON|OFF)', '    Accepted for compatibility; no effect.',
+      'NO-EVICT (ON|OFF)', '    Protect current client connection from eviction (Kvstore: remembered, shown in flags; the proxy evicts no client).',
+      'NO-TOUCH (ON|OFF)', "    Will not touch LRU/LFU stats when this mode is on (Kvstore: remembered, shown in flags; the shards' LRU/LFU are still touched).",
       'REPLY (ON|OFF|SKIP)', '    Control the replies sent to the current connection.',
       'LIST [TYPE <type>] [ID <id> [<id> ...]]', "    Return information about the proxy's client connections (all workers).",
       'KILL <ip:port> | <option> <value> [...]', "    Kill the proxy's client connections (ID, ADDR, LADDR, USER, SKIPME, TYPE).",
@@ -227,21 +253,23 @@ const HANDLERS: Record<string, Handler> = {
     client.onReply(seq, arrayReply(lines.map((l) => simpleReply(l))));
   },
 
+  /**
+   * The shards' INFO merged, with the proxy's own section; `latencystats` (asked by name, `all`
+   * or `everything`) is the proxy's: every worker's histograms added up (the shard's section
+   * times execution only, not first byte read to reply written). They are asked first, through
+   * the primary (ObservabilityQuery.ts); this client's reply waits, no other client does.
+   */
   info(client, ctx, args, seq) {
     const sections = args.slice(1).map(lower);
-    const withProxy = sections.length === 0 || sections.some((s) => ['default', 'all', 'everything', 'proxy'].includes(s));
-    sendToAllShards(client, ctx, encodeCommand(args), seq, (replies) => {
-      // A shard that is down must not break INFO: clients use it as their ready check.
-      const ok = replies.filter((r) => !isErrorReply(r));
-      if (ok.length === 0) return replies[0];
-      const unavailable = ctx.router.shards.filter((_, i) => isErrorReply(replies[i])).map((s) => s.name);
-      const texts = ok.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
-      const merged = mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null);
-      // The shard's latencystats are its own execution times: the proxy's (first byte read to
-      // reply written, this worker) replace them.
-      const withLatency = sections.some((s) => ['latencystats', 'all', 'everything'].includes(s));
-      return verbatimReply(client.proto, withLatency ? replaceSection(merged, 'Latencystats', ctx.observe.histograms.infoLines(ctx.routes.map((r) => r.name))) : merged);
-    });
+    if (!sections.some((s) => ['latencystats', 'all', 'everything'].includes(s))) return infoFromShards(client, ctx, args, seq, null);
+    const names = ctx.routes.map((r) => r.name);
+    ctx.clientDirectory.query({ op: 'latency' }).then(
+      (r) => infoFromShards(client, ctx, args, seq, mergedHistograms(ctx.routes.length, r.latency).infoLines(names)),
+      (err: Error) => {
+        ctx.log.warn({ err }, "INFO latencystats: the workers' histograms are out of reach; this worker's only");
+        infoFromShards(client, ctx, args, seq, ctx.observe.histograms.infoLines(names));
+      },
+    );
   },
 
   dbsize(client, ctx, args, seq) {
@@ -363,16 +391,17 @@ for (const name of PROXY_ACL_COMMANDS) {
   HANDLERS[name] = (client, ctx, args, seq) => client.onReply(seq, aclCommand(sub, args.slice(2), client.user, ctx.security.users));
 }
 
-/** SLOWLOG: this worker's entries (the admin API's GET /slowlog merges all workers). */
+/**
+ * SLOWLOG of the whole proxy: every worker's entries (through the primary, ObservabilityQuery.ts),
+ * newest first; LEN sums the workers' lengths; RESET clears every worker's log.
+ */
 HANDLERS['slowlog|get'] = (client, ctx, args, seq) => {
   const count = slowlogCount(args[2]);
-  client.onReply(seq, count === null ? SLOWLOG_COUNT_ERROR : slowlogReply(ctx.observe.slowlog.get(count)));
+  if (count === null) return client.onReply(seq, SLOWLOG_COUNT_ERROR);
+  runClientQuery(client, ctx, { op: 'slowlog-get', count }, seq, (r) => slowlogReply(mergeSlowlogs([r.slowlog ?? []], count)));
 };
-HANDLERS['slowlog|len'] = (client, ctx, _args, seq) => client.onReply(seq, integerReply(ctx.observe.slowlog.length));
-HANDLERS['slowlog|reset'] = (client, ctx, _args, seq) => {
-  ctx.observe.slowlog.reset();
-  client.onReply(seq, OK);
-};
+HANDLERS['slowlog|len'] = (client, ctx, _args, seq) => runClientQuery(client, ctx, { op: 'slowlog-len' }, seq, (r) => integerReply(r.slowlogLen ?? 0));
+HANDLERS['slowlog|reset'] = (client, ctx, _args, seq) => runClientQuery(client, ctx, { op: 'slowlog-reset' }, seq, () => OK);
 HANDLERS['slowlog|help'] = (client, _ctx, _args, seq) =>
   client.onReply(seq, arrayReply([
     'SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
@@ -380,7 +409,7 @@ HANDLERS['slowlog|help'] = (client, _ctx, _args, seq) =>
     'LEN', '    Return the length of the slowlog.',
     'RESET', '    Reset the slowlog.',
     'HELP', '    Print this help.',
-    'Kvstore: times are from the first byte read to the reply written, per worker (GET /slowlog merges the workers).',
+    'Kvstore: times are from the first byte read to the reply written; entries of every worker, ids unique across them.',
   ].map((l) => simpleReply(l))));
 
 /** COMMAND and its subcommands: answered by a backend (every shard runs the same Redis). */
@@ -397,6 +426,22 @@ export function runProxyCommand(client: ClientSession, ctx: ProxyContext, route:
 
 export function proxyCommandNames(): string[] {
   return Object.keys(HANDLERS);
+}
+
+/** INFO from every shard, merged; `latencyLines`: the proxy's Latencystats section (null: not asked for). */
+function infoFromShards(client: ClientSession, ctx: ProxyContext, args: Buffer[], seq: number, latencyLines: string[] | null): void {
+  if (client.isClosed) return; // (it went away while the workers were asked)
+  const sections = args.slice(1).map(lower);
+  const withProxy = sections.length === 0 || sections.some((s) => ['default', 'all', 'everything', 'proxy'].includes(s));
+  sendToAllShards(client, ctx, encodeCommand(args), seq, (replies) => {
+    // A shard that is down must not break INFO: clients use it as their ready check.
+    const ok = replies.filter((r) => !isErrorReply(r));
+    if (ok.length === 0) return replies[0];
+    const unavailable = ctx.router.shards.filter((_, i) => isErrorReply(replies[i])).map((s) => s.name);
+    const texts = ok.map((r) => (decodeReply(r) as Buffer).toString('utf8'));
+    const merged = mergeInfo(texts, withProxy ? proxySection(ctx, unavailable) : null);
+    return verbatimReply(client.proto, latencyLines ? replaceSection(merged, 'Latencystats', latencyLines) : merged);
+  });
 }
 
 /** Ask every worker; errors (a worker that did not answer) become the reply. */

@@ -36,6 +36,7 @@ import type tls from 'node:tls';
 import { backendTlsIo, createClientTlsServer, reloadClientTls } from '../security/tls';
 import { WorkerSecurity } from '../security/WorkerSecurity';
 import { WorkerObservability } from '../observability/WorkerObservability';
+import { answerObservabilityQuery } from '../observability/ObservabilityQuery';
 import cluster from 'node:cluster';
 import { DedicatedPool } from './dedicated/DedicatedPool';
 import { PubSubHub } from './pubsub/PubSubHub';
@@ -151,6 +152,7 @@ export class ProxyServer extends EventEmitter {
       reportScriptChange: (change) => this.emit('script-change', change),
     };
     this.ctx.clientDirectory.unblockHere = (id, mode) => dedicated.unblockHere(id, mode);
+    this.ctx.clientDirectory.observeHere = (query) => answerObservabilityQuery(this.ctx.observe, query);
     this.keyRewrite = WorkerKeyRewrite.forHash(options.config.hash, options.config.murmurSeed);
     this.migration = new MigrationSupport(this.hooks, options.config);
     void this.migration.applyTopology(options.topology, () => {

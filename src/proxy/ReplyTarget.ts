@@ -36,6 +36,9 @@ export interface ClientSession extends ReplyTarget, GuardedClient {
   proto: 2 | 3;
   /** READONLY was sent (READWRITE, RESET clear it): read-only commands may go to replicas (readFrom). */
   readOnly: boolean;
+  /** CLIENT NO-EVICT / NO-TOUCH ON (RESET clears them): remembered and listed, see ClientQuery.clientFlags. */
+  noEvict: boolean;
+  noTouch: boolean;
   /** CLIENT REPLY ON|OFF|SKIP (ClientReplies' REPLY_*), sent as command `seq`. */
   setReplyMode(mode: number, seq: number): void;
   /** QUIT: close once every earlier reply is written. */

@@ -31,7 +31,14 @@ export const subcommandIds: readonly number[][] = commands.map(() => [] as numbe
 /** Top-level command ids, in table order (containers before their subcommands). */
 export const topLevelIds: readonly number[] = commands.flatMap((c, id) => (c.container ? [] : [id]));
 
-for (const [name, cats] of Object.entries(source.commands)) {
+/**
+ * Categories of the commands the table has from a later Redis than the categories' source
+ * (scripts/gen-command-table.ts NEWER_SUBCOMMANDS): Redis 7.2's own for them. The source wins
+ * once the installed server knows the command.
+ */
+const NEWER_COMMANDS: Record<string, string[]> = { 'client|no-touch': ['slow', 'connection'] };
+
+for (const [name, cats] of Object.entries({ ...NEWER_COMMANDS, ...source.commands })) {
   const id = commandId(name);
   if (id < 0) continue; // a command this table does not know: nothing could run it anyway
   let mask = 0;

@@ -1,11 +1,15 @@
 /**
- * CLIENT LIST / KILL / PAUSE / UNBLOCK across the workers: a worker's `clients-query` is sent to every
- * ready worker (the asking one included) as `clients-local`; their answers are merged (lines
- * concatenated, kills summed) and sent back to the asking worker as `clients-result`. A worker
- * that does not answer within the timeout is left out of a LIST and fails a KILL or PAUSE (the
- * client must know it did not reach every worker).
+ * CLIENT LIST / KILL / PAUSE / UNBLOCK, SLOWLOG GET / LEN / RESET and INFO latencystats across the
+ * workers: a worker's `clients-query` is sent to every ready worker (the asking one included) as
+ * `clients-local`; their answers are added up (`addQueryResult`: lines and SLOWLOG entries
+ * concatenated, kills and lengths summed, histograms collected) and sent back to the asking
+ * worker as `clients-result`. A worker that does not answer within the timeout is left out of a
+ * query that only reads (LIST, SLOWLOG GET/LEN, latencystats) and fails one that changes
+ * something (KILL, PAUSE, UNBLOCK, SLOWLOG RESET): the client must know it did not reach every
+ * worker. Either way the log names the worker.
  */
-import type { ClientQueryResult } from '../proxy/clients/ClientQuery';
+import type { Logger } from '../log';
+import { addQueryResult, ClientQueryResult, readsOnly } from '../proxy/clients/ClientQuery';
 import type { PrimaryToWorker, WorkerToPrimary } from './messages';
 import type { WorkerSlot } from './WorkerPool';
 
@@ -21,7 +25,11 @@ export class ClientsRelay {
   private nextQuery = 1;
   private readonly open = new Map<number, (result: ClientQueryResult) => void>();
 
-  constructor(private readonly pool: RelayPool, private readonly timeoutMs = TIMEOUT_MS) {
+  constructor(
+    private readonly pool: RelayPool,
+    private readonly log: Logger,
+    private readonly timeoutMs = TIMEOUT_MS,
+  ) {
     pool.on('clients', (slot, message) => this.onMessage(slot, message));
   }
 
@@ -43,7 +51,9 @@ export class ClientsRelay {
     };
     const timer = setTimeout(() => {
       const missing = targets.filter((t) => !answered.has(t.id)).map((t) => t.id);
-      if (message.query.op === 'list') finish();
+      const partial = readsOnly(message.query);
+      this.log.warn({ op: message.query.op, workers: missing, timeoutMs: this.timeoutMs, asker: slot.id }, partial ? 'workers left out of a query: no answer in time' : 'query failed: workers did not answer in time');
+      if (partial) finish();
       else finish(`worker(s) ${missing.join(', ')} did not answer within ${this.timeoutMs} ms`);
     }, this.timeoutMs);
     if (waiting === 0) return finish();
@@ -53,8 +63,7 @@ export class ClientsRelay {
       this.open.set(queryId, (result) => {
         this.open.delete(queryId);
         answered.add(target.id);
-        merged.lines.push(...result.lines);
-        merged.killed += result.killed;
+        addQueryResult(merged, result);
         if (--waiting === 0) finish();
       });
       this.pool.send(target, { type: 'clients-local', queryId, query: message.query });

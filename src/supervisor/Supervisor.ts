@@ -104,7 +104,7 @@ export class Supervisor implements AdminContext {
     });
     this.publisher = new TopologyPublisher(this.store, this.pool, new WorkerEpochBarrier(this.pool));
     this.stats = new StatsCollector(this.pool, () => ({ epoch: this.store.snapshot.epoch, mode: this.store.snapshot.mode }));
-    new ClientsRelay(this.pool); // listens to the pool for as long as it lives
+    new ClientsRelay(this.pool, this.logger); // listens to the pool for as long as it lives
     this.reloader = new ConfigReloader({
       configFile: this.configFile,
       current: () => this.currentConfig,

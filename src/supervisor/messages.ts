@@ -25,7 +25,7 @@ export type PrimaryToWorker =
    * no deadline (etcd unreachable for everyone: serve the last topology). See src/proxy/LeaseFence.ts.
    */
   | { type: 'fleet-lease'; validUntil: number | null }
-  /** Run a CLIENT LIST/KILL/PAUSE query on this worker's clients (src/supervisor/ClientsRelay.ts). */
+  /** Run a CLIENT LIST/KILL/PAUSE/UNBLOCK or SLOWLOG/latency query on this worker (src/supervisor/ClientsRelay.ts). */
   | { type: 'clients-local'; queryId: number; query: ClientQuery }
   /** The merged answer to this worker's `clients-query`. */
   | { type: 'clients-result'; requestId: number; result?: ClientQueryResult; error?: string };
@@ -50,7 +50,7 @@ export type WorkerToPrimary =
   | { type: 'stats'; requestId: number; stats: WorkerStats; metrics: MetricsJson }
   /** A client changed the shards' scripts or functions through this worker (src/scripts/). */
   | ScriptChange
-  /** A client asked CLIENT LIST/KILL/PAUSE: run it on every worker. */
+  /** A client asked CLIENT LIST/KILL/PAUSE/UNBLOCK, SLOWLOG or INFO latencystats: run it on every worker. */
   | { type: 'clients-query'; requestId: number; query: ClientQuery }
   | { type: 'clients-local-result'; queryId: number; result: ClientQueryResult };
 

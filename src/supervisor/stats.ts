@@ -4,11 +4,20 @@
  * the per-worker list from each worker's own stats.
  */
 import { metricSamples, metricValue, MetricsJson } from '../admin/metrics';
+import { commands as commandTable } from '../commands/table';
+import { mergedHistograms } from '../observability/ObservabilityQuery';
 import type { NativeBufferStats, WorkerStats } from './messages';
 
 export interface CommandCounts {
   calls: number;
   errors: number;
+  /**
+   * Latency percentiles in µs (first byte read to reply written), the live workers' histograms
+   * added up (an exited worker's are gone); absent for a command no live worker timed.
+   */
+  p50?: number;
+  p99?: number;
+  p999?: number;
 }
 
 export interface BackendSummary {
@@ -81,6 +90,13 @@ export function aggregateStats(
   const commands: Record<string, CommandCounts> = {};
   for (const { labels, value } of metricSamples(totals, 'kvstore_command_calls_total')) (commands[labels.command] ??= { calls: 0, errors: 0 }).calls = value;
   for (const { labels, value } of metricSamples(totals, 'kvstore_command_errors_total')) (commands[labels.command] ??= { calls: 0, errors: 0 }).errors = value;
+
+  const latency = mergedHistograms(commandTable.length, live.flatMap(({ stats }) => (stats.observability ? [stats.observability.latency] : [])));
+  commandTable.forEach(({ name }, id) => {
+    if (latency.totals[id] === 0) return;
+    const c = (commands[name] ??= { calls: 0, errors: 0 });
+    [c.p50, c.p99, c.p999] = [latency.percentile(id, 50), latency.percentile(id, 99), latency.percentile(id, 99.9)];
+  });
 
   const backends: Record<string, BackendSummary> = {};
   const backend = (labels: Record<string, string>) => (backends[labels.backend] ??= { address: labels.address, connectedWorkers: 0, workers: 0, connected: false, pending: 0, errors: 0 });

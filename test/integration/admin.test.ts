@@ -208,7 +208,7 @@ test('a running kvstore: /health, /topology, /stats, /metrics (parsed; counters 
   t.true(statsJson.commands.set.calls >= 25);
   const statsText = (await execFileAsync(process.execPath, [KVSTORE_BIN, 'ctl', `--admin=${admin}`, 'stats'], { env })).stdout;
   t.regex(statsText, /WORKER +PID +EPOCH/);
-  t.regex(statsText, /\nset +\d+ +0\n/);
+  t.regex(statsText, /\nset +\d+ +0 +\d+ +\d+ +\d+\n/, 'calls, errors, then p50/p99/p99.9 in µs');
   const workersJson = JSON.parse((await execFileAsync(process.execPath, [KVSTORE_BIN, 'ctl', '--admin', admin, 'workers', '--json'], { env })).stdout);
   t.deepEqual(workersJson.workers.map((w: { pid: number }) => w.pid).sort(), statsJson.workers.map((w: { pid: number }) => w.pid).sort());
   const viaConfig = await execFileAsync(process.execPath, [KVSTORE_BIN, 'ctl', '--config', kv.configFile, 'health'], { env });

@@ -126,3 +126,45 @@ test('CLIENT REPLY ON|OFF|SKIP: the same bytes as a direct redis-server', async 
   t.is(want, '$1\r\n1\r\n+OK\r\n$1\r\n2\r\n-ERR syntax error\r\n+PONG\r\n');
   t.is(got, want);
 });
+
+test('CLIENT NO-EVICT and NO-TOUCH: answered by the proxy (Redis 7.2 texts), remembered per client in CLIENT INFO / LIST flags, cleared by RESET; the shard is still touched', async (t) => {
+  const { startProxy } = await import('../helpers/proxy');
+  const kv = await startProxy(t, { shards: 1 });
+  const c = await RawClient.connect(kv.port);
+  const other = await RawClient.connect(kv.port);
+  t.teardown(() => { c.close(); other.close(); });
+  const id = (await c.call('CLIENT', 'ID')).toString().slice(1, -2);
+  const flags = async () => /flags=(\S+)/.exec((await c.call('CLIENT', 'INFO')).toString())![1];
+  const flagsSeenByOther = async () => parseList((await other.call('CLIENT', 'LIST', 'ID', id)).toString().replace(/^\$\d+\r\n/, ''))[0].flags;
+  t.is(await flags(), 'N');
+  t.is((await c.call('CLIENT', 'NO-TOUCH', 'ON')).toString(), '+OK\r\n');
+  t.is(await flags(), 'T');
+  t.is((await c.call('CLIENT', 'NO-EVICT', 'on')).toString(), '+OK\r\n');
+  t.is(await flags(), 'eT', "Redis's order: e, then T");
+  t.is(await flagsSeenByOther(), 'eT');
+  t.is((await c.call('CLIENT', 'NO-EVICT', 'OFF')).toString(), '+OK\r\n');
+  t.is(await flagsSeenByOther(), 'T');
+  t.is((await c.call('CLIENT', 'NO-TOUCH', 'maybe')).toString(), '-ERR syntax error\r\n');
+  t.is((await c.call('CLIENT', 'NO-TOUCH')).toString(), "-ERR wrong number of arguments for 'client|no-touch' command\r\n");
+  t.is((await c.call('CLIENT', 'NO-TOUCH', 'on', 'x')).toString(), "-ERR wrong number of arguments for 'client|no-touch' command\r\n");
+  t.is(await flags(), 'T', 'a refused command changes nothing');
+  t.is((await c.call('CLIENT', 'NO-EVICT', 'on')).toString(), '+OK\r\n');
+  t.is((await c.call('RESET')).toString(), '+RESET\r\n');
+  t.is(await flags(), 'N', 'RESET turns both off (Redis 7.2)');
+  // RESP3: the same +OK, the flag in the verbatim CLIENT INFO.
+  await c.call('HELLO', '3');
+  t.is((await c.call('CLIENT', 'NO-TOUCH', 'on')).toString(), '+OK\r\n');
+  t.regex((await c.call('CLIENT', 'INFO')).toString(), /^=\d+\r\ntxt:id=\d+ .* flags=T /);
+
+  // What docs/commands.md says: NO-TOUCH does not reach the shard, whose LFU counter still counts
+  // this client's reads (lfu-log-factor 0: every access counts).
+  const shard = await RawClient.connect(kv.redis[0].port);
+  t.teardown(() => shard.close());
+  await shard.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lfu');
+  await shard.call('CONFIG', 'SET', 'lfu-log-factor', '0');
+  await c.call('SET', 'lfu', 'v');
+  const freq = async () => Number((await c.call('OBJECT', 'FREQ', 'lfu')).toString().slice(1, -2));
+  const before = await freq();
+  for (let i = 0; i < 3; i++) await c.call('GET', 'lfu');
+  t.is(await freq(), before + 3, 'three GETs with NO-TOUCH on still counted on the shard');
+});

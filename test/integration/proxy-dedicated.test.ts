@@ -77,15 +77,28 @@ const SAME_SLOT_SESSION: string[][] = [
   ['BZPOPMIN', '{u}z', '0.1'], ['ZADD', '{u}z', '1', 'one'], ['BZPOPMAX', '{u}z', '0'], ['BLMPOP', '0.1', '2', '{u}l', '{u}l2', 'LEFT'],
   ['BZMPOP', '0.1', '1', '{u}z', 'MIN'], ['BLPOP', '{u}q', 'x'], ['BLPOP', '{u}q', '-1'],
   ['XREAD', 'BLOCK', 'x', 'STREAMS', '{u}s', '0'], ['XADD', '{u}s', '1-1', 'f', 'v'], ['XREAD', 'BLOCK', '0', 'STREAMS', '{u}s', '0'],
+  ['XREAD', 'BLOCK', '20', 'STREAMS', '{u}s', '$'],
+  // replies whose shape differs in RESP3 (maps, sets, doubles, nulls) inside EXEC, and queued proxy-answered commands
+  ['HSET', '{u}h', 'f', 'v', 'g', 'w'], ['SADD', '{u}set', 'a'], ['ZADD', '{u}zz', '1.5', 'm'],
+  ['MULTI'], ['HGETALL', '{u}h'], ['SMEMBERS', '{u}set'], ['ZSCORE', '{u}zz', 'm'], ['INCRBYFLOAT', '{u}f', '1.25'], ['GET', '{u}none'],
+  ['HRANDFIELD', '{u}none'], ['ZRANGE', '{u}zz', '0', '-1', 'WITHSCORES'], ['EXEC'],
+  ['MULTI'], ['PING'], ['ECHO', 'x'], ['SELECT', '0'], ['COMMAND', 'COUNT'], ['EXEC'],
+  ['WATCH', '{u}h'], ['HSET', '{u}h', 'f', 'changed'], ['MULTI'], ['HGETALL', '{u}h'], ['EXEC'],
+  ['WAIT', '0', '0'], ['WAIT', '1', '20'],
 ];
 
-test('same-slot transactions and blocking commands: every reply byte for byte as a direct redis-server', async (t) => {
+/** HELLO's reply but for the connection id (the proxy's own). */
+const noId = (r: Buffer) => r.toString('latin1').replace(/\$2\r\nid\r\n:\d+\r\n/, '');
+
+for (const proto of [2, 3] as const) {
+test(`same-slot transactions and blocking commands: every reply byte for byte as a direct redis-server (RESP${proto})`, async (t) => {
   const kv = await startProxy(t, { shards: 3 });
   const direct = await startRedis();
   t.teardown(() => direct.kill());
   const a = await RawClient.connect(direct.port);
   const b = await RawClient.connect(kv.port);
   t.teardown(() => { a.close(); b.close(); });
+  if (proto === 3) t.is(noId(await b.call('HELLO', '3')), noId(await a.call('HELLO', '3')));
   for (const cmd of SAME_SLOT_SESSION) {
     const expected = await a.call(...cmd);
     const got = await b.call(...cmd);
@@ -101,6 +114,84 @@ test('same-slot transactions and blocking commands: every reply byte for byte as
   const got = await b.replies(pipeline.length);
   t.true(Date.now() - started >= 290, 'BLPOP kept its 0.3 s timeout');
   t.deepEqual(got.map((r) => r.toString('latin1')), expected.map((r) => r.toString('latin1')));
+});
+
+test(`blocked clients woken by another client, or by CLIENT UNBLOCK: byte for byte as a direct redis-server (RESP${proto})`, async (t) => {
+  const kv = await startProxy(t, { shards: 3 });
+  const direct = await startRedis();
+  t.teardown(() => direct.kill());
+  const sides = await Promise.all([direct.port, kv.port].map(async (port) => {
+    const blocked = await RawClient.connect(port);
+    const other = await RawClient.connect(port);
+    t.teardown(() => { blocked.close(); other.close(); });
+    if (proto === 3) await blocked.call('HELLO', '3');
+    const id = (await blocked.call('CLIENT', 'ID')).toString().slice(1, -2);
+    return { blocked, other, id };
+  }));
+  /** Block with `cmd` on both sides, then run `wake` from the other connection; the blocked replies must be equal. */
+  const wokenBy = async (cmd: string[], wake: (s: (typeof sides)[number]) => string[]) => {
+    const replies = sides.map((s) => {
+      s.blocked.write(encodeCommand(cmd));
+      return s.blocked.reply(5000);
+    });
+    await sleep(100);
+    const wakes = await Promise.all(sides.map((s) => s.other.call(...wake(s))));
+    t.is(wakes[1].toString('latin1'), wakes[0].toString('latin1'), wake(sides[0]).join(' '));
+    const [want, got] = await Promise.all(replies);
+    t.is(got.toString('latin1'), want.toString('latin1'), `${cmd.join(' ')} woken by ${wake(sides[0])[0]}`);
+    return got.toString('latin1');
+  };
+  t.is(await wokenBy(['BLPOP', '{w}l', '0'], () => ['RPUSH', '{w}l', 'x']), '*2\r\n$4\r\n{w}l\r\n$1\r\nx\r\n');
+  t.is(await wokenBy(['BZPOPMIN', '{w}z', '0'], () => ['ZADD', '{w}z', '2.5', 'm']), proto === 3 ? '*3\r\n$4\r\n{w}z\r\n$1\r\nm\r\n,2.5\r\n' : '*3\r\n$4\r\n{w}z\r\n$1\r\nm\r\n$3\r\n2.5\r\n');
+  t.regex(await wokenBy(['XREAD', 'BLOCK', '0', 'STREAMS', '{w}s', '$'], () => ['XADD', '{w}s', '1-1', 'f', 'v']), proto === 3 ? /^%1\r\n/ : /^\*1\r\n/);
+  t.is(await wokenBy(['BLPOP', '{w}l', '0'], (s) => ['CLIENT', 'UNBLOCK', s.id]), proto === 3 ? '_\r\n' : '*-1\r\n');
+  t.is(await wokenBy(['BLMOVE', '{w}l', '{w}m', 'LEFT', 'RIGHT', '0'], (s) => ['CLIENT', 'UNBLOCK', s.id, 'ERROR']), '-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n');
+  t.is(await wokenBy(['XREAD', 'BLOCK', '0', 'STREAMS', '{w}s', '$'], (s) => ['CLIENT', 'UNBLOCK', s.id]), proto === 3 ? '_\r\n' : '*-1\r\n');
+});
+}
+
+test('a client switching HELLO 2 / HELLO 3 between commands, holding a WATCH connection or not: byte for byte as a direct redis-server; the pool keeps each protocol apart', async (t) => {
+  const kv = await startProxy(t, { shards: 2, config: { dedicated: { idlePerShard: 1 } } });
+  const direct = await startRedis();
+  t.teardown(() => direct.kill());
+  const a = await RawClient.connect(direct.port);
+  const b = await RawClient.connect(kv.port);
+  t.teardown(() => { a.close(); b.close(); });
+  const session: string[][] = [
+    ['HSET', '{p}h', 'f', 'v'], ['HELLO', '3'], ['BLPOP', '{p}l', '0.01'], ['HELLO', '2'], ['BLPOP', '{p}l', '0.01'],
+    ['WATCH', '{p}h'], ['HGETALL', '{p}h'], ['HELLO', '3'], ['HGETALL', '{p}h'], ['GET', '{p}none'], ['MULTI'], ['HGETALL', '{p}h'], ['ZSCORE', '{p}none', 'm'], ['EXEC'],
+    ['WATCH', '{p}h'], ['HELLO', '2'], ['MULTI'], ['HGETALL', '{p}h'], ['GET', '{p}none'], ['EXEC'],
+    ['HELLO', '3'], ['WATCH', '{p}h'], ['HELLO', '2'], ['UNWATCH'], ['HELLO', '3'], ['MULTI'], ['HGETALL', '{p}h'], ['EXEC'],
+    ['MULTI'], ['HELLO', '2'], ['EXEC'],
+    ['WATCH', '{p}h'], ['HELLO', '2'], ['HSET', '{p}h', 'f', 'w'], ['MULTI'], ['HGETALL', '{p}h'], ['EXEC'],
+    ['BLPOP', '{p}l', '0.01'], ['HELLO', '3'], ['BLPOP', '{p}l', '0.01'], ['RESET'], ['BLPOP', '{p}l', '0.01'],
+  ];
+  // The intended difference: HELLO inside MULTI is refused by the proxy (a shard would queue it
+  // in the transaction's connection), so that EXEC aborts; Redis switches at EXEC.
+  const helloInMulti = session.findIndex((c, i) => c[0] === 'HELLO' && session[i - 1][0] === 'MULTI');
+  for (const [i, cmd] of session.entries()) {
+    const [want, got] = [await a.call(...cmd), await b.call(...cmd)];
+    if (i === helloInMulti) t.regex(got.toString(), /^-ERR Kvstore does not support HELLO inside a transaction: /);
+    else if (i === helloInMulti + 1) t.regex(got.toString(), /^-EXECABORT Transaction discarded because of previous errors/);
+    else if (cmd[0] === 'HELLO') t.is(noId(got), noId(want), cmd.join(' '));
+    else t.is(got.toString('latin1'), want.toString('latin1'), cmd.join(' '));
+  }
+  // Every connection in the pool speaks the protocol it is filed under: a RESP2 client after all
+  // this gets RESP2 from transactions and blocking commands on every shard, and a RESP3 one RESP3.
+  const r2 = await RawClient.connect(kv.port);
+  const r3 = await RawClient.connect(kv.port);
+  t.teardown(() => { r2.close(); r3.close(); });
+  await r3.call('HELLO', '3');
+  for (const key of ['{p}l', '{q}l', '{r}l', '{s}l']) {
+    t.is((await r2.call('BLPOP', key, '0.01')).toString(), '*-1\r\n', key);
+    t.is((await r3.call('BLPOP', key, '0.01')).toString(), '_\r\n', key);
+    await r2.call('MULTI');
+    await r2.call('GET', key);
+    t.is((await r2.call('EXEC')).toString(), '*1\r\n$-1\r\n', key);
+    await r3.call('MULTI');
+    await r3.call('GET', key);
+    t.is((await r3.call('EXEC')).toString(), '*1\r\n_\r\n', key);
+  }
 });
 
 test('CROSSSLOT at queue time, then EXECABORT; nothing of the transaction runs', async (t) => {
@@ -265,6 +356,10 @@ test('WAIT counts the replicas that acknowledged this client\'s writes (store mo
   await rc.call('REPLICAOF', '127.0.0.1', String(master.port));
   t.true(await eventually(async () => /master_link_status:up/.test((await rc.call('INFO', 'replication')).toString()), 15000), 'the replica is in sync');
   rc.close();
+  // WAIT 0 0 counts the replicas the master has online; the replica says `up` a little earlier.
+  const mc = await RawClient.connect(master.port);
+  t.true(await eventually(async () => /slave0:.*state=online/.test((await mc.call('INFO', 'replication')).toString()), 15000), 'the master has the replica online');
+  mc.close();
   const kv = await startProxy(t, { servers: [master], config: { mode: 'store' } });
   const c = await RawClient.connect(kv.port);
   t.teardown(() => c.close());

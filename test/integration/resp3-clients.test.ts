@@ -78,3 +78,40 @@ test('HELLO: errors in Redis 7.0 order; AUTH inside HELLO; RESP3 backends authen
   t.is((await raw.call('HGETALL', 'nokey')).toString(), '%0\r\n', 'an empty map');
   t.is((await raw.call('CLIENT', 'GETNAME')).toString(), '$2\r\nn1\r\n');
 });
+
+test('node-redis with RESP: 3: blocking commands and MULTI/EXEC get RESP3 from their dedicated connections', async (t) => {
+  const kv = await startProxy(t, { shards: 3 });
+  const r3 = await resp3Client(t, kv.port);
+  const pusher = await resp3Client(t, kv.port);
+
+  t.is(await r3.blPop('{b}jobs', 0.05), null, 'BLPOP timeout');
+  const woken = r3.blPop('{b}jobs', 0);
+  await new Promise((r) => setTimeout(r, 100));
+  await pusher.rPush('{b}jobs', 'job1');
+  t.deepEqual({ ...(await woken) }, { key: '{b}jobs', element: 'job1' }, 'BLPOP woken');
+  await pusher.zAdd('{b}z', { score: 2.5, value: 'm' });
+  const popped = await r3.bzPopMin('{b}z', 0);
+  t.is(popped?.score, 2.5, 'BZPOPMIN: the score is a RESP3 double (a RESP2 bulk would decode to the string "2.5")');
+
+  await r3.hSet('{m}h', { f1: 'v1', f2: 'v2' });
+  await r3.sAdd('{m}s', 'x');
+  await r3.zAdd('{m}z', { score: 1.5, value: 'm' });
+  const [map, set, score, float, missing] = await r3.multi()
+    .hGetAll('{m}h')
+    .sMembers('{m}s')
+    .zScore('{m}z', 'm')
+    .incrByFloat('{m}f', 0.5)
+    .get('{m}none')
+    .exec();
+  t.false(Array.isArray(map), 'HGETALL inside EXEC is a RESP3 map, not a flat array');
+  t.deepEqual({ ...(map as unknown as Record<string, string>) }, { f1: 'v1', f2: 'v2' });
+  t.deepEqual([...(set as unknown as string[])], ['x']);
+  t.is(score as unknown, 1.5, 'ZSCORE inside EXEC is a RESP3 double');
+  t.is(float as unknown, '0.5');
+  t.is(missing as unknown, null);
+  // WATCH conflict: EXEC answers null.
+  const watcher = await resp3Client(t, kv.port);
+  await watcher.watch('{m}f');
+  await pusher.set('{m}f', '9');
+  await t.throwsAsync(watcher.multi().incr('{m}f').exec(), { message: /WATCH|aborted/i });
+});

@@ -25,7 +25,13 @@ class FakeConn {
   closeReason = '';
   backendId = 77;
   released: boolean | null = null;
-  constructor(readonly shard: number) {}
+  constructor(readonly shard: number, public proto: 2 | 3 = 2) {}
+  /** As DedicatedConnection.speak: HELLO queued ahead when the protocol changes. */
+  speak(proto: 2 | 3): void {
+    if (proto === this.proto) return;
+    this.proto = proto;
+    this.sendQuiet(encodeCommand(['HELLO', String(proto)]));
+  }
   send(command: Buffer, sink: ReplySink, tag: number, start = 0, end = command.length): void {
     this.sent.push(command.toString('latin1', start, end).split('\r\n').filter((_, i) => i > 0 && i % 2 === 0).join(' '));
     this.sinks.push([sink, tag]);
@@ -52,9 +58,9 @@ class FakePool {
   readonly clock = systemClock;
   conns: FakeConn[] = [];
   refuse: Buffer | null = null;
-  acquire(shard: { index: number }, holder: { dedicatedHeld: number }): FakeConn | Buffer {
+  acquire(shard: { index: number }, holder: { dedicatedHeld: number }, proto: 2 | 3 = 2): FakeConn | Buffer {
     if (this.refuse) return this.refuse;
-    const c = new FakeConn(shard.index);
+    const c = new FakeConn(shard.index, proto);
     holder.dedicatedHeld++;
     c.released = null;
     this.conns.push(c);
@@ -72,10 +78,13 @@ class FakePool {
 
 class FakeClient implements SessionClient {
   readonly id = 5;
+  proto: 2 | 3 = 2;
   replies = new Map<number, string>();
   next = 0;
   held = 0;
   forwarded: string[] = [];
+  /** What a shard answers to commands sent on the client's shared connection. */
+  forwardReply = '+PONG\r\n';
   written: number[] = [];
   reserve(): number {
     return this.next++;
@@ -91,7 +100,7 @@ class FakeClient implements SessionClient {
   }
   forwardTo(shard: number, command: Buffer, _tag: number, sink?: ReplySink): void {
     this.forwarded.push(`${shard}: ${command.toString('latin1').replace(/\r\n/g, ' ')}`);
-    sink?.onReply(0, Buffer.from('+PONG\r\n'));
+    sink?.onReply(0, Buffer.from(this.forwardReply));
   }
   takeWrittenShards(): number[] {
     return this.written.splice(0);
@@ -269,6 +278,35 @@ test('the slot of a blocked command moves: unblocked on its server, answered TRY
   t.is(client.last, '-TRYAGAIN Kvstore: slot 10 moved to another shard while the client was blocked; retry\r\n');
 });
 
+test('the slot of a blocked command moves before the command reached its server: CLIENT UNBLOCK answers :0 and is sent again until it unblocks', async (t) => {
+  const { ctx, pool, client, session, run } = setup();
+  client.forwardReply = ':0\r\n';
+  run(['BLPOP', 'q', '0'], 10);
+  ctx.router.slotTable[10] = 1;
+  session.topologyChanged();
+  t.is(client.forwarded.length, 1);
+  await new Promise((r) => setTimeout(r, 130));
+  t.true(client.forwarded.length >= 2, 'asked again while :0');
+  client.forwardReply = ':1\r\n';
+  await new Promise((r) => setTimeout(r, 80));
+  const asked = client.forwarded.length;
+  await new Promise((r) => setTimeout(r, 120));
+  t.is(client.forwarded.length, asked, 'no more once it answered :1');
+  t.true(client.forwarded.every((f) => f === '0: *4 $6 CLIENT $7 UNBLOCK $2 77 $5 ERROR '));
+  pool.conns[0].answer('-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n');
+  t.is(client.last, '-TRYAGAIN Kvstore: slot 10 moved to another shard while the client was blocked; retry\r\n');
+  // A pop answered meanwhile ends the retries and is delivered as it is.
+  client.forwardReply = ':0\r\n';
+  run(['BLPOP', 'q', '0'], 10);
+  ctx.router.slotTable[10] = 0;
+  session.topologyChanged();
+  const before = client.forwarded.length;
+  pool.conns[1].answer('*2\r\n$1\r\nq\r\n$1\r\nx\r\n');
+  t.is(client.last, '*2\r\n$1\r\nq\r\n$1\r\nx\r\n');
+  await new Promise((r) => setTimeout(r, 120));
+  t.is(client.forwarded.length, before, 'not asked again: nothing blocked any more');
+});
+
 test('XREAD without BLOCK is an ordinary read; migrating slots and pool refusals answer at once', (t) => {
   const { pool, client, run } = setup();
   t.is(run(['XREAD', 'STREAMS', 's', '0'], 10), Outcome.Normal);
@@ -309,4 +347,44 @@ test('the dedicated commands come from the table: every blocking command, the tr
     'blmove', 'blmpop', 'blpop', 'brpop', 'brpoplpush', 'bzmpop', 'bzpopmax', 'bzpopmin', 'client|kill', 'client|unblock',
     'discard', 'exec', 'multi', 'unwatch', 'wait', 'watch', 'xread', 'xreadgroup',
   ]);
+});
+
+test('RESP3 client: its dedicated connections are leased in RESP3 (transaction, blocking command)', (t) => {
+  const { pool, client, run } = setup();
+  client.proto = 3;
+  run(['MULTI']);
+  run(['HGETALL', 'h'], 100);
+  t.is(pool.conns[0].proto, 3);
+  t.deepEqual(pool.conns[0].sent, ['MULTI', 'HGETALL h'], 'no HELLO: it was leased speaking RESP3');
+  run(['EXEC']);
+  run(['BLPOP', 'l', '0.01'], 100);
+  t.is(pool.conns[1].proto, 3);
+  t.deepEqual(pool.conns[1].sent, ['BLPOP l 0.01']);
+});
+
+test('a client that switches protocol while holding a WATCH connection: HELLO goes ahead of its next command, the connection comes back in the new protocol', (t) => {
+  const { pool, client, session, run } = setup();
+  run(['WATCH', 'k'], 100);
+  const conn = pool.conns[0];
+  t.is(conn.proto, 2);
+  client.proto = 3; // HELLO 3, answered by the proxy
+  run(['GET', 'k'], 100);
+  t.deepEqual(conn.sent, ['WATCH k', 'HELLO 3', 'GET k']);
+  run(['MULTI']);
+  run(['INCR', 'k'], 100);
+  t.deepEqual(conn.sent, ['WATCH k', 'HELLO 3', 'GET k', 'MULTI', 'INCR k'], 'no second HELLO: it already speaks RESP3');
+  run(['EXEC']);
+  for (const reply of ['+OK\r\n', '%7\r\n', '$1\r\n1\r\n', '+OK\r\n', '+QUEUED\r\n']) conn.answer(reply);
+  conn.answer('*1\r\n:2\r\n');
+  t.is(conn.released, true);
+  t.is(conn.proto, 3, 'the pool files it as RESP3 (DedicatedPool.release reads conn.proto)');
+  t.true(session.idle);
+  // And back: HELLO 2 between WATCH and UNWATCH.
+  run(['WATCH', 'k'], 100);
+  const again = pool.conns[1];
+  t.is(again.proto, 3, 'leased in the client\'s protocol');
+  client.proto = 2;
+  run(['UNWATCH']);
+  t.deepEqual(again.sent, ['WATCH k', 'HELLO 2', 'UNWATCH']);
+  t.is(again.proto, 2);
 });

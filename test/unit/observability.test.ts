@@ -147,7 +147,7 @@ test('SLOWLOG entries refer to the request log until it overwrites them: decoded
   const one = new SlowLog(2);
   const [m] = read(['*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1\r\nv\r\n']);
   one.addRequest(12_000.4, requests, m, 'mset', '1.2.3.4:5', 'app', 5_000);
-  t.deepEqual(one.get(1), [{ id: 0, time: 5, durationUs: 12_000, args: ['MSET', 'k', 'v'], client: '1.2.3.4:5', name: 'app' }]);
+  t.deepEqual(one.get(1), [{ id: 0, time: 5, timeMs: 5_000, durationUs: 12_000, args: ['MSET', 'k', 'v'], client: '1.2.3.4:5', name: 'app' }]);
   // A smaller maxLen keeps the newest entries, in order.
   one.add(1, [Buffer.from('b')], 'c', '');
   one.add(1, [Buffer.from('c')], 'c', '');

@@ -11,6 +11,8 @@ import { aggregateStats } from '../../src/supervisor/stats';
 import { WorkerMetrics } from '../../src/supervisor/workerMetrics';
 import type { WorkerStats } from '../../src/supervisor/messages';
 import { initialTopology } from '../../src/topology/TopologyStore';
+import { commands } from '../../src/commands/table';
+import { LatencyHistograms } from '../../src/observability/LatencyHistograms';
 
 const config = (shards: Array<{ name: string; master: string; replicas?: string[] }>) => parseConfig({ shards }, { env: {} });
 
@@ -138,4 +140,26 @@ test('stats: native buffered bytes are summed over workers (the per-stream maxim
   t.is(sample('output_queued'), 570);
   t.is(sample('output_buffers'), 770);
   t.is(sample('read_arena'), 2 << 20);
+});
+
+test('stats: latency percentiles per command from every live worker\'s histograms added up', async (t) => {
+  const getId = commands.findIndex((c) => c.name === 'get');
+  const setId = commands.findIndex((c) => c.name === 'set');
+  const histograms = () => new LatencyHistograms(commands.length);
+  const [w1, w2] = [histograms(), histograms()];
+  for (let i = 0; i < 99; i++) w1.record(getId, 10);
+  w2.record(getId, 5000); // the slowest 1 %: only the other worker saw it
+  w2.record(setId, 20);
+  const observed = (h: LatencyHistograms) => ({ latency: h.snapshot(), slowlog: [], hotKeys: [], bigKeys: [] });
+  const live = [
+    { id: 1, restarts: 0, stats: { ...workerStats(11, 1, true), observability: observed(w1) } },
+    { id: 2, restarts: 0, stats: { ...workerStats(12, 1, true), observability: observed(w2) } },
+    { id: 3, restarts: 0, stats: workerStats(13, 1, true) }, // sent none
+  ];
+  const totals = await aggregateWorkers(await Promise.all(live.map((w) => workerJson(w.stats)))).getMetricsAsJSON();
+  const s = aggregateStats(live, totals, { uptimeSec: 1, epoch: 1, mode: 'cache', workerRestarts: 0, opsPerSec: 0 });
+  t.like(s.commands.get, { p50: 10, p99: 10 });
+  t.true(s.commands.get.p999! >= 5000 && s.commands.get.p999! <= 5000 * (1 + 1 / 16), `p99.9 ${s.commands.get.p999}`);
+  t.like(s.commands.set, { calls: 0, errors: 0, p50: 20, p99: 20, p999: 20 });
+  t.false('del' in s.commands, 'no calls, no samples: not listed');
 });

@@ -1,5 +1,6 @@
 /**
- * The proxy's clients as one set across the workers, for CLIENT LIST / KILL / PAUSE. A single
+ * The proxy's clients as one set across the workers, for CLIENT LIST / KILL / PAUSE (and the
+ * same way across the workers: SLOWLOG and INFO latencystats, src/observability). A single
  * process (tests, one in-process ProxyServer) answers from its own clients; a cluster worker
  * asks the primary, which asks every worker (src/supervisor/ClientsRelay.ts) and merges.
  *
@@ -8,6 +9,7 @@
  * command, and every held client resumes at UNPAUSE or when the pause expires.
  */
 import { ClientQuery, ClientQueryResult, QueryableClient, runLocalQuery } from './ClientQuery';
+import { isObservabilityQuery, ObservabilityAnswer, ObservabilityQuery } from '../../observability/ObservabilityQuery';
 
 /** Sends a query to every worker and resolves with the merged answer (cluster workers only). */
 export type QueryRemote = (query: ClientQuery) => Promise<ClientQueryResult>;
@@ -25,6 +27,8 @@ export class ClientDirectory {
   remote: QueryRemote | null = null;
   /** Unblock this worker's client `id` on its shard: true when it was blocked (DedicatedPool). */
   unblockHere: ((id: number, mode: 'TIMEOUT' | 'ERROR') => Promise<boolean>) | null = null;
+  /** This worker's SLOWLOG and histograms (src/observability/ObservabilityQuery.ts). */
+  observeHere: ((query: ObservabilityQuery) => ObservabilityAnswer) | null = null;
 
   constructor(
     private readonly clients: () => Iterable<QueryableClient>,
@@ -44,6 +48,7 @@ export class ClientDirectory {
       this.applyPause(query.writesOnly, query.until);
       return { lines: [], killed: 0 };
     }
+    if (isObservabilityQuery(query)) return { lines: [], killed: 0, ...this.observeHere?.(query) };
     if (query.op === 'unblock') {
       if (this.unblockHere === null) return { lines: [], killed: 0 };
       return this.unblockHere(query.id, query.mode).then((done) => ({ lines: [], killed: done ? 1 : 0 }));

@@ -9,6 +9,7 @@
  */
 import cluster from 'node:cluster';
 import { errorReply } from '../ErrorReply';
+import { addObservabilityAnswer, ObservabilityAnswer, ObservabilityQuery } from '../../observability/ObservabilityQuery';
 
 const WORKER_SLOTS = 256;
 const workerSlot = cluster.isWorker && cluster.worker ? cluster.worker.id % WORKER_SLOTS : 0;
@@ -36,6 +37,9 @@ export interface QueryableClient {
   readonly lastActive: number;
   readonly name: string;
   readonly proto: 2 | 3;
+  /** CLIENT NO-EVICT ON / CLIENT NO-TOUCH ON (CLIENT LIST flags `e` and `T`). */
+  readonly noEvict: boolean;
+  readonly noTouch: boolean;
   /** The ACL user it is logged in as (src/security). */
   readonly user: { readonly name: string };
   /** Close now (CLIENT KILL of another client). */
@@ -62,9 +66,30 @@ export type ClientQuery =
   /** CLIENT PAUSE: hold writes (or every command) until `until` (ms since epoch); 0 = UNPAUSE. */
   | { op: 'pause'; writesOnly: boolean; until: number }
   /** CLIENT UNBLOCK of another worker's client: the worker that holds `id` unblocks it on its shard. */
-  | { op: 'unblock'; id: number; mode: 'TIMEOUT' | 'ERROR' };
-/** list: one CLIENT LIST line per client; kill: how many were killed; unblock: 1 when it was unblocked. */
-export type ClientQueryResult = { lines: string[]; killed: number };
+  | { op: 'unblock'; id: number; mode: 'TIMEOUT' | 'ERROR' }
+  /** SLOWLOG GET/LEN/RESET, INFO latencystats of every worker: the same relay (src/observability/ObservabilityQuery.ts). */
+  | ObservabilityQuery;
+/**
+ * list: one CLIENT LIST line per client; kill: how many were killed; unblock: 1 when it was
+ * unblocked; the observability queries: their own fields.
+ */
+export type ClientQueryResult = { lines: string[]; killed: number } & ObservabilityAnswer;
+
+/** Add one worker's answer to the answers so far (the primary, as they come in). */
+export function addQueryResult(into: ClientQueryResult, part: ClientQueryResult): void {
+  into.lines.push(...part.lines);
+  into.killed += part.killed;
+  addObservabilityAnswer(into, part);
+}
+
+/**
+ * A worker that does not answer in time is left out of a query that only reads (the answer
+ * says so in the log); one that changes something (KILL, PAUSE, UNBLOCK, SLOWLOG RESET) fails
+ * instead, so that the client knows it did not reach every worker.
+ */
+export function readsOnly(query: ClientQuery): boolean {
+  return query.op === 'list' || query.op === 'slowlog-get' || query.op === 'slowlog-len' || query.op === 'latency';
+}
 
 export function matches(c: QueryableClient, f: ClientFilter, laddr: string): boolean {
   if (f.none) return false;
@@ -77,18 +102,28 @@ export function matches(c: QueryableClient, f: ClientFilter, laddr: string): boo
 }
 
 /**
+ * The `flags` field: Redis 7.2's letters for what the proxy keeps per client, in Redis's order
+ * (`e` no-evict, then `T` no-touch), `N` for none. The proxy's clients have no replica, master,
+ * MULTI or blocked flags of their own: those states live on the shards' connections.
+ */
+export function clientFlags(c: Pick<QueryableClient, 'noEvict' | 'noTouch'>): string {
+  if (!c.noEvict && !c.noTouch) return 'N';
+  return (c.noEvict ? 'e' : '') + (c.noTouch ? 'T' : '');
+}
+
+/**
  * Redis's CLIENT LIST line with the fields a proxy can fill honestly: no fd (the proxy's sockets
  * are not the shard's), no buffer sizes; `cmd` is not tracked (it would cost a store per command).
  */
 export function clientLine(c: Omit<QueryableClient, 'kill' | 'endAfterReplies'>, laddr: string, now: number): string {
   const age = Math.floor((now - c.createdAt) / 1000);
   const idle = Math.floor((now - c.lastActive) / 1000);
-  return `id=${c.id} addr=${c.remote} laddr=${laddr} fd=-1 name=${c.name} age=${age} idle=${idle} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 user=${c.user.name} redir=-1 resp=${c.proto}`;
+  return `id=${c.id} addr=${c.remote} laddr=${laddr} fd=-1 name=${c.name} age=${age} idle=${idle} flags=${clientFlags(c)} db=0 sub=0 psub=0 ssub=0 multi=-1 user=${c.user.name} redir=-1 resp=${c.proto}`;
 }
 
 /** Run `query` on this worker's clients. */
 export function runLocalQuery(clients: Iterable<QueryableClient>, laddr: string, query: ClientQuery, now = Date.now()): ClientQueryResult {
-  if (query.op === 'pause' || query.op === 'unblock') throw new Error(`${query.op} is applied by the ClientDirectory`);
+  if (query.op !== 'list' && query.op !== 'kill') throw new Error(`${query.op} is applied by the ClientDirectory`);
   const picked = [...clients].filter((c) => matches(c, query.filter, laddr));
   if (query.op === 'list') return { lines: picked.map((c) => clientLine(c, laddr, now)), killed: 0 };
   for (const c of picked) {

@@ -6,10 +6,13 @@
  * Here a failure simply ends the connection: its pending requests get an -ERR naming the shard,
  * and the owner (the DedicatedPool) drops it.
  *
- * On connect it sends AUTH (when configured) and `CLIENT ID`, so that CLIENT UNBLOCK from the
- * proxy's clients can name this connection on the redis-server. Replies are framed with the
- * RESP codec (not the hot path: these connections carry few commands) and passed to the sinks
- * byte for byte.
+ * On connect it sends AUTH (when configured; `HELLO 3 [AUTH ...]` for a RESP3 connection) and
+ * `CLIENT ID`, so that CLIENT UNBLOCK from the proxy's clients can name this connection on the
+ * redis-server. Replies are framed with the RESP codec (not the hot path: these connections carry
+ * few commands) and passed to the sinks byte for byte, so a RESP3 client's replies must come from
+ * a connection that speaks RESP3: `proto` says which one it speaks now, `speak` switches it
+ * (between commands, never inside MULTI), and the pool files it under that protocol when it
+ * comes back.
  */
 import type { Logger } from '../../log';
 import type { TimerHandle } from '../Clock';
@@ -27,12 +30,15 @@ export interface DedicatedOptions {
   password: string;
   connectMs: number;
   nativeIo: boolean;
+  /** The protocol it opens in (2: AUTH only; 3: HELLO 3, with AUTH inside it when configured). */
+  proto: 2 | 3;
 }
 
 type State = 'connecting' | 'ready' | 'closed';
 
 const KEEPALIVE_MS = 30_000;
 const CLIENT_ID = encodeCommand(['CLIENT', 'ID']);
+const HELLO = { 2: encodeCommand(['HELLO', '2']), 3: encodeCommand(['HELLO', '3']) } as const;
 
 /** A sink that ignores what it gets (replies to the proxy's own bookkeeping commands). */
 const IGNORE: ReplySink = { onReply: () => undefined };
@@ -47,6 +53,8 @@ export class DedicatedConnection implements StreamHandler, Flushable {
   private connectTimer: TimerHandle | null;
   /** This connection's id on the redis-server (CLIENT ID), -1 until known. */
   backendId = -1;
+  /** The protocol its replies are in (set at connect, changed by `speak`). */
+  proto: 2 | 3;
   /** Why it closed ('' while open). */
   closeReason = '';
   /** Called once when the connection ends (for whatever reason). */
@@ -58,11 +66,15 @@ export class DedicatedConnection implements StreamHandler, Flushable {
     private readonly io: DataPathIo = systemIo,
   ) {
     const { host, port } = splitAddress(options.address);
+    this.proto = options.proto;
     this.stream = io.connect(host, port, this, options.nativeIo, KEEPALIVE_MS);
-    if (options.password) {
-      const args = options.username ? ['AUTH', options.username, options.password] : ['AUTH', options.password];
-      this.push({ onReply: (_t, reply) => isErrorReply(reply) && this.fail(`rejected AUTH: ${reply.toString('utf8', 1, reply.length - 2)}`) }, 0);
-      this.stream.append(encodeCommand(args));
+    let handshake: string[] | null = null;
+    if (options.proto === 3) handshake = options.password ? ['HELLO', '3', 'AUTH', options.username || 'default', options.password] : ['HELLO', '3'];
+    else if (options.password) handshake = options.username ? ['AUTH', options.username, options.password] : ['AUTH', options.password];
+    if (handshake !== null) {
+      const what = handshake[0] === 'HELLO' ? 'HELLO 3' : 'AUTH';
+      this.push({ onReply: (_t, reply) => isErrorReply(reply) && this.fail(`rejected ${what}: ${reply.toString('utf8', 1, reply.length - 2)}`) }, 0);
+      this.stream.append(encodeCommand(handshake));
     }
     this.push({ onReply: (_t, reply) => (this.backendId = reply[0] === 0x3a ? Number(reply.toString('latin1', 1, reply.length - 2)) : -1) }, 0);
     this.stream.append(CLIENT_ID);
@@ -102,6 +114,18 @@ export class DedicatedConnection implements StreamHandler, Flushable {
     this.push(sink, tag);
     this.stream.append(command, start, end);
     if (this.state === 'ready') scheduleFlush(this);
+  }
+
+  /**
+   * Speak `proto` from the next command on (the client switched with HELLO while holding this
+   * connection): `HELLO <proto>` is queued ahead of it. The connection is already authenticated,
+   * so only a broken server refuses; that ends the connection rather than leave its protocol in
+   * doubt. Never inside MULTI (HELLO would be queued): the proxy refuses HELLO there.
+   */
+  speak(proto: 2 | 3): void {
+    if (proto === this.proto || this.state === 'closed') return;
+    this.proto = proto;
+    this.send(HELLO[proto], { onReply: (_t, reply) => isErrorReply(reply) && this.fail(`rejected HELLO ${proto}: ${reply.toString('utf8', 1, reply.length - 2)}`) }, 0);
   }
 
   /** Send a command whose reply nobody needs (DISCARD, UNWATCH before a return to the pool). */

@@ -8,6 +8,12 @@
  * connect and close one per transaction), and every TRIM_MS the ones no lease needed during the
  * whole period (the list's low-water mark above idlePerShard) are closed.
  *
+ * RESP3: a RESP3 client's connections must speak RESP3 (its replies pass through byte for byte),
+ * so idle connections are kept per protocol: the RESP3 ones opened with `HELLO 3`, pre-connected
+ * like the RESP2 ones from the worker's first RESP3 lease on (a worker with RESP2 clients only
+ * never opens one). A connection whose client switched protocol while holding it comes back
+ * under the protocol it speaks then (DedicatedConnection.proto), never under the other.
+ *
  * Rules (see docs/ARCHITECTURE.md, "Dedicated connections"):
  * - at most `dedicated.maxConnections` leased per worker and `dedicated.maxPerClient` per client;
  *   past them `acquire` returns an -ERR reply at once (a client never waits for another's);
@@ -36,9 +42,17 @@ export interface DedicatedHolder {
 /** How often idle connections beyond idlePerShard that no lease needed are closed. */
 const TRIM_MS = 10_000;
 
+/** The idle list of a master for a protocol: RESP2 under the address itself, RESP3 apart. */
+function idleKey(address: string, proto: 2 | 3): string {
+  return proto === 2 ? address : `resp3 ${address}`;
+}
+
 export class DedicatedPool {
+  /** Idle connections per master and protocol (idleKey). */
   private readonly idle = new Map<string, DedicatedConnection[]>();
-  /** Per master address: the fewest idle connections seen since the last trim. */
+  /** The protocols kept pre-connected: RESP2, and RESP3 once a RESP3 client leased one. */
+  private readonly protos: Array<2 | 3> = [2];
+  /** Per idle list (idleKey): the fewest idle connections seen since the last trim. */
   private readonly lowWater = new Map<string, number>();
   private trimTimer: TimerHandle | null = null;
   private readonly leased = new Map<DedicatedConnection, DedicatedHolder>();
@@ -100,10 +114,11 @@ export class DedicatedPool {
   }
 
   /**
-   * A connection to `shard`'s master for `holder`, or an -ERR reply (limit reached, shard down).
-   * The connection may still be connecting: commands sent meanwhile go out once it is up.
+   * A connection to `shard`'s master for `holder` speaking `proto` (the client's), or an -ERR
+   * reply (limit reached, shard down). The connection may still be connecting: commands sent
+   * meanwhile go out once it is up.
    */
-  acquire(shard: ShardRoute, holder: DedicatedHolder): DedicatedConnection | Buffer {
+  acquire(shard: ShardRoute, holder: DedicatedHolder, proto: 2 | 3 = 2): DedicatedConnection | Buffer {
     const limits = this.config.dedicated;
     if (shard.downReply !== null) return shard.downReply;
     if (this.closed) return errorReply('ERR Kvstore is shutting down');
@@ -115,14 +130,16 @@ export class DedicatedPool {
       this.totalRefused++;
       return errorReply(`ERR Kvstore: this client already holds ${holder.dedicatedHeld} dedicated backend connections (dedicated.maxPerClient = ${limits.maxPerClient})`);
     }
-    const list = this.idle.get(shard.address);
+    if (proto === 3) this.keepResp3();
+    const key = idleKey(shard.address, proto);
+    const list = this.idle.get(key);
     let conn: DedicatedConnection | undefined;
     while (list && list.length > 0 && conn === undefined) {
       const c = list.pop()!;
       if (c.open) conn = c;
     }
-    if (list) this.lowWater.set(shard.address, Math.min(this.lowWater.get(shard.address) ?? list.length, list.length));
-    if (conn === undefined) conn = this.connect(shard);
+    if (list) this.lowWater.set(key, Math.min(this.lowWater.get(key) ?? list.length, list.length));
+    if (conn === undefined) conn = this.connect(shard, proto);
     conn.onClosed = (c) => this.onLeasedClosed(c);
     this.leased.set(conn, holder);
     holder.dedicatedHeld++;
@@ -141,7 +158,9 @@ export class DedicatedPool {
     this.leased.delete(conn);
     holder.dedicatedHeld--;
     conn.onClosed = null;
-    const list = this.idle.get(conn.address);
+    if (conn.proto === 3) this.keepResp3();
+    // Filed under the protocol it speaks now: a RESP3 client's connection never serves a RESP2 one.
+    const list = this.idle.get(idleKey(conn.address, conn.proto));
     const current = this.shards.some((s) => s.address === conn.address && s.downReply === null);
     if (clean && conn.open && conn.pending === 0 && current && !this.closed && list !== undefined) {
       conn.onClosed = (c) => this.dropIdle(c);
@@ -153,19 +172,39 @@ export class DedicatedPool {
     conn.close(clean ? 'returned to a full pool' : 'closed by the proxy: its state on the server is unknown');
   }
 
+  /** From the first RESP3 lease on, RESP3 connections are kept pre-connected too. */
+  private keepResp3(): void {
+    if (this.protos.includes(3)) return;
+    this.protos.push(3);
+    this.openIdleLists();
+  }
+
+  /** An idle list for every live master and kept protocol. */
+  private openIdleLists(): void {
+    for (const s of this.shards) {
+      if (s.downReply !== null) continue;
+      for (const proto of this.protos) {
+        const key = idleKey(s.address, proto);
+        if (!this.idle.has(key)) this.idle.set(key, []);
+      }
+    }
+  }
+
   /** Apply the routing of a new topology (called right after Router.apply). */
   applyTopology(shards: ShardRoute[]): void {
     this.shards = shards;
     const live = new Set(shards.filter((s) => s.downReply === null).map((s) => s.address));
-    for (const [address, list] of this.idle) {
-      if (live.has(address)) continue;
-      this.idle.delete(address);
+    const liveKeys = new Set([...live].flatMap((address) => this.protos.map((proto) => idleKey(address, proto))));
+    for (const [key, list] of this.idle) {
+      if (liveKeys.has(key)) continue;
+      this.idle.delete(key);
+      this.lowWater.delete(key);
       for (const c of list.splice(0)) {
         c.onClosed = null;
         c.close('its shard left the topology or went down');
       }
     }
-    for (const address of live) if (!this.idle.has(address)) this.idle.set(address, []);
+    this.openIdleLists();
     // Leased connections to a master that is gone or down: fail what is pending on them now.
     for (const conn of [...this.leased.keys()]) {
       if (live.has(conn.address)) continue;
@@ -192,14 +231,14 @@ export class DedicatedPool {
   private trim(): void {
     const keep = this.config.dedicated.idlePerShard;
     let above = 0;
-    for (const [address, list] of this.idle) {
-      const unused = Math.min(this.lowWater.get(address) ?? list.length, list.length) - keep;
+    for (const [key, list] of this.idle) {
+      const unused = Math.min(this.lowWater.get(key) ?? list.length, list.length) - keep;
       for (let i = 0; i < unused; i++) {
         const c = list.shift()!; // the oldest first: the list is used from its end
         c.onClosed = null;
         c.close('idle');
       }
-      this.lowWater.set(address, list.length);
+      this.lowWater.set(key, list.length);
       above += Math.max(0, list.length - keep);
     }
     if (above === 0 && this.trimTimer !== null) {
@@ -216,23 +255,25 @@ export class DedicatedPool {
     }, 0);
   }
 
-  /** Top each live shard's idle list up to `idlePerShard` pre-connected connections. */
+  /** Top each live shard's idle lists (per kept protocol) up to `idlePerShard` pre-connected connections. */
   private refill(): void {
     if (this.closed) return;
     const want = this.config.dedicated.idlePerShard;
     for (const shard of this.shards) {
       if (shard.downReply !== null) continue;
-      const list = this.idle.get(shard.address)!;
-      for (let i = list.length - 1; i >= 0; i--) if (!list[i].open) list.splice(i, 1);
-      while (list.length < want) {
-        const c = this.connect(shard);
-        c.onClosed = (x) => this.dropIdle(x);
-        list.push(c);
+      for (const proto of this.protos) {
+        const list = this.idle.get(idleKey(shard.address, proto))!;
+        for (let i = list.length - 1; i >= 0; i--) if (!list[i].open) list.splice(i, 1);
+        while (list.length < want) {
+          const c = this.connect(shard, proto);
+          c.onClosed = (x) => this.dropIdle(x);
+          list.push(c);
+        }
       }
     }
   }
 
-  private connect(shard: ShardRoute): DedicatedConnection {
+  private connect(shard: ShardRoute, proto: 2 | 3): DedicatedConnection {
     const c = this.config;
     const options: DedicatedOptions = {
       shard: shard.name,
@@ -241,12 +282,13 @@ export class DedicatedPool {
       password: c.backend.password,
       connectMs: c.timeouts.connectMs,
       nativeIo: this.nativeIo,
+      proto,
     };
     return new DedicatedConnection(options, this.log, this.io);
   }
 
   private dropIdle(conn: DedicatedConnection): void {
-    const list = this.idle.get(conn.address);
+    const list = this.idle.get(idleKey(conn.address, conn.proto));
     if (list) {
       const i = list.indexOf(conn);
       if (i >= 0) list.splice(i, 1);

@@ -10,7 +10,9 @@
  * queue on one shard, is answered with its error at queue time and marks the transaction, whose
  * EXEC then answers -EXECABORT, as Redis does for queue-time errors. Keyless commands queued
  * before any key chose the shard are kept here (answered +QUEUED) and replayed once it is chosen.
- * Every reply of a shard reaches the client byte for byte.
+ * Every reply of a shard reaches the client byte for byte, so a connection speaks the client's
+ * protocol: leased in it (DedicatedPool keeps RESP3 connections apart), and switched with
+ * `speak` before the next command when the client sent HELLO while holding one (WATCH state).
  *
  * A blocking command holds the client (its later commands run after the reply, as on Redis)
  * and waits on a dedicated connection; the proxy gives up `timeouts.requestMs` after the
@@ -39,6 +41,13 @@ const MULTI = encodeCommand(['MULTI']);
 const DISCARD = encodeCommand(['DISCARD']);
 const UNWATCH = encodeCommand(['UNWATCH']);
 const ONE = Buffer.from(':1\r\n');
+/**
+ * A blocked command whose slot moved is unblocked with CLIENT UNBLOCK; `:0` means it had not
+ * reached the server yet (or was being answered): asked again this often while it is still
+ * blocked, at most this many times, then its connection is closed.
+ */
+const UNBLOCK_RETRY_MS = 50;
+const UNBLOCK_TRIES = 40;
 
 /** Proxy-answered commands a shard can queue as they are (same reply inside EXEC). */
 const QUEUEABLE_PROXY = new Set(['ping', 'echo', 'time', 'command', 'command|count', 'command|info', 'command|docs', 'command|list', 'command|getkeys', 'command|getkeysandflags', 'command|help']);
@@ -108,9 +117,9 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     if (this.inMulti) return this.inTransaction(cmd, kind);
     switch (kind) {
       case Kind.Multi:
+        if (this.txConn !== null) this.onTx().sendQuiet(MULTI);
         this.inMulti = true;
         this.flagged = false;
-        if (this.txConn !== null) this.txConn.sendQuiet(MULTI);
         this.replyNow(cmd, OK);
         return Outcome.Handled;
       case Kind.Exec:
@@ -145,7 +154,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
       const target = this.targetShard(cmd);
       if (target.rewrite) return Outcome.Rewrite;
       if (target.shard === this.txShard && target.error === null && !cmd.migrating && isForwardable(cmd.route)) {
-        this.txConn.send(cmd.chunk, this.client, this.client.reserve(cmd.route.id), cmd.start, cmd.end);
+        this.onTx().send(cmd.chunk, this.client, this.client.reserve(cmd.route.id), cmd.start, cmd.end);
         return Outcome.Handled;
       }
     }
@@ -218,7 +227,18 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
   }
 
   private sendOnTx(cmd: SessionCommand): void {
-    this.txConn!.send(cmd.chunk, this.client, this.client.reserve(cmd.route.id), cmd.start, cmd.end);
+    this.onTx().send(cmd.chunk, this.client, this.client.reserve(cmd.route.id), cmd.start, cmd.end);
+  }
+
+  /**
+   * The transaction's connection, speaking the client's protocol: a client may send HELLO between
+   * WATCH and its next command. Never switched inside MULTI (the server would queue HELLO); the
+   * proxy refuses HELLO there, so the protocol cannot have changed since MULTI went out.
+   */
+  private onTx(): DedicatedConnection {
+    const conn = this.txConn!;
+    if (!this.inMulti) conn.speak(this.client.proto);
+    return conn;
   }
 
   /** Answer a queue-time error and mark the transaction (EXEC will abort). */
@@ -256,7 +276,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
   private lease(shard: number): DedicatedConnection | Buffer {
     const shards = this.ctx.router.shards;
     if (shard === NO_SHARD || shard >= shards.length) return shards.length === 0 ? ERRORS.noShards : ERRORS.slotNotServed;
-    return this.pool.acquire(shards[shard], this);
+    return this.pool.acquire(shards[shard], this, this.client.proto);
   }
 
   private exec(cmd: SessionCommand): void {
@@ -307,7 +327,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
   }
 
   private unwatch(cmd: SessionCommand): Outcome {
-    const conn = this.txConn;
+    const conn = this.txConn === null ? null : this.onTx();
     this.endTransaction();
     if (conn === null) this.replyNow(cmd, OK);
     else this.sendThenRelease(conn, cmd);
@@ -374,7 +394,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     let conn: DedicatedConnection | Buffer;
     let own = true;
     if (this.txConn !== null && this.txShard === target.shard) {
-      conn = this.txConn; // WATCH state on that shard: same connection, same order
+      conn = this.onTx(); // WATCH state on that shard: same connection, same order
       own = false;
     } else {
       conn = this.lease(target.shard < 0 ? this.ctx.router.keylessShard : target.shard);
@@ -399,7 +419,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
         if (blocked.timer !== null) this.pool.clock.clearTimer(blocked.timer);
         if (this.blocked === blocked) this.blocked = null;
         if (cancelled !== null) reply = cancelled;
-        else if (blocked.moved && isErrorReply(reply) && reply.includes('UNBLOCKED')) reply = movedWhileBlocked(blocked.slot);
+        else if (blocked.moved && isErrorReply(reply)) reply = movedWhileBlocked(blocked.slot); // UNBLOCKED, or its connection closed for the move
         this.client.onReply(tag, reply);
         if (blocked.own) this.pool.release(blocked.conn, blocked.conn.open);
         this.client.unhold();
@@ -476,13 +496,30 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     if (b !== null && b.slot >= 0 && b.conn.open && (router.slotTable[b.slot] !== b.shard || router.migrating[b.slot] !== 0) && !b.moved) {
       b.moved = true;
       // Unblock it on its server (no element is lost: a pop that already happened is answered).
-      if (b.conn.backendId >= 0 && router.shards[b.shard]?.downReply === null) {
-        this.client.forwardTo(b.shard, encodeCommand(['CLIENT', 'UNBLOCK', String(b.conn.backendId), 'ERROR']), 0, { onReply: () => undefined });
-      } else b.conn.fail('its slot moved while the client was blocked');
+      if (b.conn.backendId >= 0 && router.shards[b.shard]?.downReply === null) this.unblockMoved(b, 1);
+      else b.conn.fail('its slot moved while the client was blocked');
     }
     if (this.txConn !== null && this.txMoved === null) {
       if (this.txSlot >= 0 && (router.slotTable[this.txSlot] !== this.txShard || router.migrating[this.txSlot] !== 0)) this.txMoved = `slot ${this.txSlot}`;
     }
+  }
+
+  /**
+   * CLIENT UNBLOCK ... ERROR for a blocked command whose slot moved, on the client's shared
+   * connection. `:0` while it is still blocked here: the command was still on its way to the
+   * server (sent just before the move), so ask again shortly rather than leave it blocked there;
+   * a pop answered meanwhile ends the retries (`blocked` changes) and is delivered.
+   */
+  private unblockMoved(b: Blocked, attempt: number): void {
+    this.client.forwardTo(b.shard, encodeCommand(['CLIENT', 'UNBLOCK', String(b.conn.backendId), 'ERROR']), 0, {
+      onReply: (_tag, reply) => {
+        if (reply.equals(ONE) || this.blocked !== b || !b.conn.open) return;
+        if (attempt >= UNBLOCK_TRIES) return b.conn.fail('its slot moved while the client was blocked');
+        this.pool.clock.setTimeout(() => {
+          if (this.blocked === b && b.conn.open) this.unblockMoved(b, attempt + 1);
+        }, UNBLOCK_RETRY_MS);
+      },
+    });
   }
 
   /** The client disconnected: blocked → close (the server unblocks); transaction → clean up. */

@@ -8,6 +8,8 @@ import type { ReplySink } from '../ReplySink';
 /** What the session needs from its client connection (the narrow "reply target"). */
 export interface SessionClient {
   readonly id: number;
+  /** The protocol it speaks (HELLO): its dedicated connections must speak it too. */
+  proto: 2 | 3;
   /** Take the next reply slot for command `id`. */
   reserve(id: number): number;
   /** The reply for slot `seq` (kept in order with every other reply). */

@@ -1,10 +1,10 @@
-/** `kvstore ctl stats [--json]`: clients, ops/s, per-command counts, backends (GET /stats). */
+/** `kvstore ctl stats [--json]`: clients, ops/s, per-command counts and latency percentiles, backends (GET /stats). */
 import type { AggregatedStats } from '../../../supervisor/stats';
 import { registerCtlCommand, table } from '../registry';
 
 registerCtlCommand({
   name: 'stats',
-  summary: 'show clients, ops/s, per-command counts and errors, backend states (GET /stats)',
+  summary: 'show clients, ops/s, per-command counts, errors and latency percentiles, backend states (GET /stats)',
   usage: '[--json]',
   async run(ctx) {
     const s = await ctx.admin.get<AggregatedStats>('/stats');
@@ -19,7 +19,9 @@ registerCtlCommand({
     const cmds = Object.entries(s.commands).sort((a, b) => b[1].calls - a[1].calls);
     if (cmds.length) {
       ctx.out('');
-      ctx.out(table(['COMMAND', 'CALLS', 'ERRORS'], cmds.map(([name, c]) => [name, String(c.calls), String(c.errors)])));
+      // Percentiles in µs over every live worker, as INFO latencystats ('-': not timed yet).
+      const us = (v: number | undefined) => (v === undefined ? '-' : String(v));
+      ctx.out(table(['COMMAND', 'CALLS', 'ERRORS', 'P50_US', 'P99_US', 'P99.9_US'], cmds.map(([name, c]) => [name, String(c.calls), String(c.errors), us(c.p50), us(c.p99), us(c.p999)])));
     }
     const backends = Object.entries(s.backends);
     if (backends.length) {
