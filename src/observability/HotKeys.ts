@@ -23,15 +23,36 @@ const DECAY = 0.5; // weight of the previous rate at each 1 s window
 
 /** Counters compared per takeover. */
 const LOOK = 8;
+/** Bytes of a sampled key kept for its name (longer keys are reported cut; told apart by hash). */
+const KEY_BYTES = 1024;
+
+/**
+ * FNV-1a of buf[start, end), 30 bits (a small integer in V8: no allocation as a Map key). Two
+ * keys with the same hash share a counter: with 256 counters live, rare enough for an estimate.
+ */
+function keyHash(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let p = start; p < end; p++) h = Math.imul(h ^ buf[p], 0x01000193);
+  return h & 0x3fffffff;
+}
 
 export class HotKeys {
   private countdown: number;
-  /** Key → its counter's index in the columns below (at most `capacity` counters). */
-  private readonly slots = new Map<string, number>();
-  private readonly keys: string[] = [];
-  private readonly counts: number[] = [];
+  /**
+   * The sketch allocates nothing per sample: key hash → counter index, and per counter its
+   * key's bytes (a slab), hash, count and inherited error; key names are made once a second,
+   * in `tick`. (A string per sampled key, held by the sketch until another key took its
+   * counter, lived long enough under load to be promoted and collected by the major GC.)
+   */
+  private readonly byHash = new Map<number, number>();
+  private keyBytes: Buffer | null = null;
+  private readonly keyLengths: Int32Array;
+  private readonly hashes: Int32Array;
+  private readonly counts: Float64Array;
   /** The count a counter's key inherited when it took the counter over. */
-  private readonly errors: number[] = [];
+  private readonly errors: Float64Array;
+  /** Counters in use. */
+  private used = 0;
   /** Where the next takeover looks (sweeps the counters). */
   private cursor = 0;
   private readonly rates = new Map<string, number>();
@@ -48,6 +69,10 @@ export class HotKeys {
   ) {
     this.countdown = this.gap();
     this.windowStart = now;
+    this.keyLengths = new Int32Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    this.counts = new Float64Array(capacity);
+    this.errors = new Float64Array(capacity);
   }
 
   /** Average gap 1/sampleRate, uniformly spread over [1, 2/sampleRate - 1]. */
@@ -79,31 +104,48 @@ export class HotKeys {
     return this.sampleAt(1) >= 0;
   }
 
+  /** A sampled key, by name (tests, callers without the bytes at hand). */
   sample(key: string): void {
-    const slots = this.slots;
-    const at = slots.get(key);
+    const bytes = Buffer.from(key, 'latin1');
+    this.sampleBytes(bytes, 0, bytes.length);
+  }
+
+  /** A sampled key: buf[start, end) (a view into the read; copied only when it takes a counter). */
+  sampleBytes(buf: Uint8Array, start: number, end: number): void {
+    const hash = keyHash(buf, start, end);
+    const at = this.byHash.get(hash);
     if (at !== undefined) {
       this.counts[at]++;
       return;
     }
-    const n = this.keys.length;
+    const n = this.used;
+    let slot: number;
     if (n < this.capacity) {
-      slots.set(key, n);
-      this.keys.push(key);
-      this.counts.push(1);
-      this.errors.push(0);
-      return;
+      slot = this.used++;
+      this.errors[slot] = 0;
+      this.counts[slot] = 1;
+    } else {
+      // Space-saving: take over the smallest of LOOK counters at the cursor.
+      const counts = this.counts;
+      slot = this.cursor;
+      for (let i = 1, j = (this.cursor + 1) % n; i < LOOK && counts[slot] > 1; i++, j = (j + 1) % n) if (counts[j] < counts[slot]) slot = j;
+      this.cursor = (this.cursor + LOOK) % n;
+      this.byHash.delete(this.hashes[slot]);
+      this.errors[slot] = counts[slot];
+      counts[slot]++;
     }
-    // Space-saving: take over the smallest of LOOK counters at the cursor.
-    const counts = this.counts;
-    let min = this.cursor;
-    for (let i = 1, j = (this.cursor + 1) % n; i < LOOK && counts[min] > 1; i++, j = (j + 1) % n) if (counts[j] < counts[min]) min = j;
-    this.cursor = (this.cursor + LOOK) % n;
-    slots.delete(this.keys[min]);
-    slots.set(key, min);
-    this.keys[min] = key;
-    this.errors[min] = counts[min];
-    counts[min]++;
+    this.byHash.set(hash, slot);
+    this.hashes[slot] = hash;
+    const length = Math.min(end - start, KEY_BYTES);
+    this.keyLengths[slot] = length;
+    const keys = (this.keyBytes ??= Buffer.allocUnsafeSlow(this.capacity * KEY_BYTES));
+    const to = slot * KEY_BYTES;
+    for (let i = 0; i < length; i++) keys[to + i] = buf[start + i];
+  }
+
+  private keyName(slot: number): string {
+    const from = slot * KEY_BYTES;
+    return this.keyBytes!.toString('latin1', from, from + this.keyLengths[slot]);
   }
 
   /** Close the window if a second has passed (called from a timer, not per command). */
@@ -114,14 +156,14 @@ export class HotKeys {
     const scale = 1 / this.sampleRate / seconds;
     const next = new Map<string, number>();
     for (const [k, r] of this.rates) next.set(k, r * DECAY);
-    for (let i = 0; i < this.keys.length; i++) {
-      const k = this.keys[i];
-      next.set(k, (next.get(k) ?? 0) + (this.counts[i] - this.errors[i]) * scale * (1 - DECAY));
+    for (let i = 0; i < this.used; i++) {
+      const guaranteed = this.counts[i] - this.errors[i];
+      if (guaranteed <= 0) continue;
+      const k = this.keyName(i);
+      next.set(k, (next.get(k) ?? 0) + guaranteed * scale * (1 - DECAY));
     }
-    this.slots.clear();
-    this.keys.length = 0;
-    this.counts.length = 0;
-    this.errors.length = 0;
+    this.byHash.clear();
+    this.used = 0;
     this.cursor = 0;
     this.rates.clear();
     // Keep the largest rates only (bounded memory); forget what decayed below 1 hit/s.

@@ -150,7 +150,7 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
 function sampleHotKey(ctx: DispatchClient['ctx'], chunk: Buffer, base: number, k: number): void {
   const batch = ctx.binding.batch;
   const a = batch.keys[(batch.cmds[base + C_KEY0] + k) * KEY_STRIDE] * ARG_STRIDE;
-  ctx.observe.hotKeys.sample(chunk.toString('latin1', batch.args[a], batch.args[a] + batch.args[a + 1]));
+  ctx.observe.hotKeys.sampleBytes(chunk, batch.args[a], batch.args[a] + batch.args[a + 1]);
 }
 
 /** A request of at least bigKeys.bytes: its first key (the value written) is a big key. */

@@ -221,6 +221,21 @@ test('hot keys: uniform traffic over many keys finds none (counts inherited by s
   t.true(h.list()[0].hitsPerSec >= 1000, String(h.list()[0].hitsPerSec));
 });
 
+test('hot keys: keys sampled as bytes of a read are counted by content; names made when reported, cut at 1 KiB', (t) => {
+  let now = 0;
+  const h = new HotKeys(1, 100, 8, now);
+  const long = `long:${'x'.repeat(2000)}`;
+  for (let i = 0; i < 300; i++) {
+    const read = Buffer.from(`*2\r\n$3\r\nGET\r\n$7\r\nhot:key\r\n${long}`);
+    h.sampleBytes(read, read.indexOf('hot:key'), read.indexOf('hot:key') + 7); // a fresh buffer each time
+    h.sampleBytes(read, read.indexOf('long:'), read.length);
+    h.sample(`cold:${i}`);
+  }
+  h.tick((now += 1000));
+  t.deepEqual(h.list().map((k) => k.key).sort(), ['hot:key', long.slice(0, 1024)]);
+  t.true(h.list().every((k) => k.hitsPerSec >= 100));
+});
+
 test('hot keys: sampling 1 key access in N on average, any key of a command, never when the rate is 0', (t) => {
   const h = new HotKeys(0.01, 500, 16, 0);
   let n = 0;
