@@ -308,10 +308,11 @@ export const schema = {
   },
   health: {
     intervalMs: { doc: 'How often the primary PINGs every redis-server.', format: 'positive-int', default: 1000, env: 'KVSTORE_HEALTH_INTERVAL_MS' },
-    timeoutMs: { doc: 'A PING not answered within this time counts as a failure.', format: 'positive-int', default: 1000, env: 'KVSTORE_HEALTH_TIMEOUT_MS' },
+    timeoutMs: { doc: 'A PING not answered within this time counts as a failure. A server on which a client request has waited this long, with no reply to any worker since and no command in flight that may run long (a script, KEYS, ...), is hung and marked down at once.', format: 'positive-int', default: 1000, env: 'KVSTORE_HEALTH_TIMEOUT_MS' },
     downAfter: { doc: 'Consecutive failed checks before a redis-server is marked down.', format: 'positive-int', default: 3, env: 'KVSTORE_HEALTH_DOWN_AFTER' },
     upAfter: { doc: 'Consecutive good checks before a down redis-server is marked up again.', format: 'positive-int', default: 2, env: 'KVSTORE_HEALTH_UP_AFTER' },
     rejoinAfterMs: { doc: 'Cache mode: how long a recovered shard must stay healthy before it gets its slots back.', format: 'non-negative-int', default: 10000, env: 'KVSTORE_HEALTH_REJOIN_AFTER_MS' },
+    slowCommandMaxMs: { doc: 'How long a redis-server may stay silent while the proxy has a command in flight on it that may run long (KEYS, FLUSHALL, FLUSHDB, SORT) before it counts as hung. A script (EVAL, FCALL) is given the server\'s busy-reply-threshold plus health.timeoutMs: past it a running server answers -BUSY.', format: 'positive-int', default: 15000, env: 'KVSTORE_HEALTH_SLOW_COMMAND_MAX_MS' },
   },
   sentinels: {
     doc: 'Redis Sentinel addresses ("host:port"). When set (store mode), Sentinel decides failover and Kvstore follows it. Environment: comma separated.',

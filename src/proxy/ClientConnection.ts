@@ -256,6 +256,10 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     return this.replies.reserve(id);
   }
 
+  commandName(seq: number): string | null {
+    return this.stageReplies?.commandName(seq) ?? null;
+  }
+
   get reserveNext(): number {
     return this.replies.nextSeq;
   }

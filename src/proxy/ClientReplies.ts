@@ -61,6 +61,11 @@ export class ClientReplies implements ReplySink {
 
   /** CLIENT REPLY: REPLY_ON, REPLY_OFF or REPLY_SKIP. */
   private mode = REPLY_ON;
+  /**
+   * After the client closed with requests in flight: their command ids, so that the health
+   * checks still see a long command the client left running (`commandName`).
+   */
+  private orphans: { head: number; tail: number; mask: number; ints: number[] } | null = null;
 
   constructor(private readonly host: RepliesHost) {}
 
@@ -142,9 +147,20 @@ export class ClientReplies implements ReplySink {
     (this.maps ??= new Map()).set(seq, map);
   }
 
+  /** The command id of request `tag` (in flight, or left in flight by a closed client); the health checks' question. */
+  commandName(tag: number): string | null {
+    const r = tag >= this.ring.head && tag < this.ring.tail ? this.ring : this.orphans;
+    if (r === null || tag < r.head || tag >= r.tail) return null;
+    let id = r.ints[tag & r.mask];
+    if (id < -1) id -= SILENT;
+    return id >= 0 ? (this.host.ctx.routes[id]?.name ?? null) : null;
+  }
+
   /** The connection closed: forget everything parked. */
   clear(): void {
-    this.ring.clear();
+    const ring = this.ring;
+    if (ring.head < ring.tail) this.orphans = { head: ring.head, tail: ring.tail, mask: ring.mask, ints: ring.ints };
+    ring.clear();
     this.maps = null;
   }
 

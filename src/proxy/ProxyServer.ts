@@ -8,6 +8,7 @@
  *                 → Router (slot → shard) → BackendConnection (batched writes, framed replies)
  *                 → SplitMerge / FanOut / ProxyCommands for the non-single-key classes
  */
+import { mergeActivity } from './BackendActivity';
 import { ClientDirectory } from './clients/ClientDirectory';
 import type { BackendHealthSummary } from '../supervisor/messages';
 import { EventEmitter } from 'node:events';
@@ -15,7 +16,7 @@ import type { KvstoreConfig } from '../config/types';
 import { createLogger, Logger } from '../log';
 import type { HotPath } from '../native/api';
 import { loadHotPath } from '../native';
-import type { WorkerStats } from '../supervisor/messages';
+import type { BackendActivity, WorkerMemoryStats, WorkerStats } from '../supervisor/messages';
 import type { TopologySnapshot } from '../topology/types';
 import { ClientConnection, OpenStream } from './ClientConnection';
 import type { Clock, TimerHandle } from './Clock';
@@ -330,6 +331,12 @@ export class ProxyServer extends EventEmitter {
     return this.ctx.binding.hot.nativeEnabled;
   }
 
+  /** What this worker has in flight on these backends (the primary's health checks ask). */
+  backendActivity(addresses: string[]): BackendActivity[] {
+    const ctx = this.ctx;
+    return mergeActivity([...ctx.router.allBackends().map((b) => b.activity()), ...ctx.dedicated.activity()], addresses, ctx.clock.now());
+  }
+
   stats(): WorkerStats {
     const ctx = this.ctx;
     const commands: WorkerStats['commands'] = {};
@@ -361,6 +368,8 @@ export class ProxyServer extends EventEmitter {
       totalErrors: ctx.counters.totalErrors,
       backends,
       observability: ctx.observe.stats(),
+      memory: workerMemory(),
+      pubsub: ctx.pubsub.stats(),
     };
   }
 
@@ -387,6 +396,11 @@ export class ProxyServer extends EventEmitter {
     this.ctx.observe.close();
     this.emit('close');
   }
+}
+
+function workerMemory(): WorkerMemoryStats {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
 /** Native buffered bytes of this worker for stats (absent without the addon's sockets). */
