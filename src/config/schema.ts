@@ -230,9 +230,15 @@ export const schema = {
     slowerThanUs: { doc: 'SLOWLOG records commands whose time from first byte read to reply written is at least this (µs); 0 = every command, -1 = off (Redis: slowlog-log-slower-than).', format: 'int-or-minus-one', default: 10000, env: 'KVSTORE_SLOWLOG_SLOWER_THAN_US' },
     maxLen: { doc: 'Entries SLOWLOG keeps per worker (Redis: slowlog-max-len).', format: 'non-negative-int', default: 128, env: 'KVSTORE_SLOWLOG_MAX_LEN' },
   },
+  latencyTracking: {
+    doc: 'Per-command latency histograms (INFO latencystats, kvstore_command_duration_seconds on /metrics, GET /latency, ctl stats); false = off, those are then empty (Redis: latency-tracking). Applied live on reload.',
+    format: Boolean,
+    default: true,
+    env: 'KVSTORE_LATENCY_TRACKING',
+  },
   hotKeys: {
     hitsPerSec: { doc: 'A key is hot at this many hits per second (estimated from samples, summed over workers in ctl hotkeys).', format: 'positive-int', default: 500, env: 'KVSTORE_HOT_KEYS_HITS_PER_SEC' },
-    sampleRate: { doc: 'Fraction of keyed commands whose keys are sampled for hot-key detection; 0 = off.', format: 'fraction', default: 0.01, env: 'KVSTORE_HOT_KEYS_SAMPLE_RATE' },
+    sampleRate: { doc: 'Fraction of key accesses sampled for hot-key detection (an MGET of 10 keys is 10 accesses); 0 = off.', format: 'fraction', default: 0.01, env: 'KVSTORE_HOT_KEYS_SAMPLE_RATE' },
   },
   bigKeys: {
     bytes: { doc: 'A request or reply of at least this many bytes is recorded as a big key (ctl bigkeys); 0 = off.', format: 'non-negative-int', default: 1024 * 1024, env: 'KVSTORE_BIG_KEYS_BYTES' },

@@ -105,6 +105,8 @@ export interface KvstoreConfig {
   /** Client TLS listener (fixed, issue #16). */
   tls: ClientTlsConfig;
   slowlog: { slowerThanUs: number; maxLen: number }; // fixed
+  /** Per-command latency histograms on (Redis: latency-tracking). */
+  latencyTracking: boolean;
   hotKeys: { hitsPerSec: number; sampleRate: number }; // fixed
   bigKeys: { bytes: number }; // fixed
   backend: {

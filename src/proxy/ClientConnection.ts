@@ -217,6 +217,15 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.reader.cmdStart = offset;
   }
 
+  get cmdEnd(): number {
+    const r = this.stageReader;
+    return r === null ? 0 : r.cmdEnd;
+  }
+
+  set cmdEnd(offset: number) {
+    this.reader.cmdEnd = offset;
+  }
+
   /** Read offset → request log offset (NaN: no request log). */
   get logDelta(): number {
     const r = this.stageReader;

@@ -34,8 +34,9 @@ export interface DispatchClient extends ClientSession, SessionClient {
   protocolError(reply: Buffer): void;
   /** CLIENT PAUSE covers the command just read: stop reading at it until the pause ends. */
   holdForPause(): void;
-  /** The command being dispatched: its offset in the read (SLOWLOG's request log). */
+  /** The command being dispatched: where it is in the read (SLOWLOG's request log). */
   cmdStart: number;
+  cmdEnd: number;
   /** Requests whose replies are not written yet. */
   readonly inFlight: number;
   /** Transaction / blocking / WAIT state (src/proxy/dedicated/); null when there is none. */

@@ -43,8 +43,9 @@ export class RequestReader {
   // same names read and write these (ClientReplies, the Dispatcher and observability use those).
   /** When the current read batch began (µs, src/observability): the start of its commands' latency. */
   readAt = 0;
-  /** The command being dispatched: its offset in the read, and read offset → request log offset. */
+  /** The command being dispatched: its bounds in the read, and read offset → request log offset. */
   cmdStart = 0;
+  cmdEnd = 0;
   logDelta = Number.NaN;
   /** The bytes of requests in flight, while SLOWLOG is on (null otherwise). */
   requestLog: RequestLog | null = null;
