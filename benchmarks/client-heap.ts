@@ -2,16 +2,21 @@
  * JS heap per idle client connection of one proxy worker (the JS half of issue 12's memory goal;
  * RSS with native buffers is the connections benchmark's job).
  *
- *   node dist/benchmarks/client-heap.js [--clients 10000] [--baseline /path/to/other/checkout]
+ *   node dist/benchmarks/client-heap.js [--clients 10000] [--baseline /path/to/other/checkout] [--breakdown]
  *
  * A child process (node --expose-gc) runs an in-process ProxyServer of a checkout (this one, and
  * the baseline's when given) over one redis-server; this process opens N idle TCP clients to it
  * (some after one PING, so reply state that stays after first use shows too). The child measures
  * after a full GC: heapUsed, external, arrayBuffers, RSS, and V8's used heap size, before the
- * clients and with them; the report is the difference per client. Loopback only, free ports,
+ * clients and with them; the report is the difference per client. --breakdown adds, per client:
+ * committed bytes by V8 space, RSS by kind of mapping (benchmarks/lib/memoryBreakdown.ts), and
+ * the heap-snapshot classes (count x size) with vs without the clients, from a second run (writing
+ * snapshots mallocs, which would show in the first run's RSS). Loopback only, free ports,
  * everything it starts is stopped.
  */
 import { fork, ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -19,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { startRedisServer, Server } from './lib/servers';
 import { installSignalCleanup, stopAll } from './lib/processes';
 import { REPO_ROOT } from './lib/kvstore';
+import { classDelta, heapClasses, residentByKind } from './lib/memoryBreakdown';
 
 interface Sample {
   heapUsed: number;
@@ -28,6 +34,10 @@ interface Sample {
   arrayBuffers: number;
   rss: number;
   v8Used: number;
+  /** V8 space → committed bytes (space_size). */
+  spaces: Record<string, number>;
+  /** RSS KiB by kind of mapping (benchmarks/lib/memoryBreakdown.ts). */
+  resident: Record<string, number>;
 }
 
 type ToChild = { kind: 'measure'; snapshot?: string } | { kind: 'stop' };
@@ -71,7 +81,9 @@ function measure(): Sample {
   if (!gc) throw new Error('run the child with --expose-gc');
   for (let i = 0; i < 4; i++) gc();
   const m = process.memoryUsage();
-  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, v8Used: v8.getHeapStatistics().used_heap_size };
+  const spaces: Record<string, number> = {};
+  for (const s of v8.getHeapSpaceStatistics()) spaces[s.space_name] = s.space_size;
+  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, v8Used: v8.getHeapStatistics().used_heap_size, spaces, resident: residentByKind('self') };
 }
 
 /* ---------- parent ---------- */
@@ -112,7 +124,23 @@ async function openClients(port: number, count: number, pingEvery: number): Prom
   return sockets;
 }
 
-async function run(label: string, repo: string, backend: Server, clients: number, pingEvery: number, settleMs: number, snapshot?: string): Promise<Record<string, number>> {
+interface RunResult {
+  /** (after - before) / clients of every number in Sample. */
+  per: Record<string, number>;
+  /** Per client, by V8 space and by kind of mapping. */
+  spaces: Record<string, number>;
+  resident: Record<string, number>;
+  /** With --breakdown: heap snapshot classes, after - before per client (from a run of its own). */
+  classes?: ReturnType<typeof classDelta>;
+}
+
+function perClient(before: Record<string, number>, after: Record<string, number>, clients: number, scale = 1): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) out[k] = (((after[k] ?? 0) - (before[k] ?? 0)) * scale) / clients;
+  return out;
+}
+
+async function run(label: string, repo: string, backend: Server, clients: number, pingEvery: number, settleMs: number, snapshot?: string, breakdownDir?: string): Promise<RunResult> {
   const p = fork(__filename, ['--child', repo, backend.address], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const ready = (await new Promise<FromChild>((resolve, reject) => {
@@ -122,14 +150,25 @@ async function run(label: string, repo: string, backend: Server, clients: number
     const warm = await openClients(ready.port, 200, pingEvery);
     for (const s of warm) s.destroy();
     await new Promise((r) => setTimeout(r, 300));
-    const before = ((await request(p, { kind: 'measure' }, 'sample')) as { sample: Sample }).sample;
+    const snapBefore = breakdownDir ? path.join(breakdownDir, `${label.replace(/\W+/g, '-')}-before.heapsnapshot`) : undefined;
+    const snapAfter = breakdownDir ? path.join(breakdownDir, `${label.replace(/\W+/g, '-')}-after.heapsnapshot`) : snapshot;
+    const before = ((await request(p, { kind: 'measure', snapshot: snapBefore }, 'sample')) as { sample: Sample }).sample;
     const sockets = await openClients(ready.port, clients, pingEvery);
     await new Promise((r) => setTimeout(r, settleMs));
-    const after = ((await request(p, { kind: 'measure', snapshot }, 'sample')) as { sample: Sample }).sample;
+    const after = ((await request(p, { kind: 'measure', snapshot: snapAfter }, 'sample')) as { sample: Sample }).sample;
     for (const s of sockets) s.destroy();
-    const per: Record<string, number> = {};
-    for (const k of Object.keys(before) as Array<keyof Sample>) per[k] = (after[k] - before[k]) / clients;
-    return per;
+    const numeric = (x: Sample) => ({ heapUsed: x.heapUsed, heapTotal: x.heapTotal, external: x.external, arrayBuffers: x.arrayBuffers, rss: x.rss, v8Used: x.v8Used });
+    const result: RunResult = {
+      per: perClient(numeric(before), numeric(after), clients),
+      spaces: perClient(before.spaces, after.spaces, clients),
+      resident: perClient(before.resident, after.resident, clients, 1024),
+    };
+    if (snapBefore && snapAfter) {
+      result.classes = classDelta(heapClasses(snapBefore), heapClasses(snapAfter), clients, clients * 4);
+      fs.rmSync(snapBefore);
+      fs.rmSync(snapAfter);
+    }
+    return result;
   } finally {
     p.send({ kind: 'stop' });
     await new Promise((r) => {
@@ -139,6 +178,19 @@ async function run(label: string, repo: string, backend: Server, clients: number
   }
 }
 
+/** The --breakdown tables of one checkout. */
+function breakdown(label: string, r: RunResult): string {
+  const out = [`### ${label}`, '', '| V8 space | committed B/client |', '| --- | ---: |'];
+  for (const [k, v] of Object.entries(r.spaces)) if (Math.abs(v) >= 1) out.push(`| ${k} | ${v.toFixed(0)} |`);
+  out.push('', '| mapping kind | resident B/client |', '| --- | ---: |');
+  for (const [k, v] of Object.entries(r.resident)) if (Math.abs(v) >= 1) out.push(`| ${k} | ${v.toFixed(0)} |`);
+  if (r.classes) {
+    out.push('', '| heap snapshot class | objects/client | B each | B/client |', '| --- | ---: | ---: | ---: |');
+    for (const c of r.classes.slice(0, 25)) out.push(`| ${c.name} | ${c.countPerClient.toFixed(2)} | ${c.bytesEach.toFixed(0)} | ${c.bytesPerClient.toFixed(1)} |`);
+  }
+  return out.join('\n');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -146,13 +198,14 @@ async function main(): Promise<void> {
       'ping-every': { type: 'string', default: '2' },
       baseline: { type: 'string' },
       'heap-snapshot': { type: 'string' },
+      breakdown: { type: 'boolean', default: false },
       // Idle means quiet for a while: the proxy's idle sweep (1 s) gives per-command state back.
       'settle-ms': { type: 'string', default: '2500' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: node dist/benchmarks/client-heap.js [--clients N] [--ping-every K (every K-th client sends one PING first)] [--baseline CHECKOUT] [--heap-snapshot FILE (this checkout, with the clients)] [--settle-ms MS (idle time before measuring; default 2500)]\n');
+    process.stdout.write('usage: node dist/benchmarks/client-heap.js [--clients N] [--ping-every K (every K-th client sends one PING first)] [--baseline CHECKOUT] [--heap-snapshot FILE (this checkout, with the clients)] [--breakdown (per client: V8 spaces, RSS by mapping kind, heap snapshot classes with vs without the clients)] [--settle-ms MS (idle time before measuring; default 2500)]\n');
     return;
   }
   const clients = Number(values.clients);
@@ -164,14 +217,23 @@ async function main(): Promise<void> {
     const systems: Array<[string, string]> = [['this checkout', REPO_ROOT]];
     if (values.baseline) systems.unshift(['baseline', path.resolve(values.baseline)]);
     const rows: string[] = [];
+    const details: string[] = [];
     rows.push(`| checkout | heapUsed B/client | V8 used B/client | heapTotal B/client | external B/client | arrayBuffers B/client | RSS B/client |`);
     rows.push('| --- | --- | --- | --- | --- | --- | --- |');
     for (const [label, repo] of systems) {
       const snapshot = repo === REPO_ROOT && values['heap-snapshot'] ? path.resolve(values['heap-snapshot']) : undefined;
-      const per = await run(label, repo, backend, clients, pingEvery, settleMs, snapshot);
+      const breakdownDir = values.breakdown ? fs.mkdtempSync(path.join(os.tmpdir(), 'client-heap-')) : undefined;
+      const r = await run(label, repo, backend, clients, pingEvery, settleMs, snapshot);
+      if (breakdownDir) {
+        // classes from a second run: writing snapshots mallocs, which would show in the first run's RSS
+        r.classes = (await run(label, repo, backend, clients, pingEvery, settleMs, undefined, breakdownDir)).classes;
+        fs.rmSync(breakdownDir, { recursive: true, force: true });
+      }
+      const per = r.per;
+      details.push(breakdown(`${label} (${repo})`, r));
       rows.push(`| ${label} (${repo}) | ${per.heapUsed.toFixed(0)} | ${per.v8Used.toFixed(0)} | ${per.heapTotal.toFixed(0)} | ${per.external.toFixed(0)} | ${per.arrayBuffers.toFixed(0)} | ${per.rss.toFixed(0)} |`);
     }
-    process.stdout.write(`${clients} idle clients (every ${pingEvery}. sent one PING first; measured after ${settleMs} ms idle), one in-process proxy, loopback\n\n${rows.join('\n')}\n`);
+    process.stdout.write(`${clients} idle clients (every ${pingEvery}. sent one PING first; measured after ${settleMs} ms idle), one in-process proxy, loopback\n\n${rows.join('\n')}\n\n${details.join('\n\n')}\n`);
   } finally {
     await stopAll();
   }

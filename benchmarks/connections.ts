@@ -5,7 +5,7 @@
  * checkout: each worker accepts on its own SO_REUSEPORT socket; the baseline: whatever it does,
  * e.g. node:cluster's round-robin handoff) and how fast they are accepted.
  *
- * Memory: each system is started alone, warmed up (200 connections used and closed), then N
+ * Memory: each system is started alone, warmed up (300 connections used and closed), then N
  * clients connect from helper processes (benchmarks/lib/idleClients.ts; several processes, as
  * one holds at most its fd limit of sockets, from source addresses 127.0.0.10.. so the ephemeral
  * ports of one address do not run out), each sends one PING and reads +PONG, and all stay idle.
@@ -28,13 +28,19 @@ import { kvstoreAvailable, kvstoreCli, REPO_ROOT, startKvstore } from './lib/kvs
 import { installSignalCleanup, lastStderr, startProcess, Started, stopAll } from './lib/processes';
 import { processTree } from './lib/procStat';
 import { Server, startRedisServer, startTwemproxy, twemproxyBinary } from './lib/servers';
+import { residentByKind } from './lib/memoryBreakdown';
 
 const log = (m: string) => process.stderr.write(`connections: ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Connections per helper process (its fd limit must be above it). */
 const PER_PROCESS = 5000;
-const WARMUP = 200;
+/**
+ * Connections used and closed before "RSS before": more than a Kvstore worker's TRIM_AFTER_CLIENTS
+ * (src/proxy/io/MemoryTrim.ts), so the state before the clients went through the same memory
+ * trim (and V8 collection) as the state with them.
+ */
+const WARMUP = 300;
 
 export interface MemoryRow {
   system: string;
@@ -52,6 +58,8 @@ export interface MemoryRow {
   projected100kBytesPerConnection: number;
   /** Kvstore only: native bytes of the worker's sockets, per connection (/stats nativeBuffers). */
   nativeBytesPerConnection?: number;
+  /** RSS growth per connection by kind of mapping (malloc heap, V8 heap pages, ...), with N vs before. */
+  residentByKindPerConnection: Record<string, number>;
   openSeconds: number;
 }
 
@@ -150,6 +158,7 @@ async function measureMemory(system: { id: string; label: string; server: Server
   await warm.close();
   await sleep(1500);
   const before = await settledRssKB(system.pid, idleMs);
+  const kindsBefore = residentByKind(system.pid);
   const nativeBefore = system.adminPort ? (await adminStats(system.adminPort)).nativeBuffers : undefined;
   // two steps: the slope between N/2 and N leaves out fixed costs (heap growth, the pool)
   const half = Math.floor(clients / 2);
@@ -160,6 +169,7 @@ async function measureMemory(system: { id: string; label: string; server: Server
   await sleep(2000);
   const afterBurst = await stableRssKB(system.pid);
   const after = await settledRssKB(system.pid, idleMs);
+  const kindsAfter = residentByKind(system.pid);
   const nativeAfter = system.adminPort ? (await adminStats(system.adminPort)).nativeBuffers : undefined;
   await first.close();
   await second.close();
@@ -178,6 +188,9 @@ async function measureMemory(system: { id: string; label: string; server: Server
     marginalBytesPerConnection: Math.round(marginal),
     projected100kBytesPerConnection: Math.round(((after - before) * 1024 + marginal * Math.max(0, 100_000 - c.opened)) / 100_000),
     openSeconds: Math.round(c.seconds * 10) / 10,
+    residentByKindPerConnection: Object.fromEntries(
+      [...new Set([...Object.keys(kindsBefore), ...Object.keys(kindsAfter)])].map((k) => [k, Math.round((((kindsAfter[k] ?? 0) - (kindsBefore[k] ?? 0)) * 1024) / Math.max(1, c.opened))]),
+    ),
   };
   if (nativeAfter) row.nativeBytesPerConnection = Math.round((native(nativeAfter) - native(nativeBefore)) / Math.max(1, c.opened));
   log(`${system.id}: ${c.opened} idle clients (${c.failed} failed): RSS ${before} → ${after} kB, ${row.bytesPerConnection} B/connection (2 s after connecting ${row.bytesPerConnectionAt2s} B, marginal ${row.marginalBytesPerConnection} B, projected at 100k ${row.projected100kBytesPerConnection} B)${row.nativeBytesPerConnection !== undefined ? `, native ${row.nativeBytesPerConnection} B/connection` : ''}`);
@@ -226,6 +239,16 @@ function markdown(memory: MemoryRow[], balance: BalanceRow[], meta: Record<strin
       '| system | clients | RSS before | RSS with clients | per connection | 2 s after | marginal | projected at 100k | native (Kvstore /stats) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...memory.map((r) => `| ${r.label} | ${r.clients}${r.failed ? ` (${r.failed} failed)` : ''} | ${(r.rssBeforeKB / 1024).toFixed(1)} MB | ${(r.rssAfterKB / 1024).toFixed(1)} MB | ${(r.bytesPerConnection / 1024).toFixed(2)} KB | ${(r.bytesPerConnectionAt2s / 1024).toFixed(2)} KB | ${(r.marginalBytesPerConnection / 1024).toFixed(2)} KB | ${(r.projected100kBytesPerConnection / 1024).toFixed(2)} KB | ${r.nativeBytesPerConnection !== undefined ? `${r.nativeBytesPerConnection} B` : '-'} |`),
+      '',
+    );
+    // kinds that moved for some system (not [vdso], [stack]...)
+    const kinds = [...new Set(memory.flatMap((r) => Object.keys(r.residentByKindPerConnection ?? {})))].filter((k) => memory.some((r) => (r.residentByKindPerConnection?.[k] ?? 0) !== 0)).sort();
+    lines.push(
+      'Where the growth is (RSS with N minus before, per connection, by kind of mapping in /proc/PID/smaps, read right after each settled RSS; see benchmarks/lib/memoryBreakdown.ts — for a Node worker, `[heap]` is malloc: the native per-stream state; 256 KiB anonymous mappings are V8 heap pages):',
+      '',
+      `| system | ${kinds.join(' | ')} |`,
+      `| --- | ${kinds.map(() => '---:').join(' | ')} |`,
+      ...memory.map((r) => `| ${r.label} | ${kinds.map((k) => `${r.residentByKindPerConnection?.[k] ?? 0} B`).join(' | ')} |`),
       '',
     );
   }

@@ -1,10 +1,11 @@
 /**
  * `node dist/benchmarks/profile-summary.js DIR|FILE... [--top N]`: self time per function and per
- * file of the .cpuprofile files written by `npm run bench -- --profile DIR`.
+ * file of the .cpuprofile files written by `npm run bench -- --profile DIR`, and the share of
+ * the optional per-request work (histograms, hot keys, SLOWLOG, big keys, ACL).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CpuProfile, summarizeProfile } from './lib/cpuProfile';
+import { CpuProfile, featureShares, summarizeProfile } from './lib/cpuProfile';
 
 function main(argv: string[]): void {
   let top = 25;
@@ -27,6 +28,8 @@ function main(argv: string[]): void {
     for (const f of summary.files.slice(0, 12)) console.log(`${(f.share * 100).toFixed(1).padStart(6)}%  ${f.name}`);
     console.log('\nself time by function:');
     for (const f of summary.functions.slice(0, top)) console.log(`${(f.share * 100).toFixed(1).padStart(6)}%  ${f.name}`);
+    console.log('\noptional per-request work (self time of its functions):');
+    for (const g of featureShares(summary)) console.log(`${(g.share * 100).toFixed(2).padStart(6)}%  ${g.group} (${(g.micros / 1000).toFixed(1)} ms)`);
   }
 }
 

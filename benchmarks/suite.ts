@@ -47,6 +47,11 @@ async function waitForWorkers(rootPid: number, workers: number, timeoutMs: numbe
   }
 }
 
+/** A --kvstore-config / --baseline-config file's YAML, on a line of its own after the generated config. */
+function extraYaml(file: string | null): string | undefined {
+  return file ? `\n${fs.readFileSync(file, 'utf8')}\n` : undefined;
+}
+
 async function startSystems(options: SuiteOptions, shards: Server[], notes: string[]): Promise<RunningSystem[]> {
   const wanted = options.systems ?? ALL_SYSTEMS;
   for (const id of wanted) if (!ALL_SYSTEMS.includes(id)) throw new Error(`unknown system ${id}; known: ${ALL_SYSTEMS.join(', ')}`);
@@ -78,10 +83,11 @@ async function startSystems(options: SuiteOptions, shards: Server[], notes: stri
       const expected = workers === 'auto' ? os.availableParallelism() : 1;
       const nodeArgs = [...options.kvstoreNodeArgs, ...(options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.profileDir, id)] : [])];
       try {
-        const server = await startKvstore(id, workers, shards, nodeArgs, cli);
+        const server = await startKvstore(id, workers, shards, nodeArgs, cli, { extraYaml: extraYaml(options.kvstoreConfig) });
         const forked = await waitForWorkers(server.process.pid, expected, 15_000);
         if (forked < expected) notes.push(`${id}: expected ${expected} worker processes, found ${forked}.`);
-        running.push({ id, label: workers === 'auto' ? `Kvstore auto (${expected} workers)` : 'Kvstore 1 worker', server });
+        const config = options.kvstoreConfig ? ` (+ ${path.basename(options.kvstoreConfig)})` : '';
+        running.push({ id, label: (workers === 'auto' ? `Kvstore auto (${expected} workers)` : 'Kvstore 1 worker') + config, server });
       } catch (err) {
         notes.push(`${id} skipped: ${(err as Error).message}`);
       }
@@ -93,9 +99,10 @@ async function startSystems(options: SuiteOptions, shards: Server[], notes: stri
       notes.push(`baseline skipped: ${baselineCli} does not exist.`);
     } else {
       try {
-        const server = await startKvstore('baseline', 1, shards, options.kvstoreNodeArgs, baselineCli);
+        const server = await startKvstore('baseline', 1, shards, options.kvstoreNodeArgs, baselineCli, { extraYaml: extraYaml(options.baselineConfig) });
         await waitForWorkers(server.process.pid, 1, 15_000);
-        running.push({ id: 'baseline', label: `Kvstore baseline 1 worker (${path.basename(path.resolve(options.baseline))})`, server });
+        const config = options.baselineConfig ? ` + ${path.basename(options.baselineConfig)}` : '';
+        running.push({ id: 'baseline', label: `Kvstore baseline 1 worker (${path.basename(path.resolve(options.baseline))}${config})`, server });
       } catch (err) {
         notes.push(`baseline skipped: ${(err as Error).message}`);
       }

@@ -89,6 +89,8 @@ class IoLoop {
   void closeListener(int32_t id);
 
   IoTotals totals() const;
+  // Free spare output buffers beyond `keep` (before a malloc trim; see ioTrimMemory).
+  void shrinkPool(size_t keep) { pool_.shrink(keep); }
 
   // Env teardown: close every handle without reporting anything (the memory libuv still points
   // into is freed by the close callbacks).

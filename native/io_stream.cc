@@ -25,6 +25,11 @@
 
 #include <string>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#include <v8.h>
+
 #include "io_loop.h"
 
 namespace kvstore {
@@ -310,6 +315,38 @@ Napi::Value IoTotals(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// ioTrimMemory(collectJs): give free memory back to the kernel; true when glibc released some.
+// Why: an accept burst interleaves long-lived per-stream state with short-lived allocations
+// (output buffers beyond the pool, Buffer backing stores of the first commands); once those are
+// freed, the holes between the streams stay resident, because free() only returns the top of the
+// heap. glibc's malloc_trim also madvises whole free pages inside the heap. The spare output
+// buffers beyond a few go first (a busy turn takes new ones from malloc and refills the pool).
+//
+// collectJs: also tell V8 there is (moderate) memory pressure. An idle worker allocates nothing,
+// so V8 runs no GC on its own: the per-command state the idle sweep dropped (and the Buffer
+// backing stores it holds in malloc) and the young generation the burst grew stay as they are.
+// Moderate pressure starts incremental marking with a reduce-memory finish (compaction, the young
+// generation shrunk) on the event loop's tasks, not one long pause. This is V8's own API (v8.h),
+// not N-API: the addon is built per Node version by node-gyp, so the ABI matches.
+//
+// Cost: one walk over malloc's free lists (≈0.1 ms when little is free); the worker calls it after
+// many clients went quiet or closed (src/proxy/io/MemoryTrim.ts), not per connection.
+constexpr size_t kSparesKeptOnTrim = 16;
+
+Napi::Value IoTrimMemory(const Napi::CallbackInfo& info) {
+  IoLoop* loop = loopOf(info);
+  if (loop != nullptr) loop->shrinkPool(kSparesKeptOnTrim);
+  if (info.Length() > 0 && info[0].ToBoolean().Value()) {
+    v8::Isolate* isolate = v8::Isolate::GetCurrent();
+    if (isolate != nullptr) isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kModerate);
+  }
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 }  // namespace
 
 void InitIo(Napi::Env env, Napi::Object exports) {
@@ -328,6 +365,7 @@ void InitIo(Napi::Env env, Napi::Object exports) {
   exports.Set("ioPeer", Napi::Function::New(env, IoPeer));
   exports.Set("ioBuffered", Napi::Function::New(env, IoBuffered));
   exports.Set("ioTotals", Napi::Function::New(env, IoTotals));
+  exports.Set("ioTrimMemory", Napi::Function::New(env, IoTrimMemory));
 }
 
 }  // namespace kvstore

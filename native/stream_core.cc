@@ -48,6 +48,15 @@ void BufferPool::give(char* p, size_t cap) {
   bytes_ += cap;
 }
 
+void BufferPool::shrink(size_t keep) {
+  while (free_.size() > keep) {
+    bytes_ -= free_.back().cap;
+    std::free(free_.back().p);
+    free_.pop_back();
+  }
+  if (free_.empty()) std::vector<Spare>().swap(free_);
+}
+
 OutputQueue::~OutputQueue() {
   // reset() gave the buffers back; anything left here would leak: free it rather than lose it.
   std::free(pending_);

@@ -38,6 +38,8 @@ class BufferPool {
   char* take(size_t n, size_t* cap);
   // Give back a buffer from take() (or grow()); null is ignored.
   void give(char* p, size_t cap);
+  // Free spare buffers beyond `keep` (the worker's memory trim, after many clients went quiet).
+  void shrink(size_t keep);
 
   // Bytes held by spare buffers, and how many.
   size_t bytes() const { return bytes_; }

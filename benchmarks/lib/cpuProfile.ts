@@ -67,3 +67,23 @@ export function summarizeProfile(profile: CpuProfile): { totalMicros: number; id
     [...m.entries()].map(([name, micros]) => ({ name, micros, share: busy ? micros / busy : 0 })).sort((a, b) => b.micros - a.micros);
   return { totalMicros: busy, idleMicros: idle, functions: sorted(functions), files: sorted(files) };
 }
+
+/**
+ * What the optional per-request work costs (issue 16: histograms ~1% at most, hot-key sampling
+ * off the hot path): self time of its functions as a share of the busy time. The data path's
+ * own lines that call them (a compare, a countdown) are not counted: they are inlined into it.
+ */
+export const FEATURE_GROUPS: Record<string, RegExp> = {
+  'latency histograms': /^(record|bucketOf|turnMicros|snapshot|bucketHigh|countAtOrBelow) .*(LatencyHistograms|FlushScheduler)\.js/,
+  'hot-key sampling': /(HotKeys\.js|^sampleHotKey )/,
+  SLOWLOG: /(SlowLog\.js|RequestLog\.js|requestArgs\.js|WorkerObservability\.js|^beforeRead )/,
+  'big keys': /BigKeys\.js|^big(Request|Reply) /,
+  'ACL and rate limits': /(src\/security\/|TokenBucket\.js)/,
+};
+
+export function featureShares(summary: { functions: SelfTime[] }): { group: string; share: number; micros: number }[] {
+  return Object.entries(FEATURE_GROUPS).map(([group, re]) => {
+    const hits = summary.functions.filter((f) => re.test(f.name));
+    return { group, share: hits.reduce((a, f) => a + f.share, 0), micros: hits.reduce((a, f) => a + f.micros, 0) };
+  });
+}

@@ -18,6 +18,9 @@ export interface SuiteOptions {
   baseline: string | null;
   /** another checkout (or bin/kvstore.js) to run as Kvstore instead of this one */
   kvstore: string | null;
+  /** YAML files appended to the generated config of Kvstore / the baseline (e.g. a feature off) */
+  kvstoreConfig: string | null;
+  baselineConfig: string | null;
   /** overall bound on the measuring phase, seconds */
   maxSeconds: number;
   /** run the one-huge-MSET case (lib/bigMset.ts) instead of the redis-benchmark cells */
@@ -40,6 +43,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --profile DIR         run Kvstore under node --cpu-prof, profiles written to DIR/<system>/
   --kvstore PATH        run another checkout's Kvstore (its dir or its bin/kvstore.js)
   --baseline PATH       also measure another checkout's Kvstore (1 worker) as "baseline": before/after in one run
+  --kvstore-config F   YAML file appended to Kvstore's generated config (e.g. \`hotKeys: {sampleRate: 0}\`)
+  --baseline-config F  the same for the baseline: \`--baseline . --baseline-config off.yaml\` measures a
+                        setting on vs off in one run
   --kvstore-node-args A node arguments for Kvstore, e.g. "--perf-basic-prof" (workers inherit them)
   --max-seconds N       stop measuring after N seconds (default 1500)
   --big-mset            instead: one MSET of 500,000 keys (~30 MB) per run, direct Redis vs Kvstore
@@ -60,6 +66,8 @@ export function parseOptions(argv: string[]): SuiteOptions {
     outDir: null,
     profileDir: null,
     kvstore: null,
+    kvstoreConfig: null,
+    baselineConfig: null,
     kvstoreNodeArgs: [],
     baseline: null,
     maxSeconds: 1500,
@@ -98,6 +106,8 @@ export function parseOptions(argv: string[]): SuiteOptions {
       case '--profile': o.profileDir = value(); break;
       case '--kvstore': o.kvstore = value(); break;
       case '--baseline': o.baseline = value(); break;
+      case '--kvstore-config': o.kvstoreConfig = value(); break;
+      case '--baseline-config': o.baselineConfig = value(); break;
       case '--kvstore-node-args': o.kvstoreNodeArgs = value().split(/\s+/).filter(Boolean); break;
       case '--max-seconds': o.maxSeconds = positive(value()); break;
       case '--big-mset': o.bigMset = true; break;

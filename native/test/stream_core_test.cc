@@ -48,6 +48,14 @@ TEST(pool_reuses_and_bounds) {
   pool.give(b, cap);
   CHECK(pool.count() == 2);
   pool.give(nullptr, 0);
+  pool.shrink(1);  // the memory trim: spares beyond 1 freed
+  CHECK(pool.count() == 1 && pool.bytes() == BufferPool::kMinBuffer);
+  pool.shrink(0);
+  CHECK(pool.count() == 0 && pool.bytes() == 0);
+  char* again = pool.take(1, &c1);  // still usable after
+  CHECK(c1 == BufferPool::kMinBuffer);
+  pool.give(again, c1);
+  CHECK(pool.count() == 1);
 }
 
 TEST(client_output_holds_nothing_when_empty) {

@@ -230,9 +230,15 @@ export const schema = {
     slowerThanUs: { doc: 'SLOWLOG records commands whose time from first byte read to reply written is at least this (µs); 0 = every command, -1 = off (Redis: slowlog-log-slower-than).', format: 'int-or-minus-one', default: 10000, env: 'KVSTORE_SLOWLOG_SLOWER_THAN_US' },
     maxLen: { doc: 'Entries SLOWLOG keeps per worker (Redis: slowlog-max-len).', format: 'non-negative-int', default: 128, env: 'KVSTORE_SLOWLOG_MAX_LEN' },
   },
+  latencyTracking: {
+    doc: 'Per-command latency histograms (INFO latencystats, kvstore_command_duration_seconds on /metrics, GET /latency, ctl stats); false = off, those are then empty (Redis: latency-tracking). Applied live on reload.',
+    format: Boolean,
+    default: true,
+    env: 'KVSTORE_LATENCY_TRACKING',
+  },
   hotKeys: {
     hitsPerSec: { doc: 'A key is hot at this many hits per second (estimated from samples, summed over workers in ctl hotkeys).', format: 'positive-int', default: 500, env: 'KVSTORE_HOT_KEYS_HITS_PER_SEC' },
-    sampleRate: { doc: 'Fraction of keyed commands whose keys are sampled for hot-key detection; 0 = off.', format: 'fraction', default: 0.01, env: 'KVSTORE_HOT_KEYS_SAMPLE_RATE' },
+    sampleRate: { doc: 'Fraction of key accesses sampled for hot-key detection (an MGET of 10 keys is 10 accesses); 0 = off.', format: 'fraction', default: 0.01, env: 'KVSTORE_HOT_KEYS_SAMPLE_RATE' },
   },
   bigKeys: {
     bytes: { doc: 'A request or reply of at least this many bytes is recorded as a big key (ctl bigkeys); 0 = off.', format: 'non-negative-int', default: 1024 * 1024, env: 'KVSTORE_BIG_KEYS_BYTES' },
@@ -302,10 +308,11 @@ export const schema = {
   },
   health: {
     intervalMs: { doc: 'How often the primary PINGs every redis-server.', format: 'positive-int', default: 1000, env: 'KVSTORE_HEALTH_INTERVAL_MS' },
-    timeoutMs: { doc: 'A PING not answered within this time counts as a failure.', format: 'positive-int', default: 1000, env: 'KVSTORE_HEALTH_TIMEOUT_MS' },
+    timeoutMs: { doc: 'A PING not answered within this time counts as a failure. A server on which a client request has waited this long, with no reply to any worker since and no command in flight that may run long (a script, KEYS, ...), is hung and marked down at once.', format: 'positive-int', default: 1000, env: 'KVSTORE_HEALTH_TIMEOUT_MS' },
     downAfter: { doc: 'Consecutive failed checks before a redis-server is marked down.', format: 'positive-int', default: 3, env: 'KVSTORE_HEALTH_DOWN_AFTER' },
     upAfter: { doc: 'Consecutive good checks before a down redis-server is marked up again.', format: 'positive-int', default: 2, env: 'KVSTORE_HEALTH_UP_AFTER' },
     rejoinAfterMs: { doc: 'Cache mode: how long a recovered shard must stay healthy before it gets its slots back.', format: 'non-negative-int', default: 10000, env: 'KVSTORE_HEALTH_REJOIN_AFTER_MS' },
+    slowCommandMaxMs: { doc: 'How long a redis-server may stay silent while the proxy has a command in flight on it that may run long (KEYS, FLUSHALL, FLUSHDB, SORT) before it counts as hung. A script (EVAL, FCALL) is given the server\'s busy-reply-threshold plus health.timeoutMs: past it a running server answers -BUSY.', format: 'positive-int', default: 15000, env: 'KVSTORE_HEALTH_SLOW_COMMAND_MAX_MS' },
   },
   sentinels: {
     doc: 'Redis Sentinel addresses ("host:port"). When set (store mode), Sentinel decides failover and Kvstore follows it. Environment: comma separated.',

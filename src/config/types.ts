@@ -66,6 +66,12 @@ export interface HealthConfig {
   upAfter: number;
   /** Cache mode: how long a recovered shard must stay healthy before it gets its slots back. */
   rejoinAfterMs: number;
+  /**
+   * How long a server may stay silent while the workers have a command in flight on it that may
+   * run long (KEYS, FLUSHALL, SORT) before it counts as hung (scripts: the server's
+   * busy-reply-threshold plus timeoutMs). Absent: 15000.
+   */
+  slowCommandMaxMs?: number;
 }
 
 /** A fleet of proxies coordinated through etcd (fixed keys: issue #17). Off when endpoints is empty. */
@@ -99,6 +105,8 @@ export interface KvstoreConfig {
   /** Client TLS listener (fixed, issue #16). */
   tls: ClientTlsConfig;
   slowlog: { slowerThanUs: number; maxLen: number }; // fixed
+  /** Per-command latency histograms on (Redis: latency-tracking). */
+  latencyTracking: boolean;
   hotKeys: { hitsPerSec: number; sampleRate: number }; // fixed
   bigKeys: { bytes: number }; // fixed
   backend: {

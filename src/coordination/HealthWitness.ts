@@ -6,9 +6,17 @@
  * leader included) must list it, so one proxy cut off from one master cannot fail it over for
  * everyone. The answer is waited for up to one health interval (the others detect a killed
  * master as fast as the leader does); without it the leader's next pass asks again.
+ *
+ * A silent master is hung or busy, and only the proxy whose client sent the long command (a
+ * script, KEYS) knows it is busy: the others' workers have nothing explaining the silence and
+ * they vote it down. So each proxy also publishes the masters it sees silent *with* such a
+ * command in flight (`slow`), and one such entry vetoes the failover. Since that proxy may see
+ * the silence later than the others (its PINGs have their own phase), a vote that is not
+ * unanimous waits the whole health interval for a veto before it counts.
  */
 import type { KvstoreConfig } from '../config/types';
 import { HealthChecker } from '../failover/HealthChecker';
+import { workerExplainer } from '../failover/WorkerActivity';
 import type { Logger } from '../log';
 import type { TopologyStore } from '../topology/TopologyStore';
 import type { TopologySnapshot } from '../topology/types';
@@ -42,11 +50,12 @@ export class HealthWitness {
     private readonly log: Logger,
   ) {
     const b = config.backend;
-    this.checker = new HealthChecker({ health: config.health, backend: { username: b.username || undefined, password: b.password || undefined } });
+    this.checker = new HealthChecker({ health: config.health, backend: { username: b.username || undefined, password: b.password || undefined }, explain: workerExplainer });
   }
 
   start(): void {
     this.checker.on('change', () => void this.publish());
+    this.checker.on('slow', () => void this.publish());
     this.membership.on('registered', () => {
       this.published = null;
       void this.publish();
@@ -66,27 +75,35 @@ export class HealthWitness {
     return this.checker.report().filter((h) => h.state === 'down').map((h) => h.address);
   }
 
+  /** The masters this proxy sees silent with a long command of its clients in flight (busy, not hung). */
+  slow(): string[] {
+    return this.checker.report().filter((h) => h.state === 'up' && h.slow !== null).map((h) => h.address);
+  }
+
   private async publish(): Promise<void> {
-    const value = JSON.stringify({ down: this.down() });
+    const value = JSON.stringify({ down: this.down(), slow: this.slow() });
     if (value === this.published) return;
     if (await this.membership.putOwned(healthKey(this.id), value)) this.published = value;
   }
 
-  /** Proxies (live members) that list `address` as unreachable. */
-  async votes(address: string): Promise<{ votes: number; live: number }> {
+  /** Proxies (live members) that list `address` as unreachable, and those that see it busy (`slow`: a veto). */
+  async votes(address: string): Promise<{ votes: number; live: number; slow: string[] }> {
     const live = new Set(this.members.list().map((m) => m.id));
     const r = await this.etcd.client.getAll().prefix(this.prefix + HEALTH_PREFIX).strings();
     let votes = 0;
+    const slow: string[] = [];
     for (const [key, value] of Object.entries(r)) {
       const id = key.slice((this.prefix + HEALTH_PREFIX).length);
       if (!live.has(id)) continue;
       try {
-        if ((JSON.parse(value) as { down?: string[] }).down?.includes(address)) votes++;
+        const entry = JSON.parse(value) as { down?: string[]; slow?: string[] };
+        if (entry.down?.includes(address)) votes++;
+        if (entry.slow?.includes(address)) slow.push(id);
       } catch {
         /* unreadable entry: no vote */
       }
     }
-    return { votes, live: live.size };
+    return { votes, live: live.size, slow };
   }
 
   /** Enough live proxies see `address` down (waits up to one health interval for them). */
@@ -94,7 +111,7 @@ export class HealthWitness {
     const deadline = Date.now() + this.config.health.intervalMs;
     const share = this.config.coordination.failoverConfirmShare;
     for (;;) {
-      let seen = { votes: 0, live: 0 };
+      let seen: { votes: number; live: number; slow: string[] } = { votes: 0, live: 0, slow: [] };
       try {
         await this.publish(); // our own view first
         seen = await this.votes(address);
@@ -102,20 +119,29 @@ export class HealthWitness {
         this.log.warn({ err: (err as Error).message }, 'cannot read the proxies\' health from etcd; failover waits');
         return false;
       }
+      if (seen.slow.length > 0) {
+        this.logOnce(address, { master: address, busyAt: seen.slow }, `master ${address} is silent but busy with a long command from proxy ${seen.slow.join(', ')}: no failover`);
+        return false;
+      }
       const need = Math.max(1, Math.ceil(share * seen.live));
-      if (seen.votes >= need) {
+      // Unanimous, or enough votes and no veto within the interval (see the header).
+      if (seen.votes >= need && (seen.votes >= seen.live || Date.now() >= deadline)) {
         this.log.warn({ master: address, votes: seen.votes, proxies: seen.live }, `master ${address} unreachable from ${seen.votes} of ${seen.live} proxies: failing over`);
         return true;
       }
       if (Date.now() >= deadline) {
-        const last = this.lastLogged.get(address) ?? 0;
-        if (Date.now() - last > LOG_EVERY_MS) {
-          this.lastLogged.set(address, Date.now());
-          this.log.warn({ master: address, votes: seen.votes, need, proxies: seen.live }, `master ${address} unreachable from here but only ${seen.votes} of ${seen.live} proxies confirm (need ${need}): no failover`);
-        }
+        this.logOnce(address, { master: address, votes: seen.votes, need, proxies: seen.live }, `master ${address} unreachable from here but only ${seen.votes} of ${seen.live} proxies confirm (need ${need}): no failover`);
         return false;
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
+  }
+
+  /** Log a refusal for `address` at most every LOG_EVERY_MS. */
+  private logOnce(address: string, fields: Record<string, unknown>, msg: string): void {
+    const last = this.lastLogged.get(address) ?? 0;
+    if (Date.now() - last <= LOG_EVERY_MS) return;
+    this.lastLogged.set(address, Date.now());
+    this.log.warn(fields, msg);
   }
 }

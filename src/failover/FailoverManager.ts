@@ -15,6 +15,7 @@ import { BackendHealth, HealthChecker } from './HealthChecker';
 import { EventLog, FailoverEvent, TopologyPublisher } from './publisher';
 import { withClient } from './replication';
 import { SentinelWatcher } from './SentinelWatcher';
+import { workerExplainer } from './WorkerActivity';
 import { StoreFailover, SwitchoverResult } from './StoreFailover';
 
 export type FailoverEngine = 'cache-eject' | 'kvstore' | 'sentinel';
@@ -60,7 +61,7 @@ export class FailoverManager {
   ) {
     const backendTls = config.backend?.tls?.enabled ? (backendTlsOptions(config.backend.tls, '') ?? undefined) : undefined;
     const backend = config.backend ? { username: config.backend.username || undefined, password: config.backend.password || undefined, tls: backendTls } : undefined;
-    this.health = new HealthChecker({ health: config.health, backend });
+    this.health = new HealthChecker({ health: config.health, backend, explain: workerExplainer });
     if (config.mode === 'cache') {
       this.engine = 'cache-eject';
       this.cache = new CacheFailover(topology, this.health, { health: config.health, backend, hash: { hash: config.hash, murmurSeed: config.murmurSeed } }, this.events);

@@ -178,6 +178,11 @@ export class StoreFailover {
   /** Make every reachable listed replica replicate from the current master. */
   private async repointReplicas(shard: ShardInfo): Promise<void> {
     if (shard.replicas.length === 0) return;
+    // A master being judged (silent: hung or busy) would hold this pass, and with it a failover, for a timeout.
+    if (this.health.isSilent(shard.master)) {
+      this.repointSoon = true;
+      return;
+    }
     const master = await replicationInfo(shard.master, this.conn);
     // Never fight someone else's promotion (an operator, Sentinel): only repoint under a real master.
     if (master.role !== 'master') {

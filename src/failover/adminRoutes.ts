@@ -48,6 +48,8 @@ export function registerFailoverMetrics(registry: Registry, manager: FailoverMan
   gaugeFrom(registry, 'kvstore_backend_up', 'Health check state of each redis-server: 1 up, 0 down.', () => backends((b) => (b.state === 'up' ? 1 : 0)), perBackend);
   counterFrom(registry, 'kvstore_backend_health_checks_total', 'Health check PINGs sent to each redis-server.', () => backends((b) => b.checks), perBackend);
   counterFrom(registry, 'kvstore_backend_health_failures_total', 'Health check PINGs that failed (refused, timed out, bad reply).', () => backends((b) => b.failures), perBackend);
+  counterFrom(registry, 'kvstore_backend_health_slow_total', 'Silences of a redis-server explained by a command that may run long in flight on it (a script, KEYS, ...): slow, not down.', () => backends((b) => b.slowEpisodes), perBackend);
+  gaugeFrom(registry, 'kvstore_backend_slow', 'A redis-server silent right now with a command that may run long in flight on it: 1, else 0.', () => backends((b) => (b.slow ? 1 : 0)), perBackend);
   gaugeFrom(registry, 'kvstore_backend_ping_seconds', 'Round trip of the last successful health check PING.', () => backends((b) => b.latencyMs! / 1000, (b) => b.latencyMs !== null), perBackend);
   counterFrom(
     registry,

@@ -1,7 +1,9 @@
 /**
  * Runs failover in the primary (loaded by src/supervisor/plugins.ts): health checks on every
  * backend, and cache ejection / store promotion / Sentinel following, changing the topology
- * through `ctx.updateTopology` (persisted, then acknowledged by every worker).
+ * through `ctx.updateTopology` (persisted, then acknowledged by every worker). A second part runs
+ * on every proxy of a fleet, leader or not: it lets the health checkers ask this proxy's workers
+ * what a silent server is doing (WorkerActivity.ts).
  */
 import { registerPrimaryPlugin } from '../supervisor/plugins';
 import type { PrimaryContext } from '../supervisor/context';
@@ -9,6 +11,7 @@ import { runningFleet } from '../coordination/Fleet';
 import { registerFailoverRoutes } from './adminRoutes';
 import { FailoverManager } from './FailoverManager';
 import { ReplicaLagMonitor } from './ReplicaLag';
+import { setWorkerActivitySource } from './WorkerActivity';
 
 let manager: FailoverManager | undefined;
 let healthTimer: NodeJS.Timeout | undefined;
@@ -18,6 +21,16 @@ let lag: ReplicaLagMonitor | undefined;
 export function failoverManager(): FailoverManager | undefined {
   return manager;
 }
+
+registerPrimaryPlugin({
+  name: 'backend-activity',
+  start(ctx: PrimaryContext) {
+    setWorkerActivitySource((addresses, timeoutMs) => ctx.backendActivity(addresses, timeoutMs));
+  },
+  stop() {
+    setWorkerActivitySource(null);
+  },
+});
 
 registerPrimaryPlugin({
   leaderOnly: true,

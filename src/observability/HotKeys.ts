@@ -1,11 +1,15 @@
 /**
- * Hot-key detection by sampling: one command in `1/sampleRate` (on average; the gap is
- * randomized so a periodic workload cannot alias with it) hands its keys to a space-saving
- * sketch (Metwally et al.: at most `capacity` counters; a new key takes over the smallest
- * counter and inherits its count, so any key with more than total/capacity samples is kept).
- * Once a second the window's counts become rates (samples / sampleRate / seconds), blended
- * into an exponentially decaying rate per key; keys at or above `hitsPerSec` are hot.
- * The per-command cost when not sampling is one decrement and compare (`shouldSample`).
+ * Hot-key detection by sampling: one key access in `1/sampleRate` (on average; the gap is
+ * randomized so a periodic workload cannot alias with it) hands its key to a space-saving
+ * sketch (Metwally et al.: at most `capacity` counters; a new key takes over a smallest
+ * counter and inherits its count as its possible error, so any key with more than
+ * total/capacity samples is kept). The smallest counter is looked for among 8 neighbours at a
+ * cursor that sweeps the counters (O(1) per sample; a hot key's large count keeps it unless
+ * all 8 are larger). Once a second the window's guaranteed counts (count minus
+ * inherited error: with many keys of similar rates, the inherited part is most of every count)
+ * become rates (samples / sampleRate / seconds), blended into an exponentially decaying rate
+ * per key; keys at or above `hitsPerSec` are hot.
+ * The per-command cost when not sampling is one subtraction and compare (`sampleAt`).
  */
 export interface HotKey {
   key: string;
@@ -17,9 +21,40 @@ export interface HotKey {
 
 const DECAY = 0.5; // weight of the previous rate at each 1 s window
 
+/** Counters compared per takeover. */
+const LOOK = 8;
+/** Bytes of a sampled key kept for its name (longer keys are reported cut; told apart by hash). */
+const KEY_BYTES = 1024;
+
+/**
+ * FNV-1a of buf[start, end), 30 bits (a small integer in V8: no allocation as a Map key). Two
+ * keys with the same hash share a counter: with 256 counters live, rare enough for an estimate.
+ */
+function keyHash(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let p = start; p < end; p++) h = Math.imul(h ^ buf[p], 0x01000193);
+  return h & 0x3fffffff;
+}
+
 export class HotKeys {
   private countdown: number;
-  private readonly counts = new Map<string, number>();
+  /**
+   * The sketch allocates nothing per sample: key hash → counter index, and per counter its
+   * key's bytes (a slab), hash, count and inherited error; key names are made once a second,
+   * in `tick`. (A string per sampled key, held by the sketch until another key took its
+   * counter, lived long enough under load to be promoted and collected by the major GC.)
+   */
+  private readonly byHash = new Map<number, number>();
+  private keyBytes: Buffer | null = null;
+  private readonly keyLengths: Int32Array;
+  private readonly hashes: Int32Array;
+  private readonly counts: Float64Array;
+  /** The count a counter's key inherited when it took the counter over. */
+  private readonly errors: Float64Array;
+  /** Counters in use. */
+  private used = 0;
+  /** Where the next takeover looks (sweeps the counters). */
+  private cursor = 0;
   private readonly rates = new Map<string, number>();
   private readonly hot = new Map<string, HotKey>();
   private windowStart: number;
@@ -34,6 +69,10 @@ export class HotKeys {
   ) {
     this.countdown = this.gap();
     this.windowStart = now;
+    this.keyLengths = new Int32Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    this.counts = new Float64Array(capacity);
+    this.errors = new Float64Array(capacity);
   }
 
   /** Average gap 1/sampleRate, uniformly spread over [1, 2/sampleRate - 1]. */
@@ -43,41 +82,70 @@ export class HotKeys {
     return 1 + Math.floor(this.random() * (2 / this.sampleRate - 1));
   }
 
-  /** Per keyed command: true for the sampled ones (then call `sample` with its keys). */
-  shouldSample(): boolean {
-    if (--this.countdown > 0) return false;
+  /**
+   * Per keyed command with `keys` keys: the index of its key to sample, or -1 (most commands).
+   * The countdown runs over keys, not commands, so an MGET of 10 keys hands over one key about
+   * as often as ten GETs do, and a sampled command costs one key's string and map update, not
+   * ten; the rate estimate (samples / sampleRate) is per key access either way.
+   */
+  sampleAt(keys: number): number {
+    const left = this.countdown - keys;
+    if (left > 0) {
+      this.countdown = left;
+      return -1;
+    }
+    const index = this.countdown - 1;
     this.countdown = this.gap();
-    return true;
+    return index;
   }
 
+  /** One key access: sampled or not. */
+  shouldSample(): boolean {
+    return this.sampleAt(1) >= 0;
+  }
+
+  /** A sampled key, by name (tests, callers without the bytes at hand). */
   sample(key: string): void {
-    const counts = this.counts;
-    const c = counts.get(key);
-    if (c !== undefined) {
-      // Moved to the end: the Map's front then holds the keys seen least recently.
-      counts.delete(key);
-      counts.set(key, c + 1);
+    const bytes = Buffer.from(key, 'latin1');
+    this.sampleBytes(bytes, 0, bytes.length);
+  }
+
+  /** A sampled key: buf[start, end) (a view into the read; copied only when it takes a counter). */
+  sampleBytes(buf: Uint8Array, start: number, end: number): void {
+    const hash = keyHash(buf, start, end);
+    const at = this.byHash.get(hash);
+    if (at !== undefined) {
+      this.counts[at]++;
       return;
     }
-    if (counts.size < this.capacity) {
-      counts.set(key, 1);
-      return;
+    const n = this.used;
+    let slot: number;
+    if (n < this.capacity) {
+      slot = this.used++;
+      this.errors[slot] = 0;
+      this.counts[slot] = 1;
+    } else {
+      // Space-saving: take over the smallest of LOOK counters at the cursor.
+      const counts = this.counts;
+      slot = this.cursor;
+      for (let i = 1, j = (this.cursor + 1) % n; i < LOOK && counts[slot] > 1; i++, j = (j + 1) % n) if (counts[j] < counts[slot]) slot = j;
+      this.cursor = (this.cursor + LOOK) % n;
+      this.byHash.delete(this.hashes[slot]);
+      this.errors[slot] = counts[slot];
+      counts[slot]++;
     }
-    // Space-saving takes over the smallest counter. Finding the exact minimum costs a scan of
-    // every counter per new key; the smallest of the 8 least recently seen counters (where
-    // one-off keys collect; a hot key is always near the end) keeps a sample O(1).
-    let minKey = '';
-    let min = Infinity;
-    let looked = 0;
-    for (const [k, v] of counts) {
-      if (v < min) {
-        min = v;
-        minKey = k;
-      }
-      if (++looked === 8 || min === 1) break;
-    }
-    counts.delete(minKey);
-    counts.set(key, min + 1);
+    this.byHash.set(hash, slot);
+    this.hashes[slot] = hash;
+    const length = Math.min(end - start, KEY_BYTES);
+    this.keyLengths[slot] = length;
+    const keys = (this.keyBytes ??= Buffer.allocUnsafeSlow(this.capacity * KEY_BYTES));
+    const to = slot * KEY_BYTES;
+    for (let i = 0; i < length; i++) keys[to + i] = buf[start + i];
+  }
+
+  private keyName(slot: number): string {
+    const from = slot * KEY_BYTES;
+    return this.keyBytes!.toString('latin1', from, from + this.keyLengths[slot]);
   }
 
   /** Close the window if a second has passed (called from a timer, not per command). */
@@ -88,8 +156,15 @@ export class HotKeys {
     const scale = 1 / this.sampleRate / seconds;
     const next = new Map<string, number>();
     for (const [k, r] of this.rates) next.set(k, r * DECAY);
-    for (const [k, c] of this.counts) next.set(k, (next.get(k) ?? 0) + c * scale * (1 - DECAY));
-    this.counts.clear();
+    for (let i = 0; i < this.used; i++) {
+      const guaranteed = this.counts[i] - this.errors[i];
+      if (guaranteed <= 0) continue;
+      const k = this.keyName(i);
+      next.set(k, (next.get(k) ?? 0) + guaranteed * scale * (1 - DECAY));
+    }
+    this.byHash.clear();
+    this.used = 0;
+    this.cursor = 0;
     this.rates.clear();
     // Keep the largest rates only (bounded memory); forget what decayed below 1 hit/s.
     const kept = [...next].filter(([, r]) => r >= 1).sort((a, b) => b[1] - a[1]).slice(0, this.capacity);

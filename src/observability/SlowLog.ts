@@ -8,6 +8,8 @@
  * entries reach the asking worker through the primary: ObservabilityQuery.ts) and the admin API.
  */
 import { arrayReply, bulkReply, integerReply } from '../proxy/Resp';
+import { decodeInlineArgs, parseRequestArgs } from './requestArgs';
+import { LogPin, LONG_REQUEST, refLength, refOffset, RequestLog } from './RequestLog';
 
 export const SLOWLOG_MAX_ARGC = 32;
 export const SLOWLOG_MAX_STRING = 128;
@@ -47,7 +49,10 @@ export function slowlogArgs(argv: readonly Buffer[]): string[] {
 
 /** Index from which arguments are secrets: AUTH's, and HELLO's after AUTH (Redis redacts them). */
 function redactedFrom(argv: readonly Buffer[]): number {
-  const name = argv[0]?.toString('latin1').toLowerCase();
+  const first = argv[0];
+  // Only AUTH and HELLO redact: most entries skip making a string of their name.
+  if (first === undefined || (first.length !== 4 && first.length !== 5)) return Number.MAX_SAFE_INTEGER;
+  const name = first.toString('latin1').toLowerCase();
   if (name === 'auth') return 1;
   if (name === 'hello') {
     for (let i = 2; i < argv.length; i++) if (argv[i].toString('latin1').toLowerCase() === 'auth') return i + 1;
@@ -55,9 +60,87 @@ function redactedFrom(argv: readonly Buffer[]): number {
   return Number.MAX_SAFE_INTEGER;
 }
 
+/**
+ * Requests up to this many bytes are kept as bytes and decoded when the entry is read; longer
+ * ones are decoded when added (rare, and their arguments are cut to 128 bytes anyway).
+ */
+export const SLOWLOG_KEPT_BYTES = 4096;
+
+/**
+ * One place in the ring, reused by every entry that lands there: under overload most commands
+ * are slow (their time includes queueing) while only the newest maxLen are ever read, so adding
+ * an entry is a few field writes and allocates nothing. Its request stays in the client's
+ * RequestLog (a pin) until the log is about to overwrite it; only then, and only if the entry
+ * is still here, is it copied into the slot's own buffer. Arguments are decoded when read.
+ * (A new object and a request copy per entry, each living for maxLen entries, were promoted
+ * out of V8's young generation and kept its major GC busy.)
+ */
+class SlowSlot implements LogPin {
+  id = 0;
+  /** Unix time, seconds, and ms (the order of entries across workers). */
+  time = 0;
+  timeMs = 0;
+  durationUs = 0;
+  /** The request is log.bytes[offset, offset + len) while `log` is set (generation `generation`)... */
+  log: RequestLog | null = null;
+  generation = 0;
+  offset = 0;
+  /** ...else bytes[0, len), when `args` is null. */
+  bytes: Buffer | null = null;
+  len = 0;
+  /** The command's name (`a|b` for a subcommand): logged alone when the bytes are not its request. */
+  command = '';
+  client = '';
+  name = '';
+  /** The arguments as logged: decoded on first read, or at once when the bytes were not kept. */
+  args: string[] | null = null;
+
+  /** Refer to log.bytes[offset, offset + length) (copied at once when the log cannot keep it). */
+  refer(log: RequestLog, offset: number, length: number): void {
+    const pinned = this.log === log && this.generation === log.generation; // (already on its pin list)
+    this.log = log;
+    this.generation = log.generation;
+    this.offset = offset;
+    this.len = length;
+    if (!pinned && !log.pin(this)) this.copyOut();
+  }
+
+  detach(log: RequestLog, generation: number): void {
+    if (this.log === log && this.generation === generation) this.copyOut();
+  }
+
+  /** Copy the request out of the log into the slot's own buffer. */
+  private copyOut(): void {
+    const length = this.len;
+    let bytes = this.bytes;
+    if (bytes === null || bytes.length < length) {
+      // Its own memory (not a slice of Node's shared pool, which it would keep alive).
+      bytes = this.bytes = Buffer.allocUnsafeSlow(Math.max(256, 2 ** Math.ceil(Math.log2(length))));
+    }
+    this.log!.bytes!.copy(bytes, 0, this.offset, this.offset + length);
+    this.log = null;
+  }
+
+  entry(): SlowlogEntry {
+    const args = (this.args ??= this.decode());
+    return { id: this.id, time: this.time, timeMs: this.timeMs, durationUs: this.durationUs, args, client: this.client, name: this.name };
+  }
+
+  private decode(): string[] {
+    const req = this.log !== null ? this.log.bytes!.subarray(this.offset, this.offset + this.len) : this.bytes!.subarray(0, this.len);
+    return slowlogArgs(commandArgs(req[0] === 0x2a ? parseRequestArgs(req, 0) : decodeInlineArgs(req, 0), this.command));
+  }
+}
+
+/** The request's arguments, or the command's name alone when they are not its request (a re-encoded command: inline with quotes, key rewrite). */
+function commandArgs(argv: Buffer[] | null, command: string): Buffer[] {
+  if (argv !== null && argv.length > 0 && argv[0].toString('latin1').toLowerCase() === command.split('|')[0]) return argv;
+  return [Buffer.from(command.replace('|', ' '))];
+}
+
 export class SlowLog {
   /** A ring: `ring[(start + i) % ring.length]` is the i-th oldest of `count` entries (O(1) add). */
-  private ring: (SlowlogEntry | undefined)[] = [];
+  private ring: SlowSlot[] = [];
   private start = 0;
   private count = 0;
   private nextId = 0;
@@ -69,25 +152,59 @@ export class SlowLog {
     private readonly idOffset = 0,
   ) {}
 
+  /** An entry with its arguments given (`argv` is read at once). */
   add(durationUs: number, argv: readonly Buffer[], client: string, name: string, nowMs = Date.now()): void {
     if (this.maxLen <= 0) return;
-    const entry: SlowlogEntry = {
-      id: this.nextId++ * this.idStride + this.idOffset,
-      time: Math.floor(nowMs / 1000),
-      timeMs: nowMs,
-      durationUs: Math.round(durationUs),
-      args: slowlogArgs(argv),
-      client,
-      name,
-    };
+    const slot = this.claim(durationUs, client, name, nowMs);
+    slot.log = null;
+    slot.args = slowlogArgs(argv);
+  }
+
+  /**
+   * An entry for the request of `ref` in a client's request log (RESP or inline), decoded when
+   * read; `log` null or not holding it: the command's name alone. `command`: the command's name,
+   * also logged alone when the bytes turn out not to be its request.
+   */
+  addRequest(durationUs: number, log: RequestLog | null, ref: number, command: string, client: string, name: string, nowMs = Date.now()): void {
+    if (this.maxLen <= 0) return;
+    const slot = this.claim(durationUs, client, name, nowMs);
+    slot.command = command;
+    if (log === null || !log.holds(ref)) {
+      slot.log = null;
+      slot.args = slowlogArgs(commandArgs(null, command));
+      return;
+    }
+    const length = refLength(ref);
+    if (length === LONG_REQUEST || length > SLOWLOG_KEPT_BYTES) {
+      slot.log = null;
+      const buf = log.bytes!.subarray(0, log.length);
+      const at = refOffset(ref);
+      slot.args = slowlogArgs(commandArgs(buf[at] === 0x2a ? parseRequestArgs(buf, at) : decodeInlineArgs(buf, at), command));
+      return;
+    }
+    slot.refer(log, refOffset(ref), length);
+  }
+
+  /** The slot of a new entry (the oldest one's when full), its fields but the request's set. */
+  private claim(durationUs: number, client: string, name: string, nowMs: number): SlowSlot {
     if (this.ring.length !== this.maxLen) this.resize();
+    let at: number;
     if (this.count < this.maxLen) {
-      this.ring[(this.start + this.count) % this.maxLen] = entry;
+      at = (this.start + this.count) % this.maxLen;
       this.count++;
     } else {
-      this.ring[this.start] = entry; // overwrite the oldest
+      at = this.start; // overwrite the oldest
       this.start = (this.start + 1) % this.maxLen;
     }
+    const slot = (this.ring[at] ??= new SlowSlot());
+    slot.id = this.nextId++ * this.idStride + this.idOffset;
+    slot.time = Math.floor(nowMs / 1000);
+    slot.timeMs = nowMs;
+    slot.durationUs = Math.round(durationUs);
+    slot.client = client;
+    slot.name = name;
+    slot.args = null;
+    return slot;
   }
 
   get length(): number {
@@ -98,11 +215,12 @@ export class SlowLog {
   get(count = 10): SlowlogEntry[] {
     const n = count < 0 ? this.count : Math.min(count, this.count);
     const out: SlowlogEntry[] = [];
-    for (let i = 0; i < n; i++) out.push(this.ring[(this.start + this.count - 1 - i) % this.ring.length]!);
+    for (let i = 0; i < n; i++) out.push(this.ring[(this.start + this.count - 1 - i) % this.ring.length].entry());
     return out;
   }
 
   reset(): void {
+    for (const slot of this.ring) if (slot !== undefined) slot.log = null; // (their pins then do nothing)
     this.ring = [];
     this.start = 0;
     this.count = 0;
@@ -113,13 +231,15 @@ export class SlowLog {
     this.resize();
   }
 
-  /** Keep the newest entries that fit in a ring of maxLen. */
+  /** Keep the newest entries (their slots) that fit in a ring of maxLen. */
   private resize(): void {
-    const kept = this.get(-1).slice(0, Math.max(0, this.maxLen)).reverse();
-    this.ring = new Array(Math.max(0, this.maxLen));
-    kept.forEach((e, i) => (this.ring[i] = e));
+    const maxLen = Math.max(0, this.maxLen);
+    const kept = Math.min(this.count, maxLen);
+    const ring: SlowSlot[] = new Array(maxLen);
+    for (let i = 0; i < kept; i++) ring[i] = this.ring[(this.start + this.count - kept + i) % this.ring.length];
+    this.ring = ring;
     this.start = 0;
-    this.count = kept.length;
+    this.count = kept;
   }
 }
 

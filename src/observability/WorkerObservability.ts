@@ -4,15 +4,20 @@
  * reload). The data path touches it at three points, each a few loads and compares:
  * - per read: `readAt` (one clock read per batch) and, while SLOWLOG is on, the request log copy;
  * - per command: the hot-key countdown and the big-request compare (Dispatcher);
- * - per reply: one histogram increment, the slow and big compares (ClientReplies).
- * Everything else (sampling, slow entries, big keys, logging) happens only for the few commands
- * that are sampled, slow or big. Workers' data reaches the primary with their stats.
+ * - per reply: one histogram increment (unless latencyTracking is off), the slow and big
+ *   compares (ClientReplies).
+ * Everything else (sampling, slow entries, big keys, logging) happens only for the commands
+ * that are sampled, slow or big. A slow command costs a few field writes in a reused SLOWLOG
+ * slot; its request is copied only if the entry is still in the ring when the client's request
+ * log needs the room, and decoded only when the entry is read (under overload most commands can
+ * be slow). Workers' data reaches the primary with their stats.
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
 import { BigKey, BigKeys } from './BigKeys';
 import { HotKey, HotKeys } from './HotKeys';
 import { HistogramSnapshot, LatencyHistograms } from './LatencyHistograms';
+import type { RequestLog } from './RequestLog';
 import { SlowLog, SlowlogEntry } from './SlowLog';
 
 /** What a worker sends to the primary with its stats. */
@@ -32,6 +37,8 @@ export class WorkerObservability {
   slowerThanUs: number;
   /** bigKeys.bytes; 0 = off (compared as "never": Infinity). */
   bigBytes: number;
+  /** latencyTracking: replies are counted in the histograms. */
+  tracksLatency: boolean;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -51,6 +58,7 @@ export class WorkerObservability {
     );
     this.slowerThanUs = config.slowlog.slowerThanUs;
     this.bigBytes = config.bigKeys.bytes > 0 ? config.bigKeys.bytes : Infinity;
+    this.tracksLatency = config.latencyTracking;
     this.timer = setInterval(() => this.hotKeys.tick(), 1000).unref();
   }
 
@@ -60,15 +68,20 @@ export class WorkerObservability {
     this.hotKeys.reconfigure(config.hotKeys.sampleRate, config.hotKeys.hitsPerSec);
     this.bigKeys.bytes = config.bigKeys.bytes;
     this.bigBytes = config.bigKeys.bytes > 0 ? config.bigKeys.bytes : Infinity;
+    this.tracksLatency = config.latencyTracking;
   }
 
   get keepsRequests(): boolean {
     return this.slowerThanUs >= 0;
   }
 
-  /** A slow command's entry; `args` null when its bytes were not kept (named only). */
-  slow(durationUs: number, name: string, args: Buffer[] | null, client: string, clientName: string): void {
-    this.slowlog.add(durationUs, args ?? [Buffer.from(name.replace('|', ' '))], client, clientName);
+  /**
+   * A slow command: its request's bytes stay in the client's request log until the log needs
+   * the room (then copied, if the entry is still in the ring), decoded only if the entry is read;
+   * named only when the log did not keep them. No clock read: the time is the read batch's.
+   */
+  slow(durationUs: number, command: string, log: RequestLog | null, ref: number, client: string, clientName: string, nowMs: number): void {
+    this.slowlog.addRequest(durationUs, log, ref, command, client, clientName, nowMs);
   }
 
   stats(): ObservabilityStats {

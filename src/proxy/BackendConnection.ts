@@ -22,6 +22,7 @@ import { encodeCommand, splitAddress } from '../resp';
 import type { Clock, TimerHandle } from './Clock';
 import { DataPathIo, systemIo } from './DataPathIo';
 import { ByteStream, isSharedReadBuffer, StreamHandler } from './io';
+import { ConnectionActivity, SlowCandidate, slowCandidate } from './BackendActivity';
 
 export interface BackendOptions {
   shard: string;
@@ -77,6 +78,14 @@ export class BackendConnection implements Flushable, ReplySink {
   private waiters = new Set<CongestionWaiter>();
   private readonly host: string;
   private readonly port: number;
+
+  /** When a reply was last read (ms since the epoch; 0 = never): the health checks' proof of life. */
+  lastReplyAt = 0;
+  /**
+   * A command that may run long was in flight when this connection failed (e.g. timed out): it
+   * still runs on the server, which stays silent until it ends. Cleared by the next reply read.
+   */
+  private abandoned: SlowCandidate | null = null;
 
   errors = 0;
   lastError = '';
@@ -244,12 +253,44 @@ export class BackendConnection implements Flushable, ReplySink {
     if (age > this.options.requestMs) this.fail(`timed out after ${this.options.requestMs} ms`);
   }
 
+  /**
+   * On request (health checks, BackendActivity.ts): what is in flight on this connection. Walks
+   * the written, unanswered requests; nothing of this runs per command.
+   */
+  activity(): ConnectionActivity {
+    const ring = this.ring;
+    const written = this.unstamped - ring.head;
+    const slow = this.slowInFlight();
+    if (this.abandoned !== null) slow.push(this.abandoned);
+    return {
+      address: this.options.address,
+      inFlight: Math.max(0, written),
+      oldestAt: written > 0 ? ring.times![ring.head & ring.mask] : -1,
+      lastReplyAt: this.lastReplyAt,
+      slow,
+    };
+  }
+
+  /** Written, unanswered requests whose command may run long, oldest first. */
+  private slowInFlight(): SlowCandidate[] {
+    const ring = this.ring;
+    const out: SlowCandidate[] = [];
+    const end = Math.min(this.unstamped, ring.tail);
+    for (let s = ring.head; s < end; s++) {
+      const i = s & ring.mask;
+      const c = slowCandidate(ring.objs[i], ring.ints[i], ring.times![i]);
+      if (c !== null) out.push(c);
+    }
+    return out;
+  }
+
   /** Fail everything pending, drop the socket, back off and reconnect later. */
   private fail(reason: string): void {
     if (this.state === 'closed') return;
     this.errors++;
     this.lastError = reason;
     this.log.warn({ shard: this.shard, address: this.address, reason, pending: this.pending }, 'backend failed');
+    this.abandoned = this.slowInFlight()[0] ?? this.abandoned;
     this.dropSocket();
     // State first: sinks that react to the failure by sending again (SCAN, RANDOMKEY) fail fast.
     this.state = 'backoff';
@@ -340,6 +381,8 @@ export class BackendConnection implements Flushable, ReplySink {
       resumeAt = this.resumeAt;
       resumeOwed = this.resumeOwed;
     }
+    this.lastReplyAt = this.clock.now();
+    this.abandoned = null;
     // Views into the native read arena die with this call: sinks that keep replies get copies.
     const transient = isSharedReadBuffer(chunk);
     const hot = this.binding.hot;

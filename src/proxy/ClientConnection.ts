@@ -11,12 +11,16 @@
  * The stream and the clock are injected (real: an accepted socket and the system clock; unit
  * tests: test/helpers/fakeIo.ts).
  *
- * Memory: an idle client is this object and its stream. The three stages (reader, replies with
- * their reply ring, flow control) and the SLOWLOG request log (4 KiB and more) are made on the
- * first read and dropped again by the worker's
- * idle sweep (ProxyServer, once a second) when the client has nothing in flight and was not read
- * since the previous pass; the next read makes them anew. So a busy client allocates nothing per
- * command, and 100k idle ones hold no per-command state (every field here is 8 bytes per client).
+ * Memory (issue 12: ≤ 1 KB per idle client): an idle client is this object (16 fields, every one
+ * a reference or a small integer: no boxed number), its stream, and nothing else. The three
+ * stages (reader — which also keeps the stamps of the read being dispatched and SLOWLOG's request
+ * log —, replies with their reply ring, flow control) are made on the first read and dropped again
+ * by the worker's idle sweep (ProxyServer, once a second) when the client has nothing in flight
+ * and was not read since the previous pass; the next read makes them anew. State most clients
+ * never set (name, HELLO 3, READONLY, CLIENT NO-EVICT/NO-TOUCH, rate-limit buckets, transaction/blocking session, pub/sub,
+ * written shards ≥ 30) is one side object (clients/SessionExtras.ts) made on the first change;
+ * its accessors here read the defaults without it. Times are whole seconds, as Redis keeps them.
+ * So a busy client allocates nothing per command, and 100k idle ones hold no per-command state.
  */
 import { FENCED_SHARD } from '../topology/slots';
 import { ClientReplies } from './ClientReplies';
@@ -36,6 +40,7 @@ import { turnMicros } from './FlushScheduler';
 import type { DedicatedSession } from './dedicated/DedicatedSession';
 import type { SessionClient } from './dedicated/types';
 import type { ClientSubscriptions } from './pubsub/PubSubHub';
+import { SessionExtras, WROTE_BITS } from './clients/SessionExtras';
 
 /** Opens the client's stream with the connection as its event handler. */
 export type OpenStream = (handler: StreamHandler) => ByteStream;
@@ -53,29 +58,15 @@ const CLOSED = 2;
 export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo, StreamHandler, Flushable, SessionClient {
   flushScheduled = false;
   readonly id = allocateClientId();
-  /** When this client last sent something (CLIENT LIST idle; one clock read per read). */
-  lastActive: number;
-  readonly createdAt: number;
-  name = '';
-  proto: 2 | 3 = 2;
+  /** Whole seconds since the epoch of the last read (a small integer: no number box per client). */
+  private activeSec: number;
+  /** Whole seconds since the epoch at accept (CLIENT LIST age, as Redis: seconds). */
+  private readonly createdSec: number;
   /** Set with `user` by ctx.security (attach, AUTH, RESET, reload). */
   authed = false;
   user!: AclUser;
   /** GUARD_* bits: which per-command checks apply (0 = none, the common case). */
   guard = 0;
-  bucket: TokenBucket | null = null;
-  userBucket: TokenBucket | null = null;
-  /** When the current read batch began (µs, src/observability): the start of its commands' latency. */
-  readAt = 0;
-  /** The command being dispatched: its offset in the read, and read offset → request log offset. */
-  cmdStart = 0;
-  logDelta = Number.NaN;
-  /** The bytes of requests in flight, while SLOWLOG is on (null otherwise). */
-  requestLog: RequestLog | null = null;
-  readOnly = false;
-  noEvict = false;
-  noTouch = false;
-  rewriting = false;
   readonly stream: ByteStream;
   private state = OPEN;
   /** Read since the last idle sweep (see sweepIdle). */
@@ -84,22 +75,168 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   private stageReader: RequestReader | null = null;
   private stageReplies: ClientReplies | null = null;
   private stageFlow: FlowControl | null = null;
-  /** Transaction / blocking / WAIT state (src/proxy/dedicated/, made by the dispatcher); null when none. */
-  session: DedicatedSession | null = null;
-  /** Shards written to since the last WAIT (1 = written), allocated on the first write. */
-  private wrote: Uint8Array | null = null;
-  /** Pub/sub subscriptions (src/proxy/pubsub/), allocated on the first SUBSCRIBE; null when none. */
-  pubsub: ClientSubscriptions | null = null;
+  /** Shards 0..WROTE_BITS-1 written since the last WAIT, as bits (higher shards: extras.wroteHigh). */
+  private wroteBits = 0;
+  /** State most clients never set (name, HELLO 3, READONLY, buckets, session, pub/sub): null until one does. */
+  private extras: SessionExtras | null = null;
 
   constructor(
     open: OpenStream,
     readonly ctx: ProxyContext,
   ) {
-    this.createdAt = ctx.clock.now();
-    this.lastActive = this.createdAt;
-    ctx.security.attach(this, this.createdAt);
+    const now = ctx.clock.now();
+    this.createdSec = Math.floor(now / 1000);
+    this.activeSec = this.createdSec;
+    ctx.security.attach(this, now);
     this.stream = open(this);
     this.applyIdleTimeout(ctx.config.timeouts.clientIdleMs);
+  }
+
+  /* ---------- session state: defaults without the extras object ---------- */
+
+  private more(): SessionExtras {
+    return this.extras ?? (this.extras = new SessionExtras());
+  }
+
+  /** When the client connected / last sent something, in ms since the epoch (whole seconds, as Redis keeps them). */
+  get createdAt(): number {
+    return this.createdSec * 1000;
+  }
+
+  get lastActive(): number {
+    return this.activeSec * 1000;
+  }
+
+  get name(): string {
+    const x = this.extras;
+    return x === null ? '' : x.name;
+  }
+
+  set name(name: string) {
+    if (this.extras !== null || name !== '') this.more().name = name;
+  }
+
+  get proto(): 2 | 3 {
+    const x = this.extras;
+    return x === null ? 2 : x.proto;
+  }
+
+  set proto(proto: 2 | 3) {
+    if (this.extras !== null || proto !== 2) this.more().proto = proto;
+  }
+
+  get readOnly(): boolean {
+    const x = this.extras;
+    return x !== null && x.readOnly;
+  }
+
+  set readOnly(on: boolean) {
+    if (this.extras !== null || on) this.more().readOnly = on;
+  }
+
+  /** CLIENT NO-EVICT / NO-TOUCH (shown in CLIENT LIST flags). */
+  get noEvict(): boolean {
+    const x = this.extras;
+    return x !== null && x.noEvict;
+  }
+
+  set noEvict(on: boolean) {
+    if (this.extras !== null || on) this.more().noEvict = on;
+  }
+
+  get noTouch(): boolean {
+    const x = this.extras;
+    return x !== null && x.noTouch;
+  }
+
+  set noTouch(on: boolean) {
+    if (this.extras !== null || on) this.more().noTouch = on;
+  }
+
+  get rewriting(): boolean {
+    const x = this.extras;
+    return x !== null && x.rewriting;
+  }
+
+  set rewriting(on: boolean) {
+    if (this.extras !== null || on) this.more().rewriting = on;
+  }
+
+  get bucket(): TokenBucket | null {
+    const x = this.extras;
+    return x === null ? null : x.bucket;
+  }
+
+  set bucket(bucket: TokenBucket | null) {
+    if (this.extras !== null || bucket !== null) this.more().bucket = bucket;
+  }
+
+  get userBucket(): TokenBucket | null {
+    const x = this.extras;
+    return x === null ? null : x.userBucket;
+  }
+
+  set userBucket(bucket: TokenBucket | null) {
+    if (this.extras !== null || bucket !== null) this.more().userBucket = bucket;
+  }
+
+  /** Transaction / blocking / WAIT state (src/proxy/dedicated/, made by the dispatcher); null when none. */
+  get session(): DedicatedSession | null {
+    const x = this.extras;
+    return x === null ? null : x.session;
+  }
+
+  set session(session: DedicatedSession | null) {
+    if (this.extras !== null || session !== null) this.more().session = session;
+  }
+
+  /** Pub/sub subscriptions (src/proxy/pubsub/), made on the first SUBSCRIBE; null when none. */
+  get pubsub(): ClientSubscriptions | null {
+    const x = this.extras;
+    return x === null ? null : x.pubsub;
+  }
+
+  set pubsub(subs: ClientSubscriptions | null) {
+    if (this.extras !== null || subs !== null) this.more().pubsub = subs;
+  }
+
+  /* ---------- the read being dispatched (kept by the reader stage) ---------- */
+
+  /** When the current read batch began (µs, src/observability): the start of its commands' latency. */
+  get readAt(): number {
+    const r = this.stageReader;
+    return r === null ? 0 : r.readAt;
+  }
+
+  /** The command being dispatched: its offset in the read. */
+  get cmdStart(): number {
+    const r = this.stageReader;
+    return r === null ? 0 : r.cmdStart;
+  }
+
+  set cmdStart(offset: number) {
+    this.reader.cmdStart = offset;
+  }
+
+  get cmdEnd(): number {
+    const r = this.stageReader;
+    return r === null ? 0 : r.cmdEnd;
+  }
+
+  set cmdEnd(offset: number) {
+    this.reader.cmdEnd = offset;
+  }
+
+  /** Read offset → request log offset (NaN: no request log). */
+  get logDelta(): number {
+    const r = this.stageReader;
+    return r === null ? Number.NaN : r.logDelta;
+  }
+
+  /** The bytes of requests in flight, while SLOWLOG is on (null otherwise). */
+  get requestLog(): RequestLog | null {
+    const r = this.stageReader;
+    return r === null ? null : r.requestLog;
   }
 
   /* ---------- stages: made on use, dropped when idle ---------- */
@@ -119,30 +256,32 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   /**
    * The worker's idle sweep: a client read since the last pass stays as it is; one that was not,
    * with nothing in flight, nothing kept by its reader and reading not stopped, drops its stages.
+   * True when it dropped some (the worker counts them for its memory trim).
    */
-  sweepIdle(): void {
+  sweepIdle(): boolean {
     if (this.active) {
       this.active = false;
-      return;
+      return false;
     }
-    if (this.state !== OPEN || this.flushScheduled || this.session !== null) return;
+    if (this.state !== OPEN || this.flushScheduled || this.session !== null) return false;
     const reader = this.stageReader;
-    if (reader !== null && reader.holding) return;
+    if (reader !== null && reader.holding) return false;
     const replies = this.stageReplies;
-    if (replies !== null && (replies.inFlight !== 0 || !replies.repliesOn)) return; // (CLIENT REPLY OFF|SKIP is state)
-    if (this.pubsub !== null) return;
+    if (replies !== null && (replies.inFlight !== 0 || !replies.repliesOn)) return false; // (CLIENT REPLY OFF|SKIP is state)
+    if (this.pubsub !== null) return false;
     const flow = this.stageFlow;
-    if (flow !== null && flow.paused !== 0) return;
-    this.stageReader = null;
+    if (flow !== null && flow.paused !== 0) return false;
+    if (reader === null && replies === null && flow === null) return false;
+    this.stageReader = null; // with it SLOWLOG's request log, which keeps requests in flight only: none
     this.stageReplies = null;
     this.stageFlow = null;
-    this.requestLog = null; // (SLOWLOG) it keeps requests in flight only: none
+    return true;
   }
 
   /* ---------- stream events ---------- */
 
   onStreamData(chunk: Buffer, start: number, end: number): void {
-    this.lastActive = turnNow();
+    this.activeSec = Math.floor(turnNow() / 1000);
     const fence = this.ctx.fence;
     if (fence.deadline !== 0) fence.check(); // a fleet proxy only: one clock read per read (LeaseFence)
     this.active = true;
@@ -175,7 +314,6 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.state = CLOSED;
     this.endSession();
     this.dropStages();
-    this.requestLog = null;
     this.ctx.clientClosed(this);
   }
 
@@ -234,11 +372,12 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
 
   /** A read (or deferred commands) is about to be dispatched: one clock read per batch, the request log. */
   beforeRead(chunk: Buffer, from: number, stop: number): void {
-    this.readAt = turnMicros();
-    if (this.ctx.observe.keepsRequests) this.logDelta = (this.requestLog ??= new RequestLog()).add(chunk, from, stop, this.inFlight === 0);
-    else if (this.requestLog !== null) {
-      this.requestLog = null;
-      this.logDelta = Number.NaN;
+    const reader = this.reader;
+    reader.readAt = turnMicros();
+    if (this.ctx.observe.keepsRequests) reader.logDelta = (reader.requestLog ??= new RequestLog()).add(chunk, from, stop, this.inFlight === 0);
+    else if (reader.requestLog !== null) {
+      reader.requestLog = null;
+      reader.logDelta = Number.NaN;
     }
   }
 
@@ -254,6 +393,10 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
 
   reserve(id: number): number {
     return this.replies.reserve(id);
+  }
+
+  commandName(seq: number): string | null {
+    return this.stageReplies?.commandName(seq) ?? null;
   }
 
   get reserveNext(): number {
@@ -358,22 +501,31 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   noteWrite(shard: number): void {
-    if (shard >= FENCED_SHARD) return; // refused, not written (LeaseFence)
-    let wrote = this.wrote;
-    if (wrote === null || shard >= wrote.length) {
-      const grown = new Uint8Array(Math.max(64, shard + 1));
-      if (wrote !== null) grown.set(wrote);
-      wrote = this.wrote = grown;
+    if (shard < WROTE_BITS) {
+      this.wroteBits |= 1 << shard;
+      return;
     }
-    wrote[shard] = 1;
+    if (shard >= FENCED_SHARD) return; // refused, not written (LeaseFence)
+    const extras = this.more();
+    let high = extras.wroteHigh;
+    if (high === null || shard - WROTE_BITS >= high.length) {
+      const grown = new Uint8Array(Math.max(64, shard - WROTE_BITS + 1));
+      if (high !== null) grown.set(high);
+      high = extras.wroteHigh = grown;
+    }
+    high[shard - WROTE_BITS] = 1;
   }
 
   takeWrittenShards(): number[] {
-    const wrote = this.wrote;
-    if (wrote === null) return [];
     const out: number[] = [];
-    for (let i = 0; i < wrote.length; i++) if (wrote[i] !== 0) out.push(i);
-    wrote.fill(0);
+    const bits = this.wroteBits;
+    for (let i = 0; i < WROTE_BITS; i++) if ((bits & (1 << i)) !== 0) out.push(i);
+    this.wroteBits = 0;
+    const high = this.extras === null ? null : this.extras.wroteHigh;
+    if (high !== null) {
+      for (let i = 0; i < high.length; i++) if (high[i] !== 0) out.push(WROTE_BITS + i);
+      high.fill(0);
+    }
     return out;
   }
 
@@ -413,7 +565,6 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     stream.end();
     this.ctx.clock.setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
     this.dropStages();
-    this.requestLog = null;
     this.ctx.clientClosed(this);
   }
 

@@ -13,8 +13,8 @@
 import type { ByteStream } from './io';
 import type { ProxyContext } from './ProxyContext';
 import { ReplyRing, RingShape } from './ReplyRing';
-import type { RequestLog } from '../observability/RequestLog';
-import { turnMicros } from './FlushScheduler';
+import { requestRef, RequestLog } from '../observability/RequestLog';
+import { turnMicros, turnNow } from './FlushScheduler';
 import { keysWithAccess } from '../security/aclKeys';
 import type { ReplySink } from './ReplySink';
 
@@ -38,9 +38,10 @@ export interface RepliesHost {
   readonly isClosed: boolean;
   readonly remote: string;
   readonly name: string;
-  /** Start of the current read batch (µs), the command's offset in the read, read → log offset. */
+  /** Start of the current read batch (µs), the command's place in the read, read → log offset. */
   readonly readAt: number;
   readonly cmdStart: number;
+  readonly cmdEnd: number;
   readonly logDelta: number;
   readonly requestLog: RequestLog | null;
   /** Output was added: write it at the end of this turn. */
@@ -60,6 +61,11 @@ export class ClientReplies implements ReplySink {
 
   /** CLIENT REPLY: REPLY_ON, REPLY_OFF or REPLY_SKIP. */
   private mode = REPLY_ON;
+  /**
+   * After the client closed with requests in flight: their command ids, so that the health
+   * checks still see a long command the client left running (`commandName`).
+   */
+  private orphans: { head: number; tail: number; mask: number; ints: number[] } | null = null;
 
   constructor(private readonly host: RepliesHost) {}
 
@@ -104,7 +110,7 @@ export class ClientReplies implements ReplySink {
     // For latency and SLOWLOG: when its read began, where its bytes are in the request log.
     const host = this.host;
     ring.times![seq & ring.mask] = host.readAt;
-    ring.aux![seq & ring.mask] = host.cmdStart + host.logDelta;
+    ring.aux![seq & ring.mask] = requestRef(host.cmdStart + host.logDelta, host.cmdEnd - host.cmdStart);
     return seq;
   }
 
@@ -141,9 +147,20 @@ export class ClientReplies implements ReplySink {
     (this.maps ??= new Map()).set(seq, map);
   }
 
+  /** The command id of request `tag` (in flight, or left in flight by a closed client); the health checks' question. */
+  commandName(tag: number): string | null {
+    const r = tag >= this.ring.head && tag < this.ring.tail ? this.ring : this.orphans;
+    if (r === null || tag < r.head || tag >= r.tail) return null;
+    let id = r.ints[tag & r.mask];
+    if (id < -1) id -= SILENT;
+    return id >= 0 ? (this.host.ctx.routes[id]?.name ?? null) : null;
+  }
+
   /** The connection closed: forget everything parked. */
   clear(): void {
-    this.ring.clear();
+    const ring = this.ring;
+    if (ring.head < ring.tail) this.orphans = { head: ring.head, tail: ring.tail, mask: ring.mask, ints: ring.ints };
+    ring.clear();
     this.maps = null;
   }
 
@@ -186,27 +203,23 @@ export class ClientReplies implements ReplySink {
     if (id >= 0) {
       const observe = ctx.observe;
       const us = turnMicros() - ring.times![i];
-      observe.histograms.record(id, us);
+      if (observe.tracksLatency) observe.histograms.record(id, us);
       if (us >= observe.slowerThanUs && observe.slowerThanUs >= 0) this.slow(id, us, ring.aux![i]);
       if (end - start >= observe.bigBytes) this.bigReply(id, end - start, ring.aux![i]);
     }
     host.stream.append(buf, start, end);
   }
 
-  private slow(id: number, us: number, logOffset: number): void {
+  private slow(id: number, us: number, ref: number): void {
     const host = this.host;
-    const name = host.ctx.routes[id].name;
-    let args = host.requestLog?.argsAt(logOffset) ?? null;
-    // A re-encoded command (inline with quotes, key rewrite) was not read from the logged bytes.
-    if (args !== null && args[0].toString('latin1').toLowerCase() !== name.split('|')[0]) args = null;
-    host.ctx.observe.slow(us, name, args, host.remote, host.name);
+    host.ctx.observe.slow(us, host.ctx.routes[id].name, host.requestLog, ref, host.remote, host.name, turnNow());
   }
 
   /** A reply of at least bigKeys.bytes. */
-  private bigReply(id: number, bytes: number, logOffset: number): void {
+  private bigReply(id: number, bytes: number, ref: number): void {
     const host = this.host;
     // While SLOWLOG keeps request bytes, the request names the key; otherwise the command does.
-    const args = host.requestLog?.argsAt(logOffset) ?? null;
+    const args = host.requestLog?.argsAt(ref) ?? null;
     const keys = args !== null ? keysWithAccess(id, args) : [];
     const key = keys.length > 0 ? args![keys[0][0]].toString('latin1') : null;
     host.ctx.observe.bigKeys.record('reply', key, -1, host.ctx.routes[id].name, bytes, host.remote);

@@ -130,9 +130,14 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
   }
   ctx.calls[id]++;
   client.cmdStart = cmds[base + C_START];
+  client.cmdEnd = cmds[base + C_END];
   const observe = ctx.observe;
-  // Hot keys: one command in 1/sampleRate hands its keys over; big values: one compare.
-  if (observe.hotKeys.shouldSample() && cmds[base + C_NKEYS] > 0) sampleHotKeys(ctx, chunk, base);
+  // Hot keys: one key access in 1/sampleRate is handed over; big values: one compare.
+  const nkeys = cmds[base + C_NKEYS];
+  if (nkeys > 0) {
+    const k = observe.hotKeys.sampleAt(nkeys);
+    if (k >= 0) sampleHotKey(ctx, chunk, base, k);
+  }
   if (cmds[base + C_END] - cmds[base + C_START] >= observe.bigBytes) bigRequest(client, chunk, base, route);
   if (client.pubsub !== null && subscribedModeCommand(client, chunk, base, route)) return false;
   if (client.session !== null || route.route === Route.Dedicated) {
@@ -157,14 +162,11 @@ function fenceGate(client: DispatchClient, route: CommandRoute): boolean {
   return true;
 }
 
-function sampleHotKeys(ctx: DispatchClient['ctx'], chunk: Buffer, base: number): void {
+/** Key `k` of the command at `base` to the hot-key sketch. */
+function sampleHotKey(ctx: DispatchClient['ctx'], chunk: Buffer, base: number, k: number): void {
   const batch = ctx.binding.batch;
-  const k0 = batch.cmds[base + C_KEY0];
-  const nk = batch.cmds[base + C_NKEYS];
-  for (let k = 0; k < nk; k++) {
-    const a = batch.keys[(k0 + k) * KEY_STRIDE] * ARG_STRIDE;
-    ctx.observe.hotKeys.sample(chunk.toString('latin1', batch.args[a], batch.args[a] + batch.args[a + 1]));
-  }
+  const a = batch.keys[(batch.cmds[base + C_KEY0] + k) * KEY_STRIDE] * ARG_STRIDE;
+  ctx.observe.hotKeys.sampleBytes(chunk, batch.args[a], batch.args[a] + batch.args[a + 1]);
 }
 
 /** A request of at least bigKeys.bytes: its first key (the value written) is a big key. */

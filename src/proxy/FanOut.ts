@@ -10,6 +10,7 @@ import { arrayReply, integerReply, isErrorReply } from './Resp';
 import { decodeReply, RespValue } from '../resp';
 import { ERRORS } from './ReplyTexts';
 import { errorReply, messageOf } from './ErrorReply';
+import { encodedCommandName } from './BackendActivity';
 
 export type Merge = (replies: Buffer[]) => Buffer;
 
@@ -19,9 +20,14 @@ class Gather implements ReplySink {
   constructor(
     count: number,
     private readonly done: (replies: Buffer[]) => void,
+    /** The command sent to every shard (kept for `commandName`: KEYS and FLUSHALL may run long). */
+    private readonly command: Buffer,
   ) {
     this.replies = new Array(count);
     this.remaining = count;
+  }
+  commandName(): string | null {
+    return encodedCommandName(this.command);
   }
   onReply(tag: number, reply: Buffer): void {
     this.replies[tag] = reply;
@@ -45,7 +51,7 @@ export function sendToAllShards(client: ReplyTarget, ctx: ProxyContext, command:
       reply = errorReply('ERR Kvstore: could not merge shard replies: ', messageOf(err));
     }
     client.onReply(seq, reply);
-  });
+  }, command);
   for (let i = 0; i < n; i++) client.forwardTo(i, command, i, gather);
 }
 

@@ -38,8 +38,9 @@ export interface DispatchClient extends ClientSession, SessionClient {
   holdForFence(): void;
   /** Reading restarts at the held command. */
   resumeAfterPause(): void;
-  /** The command being dispatched: its offset in the read (SLOWLOG's request log). */
+  /** The command being dispatched: where it is in the read (SLOWLOG's request log). */
   cmdStart: number;
+  cmdEnd: number;
   /** Requests whose replies are not written yet. */
   readonly inFlight: number;
   /** Transaction / blocking / WAIT state (src/proxy/dedicated/); null when there is none. */

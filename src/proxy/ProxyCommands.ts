@@ -487,6 +487,12 @@ function nativeBufferLines(): string[] {
   ];
 }
 
+/** This worker's JS side (process.memoryUsage(); external includes Buffers). */
+function jsMemoryLines(): string[] {
+  const m = process.memoryUsage();
+  return [`used_memory_js_heap:${m.heapUsed}`, `used_memory_js_external:${m.external}`, `used_memory_rss_worker:${m.rss}`];
+}
+
 function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
   const c = ctx.counters;
   return [
@@ -507,6 +513,9 @@ function proxySection(ctx: ProxyContext, unavailable: string[]): string[] {
     `dedicated_connections_idle:${ctx.dedicated.idleCount}`,
     `uptime_in_seconds:${Math.floor((Date.now() - ctx.startedAt) / 1000)}`,
     ...nativeBufferLines(),
+    `pubsub_slow_clients_cut:${ctx.pubsub.slowClientsCut}`,
+    `pubsub_peak_client_output:${ctx.pubsub.peakClientOutput}`,
+    ...jsMemoryLines(),
     // Shard states from the topology, backend health from the primary's checks (failover).
     ...ctx.router.shards.map((s) => `shard_${s.name}:state=${s.downReply ? 'down' : 'up'},master=${s.address}`),
     ...(ctx.backendHealth ?? []).map((b, i) =>

@@ -8,6 +8,7 @@
  *                 → Router (slot → shard) → BackendConnection (batched writes, framed replies)
  *                 → SplitMerge / FanOut / ProxyCommands for the non-single-key classes
  */
+import { mergeActivity } from './BackendActivity';
 import { ClientDirectory } from './clients/ClientDirectory';
 import type { BackendHealthSummary } from '../supervisor/messages';
 import { EventEmitter } from 'node:events';
@@ -15,7 +16,7 @@ import type { KvstoreConfig } from '../config/types';
 import { createLogger, Logger } from '../log';
 import type { HotPath } from '../native/api';
 import { loadHotPath } from '../native';
-import type { WorkerStats } from '../supervisor/messages';
+import type { BackendActivity, WorkerMemoryStats, WorkerStats } from '../supervisor/messages';
 import type { TopologySnapshot } from '../topology/types';
 import { ClientConnection, OpenStream } from './ClientConnection';
 import type { Clock, TimerHandle } from './Clock';
@@ -29,7 +30,8 @@ import type { ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
 import { Router } from './Router';
 import { WorkerKeyRewrite } from '../keyrewrite/WorkerKeyRewrite';
-import { ByteStream, ClientListener, enableNativeIo, listenForClients, nativeIoTotals } from './io';
+import { ByteStream, ClientListener, enableNativeIo, listenForClients, nativeIoTotals, trimNativeMemory } from './io';
+import { MemoryTrim } from './io/MemoryTrim';
 import { NodeStream } from './io/NodeStream';
 import type net from 'node:net';
 import type tls from 'node:tls';
@@ -81,6 +83,8 @@ export class ProxyServer extends EventEmitter {
   private readonly connections = new Set<ClientConnection>();
   /** Gives idle clients' per-command state back (see IDLE_SWEEP_MS); runs while clients exist. */
   private idleSweep: TimerHandle | null = null;
+  /** Free native memory back to the kernel after many clients went quiet or closed (io/MemoryTrim.ts). */
+  private readonly memoryTrim = new MemoryTrim(trimNativeMemory);
   private closing = false;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -144,8 +148,8 @@ export class ProxyServer extends EventEmitter {
       startedAt: Date.now(),
       clientClosed: (client) => {
         if (this.connections.has(client as ClientConnection)) this.ctx.security.detach(client as ClientConnection);
-        this.connections.delete(client as ClientConnection);
-        if (this.connections.size === 0) this.stopIdleSweep();
+        if (this.connections.delete(client as ClientConnection)) this.memoryTrim.note(1);
+        if (this.connections.size === 0 && !this.memoryTrim.pending) this.stopIdleSweep();
         this.emit('clientClosed', client.id);
       },
       // The worker forwards it to the primary (src/supervisor/worker.ts); in-process tests listen.
@@ -258,7 +262,11 @@ export class ProxyServer extends EventEmitter {
 
   /** One pass over the clients per IDLE_SWEEP_MS: those quiet since the last pass shed their stages. */
   private sweepIdleClients(): void {
-    for (const c of this.connections) c.sweepIdle();
+    let shed = 0;
+    for (const c of this.connections) if (c.sweepIdle()) shed++;
+    this.memoryTrim.note(shed);
+    this.memoryTrim.pass();
+    if (this.connections.size === 0 && !this.memoryTrim.pending) this.stopIdleSweep();
   }
 
   private stopIdleSweep(): void {
@@ -330,6 +338,12 @@ export class ProxyServer extends EventEmitter {
     return this.ctx.binding.hot.nativeEnabled;
   }
 
+  /** What this worker has in flight on these backends (the primary's health checks ask). */
+  backendActivity(addresses: string[]): BackendActivity[] {
+    const ctx = this.ctx;
+    return mergeActivity([...ctx.router.allBackends().map((b) => b.activity()), ...ctx.dedicated.activity()], addresses, ctx.clock.now());
+  }
+
   stats(): WorkerStats {
     const ctx = this.ctx;
     const commands: WorkerStats['commands'] = {};
@@ -361,6 +375,8 @@ export class ProxyServer extends EventEmitter {
       totalErrors: ctx.counters.totalErrors,
       backends,
       observability: ctx.observe.stats(),
+      memory: workerMemory(),
+      pubsub: ctx.pubsub.stats(),
     };
   }
 
@@ -387,6 +403,11 @@ export class ProxyServer extends EventEmitter {
     this.ctx.observe.close();
     this.emit('close');
   }
+}
+
+function workerMemory(): WorkerMemoryStats {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
 /** Native buffered bytes of this worker for stats (absent without the addon's sockets). */

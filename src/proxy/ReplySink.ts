@@ -12,4 +12,9 @@ export interface ReplySink {
    */
   readonly takesViews?: boolean;
   onReplyRange?(tag: number, buf: Buffer, start: number, end: number): void;
+  /**
+   * The command waiting for reply `tag` (lowercase Redis name), null or absent when unknown. Asked
+   * only when the health checks want to know what a silent server was given (BackendActivity.ts).
+   */
+  commandName?(tag: number): string | null;
 }

@@ -20,6 +20,8 @@ export interface ReplyTarget {
   forwardTo(shardIndex: number, command: Buffer, tag: number, sink?: ReplySink, start?: number, end?: number): void;
   /** The client went away: late replies are dropped. */
   readonly isClosed: boolean;
+  /** The command of request `seq` (lowercase Redis name), for the health checks (src/proxy/BackendActivity.ts). */
+  commandName?(seq: number): string | null;
 }
 
 /** A ReplyTarget with the session state that proxy-answered commands read and change. */
@@ -53,7 +55,10 @@ const UNREADABLE_REPLY = errorReply("ERR Kvstore: could not read a shard's reply
  * is answered with an error instead of never, and the backend connection is not disturbed.
  */
 export function stepSink(target: ReplyTarget, seq: number, log: Logger, step: (reply: Buffer) => void): ReplySink {
+  // Read now (a slow-path request, not per command): the client may be gone while it runs.
+  const command = target.commandName?.(seq) ?? null;
   return {
+    commandName: () => command,
     onReply: (_tag, reply) => {
       try {
         step(reply);

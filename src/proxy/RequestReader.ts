@@ -19,6 +19,7 @@ import type { DispatchClient } from './Forwarding';
 import { HELD_INPUT_MAX, PAUSE_HELD_INPUT, FlowControl } from './FlowControl';
 import { PartialInput } from './PartialInput';
 import { errorReply } from './ErrorReply';
+import type { RequestLog } from '../observability/RequestLog';
 
 /** What the reader needs from its connection. */
 export interface ReaderHost extends DispatchClient {
@@ -37,6 +38,17 @@ export class RequestReader {
   /** Commands read but not dispatched yet (reading stopped mid-chunk). */
   private deferred: Buffer | null = null;
   private runningDeferred = false;
+  // Stamps of the read being dispatched, kept here (not on the connection) so an idle client,
+  // whose reader the idle sweep dropped, holds none of them; the connection's accessors of the
+  // same names read and write these (ClientReplies, the Dispatcher and observability use those).
+  /** When the current read batch began (µs, src/observability): the start of its commands' latency. */
+  readAt = 0;
+  /** The command being dispatched: its bounds in the read, and read offset → request log offset. */
+  cmdStart = 0;
+  cmdEnd = 0;
+  logDelta = Number.NaN;
+  /** The bytes of requests in flight, while SLOWLOG is on (null otherwise). */
+  requestLog: RequestLog | null = null;
 
   constructor(private readonly host: ReaderHost) {}
 

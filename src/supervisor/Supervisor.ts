@@ -31,7 +31,7 @@ import { registerCoreMetrics } from './coreMetrics';
 import { EpochBarrier, WorkerEpochBarrier } from './EpochBarrier';
 import { ListenAddress, ListenPort } from './listen';
 import { workersBindOwnSockets } from '../proxy/io/ClientListener';
-import type { PrimaryToWorker, ScriptChange, WorkerStats } from './messages';
+import type { ActivityAnswers, PrimaryToWorker, ScriptChange, WorkerStats } from './messages';
 import { loadPrimaryPlugins, PrimaryPlugin } from './plugins';
 import { removePortFile, writePortFile } from './portFile';
 import { reconcileShards } from './reconcile';
@@ -39,6 +39,7 @@ import { shutdownPrimary } from './shutdown';
 import type { AggregatedStats } from './stats';
 import { StatsCollector } from './StatsCollector';
 import { ClientsRelay } from './ClientsRelay';
+import { ActivityRelay } from './ActivityRelay';
 import { PreCommitHook, TopologyMutation, TopologyPersistence, TopologyPublisher } from './TopologyPublisher';
 import { WorkerInfo, WorkerPool, WorkerSlot } from './WorkerPool';
 
@@ -71,6 +72,7 @@ export class Supervisor implements AdminContext {
   private readonly pool: WorkerPool;
   private readonly publisher: TopologyPublisher;
   private readonly stats: StatsCollector;
+  private readonly activity: ActivityRelay;
   private readonly reloader: ConfigReloader;
   private adminListening?: ListenAddress;
   private shutdownPromise?: Promise<void>;
@@ -105,6 +107,7 @@ export class Supervisor implements AdminContext {
     this.publisher = new TopologyPublisher(this.store, this.pool, new WorkerEpochBarrier(this.pool));
     this.stats = new StatsCollector(this.pool, () => ({ epoch: this.store.snapshot.epoch, mode: this.store.snapshot.mode }));
     new ClientsRelay(this.pool, this.logger); // listens to the pool for as long as it lives
+    this.activity = new ActivityRelay(this.pool);
     this.reloader = new ConfigReloader({
       configFile: this.configFile,
       current: () => this.currentConfig,
@@ -186,6 +189,10 @@ export class Supervisor implements AdminContext {
 
   aggregatedStats(): Promise<AggregatedStats> {
     return this.stats.aggregated();
+  }
+
+  backendActivity(addresses: string[], timeoutMs: number): Promise<ActivityAnswers | null> {
+    return this.activity.query(addresses, timeoutMs);
   }
 
   async workerStats(): Promise<WorkerStats[]> {

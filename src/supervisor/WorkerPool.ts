@@ -225,6 +225,9 @@ export class WorkerPool extends EventEmitter implements WorkerPoolView {
       case 'clients-local-result':
         this.emit('clients', slot, message);
         break;
+      case 'activity':
+        this.emit('activity', slot, message);
+        break;
     }
   }
 

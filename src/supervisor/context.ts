@@ -11,7 +11,7 @@ import type { Logger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
 import type { EpochBarrier } from './EpochBarrier';
 import type { ListenAddress } from './listen';
-import type { PrimaryToWorker, ScriptChange, WorkerStats } from './messages';
+import type { ActivityAnswers, PrimaryToWorker, ScriptChange, WorkerStats } from './messages';
 import type { AggregatedStats } from './stats';
 import type { PreCommitHook, TopologyMutation } from './TopologyPublisher';
 import type { WorkerInfo } from './WorkerPool';
@@ -71,6 +71,12 @@ export interface PrimaryContext {
   beforeTopologyChange(hook: PreCommitHook): void;
   /** Each ready worker's own stats, as it answered (e.g. SLOWLOG entries, hot keys). */
   workerStats(): Promise<WorkerStats[]>;
+  /**
+   * What the workers have in flight on these backends (src/proxy/BackendActivity.ts), asked by
+   * the health checks when a server is silent; workers that do not answer within `timeoutMs` are left
+   * out (the answer says it is incomplete), and it is null when none answered.
+   */
+  backendActivity(addresses: string[], timeoutMs: number): Promise<ActivityAnswers | null>;
 }
 
 /** The core admin endpoints' view: a plugin's context plus the primary's own state. */

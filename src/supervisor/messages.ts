@@ -30,7 +30,37 @@ export type PrimaryToWorker =
   /** Run a CLIENT LIST/KILL/PAUSE/UNBLOCK or SLOWLOG/latency query on this worker (src/supervisor/ClientsRelay.ts). */
   | { type: 'clients-local'; queryId: number; query: ClientQuery }
   /** The merged answer to this worker's `clients-query`. */
-  | { type: 'clients-result'; requestId: number; result?: ClientQueryResult; error?: string };
+  | { type: 'clients-result'; requestId: number; result?: ClientQueryResult; error?: string }
+  /** Health checks: what this worker has in flight on these backends (src/proxy/BackendActivity.ts). */
+  | { type: 'activity-request'; requestId: number; addresses: string[] };
+
+/**
+ * One worker's view of one backend, taken on request when a health check's PING is slow
+ * (src/failover/HealthChecker.ts): is the server's silence explained by a command that may run
+ * long, or did it answer this worker recently?
+ */
+/** The workers' answers to one `activity-request` (src/supervisor/ActivityRelay.ts). */
+export interface ActivityAnswers {
+  /** One entry per worker that has something on one of the backends asked about. */
+  backends: BackendActivity[];
+  /** Every ready worker answered (else the evidence is partial: a missing worker may hold the explanation). */
+  complete: boolean;
+}
+
+export interface BackendActivity {
+  address: string;
+  /** Requests written to it and not answered, over this worker's connections to it. */
+  inFlight: number;
+  /** Age of the oldest of them, ms (-1: none, or unknown). */
+  oldestMs: number;
+  /** Since the last reply read from it, ms (-1: none read yet). */
+  lastReplyMs: number;
+  /**
+   * A command that may run long (a script, KEYS, ...) in flight since the server fell silent —
+   * or abandoned by a failed connection and not finished as far as this worker knows; null if none.
+   */
+  slow: { command: string; kind: 'script' | 'other'; ms: number } | null;
+}
 
 export interface BackendHealthSummary {
   address: string;
@@ -54,7 +84,8 @@ export type WorkerToPrimary =
   | ScriptChange
   /** A client asked CLIENT LIST/KILL/PAUSE/UNBLOCK, SLOWLOG or INFO latencystats: run it on every worker. */
   | { type: 'clients-query'; requestId: number; query: ClientQuery }
-  | { type: 'clients-local-result'; queryId: number; result: ClientQueryResult };
+  | { type: 'clients-local-result'; queryId: number; result: ClientQueryResult }
+  | { type: 'activity'; requestId: number; backends: BackendActivity[] };
 
 /**
  * `script`: SCRIPT LOAD of `body` (base64) succeeded on every shard; `script-flush`: SCRIPT FLUSH;
@@ -99,4 +130,28 @@ export interface WorkerStats {
   backends: Record<string, { address: string; connected: boolean; pending: number; errors: number }>;
   /** Latency histograms, SLOWLOG, hot and big keys of this worker (src/observability). */
   observability?: ObservabilityStats;
+  /** The worker process's own memory (process.memoryUsage()), the JS side of what it holds. */
+  memory?: WorkerMemoryStats;
+  /** Pub/sub of this worker (src/proxy/pubsub/PubSubHub.ts). */
+  pubsub?: PubSubStats;
+}
+
+/** process.memoryUsage() of one worker, bytes. */
+export interface WorkerMemoryStats {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  /** Memory of C++ objects bound to JS objects, Buffers included. */
+  external: number;
+  /** ArrayBuffers and Buffers (part of external). */
+  arrayBuffers: number;
+}
+
+export interface PubSubStats {
+  /** Open subscriber connections to the shards (one per shard in use). */
+  subscriberConnections: number;
+  /** Subscribed clients disconnected for output over limits.pubsubOutput*. */
+  slowClientsCut: number;
+  /** The most output one subscribed client had not handed to the kernel after a write, since start. */
+  peakClientOutput: number;
 }

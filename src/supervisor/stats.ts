@@ -6,7 +6,7 @@
 import { metricSamples, metricValue, MetricsJson } from '../admin/metrics';
 import { commands as commandTable } from '../commands/table';
 import { mergedHistograms } from '../observability/ObservabilityQuery';
-import type { NativeBufferStats, WorkerStats } from './messages';
+import type { NativeBufferStats, PubSubStats, WorkerMemoryStats, WorkerStats } from './messages';
 
 export interface CommandCounts {
   calls: number;
@@ -43,6 +43,9 @@ export interface WorkerSummary {
   restarts: number;
   /** Bytes held by the addon's sockets (absent when the worker uses net.Socket). */
   nativeBuffers?: NativeBufferStats;
+  /** The worker process's memory (process.memoryUsage()). */
+  memory?: WorkerMemoryStats;
+  pubsub?: PubSubStats;
 }
 
 /** The JSON of GET /stats (and `kvstore ctl stats --json`). */
@@ -62,6 +65,8 @@ export interface AggregatedStats {
   backends: Record<string, BackendSummary>;
   /** Native buffered bytes summed over the live workers (max*: the largest of any worker). */
   nativeBuffers: NativeBufferStats;
+  /** Pub/sub summed over the live workers (peakClientOutput: the largest of any worker). */
+  pubsub: PubSubStats;
 }
 
 export function emptyNativeBuffers(): NativeBufferStats {
@@ -78,6 +83,13 @@ function addNativeBuffers(into: NativeBufferStats, add: NativeBufferStats): Nati
   into.streamStateBytes += add.streamStateBytes;
   into.maxStreamQueued = Math.max(into.maxStreamQueued, add.maxStreamQueued);
   into.maxStreamAllocated = Math.max(into.maxStreamAllocated, add.maxStreamAllocated);
+  return into;
+}
+
+function addPubSub(into: PubSubStats, add: PubSubStats): PubSubStats {
+  into.subscriberConnections += add.subscriberConnections;
+  into.slowClientsCut += add.slowClientsCut;
+  into.peakClientOutput = Math.max(into.peakClientOutput, add.peakClientOutput);
   return into;
 }
 
@@ -123,6 +135,8 @@ export function aggregateStats(
       totalErrors: stats.totalErrors,
       restarts,
       ...(stats.nativeBuffers ? { nativeBuffers: stats.nativeBuffers } : {}),
+      ...(stats.memory ? { memory: stats.memory } : {}),
+      ...(stats.pubsub ? { pubsub: stats.pubsub } : {}),
     }))
     .sort((a, b) => a.id - b.id);
 
@@ -140,5 +154,6 @@ export function aggregateStats(
     commands,
     backends,
     nativeBuffers: live.reduce((sum, { stats }) => (stats.nativeBuffers ? addNativeBuffers(sum, stats.nativeBuffers) : sum), emptyNativeBuffers()),
+    pubsub: live.reduce((sum, { stats }) => (stats.pubsub ? addPubSub(sum, stats.pubsub) : sum), { subscriberConnections: 0, slowClientsCut: 0, peakClientOutput: 0 }),
   };
 }

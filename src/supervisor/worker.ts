@@ -10,7 +10,7 @@ import type { KvstoreConfig } from '../config/types';
 import { createLogger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
 import type { FenceSpec } from '../proxy/LeaseFence';
-import type { BackendHealthSummary, PrimaryToWorker, ScriptChange, WorkerStats, WorkerToPrimary } from './messages';
+import type { BackendActivity, BackendHealthSummary, PrimaryToWorker, ScriptChange, WorkerStats, WorkerToPrimary } from './messages';
 import { WorkerMetrics } from './workerMetrics';
 
 /** The part of src/proxy/ProxyServer the worker drives. */
@@ -21,6 +21,8 @@ export interface WorkerProxy {
   applyConfig(config: KvstoreConfig): void;
   /** Optional: backend health from the primary, for INFO. */
   setBackendHealth?(backends: BackendHealthSummary[]): void;
+  /** Optional: requests in flight on these backends, for the primary's health checks (src/proxy/BackendActivity.ts). */
+  backendActivity?(addresses: string[]): BackendActivity[];
   /** Optional: the fleet lease deadline (src/proxy/LeaseFence.ts). */
   setFleetLease?(validUntil: number | null, fence?: FenceSpec): void;
   stats(): WorkerStats;
@@ -134,6 +136,13 @@ export function runWorker(createProxy: ProxyFactory): void {
           clientQueries.delete(message.requestId);
           if (pending && message.result) pending.resolve(message.result);
           else if (pending) pending.reject(new Error(message.error ?? 'no answer'));
+          break;
+        }
+        case 'activity-request': {
+          // After this turn's socket reads (the native read batch runs before setImmediate): a
+          // worker that was busy must not report replies already waiting for it as missing.
+          const { requestId, addresses } = message;
+          setImmediate(() => send({ type: 'activity', requestId, backends: proxy?.backendActivity?.(addresses) ?? [] }));
           break;
         }
         case 'fleet-lease':

@@ -55,6 +55,25 @@ export class WorkerMetrics {
       },
       { labelNames: ['kind'] },
     );
+    gaugeFrom(
+      registry,
+      'kvstore_worker_memory_bytes',
+      "The workers' own memory (process.memoryUsage()): rss, heap_used, heap_total, external (Buffers included), array_buffers.",
+      () => {
+        const m = s()?.memory;
+        if (!m) return [];
+        return [
+          { labels: { kind: 'rss' }, value: m.rss },
+          { labels: { kind: 'heap_used' }, value: m.heapUsed },
+          { labels: { kind: 'heap_total' }, value: m.heapTotal },
+          { labels: { kind: 'external' }, value: m.external },
+          { labels: { kind: 'array_buffers' }, value: m.arrayBuffers },
+        ];
+      },
+      { labelNames: ['kind'] },
+    );
+    counterFrom(registry, 'kvstore_pubsub_slow_clients_cut_total', 'Subscribed clients disconnected for output over limits.pubsubOutput*.', () => s()?.pubsub?.slowClientsCut ?? 0);
+    gaugeFrom(registry, 'kvstore_pubsub_peak_client_output_bytes', 'The most output one subscribed client had not handed to the kernel after a write, since the worker started (largest of any worker).', () => s()?.pubsub?.peakClientOutput ?? 0, { aggregator: 'max' });
     gaugeFrom(registry, 'kvstore_native_io', '1 when workers read and write their sockets through the addon (config io: native).', () => (s()?.nativeIo ? 1 : 0), { aggregator: 'min' });
   }
 

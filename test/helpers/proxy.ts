@@ -39,6 +39,7 @@ export function testConfig(overrides: DeepPartial<KvstoreConfig> = {}): KvstoreC
     slowlog: { slowerThanUs: 10000, maxLen: 128 },
     hotKeys: { hitsPerSec: 500, sampleRate: 0.01 },
     bigKeys: { bytes: 1024 * 1024 },
+    latencyTracking: true,
     backend: { username: '', password: '', tls: { enabled: false, caFile: '', certFile: '', keyFile: '', serverName: '' }, poolSize: 1 },
     readFrom: 'master',
     maxReplicaLagMs: 1000,

@@ -232,24 +232,40 @@ test('e2e store mode: a shard with no healthy replica answers CLUSTERDOWN naming
   t.pass();
 });
 
-test('e2e store mode: a hung master (SIGSTOP) under load is replaced; requests stuck on it are aborted at the switch', async (t) => {
+test('e2e store mode: a hung master (SIGSTOP) under load is replaced; requests stuck on it are aborted at the switch; WAIT-confirmed writes survive', async (t) => {
   const shards = await startShards(2, 1, t.teardown);
   const [s1] = shards;
   const kv = await startCluster(t, shards, 'store');
   const { client, load } = await filledLoad(t, proxyClient(kv.port), { workers: 6, keysPerWorker: 100, pauseMs: 1 });
+  let masters = (await topology(kv)).shards.map((s) => s.master);
+  const confirmer = new ReplicationConfirmer(load, () => masters);
+  t.true(await confirmer.round());
   load.start();
+  confirmer.start(100);
   await sleep(1000);
   const hungAt = Date.now();
   s1.master.process().kill('SIGSTOP');
   t.teardown(() => void s1.master.process().kill('SIGCONT'));
   await eventually(async () => (await topology(kv)).shards[0].master === s1.replicas[0].address, 15_000, 'promotion');
   const promotedMs = Date.now() - hungAt;
+  masters = (await topology(kv)).shards.map((s) => s.master);
   await load.waitHealthy(2000, 40_000);
+  await confirmer.stop();
   await load.stop();
   const window = load.errorWindowSince(hungAt);
   const errs = load.errorsSince(hungAt);
-  t.log(`STORE e2e (hung master): promoted ${promotedMs} ms after SIGSTOP; error window ${window} ms; ${errs.length} failed of ${load.ops} ops; errors: ${[...new Set(errs.map((e) => e.message.replace(/\d+/g, 'N')))].slice(0, 4).join(' | ')}`);
+  const firstErr = errs.length ? errs[0].at - hungAt : 0;
+  t.log(`STORE e2e (hung master): promoted ${promotedMs} ms after SIGSTOP; error window ${window} ms (first error at ${firstErr} ms); ${errs.length} failed of ${load.ops} ops; errors: ${[...new Set(errs.map((e) => e.message.replace(/\d+/g, 'N')))].slice(0, 4).join(' | ')}`);
+  const verdict = kv.output().split('\n').find((l) => l.includes(`backend ${s1.master.address} is down`));
+  t.log(`STORE e2e (hung master): the health checker's verdict: ${verdict ? JSON.parse(verdict).lastError : '(not logged)'}`);
   t.deepEqual(load.staleReads, []);
+  const lost: string[] = [];
+  for (const [key, seq] of confirmer.confirmed) {
+    const v = await client.get(key);
+    if (versionOf(v) < seq) lost.push(`${key}: confirmed ${seq}, read ${v}`);
+  }
+  t.log(`STORE e2e (hung master): ${confirmer.confirmed.size} keys with WAIT-confirmed writes checked, ${lost.length} lost`);
+  t.deepEqual(lost, []);
   // The old master wakes up as a master; Kvstore makes it a replica of the new one.
   s1.master.process().kill('SIGCONT');
   await waitFor('old master demoted', async () => {
@@ -276,4 +292,9 @@ test('e2e cache mode: a hung master (SIGSTOP) under load is ejected; requests st
   const errs = load.errorsSince(hungAt);
   t.log(`CACHE e2e (hung master): ejected ${ejectedMs} ms after SIGSTOP; error window ${window} ms; ${errs.length} failed of ${load.ops} ops; errors: ${[...new Set(errs.map((e) => e.message.replace(/\d+/g, 'N')))].slice(0, 4).join(' | ')}`);
   t.deepEqual(load.staleReads, []);
+  // SIGCONT: the shard is healthy again and gets its slots back (flushed: nothing stale).
+  s2.process().kill('SIGCONT');
+  await eventually(async () => (await topology(kv)).shards[1].state === 'up', 30_000, 's2 rejoined');
+  t.is((await topology(kv)).routing, undefined);
+  t.is(await client.set('after-rejoin', 'v'), 'OK');
 });

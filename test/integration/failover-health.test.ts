@@ -1,7 +1,9 @@
 import test from 'ava';
-import { HealthChecker } from '../../src/failover/HealthChecker';
+import type { HealthConfig } from '../../src/config/types';
+import { Explainer, HealthChecker } from '../../src/failover/HealthChecker';
+import type { BackendActivity } from '../../src/supervisor/messages';
 import { startRedisGroup } from '../helpers/redis';
-import { FAST_HEALTH, waitFor } from './failover-helpers';
+import { FAST_HEALTH, sleep, waitFor } from './failover-helpers';
 
 test('a killed backend goes down after downAfter failures, with its error; it comes back up after upAfter', async (t) => {
   const [a, b] = await startRedisGroup(2, t.teardown);
@@ -114,4 +116,107 @@ test('a busy backend (a long script: -BUSY) stays up: an error reply proves the 
   t.true(okDuring >= 3, `checks answered -BUSY during the script and counted as alive (${okDuring})`);
   t.is(h.state, 'up');
   t.deepEqual(events, []);
+});
+
+/* ---------- a silent server judged with the workers' view (explain) ---------- */
+
+/** The workers' view as the primary's ActivityRelay would give it (computed at each question). */
+function workers(backends: BackendActivity[] | (() => BackendActivity[]), complete = true): Explainer {
+  return async () => ({ backends: typeof backends === 'function' ? backends() : backends, complete });
+}
+
+const JUDGED: HealthConfig = { intervalMs: 200, timeoutMs: 800, downAfter: 3, upAfter: 1, rejoinAfterMs: 1000 };
+
+test('a hung backend (SIGSTOP) with client requests waiting on it and nothing explaining it is down after one timeout, not downAfter', async (t) => {
+  const [a] = await startRedisGroup(1, t.teardown);
+  let stoppedAt = 0;
+  // the workers' view: since the SIGSTOP a client request waits, and nothing came back
+  const view = () => (stoppedAt === 0 ? [] : [{ address: a.address, inFlight: 2, oldestMs: Date.now() - stoppedAt, lastReplyMs: Date.now() - stoppedAt, slow: null }]);
+  const checker = new HealthChecker({ health: JUDGED, explain: workers(view) });
+  t.teardown(() => checker.stop());
+  checker.setAddresses([a.address]);
+  await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
+  stoppedAt = Date.now();
+  a.process().kill('SIGSTOP');
+  t.teardown(() => void a.process().kill('SIGCONT'));
+  await waitFor('a down', () => checker.state(a.address) === 'down');
+  const h = checker.get(a.address)!;
+  t.log(`down ${Date.now() - stoppedAt} ms after SIGSTOP (timeoutMs ${JUDGED.timeoutMs}, interval ${JUDGED.intervalMs}): ${h.lastError}`);
+  t.is(h.consecutiveFailures, 1);
+  t.regex(h.lastError!, /^hung: 2 requests waiting, the oldest \d+ ms/);
+  stoppedAt = 0;
+  a.process().kill('SIGCONT');
+  await waitFor('a up', () => checker.state(a.address) === 'up');
+  t.pass();
+});
+
+test('a silent backend no client waits on (idle, a replica) is judged by the plain rule: down after downAfter timeouts', async (t) => {
+  const [a] = await startRedisGroup(1, t.teardown);
+  const checker = new HealthChecker({ health: JUDGED, explain: workers([]) });
+  t.teardown(() => checker.stop());
+  checker.setAddresses([a.address]);
+  await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
+  a.process().kill('SIGSTOP');
+  t.teardown(() => void a.process().kill('SIGCONT'));
+  await waitFor('first failure', () => checker.get(a.address)!.consecutiveFailures >= 1);
+  t.is(checker.state(a.address), 'up');
+  t.regex(checker.get(a.address)!.lastError!, /PING timed out after 800 ms \(no client request waiting on it\)/);
+  await waitFor('down after downAfter failures', () => checker.state(a.address) === 'down');
+  t.is(checker.get(a.address)!.consecutiveFailures, JUDGED.downAfter);
+});
+
+test('a silent backend with a script in flight is slow, not down, until its busy-reply-threshold + timeoutMs have passed', async (t) => {
+  const [a] = await startRedisGroup(1, t.teardown, { args: ['--busy-reply-threshold', '2000'] });
+  const slow = { address: a.address, inFlight: 1, oldestMs: 0, lastReplyMs: -1, slow: { command: 'eval', kind: 'script' as const, ms: 0 } };
+  const checker = new HealthChecker({ health: JUDGED, explain: workers([slow]) });
+  t.teardown(() => checker.stop());
+  const events: string[] = [];
+  checker.on('change', (_a: string, h: { state: string }) => events.push(h.state));
+  checker.setAddresses([a.address]);
+  await waitFor('first check (and the threshold read)', () => (checker.get(a.address)!.checks ?? 0) >= 2);
+  const stoppedAt = Date.now();
+  a.process().kill('SIGSTOP');
+  t.teardown(() => void a.process().kill('SIGCONT'));
+  await waitFor('seen slow', () => checker.get(a.address)!.slow !== null);
+  t.is(checker.get(a.address)!.slow!.command, 'eval');
+  await sleep(1200); // well past timeoutMs: a hang would be down by now
+  t.is(checker.state(a.address), 'up');
+  t.deepEqual(events, []);
+  await waitFor('down once the script has had threshold + timeout', () => checker.state(a.address) === 'down', 15_000);
+  const downAfterMs = Date.now() - stoppedAt;
+  const h = checker.get(a.address)!;
+  t.log(`down ${downAfterMs} ms after SIGSTOP with a script "in flight" (threshold 2000 + timeout ${JUDGED.timeoutMs}): ${h.lastError}`);
+  t.true(downAfterMs >= 2000, `not down before the server's busy-reply-threshold (${downAfterMs} ms)`);
+  t.regex(h.lastError!, /EVAL in flight, past the 2800 ms/);
+  t.is(h.slowEpisodes, 1);
+});
+
+test('a PING timeout while the workers still get replies is a plain failure (downAfter), not a hang', async (t) => {
+  const [a] = await startRedisGroup(1, t.teardown);
+  const alive = { address: a.address, inFlight: 3, oldestMs: 5000, lastReplyMs: 1, slow: null };
+  const checker = new HealthChecker({ health: JUDGED, explain: workers([alive]) });
+  t.teardown(() => checker.stop());
+  checker.setAddresses([a.address]);
+  await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
+  a.process().kill('SIGSTOP'); // our PINGs go unanswered; the (fake) workers say it answers them
+  t.teardown(() => void a.process().kill('SIGCONT'));
+  await waitFor('first failure', () => checker.get(a.address)!.consecutiveFailures >= 1);
+  t.is(checker.state(a.address), 'up');
+  t.regex(checker.get(a.address)!.lastError!, /PING timed out after 800 ms \(a worker got a reply 1 ms ago\)/);
+  await waitFor('down after downAfter failures', () => checker.state(a.address) === 'down');
+  t.is(checker.get(a.address)!.consecutiveFailures, JUDGED.downAfter);
+});
+
+test('when not every worker answered, a silence is only a plain failure (a missing worker may hold the explanation)', async (t) => {
+  const [a] = await startRedisGroup(1, t.teardown);
+  const waiting = { address: a.address, inFlight: 1, oldestMs: 5000, lastReplyMs: 5000, slow: null };
+  const checker = new HealthChecker({ health: JUDGED, explain: workers([waiting], false) });
+  t.teardown(() => checker.stop());
+  checker.setAddresses([a.address]);
+  await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
+  a.process().kill('SIGSTOP');
+  t.teardown(() => void a.process().kill('SIGCONT'));
+  await waitFor('first failure', () => checker.get(a.address)!.consecutiveFailures >= 1);
+  t.is(checker.state(a.address), 'up');
+  t.regex(checker.get(a.address)!.lastError!, /not every worker answered/);
 });

@@ -167,6 +167,10 @@ test('options: --quick means one repetition at a third of the requests', (t) => 
   t.deepEqual(full.pipelines, [16]);
   t.deepEqual(parseOptions(['--kvstore-node-args', '--perf-basic-prof  --max-old-space-size=256']).kvstoreNodeArgs, ['--perf-basic-prof', '--max-old-space-size=256']);
   t.is(parseOptions(['--baseline', '../before']).baseline, '../before');
+  const onOff = parseOptions(['--baseline', '.', '--baseline-config', 'off.yaml', '--kvstore-config', 'on.yaml']);
+  t.deepEqual([onOff.baseline, onOff.baselineConfig, onOff.kvstoreConfig], ['.', 'off.yaml', 'on.yaml']);
+  t.is(parseOptions([]).baselineConfig, null);
+  t.throws(() => parseOptions(['--baseline-config']), { message: /needs a value/ });
   t.throws(() => parseOptions(['--bogus']), { message: /unknown option/ });
   t.throws(() => parseOptions(['--reps', '0']), { message: /positive/ });
 });

@@ -5,6 +5,7 @@
  */
 import test, { ExecutionContext } from 'ava';
 import calculateSlot from 'cluster-key-slot';
+import fc from 'fast-check';
 import { fakeProxy, turn } from '../helpers/fakeIo';
 import { evenSlotRanges } from '../../src/topology/slots';
 import { encodeCommand } from '../../src/resp';
@@ -62,6 +63,30 @@ test('one connection per shard shared by the clients; a message frame copied to 
   t.is(sub.takeSent(), encodeCommand(['UNSUBSCRIBE', 'news']).toString('latin1'));
 });
 
+test('frames cut anywhere by the reads: each message reaches the subscribers whole, in order', async (t) => {
+  const { a, b, sub } = await subscribed(t);
+  sub.deliver(PONG); // b's barrier
+  await turn();
+  a.takeSent();
+  b.takeSent();
+  const big = 'B'.repeat(300_000); // kept across many reads
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 40 }), async (cuts) => {
+      const stream = messageFrame('news', 'one') + messageFrame('news', big) + messageFrame('news', 'three');
+      let at = 0;
+      for (const n of [...cuts, stream.length]) {
+        if (at >= stream.length) break;
+        sub.deliver(stream.slice(at, at + n));
+        at += n;
+        await turn();
+      }
+      return a.takeSent() === stream && b.takeSent() === stream;
+    }),
+    { numRuns: 30 },
+  );
+  t.pass();
+});
+
 test('the hard limit cuts a subscriber at once, the soft limit only after its time', async (t) => {
   const { kv, a, sub } = await subscribed(t, { pubsubOutputHardBytes: 10_000, pubsubOutputSoftBytes: 100, pubsubOutputSoftSeconds: 10 });
   a.congested = true;
@@ -85,9 +110,13 @@ test('the hard limit', async (t) => {
   sub.deliver(messageFrame('news', 'x'.repeat(500)));
   await turn();
   t.false(a.destroyed);
+  const first = messageFrame('news', 'x'.repeat(500)).length;
+  t.is(kv.proxy.pubsub.stats().peakClientOutput, first, 'the peak: what the client had left after the write');
   sub.deliver(messageFrame('news', 'x'.repeat(600)));
   await turn();
   t.true(a.destroyed);
+  t.is(kv.proxy.pubsub.stats().peakClientOutput, first + messageFrame('news', 'x'.repeat(600)).length);
+  t.is(kv.proxy.pubsub.stats().slowClientsCut, 1);
   t.is(kv.proxy.pubsub.localCount('channel', 'news'), 1, 'its subscription is gone with it (the other client stays)');
 });
 

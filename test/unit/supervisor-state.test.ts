@@ -142,6 +142,25 @@ test('stats: native buffered bytes are summed over workers (the per-stream maxim
   t.is(sample('read_arena'), 2 << 20);
 });
 
+test('stats: workers\' JS memory per worker and summed in /metrics; pub/sub summed, its peak output the largest', async (t) => {
+  const mem = (heapUsed: number) => ({ rss: 50 << 20, heapTotal: heapUsed * 2, heapUsed, external: 3 << 20, arrayBuffers: 1 << 20 });
+  const live = [
+    { id: 1, restarts: 0, stats: { ...workerStats(11, 1, true), memory: mem(10 << 20), pubsub: { subscriberConnections: 3, slowClientsCut: 2, peakClientOutput: 5000 } } },
+    { id: 2, restarts: 0, stats: { ...workerStats(12, 1, true), memory: mem(20 << 20), pubsub: { subscriberConnections: 1, slowClientsCut: 1, peakClientOutput: 9000 } } },
+    { id: 3, restarts: 0, stats: workerStats(13, 1, true) }, // an older worker without these
+  ];
+  const totals = await aggregateWorkers(await Promise.all(live.map((w) => workerJson(w.stats)))).getMetricsAsJSON();
+  const s = aggregateStats(live, totals, { uptimeSec: 1, epoch: 1, mode: 'cache', workerRestarts: 0, opsPerSec: 0 });
+  t.is(s.workers[1].memory!.heapUsed, 20 << 20);
+  t.is(s.workers[2].memory, undefined);
+  t.deepEqual(s.pubsub, { subscriberConnections: 4, slowClientsCut: 3, peakClientOutput: 9000 });
+  const memory = (kind: string) => metricSamples(totals, 'kvstore_worker_memory_bytes').find((x) => x.labels.kind === kind)?.value;
+  t.is(memory('heap_used'), 30 << 20);
+  t.is(memory('rss'), 100 << 20);
+  t.is(metricValue(totals, 'kvstore_pubsub_slow_clients_cut_total'), 3);
+  t.is(metricValue(totals, 'kvstore_pubsub_peak_client_output_bytes'), 9000);
+});
+
 test('stats: latency percentiles per command from every live worker\'s histograms added up', async (t) => {
   const getId = commands.findIndex((c) => c.name === 'get');
   const setId = commands.findIndex((c) => c.name === 'set');

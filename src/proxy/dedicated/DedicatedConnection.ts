@@ -22,6 +22,7 @@ import { scheduleFlush, Flushable } from '../FlushScheduler';
 import type { ReplySink } from '../ReplySink';
 import { errorReply, isErrorReply } from '../Resp';
 import type { ByteStream, StreamHandler } from '../io';
+import { ConnectionActivity, SlowCandidate, slowCandidate } from '../BackendActivity';
 
 export interface DedicatedOptions {
   shard: string;
@@ -49,6 +50,10 @@ export class DedicatedConnection implements StreamHandler, Flushable {
   private readonly stream: ByteStream;
   private readonly sinks: ReplySink[] = [];
   private readonly tags: number[] = [];
+  /** When each pending request was queued (ms since the epoch), for the health checks. */
+  private readonly times: number[] = [];
+  /** When a reply was last read (ms since the epoch; 0 = never). */
+  private lastReplyAt = 0;
   private input: Buffer | null = null;
   private connectTimer: TimerHandle | null;
   /** This connection's id on the redis-server (CLIENT ID), -1 until known. */
@@ -140,6 +145,17 @@ export class DedicatedConnection implements StreamHandler, Flushable {
   private push(sink: ReplySink, tag: number): void {
     this.sinks.push(sink);
     this.tags.push(tag);
+    this.times.push(this.io.clock.now());
+  }
+
+  /** On request (health checks, src/proxy/BackendActivity.ts): what is in flight here. */
+  activity(): ConnectionActivity {
+    const slow: SlowCandidate[] = [];
+    for (let i = 0; i < this.sinks.length; i++) {
+      const c = slowCandidate(this.sinks[i], this.tags[i], this.times[i]);
+      if (c !== null) slow.push(c);
+    }
+    return { address: this.options.address, inFlight: this.sinks.length, oldestAt: this.times[0] ?? -1, lastReplyAt: this.lastReplyAt, slow };
   }
 
   /** Close now; pending replies get `-ERR Kvstore: shard '<name>' (<addr>) <reason>`. */
@@ -152,6 +168,7 @@ export class DedicatedConnection implements StreamHandler, Flushable {
     this.stream.destroy();
     const sinks = this.sinks.splice(0);
     const tags = this.tags.splice(0);
+    this.times.length = 0;
     const reply = this.errorFor(reason);
     for (let i = 0; i < sinks.length; i++) sinks[i].onReply(tags[i], reply);
     const closed = this.onClosed;
@@ -192,6 +209,8 @@ export class DedicatedConnection implements StreamHandler, Flushable {
       if (next < 0) break;
       const sink = this.sinks.shift();
       const tag = this.tags.shift()!;
+      this.times.shift();
+      this.lastReplyAt = this.io.clock.now();
       if (sink === undefined) return this.fail('sent a reply nobody asked for');
       sink.onReply(tag, buf.subarray(pos, next));
       if (this.state === 'closed') return;

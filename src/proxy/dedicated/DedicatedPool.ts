@@ -23,6 +23,7 @@
  *   whose shard went down or changed master; sessions are told so they can end blocked or
  *   transactional states on moved slots.
  */
+import type { ConnectionActivity } from '../BackendActivity';
 import type { KvstoreConfig } from '../../config/types';
 import type { Logger } from '../../log';
 import type { Clock, TimerHandle } from '../Clock';
@@ -79,6 +80,11 @@ export class DedicatedPool {
   /** The data path's clock (timers of sessions and WAIT). */
   get clock(): Clock {
     return this.io.clock;
+  }
+
+  /** The leased connections' requests in flight (health checks, src/proxy/BackendActivity.ts). */
+  activity(): ConnectionActivity[] {
+    return [...this.leased.keys()].map((c) => c.activity());
   }
 
   get leasedCount(): number {

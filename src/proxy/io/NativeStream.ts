@@ -58,6 +58,8 @@ export interface IoAddon {
   ioPeer(id: number): [string, number] | null;
   ioBuffered(id: number): [number, number] | null;
   ioTotals(): NativeIoTotals;
+  /** malloc_trim (glibc): free pages inside malloc's heap go back to the kernel; true when some did. collectJs: V8 told of memory pressure too. */
+  ioTrimMemory(collectJs?: boolean): boolean;
 }
 
 /** Reads of one turn, back to back (a read is offered at least 64 KiB; delivered early when full). */
@@ -128,6 +130,17 @@ function io(): IoAddon {
 /** Native buffered bytes of this process (null when the addon's sockets are not in use). */
 export function nativeIoTotals(): NativeIoTotals | null {
   return addon === null ? null : addon.ioTotals();
+}
+
+/**
+ * Give free native memory back to the kernel (see ioTrimMemory in native/io_stream.cc): after a
+ * burst of accepts and first commands, the freed short-lived allocations between the streams'
+ * native state otherwise stay resident. `collectJs`: also have V8 collect (and shrink its young
+ * generation), which an idle worker otherwise never does. False when nothing was released or the
+ * addon's sockets are not in use.
+ */
+export function trimNativeMemory(collectJs = false): boolean {
+  return addon !== null && typeof addon.ioTrimMemory === 'function' && addon.ioTrimMemory(collectJs);
 }
 
 // Idle timeouts: one sweep over the streams, no timer, Set entry or time stamp per stream. A

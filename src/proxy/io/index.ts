@@ -12,7 +12,7 @@ import { NodeStream } from './NodeStream';
 export type { ByteStream, StreamHandler } from './ByteStream';
 export { acceptMode, listenForClients, workersBindOwnSockets } from './ClientListener';
 export type { ClientListener } from './ClientListener';
-export { nativeIoTotals } from './NativeStream';
+export { nativeIoTotals, trimNativeMemory } from './NativeStream';
 export type { NativeIoTotals } from './NativeStream';
 
 /** Sets up the addon's sockets if wanted and possible; returns whether they are in use. */

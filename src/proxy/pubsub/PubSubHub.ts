@@ -19,6 +19,7 @@ import type { Logger } from '../../log';
 import type { TimerHandle } from '../Clock';
 import type { DataPathIo } from '../DataPathIo';
 import type { Router } from '../Router';
+import type { PubSubStats } from '../../supervisor/messages';
 import { asPush, PubSubKind, subscribeFrame, unsubscribeFrame } from './frames';
 import { MessageSink, SubscriberConnection } from './SubscriberConnection';
 
@@ -83,6 +84,8 @@ export class PubSubHub implements MessageSink {
   private closed = false;
   /** Subscribed clients disconnected for a full output (for INFO / tests). */
   slowClientsCut = 0;
+  /** The most output one subscribed client had left after a write (what the limits bound; stats). */
+  peakClientOutput = 0;
 
   constructor(
     private config: KvstoreConfig,
@@ -206,6 +209,7 @@ export class PubSubHub implements MessageSink {
   checkOutput(client: PubSubClient, queued: number): boolean {
     const subs = client.pubsub;
     if (subs === null) return false;
+    if (queued > this.peakClientOutput) this.peakClientOutput = queued;
     const limits = this.config.limits;
     let cut = queued > limits.pubsubOutputHardBytes;
     if (!cut && limits.pubsubOutputSoftBytes > 0 && queued > limits.pubsubOutputSoftBytes) {
@@ -219,6 +223,10 @@ export class PubSubHub implements MessageSink {
     this.dropClient(client);
     client.destroy();
     return true;
+  }
+
+  stats(): PubSubStats {
+    return { subscriberConnections: this.connectionCount, slowClientsCut: this.slowClientsCut, peakClientOutput: this.peakClientOutput };
   }
 
   /* ---------- connections and topology ---------- */

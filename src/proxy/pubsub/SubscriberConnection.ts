@@ -13,6 +13,7 @@ import type { Logger } from '../../log';
 import type { TimerHandle } from '../Clock';
 import type { DataPathIo } from '../DataPathIo';
 import { scheduleFlush, Flushable } from '../FlushScheduler';
+import { PartialInput } from '../PartialInput';
 import { encodeCommand, replyEnd, splitAddress } from '../../resp';
 import type { ByteStream, StreamHandler } from '../io';
 import type { PubSubKind } from './frames';
@@ -40,7 +41,8 @@ export class SubscriberConnection implements StreamHandler, Flushable {
   private readonly stream: ByteStream;
   private ready = false;
   private closed = false;
-  private input: Buffer | null = null;
+  /** A frame cut by the end of a read: kept in a growing buffer, so a big message is copied about twice, not once per read. */
+  private readonly partial = new PartialInput();
   /** Callbacks of the non-push replies owed, in order: AUTH's, then PINGs'. */
   private readonly waiting: Array<(ok: boolean) => void> = [];
   private connectTimer: TimerHandle | null;
@@ -101,6 +103,7 @@ export class SubscriberConnection implements StreamHandler, Flushable {
     if (this.connectTimer) this.io.clock.clearTimer(this.connectTimer);
     this.connectTimer = null;
     this.stream.destroy();
+    this.partial.clear();
     for (const w of this.waiting.splice(0)) w(false);
     this.sink.onSubscriberClosed(this);
   }
@@ -116,30 +119,30 @@ export class SubscriberConnection implements StreamHandler, Flushable {
   }
 
   onStreamData(data: Buffer, start: number, end: number): void {
-    let buf: Buffer;
-    let pos: number;
-    if (this.input === null) {
-      buf = data;
-      pos = start;
-    } else {
-      buf = Buffer.concat([this.input, data.subarray(start, end)]);
+    let buf = data;
+    let pos = start;
+    const partial = this.partial;
+    if (partial.active) {
+      partial.append(data.subarray(start, end));
+      buf = partial.take();
       pos = 0;
       end = buf.length;
-      this.input = null;
     }
+    // One view per read (replyEnd must not look past `end`), not one per frame.
+    const view = end === buf.length ? buf : buf.subarray(0, end);
     while (pos < end) {
       let next: number;
       try {
-        next = replyEnd(buf.subarray(0, end), pos);
+        next = replyEnd(view, pos);
       } catch {
         return this.fail('sent a reply that is not RESP');
       }
       if (next < 0) break;
-      this.frame(buf, pos, next);
+      this.frame(view, pos, next);
       if (this.closed) return;
       pos = next;
     }
-    if (pos < end) this.input = Buffer.from(buf.subarray(pos, end));
+    if (pos < end) partial.keep(view.subarray(pos, end), 0);
   }
 
   /** One complete frame buf[start, end). */
