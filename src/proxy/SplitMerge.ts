@@ -13,10 +13,10 @@ import { DispatchClient, forwardRead } from './Forwarding';
 
 /**
  * One split command in flight. Fragments are pooled: a fragment, its plan copy, its reply store
- * and its reply list are reused by later split commands, so a pipelined MGET allocates nothing
- * that outlives its read (such objects would be promoted to the old heap while the shards
- * answer). Sub-replies arrive as views of the backend's read (`takesViews`) and are copied into
- * the store; the last one is merged straight from the read, uncopied.
+ * and its spans are reused by later split commands, so a pipelined MGET allocates nothing that
+ * outlives its read (such objects would be promoted to the old heap while the shards answer).
+ * Sub-replies arrive as views of the backend's read (`takesViews`) and are copied into the
+ * store; the merge reads them from there (`mergeStore`: no Buffer per sub-reply).
  */
 class Fragment implements ReplySink {
   readonly takesViews = true;
@@ -27,12 +27,10 @@ class Fragment implements ReplySink {
   private count = 0;
   /** The plan of this command (a copy: the bound plan array is reused by the next split). */
   private plan = new Int32Array(PLAN_MIN);
-  /** Sub-replies that came before the last: bytes in `store`, [start, end) per tag in `spans`. */
+  /** Sub-replies: bytes in `store`, [start, end) of sub-reply s at spans[2s], spans[2s + 1]. */
   private store: Buffer = EMPTY;
   private storeUsed = 0;
-  private spans: number[] = [];
-  /** The merge's argument, refilled per merge with views (reset right after it). */
-  private readonly replies: Buffer[] = [];
+  private spans = new Int32Array(SPANS_MIN);
 
   /** Take over `plan[0, length)` for a command with `count` sub-commands answering `seq` of `client`. */
   start(client: ReplyTarget, ctx: ProxyContext, seq: number, plan: Int32Array, length: number, count: number): void {
@@ -44,6 +42,7 @@ class Fragment implements ReplySink {
     if (this.plan.length < length) this.plan = new Int32Array(Math.max(length, this.plan.length * 2));
     const kept = this.plan;
     for (let i = 0; i < length; i++) kept[i] = plan[i];
+    if (this.spans.length < count * 2) this.spans = new Int32Array(count * 2);
     this.storeUsed = 0;
   }
 
@@ -52,13 +51,11 @@ class Fragment implements ReplySink {
   }
 
   onReplyRange(tag: number, buf: Buffer, start: number, end: number): void {
-    if (--this.remaining > 0) {
-      this.keep(tag, buf, start, end);
-      return;
-    }
+    this.keep(tag, buf, start, end);
+    if (--this.remaining > 0) return;
     // The last sub-reply: everything is here. Merge, answer, and go back to the pool.
     try {
-      this.finish(tag, buf, start, end);
+      this.finish();
     } finally {
       this.release();
     }
@@ -66,10 +63,10 @@ class Fragment implements ReplySink {
 
   private keep(tag: number, buf: Buffer, start: number, end: number): void {
     const n = end - start;
-    let used = this.storeUsed;
+    const used = this.storeUsed;
     if (used + n > this.store.length) {
       const grown = Buffer.allocUnsafeSlow(Math.max(STORE_MIN, used + n, this.store.length * 2));
-      this.store.copy(grown, 0, 0, used);
+      if (used > 0) grown.set(this.store.subarray(0, used));
       this.store = grown;
     }
     const store = this.store;
@@ -81,25 +78,21 @@ class Fragment implements ReplySink {
     this.storeUsed = used + n;
   }
 
-  private finish(last: number, buf: Buffer, start: number, end: number): void {
+  private finish(): void {
     const client = this.client!;
     if (client.isClosed) return;
-    const count = this.count;
     const spans = this.spans;
     const store = this.store;
-    const replies = this.replies;
-    if (replies.length !== count) replies.length = count;
-    for (let t = 0; t < count; t++) replies[t] = t === last ? buf.subarray(start, end) : store.subarray(spans[t * 2], spans[t * 2 + 1]);
     // A failed child (shard down, timeout, error) fails the whole command with its error.
-    for (let t = 0; t < count; t++) {
-      if (replies[t][0] === 0x2d) {
-        client.onReply(this.seq, replies[t]);
+    for (let t = 0; t < this.count; t++) {
+      if (store[spans[t * 2]] === 0x2d) {
+        client.onReply(this.seq, store.subarray(spans[t * 2], spans[t * 2 + 1]));
         return;
       }
     }
     let merged: Buffer;
     try {
-      merged = this.ctx!.binding.hot.merge(this.plan, replies);
+      merged = this.ctx!.binding.hot.mergeStore(this.plan, store, spans);
     } catch (err) {
       // A sub-reply the merge cannot take (a bug or an odd shard): answer this command with an
       // error rather than never (the backend would carry on and the client would wait forever).
@@ -112,9 +105,6 @@ class Fragment implements ReplySink {
   private release(): void {
     this.client = null;
     this.ctx = null;
-    // Views must not stay reachable from a pooled (old) fragment: they would be promoted.
-    const replies = this.replies;
-    for (let t = 0; t < replies.length; t++) replies[t] = EMPTY;
     // A store a big reply grew is not kept for the next command.
     if (this.store.length > STORE_KEEP) this.store = EMPTY;
     if (pool.length < POOL_MAX) pool.push(this);
@@ -123,6 +113,7 @@ class Fragment implements ReplySink {
 
 /** Plan entries a fragment starts with; the store's first size and the most a pooled one keeps. */
 const PLAN_MIN = 64;
+const SPANS_MIN = 16;
 const STORE_MIN = 1024;
 const STORE_KEEP = 64 * 1024;
 const SMALL_COPY = 64;
