@@ -9,8 +9,11 @@
  *   - membership: `members/<id>` under a lease, with the epoch its workers acknowledged;
  *   - the leader-only plugins (failover, resharding, key rewrite): started when this proxy is
  *     elected, stopped when it is deposed; other proxies hand their admin calls to the leader.
- * With etcd unreachable the proxy keeps serving its last topology, changes fail with a
- * CoordinationError, and leadership (so automatic failover) lapses with the election lease.
+ * With etcd unreachable, changes fail with a CoordinationError and leadership (so automatic
+ * failover) lapses with the election lease. Whether the proxy keeps serving is decided at once,
+ * before its lease deadline: if its peers do not reach etcd either, etcd is down for everyone and
+ * it serves its last topology with no deadline; if some peer does, it is cut off alone and, past
+ * the deadline, refuses what may have changed without it (src/coordination/CutOff.ts).
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
@@ -19,6 +22,8 @@ import type { PrimaryPlugin } from '../supervisor/plugins';
 import type { TopologyPersistence } from '../supervisor/TopologyPublisher';
 import type { TopologyStore } from '../topology/TopologyStore';
 import type { TopologySnapshot } from '../topology/types';
+import { FENCE_ALL, FenceSpec } from '../proxy/LeaseFence';
+import { askPeers, fenceFor, judge, Verdict } from './CutOff';
 import { connectEtcd, EtcdHandle, etcdFailure } from './etcdClient';
 import { CoordinationError } from './errors';
 import { EtcdJobStore, JobListStore } from './JobStore';
@@ -36,8 +41,8 @@ export interface FleetHost {
   workerInfo(): Array<{ ready: boolean; epoch: number }>;
   /** Resolve when every ready worker of this proxy routes by `epoch` (this proxy only). */
   waitForWorkers(epoch: number): Promise<void>;
-  /** The lease deadline of the workers (src/proxy/LeaseFence.ts). */
-  broadcastToWorkers(message: { type: 'fleet-lease'; validUntil: number | null }): void;
+  /** The lease deadline of the workers and what they refuse past it (src/proxy/LeaseFence.ts). */
+  broadcastToWorkers(message: { type: 'fleet-lease'; validUntil: number | null; fence: FenceSpec }): void;
   /** Worker events: an epoch acknowledged, a worker ready, a worker gone. */
   onWorkers(listener: () => void): void;
   onWorkerReady(listener: () => void): void;
@@ -68,12 +73,38 @@ export interface FleetStatus {
   /** Until when this proxy's workers serve without hearing from etcd again (null: etcd unreachable, no deadline). */
   servingUntil: string | null;
   caughtUp: boolean;
+  /**
+   * With etcd unreachable, what the peers said: `everyone` (none reaches it: serving the last
+   * topology), `alone` (some peer reaches it: fenced past the lease deadline), `unknown` (no peer
+   * answered: fenced); `no` while etcd is reachable.
+   */
+  cutOff: 'no' | Verdict['kind'];
 }
 
 let running: Fleet | undefined;
 
 /** The workers' deadline ends this long before the lease can expire in etcd. */
 const DEADLINE_MARGIN_MS = 300;
+/** A probe of etcd (a linearizable read, every endpoint tried) gives up after this long. */
+const PROBE_TIMEOUT_MS = 1500;
+/** Peers answer after their own probe: they get this long. */
+const PEER_TIMEOUT_MS = PROBE_TIMEOUT_MS + 500;
+/**
+ * While etcd is unreachable the decision is taken again this often (etcd may be back for the
+ * others): cut off alone, to follow the slots that change; down for everyone, less often.
+ */
+const RECHECK_MS = 500;
+const RECHECK_EVERYONE_MS = 1000;
+/** How often the keepalives are checked for being late (one is due every TTL/3). */
+const WATCHDOG_MS = 200;
+/** A probe answer is shared by the peers asking within this long. */
+const REPORT_REUSE_MS = 250;
+/**
+ * A peer cut off alone that stops asking is no longer waited for after this long: longer than
+ * its longest round (RECHECK_MS + PROBE_TIMEOUT_MS + PEER_TIMEOUT_MS), after which, reaching no
+ * peer, it refuses everything (verdict `unknown`).
+ */
+const DEPENDENT_TTL_MS = 5000;
 
 /** The fleet of this process, when coordination is on (for plugins: e.g. the job store). */
 export function runningFleet(): Fleet | undefined {
@@ -102,9 +133,26 @@ export class Fleet {
   private pluginsRunning = false;
   private transitions: Promise<void> = Promise.resolve();
   private etcdOk = true;
-  /** A probe of etcd is running (after a broken stream or a failed call). */
-  private probing = false;
+  /** Deciding whether etcd is unreachable and for whom (after a broken stream, a failed call, a late keepalive). */
+  private deciding = false;
+  private recheck: NodeJS.Timeout | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  private cutOff: FleetStatus['cutOff'] = 'no';
+  /** What the workers refuse past their deadline: everything, unless peers told us what changed. */
+  private fence: FenceSpec = FENCE_ALL;
+  /** The last probe, shared by peers asking at about the same time (GET /fleet/etcd). */
+  private sharedProbe: { at: number; result: Promise<boolean> } | null = null;
+  /**
+   * Peers cut off from etcd alone that ask this proxy (GET /fleet/etcd?id=&seen=): the epoch
+   * whose changes their workers refuse. This proxy acknowledges no later epoch than theirs, so the
+   * fleet's barrier waits until they know what changed before data moves.
+   */
+  private readonly dependents = new Map<string, { seen: number; at: number }>();
+  /** Cut off alone: the epoch of the topology the fence was computed from (reported to the peers). */
+  private fencedAt: number | null = null;
   private lastError: string | null = null;
+  /** When etcd last answered (a keepalive, the watch, a call, a probe): newer than a probe's failure, it wins. */
+  private lastOkAt = 0;
   private stopped = false;
   /** Topology changes seen by the watch (metrics). */
   changesSeen = 0;
@@ -205,19 +253,21 @@ export class Fleet {
     this.membership.on('keepaliveFailed', (err: Error) => this.markEtcd(false, err));
     this.membership.on('lost', () => {
       this.caughtUp = false;
-      // Out of the barrier now: unless etcd was already found down for everyone (no deadline:
-      // nobody can change the topology), stop serving until re-registered and caught up.
+      // Out of the barrier now: unless etcd was found down for everyone (no deadline: nobody can
+      // change the topology), refuse what may change without us until re-registered and caught up.
       if (this.workerDeadline !== null) this.sendDeadline(1);
-      this.probeEtcd(new Error('membership lease lost'));
+      this.decide(new Error('membership lease lost'));
     });
     // Back in the fleet after a lost lease: catch up with the topology before serving again.
     this.membership.on('registered', () => void this.catchUp());
     this.host.onWorkerReady(() => {
-      if (this.workerDeadline !== 0) this.host.broadcastToWorkers({ type: 'fleet-lease', validUntil: this.workerDeadline });
+      if (this.workerDeadline !== 0) this.host.broadcastToWorkers({ type: 'fleet-lease', validUntil: this.workerDeadline, fence: this.fence });
     });
     await this.membership.register();
     this.caughtUp = true; // connect() read the topology; the workers started on it
     this.renewDeadline();
+    this.watchdog = setInterval(() => this.checkKeepalives(), WATCHDOG_MS);
+    this.watchdog.unref();
     if (this.config.mode === 'store' && this.config.sentinels.length === 0) {
       this.witness = new HealthWitness(this.id, this.etcd, this.config.coordination.etcd.prefix, this.config, this.local, this.membership, this.members, this.log);
       this.witness.start();
@@ -292,12 +342,31 @@ export class Fleet {
       lastError: this.lastError,
       servingUntil: typeof this.workerDeadline === 'number' && this.workerDeadline > 0 ? new Date(this.workerDeadline).toISOString() : null,
       caughtUp: this.caughtUp,
+      cutOff: this.cutOff,
     };
+  }
+
+  /**
+   * GET /fleet/etcd, what a peer cut off from etcd asks: does this proxy reach etcd right now
+   * (a fresh probe, shared by peers asking together), and the topology it serves.
+   */
+  async etcdReport(asker?: { id: string; seen: number }): Promise<{ id: string; etcd: 'ok' | 'unreachable'; topology: TopologySnapshot }> {
+    const now = Date.now();
+    if (asker && asker.id !== this.id && Number.isSafeInteger(asker.seen)) {
+      const before = this.dependents.get(asker.id)?.seen;
+      this.dependents.set(asker.id, { seen: asker.seen, at: now });
+      if (before !== asker.seen) void this.membership.publish();
+    }
+    if (!this.sharedProbe || now - this.sharedProbe.at > REPORT_REUSE_MS) this.sharedProbe = { at: now, result: this.probe().then((r) => r === true || this.lastOkAt >= now) };
+    const ok = await this.sharedProbe.result;
+    return { id: this.id, etcd: ok ? 'ok' : 'unreachable', topology: this.local.snapshot };
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (this.recheck) clearTimeout(this.recheck);
     await this.leadership.stop();
     await this.transitions;
     this.witness?.stop();
@@ -314,7 +383,9 @@ export class Fleet {
     const listen = this.hostRef?.clientAddress ?? cfg.listen;
     const admin = this.hostRef?.adminAddress ?? cfg.admin;
     const ready = (this.hostRef?.workerInfo() ?? []).filter((w) => w.ready);
-    const epoch = ready.length === 0 ? 0 : Math.min(...ready.map((w) => w.epoch));
+    // (peers cut off alone that ask this proxy: not acknowledged past what they refuse, see etcdReport)
+    const epochs = [...ready.map((w) => w.epoch), ...[...this.dependents.values()].map((d) => d.seen)];
+    const epoch = ready.length === 0 ? 0 : Math.min(...epochs);
     return { id: this.id, address: `${listen.host}:${listen.port}`, admin: `${admin.host}:${admin.port}`, epoch };
   }
 
@@ -331,6 +402,7 @@ export class Fleet {
       this.adopt(s);
       await this.host.waitForWorkers(this.local.snapshot.epoch);
       this.caughtUp = true;
+      this.fence = FENCE_ALL;
       this.renewDeadline();
       await this.membership.publish();
       this.log.info({ epoch: this.local.snapshot.epoch }, 'back in the fleet: re-registered and caught up with the topology');
@@ -340,48 +412,151 @@ export class Fleet {
     }
   }
 
-  /** The lease lives at least until the last keepalive sent (or the grant) + TTL. */
-  private renewDeadline(): void {
-    this.sendDeadline(this.membership.lastFiredAt + this.ttlMs - DEADLINE_MARGIN_MS);
+  /** The lease lives at least until the keepalive behind its last renewal was sent (or the grant) + TTL. */
+  private leaseDeadline(): number {
+    return this.membership.renewedFiredAt + this.ttlMs - DEADLINE_MARGIN_MS;
   }
 
-  /** Tell the workers until when they may serve (see src/proxy/LeaseFence.ts). */
+  private renewDeadline(): void {
+    this.sendDeadline(this.leaseDeadline());
+  }
+
+  /** Tell the workers until when they may serve, and what they refuse past it (see src/proxy/LeaseFence.ts). */
   private sendDeadline(validUntil: number | null): void {
     if (this.stopped) return;
     this.workerDeadline = validUntil;
-    this.host.broadcastToWorkers({ type: 'fleet-lease', validUntil });
+    this.host.broadcastToWorkers({ type: 'fleet-lease', validUntil, fence: this.fence });
+  }
+
+  /** `ok`: etcd answered. Not ok: a stream broke or a call failed — decide what it means. */
+  private markEtcd(ok: boolean, err?: Error): void {
+    if (ok) {
+      this.lastOkAt = Date.now();
+      this.setEtcd(true);
+      this.backInReach();
+      return;
+    }
+    this.decide(err);
   }
 
   /**
-   * `ok`: etcd answered. Not ok: a stream broke or a call failed — maybe only one member went
-   * away (etcd3 moves to another), so a probe (a linearizable read, tried on every endpoint)
-   * decides before the fleet is reported unreachable.
+   * A keepalive is due every TTL/3: when the deadline comes within TTL/3 without a renewal,
+   * something is wrong (etcd gone without the stream breaking, or a stalled loop) — decide now,
+   * while the lease still holds, rather than find out at the deadline.
    */
-  private markEtcd(ok: boolean, err?: Error): void {
-    if (ok) return this.setEtcd(true);
-    // etcd failing while our lease is still valid: it is etcd, not this proxy; with etcd down
-    // nobody can change the topology, so the workers keep serving the last one (no deadline).
-    // Past the deadline (this process stalled) the workers stay fenced until caught up.
-    if (typeof this.workerDeadline === 'number' && this.workerDeadline > 0 && Date.now() < this.workerDeadline) this.sendDeadline(null);
-    this.probeEtcd(err);
+  private checkKeepalives(): void {
+    const now = Date.now();
+    let dropped = false;
+    for (const [id, d] of this.dependents) {
+      if (now - d.at <= DEPENDENT_TTL_MS) continue;
+      this.dependents.delete(id);
+      dropped = true;
+      this.log.warn({ peer: id }, 'a peer cut off from etcd stopped asking: no longer waited for');
+    }
+    if (dropped) void this.membership.publish();
+    const d = this.workerDeadline;
+    if (typeof d === 'number' && d > 0 && this.caughtUp && d - Date.now() < this.ttlMs / 3) this.decide(new Error('keepalive overdue'));
   }
 
-  /** A probe (a linearizable read, tried on every endpoint) decides whether etcd is unreachable. */
-  private probeEtcd(err?: Error): void {
-    if (this.probing || this.stopped) return;
-    this.probing = true;
-    this.topology.refresh().then(
-      () => {
-        this.probing = false;
-        this.setEtcd(true);
-        // only a member was lost: back to a deadline (renewed with every keepalive)
-        if (this.workerDeadline === null && this.caughtUp && this.membership.isRegistered) this.renewDeadline();
-      },
-      (probeErr: Error) => {
-        this.probing = false;
-        this.setEtcd(false, err ?? probeErr);
-      },
+  /**
+   * Is etcd unreachable, and for whom? A probe (a linearizable read, every endpoint tried) first:
+   * when it answers, only a member went away (etcd3 moves to another) and nothing changes. When
+   * it does not, the peers are asked (src/coordination/CutOff.ts): down for everyone → serve the
+   * last topology with no deadline (a newer one from a peer first); cut off alone → the workers
+   * keep the lease deadline (the barrier waits for this proxy until then) and past it refuse the
+   * slots whose owner changed (every write in store mode), or everything when nobody answered.
+   * Taken again every RECHECK_MS (RECHECK_EVERYONE_MS) while etcd stays unreachable.
+   */
+  private decide(err?: Error): void {
+    if (this.deciding || this.stopped) return;
+    this.deciding = true;
+    void this.decideOnce(err)
+      .catch((e: Error) => this.log.error({ err: e.message }, 'deciding whether etcd is unreachable failed'))
+      .finally(() => {
+        this.deciding = false;
+        if (!this.etcdOk && !this.stopped && !this.recheck) {
+          this.recheck = setTimeout(() => {
+            this.recheck = null;
+            if (!this.etcdOk) this.decide();
+          }, this.cutOff === 'everyone' ? RECHECK_EVERYONE_MS : RECHECK_MS);
+          this.recheck.unref();
+        }
+      });
+  }
+
+  private async decideOnce(err?: Error): Promise<void> {
+    const startedAt = Date.now();
+    const probed = await this.probe();
+    // (a keepalive that went through meanwhile — only one member was lost — beats a slow probe)
+    if (probed === true || this.lastOkAt >= startedAt) {
+      this.lastOkAt = Math.max(this.lastOkAt, startedAt);
+      this.setEtcd(true);
+      this.backInReach();
+      return;
+    }
+    if (this.stopped) return;
+    this.setEtcd(false, err ?? probed);
+    const peers = this.members.list().filter((m) => m.id !== this.id);
+    const asker = this.cutOff === 'alone' && this.fencedAt !== null ? { id: this.id, seen: this.fencedAt } : undefined;
+    const reports = await askPeers(peers.map((m) => m.admin), PEER_TIMEOUT_MS, asker);
+    if (this.stopped || this.lastOkAt >= startedAt) return; // etcd answered meanwhile (a keepalive)
+    let verdict = judge(peers.length, reports);
+    const was = this.cutOff;
+    // Found down for everyone, it stays so until a peer says it reaches etcd: peers slow to answer
+    // (a loaded host) are no reason to stop serving a topology nobody can change.
+    if (verdict.kind === 'unknown' && was === 'everyone') verdict = { kind: 'everyone', newest: null };
+    this.cutOff = verdict.kind;
+    if (verdict.kind === 'everyone') {
+      if (verdict.newest && verdict.newest.epoch > this.local.snapshot.epoch) {
+        // a peer saw a change this proxy missed before etcd went away: serve that one
+        this.adopt(verdict.newest);
+        await this.host.waitForWorkers(this.local.snapshot.epoch);
+      }
+      this.fence = FENCE_ALL;
+      this.fencedAt = null;
+      if (this.workerDeadline !== null) this.sendDeadline(null);
+    } else {
+      const fence = fenceFor(verdict, this.local.snapshot, this.config.mode === 'store');
+      const deadline = typeof this.workerDeadline === 'number' && this.workerDeadline > 0 ? this.workerDeadline : this.leaseDeadline();
+      if (JSON.stringify(fence) !== JSON.stringify(this.fence) || deadline !== this.workerDeadline) {
+        this.fence = fence;
+        this.sendDeadline(deadline);
+      }
+      this.fencedAt = verdict.kind === 'alone' ? verdict.current.epoch : null;
+    }
+    if (was !== verdict.kind) {
+      const peersSaid = reports.map((r) => `${r.id}: ${r.etcd}`).join(', ') || 'no peer answered';
+      if (verdict.kind === 'everyone') this.log.warn({ peers: peersSaid, epoch: this.local.snapshot.epoch }, 'etcd is unreachable for the whole fleet: serving the last topology with no deadline');
+      else this.log.error({ peers: peersSaid, fence: this.fence.all ? 'all' : { slots: this.fence.slots.length, writes: this.fence.writes } }, verdict.kind === 'alone' ? 'this proxy alone is cut off from etcd: past its lease it refuses what changed without it' : 'etcd unreachable and no peer answers: past its lease this proxy refuses every command');
+    }
+  }
+
+  /** etcd answered again: decisions taken while it was unreachable end. */
+  private backInReach(): void {
+    if (this.recheck) clearTimeout(this.recheck);
+    this.recheck = null;
+    if (this.cutOff === 'no') return;
+    this.cutOff = 'no';
+    this.fencedAt = null;
+    // (not caught up: what the peers said stays refused until it is; then the deadline covers it)
+    if (this.caughtUp) this.fence = FENCE_ALL;
+    // Serving with no deadline (etcd was down for everyone): back to what the lease guarantees.
+    // If it expired meanwhile the workers refuse everything until re-registered and caught up.
+    if (this.workerDeadline === null) this.sendDeadline(this.caughtUp ? this.leaseDeadline() : 1);
+    else if (this.workerDeadline !== 0) this.sendDeadline(this.workerDeadline);
+  }
+
+  /** true when etcd answered a linearizable read within PROBE_TIMEOUT_MS, else the error. */
+  private probe(): Promise<true | Error> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Error>((resolve) => {
+      timer = setTimeout(() => resolve(new CoordinationError(`etcd (${this.etcd.endpoints.join(', ')}) did not answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+    });
+    const read = this.topology.refresh().then(
+      () => true as const,
+      (e: Error) => e,
     );
+    return Promise.race([read, timeout]).finally(() => clearTimeout(timer));
   }
 
   private setEtcd(ok: boolean, err?: Error): void {
@@ -390,7 +565,7 @@ export class Fleet {
     if (ok) this.log.info('etcd reachable again: fleet coordination resumed');
     else {
       this.lastError = err?.message ?? 'unreachable';
-      this.log.error({ err: this.lastError }, 'etcd unreachable: serving the last topology; topology changes and automatic failover are suspended');
+      this.log.error({ err: this.lastError }, 'etcd unreachable: topology changes and automatic failover are suspended');
     }
   }
 

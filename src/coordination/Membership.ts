@@ -33,9 +33,11 @@ export class Membership extends EventEmitter {
   lastRenewedAt = 0;
   /**
    * When the keepalive behind the last renewal was sent: etcd renewed the lease after this, so
-   * the lease lives at least until lastFiredAt + TTL (what the workers' deadline is based on).
+   * the lease lives at least until renewedFiredAt + TTL (what the workers' deadline is based on).
    */
-  lastFiredAt = 0;
+  renewedFiredAt = 0;
+  /** Send times of the keepalives not answered yet on the current stream (answers come in order). */
+  private unanswered: number[] = [];
 
   constructor(
     private readonly etcd: EtcdHandle,
@@ -65,13 +67,17 @@ export class Membership extends EventEmitter {
   }
 
   private async registerOnce(): Promise<void> {
+    const sentAt = Date.now(); // (the grant is sent as the lease is made)
     const lease = this.etcd.ns.lease(this.ttlSeconds, { autoKeepAlive: true });
     lease.on('keepaliveSucceeded', () => {
       this.lastRenewedAt = Date.now();
+      this.renewedFiredAt = this.unanswered.shift() ?? this.renewedFiredAt;
       this.emit('renewed');
     });
     lease.on('keepaliveFailed', (err) => this.emit('keepaliveFailed', err));
-    lease.on('keepaliveFired', () => (this.lastFiredAt = Date.now()));
+    // (a fire on a broken stream is never answered: a new stream starts a new list)
+    lease.on('keepaliveEstablished', () => (this.unanswered = []));
+    lease.on('keepaliveFired', () => this.unanswered.push(Date.now()));
     lease.on('lost', (err) => {
       if (this.lease !== lease) return;
       this.lease = null;
@@ -82,8 +88,8 @@ export class Membership extends EventEmitter {
       if (!this.stopped) void this.register().then(() => this.emit('registered'));
     });
     try {
-      this.lastFiredAt = Date.now();
       await lease.grant();
+      this.renewedFiredAt = sentAt;
       this.lastRenewedAt = Date.now();
       const info = this.self();
       await lease.put(memberKey(info.id)).value(JSON.stringify(info));

@@ -2,6 +2,9 @@
  * The fleet's admin endpoints, on every proxy:
  *   GET /proxies   {proxies: [{id, address, admin, epoch, leader, leaseAgeMs}]} (every live proxy)
  *   GET /fleet     this proxy's view: etcd state, leader, failover active/suspended
+ *   GET /fleet/etcd {id, etcd: ok|unreachable, topology}: whether it reaches etcd right now
+ *                  (asked by a peer that does not: src/coordination/CutOff.ts); ?id=&seen= from
+ *                  a peer cut off alone holds this proxy's acknowledgement at `seen`
  * and the hand-off: on a proxy that is not the leader, the leader-owned endpoints (failover,
  * resharding and jobs, shards, key rewrite) are forwarded to the leader's admin API, so `ctl`
  * works against any proxy.
@@ -28,6 +31,12 @@ export function registerFleetRoutes(admin: AdminServer, metrics: Registry, fleet
   counterFrom(metrics, 'kvstore_fleet_topology_changes_total', 'Topology changes received from etcd.', () => fleet.changesSeen);
   admin.route('GET', '/proxies', async () => ({ proxies: await fleet.proxies() }));
   admin.route('GET', '/fleet', () => fleet.status());
+  // asked by a peer that cannot reach etcd: is it down for everyone or is that peer cut off alone?
+  admin.route('GET', '/fleet/etcd', (req) => {
+    const id = req.query.get('id');
+    const seen = Number(req.query.get('seen'));
+    return fleet.etcdReport(id && Number.isSafeInteger(seen) ? { id, seen } : undefined);
+  });
   admin.intercept(async (req) => {
     if (!isLeaderPath(req.path)) return null;
     if (req.method !== 'GET' && fleet.status().etcd === 'unreachable') throw fleet.unreachableError();

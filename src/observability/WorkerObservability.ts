@@ -18,12 +18,15 @@ import { BigKey, BigKeys } from './BigKeys';
 import { HotKey, HotKeys } from './HotKeys';
 import { HistogramSnapshot, LatencyHistograms } from './LatencyHistograms';
 import type { RequestLog } from './RequestLog';
-import { SlowLog, SlowlogEntry } from './SlowLog';
+import { SlowLog } from './SlowLog';
 
-/** What a worker sends to the primary with its stats. */
+/**
+ * What a worker sends to the primary with its stats (every second, and for GET /stats). No
+ * SLOWLOG entries: up to maxLen decoded requests per message, read only by GET /slowlog, which
+ * asks the workers when it is called (ObservabilityQuery.ts through the primary's relay).
+ */
 export interface ObservabilityStats {
   latency: HistogramSnapshot;
-  slowlog: SlowlogEntry[];
   hotKeys: HotKey[];
   bigKeys: BigKey[];
 }
@@ -85,7 +88,7 @@ export class WorkerObservability {
   }
 
   stats(): ObservabilityStats {
-    return { latency: this.histograms.snapshot(), slowlog: this.slowlog.get(-1), hotKeys: this.hotKeys.list(), bigKeys: this.bigKeys.list() };
+    return { latency: this.histograms.snapshot(), hotKeys: this.hotKeys.list(), bigKeys: this.bigKeys.list() };
   }
 
   close(): void {

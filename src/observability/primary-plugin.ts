@@ -3,7 +3,8 @@
  * what every worker saw.
  *   GET /hotkeys        {hitsPerSec, sampleRate, keys: [{key, hitsPerSec, lastHotAt}]}  (rates summed over workers)
  *   GET /bigkeys        {bytes, keys: [{key, slot, command, kind, bytes, client, seenAt, count}]}
- *   GET /slowlog?count  {slowerThanUs, maxLen, entries: [{id, time, timeMs, durationUs, args, client, name}]}  newest first (by timeMs)
+ *   GET /slowlog?count  {slowerThanUs, maxLen, entries: [{id, time, timeMs, durationUs, args, client, name}]}  newest first (by timeMs);
+ *                       asked of every worker on the call (ctx.queryWorkers), not read from their stats
  *   GET /latency        {commands: {name: {calls, p50, p99, p999}}}  µs, from the merged histograms
  */
 import { commands } from '../commands/table';
@@ -25,11 +26,14 @@ registerPrimaryPlugin({
     }));
     ctx.admin.route('GET', '/bigkeys', async () => ({ bytes: ctx.config.bigKeys.bytes, keys: mergeBigKeys((await observed()).map((o) => o.bigKeys)) }));
     ctx.admin.route('GET', '/slowlog', async (req) => {
-      const count = Number(req.query.get('count') ?? 10);
+      const asked = Number(req.query.get('count') ?? 10);
+      const count = Number.isInteger(asked) ? asked : 10;
+      // asked of the workers now (not carried by their periodic stats): each sends its newest `count`
+      const answer = await ctx.queryWorkers({ op: 'slowlog-get', count });
       return {
         slowerThanUs: ctx.config.slowlog.slowerThanUs,
         maxLen: ctx.config.slowlog.maxLen,
-        entries: mergeSlowlogs((await observed()).map((o) => o.slowlog), Number.isInteger(count) ? count : 10),
+        entries: mergeSlowlogs([answer.slowlog ?? []], count),
       };
     });
     ctx.admin.route('GET', '/latency', async () => {

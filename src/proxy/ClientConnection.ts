@@ -22,6 +22,7 @@
  * its accessors here read the defaults without it. Times are whole seconds, as Redis keeps them.
  * So a busy client allocates nothing per command, and 100k idle ones hold no per-command state.
  */
+import { FENCED_SHARD } from '../topology/slots';
 import { ClientReplies } from './ClientReplies';
 import { errorReply } from './ErrorReply';
 import { FlowControl, PAUSE_BARRIER, PAUSE_CLIENTS, PAUSE_CLOSING, PAUSE_HELD, PAUSE_OUTPUT } from './FlowControl';
@@ -464,6 +465,11 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.ctx.clientDirectory.hold(this);
   }
 
+  holdForFence(): void {
+    this.flow.redo = true;
+    this.flow.pause(PAUSE_CLIENTS);
+  }
+
   resumeAfterPause(): void {
     this.flow.resume(PAUSE_CLIENTS);
   }
@@ -499,6 +505,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
       this.wroteBits |= 1 << shard;
       return;
     }
+    if (shard >= FENCED_SHARD) return; // refused, not written (LeaseFence)
     const extras = this.more();
     let high = extras.wroteHigh;
     if (high === null || shard - WROTE_BITS >= high.length) {

@@ -26,6 +26,7 @@ import { WRITES } from './dedicated/commandKinds';
 import { Offer, offerToSession } from './dedicated/offer';
 import { CommandRoute, Route } from './CommandRoutes';
 import { fanOut } from './FanOut';
+import { FENCED_WRITE_REPLY, GATE_WRITES } from './LeaseFence';
 import { turnNow } from './FlushScheduler';
 import { allKeysOnOneShard, argsOf, DispatchClient, forwardRead, forwardToShard } from './Forwarding';
 import { runProxyCommand } from './ProxyCommands';
@@ -122,6 +123,7 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
       return false;
     }
   }
+  if (ctx.fence.gate !== 0 && fenceGate(client, route)) return false;
   if (ctx.clientDirectory.pauseUntil !== 0 && route.pausable && ctx.clientDirectory.holds(route.isWrite)) {
     client.holdForPause();
     return false;
@@ -144,6 +146,20 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
     if (offer === Offer.Rewrite) return slowPath(client, chunk, base, route, dispatchCommand);
   }
   return BY_ROUTE[route.route](client, chunk, base, route, flags);
+}
+
+/**
+ * A fleet proxy past its lease deadline (LeaseFence): the command is held while the primary
+ * decides, or refused when it is a write of a store-mode proxy cut off from etcd (it must never
+ * write to a demoted master). True when it was held or answered.
+ */
+function fenceGate(client: DispatchClient, route: CommandRoute): boolean {
+  const fence = client.ctx.fence;
+  if (fence.stops(client, route.pausable)) return true;
+  if ((fence.gate & GATE_WRITES) === 0 || !route.isWrite) return false;
+  client.session?.queueError();
+  client.replyNow(route.id, FENCED_WRITE_REPLY);
+  return true;
 }
 
 /** Key `k` of the command at `base` to the hot-key sketch. */

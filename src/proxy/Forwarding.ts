@@ -4,7 +4,7 @@
  */
 import type { ClientSubscriptions } from './pubsub/PubSubHub';
 import { ARG_STRIDE, C_ARG0, C_ARGC, C_KEY0, C_NKEYS, KEY_STRIDE } from '../native/api';
-import { NO_SHARD } from '../topology/slots';
+import { FENCED_SHARD, NO_SHARD } from '../topology/slots';
 import { FlowControl, PAUSE_BACKEND } from './FlowControl';
 import type { ProxyContext } from './ProxyContext';
 import type { ReplySink } from './ReplySink';
@@ -34,6 +34,10 @@ export interface DispatchClient extends ClientSession, SessionClient {
   protocolError(reply: Buffer): void;
   /** CLIENT PAUSE covers the command just read: stop reading at it until the pause ends. */
   holdForPause(): void;
+  /** A fleet proxy past its lease deadline waits for its primary (LeaseFence): stop reading at the command. */
+  holdForFence(): void;
+  /** Reading restarts at the held command. */
+  resumeAfterPause(): void;
   /** The command being dispatched: where it is in the read (SLOWLOG's request log). */
   cmdStart: number;
   cmdEnd: number;
@@ -61,7 +65,8 @@ export type DispatchFn = (client: DispatchClient, chunk: Buffer, i: number) => b
 export function forwardToShard(client: DispatchClient, shardIndex: number, command: Buffer, tag: number, sink: ReplySink, start: number, end: number): void {
   const shards = client.ctx.router.shards;
   if (shardIndex === NO_SHARD || shardIndex >= shards.length) {
-    sink.onReply(tag, shards.length === 0 ? ERRORS.noShards : ERRORS.slotNotServed);
+    // (FENCED_SHARD: a slot a fleet proxy cut off from etcd refuses, see LeaseFence)
+    sink.onReply(tag, shardIndex === FENCED_SHARD ? client.ctx.router.fencedSlotReply : shards.length === 0 ? ERRORS.noShards : ERRORS.slotNotServed);
     return;
   }
   const shard = shards[shardIndex];

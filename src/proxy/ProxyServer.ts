@@ -24,7 +24,7 @@ import { DataPathIo, systemIo } from './DataPathIo';
 import { commandRoutes } from './CommandRoutes';
 import type { ProxyHooks } from './Hooks';
 import { EngineOptions, HotPathBinding } from './HotPathBinding';
-import { LeaseFence } from './LeaseFence';
+import { FENCE_HOLD_MS, FenceSpec, LeaseFence } from './LeaseFence';
 import { MigrationSupport } from './MigrationSupport';
 import type { ProxyContext, ProxyCounters } from './ProxyContext';
 import { ERRORS } from './ReplyTexts';
@@ -128,11 +128,11 @@ export class ProxyServer extends EventEmitter {
       hooks: this.hooks,
       security: new WorkerSecurity(options.config),
       observe: new WorkerObservability(options.config, routes.length, log, cluster.worker?.id ?? 0),
-      fence: new LeaseFence((reply) => {
-        router.setFence(reply);
+      fence: new LeaseFence((spec) => {
+        router.setFence(spec);
         // Transactions and blocked commands must not go on against a table that may be stale.
         dedicated.applyTopology(router.shards);
-      }),
+      }, FENCE_HOLD_MS),
       calls: new Float64Array(routes.length),
       errors: new Float64Array(routes.length),
       counters,
@@ -289,8 +289,8 @@ export class ProxyServer extends EventEmitter {
   }
 
   /** Fleet: the primary's lease deadline (see LeaseFence). */
-  setFleetLease(validUntil: number | null): void {
-    this.ctx.fence.renew(validUntil);
+  setFleetLease(validUntil: number | null, fence?: FenceSpec): void {
+    this.ctx.fence.renew(validUntil, fence);
   }
 
   /** CLIENT LIST/KILL/PAUSE: the worker wires it to the other workers (src/supervisor/worker.ts). */

@@ -5,7 +5,7 @@
  */
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
-import { NO_SHARD, routingTable } from '../topology/slots';
+import { FENCED_SHARD, NO_SHARD, routingTable } from '../topology/slots';
 import { SLOT_COUNT, TopologySnapshot } from '../topology/types';
 import { BackendConnection, BackendOptions } from './BackendConnection';
 import { DataPathIo, systemIo } from './DataPathIo';
@@ -13,6 +13,7 @@ import type { HotPathBinding } from './HotPathBinding';
 import { ReadableShard, ReplicaReads } from './ReplicaReads';
 import type { BackendHealthSummary } from '../supervisor/messages';
 import { errorReply } from './Resp';
+import { FENCED_REPLY, FENCED_SLOT_REPLY, FenceSpec } from './LeaseFence';
 
 /**
  * The backend connections of one shard: the RESP2 pool every client starts on, and a second
@@ -90,10 +91,13 @@ export class Router {
   keylessShard = 0;
   private config: KvstoreConfig;
   readonly replicaReads = new ReplicaReads((name, address) => this.createPool(name, address, 2));
-  /** While set, every shard answers it (a fleet proxy out of its lease: LeaseFence). */
-  private fenceReply: Buffer | null = null;
-  /** The shards' own down replies, kept while fenced. */
+  /** What a fleet proxy out of its lease refuses (LeaseFence); null: serving. */
+  private fence: FenceSpec | null = null;
+  /** The shards' own down replies, kept while every shard is fenced. */
   private unfencedDown: Array<Buffer | null> = [];
+  /** The routing table of the topology in force (slotTable is it, but for fenced slots). */
+  private table: Uint16Array = new Uint16Array(SLOT_COUNT).fill(NO_SHARD);
+  readonly fencedSlotReply = FENCED_SLOT_REPLY;
 
   constructor(
     config: KvstoreConfig,
@@ -142,28 +146,55 @@ export class Router {
     this.shards = next;
     this.refreshReads();
     this.keylessShard = Math.max(0, next.findIndex((s) => s.downReply === null));
-    if (this.fenceReply) this.setFence(this.fenceReply, true);
+    this.table = table;
     this.slotTable.set(table);
     this.migrating.fill(0);
     for (const m of snapshot.migrations) this.migrating.fill(1, m.first, m.last + 1);
     this.migrationsActive = snapshot.migrations.length > 0;
     this.migrations = snapshot.migrations;
     this.epoch = snapshot.epoch;
+    if (this.fence) this.installFence(this.fence);
     this.binding.useSlotTable(this.slotTable);
     this.log.info({ epoch: snapshot.epoch, shards: next.length }, 'topology applied');
   }
 
-  /** Fence (every shard answers `reply`) or unfence (null) the routing; see LeaseFence. */
-  setFence(reply: Buffer | null, reapply = false): void {
-    if (reply) {
-      if (!this.fenceReply || reapply) this.unfencedDown = this.shards.map((s) => s.downReply);
-      for (const s of this.shards) s.downReply = reply;
-    } else if (this.fenceReply) {
+  /**
+   * Fence (see LeaseFence) or unfence (null) the routing: every shard answers -TRYAGAIN, or only
+   * the fenced slots do (pointed at FENCED_SHARD, and no longer seen as migrating, so the
+   * migration seam cannot reach a shard for them); writes are refused by the dispatcher (LeaseFence.gate).
+   */
+  setFence(spec: FenceSpec | null): void {
+    if (this.fence) this.removeFence();
+    this.fence = spec;
+    if (spec) this.installFence(spec);
+    this.log.warn(
+      { fenced: spec === null ? false : spec.all ? 'all' : { slots: spec.slots.length, writes: spec.writes }, epoch: this.epoch },
+      spec === null ? 'fleet lease renewed: serving' : spec.all ? 'fleet lease expired: refusing commands until caught up' : 'cut off from etcd: refusing the slots whose owner changed' + (spec.writes ? ' and every write' : ''),
+    );
+  }
+
+  private installFence(spec: FenceSpec): void {
+    if (spec.all) {
+      this.unfencedDown = this.shards.map((s) => s.downReply);
+      for (const s of this.shards) s.downReply = FENCED_REPLY;
+      return;
+    }
+    for (const [first, last] of spec.slots) {
+      this.slotTable.fill(FENCED_SHARD, first, last + 1);
+      this.migrating.fill(0, first, last + 1);
+    }
+  }
+
+  private removeFence(): void {
+    const spec = this.fence!;
+    if (spec.all) {
       this.shards.forEach((s, i) => (s.downReply = this.unfencedDown[i] ?? null));
       this.unfencedDown = [];
+    } else {
+      this.slotTable.set(this.table);
+      for (const m of this.migrations) this.migrating.fill(1, m.first, m.last + 1);
     }
-    this.fenceReply = reply;
-    this.log.warn({ fenced: reply !== null, epoch: this.epoch }, reply ? 'fleet lease expired: refusing commands until caught up' : 'fleet lease renewed: serving');
+    this.fence = null;
   }
 
   /** The migration a slot is part of, as shard names (null when the slot is not moving). */

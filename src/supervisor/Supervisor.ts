@@ -31,6 +31,7 @@ import { registerCoreMetrics } from './coreMetrics';
 import { EpochBarrier, WorkerEpochBarrier } from './EpochBarrier';
 import { ListenAddress, ListenPort } from './listen';
 import { workersBindOwnSockets } from '../proxy/io/ClientListener';
+import type { ClientQuery, ClientQueryResult } from '../proxy/clients/ClientQuery';
 import type { ActivityAnswers, PrimaryToWorker, ScriptChange, WorkerStats } from './messages';
 import { loadPrimaryPlugins, PrimaryPlugin } from './plugins';
 import { removePortFile, writePortFile } from './portFile';
@@ -73,6 +74,7 @@ export class Supervisor implements AdminContext {
   private readonly publisher: TopologyPublisher;
   private readonly stats: StatsCollector;
   private readonly activity: ActivityRelay;
+  private readonly relay: ClientsRelay;
   private readonly reloader: ConfigReloader;
   private adminListening?: ListenAddress;
   private shutdownPromise?: Promise<void>;
@@ -106,7 +108,7 @@ export class Supervisor implements AdminContext {
     });
     this.publisher = new TopologyPublisher(this.store, this.pool, new WorkerEpochBarrier(this.pool));
     this.stats = new StatsCollector(this.pool, () => ({ epoch: this.store.snapshot.epoch, mode: this.store.snapshot.mode }));
-    new ClientsRelay(this.pool, this.logger); // listens to the pool for as long as it lives
+    this.relay = new ClientsRelay(this.pool, this.logger); // listens to the pool for as long as it lives
     this.activity = new ActivityRelay(this.pool);
     this.reloader = new ConfigReloader({
       configFile: this.configFile,
@@ -197,6 +199,10 @@ export class Supervisor implements AdminContext {
 
   async workerStats(): Promise<WorkerStats[]> {
     return (await this.stats.collect()).map((w) => w.stats);
+  }
+
+  queryWorkers(query: ClientQuery): Promise<ClientQueryResult> {
+    return this.relay.query(query);
   }
 
   redactedConfig(): KvstoreConfig {

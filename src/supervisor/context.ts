@@ -8,6 +8,7 @@ import type { AdminRoutes } from '../admin/AdminServer';
 import type { Registry } from '../admin/metrics';
 import type { KvstoreConfig } from '../config/types';
 import type { Logger } from '../log';
+import type { ClientQuery, ClientQueryResult } from '../proxy/clients/ClientQuery';
 import type { TopologySnapshot } from '../topology/types';
 import type { EpochBarrier } from './EpochBarrier';
 import type { ListenAddress } from './listen';
@@ -69,8 +70,14 @@ export interface PrimaryContext {
    * prepare servers the change starts routing to). A hook that throws aborts the change.
    */
   beforeTopologyChange(hook: PreCommitHook): void;
-  /** Each ready worker's own stats, as it answered (e.g. SLOWLOG entries, hot keys). */
+  /** Each ready worker's own stats, as it answered (e.g. hot keys, latency histograms). */
   workerStats(): Promise<WorkerStats[]>;
+  /**
+   * Run a query on every ready worker now and add up the answers (src/supervisor/ClientsRelay.ts):
+   * for what is too big to send with every stats answer (SLOWLOG entries). A worker that does not
+   * answer in time is left out of a read; a change that misses one rejects (WorkersQueryError).
+   */
+  queryWorkers(query: ClientQuery): Promise<ClientQueryResult>;
   /**
    * What the workers have in flight on these backends (src/proxy/BackendActivity.ts), asked by
    * the health checks when a server is silent; workers that do not answer within `timeoutMs` are left

@@ -7,6 +7,7 @@ import type { MetricsJson } from '../admin/metrics';
 import type { ClientQuery, ClientQueryResult } from '../proxy/clients/ClientQuery';
 import type { KvstoreConfig } from '../config/types';
 import type { TopologySnapshot } from '../topology/types';
+import type { FenceSpec } from '../proxy/LeaseFence';
 
 export type PrimaryToWorker =
   /** First message to a new worker: build the proxy, listen, answer `ready` (or `fatal`). */
@@ -22,9 +23,10 @@ export type PrimaryToWorker =
   | { type: 'backend-health'; backends: BackendHealthSummary[] }
   /**
    * Fleet (coordination): serve until `validUntil` (ms since the epoch) unless renewed; null =
-   * no deadline (etcd unreachable for everyone: serve the last topology). See src/proxy/LeaseFence.ts.
+   * no deadline (etcd unreachable for everyone: serve the last topology); past it, refuse what
+   * `fence` says (absent: everything). See src/proxy/LeaseFence.ts.
    */
-  | { type: 'fleet-lease'; validUntil: number | null }
+  | { type: 'fleet-lease'; validUntil: number | null; fence?: FenceSpec }
   /** Run a CLIENT LIST/KILL/PAUSE/UNBLOCK or SLOWLOG/latency query on this worker (src/supervisor/ClientsRelay.ts). */
   | { type: 'clients-local'; queryId: number; query: ClientQuery }
   /** The merged answer to this worker's `clients-query`. */

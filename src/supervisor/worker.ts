@@ -9,6 +9,7 @@ import type { ClientQueryResult } from '../proxy/clients/ClientQuery';
 import type { KvstoreConfig } from '../config/types';
 import { createLogger } from '../log';
 import type { TopologySnapshot } from '../topology/types';
+import type { FenceSpec } from '../proxy/LeaseFence';
 import type { BackendActivity, BackendHealthSummary, PrimaryToWorker, ScriptChange, WorkerStats, WorkerToPrimary } from './messages';
 import { WorkerMetrics } from './workerMetrics';
 
@@ -23,7 +24,7 @@ export interface WorkerProxy {
   /** Optional: requests in flight on these backends, for the primary's health checks (src/proxy/BackendActivity.ts). */
   backendActivity?(addresses: string[]): BackendActivity[];
   /** Optional: the fleet lease deadline (src/proxy/LeaseFence.ts). */
-  setFleetLease?(validUntil: number | null): void;
+  setFleetLease?(validUntil: number | null, fence?: FenceSpec): void;
   stats(): WorkerStats;
   close(drainMs: number): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
@@ -145,7 +146,7 @@ export function runWorker(createProxy: ProxyFactory): void {
           break;
         }
         case 'fleet-lease':
-          proxy?.setFleetLease?.(message.validUntil);
+          proxy?.setFleetLease?.(message.validUntil, message.fence);
           break;
       }
     } catch (err) {

@@ -24,6 +24,11 @@ export function slotsToRanges(slots: Iterable<number>): SlotRange[] {
 }
 
 export const NO_SHARD = 0xffff;
+/**
+ * Where a worker's slot table points a slot that a fleet proxy cut off from etcd refuses
+ * (src/proxy/LeaseFence.ts): past any shard, so forwarding answers -TRYAGAIN for it.
+ */
+export const FENCED_SHARD = 0xfffe;
 
 /** The owner table: slot → index into `snapshot.shards` (NO_SHARD where nobody owns it). */
 export function ownerTable(snapshot: TopologySnapshot): Uint16Array {

@@ -14,7 +14,7 @@ export interface FleetOptions {
   etcdMembers?: number;
   /** Extra config for every proxy. */
   config?: Record<string, unknown>;
-  /** Extra config for proxy `index` (0-based), over `config`. */
+  /** Extra config for proxy `index` (0-based), over `config` (its `coordination.etcd` is merged, e.g. its own endpoints). */
   perProxy?: (index: number) => Record<string, unknown>;
   /** Shards given explicitly (e.g. with replicas); `shards` redis-servers are started otherwise. */
   shardList?: Array<{ name: string; master: string; replicas: string[] }>;
@@ -44,6 +44,8 @@ export async function startFleet(t: TestContextLike & { title?: string }, option
     proxies,
     prefix,
     async start(index: number) {
+      const own = options.perProxy?.(index) ?? {};
+      const ownCoordination = (own.coordination ?? {}) as Record<string, unknown>;
       const kv = await startKvstore(t, {
         shards: 0,
         workers: options.workers ?? 1,
@@ -51,10 +53,11 @@ export async function startFleet(t: TestContextLike & { title?: string }, option
           shards,
           proxyId: `p${index + 1}`,
           ...options.config,
-          ...options.perProxy?.(index),
+          ...own,
           coordination: {
             ...coordination,
-            etcd: { endpoints: etcd.endpoints, prefix, leaseTtlMs: 3000, ...((coordination.etcd as object) ?? {}) },
+            ...ownCoordination,
+            etcd: { endpoints: etcd.endpoints, prefix, leaseTtlMs: 3000, ...((coordination.etcd as object) ?? {}), ...((ownCoordination.etcd as object) ?? {}) },
           },
         },
       });

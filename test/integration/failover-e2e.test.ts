@@ -7,33 +7,14 @@ import test from 'ava';
 import Redis from 'ioredis';
 import { replicationInfo } from '../../src/failover/replication';
 import type { TopologySnapshot } from '../../src/topology/types';
-import { KvstoreProcess, eventually, startKvstore, ctl } from '../helpers/kvstore';
+import { eventually, ctl } from '../helpers/kvstore';
 import {
-  ReplicationConfirmer, filledLoad, proxyClient, Shard, ioredisOptions, ready, shardOf, sleep, startShards, waitFor, waitForLink,
+  ReplicationConfirmer, filledLoad, proxyClient, Shard, ioredisOptions, ready, shardOf, sleep, startShards, waitFor, waitForLink, startCluster, topologyOf,
 } from './failover-helpers';
 
 const conn = { timeoutMs: 1000 };
 
-async function startCluster(
-  t: Parameters<typeof startKvstore>[0],
-  shards: Shard[],
-  mode: 'cache' | 'store',
-  extra: Record<string, unknown> = {},
-): Promise<KvstoreProcess> {
-  return startKvstore(t, {
-    shards: 0,
-    workers: 2,
-    config: {
-      mode,
-      shards: shards.map((s) => ({ name: s.name, master: s.master.address, replicas: s.replicas.map((r) => r.address) })),
-      ...extra,
-    },
-  });
-}
 
-async function topology(kv: KvstoreProcess): Promise<TopologySnapshot> {
-  return (await kv.admin<TopologySnapshot>('GET', '/topology?routing=1')).body;
-}
 
 
 function versionOf(v: string | null): number {
@@ -47,7 +28,7 @@ test('e2e cache mode: kill -9 a master under load; errors only during detection;
   const { client, load } = await filledLoad(t, proxyClient(kv.port), { workers: 6, keysPerWorker: 100, pauseMs: 1 });
   const probes = Array.from({ length: 300 }, (_, i) => `probe:${i}`);
   for (const k of probes) await client.set(k, `${k}:1`);
-  const before = await topology(kv);
+  const before = await topologyOf(kv);
   const onS2 = probes.filter((k) => shardOf(before, k) === 's2');
   const elsewhere = probes.filter((k) => shardOf(before, k) !== 's2');
   const d = new Redis(ioredisOptions(s2.port));
@@ -59,7 +40,7 @@ test('e2e cache mode: kill -9 a master under load; errors only during detection;
   await sleep(1000);
   const killedAt = Date.now();
   await s2.kill();
-  await eventually(async () => (await topology(kv)).shards[1].state === 'down', 15_000, 's2 ejected');
+  await eventually(async () => (await topologyOf(kv)).shards[1].state === 'down', 15_000, 's2 ejected');
   const ejectedMs = Date.now() - killedAt;
   await load.waitHealthy(2000, 40_000);
   const window = load.errorWindowSince(killedAt);
@@ -72,7 +53,7 @@ test('e2e cache mode: kill -9 a master under load; errors only during detection;
 
   await s2.restart();
   const restartedAt = Date.now();
-  await eventually(async () => (await topology(kv)).shards[1].state === 'up', 30_000, 's2 rejoined');
+  await eventually(async () => (await topologyOf(kv)).shards[1].state === 'up', 30_000, 's2 rejoined');
   const rejoinedAt = Date.now();
   t.log(`CACHE e2e: rejoined ${rejoinedAt - restartedAt} ms after restart`);
   const after = await Promise.all(onS2.map((k) => client.get(k)));
@@ -83,7 +64,7 @@ test('e2e cache mode: kill -9 a master under load; errors only during detection;
   const rejoinErrors = load.errorsSince(rejoinedAt - 100);
   t.log(`CACHE e2e: ${rejoinErrors.length} failed requests around the rejoin`);
   t.deepEqual(rejoinErrors, []);
-  const topo = await topology(kv);
+  const topo = await topologyOf(kv);
   t.is(topo.routing, undefined);
   const metrics = (await kv.admin('GET', '/metrics')).text;
   t.regex(metrics, /kvstore_failover_events_total\{kind="eject"\} 1/);
@@ -96,16 +77,16 @@ test('e2e store mode: kill -9 a master under load; replica promoted; WAIT-confir
   const [s1] = shards;
   const kv = await startCluster(t, shards, 'store');
   const { client, load } = await filledLoad(t, proxyClient(kv.port), { workers: 6, keysPerWorker: 100, pauseMs: 1 });
-  let masters = (await topology(kv)).shards.map((s) => s.master);
+  let masters = (await topologyOf(kv)).shards.map((s) => s.master);
   const confirmer = new ReplicationConfirmer(load, () => masters);
   t.true(await confirmer.round());
   load.start();
   confirmer.start(100);
   await sleep(1500);
-  const epochBefore = (await topology(kv)).epoch;
+  const epochBefore = (await topologyOf(kv)).epoch;
   const killedAt = Date.now();
   await s1.master.kill();
-  await eventually(async () => (await topology(kv)).shards[0].master === s1.replicas[0].address, 15_000, 'promotion');
+  await eventually(async () => (await topologyOf(kv)).shards[0].master === s1.replicas[0].address, 15_000, 'promotion');
   const promotedMs = Date.now() - killedAt;
   await load.waitHealthy(2000, 40_000);
   const window = load.errorWindowSince(killedAt);
@@ -136,7 +117,7 @@ test('e2e store mode: kill -9 a master under load; replica promoted; WAIT-confir
     return info?.role === 'slave' && info.masterPort === s1.replicas[0].port;
   });
   await waitForLink(s1.master.port);
-  masters = (await topology(kv)).shards.map((s) => s.master);
+  masters = (await topologyOf(kv)).shards.map((s) => s.master);
   t.is((await replicationInfo(s1.replicas[0].address, conn)).role, 'master');
 });
 
@@ -160,7 +141,7 @@ test('e2e store mode: planned switchover with `kvstore ctl failover` under load 
   const errs = load.errorsSince(started);
   t.log(`SWITCHOVER e2e: ${result.from} -> ${result.to}, writes paused ${result.pausedMs} ms, ctl took ${Date.now() - started - 1000} ms; ${errs.length} failed of ${load.ops} ops (${[...new Set(errs.map((e) => e.message.replace(/\d+/g, 'N')))].join(' | ')})`);
   t.is(result.to, s1.replicas[0].address);
-  const topo = await topology(kv);
+  const topo = await topologyOf(kv);
   t.is(topo.shards[0].master, s1.replicas[0].address);
   t.is(topo.epoch, result.epoch);
 
@@ -196,7 +177,7 @@ test('e2e store mode: a shard with no healthy replica answers CLUSTERDOWN naming
   client.on('error', () => undefined);
   t.teardown(() => client.disconnect());
   await ready(client);
-  const topo = await topology(kv);
+  const topo = await topologyOf(kv);
   const key = Array.from({ length: 100 }, (_, i) => `k${i}`).find((k) => shardOf(topo, k) === 's1')!;
   const other = Array.from({ length: 100 }, (_, i) => `k${i}`).find((k) => shardOf(topo, k) === 's2')!;
   await client.set(key, 'v');
@@ -212,7 +193,7 @@ test('e2e store mode: a shard with no healthy replica answers CLUSTERDOWN naming
   t.regex(err!.message, /s1|127\.0\.0\.1/);
   t.is(await client.get(other), null);
 
-  await eventually(async () => (await topology(kv)).shards[0].state === 'down', 30_000, 's1 down');
+  await eventually(async () => (await topologyOf(kv)).shards[0].state === 'down', 30_000, 's1 down');
   const down = await t.throwsAsync(client.get(key));
   t.regex(down!.message, /^CLUSTERDOWN .*'s1'/);
   // INFO (# Proxy) shows the shard state and the primary's health check of the backend.
@@ -227,7 +208,7 @@ test('e2e store mode: a shard with no healthy replica answers CLUSTERDOWN naming
   t.is(h.backends.find((b: any) => b.address === s1.master.address).state, 'down');
 
   s1.master.process().kill('SIGCONT');
-  await eventually(async () => (await topology(kv)).shards[0].state === 'up', 30_000, 's1 up again');
+  await eventually(async () => (await topologyOf(kv)).shards[0].state === 'up', 30_000, 's1 up again');
   await eventually(async () => (await client.get(key).catch(() => null)) === 'v', 15_000, 'served again');
   t.pass();
 });
@@ -237,7 +218,7 @@ test('e2e store mode: a hung master (SIGSTOP) under load is replaced; requests s
   const [s1] = shards;
   const kv = await startCluster(t, shards, 'store');
   const { client, load } = await filledLoad(t, proxyClient(kv.port), { workers: 6, keysPerWorker: 100, pauseMs: 1 });
-  let masters = (await topology(kv)).shards.map((s) => s.master);
+  let masters = (await topologyOf(kv)).shards.map((s) => s.master);
   const confirmer = new ReplicationConfirmer(load, () => masters);
   t.true(await confirmer.round());
   load.start();
@@ -246,9 +227,9 @@ test('e2e store mode: a hung master (SIGSTOP) under load is replaced; requests s
   const hungAt = Date.now();
   s1.master.process().kill('SIGSTOP');
   t.teardown(() => void s1.master.process().kill('SIGCONT'));
-  await eventually(async () => (await topology(kv)).shards[0].master === s1.replicas[0].address, 15_000, 'promotion');
+  await eventually(async () => (await topologyOf(kv)).shards[0].master === s1.replicas[0].address, 15_000, 'promotion');
   const promotedMs = Date.now() - hungAt;
-  masters = (await topology(kv)).shards.map((s) => s.master);
+  masters = (await topologyOf(kv)).shards.map((s) => s.master);
   await load.waitHealthy(2000, 40_000);
   await confirmer.stop();
   await load.stop();
@@ -284,7 +265,7 @@ test('e2e cache mode: a hung master (SIGSTOP) under load is ejected; requests st
   const hungAt = Date.now();
   s2.process().kill('SIGSTOP');
   t.teardown(() => void s2.process().kill('SIGCONT'));
-  await eventually(async () => (await topology(kv)).shards[1].state === 'down', 30_000, 'ejection');
+  await eventually(async () => (await topologyOf(kv)).shards[1].state === 'down', 30_000, 'ejection');
   const ejectedMs = Date.now() - hungAt;
   await load.waitHealthy(2000, 40_000);
   await load.stop();
@@ -294,7 +275,7 @@ test('e2e cache mode: a hung master (SIGSTOP) under load is ejected; requests st
   t.deepEqual(load.staleReads, []);
   // SIGCONT: the shard is healthy again and gets its slots back (flushed: nothing stale).
   s2.process().kill('SIGCONT');
-  await eventually(async () => (await topology(kv)).shards[1].state === 'up', 30_000, 's2 rejoined');
-  t.is((await topology(kv)).routing, undefined);
+  await eventually(async () => (await topologyOf(kv)).shards[1].state === 'up', 30_000, 's2 rejoined');
+  t.is((await topologyOf(kv)).routing, undefined);
   t.is(await client.set('after-rejoin', 'v'), 'OK');
 });

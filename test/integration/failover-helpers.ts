@@ -14,6 +14,7 @@ import { storePublisher } from '../../src/failover/publisher';
 import { TopologyStore, initialTopology } from '../../src/topology/TopologyStore';
 import { routingTable } from '../../src/topology/slots';
 import type { TopologySnapshot } from '../../src/topology/types';
+import { KvstoreProcess, startKvstore } from '../helpers/kvstore';
 import { testConfig as proxyTestConfig } from '../helpers/proxy';
 import { RedisOptions, RedisProcess, startRedis } from '../helpers/redis';
 import { trackPid, untrackPid } from '../helpers/reaper';
@@ -96,6 +97,29 @@ export async function startManager(config: KvstoreConfig, teardown: (fn: () => v
   await manager.start();
   teardown(() => manager.stop());
   return { store, manager };
+}
+
+/** `kvstore start` (primary + 2 workers) over these shards, in `mode`. */
+export async function startCluster(
+  t: Parameters<typeof startKvstore>[0],
+  shards: Shard[],
+  mode: 'cache' | 'store',
+  extra: Record<string, unknown> = {},
+): Promise<KvstoreProcess> {
+  return startKvstore(t, {
+    shards: 0,
+    workers: 2,
+    config: {
+      mode,
+      shards: shards.map((s) => ({ name: s.name, master: s.master.address, replicas: s.replicas.map((r) => r.address) })),
+      ...extra,
+    },
+  });
+}
+
+/** The program's topology with its routing table, from the admin API. */
+export async function topologyOf(kv: KvstoreProcess): Promise<TopologySnapshot> {
+  return (await kv.admin<TopologySnapshot>('GET', '/topology?routing=1')).body;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,25 +9,16 @@
  */
 import test, { ExecutionContext } from 'ava';
 import Redis from 'ioredis';
-import type { TopologySnapshot } from '../../src/topology/types';
-import { KvstoreProcess, startKvstore } from '../helpers/kvstore';
-import { filledLoad, proxyClient, Shard, ioredisOptions, ready, shardOf, sleep, startShards } from './failover-helpers';
+import type { KvstoreProcess } from '../helpers/kvstore';
+import {
+  filledLoad, proxyClient, Shard, ioredisOptions, ready, shardOf, sleep, startShards, startCluster, topologyOf,
+} from './failover-helpers';
 
 /** A script that spins for `seconds` (TIME is allowed in scripts: effects replication). */
 const spin = (seconds: number) =>
   `local t = redis.call("TIME") local s = t[1] + t[2] / 1e6 while true do local n = redis.call("TIME") if n[1] + n[2] / 1e6 - s > ${seconds} then break end end return 1`;
 
-async function startCluster(t: ExecutionContext, shards: Shard[], mode: 'cache' | 'store', extra: Record<string, unknown>): Promise<KvstoreProcess> {
-  return startKvstore(t, {
-    shards: 0,
-    workers: 2,
-    config: { mode, shards: shards.map((s) => ({ name: s.name, master: s.master.address, replicas: s.replicas.map((r) => r.address) })), ...extra },
-  });
-}
 
-async function topology(kv: KvstoreProcess): Promise<TopologySnapshot> {
-  return (await kv.admin<TopologySnapshot>('GET', '/topology?routing=1')).body;
-}
 
 interface FailoverView {
   backends: Array<{ address: string; state: string; slowEpisodes: number; failures: number; lastError: string | null }>;
@@ -58,7 +49,7 @@ async function slowCommandUnderLoad(
   await prepare(await ready(direct));
   const kv = await startCluster(t, shards, mode, extra);
   const { load } = await filledLoad(t, proxyClient(kv.port), { workers: 6, keysPerWorker: 100, pauseMs: 1 });
-  const before = await topology(kv);
+  const before = await topologyOf(kv);
   const keyOnS1 = Array.from({ length: 200 }, (_, i) => `slow:${i}`).find((k) => shardOf(before, k) === 's1')!;
   const client = new Redis({ ...ioredisOptions(kv.port), commandTimeout: 30_000 });
   client.on('error', () => undefined);
@@ -79,7 +70,7 @@ async function slowCommandUnderLoad(
   await sleep(3000); // the health checks' next rounds see it answer again
   await load.stop();
 
-  const after = await topology(kv);
+  const after = await topologyOf(kv);
   const view = await failoverView(kv);
   const h = view.backends.find((b) => b.address === s1.address)!;
   const errs = load.errorsSince(started);

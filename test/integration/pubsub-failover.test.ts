@@ -17,24 +17,16 @@ import test from 'ava';
 import Redis from 'ioredis';
 import type { TopologySnapshot } from '../../src/topology/types';
 import { KvstoreProcess, eventually, startKvstore } from '../helpers/kvstore';
-import { Shard, ioredisOptions, ready, shardOf, sleep, startShards } from './failover-helpers';
+import {
+  Shard, ioredisOptions, ready, shardOf, sleep, startShards, startCluster, topologyOf,
+} from './failover-helpers';
 
 const NOTIFY = ['--notify-keyspace-events', 'KEA'];
 const STATIC_CHANNELS = Array.from({ length: 60 }, (_, i) => `ch:${i}`);
 const KINDS = ['message', 'pmessage', 'smessage', 'keyspace'] as const;
 type Kind = (typeof KINDS)[number];
 
-async function startCluster(t: Parameters<typeof startKvstore>[0], shards: Shard[], mode: 'cache' | 'store', extra: Record<string, unknown> = {}): Promise<KvstoreProcess> {
-  return startKvstore(t, {
-    shards: 0,
-    workers: 2,
-    config: { mode, shards: shards.map((s) => ({ name: s.name, master: s.master.address, replicas: s.replicas.map((r) => r.address) })), ...extra },
-  });
-}
 
-async function topology(kv: KvstoreProcess): Promise<TopologySnapshot> {
-  return (await kv.admin<TopologySnapshot>('GET', '/topology?routing=1')).body;
-}
 
 /** A hash tag per shard (`{tN}` whose slot the shard owns in `topo`), in shard order. */
 function tagsPerShard(topo: TopologySnapshot): string[] {
@@ -203,7 +195,7 @@ interface Setup {
 }
 
 async function subscribeAndPublish(t: Parameters<typeof startKvstore>[0], kv: KvstoreProcess): Promise<Setup> {
-  const topo = await topology(kv);
+  const topo = await topologyOf(kv);
   const tags = tagsPerShard(topo);
   // Static channels and keys of the rounds on every shard.
   const onShards = new Set(STATIC_CHANNELS.map((c) => shardOf(topo, c)));
@@ -256,7 +248,7 @@ test('store mode: kill -9 a master → subscriptions re-made on the promoted rep
   const killedAt = Date.now();
   const seqAtKill = loops[1].seq;
   await shards[1].master.kill();
-  await eventually(async () => (await topology(kv)).shards[1].master === shards[1].replicas[0].address, 30_000, 'promotion');
+  await eventually(async () => (await topologyOf(kv)).shards[1].master === shards[1].replicas[0].address, 30_000, 'promotion');
   const promotedMs = Date.now() - killedAt;
   const seqAtPromotion = loops[1].seq;
   await resumedAfter(subs, tags[1], seqAtPromotion, 's2 streams resumed after the promotion');
@@ -290,9 +282,9 @@ test('cache mode: a master ejected and rejoining → its channels follow its slo
   const killedAt = Date.now();
   const seqAtKill = loops[1].seq;
   await shards[1].master.kill();
-  await eventually(async () => (await topology(kv)).shards[1].state === 'down', 30_000, 'ejection');
+  await eventually(async () => (await topologyOf(kv)).shards[1].state === 'down', 30_000, 'ejection');
   const ejectedMs = Date.now() - killedAt;
-  const topoEjected = await topology(kv);
+  const topoEjected = await topologyOf(kv);
   const movedTo = shardOf(topoEjected, `ch:${tags[1]}`);
   t.not(movedTo, 's2');
   await resumedAfter(subs, tags[1], loops[1].seq, 's2 streams resumed on their new shard');
@@ -302,7 +294,7 @@ test('cache mode: a master ejected and rejoining → its channels follow its slo
   await shards[1].master.restart(); // empty, with keyspace events on (its arguments)
   const restartedAt = Date.now();
   const seqAtRestart = loops[1].seq;
-  await eventually(async () => (await topology(kv)).shards[1].state === 'up' && shardOf(await topology(kv), `ch:${tags[1]}`) === 's2', 40_000, 'rejoin');
+  await eventually(async () => (await topologyOf(kv)).shards[1].state === 'up' && shardOf(await topologyOf(kv), `ch:${tags[1]}`) === 's2', 40_000, 'rejoin');
   const rejoinedMs = Date.now() - restartedAt;
   await resumedAfter(subs, tags[1], loops[1].seq, 's2 streams resumed after the rejoin');
   const resumeSeq = loops[1].seq;

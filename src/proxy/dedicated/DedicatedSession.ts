@@ -20,7 +20,7 @@
  * the redis-server unblocks it.
  */
 import { SLOT_CROSS, SLOT_NONE } from '../../native/api';
-import { NO_SHARD } from '../../topology/slots';
+import { FENCED_SHARD, NO_SHARD } from '../../topology/slots';
 import { encodeCommand } from '../../resp';
 import type { CommandRoute } from '../CommandRoutes';
 import { Route } from '../CommandRoutes';
@@ -480,6 +480,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     }
     const shard = this.ctx.router.slotTable[slot];
     if (shard === NO_SHARD) return { shard: -1, slot, error: ERRORS.slotNotServed, rewrite: false };
+    if (shard === FENCED_SHARD) return { shard: -1, slot, error: this.ctx.router.fencedSlotReply, rewrite: false };
     return { shard, slot, error: null, rewrite: false };
   }
 
