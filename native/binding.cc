@@ -105,6 +105,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod("frameReplies", &NativeEngine::FrameReplies),
                            InstanceMethod("split", &NativeEngine::Split),
                            InstanceMethod("merge", &NativeEngine::Merge),
+                           InstanceMethod("mergeStore", &NativeEngine::MergeStore),
                            InstanceMethod("keySlot", &NativeEngine::KeySlot),
                            InstanceMethod("decodeInline", &NativeEngine::DecodeInline),
                            InstanceMethod("hotFunctions", &NativeEngine::HotFunctions),
@@ -384,6 +385,46 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     uint8_t* out;
     size_t cap;
     if (!outArg(env, info[2], &out, &cap)) return env.Undefined();
+    if (merged_.size() > cap) return Napi::Number::New(env, -static_cast<double>(merged_.size()));  // caller grows it
+    if (!merged_.empty()) memcpy(out, merged_.data(), merged_.size());
+    return Napi::Number::New(env, static_cast<double>(merged_.size()));
+  }
+
+  // mergeStore(plan, store, spans, out): as merge, with sub-reply s at store[spans[2s], spans[2s+1])
+  // (src/proxy/SplitMerge.ts keeps sub-replies in one reused buffer: no Buffer per sub-reply).
+  Napi::Value MergeStore(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !info[2].IsTypedArray() ||
+        info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      Napi::TypeError::New(env, "mergeStore(plan: Int32Array, store: Buffer, spans: Int32Array, out: Buffer)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Int32Array plan = info[0].As<Napi::Int32Array>();
+    Napi::Int32Array sp = info[2].As<Napi::Int32Array>();
+    const uint8_t* store;
+    size_t storeLen;
+    if (!getBytes(env, info[1], &store, &storeLen, "store")) return env.Undefined();
+    // One span per sub-command of the plan (the spans array may be longer: it is reused).
+    size_t n = plan.ElementLength() > 0 && plan[0] > 0 ? static_cast<size_t>(plan[0]) : 0;
+    if (n > sp.ElementLength() / 2) n = sp.ElementLength() / 2;
+    spans_.resize(n);
+    for (size_t i = 0; i < n; i++) {
+      int32_t a = sp[2 * i];
+      int32_t b = sp[2 * i + 1];
+      if (a < 0 || b < a || static_cast<size_t>(b) > storeLen) {
+        Napi::RangeError::New(env, "mergeStore: a span is outside the store").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      spans_[i].data = store + a;
+      spans_[i].len = static_cast<size_t>(b - a);
+    }
+    if (!mergeReplies(plan.Data(), plan.ElementLength(), spans_.data(), spans_.size(), &merged_)) {
+      Napi::RangeError::New(env, "merge: the plan does not match the replies").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint8_t* out;
+    size_t cap;
+    if (!outArg(env, info[3], &out, &cap)) return env.Undefined();
     if (merged_.size() > cap) return Napi::Number::New(env, -static_cast<double>(merged_.size()));  // caller grows it
     if (!merged_.empty()) memcpy(out, merged_.data(), merged_.size());
     return Napi::Number::New(env, static_cast<double>(merged_.size()));

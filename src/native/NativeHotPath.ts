@@ -20,6 +20,8 @@ export interface NativeEngine {
   split(chunk: Buffer, cmdIndex: number, out: Buffer): number;
   /** Writes the merged reply into `out`; returns its size, or -size when `out` is too small. */
   merge(plan: Int32Array, replies: Buffer[], out: Buffer): number;
+  /** As merge, sub-reply s at store[spans[2s], spans[2s+1]). */
+  mergeStore(plan: Int32Array, store: Buffer, spans: Int32Array, out: Buffer): number;
   keySlot(key: Buffer): number;
   decodeInline(line: Buffer): Buffer[] | null;
   commandInfo(id: number): [number, number] | null;
@@ -124,6 +126,15 @@ export class NativeHotPath implements HotPath {
     if (n < 0) {
       this.mergeOut = Buffer.allocUnsafeSlow(grownSize(this.mergeOut.length, -n));
       n = this.addon.merge(plan, replies, this.mergeOut);
+    }
+    return this.mergeOut.subarray(0, n);
+  }
+
+  mergeStore(plan: Int32Array, store: Buffer, spans: Int32Array): Buffer {
+    let n = this.addon.mergeStore(plan, store, spans, this.mergeOut);
+    if (n < 0) {
+      this.mergeOut = Buffer.allocUnsafeSlow(grownSize(this.mergeOut.length, -n));
+      n = this.addon.mergeStore(plan, store, spans, this.mergeOut);
     }
     return this.mergeOut.subarray(0, n);
   }

@@ -183,6 +183,12 @@ export interface HotPath {
    */
   merge(plan: Int32Array, replies: Buffer[]): Buffer;
 
+  /**
+   * `merge` with the sub-replies in one buffer: sub-reply s is store[spans[2s], spans[2s+1])
+   * (split/merge keeps them so: no Buffer per sub-reply). Same reply, same lifetime.
+   */
+  mergeStore(plan: Int32Array, store: Buffer, spans: Int32Array): Buffer;
+
   /** Slot of a key with the configured hash (hash tags honoured). */
   keySlot(key: Buffer): number;
 

@@ -186,9 +186,21 @@ test('merge: native == reference for random plans and sub-replies (good, errors,
       const reordered = [...order, ...recs.map((_, i) => i).filter((i) => i % 2 === 0 && !order.includes(i))].flatMap((i) => [recs[i], recs[i + 1]]);
       const plan2 = Int32Array.from([...p.subarray(0, base), ...reordered]);
       const bufs = replies.map((r) => Buffer.from(r, 'latin1'));
-      const n = nativeEngine().hp.merge(plan2, bufs);
-      const r = referenceEngine().hp.merge(plan2, bufs);
-      t.is(n.toString('latin1'), r.toString('latin1'));
+      const n = nativeEngine().hp.merge(plan2, bufs).toString('latin1');
+      const r = referenceEngine().hp.merge(plan2, bufs).toString('latin1');
+      t.is(n, r);
+      // mergeStore (split/merge's form): the same sub-replies in one buffer, in reverse order,
+      // behind a junk prefix, with spans longer than needed, gives the same reply.
+      const store = Buffer.concat([Buffer.from('junk'), ...[...bufs].reverse()]);
+      const spans = new Int32Array(bufs.length * 2 + 4).fill(-1);
+      let at = store.length;
+      bufs.forEach((b, s) => {
+        spans[2 * s] = at - b.length;
+        spans[2 * s + 1] = at;
+        at -= b.length;
+      });
+      t.is(nativeEngine().hp.mergeStore(plan2, store, spans).toString('latin1'), n);
+      t.is(referenceEngine().hp.mergeStore(plan2, store, spans).toString('latin1'), n);
       return true;
     }),
     { numRuns: 1500 },

@@ -386,3 +386,28 @@ test('a split whose sub-replies cannot be merged answers that command with an er
   t.false(kv.backend(0).destroyed);
   t.false(kv.backend(1).destroyed);
 });
+
+test('split commands in flight together keep their own sub-replies; a pooled fragment reused after an error merges the next command right', async (t) => {
+  const kv = fakeProxy(t);
+  const c = kv.client();
+  // Two MGETs and a DEL in flight at once (three fragments), then, after they are answered, two
+  // more MGETs that reuse them from the pool.
+  c.deliver(cmd('MGET', 'a', 'b', 'x', 'c') + cmd('MGET', 'c', 'a') + cmd('DEL', 'b', 'x', 'a'));
+  kv.backend(0).connected();
+  kv.backend(1).connected();
+  t.is(kv.backend(0).takeSent(), cmd('MGET', 'b', 'c') + cmd('MGET', 'c') + cmd('DEL', 'b'));
+  t.is(kv.backend(1).takeSent(), cmd('MGET', 'a', 'x') + cmd('MGET', 'a') + cmd('DEL', 'x', 'a'));
+  // Shard 1 first, its first reply cut across two reads; shard 0's error fails only the second MGET.
+  kv.backend(1).deliver('*2\r\n$3\r\nva1\r');
+  kv.backend(1).deliver('\n$-1\r\n*1\r\n$3\r\nva2\r\n:2\r\n');
+  t.is(c.takeSent(), '');
+  kv.backend(0).deliver('*2\r\n$2\r\nvb\r\n$2\r\nvc\r\n-ERR shard zero says no\r\n:1\r\n');
+  t.is(c.takeSent(), '*4\r\n$3\r\nva1\r\n$2\r\nvb\r\n$-1\r\n$2\r\nvc\r\n' + '-ERR shard zero says no\r\n' + ':3\r\n');
+  c.deliver(cmd('MGET', 'x', 'b') + cmd('MGET', 'b', 'a', 'c'));
+  t.is(kv.backend(0).takeSent(), cmd('MGET', 'b') + cmd('MGET', 'b', 'c'));
+  t.is(kv.backend(1).takeSent(), cmd('MGET', 'x') + cmd('MGET', 'a'));
+  kv.backend(0).deliver('*1\r\n$4\r\nvb-2\r\n*2\r\n$4\r\nvb-3\r\n$-1\r\n');
+  kv.backend(1).deliver('*1\r\n$4\r\nvx-2\r\n*1\r\n$4\r\nva-3\r\n');
+  t.is(c.takeSent(), '*2\r\n$4\r\nvx-2\r\n$4\r\nvb-2\r\n' + '*3\r\n$4\r\nvb-3\r\n$4\r\nva-3\r\n$-1\r\n');
+  t.is(c.connection.inFlight, 0);
+});

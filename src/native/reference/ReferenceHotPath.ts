@@ -105,6 +105,13 @@ export class ReferenceHotPath implements HotPath {
     return this.splitter.merge(plan, replies);
   }
 
+  mergeStore(plan: Int32Array, store: Buffer, spans: Int32Array): Buffer {
+    const n = Math.max(0, Math.min(plan[0], spans.length >> 1));
+    const replies: Buffer[] = [];
+    for (let s = 0; s < n; s++) replies.push(store.subarray(spans[2 * s], spans[2 * s + 1]));
+    return this.splitter.merge(plan, replies);
+  }
+
   keySlot(key: Buffer): number {
     return this.hasher.slot(key, 0, key.length);
   }
