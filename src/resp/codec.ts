@@ -64,19 +64,6 @@ export function parseReply(buf: Buffer, pos: number, options: DecodeOptions = {}
       if (buf.length < end + 2) return undefined;
       return { value: options.strings ? buf.toString('utf8', next, end) : buf.subarray(next, end), next: end + 2 };
     }
-    case 0x2a: { // *
-      const count = lengthOf(buf, pos, eol, options);
-      if (count < 0) return { value: null, next };
-      const items: RespValue[] = new Array(count);
-      let at = next;
-      for (let i = 0; i < count; i++) {
-        const item = parseReply(buf, at, options);
-        if (!item) return undefined;
-        items[i] = item.value;
-        at = item.next;
-      }
-      return { value: items, next: at };
-    }
     case 0x5f: // _ null
       return { value: null, next };
     case 0x23: // # boolean
@@ -94,11 +81,13 @@ export function parseReply(buf: Buffer, pos: number, options: DecodeOptions = {}
       const body = buf.subarray(next + 4, end);
       return { value: options.strings ? body.toString('utf8') : body, next: end + 2 };
     }
+    case 0x2a: // * array
     case 0x25: // % map
     case 0x7e: // ~ set
     case 0x3e: // > push
     case 0x7c: { // | attribute: skipped, the value it annotates follows
       const n = lengthOf(buf, pos, eol, options);
+      if (n < 0) return { value: null, next }; // *-1: the RESP2 null array
       const count = type === 0x25 || type === 0x7c ? n * 2 : n;
       const items: RespValue[] = new Array(count);
       let at = next;

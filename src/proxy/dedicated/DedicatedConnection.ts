@@ -17,7 +17,8 @@
 import type { Logger } from '../../log';
 import type { TimerHandle } from '../Clock';
 import { DataPathIo, systemIo } from '../DataPathIo';
-import { encodeCommand, replyEnd, splitAddress } from '../../resp';
+import { encodeCommand, splitAddress } from '../../resp';
+import { ReplyFramer } from '../ReplyFramer';
 import { scheduleFlush, Flushable } from '../FlushScheduler';
 import type { ReplySink } from '../ReplySink';
 import { errorReply, isErrorReply } from '../Resp';
@@ -54,7 +55,8 @@ export class DedicatedConnection implements StreamHandler, Flushable {
   private readonly times: number[] = [];
   /** When a reply was last read (ms since the epoch; 0 = never). */
   private lastReplyAt = 0;
-  private input: Buffer | null = null;
+  /** Whole replies out of the reads (a reply cut by a read's end kept in a growing buffer). */
+  private readonly framer = new ReplyFramer();
   private connectTimer: TimerHandle | null;
   /** This connection's id on the redis-server (CLIENT ID), -1 until known. */
   backendId = -1;
@@ -196,28 +198,23 @@ export class DedicatedConnection implements StreamHandler, Flushable {
   }
 
   onStreamData(data: Buffer, start: number, end: number): void {
-    // Copied: the read buffer is reused, and replies here are few.
-    const buf = this.input === null ? Buffer.from(data.subarray(start, end)) : Buffer.concat([this.input, data.subarray(start, end)]);
-    let pos = 0;
-    while (pos < buf.length) {
-      let next: number;
-      try {
-        next = replyEnd(buf, pos);
-      } catch {
-        return this.fail('sent a reply that is not RESP');
-      }
-      if (next < 0) break;
-      const sink = this.sinks.shift();
-      const tag = this.tags.shift()!;
-      this.times.shift();
-      this.lastReplyAt = this.io.clock.now();
-      if (sink === undefined) return this.fail('sent a reply nobody asked for');
-      sink.onReply(tag, buf.subarray(pos, next));
-      if (this.state === 'closed') return;
-      pos = next;
-    }
-    this.input = pos < buf.length ? buf.subarray(pos) : null;
+    if (!this.framer.feed(data, start, end, this.onReply)) this.fail('sent a reply that is not RESP');
   }
+
+  /** One whole reply buf[start, end), to the sink that asked for it. */
+  private readonly onReply = (buf: Buffer, start: number, end: number): boolean => {
+    const sink = this.sinks.shift();
+    const tag = this.tags.shift()!;
+    this.times.shift();
+    this.lastReplyAt = this.io.clock.now();
+    if (sink === undefined) {
+      this.fail('sent a reply nobody asked for');
+      return false;
+    }
+    // Copied: the read buffer is reused and a sink may keep the reply (replies here are few).
+    sink.onReply(tag, Buffer.from(buf.subarray(start, end)));
+    return this.state !== 'closed';
+  };
 
   onStreamDrain(): void {
     // nothing waits on a dedicated connection's output

@@ -13,8 +13,8 @@ import type { Logger } from '../../log';
 import type { TimerHandle } from '../Clock';
 import type { DataPathIo } from '../DataPathIo';
 import { scheduleFlush, Flushable } from '../FlushScheduler';
-import { PartialInput } from '../PartialInput';
-import { encodeCommand, replyEnd, splitAddress } from '../../resp';
+import { ReplyFramer } from '../ReplyFramer';
+import { encodeCommand, splitAddress } from '../../resp';
 import type { ByteStream, StreamHandler } from '../io';
 import type { PubSubKind } from './frames';
 
@@ -41,8 +41,12 @@ export class SubscriberConnection implements StreamHandler, Flushable {
   private readonly stream: ByteStream;
   private ready = false;
   private closed = false;
-  /** A frame cut by the end of a read: kept in a growing buffer, so a big message is copied about twice, not once per read. */
-  private readonly partial = new PartialInput();
+  /** Whole frames out of the reads (a frame cut by a read's end kept: a big message is copied about twice). */
+  private readonly framer = new ReplyFramer();
+  private readonly onFrame = (buf: Buffer, start: number, end: number): boolean => {
+    this.frame(buf, start, end);
+    return !this.closed;
+  };
   /** Callbacks of the non-push replies owed, in order: AUTH's, then PINGs'. */
   private readonly waiting: Array<(ok: boolean) => void> = [];
   private connectTimer: TimerHandle | null;
@@ -103,7 +107,7 @@ export class SubscriberConnection implements StreamHandler, Flushable {
     if (this.connectTimer) this.io.clock.clearTimer(this.connectTimer);
     this.connectTimer = null;
     this.stream.destroy();
-    this.partial.clear();
+    this.framer.clear();
     for (const w of this.waiting.splice(0)) w(false);
     this.sink.onSubscriberClosed(this);
   }
@@ -119,30 +123,7 @@ export class SubscriberConnection implements StreamHandler, Flushable {
   }
 
   onStreamData(data: Buffer, start: number, end: number): void {
-    let buf = data;
-    let pos = start;
-    const partial = this.partial;
-    if (partial.active) {
-      partial.append(data.subarray(start, end));
-      buf = partial.take();
-      pos = 0;
-      end = buf.length;
-    }
-    // One view per read (replyEnd must not look past `end`), not one per frame.
-    const view = end === buf.length ? buf : buf.subarray(0, end);
-    while (pos < end) {
-      let next: number;
-      try {
-        next = replyEnd(view, pos);
-      } catch {
-        return this.fail('sent a reply that is not RESP');
-      }
-      if (next < 0) break;
-      this.frame(view, pos, next);
-      if (this.closed) return;
-      pos = next;
-    }
-    if (pos < end) partial.keep(view.subarray(pos, end), 0);
+    if (!this.framer.feed(data, start, end, this.onFrame)) this.fail('sent a reply that is not RESP');
   }
 
   /** One complete frame buf[start, end). */
