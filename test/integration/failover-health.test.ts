@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { ExecutionContext } from 'ava';
 import type { HealthConfig } from '../../src/config/types';
 import { Explainer, HealthChecker } from '../../src/failover/HealthChecker';
 import type { BackendActivity } from '../../src/supervisor/messages';
@@ -127,6 +127,18 @@ function workers(backends: BackendActivity[] | (() => BackendActivity[]), comple
 
 const JUDGED: HealthConfig = { intervalMs: 200, timeoutMs: 800, downAfter: 3, upAfter: 1, rejoinAfterMs: 1000 };
 
+/** One redis-server under a JUDGED checker whose (fake) workers report `explain`; checked once, then SIGSTOPped. */
+async function stoppedUnderChecker(t: ExecutionContext, explain: (address: string) => Explainer): Promise<{ address: string; checker: HealthChecker }> {
+  const [a] = await startRedisGroup(1, t.teardown);
+  const checker = new HealthChecker({ health: JUDGED, explain: explain(a.address) });
+  t.teardown(() => checker.stop());
+  checker.setAddresses([a.address]);
+  await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
+  a.process().kill('SIGSTOP');
+  t.teardown(() => void a.process().kill('SIGCONT'));
+  return { address: a.address, checker };
+}
+
 test('a hung backend (SIGSTOP) with client requests waiting on it and nothing explaining it is down after one timeout, not downAfter', async (t) => {
   const [a] = await startRedisGroup(1, t.teardown);
   let stoppedAt = 0;
@@ -151,18 +163,12 @@ test('a hung backend (SIGSTOP) with client requests waiting on it and nothing ex
 });
 
 test('a silent backend no client waits on (idle, a replica) is judged by the plain rule: down after downAfter timeouts', async (t) => {
-  const [a] = await startRedisGroup(1, t.teardown);
-  const checker = new HealthChecker({ health: JUDGED, explain: workers([]) });
-  t.teardown(() => checker.stop());
-  checker.setAddresses([a.address]);
-  await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
-  a.process().kill('SIGSTOP');
-  t.teardown(() => void a.process().kill('SIGCONT'));
-  await waitFor('first failure', () => checker.get(a.address)!.consecutiveFailures >= 1);
-  t.is(checker.state(a.address), 'up');
-  t.regex(checker.get(a.address)!.lastError!, /PING timed out after 800 ms \(no client request waiting on it\)/);
-  await waitFor('down after downAfter failures', () => checker.state(a.address) === 'down');
-  t.is(checker.get(a.address)!.consecutiveFailures, JUDGED.downAfter);
+  const { address, checker } = await stoppedUnderChecker(t, () => workers([]));
+  await waitFor('first failure', () => checker.get(address)!.consecutiveFailures >= 1);
+  t.is(checker.state(address), 'up');
+  t.regex(checker.get(address)!.lastError!, /PING timed out after 800 ms \(no client request waiting on it\)/);
+  await waitFor('down after downAfter failures', () => checker.state(address) === 'down');
+  t.is(checker.get(address)!.consecutiveFailures, JUDGED.downAfter);
 });
 
 test('a silent backend with a script in flight is slow, not down, until its busy-reply-threshold + timeoutMs have passed', async (t) => {
@@ -192,31 +198,18 @@ test('a silent backend with a script in flight is slow, not down, until its busy
 });
 
 test('a PING timeout while the workers still get replies is a plain failure (downAfter), not a hang', async (t) => {
-  const [a] = await startRedisGroup(1, t.teardown);
-  const alive = { address: a.address, inFlight: 3, oldestMs: 5000, lastReplyMs: 1, slow: null };
-  const checker = new HealthChecker({ health: JUDGED, explain: workers([alive]) });
-  t.teardown(() => checker.stop());
-  checker.setAddresses([a.address]);
-  await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
-  a.process().kill('SIGSTOP'); // our PINGs go unanswered; the (fake) workers say it answers them
-  t.teardown(() => void a.process().kill('SIGCONT'));
-  await waitFor('first failure', () => checker.get(a.address)!.consecutiveFailures >= 1);
-  t.is(checker.state(a.address), 'up');
-  t.regex(checker.get(a.address)!.lastError!, /PING timed out after 800 ms \(a worker got a reply 1 ms ago\)/);
-  await waitFor('down after downAfter failures', () => checker.state(a.address) === 'down');
-  t.is(checker.get(a.address)!.consecutiveFailures, JUDGED.downAfter);
+  // our PINGs go unanswered; the (fake) workers say it answers them
+  const { address, checker } = await stoppedUnderChecker(t, (at) => workers([{ address: at, inFlight: 3, oldestMs: 5000, lastReplyMs: 1, slow: null }]));
+  await waitFor('first failure', () => checker.get(address)!.consecutiveFailures >= 1);
+  t.is(checker.state(address), 'up');
+  t.regex(checker.get(address)!.lastError!, /PING timed out after 800 ms \(a worker got a reply 1 ms ago\)/);
+  await waitFor('down after downAfter failures', () => checker.state(address) === 'down');
+  t.is(checker.get(address)!.consecutiveFailures, JUDGED.downAfter);
 });
 
 test('when not every worker answered, a silence is only a plain failure (a missing worker may hold the explanation)', async (t) => {
-  const [a] = await startRedisGroup(1, t.teardown);
-  const waiting = { address: a.address, inFlight: 1, oldestMs: 5000, lastReplyMs: 5000, slow: null };
-  const checker = new HealthChecker({ health: JUDGED, explain: workers([waiting], false) });
-  t.teardown(() => checker.stop());
-  checker.setAddresses([a.address]);
-  await waitFor('first check', () => checker.get(a.address)!.lastOkAt !== null);
-  a.process().kill('SIGSTOP');
-  t.teardown(() => void a.process().kill('SIGCONT'));
-  await waitFor('first failure', () => checker.get(a.address)!.consecutiveFailures >= 1);
-  t.is(checker.state(a.address), 'up');
-  t.regex(checker.get(a.address)!.lastError!, /not every worker answered/);
+  const { address, checker } = await stoppedUnderChecker(t, (at) => workers([{ address: at, inFlight: 1, oldestMs: 5000, lastReplyMs: 5000, slow: null }], false));
+  await waitFor('first failure', () => checker.get(address)!.consecutiveFailures >= 1);
+  t.is(checker.state(address), 'up');
+  t.regex(checker.get(address)!.lastError!, /not every worker answered/);
 });
