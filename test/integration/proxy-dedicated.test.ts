@@ -3,7 +3,7 @@
  * redis-servers (src/proxy/dedicated/): replies byte for byte as a direct redis-server gives
  * them, Redis Cluster's CROSSSLOT/EXECABORT rules, and the dedicated connections coming back.
  */
-import test from 'ava';
+import test, { ExecutionContext } from 'ava';
 import { startProxy } from '../helpers/proxy';
 import { startRedis } from '../helpers/redis';
 import { RawClient, encodeCommand } from '../helpers/raw';
@@ -331,18 +331,26 @@ test('dedicated connection limits answer -ERR at once, never a stall', async (t)
   t.is((await cs[0].call('BLPOP', 'l1', '0.1')).toString(), '*-1\r\n'); // same shard: the WATCH connection
 });
 
-test('a shard that fails mid-transaction or while clients are blocked: clear errors, no hang', async (t) => {
-  const kv = await startProxy(t, { shards: 2 });
-  const c = await RawClient.connect(kv.port);
-  const b = await RawClient.connect(kv.port);
+/**
+ * On shard 0 (slots 0..8191): client `c` inside MULTI with a SET queued, client `b` blocked in
+ * BLPOP (its reply pending).
+ */
+async function transactionAndBlockedOnShard0(t: ExecutionContext, port: number): Promise<{ c: RawClient; key: string; blockedReply: Promise<Buffer> }> {
+  const c = await RawClient.connect(port);
+  const b = await RawClient.connect(port);
   t.teardown(() => { c.close(); b.close(); });
-  // A key on shard 0 (slots 0..8191).
   const key = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].find((k) => specKeySlot(Buffer.from(k)) < 8192)!;
   t.is((await c.call('MULTI')).toString(), '+OK\r\n');
   t.is((await c.call('SET', key, '1')).toString(), '+QUEUED\r\n');
   b.write(encodeCommand(['BLPOP', `{${key}}q`, '0']));
   const blockedReply = b.reply(5000);
   await sleep(100);
+  return { c, key, blockedReply };
+}
+
+test('a shard that fails mid-transaction or while clients are blocked: clear errors, no hang', async (t) => {
+  const kv = await startProxy(t, { shards: 2 });
+  const { c, blockedReply } = await transactionAndBlockedOnShard0(t, kv.port);
   await kv.redis[0].kill();
   t.regex((await blockedReply).toString(), /^-ERR Kvstore: shard 's0' \(127\.0\.0\.1:\d+\) connection/);
   t.regex((await c.call('EXEC')).toString(), /^-EXECABORT Transaction discarded: the dedicated connection failed before EXEC \(/);
@@ -419,15 +427,7 @@ test('a slot that starts migrating while a client is blocked on it: -TRYAGAIN, n
 
 test('a shard whose master changes mid-transaction or while a client is blocked: EXECABORT / an error at once', async (t) => {
   const kv = await startProxy(t, { shards: 2 });
-  const c = await RawClient.connect(kv.port);
-  const b = await RawClient.connect(kv.port);
-  t.teardown(() => { c.close(); b.close(); });
-  const key = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].find((k) => specKeySlot(Buffer.from(k)) < 8192)!;
-  t.is((await c.call('MULTI')).toString(), '+OK\r\n');
-  t.is((await c.call('SET', key, '1')).toString(), '+QUEUED\r\n');
-  b.write(encodeCommand(['BLPOP', `{${key}}q`, '0']));
-  const blockedReply = b.reply(5000);
-  await sleep(100);
+  const { c, key, blockedReply } = await transactionAndBlockedOnShard0(t, kv.port);
   // A failover: shard s0's master is now another server (here: a fresh one).
   const replacement = await startRedis();
   t.teardown(() => replacement.kill());
