@@ -256,6 +256,8 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     out.Set("parseAt", Napi::Value(env, fn));
     napi_create_function(env, "frameAt", NAPI_AUTO_LENGTH, &NativeEngine::FrameAt, this, &fn);
     out.Set("frameAt", Napi::Value(env, fn));
+    napi_create_function(env, "copyAt", NAPI_AUTO_LENGTH, &NativeEngine::CopyAt, this, &fn);
+    out.Set("copyAt", Napi::Value(env, fn));
     return out;
   }
 
@@ -296,6 +298,28 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     napi_value r;
     napi_create_int32(env, n, &r);
     return r;
+  }
+
+  // copyAt(dst, src): src[start, end) to dst at `at`, with (at, start, end) in the call-args array;
+  // out-of-range numbers copy nothing (the caller checked them: this only keeps memory safe).
+  static napi_value CopyAt(napi_env env, napi_callback_info cb) {
+    size_t argc = 2;
+    napi_value argv[2];
+    void* engine;
+    if (napi_get_cb_info(env, cb, &argc, argv, nullptr, &engine) != napi_ok) return nullptr;
+    NativeEngine* self = static_cast<NativeEngine*>(engine);
+    napi_typedarray_type dt, st;
+    void *d, *s;
+    size_t dn, sn;
+    if (argc < 2 || !self->callIn_.data || napi_get_typedarray_info(env, argv[0], &dt, &dn, &d, nullptr, nullptr) != napi_ok || dt != napi_uint8_array ||
+        napi_get_typedarray_info(env, argv[1], &st, &sn, &s, nullptr, nullptr) != napi_ok || st != napi_uint8_array) {
+      napi_throw_type_error(env, nullptr, "copyAt(dst: Buffer, src: Buffer) after bindCallArgs()");
+      return nullptr;
+    }
+    double at = self->callIn_.data[0], start = self->callIn_.data[1], end = self->callIn_.data[2];
+    if (start >= 0 && end <= static_cast<double>(sn) && start < end && at >= 0 && at + (end - start) <= static_cast<double>(dn))
+      std::memmove(static_cast<uint8_t*>(d) + static_cast<size_t>(at), static_cast<const uint8_t*>(s) + static_cast<size_t>(start), static_cast<size_t>(end - start));
+    return nullptr;
   }
 
   // The checks of chunkArgs, on the call-args array: chunk[0, end) with framing from `from`.

@@ -36,6 +36,8 @@ export interface NativeEngine {
     parseAt(chunk: Buffer): void;
     /** frameReplies with its numbers in the call-args array. */
     frameAt(chunk: Buffer): number;
+    /** copyBytes with (at, start, end) in the call-args array. */
+    copyAt(dst: Buffer, src: Buffer): void;
   };
 }
 
@@ -83,6 +85,7 @@ export class NativeHotPath implements HotPath {
 
   private readonly parseAt: (chunk: Buffer) => void;
   private readonly frameAt: (chunk: Buffer) => number;
+  private readonly copyAt: (dst: Buffer, src: Buffer) => void;
   /**
    * The numbers of the two per-read calls, written here and read by the addon (bindCallArgs): a
    * typed-array store costs next to nothing, an N-API number argument a type check and a conversion.
@@ -95,6 +98,7 @@ export class NativeHotPath implements HotPath {
     const hot = this.addon.hotFunctions();
     this.parseAt = hot.parseAt;
     this.frameAt = hot.frameAt;
+    this.copyAt = hot.copyAt;
     this.addon.bindCallArgs(this.callArgs);
   }
 
@@ -132,6 +136,14 @@ export class NativeHotPath implements HotPath {
     a[2] = resumeAt;
     a[3] = resumeOwed;
     return this.frameAt(chunk);
+  }
+
+  copyBytes(dst: Buffer, at: number, src: Buffer, start: number, end: number): void {
+    const a = this.callArgs;
+    a[0] = at;
+    a[1] = start;
+    a[2] = end;
+    this.copyAt(dst, src);
   }
 
   // Reused output buffers: no ArrayBuffer (malloc + backing-store registration) per command.

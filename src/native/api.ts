@@ -170,6 +170,13 @@ export interface HotPath {
   frameReplies(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number): number;
 
   /**
+   * Copy src[start, end) to dst at `at` (the caller checked it fits), allocating nothing: Node's
+   * Buffer#copy makes a Uint8Array view of the source per call, garbage on the hot path (a
+   * parked reply, a request kept for SLOWLOG).
+   */
+  copyBytes(dst: Buffer, at: number, src: Buffer, start: number, end: number): void;
+
+  /**
    * Split command `cmdIndex` of the last parse (a MergeKind command) into one sub-command per
    * shard, grouped by the bound slot table. Returns the buffer holding all sub-commands (at the
    * plan's offsets); the plan goes into the bound `plan` array. The buffer is only valid until

@@ -160,7 +160,7 @@ export class ClientReplies implements ReplySink {
       park = this.park = Buffer.allocUnsafeSlow(Math.max(PARK_INITIAL, park === null ? 0 : park.length * 2, n));
       at = 0;
     }
-    buf.copy(park, at, start, end);
+    this.host.ctx.binding.hot.copyBytes(park, at, buf, start, end); // (Buffer#copy allocates a view per call)
     const i = tag & ring.mask;
     ring.objs[i] = park;
     ring.starts![i] = at;

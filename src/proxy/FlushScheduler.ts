@@ -10,18 +10,27 @@ export interface Flushable {
   flush(): void;
 }
 
-let queue: Flushable[] = [];
-let spare: Flushable[] = [];
+// Two queues, swapped per run; entries past `queued` are stale. The arrays are never truncated
+// (`length = 0` would give their backing store back, and the next turn's pushes grow it again:
+// an allocation per turn that showed as most of the proxy's garbage at -P 1).
+let queue: (Flushable | null)[] = [];
+let queued = 0;
+let spare: (Flushable | null)[] = [];
 let armed = false;
 let inBatch = false;
-let batchTime = 0;
+/**
+ * The batch's clock readings: [Date.now() at its start, performance.now() in µs on first use
+ * (-1: not read yet)]. In a Float64Array, not module variables: storing a fractional number
+ * into a module variable allocates a heap number each time.
+ */
+const batchClock = new Float64Array([0, -1]);
+const BATCH_TIME = 0;
+const BATCH_MICROS = 1;
 
 /** Date.now(), read once per read batch (timestamps of backend writes, ms resolution). */
 export function turnNow(): number {
-  return inBatch ? batchTime : Date.now();
+  return inBatch ? batchClock[BATCH_TIME] : Date.now();
 }
-
-let batchMicros = -1;
 
 /**
  * A monotonic clock in µs for command latencies (src/observability): within a read batch read
@@ -29,27 +38,32 @@ let batchMicros = -1;
  */
 export function turnMicros(): number {
   if (!inBatch) return performance.now() * 1000;
-  if (batchMicros < 0) batchMicros = performance.now() * 1000;
-  return batchMicros;
+  const c = batchClock;
+  if (c[BATCH_MICROS] < 0) c[BATCH_MICROS] = performance.now() * 1000;
+  return c[BATCH_MICROS];
 }
 
 function run(): void {
   armed = false;
   const batch = queue;
+  const n = queued;
   queue = spare;
-  for (let i = 0; i < batch.length; i++) {
-    const item = batch[i];
+  queued = 0;
+  for (let i = 0; i < n; i++) {
+    const item = batch[i]!;
+    batch[i] = null;
     item.flushScheduled = false;
     item.flush();
   }
-  batch.length = 0;
   spare = batch;
 }
 
 export function scheduleFlush(item: Flushable): void {
   if (item.flushScheduled) return;
   item.flushScheduled = true;
-  queue.push(item);
+  if (queued < queue.length) queue[queued] = item;
+  else queue.push(item);
+  queued++;
   if (!armed && !inBatch) {
     armed = true;
     setImmediate(run);
@@ -60,12 +74,12 @@ export function scheduleFlush(item: Flushable): void {
 export function readBatch(deliver: (count: number) => void, count: number): void {
   if (inBatch) return deliver(count);
   inBatch = true;
-  batchTime = Date.now();
-  batchMicros = -1;
+  batchClock[BATCH_TIME] = Date.now();
+  batchClock[BATCH_MICROS] = -1;
   try {
     deliver(count);
   } finally {
     inBatch = false;
-    if (queue.length > 0) run();
+    if (queued > 0) run();
   }
 }

@@ -70,6 +70,10 @@ export class ReferenceHotPath implements HotPath {
     return this.framer.frame(end === chunk.length ? chunk : chunk.subarray(0, end), from, this.replyEnds, this.replyStatus, resumeAt, resumeOwed);
   }
 
+  copyBytes(dst: Buffer, at: number, src: Buffer, start: number, end: number): void {
+    src.copy(dst, at, start, end);
+  }
+
   split(chunk: Buffer, cmdIndex: number): Buffer {
     const batch = this.batch;
     const lookup = this.lookup;
