@@ -109,6 +109,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod("keySlot", &NativeEngine::KeySlot),
                            InstanceMethod("decodeInline", &NativeEngine::DecodeInline),
                            InstanceMethod("hotFunctions", &NativeEngine::HotFunctions),
+                           InstanceMethod("bindCallArgs", &NativeEngine::BindCallArgs),
                            InstanceMethod("commandInfo", &NativeEngine::CommandInfo),
                        });
   }
@@ -206,6 +207,14 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return env.Undefined();
   }
 
+  // bindCallArgs(Float64Array(4)): where parseAt/frameAt read their numbers (see FastChunk).
+  Napi::Value BindCallArgs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Bound<double> a;
+    if (a.bind(env, info[0], napi_float64_array, "call args (Float64Array of 4)", 4)) callIn_ = std::move(a);
+    return env.Undefined();
+  }
+
   // Common checks of the two hot calls: (chunk, from).
   // (chunk, from, end?): the bytes chunk[0, end) with framing starting at `from`.
   bool chunkArgs(const Napi::CallbackInfo& info, const uint8_t** data, size_t* len, size_t* from) {
@@ -242,11 +251,80 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     Napi::Object out = Napi::Object::New(env);
     out.Set("parseRequests", Napi::Function::New<&NativeEngine::ParseBound>(env, "parseRequests", this));
     out.Set("frameReplies", Napi::Function::New<&NativeEngine::FrameBound>(env, "frameReplies", this));
+    napi_value fn;
+    napi_create_function(env, "parseAt", NAPI_AUTO_LENGTH, &NativeEngine::ParseAt, this, &fn);
+    out.Set("parseAt", Napi::Value(env, fn));
+    napi_create_function(env, "frameAt", NAPI_AUTO_LENGTH, &NativeEngine::FrameAt, this, &fn);
+    out.Set("frameAt", Napi::Value(env, fn));
     return out;
   }
 
   static Napi::Value ParseBound(const Napi::CallbackInfo& info) { return static_cast<NativeEngine*>(info.Data())->ParseRequests(info); }
   static Napi::Value FrameBound(const Napi::CallbackInfo& info) { return static_cast<NativeEngine*>(info.Data())->FrameReplies(info); }
+
+  // parseAt(chunk) / frameAt(chunk): parseRequests / frameReplies with their numbers (from, end,
+  // resume point) read from the Float64Array bound by bindCallArgs, written by the caller just
+  // before. Raw N-API: one call for the arguments and one for the chunk's bytes, where the
+  // argument form pays a type check and a conversion per number (measured: the per-read parse
+  // was a third of a -P 1 request's JS time, benchmarks/hot-path.ts). parseAt returns nothing
+  // (the count is status[S_NCMDS]); frameAt the reply count.
+  static napi_value ParseAt(napi_env env, napi_callback_info cb) {
+    NativeEngine* self;
+    napi_value chunk;
+    const uint8_t* data;
+    size_t len, from;
+    if (!FastChunk(env, cb, &self, &chunk, &data, &len, &from)) return nullptr;
+    RequestOutput out{self->cmds_.data, self->cmds_.length / kCmdStride, self->args_.data, self->args_.length / 2, self->keys_.data, self->keys_.length / 2, self->status_.data};
+    RequestResume resume;
+    double at = self->callIn_.data[2], args = self->callIn_.data[3];
+    if (at > 0 && at <= static_cast<double>(len - from) && args >= 0 && args < 2147483648.0)
+      resume = RequestResume{static_cast<size_t>(at), static_cast<size_t>(args)};
+    self->lastCmds_ = static_cast<size_t>(self->parser_.parse(data, len, from, out, resume));
+    return nullptr;
+  }
+
+  static napi_value FrameAt(napi_env env, napi_callback_info cb) {
+    NativeEngine* self;
+    napi_value chunk;
+    const uint8_t* data;
+    size_t len, from;
+    if (!FastChunk(env, cb, &self, &chunk, &data, &len, &from)) return nullptr;
+    FrameResume resume;
+    double at = self->callIn_.data[2], owed = self->callIn_.data[3];
+    if (owed > 0 && at > static_cast<double>(from) && at <= static_cast<double>(len)) resume = FrameResume{static_cast<size_t>(at), owed};
+    int n = frameReplies(data, len, from, self->replyEnds_.data, self->replyEnds_.length, self->replyStatus_.data, resume);
+    napi_value r;
+    napi_create_int32(env, n, &r);
+    return r;
+  }
+
+  // The checks of chunkArgs, on the call-args array: chunk[0, end) with framing from `from`.
+  static bool FastChunk(napi_env env, napi_callback_info cb, NativeEngine** self, napi_value* chunk, const uint8_t** data, size_t* len, size_t* from) {
+    size_t argc = 1;
+    void* engine;
+    if (napi_get_cb_info(env, cb, &argc, chunk, nullptr, &engine) != napi_ok) return false;
+    *self = static_cast<NativeEngine*>(engine);
+    if (!(*self)->status_.data || !(*self)->callIn_.data) {
+      napi_throw_error(env, nullptr, "bindBatch() and bindCallArgs() first");
+      return false;
+    }
+    napi_typedarray_type t;
+    void* d;
+    size_t n;
+    if (argc < 1 || napi_get_typedarray_info(env, *chunk, &t, &n, &d, nullptr, nullptr) != napi_ok || t != napi_uint8_array) {
+      napi_throw_type_error(env, nullptr, "chunk must be a Buffer");
+      return false;
+    }
+    double f = (*self)->callIn_.data[0], e = (*self)->callIn_.data[1];
+    if (!(e >= 0 && e <= static_cast<double>(n)) || !(f >= 0 && f <= e) || e > 2147483647.0) {
+      napi_throw_range_error(env, nullptr, "from/end are outside the chunk (or the chunk is over 2 GB)");
+      return false;
+    }
+    *data = static_cast<const uint8_t*>(d);
+    *len = static_cast<size_t>(e);
+    *from = static_cast<size_t>(f);
+    return true;
+  }
 
   // Small counts as V8 small integers (no heap number).
   static Napi::Value Int(Napi::Env env, int32_t v) {
@@ -458,6 +536,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   Splitter splitter_;
   Bound<int32_t> cmds_, args_, keys_, status_, replyEnds_, replyStatus_, plan_;
   Bound<uint16_t> slots_;
+  Bound<double> callIn_;
   size_t lastCmds_ = 0;
   std::vector<ArgView> views_;
   std::vector<int32_t> keyArgs_, keySlots_;

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { NativeLoadError } from '../errors';
+import { S_NCMDS } from './api';
 import type { CompiledCommandTable, HotPath, RequestBatch } from './api';
 
 /** One native engine (native/binding.cc NativeEngine): its own config, table and bound arrays. */
@@ -25,10 +26,16 @@ export interface NativeEngine {
   keySlot(key: Buffer): number;
   decodeInline(line: Buffer): Buffer[] | null;
   commandInfo(id: number): [number, number] | null;
+  /** Where parseAt/frameAt read (from, end, resumeAt, resumeArgs|resumeOwed). */
+  bindCallArgs(args: Float64Array): void;
   /** parseRequests/frameReplies as plain functions bound to this engine (no unwrap per call). */
   hotFunctions(): {
     parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number;
     frameReplies(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number): number;
+    /** parseRequests with its numbers in the call-args array; the count is status[S_NCMDS]. */
+    parseAt(chunk: Buffer): void;
+    /** frameReplies with its numbers in the call-args array. */
+    frameAt(chunk: Buffer): number;
   };
 }
 
@@ -74,14 +81,21 @@ export class NativeHotPath implements HotPath {
   /** This instance's native engine (instances share nothing). */
   readonly addon: NativeEngine;
 
-  private readonly parse: (chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number) => number;
-  private readonly frame: (chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number) => number;
+  private readonly parseAt: (chunk: Buffer) => void;
+  private readonly frameAt: (chunk: Buffer) => number;
+  /**
+   * The numbers of the two per-read calls, written here and read by the addon (bindCallArgs): a
+   * typed-array store costs next to nothing, an N-API number argument a type check and a conversion.
+   */
+  private readonly callArgs = new Float64Array(4);
+  private status: Int32Array | null = null;
 
   constructor(addon: KvstoreAddon = loadAddon()) {
     this.addon = new addon.Engine();
     const hot = this.addon.hotFunctions();
-    this.parse = hot.parseRequests;
-    this.frame = hot.frameReplies;
+    this.parseAt = hot.parseAt;
+    this.frameAt = hot.frameAt;
+    this.addon.bindCallArgs(this.callArgs);
   }
 
   configure(options: { maxBulkBytes: number; maxInlineBytes: number; hash: 'crc16' | 'murmur'; murmurSeed: number }): void {
@@ -94,18 +108,30 @@ export class NativeHotPath implements HotPath {
 
   bindBatch(batch: RequestBatch, replyEnds: Int32Array, replyStatus: Int32Array, plan: Int32Array): void {
     this.addon.bindBatch(batch.cmds, batch.args, batch.keys, batch.status, replyEnds, replyStatus, plan);
+    this.status = batch.status;
   }
 
   bindSlotTable(table: Uint16Array): void {
     this.addon.bindSlotTable(table);
   }
 
-  parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number {
-    return this.parse(chunk, from, end, resumeAt, resumeArgs);
+  parseRequests(chunk: Buffer, from: number, end = chunk.length, resumeAt = 0, resumeArgs = 0): number {
+    const a = this.callArgs;
+    a[0] = from;
+    a[1] = end;
+    a[2] = resumeAt;
+    a[3] = resumeArgs;
+    this.parseAt(chunk);
+    return this.status![S_NCMDS];
   }
 
-  frameReplies(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number): number {
-    return this.frame(chunk, from, end, resumeAt, resumeOwed);
+  frameReplies(chunk: Buffer, from: number, end = chunk.length, resumeAt = 0, resumeOwed = 0): number {
+    const a = this.callArgs;
+    a[0] = from;
+    a[1] = end;
+    a[2] = resumeAt;
+    a[3] = resumeOwed;
+    return this.frameAt(chunk);
   }
 
   // Reused output buffers: no ArrayBuffer (malloc + backing-store registration) per command.

@@ -3,8 +3,11 @@
  *
  * Every command takes the next sequence number (a slot in the ReplyRing). The reply to the oldest
  * outstanding request is copied straight into the stream's output, followed by later replies
- * already parked in the ring; a reply that arrives early is copied into its slot. The output is
- * written once per event-loop turn (FlushScheduler → the connection's flush).
+ * already parked; a reply that arrives early (its shard answered before the shard of an earlier
+ * request: most replies of a pipeline over several shards) is copied into the client's parking
+ * buffer, one growing Buffer reused while replies are parked, its range kept in the ring, so
+ * parking allocates nothing per reply. The output is written once per event-loop turn
+ * (FlushScheduler → the connection's flush).
  *
  * Backends hand replies over as views into their read buffer (`onReplyRange`, valid during the
  * call only), so an in-order reply is copied once, from the backend's read into the client's
@@ -22,7 +25,11 @@ import type { ReplySink } from './ReplySink';
  * 8 entries on first use; a ring a deep pipeline grew above 16 is dropped once empty. Per entry
  * also when its read began (latency) and its request-log offset (SLOWLOG), src/observability.
  */
-const CLIENT_RING: RingShape = { initial: 8, keep: 16, withTimes: true, withAux: true };
+const CLIENT_RING: RingShape = { initial: 8, keep: 16, withTimes: true, withAux: true, withSpans: true };
+
+/** The parking buffer's first size, and the largest kept once nothing is parked (bigger ones are dropped). */
+const PARK_INITIAL = 4096;
+const PARK_KEEP = 64 * 1024;
 
 /** Added to a sequence number's command id (ids are >= -1): its reply is dropped (CLIENT REPLY OFF / SKIP). */
 const SILENT = -0x40000000;
@@ -54,8 +61,15 @@ export interface RepliesHost {
 export class ClientReplies implements ReplySink {
   /** In-order replies are copied into the output at once; early ones are copied into the ring. */
   readonly takesViews = true;
-  /** Parked early replies (null = not answered yet) and command ids, by sequence number. */
+  /**
+   * By sequence number: the buffer holding a parked early reply (null = not answered yet) and its
+   * range (starts/ends), the command id, when its read began and its request-log reference.
+   */
   private readonly ring = new ReplyRing<Buffer>(CLIENT_RING);
+  /** Where early replies are copied, from `parkUsed` on (null: none yet); reset once none is parked. */
+  private park: Buffer | null = null;
+  private parkUsed = 0;
+  private parkedCount = 0;
   /** Key rewrite: per-sequence reply mappers (null when none is pending: the common case). */
   private maps: Map<number, (reply: Buffer) => Buffer> | null = null;
 
@@ -125,11 +139,7 @@ export class ClientReplies implements ReplySink {
     if (this.host.isClosed) return;
     if (this.maps !== null) reply = this.mapReply(tag, reply);
     const ring = this.ring;
-    if (tag !== ring.head) {
-      // Early: park a copy until the earlier ones are out (a tag already answered is a bug: dropped).
-      if (tag > ring.head && tag < ring.tail) ring.objs[tag & ring.mask] = Buffer.from(reply);
-      return;
-    }
+    if (tag !== ring.head) return this.parkEarly(tag, reply, 0, reply.length);
     this.output(reply, 0, reply.length, tag & ring.mask);
     this.headAnswered(tag);
   }
@@ -138,9 +148,31 @@ export class ClientReplies implements ReplySink {
   onReplyRange(tag: number, buf: Buffer, start: number, end: number): void {
     if (this.host.isClosed) return;
     const ring = this.ring;
-    if (tag !== ring.head || this.maps !== null) return this.onReply(tag, buf.subarray(start, end));
+    if (this.maps !== null) return this.onReply(tag, buf.subarray(start, end));
+    if (tag !== ring.head) return this.parkEarly(tag, buf, start, end);
     this.output(buf, start, end, tag & ring.mask);
     this.headAnswered(tag);
+  }
+
+  /** An early reply: copy it into the parking buffer until the earlier ones are out (a tag already answered is a bug: dropped). */
+  private parkEarly(tag: number, buf: Buffer, start: number, end: number): void {
+    const ring = this.ring;
+    if (tag <= ring.head || tag >= ring.tail) return;
+    const n = end - start;
+    let park = this.park;
+    let at = this.parkUsed;
+    if (park === null || park.length - at < n) {
+      // A new buffer; replies parked in the old one keep it alive through their ring entries.
+      park = this.park = Buffer.allocUnsafeSlow(Math.max(PARK_INITIAL, park === null ? 0 : park.length * 2, n));
+      at = 0;
+    }
+    buf.copy(park, at, start, end);
+    const i = tag & ring.mask;
+    ring.objs[i] = park;
+    ring.starts![i] = at;
+    ring.ends![i] = at + n;
+    this.parkUsed = at + n;
+    this.parkedCount++;
   }
 
   /**
@@ -168,6 +200,9 @@ export class ClientReplies implements ReplySink {
     if (ring.head < ring.tail) this.orphans = { head: ring.head, tail: ring.tail, mask: ring.mask, ints: ring.ints };
     ring.clear();
     this.maps = null;
+    this.park = null;
+    this.parkUsed = 0;
+    this.parkedCount = 0;
   }
 
   /** The head `tag` is out: follow with the replies parked behind it. */
@@ -181,7 +216,12 @@ export class ClientReplies implements ReplySink {
       const parked = parkedReplies[i];
       if (parked === null) break;
       parkedReplies[i] = null;
-      this.output(parked, 0, parked.length, i);
+      this.output(parked, ring.starts![i], ring.ends![i], i);
+      if (--this.parkedCount === 0) {
+        // Nothing parked is left: the buffer is reused from its start (or dropped when a burst grew it).
+        this.parkUsed = 0;
+        if (this.park !== null && this.park.length > PARK_KEEP) this.park = null;
+      }
     }
     ring.head = h;
     const host = this.host;

@@ -23,6 +23,8 @@ export interface RingShape {
   readonly withTimes: boolean;
   /** Keep a second number per entry (clients: the request's offset in their request log). */
   readonly withAux?: boolean;
+  /** Keep a byte range per entry (clients: where a parked reply lies in its buffer). */
+  readonly withSpans?: boolean;
 }
 
 export class ReplyRing<T> {
@@ -38,6 +40,9 @@ export class ReplyRing<T> {
   times: number[] | null = null;
   /** A second number per entry, only for rings created with it (clients: the request's offset in their request log). */
   aux: number[] | null = null;
+  /** Only for rings created with spans: [starts[i], ends[i]) of the entry's bytes in objs[i]. */
+  starts: number[] | null = null;
+  ends: number[] | null = null;
 
   constructor(private readonly shape: RingShape) {}
 
@@ -62,6 +67,8 @@ export class ReplyRing<T> {
       this.ints = NOTHING_INT;
       this.times = null;
       this.aux = null;
+      this.starts = null;
+      this.ends = null;
       this.mask = -1;
     }
   }
@@ -73,6 +80,8 @@ export class ReplyRing<T> {
     this.ints = NOTHING_INT;
     this.times = null;
     this.aux = null;
+    this.starts = null;
+    this.ends = null;
     this.mask = -1;
   }
 
@@ -82,6 +91,8 @@ export class ReplyRing<T> {
     const ints: number[] = new Array(cap).fill(0);
     const times: number[] | null = this.shape.withTimes ? new Array(cap).fill(0) : null;
     const aux: number[] | null = this.shape.withAux ? new Array(cap).fill(0) : null;
+    const starts: number[] | null = this.shape.withSpans ? new Array(cap).fill(0) : null;
+    const ends: number[] | null = this.shape.withSpans ? new Array(cap).fill(0) : null;
     const newMask = cap - 1;
     for (let s = this.head; s < this.tail; s++) {
       const from = s & this.mask;
@@ -90,11 +101,17 @@ export class ReplyRing<T> {
       ints[to] = this.ints[from];
       if (times !== null) times[to] = this.times![from];
       if (aux !== null) aux[to] = this.aux![from];
+      if (starts !== null) {
+        starts[to] = this.starts![from];
+        ends![to] = this.ends![from];
+      }
     }
     this.objs = objs;
     this.ints = ints;
     this.times = times;
     this.aux = aux;
+    this.starts = starts;
+    this.ends = ends;
     this.mask = newMask;
   }
 }

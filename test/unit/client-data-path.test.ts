@@ -411,3 +411,35 @@ test('split commands in flight together keep their own sub-replies; a pooled fra
   t.is(c.takeSent(), '*2\r\n$4\r\nvx-2\r\n$4\r\nvb-2\r\n' + '*3\r\n$4\r\nvb-3\r\n$4\r\nva-3\r\n$-1\r\n');
   t.is(c.connection.inFlight, 0);
 });
+
+test('early replies parked across several parking buffers (a big one, many small ones) reach the client in request order, twice over', async (t) => {
+  const kv = fakeProxy(t);
+  const c = kv.client();
+  for (let round = 0; round < 2; round++) {
+    // a (shard 1) and b (shard 0) alternate; shard 0 answers everything first, so its replies
+    // are parked behind a's: 200 small ones and one of 20 KB (more than the first buffer holds).
+    const reqs: string[] = [];
+    const expected: string[] = [];
+    const fromShard0: string[] = [];
+    const fromShard1: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      reqs.push(cmd('GET', 'a'), cmd('GET', 'b'));
+      const va = `$4\r\na${String(i).padStart(3, '0')}\r\n`;
+      const vb = i === 100 ? `$20000\r\n${'z'.repeat(20000)}\r\n` : `$4\r\nb${round}${String(i % 100).padStart(2, '0')}\r\n`;
+      expected.push(va, vb);
+      fromShard1.push(va);
+      fromShard0.push(vb);
+    }
+    c.deliver(reqs.join(''));
+    if (round === 0) {
+      kv.backend(0).connected();
+      kv.backend(1).connected();
+    }
+    kv.backend(0).deliver(fromShard0.join(''));
+    t.is(c.takeSent(), '', 'nothing goes out before the first request is answered');
+    kv.backend(1).deliver(fromShard1.slice(0, 150).join(''));
+    kv.backend(1).deliver(fromShard1.slice(150).join(''));
+    t.is(c.takeSent(), expected.join(''));
+    t.is(c.connection.inFlight, 0);
+  }
+});

@@ -49,6 +49,8 @@ export interface IoAddon {
   ioCloseListener(listener: number): void;
   ioAppend(id: number, data: Buffer, start: number, end: number): void;
   ioFlush(id: number): number;
+  /** ioAppend / ioFlush with (id, start, end) read from `args` (written just before each call). */
+  ioHotCalls(args: Float64Array): { appendAt(data: Buffer): void; flushAt(): number };
   ioReadStart(id: number): void;
   ioReadStop(id: number): void;
   ioEnd(id: number): void;
@@ -68,6 +70,13 @@ const ARENA_BYTES = 1024 * 1024;
 const MAX_READS = 4096;
 
 let addon: IoAddon | null = null;
+/**
+ * append/flush, the two calls every request makes (twice), take the stream id and the range through
+ * this array: a typed-array store is nearly free, an N-API number argument a check and a conversion.
+ */
+const hotArgs = new Float64Array(3);
+let appendAt: (data: Buffer) => void = () => undefined;
+let flushAt: () => number = () => 0;
 const arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
 const events = new Int32Array(MAX_READS * 3);
 
@@ -115,6 +124,7 @@ export function setupNativeIo(io: IoAddon): void {
     arena,
     events,
   );
+  ({ appendAt, flushAt } = io.ioHotCalls(hotArgs));
   addon = io;
 }
 
@@ -234,13 +244,18 @@ export class NativeStream implements ByteStream {
   append(data: Buffer, start = 0, end = data.length): void {
     if (this.closed) return;
     this.queuedBytes += end - start;
-    addon!.ioAppend(this.id, data, start, end);
+    const a = hotArgs;
+    a[0] = this.id;
+    a[1] = start;
+    a[2] = end;
+    appendAt(data);
   }
 
   flush(): number {
     if (this.closed) return 0;
     this.lastActive = sweepCount;
-    return (this.queuedBytes = addon!.ioFlush(this.id));
+    hotArgs[0] = this.id;
+    return (this.queuedBytes = flushAt());
   }
 
   pause(): void {
