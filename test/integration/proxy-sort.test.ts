@@ -58,6 +58,9 @@ const RESTRICTED: Arg[][] = [
   ['SORT', 'app1:{a}l', 'GET', '#'], ['SORT', 'app1:{a}l', 'BY', 'nosort', 'GET', 'secret_*'], ['SORT_RO', 'app1:{a}l', 'GET', 'secret_*'],
   ['SORT', 'l', 'BY', 'w_*'], ['SORT', 'app1:{a}l', 'STORE', 'secret_2', 'BY', 'w_*'], ['SORT', 'app1:{a}l', 'STORE', 'app1:{a}d', 'GET', '#'],
   ['SORT', 'app1:{a}l', 'STORE', 'app1:{a}d'],
+  // The keys ACL checks are sortGetKeys' (the last STORE) and, for SORT_RO, the key alone.
+  ['SORT', 'app1:{a}l', 'STORE', 'secret_2', 'STORE', 'app1:{a}d'], ['SORT', 'app1:{a}l', 'STORE', 'app1:{a}d', 'STORE', 'secret_2'],
+  ['SORT_RO', 'app1:{a}l', 'STORE', 'secret_2'], ['SORT', 'app1:{a}l', 'STORE', 'get', 'secret_2'], ['SORT', 'app1:{a}l', 'LIMIT', 'store', 'secret_2', 'x'],
   ['MULTI'], ['SORT', 'app1:{a}l', 'BY', 'nosort', 'GET', 'secret_*'], ['SORT', 'app1:{a}l'], ['EXEC'],
 ];
 
