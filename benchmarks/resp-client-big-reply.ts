@@ -3,9 +3,10 @@
  * redis-server: a DUMP of a 26 MB string (random bytes, so DUMP cannot compress it) and an
  * LRANGE of 100,000 and 300,000 elements. With `--baseline DIR` (a built checkout, or a copy of
  * its `dist`) that checkout's RespClient runs the same reads, interleaved (baseline, this, this,
- * baseline), so both see the same machine load.
+ * baseline), so both see the same machine load. `--tls`: over the server's tls-port (the reads
+ * then come in TLS records of at most 16 KB, as from a backend with backend.tls).
  *
- *   npm run build && node dist/benchmarks/resp-client-big-reply.js [--baseline ../main/dist] [--mb 26]
+ *   npm run build && node dist/benchmarks/resp-client-big-reply.js [--baseline ../main/dist] [--mb 26] [--tls]
  *
  * Prints the wall time of each read; not a test (no assertion on time).
  */
@@ -15,7 +16,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RespClient as CurrentClient } from '../src/resp';
+import { freePort } from '../test/helpers/ports';
 import { startRedis } from '../test/helpers/redis';
+import { makeCertificates } from '../test/helpers/tls';
 
 type Client = Pick<CurrentClient, 'command' | 'close'>;
 type ClientClass = new (address: string, options?: object) => Client;
@@ -33,8 +36,8 @@ function loadBaseline(dir: string): ClientClass {
   throw new Error(`no built RespClient under ${dir}`);
 }
 
-async function timed(Cls: ClientClass, address: string, args: string[]): Promise<{ ms: number; size: number }> {
-  const client = new Cls(address);
+async function timed(Cls: ClientClass, address: string, options: object, args: string[]): Promise<{ ms: number; size: number }> {
+  const client = new Cls(address, options);
   try {
     await client.command(['PING']);
     const t0 = process.hrtime.bigint();
@@ -48,10 +51,17 @@ async function timed(Cls: ClientClass, address: string, args: string[]): Promise
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { baseline: { type: 'string' }, mb: { type: 'string', default: '26' } } });
-  const redis = await startRedis();
+  const { values } = parseArgs({ options: { baseline: { type: 'string' }, mb: { type: 'string', default: '26' }, tls: { type: 'boolean', default: false } } });
+  const certs = values.tls ? makeCertificates() : null;
+  const tlsPort = certs ? await freePort() : 0;
+  const tlsArgs = certs
+    ? ['--tls-port', String(tlsPort), '--tls-cert-file', certs.certFile, '--tls-key-file', certs.keyFile, '--tls-ca-cert-file', certs.caFile, '--tls-auth-clients', 'no']
+    : [];
+  const redis = await startRedis({ args: tlsArgs });
+  const address = certs ? `127.0.0.1:${tlsPort}` : redis.address;
+  const options = certs ? { tls: { ca: fs.readFileSync(certs.caFile) } } : {};
   try {
-    const admin = new CurrentClient(redis.address);
+    const admin = new CurrentClient(address, options);
     const mb = Number(values.mb);
     await admin.command(['CONFIG', 'SET', 'proto-max-bulk-len', String(1024 * 1024 * 1024)]);
     await admin.command(['SET', 'big', crypto.randomBytes(mb * 1024 * 1024)]);
@@ -67,10 +77,10 @@ async function main(): Promise<void> {
     const systems: Array<[string, ClientClass]> = [['this checkout', CurrentClient as unknown as ClientClass]];
     if (values.baseline) systems.unshift(['baseline', loadBaseline(values.baseline)]);
     const order = systems.length === 2 ? [systems[0], systems[1], systems[1], systems[0]] : [systems[0], systems[0]];
-    console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(`${certs ? 'TLS' : 'plain TCP'}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     for (const [label, args] of cases) {
       for (const [name, Cls] of order) {
-        const { ms, size } = await timed(Cls, redis.address, args);
+        const { ms, size } = await timed(Cls, address, options, args);
         console.log(`${label.padEnd(28)} ${name.padEnd(14)} ${ms.toFixed(0).padStart(7)} ms  (${size} ${args[0] === 'DUMP' ? 'bytes' : 'elements'})`);
       }
     }
@@ -78,6 +88,7 @@ async function main(): Promise<void> {
   } finally {
     await redis.kill();
     fs.rmSync(redis.dir, { recursive: true, force: true });
+    if (certs) fs.rmSync(certs.dir, { recursive: true, force: true });
   }
 }
 
