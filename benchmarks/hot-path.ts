@@ -1,6 +1,6 @@
 /**
- * `node dist/benchmarks/hot-path.js [--workload get|set] [--pipeline 16] [--clients 50]
- *   [--rounds 7] [--seconds 1] [--config FILE.yaml] [--json]`
+ * `npm run bench:hotpath -- [--workload get|set] [--pipeline 16] [--clients 50] [--rounds 7]
+ *   [--seconds 1] [--config FILE.yaml] [--baseline CHECKOUT [--ab 4]] [--json]`
  *
  * The worker's own per-command work, alone: one ProxyServer (cache mode, 3 shards) on streams that
  * do nothing but hand bytes over (no socket, no kernel, no native output buffer), in one process.
@@ -11,9 +11,13 @@
  * user+system CPU over a timed round divided by the commands answered; the median of the rounds
  * is reported. `npm run bench` measures the whole system with sockets; this isolates the part
  * the proxy's code decides, with much less noise (no other process runs in it), so a change to
- * the per-command path can be measured in seconds: run it on two checkouts (or with and without
- * `--config`) and compare.
+ * the per-command path can be measured in seconds. `--baseline CHECKOUT` runs this benchmark and
+ * CHECKOUT's own copy (dist/benchmarks/hot-path.js, built there; copy the file into an older
+ * checkout's dist/benchmarks/) alternately, `--ab` times each, in child processes, and prints both
+ * series with their medians: load on a shared machine then hits both alike.
  */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import { parseConfig, parseConfigText } from '../src/config';
@@ -76,6 +80,8 @@ interface Options {
   seconds: number;
   extraYaml: string | null;
   json: boolean;
+  baseline: string | null;
+  ab: number;
 }
 
 function options(argv: string[]): Options {
@@ -89,6 +95,8 @@ function options(argv: string[]): Options {
       seconds: { type: 'string', default: '1' },
       config: { type: 'string' },
       json: { type: 'boolean', default: false },
+      baseline: { type: 'string' },
+      ab: { type: 'string', default: '4' },
     },
   });
   const workload = values.workload;
@@ -101,6 +109,8 @@ function options(argv: string[]): Options {
     seconds: Number(values.seconds),
     extraYaml: values.config ? fs.readFileSync(values.config, 'utf8') : null,
     json: values.json,
+    baseline: values.baseline ?? null,
+    ab: Number(values.ab),
   };
 }
 
@@ -118,8 +128,37 @@ function clientReads(o: Options): Buffer[] {
   return reads;
 }
 
+/** This checkout and `o.baseline` alternately, each in a child process; both series and medians. */
+function compare(o: Options, argv: string[]): void {
+  const own = __filename;
+  const other = path.resolve(o.baseline!, 'dist', 'benchmarks', 'hot-path.js');
+  if (!fs.existsSync(other)) throw new Error(`${other} does not exist: build that checkout, or copy ${own} there`);
+  // The same arguments for both, without the A/B ones.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--baseline' || argv[i] === '--ab') i++;
+    else if (argv[i] !== '--json') args.push(argv[i]);
+  }
+  const series: Record<'this' | 'baseline', number[]> = { this: [], baseline: [] };
+  for (let r = 0; r < o.ab; r++) {
+    const order: ('this' | 'baseline')[] = r % 2 === 0 ? ['this', 'baseline'] : ['baseline', 'this'];
+    for (const which of order) {
+      const out = execFileSync(process.execPath, [which === 'this' ? own : other, ...args, '--json'], { encoding: 'utf8' });
+      series[which].push((JSON.parse(out.trim().split('\n').pop()!) as { nsPerCommand: number }).nsPerCommand);
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const line = (name: string, xs: number[]): string => `${name.padEnd(9)} ${median(xs).toFixed(1).padStart(7)} ns/command  (${xs.map((x) => x.toFixed(1)).join(', ')})`;
+  console.log(`${o.workload} -P ${o.pipeline} x${o.clients} clients, ${o.ab} alternating runs each:`);
+  console.log(line('this', series.this));
+  console.log(line('baseline', series.baseline));
+  console.log(`this / baseline: ${(median(series.this) / median(series.baseline)).toFixed(3)}`);
+}
+
 function main(): void {
-  const o = options(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const o = options(argv);
+  if (o.baseline !== null) return compare(o, argv);
   const addresses = ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'];
   const raw = {
     ...(o.extraYaml ? (parseConfigText(o.extraYaml) as object) : {}),
@@ -218,7 +257,7 @@ function main(): void {
   proxy.close(0);
   const sorted = [...results].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)];
-  if (o.json) console.log(JSON.stringify({ ...o, extraYaml: undefined, nsPerCommand: median, rounds: results }));
+  if (o.json) console.log(JSON.stringify({ workload: o.workload, pipeline: o.pipeline, clients: o.clients, nsPerCommand: median, rounds: results }));
   else
     console.log(
       `${o.workload} -P ${o.pipeline} x${o.clients} clients: ${median.toFixed(1)} ns CPU per command (median of ${o.rounds}; ` +
