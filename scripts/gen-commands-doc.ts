@@ -13,6 +13,7 @@ import { proxyCommandNames } from '../src/proxy/ProxyCommands';
 /** The table as routed: ACL and SLOWLOG subcommands are answered by the proxy (src/proxy/CommandRoutes.ts). */
 const commands: readonly CommandEntry[] = tableCommands;
 import { BLOCKING_NOTE, DEDICATED_NOTES } from '../src/proxy/dedicated/commandKinds';
+import { SORT_NOTES } from '../src/proxy/SortCommand';
 
 const CLASS_TEXT: Record<RoutingClass, string> = {
   single: 'One key: sent unchanged to the shard that owns its slot.',
@@ -74,6 +75,7 @@ const PROXY_NOTES: Record<string, string> = {
 
 const DIFFERENCES = [
   'Multi-key commands other than MGET/MSET/DEL/EXISTS/UNLINK/TOUCH need all keys in one slot (`-CROSSSLOT`), as in Redis Cluster.',
+  "SORT and SORT_RO refuse a `BY` pattern with a `*` and every `GET` (`-ERR BY option of SORT denied in Cluster mode.`, `-ERR GET option of SORT denied in Cluster mode.`), as Redis Cluster does: the keys they name may live on other shards. SORT's `STORE` destination must be in the key's slot.",
   'EVAL/EVALSHA/FCALL with no keys run on the first shard that is up; scripts must not touch keys they do not declare.',
   'Only database 0 exists (`SELECT 0` is accepted).',
   'MONITOR and per-server administration (CONFIG SET/REWRITE, DEBUG, ...) are refused with a clear error; CONFIG GET is answered (see above).',
@@ -132,7 +134,7 @@ function notes(c: CommandEntry): string {
   if (c.routing === 'unsupported') return c.reason ?? '';
   if (c.routing === 'allshards') return ALL_SHARDS_NOTES[c.name] ?? 'Every shard; the first error, else the first reply.';
   if (c.routing === 'proxy') return PROXY_NOTES[c.name] ?? PROXY_NOTES[c.name.split('|')[0]] ?? '';
-  return '';
+  return Object.hasOwn(SORT_NOTES, c.name) ? SORT_NOTES[c.name] : '';
 }
 
 export function renderCommandsDoc(): string {

@@ -5,20 +5,32 @@
  * starts over whenever the client has nothing in flight, and a read that would push it past
  * MAX_BYTES is not kept (its commands are logged by name only).
  *
+ * A client that always has requests in flight (a deep pipeline that never drains) never starts
+ * over: instead, when its oldest request in flight lies in the second half of the log, the bytes
+ * before it (requests already answered) are dropped and the rest moved to the front, so the log
+ * stays about twice the bytes in flight and moving costs no more than the bytes dropped.
+ *
  * A command's place in the log travels in the client's reply ring as one number, a "ref":
  * offset * 2^16 + length (lengths from 2^16 - 1 up stored as 2^16 - 1: "long"); NaN when the
- * read was not kept.
+ * read was not kept. Offsets are positions in the client's stream of kept bytes (the log's first
+ * byte is at `base`), so refs in flight stay valid when the log drops its front; they count
+ * modulo 2^36 (a ref stays below 2^53) and the log reads them relative to `base`.
  *
  * SLOWLOG entries refer to the log's bytes rather than copy them ("pins"): under overload most
  * commands are slow and most entries are pushed out of the ring before anyone reads them, so an
- * entry copies its request only when the log is about to overwrite it (the next read after the
- * client had nothing in flight) and the entry is still in the ring.
+ * entry copies its request only when the log is about to overwrite or move it (the next read
+ * after the client had nothing in flight, or when it drops its front) and the entry is still in
+ * the ring.
  */
 import { decodeInlineArgs, parseRequestArgs } from './requestArgs';
 
 /** First allocation: a read without pipelining fits (pooled by Node below 4 KiB); grows by doubling. */
 const INITIAL = 512;
-const MAX_BYTES = 4 * 1024 * 1024;
+export const MAX_BYTES = 4 * 1024 * 1024;
+/** A log at least this big drops its answered front once the oldest request in flight is in its second half. */
+const COMPACT_MIN_BYTES = 16 * 1024;
+/** Stream offsets wrap here (refs stay exact doubles: 2^36 * 2^16 < 2^53). */
+const WRAP = 2 ** 36;
 const SPAN = 65536;
 /** A ref's length when the request is 2^16 - 1 bytes or longer. */
 export const LONG_REQUEST = SPAN - 1;
@@ -52,21 +64,34 @@ const PIN_MAX_BYTES = 64 * 1024;
 const PINS_PER_GENERATION = 64;
 
 export class RequestLog {
+  /** `wrap`: where stream offsets wrap (tests pass a small one; it must exceed MAX_BYTES). */
+  constructor(private readonly wrap = WRAP) {}
+
   private buf: Buffer | null = null;
   private len = 0;
-  /** Bumped whenever kept bytes are about to be overwritten. */
+  /** Stream offset (modulo WRAP) of buf[0]: refs are read relative to it. */
+  private base = 0;
+  /** Bumped whenever kept bytes are about to be overwritten or moved. */
   generation = 0;
   /** Entries that refer to this generation's bytes (some may have moved on: they check). */
   private pins: LogPin[] | null = null;
 
   /**
-   * Keep chunk[from, stop); returns what to add to an offset into `chunk` to get the offset into
-   * the log, or NaN when the read was not kept. `idle`: nothing of this client is in flight.
+   * Keep chunk[from, stop); returns what to add to an offset into `chunk` to get the request's
+   * offset for its ref, or NaN when the read was not kept. `idle`: nothing of this client is in
+   * flight. `oldestRef`: the ref of its oldest request in flight (NaN: unknown), whose bytes and
+   * everything after them are still needed.
    */
-  add(chunk: Buffer, from: number, stop: number, idle: boolean): number {
-    if (idle && this.len > 0) {
-      this.unpin();
-      this.len = 0;
+  add(chunk: Buffer, from: number, stop: number, idle: boolean, oldestRef = Number.NaN): number {
+    if (idle) {
+      if (this.len > 0) {
+        this.unpin();
+        this.len = 0;
+      }
+      this.base = 0;
+    } else if (this.len >= COMPACT_MIN_BYTES) {
+      const oldest = this.position(oldestRef);
+      if (oldest >= 0 && oldest * 2 >= this.len) this.dropFront(oldest, stop - from);
     }
     const n = stop - from;
     if (this.len + n > MAX_BYTES) return Number.NaN;
@@ -77,9 +102,38 @@ export class RequestLog {
       buf = this.buf = grown;
     }
     chunk.copy(buf, this.len, from, stop);
-    const delta = this.len - from;
+    const delta = this.base + this.len - from;
     this.len += n;
     return delta;
+  }
+
+  /**
+   * Drop buf[0, cut) (requests answered), keeping the rest at the front; a buffer grown by an
+   * earlier burst and now mostly empty is replaced by a smaller one. `incoming`: the read about
+   * to be added.
+   */
+  private dropFront(cut: number, incoming: number): void {
+    this.unpin(); // entries referring to these bytes copy them before they move
+    const buf = this.buf!;
+    const kept = this.len - cut;
+    const want = Math.max(INITIAL, (kept + incoming) * 2);
+    if (buf.length > 4 * want && buf.length > 4 * COMPACT_MIN_BYTES) {
+      const smaller = Buffer.allocUnsafe(want);
+      buf.copy(smaller, 0, cut, this.len);
+      this.buf = smaller;
+    } else {
+      buf.copy(buf, 0, cut, this.len);
+    }
+    this.len = kept;
+    this.base = (this.base + cut) % this.wrap;
+  }
+
+  /** Where the request of `ref` starts in `bytes`, or -1 when it is not in the log. */
+  position(ref: number): number {
+    if (!(ref >= 0) || this.buf === null) return -1;
+    const wrap = this.wrap;
+    const at = (((refOffset(ref) - this.base) % wrap) + wrap) % wrap;
+    return at < this.len ? at : -1;
   }
 
   /** The log's bytes, valid up to `length` and until the next `add` (null: nothing kept yet). */
@@ -91,16 +145,16 @@ export class RequestLog {
     return this.len;
   }
 
-  /** The request of `ref` is in the log (false: its read was not kept). */
+  /** The request of `ref` is in the log (false: its read was not kept, or its bytes were dropped). */
   holds(ref: number): boolean {
-    return ref >= 0 && this.buf !== null && refOffset(ref) < this.len;
+    return this.position(ref) >= 0;
   }
 
   /** The arguments of the request of `ref` (null: not kept, or malformed); views valid until the next `add`. */
   argsAt(ref: number): Buffer[] | null {
-    if (!this.holds(ref)) return null;
+    const offset = this.position(ref);
+    if (offset < 0) return null;
     const buf = this.buf!.subarray(0, this.len);
-    const offset = refOffset(ref);
     return buf[offset] === 0x2a ? parseRequestArgs(buf, offset) : decodeInlineArgs(buf, offset);
   }
 
@@ -130,5 +184,6 @@ export class RequestLog {
     this.unpin();
     this.buf = null;
     this.len = 0;
+    this.base = 0;
   }
 }

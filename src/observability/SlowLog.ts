@@ -9,7 +9,7 @@
  */
 import { arrayReply, bulkReply, integerReply } from '../proxy/Resp';
 import { decodeInlineArgs, parseRequestArgs } from './requestArgs';
-import { LogPin, LONG_REQUEST, refLength, refOffset, RequestLog } from './RequestLog';
+import { LogPin, LONG_REQUEST, refLength, RequestLog } from './RequestLog';
 
 export const SLOWLOG_MAX_ARGC = 32;
 export const SLOWLOG_MAX_STRING = 128;
@@ -175,14 +175,14 @@ export class SlowLog {
       return;
     }
     const length = refLength(ref);
+    const at = log.position(ref);
     if (length === LONG_REQUEST || length > SLOWLOG_KEPT_BYTES) {
       slot.log = null;
       const buf = log.bytes!.subarray(0, log.length);
-      const at = refOffset(ref);
       slot.args = slowlogArgs(commandArgs(buf[at] === 0x2a ? parseRequestArgs(buf, at) : decodeInlineArgs(buf, at), command));
       return;
     }
-    slot.refer(log, refOffset(ref), length);
+    slot.refer(log, at, length);
   }
 
   /** The slot of a new entry (the oldest one's when full), its fields but the request's set. */

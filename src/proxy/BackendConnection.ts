@@ -16,7 +16,7 @@ import { scheduleFlush, Flushable } from './FlushScheduler';
 import { ReplyRing, RingShape } from './ReplyRing';
 import type { HotPathBinding } from './HotPathBinding';
 import type { ReplySink } from './ReplySink';
-import { PartialInput } from './PartialInput';
+import { PartialInput } from '../resp/PartialInput';
 import { errorReply, isErrorReply } from './Resp';
 import { encodeCommand, splitAddress } from '../resp';
 import type { Clock, TimerHandle } from './Clock';

@@ -374,8 +374,11 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   beforeRead(chunk: Buffer, from: number, stop: number): void {
     const reader = this.reader;
     reader.readAt = turnMicros();
-    if (this.ctx.observe.keepsRequests) reader.logDelta = (reader.requestLog ??= new RequestLog()).add(chunk, from, stop, this.inFlight === 0);
-    else if (reader.requestLog !== null) {
+    if (this.ctx.observe.keepsRequests) {
+      const replies = this.stageReplies;
+      const idle = replies === null || replies.inFlight === 0;
+      reader.logDelta = (reader.requestLog ??= new RequestLog()).add(chunk, from, stop, idle, idle ? Number.NaN : replies.oldestRef);
+    } else if (reader.requestLog !== null) {
       reader.requestLog = null;
       reader.logDelta = Number.NaN;
     }

@@ -106,6 +106,12 @@ export class ClientReplies implements ReplySink {
     return this.ring.size;
   }
 
+  /** The request-log ref of the oldest request in flight (NaN: none); SLOWLOG's RequestLog drops what precedes it. */
+  get oldestRef(): number {
+    const ring = this.ring;
+    return ring.head < ring.tail && ring.aux !== null ? ring.aux[ring.head & ring.mask] : Number.NaN;
+  }
+
   /** The sequence number the next `reserve` returns. */
   get nextSeq(): number {
     return this.ring.tail;

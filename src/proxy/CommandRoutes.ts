@@ -20,7 +20,15 @@ export const enum Route {
   Dedicated = 8,
   /** Pub/sub: src/proxy/pubsub/. */
   PubSub = 9,
+  /**
+   * SORT, SORT_RO: same-slot commands (`sameslot` in commands.json) with Redis Cluster's option
+   * checks first (SortCommand.ts). A dispatch route only: no routing class of the table.
+   */
+  Sort = 10,
 }
+
+/** Commands of a table class that dispatch takes through a route of their own. */
+const REFINED = new Map<string, Route>([['sort', Route.Sort], ['sort_ro', Route.Sort]]);
 
 const ROUTE_OF: Record<RoutingClass, Route> = {
   single: Route.Single,
@@ -45,6 +53,7 @@ export class CommandRoute {
     readonly id: number,
     /** Redis 7 full name, lowercase: `get`, `client|setname`. */
     readonly name: string,
+    /** The dispatcher's handler: the table class, or a refinement of it (Route.Sort). */
     readonly route: Route,
     readonly arity: number,
     readonly noAuth: boolean,
@@ -57,6 +66,8 @@ export class CommandRoute {
     readonly readOnly = false,
     /** Held by CLIENT PAUSE WRITE (Redis: write and may-replicate commands: EVAL, FCALL, ...). */
     readonly isWrite = false,
+    /** The routing class of commands.json (equal to `route` but for refined commands). */
+    readonly tableRoute: Route = route,
   ) {
     this.pairs = name === 'mset';
     this.pausable = name !== 'client|unpause';
@@ -93,7 +104,7 @@ export function commandRoutes(): CommandRoutes {
     return new CommandRoute(
       id,
       c.name,
-      ROUTE_OF[c.routing],
+      REFINED.get(c.name) ?? ROUTE_OF[c.routing],
       c.arity,
       NO_AUTH_NEEDED.has(c.name),
       containers.has(c.name),
@@ -101,6 +112,7 @@ export function commandRoutes(): CommandRoutes {
       refusal,
       c.flags.includes('readonly'),
       c.flags.includes('write') || MAY_REPLICATE.has(c.name),
+      ROUTE_OF[c.routing],
     );
   });
   cached = { routes, compiled: compileForNative(), byName: new Map(routes.map((r) => [r.name, r])) };

@@ -9,6 +9,7 @@
  *   proxy            → ProxyCommands (answered here, or assembled from every shard)
  *   allshards        → FanOut
  *   unsupported      → the prebuilt refusal
+ *   (sort)           → SORT, SORT_RO: Redis Cluster's checks of their options (SortCommand.ts), then as sameslot
  *   pubsub           → src/proxy/pubsub/ (channels placed by slot, one subscriber connection per
  *                      shard per worker); a subscribed client's commands pass its rules first
  *   dedicated        → src/proxy/dedicated/ (transactions, blocking commands, WAIT, CLIENT KILL/UNBLOCK);
@@ -32,6 +33,7 @@ import { allKeysOnOneShard, argsOf, DispatchClient, forwardRead, forwardToShard 
 import { runProxyCommand } from './ProxyCommands';
 import { ERRORS, unknownCommandError, unknownSubcommandError } from './ReplyTexts';
 import { needsSlowPath, reparseInline, slowPath } from './SlowPath';
+import { sortAnswered } from './SortCommand';
 import { splitAcrossShards } from './SplitMerge';
 import { pubsubCommand, subscribedModeCommand } from './pubsub/dispatch';
 
@@ -79,6 +81,7 @@ BY_ROUTE[Route.Unsupported] = (client, _chunk, _base, route) => {
 // Reached when the session declined: XREAD / XREADGROUP without BLOCK, an ordinary same-slot read.
 BY_ROUTE[Route.Dedicated] = forwardKeyed;
 BY_ROUTE[Route.PubSub] = (client, chunk, base, route) => pubsubCommand(client, chunk, base, route);
+BY_ROUTE[Route.Sort] = (client, chunk, base, route, flags) => (sortAnswered(client, chunk, base, route) ? false : forwardKeyed(client, chunk, base, route, flags));
 
 /**
  * Route command `i` of the current batch (parsed from `chunk`). Returns true when it had to

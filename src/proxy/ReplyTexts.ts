@@ -12,6 +12,9 @@ export const ERRORS = {
     'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
   ),
   crossSlot: errorReply("CROSSSLOT Keys in request don't hash to the same slot"),
+  /** A Redis Cluster node's refusals of SORT's BY pattern and GET (src/proxy/SortCommand.ts). */
+  sortByDenied: errorReply('ERR BY option of SORT denied in Cluster mode.'),
+  sortGetDenied: errorReply('ERR GET option of SORT denied in Cluster mode.'),
   slotNotServed: errorReply('CLUSTERDOWN Hash slot not served'),
   noShards: errorReply('CLUSTERDOWN Kvstore has no shards'),
   maxClients: errorReply('ERR max number of clients reached'),

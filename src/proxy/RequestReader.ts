@@ -17,7 +17,7 @@ import {
 import { dispatchCommand } from './Dispatcher';
 import type { DispatchClient } from './Forwarding';
 import { HELD_INPUT_MAX, PAUSE_HELD_INPUT, FlowControl } from './FlowControl';
-import { PartialInput } from './PartialInput';
+import { PartialInput } from '../resp/PartialInput';
 import { errorReply } from './ErrorReply';
 import type { RequestLog } from '../observability/RequestLog';
 

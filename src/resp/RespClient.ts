@@ -11,6 +11,9 @@
  *
  * Replies decode as in ./codec.ts. An error reply rejects that command with RedisReplyError
  * (`pipeline` returns it as a value instead); `raw` resolves with the reply's bytes, errors too.
+ * Replies are framed as they arrive (./ReplyFramer.ts) and decoded once whole, so a big one
+ * (a 26 MB DUMP, an LRANGE of 100,000 elements) costs time linear in its size, not one copy
+ * and one walk of everything received so far per socket read.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -18,6 +21,7 @@ import { EventEmitter } from 'node:events';
 import { BackendError, RedisReplyError } from '../errors';
 import { parseAddress } from './address';
 import { DecodeOptions, encodeCommand, parseReply, RespArg, RespValue } from './codec';
+import { ReplyFramer } from './ReplyFramer';
 
 export interface RespClientOptions {
   /** TCP connect plus AUTH; default 3000 ms. */
@@ -43,7 +47,6 @@ interface Pending {
   raw?: boolean;
 }
 
-const EMPTY = Buffer.alloc(0);
 const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
 
 export class RespClient extends EventEmitter {
@@ -52,7 +55,8 @@ export class RespClient extends EventEmitter {
   private ready = false;
   private connecting: Promise<void> | null = null;
   private connectWaiter: { resolve: () => void; reject: (err: Error) => void; timer: NodeJS.Timeout } | null = null;
-  private buffer: Buffer = EMPTY;
+  /** The socket's replies, whole (a new one per connection). */
+  private framer = new ReplyFramer();
   /** Written, waiting for their replies, in order. */
   private readonly pending: Pending[] = [];
   /** Waiting for the connection (written, in order, once it is ready). */
@@ -168,7 +172,7 @@ export class RespClient extends EventEmitter {
         return;
       }
       this.socket = socket;
-      this.buffer = EMPTY;
+      this.framer = new ReplyFramer();
       socket.setNoDelay(true);
       socket.on('data', (chunk: Buffer) => {
         if (this.socket === socket) this.onData(chunk);
@@ -211,27 +215,23 @@ export class RespClient extends EventEmitter {
 
   private onData(chunk: Buffer): void {
     const socket = this.socket;
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    let pos = 0;
-    while (pos < this.buffer.length) {
+    const framed = this.framer.feed(chunk, 0, chunk.length, (buf, start, end) => {
       let parsed;
       try {
-        parsed = parseReply(this.buffer, pos, this.decode);
+        parsed = parseReply(buf, start, this.decode);
+        // The framer and the decoder read RESP alike; a disagreement is a broken stream.
+        if (parsed === undefined || parsed.next !== end) throw this.error(`not a RESP reply: could not decode the ${end - start} bytes framed as one reply`);
       } catch (err) {
         this.fail(err as Error);
-        return;
+        return false;
       }
-      if (!parsed) break;
-      const start = pos;
-      pos = parsed.next;
-      this.dispatch(parsed.value, start, pos);
-      if (this.socket !== socket) return; // a push handler closed us
-    }
-    // Copy the tail so the consumed chunks are not pinned by a partial reply.
-    this.buffer = pos === 0 ? this.buffer : pos >= this.buffer.length ? EMPTY : Buffer.from(this.buffer.subarray(pos));
+      this.dispatch(parsed.value, buf, start, end);
+      return this.socket === socket; // false: a push handler closed us
+    });
+    if (!framed && this.socket === socket) this.fail(this.error(`not a RESP reply: ${JSON.stringify(chunk.toString('latin1', 0, Math.min(chunk.length, 40)))}...`));
   }
 
-  private dispatch(value: RespValue, start: number, end: number): void {
+  private dispatch(value: RespValue, buf: Buffer, start: number, end: number): void {
     // In subscribe mode published messages arrive unasked.
     if (this.onPush && Array.isArray(value) && value.length === 3 && String(value[0]) === 'message') {
       this.onPush(value);
@@ -245,7 +245,7 @@ export class RespClient extends EventEmitter {
     const p = this.pending.shift();
     if (!p) return;
     if (p.timer) clearTimeout(p.timer);
-    if (p.raw) p.resolve(Buffer.from(this.buffer.subarray(start, end)));
+    if (p.raw) p.resolve(Buffer.from(buf.subarray(start, end)));
     else if (value instanceof RedisReplyError) p.reject(value);
     else p.resolve(value);
   }
@@ -257,7 +257,7 @@ export class RespClient extends EventEmitter {
     this.socket = null;
     this.ready = false;
     this.connecting = null;
-    this.buffer = EMPTY;
+    this.framer.clear();
     if (this.options.reconnect === false) this.failed = true;
     socket?.destroy();
     const waiter = this.connectWaiter;

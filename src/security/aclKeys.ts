@@ -90,20 +90,22 @@ export function keysWithAccess(id: number, argv: readonly Buffer[]): Array<[numb
       }
       return [[1, readonly ? ACL_READ : ACL_READ | ACL_WRITE]];
     }
-    case 'sort':
-    case 'sort_ro': {
-      // sortGetKeys: the key, and STORE's destination (BY/GET patterns are not keys).
+    case 'sort': {
+      // sortGetKeys: the key, and the last STORE's destination (BY/GET patterns are not keys;
+      // its loop does not skip STORE's argument, as SORT itself uses the last STORE).
       const out: Array<[number, number]> = argc > 1 ? [[1, ACL_READ]] : [];
+      let store = -1;
       for (let i = 2; i < argc; i++) {
         if (eq(argv[i], 'limit')) i += 2;
+        else if (eq(argv[i], 'store') && i + 1 < argc) store = i + 1;
         else if (eq(argv[i], 'get') || eq(argv[i], 'by')) i += 1;
-        else if (eq(argv[i], 'store') && i + 1 < argc) {
-          out.push([i + 1, ACL_WRITE]);
-          i += 1;
-        }
       }
+      if (store >= 0) out.push([store, ACL_WRITE]);
       return out;
     }
+    case 'sort_ro':
+      // sortROGetKeys: the key alone (STORE is a syntax error there, not a key).
+      return argc > 1 ? [[1, ACL_READ]] : [];
     case 'migrate': {
       // migrateGetKeys: an empty key argument and KEYS k1 k2 ... (searched from the end).
       if (argc > 6 && argv[3].length === 0) {

@@ -35,6 +35,7 @@ const COMMANDS: string[][] = [
   ['SET', 'w:1', 'v', 'GET'], ['GET', 'w:1'], ['MGET', 'app1:a', 'shared:b'], ['MGET', 'app1:a', 'zzz'], ['DEL', 'shared:1'],
   ['COPY', 'app1:a', 'shared:b'], ['COPY', 'shared:b', 'app1:a'], ['LMOVE', 'src1', 'wo1', 'LEFT', 'LEFT'], ['LMOVE', 'ro1', 'wo1', 'LEFT', 'LEFT'],
   ['LMOVE', 'wo1', 'ro1', 'LEFT', 'LEFT'], ['SORT', 'ro1'], ['SORT', 'ro1', 'STORE', 'wo2'], ['SORT', 'ro1', 'STORE', 'ro2'], ['SORT_RO', 'ro1'],
+  ['SORT', 'ro1', 'STORE', 'ro2', 'STORE', 'wo2'], ['SORT', 'ro1', 'STORE', 'wo2', 'STORE', 'ro2'], ['SORT_RO', 'ro1', 'STORE', 'ro2'],
   ['BITFIELD', 'ro1', 'GET', 'u8', '0'], ['BITFIELD', 'ro1', 'SET', 'u8', '0', '1'], ['BITFIELD', 'wo1', 'GET', 'u8', '0'],
   ['HSET', 'k', 'f', 'v'], ['HGET', 'x', 'f'], ['HSET', 'y', 'f', 'v'], ['HGET', 'y', 'f'], ['ZADD', 'y', '1', 'm'],
   ['EXISTS', 'other'], ['EXISTS', 'app1:a'], ['OBJECT', 'ENCODING', 'shared:1'], ['OBJECT', 'HELP'], ['TYPE', 'ro1'],

@@ -130,7 +130,7 @@ function setup(crossSlot: 'slot' | 'shard' = 'slot') {
     const raw = encodeCommand(args);
     const route = byName.get(args[0].toLowerCase() + (args[0].toLowerCase() === 'client' ? `|${args[1].toLowerCase()}` : ''))!;
     return session.dispatch({
-      route, chunk: raw, start: 0, end: raw.length, slot, keysShard: -1, migrating: false, needsRewrite: false,
+      route, chunk: raw, start: 0, end: raw.length, slot, keysShard: -1, migrating: false, needsRewrite: false, sortRefusal: null,
       args: () => args.map((a) => Buffer.from(a)), ...extra,
     });
   };

@@ -18,7 +18,7 @@ import type { Logger } from '../../log';
 import type { TimerHandle } from '../Clock';
 import { DataPathIo, systemIo } from '../DataPathIo';
 import { encodeCommand, splitAddress } from '../../resp';
-import { ReplyFramer } from '../ReplyFramer';
+import { ReplyFramer } from '../../resp/ReplyFramer';
 import { scheduleFlush, Flushable } from '../FlushScheduler';
 import type { ReplySink } from '../ReplySink';
 import { errorReply, isErrorReply } from '../Resp';

@@ -153,7 +153,8 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     if (this.watching && this.txConn !== null) {
       const target = this.targetShard(cmd);
       if (target.rewrite) return Outcome.Rewrite;
-      if (target.shard === this.txShard && target.error === null && !cmd.migrating && isForwardable(cmd.route)) {
+      // (A refused SORT is answered by the dispatcher, in order: it never reaches the shard.)
+      if (target.shard === this.txShard && target.error === null && !cmd.migrating && isForwardable(cmd.route) && cmd.sortRefusal === null) {
         this.onTx().send(cmd.chunk, this.client, this.client.reserve(cmd.route.id), cmd.start, cmd.end);
         return Outcome.Handled;
       }
@@ -222,7 +223,11 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     }
     const problem = this.bindTo(target.shard, target.slot);
     if (problem !== null) return this.refuse(cmd, problem);
-    this.sendOnTx(cmd);
+    if (cmd.sortRefusal !== null) {
+      // Redis Cluster queues it and EXEC answers its error: a script that fails with that text.
+      const queued = cmd.sortRefusal.queued;
+      this.onTx().send(queued, this.client, this.client.reserve(cmd.route.id), 0, queued.length);
+    } else this.sendOnTx(cmd);
     return Outcome.Handled;
   }
 
@@ -545,6 +550,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
 
 /** Classes a shard can take as they are (the rest the proxy answers, splits or refuses). */
 function isForwardable(route: CommandRoute): boolean {
-  return route.route === Route.Single || route.route === Route.SameSlot || route.route === Route.Split || route.route === Route.NoKey;
+  const r = route.route;
+  return r === Route.Single || r === Route.SameSlot || r === Route.Split || r === Route.NoKey || r === Route.Sort;
 }
 

@@ -6,9 +6,10 @@
  * dedicated connection waits for the client's earlier replies) and says so to the dispatcher.
  */
 import { ARG_STRIDE, C_KEY0, C_NKEYS, C_SLOT, C_START, C_END, KEY_STRIDE, SLOT_CROSS } from '../../native/api';
-import type { CommandRoute } from '../CommandRoutes';
+import { CommandRoute, Route } from '../CommandRoutes';
 import { PAUSE_BARRIER } from '../FlowControl';
 import { allKeysOnOneShard, argsOf, DispatchClient } from '../Forwarding';
+import { sortForSession } from '../SortCommand';
 import { DedicatedSession } from './DedicatedSession';
 import { Outcome, SessionCommand } from './types';
 
@@ -38,15 +39,18 @@ export function offerToSession(client: DispatchClient, chunk: Buffer, base: numb
   }
   const cmds = ctx.binding.batch.cmds;
   const slot = cmds[base + C_SLOT];
+  // SORT: its STORE destination is a key the batch does not hold, and some options are refused.
+  const sort = route.route === Route.Sort ? sortForSession(ctx, chunk, base, route) : null;
   const command: SessionCommand = {
     route,
     chunk,
     start: cmds[base + C_START],
     end: cmds[base + C_END],
-    slot,
-    keysShard: slot === SLOT_CROSS ? allKeysOnOneShard(ctx, base) : -1,
+    slot: sort !== null ? sort.slot : slot,
+    keysShard: sort !== null ? sort.keysShard : slot === SLOT_CROSS ? allKeysOnOneShard(ctx, base) : -1,
     migrating: keysMigrating(client, base),
     needsRewrite: keysNeedRewrite(client, chunk, base),
+    sortRefusal: sort !== null ? sort.refusal : null,
     args: () => argsOf(ctx, chunk, base),
   };
   const outcome = session.dispatch(command);

@@ -25,6 +25,16 @@ export interface SessionClient {
   endAfterReplies(): void;
 }
 
+/**
+ * An error Redis Cluster gives when it runs a command, not when it queues it (SORT's refused
+ * options, src/proxy/SortCommand.ts): `reply` outside a transaction; inside one, `queued` is
+ * sent to the shard instead, so that EXEC's reply carries `reply` in its place.
+ */
+export interface QueuedRefusal {
+  readonly reply: Buffer;
+  readonly queued: Buffer;
+}
+
 /** One command as the dispatcher framed it; `chunk[start, end)` is valid during the call only. */
 export interface SessionCommand {
   route: CommandRoute;
@@ -39,6 +49,8 @@ export interface SessionCommand {
   migrating: boolean;
   /** Key rewrite applies to a key (the dispatcher rewrites and offers the result again). */
   needsRewrite: boolean;
+  /** SORT with an option Redis Cluster refuses (BY pattern, GET); null for every other command. */
+  sortRefusal: QueuedRefusal | null;
   /** The arguments, copied. */
   args(): Buffer[];
 }

@@ -13,7 +13,7 @@ import type { Logger } from '../../log';
 import type { TimerHandle } from '../Clock';
 import type { DataPathIo } from '../DataPathIo';
 import { scheduleFlush, Flushable } from '../FlushScheduler';
-import { ReplyFramer } from '../ReplyFramer';
+import { ReplyFramer } from '../../resp/ReplyFramer';
 import { encodeCommand, splitAddress } from '../../resp';
 import type { ByteStream, StreamHandler } from '../io';
 import type { PubSubKind } from './frames';
