@@ -63,9 +63,20 @@ const PIN_MAX_BYTES = 64 * 1024;
  */
 const PINS_PER_GENERATION = 64;
 
+/** How a read is copied into the log: the addon's copy (HotPath.copyBytes, no garbage) in the proxy. */
+export interface ByteCopier {
+  copyBytes(dst: Buffer, at: number, src: Buffer, start: number, end: number): void;
+}
+
+/** Buffer#copy: makes a view of the source per call (garbage per read); for tests and tools. */
+const BUFFER_COPY: ByteCopier = { copyBytes: (dst, at, src, start, end) => void src.copy(dst, at, start, end) };
+
 export class RequestLog {
   /** `wrap`: where stream offsets wrap (tests pass a small one; it must exceed MAX_BYTES). */
-  constructor(private readonly wrap = WRAP) {}
+  constructor(
+    private readonly copier: ByteCopier = BUFFER_COPY,
+    private readonly wrap = WRAP,
+  ) {}
 
   private buf: Buffer | null = null;
   private len = 0;
@@ -101,7 +112,7 @@ export class RequestLog {
       if (buf !== null) buf.copy(grown, 0, 0, this.len);
       buf = this.buf = grown;
     }
-    chunk.copy(buf, this.len, from, stop);
+    this.copier.copyBytes(buf, this.len, chunk, from, stop); // once per read, while SLOWLOG is on
     const delta = this.base + this.len - from;
     this.len += n;
     return delta;

@@ -377,7 +377,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     if (this.ctx.observe.keepsRequests) {
       const replies = this.stageReplies;
       const idle = replies === null || replies.inFlight === 0;
-      reader.logDelta = (reader.requestLog ??= new RequestLog()).add(chunk, from, stop, idle, idle ? Number.NaN : replies.oldestRef);
+      reader.logDelta = (reader.requestLog ??= new RequestLog(this.ctx.binding.hot)).add(chunk, from, stop, idle, idle ? Number.NaN : replies.oldestRef);
     } else if (reader.requestLog !== null) {
       reader.requestLog = null;
       reader.logDelta = Number.NaN;
