@@ -211,7 +211,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   Napi::Value BindCallArgs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Bound<double> a;
-    if (a.bind(env, info[0], napi_float64_array, "call args (Float64Array of 4)", 4)) callIn_ = std::move(a);
+    if (a.bind(env, info[0], napi_float64_array, "call args (Float64Array of 5)", 5)) callIn_ = std::move(a);
     return env.Undefined();
   }
 
@@ -264,18 +264,32 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   static Napi::Value ParseBound(const Napi::CallbackInfo& info) { return static_cast<NativeEngine*>(info.Data())->ParseRequests(info); }
   static Napi::Value FrameBound(const Napi::CallbackInfo& info) { return static_cast<NativeEngine*>(info.Data())->FrameReplies(info); }
 
-  // parseAt(chunk) / frameAt(chunk): parseRequests / frameReplies with their numbers (from, end,
-  // resume point) read from the Float64Array bound by bindCallArgs, written by the caller just
-  // before. Raw N-API: one call for the arguments and one for the chunk's bytes, where the
+  // parseAt(chunk, copyTo?) / frameAt(chunk): parseRequests / frameReplies with their numbers
+  // (from, end, resume point; parseAt: where in copyTo) read from the Float64Array bound by
+  // bindCallArgs, written by the caller just before. parseAt with copyTo also copies
+  // chunk[from, end) there (SLOWLOG's request log): the copy rides on the crossing the read makes
+  // anyway instead of costing one of its own. Raw N-API: one call for the arguments and one for the chunk's bytes, where the
   // argument form pays a type check and a conversion per number (measured: the per-read parse
   // was a third of a -P 1 request's JS time, benchmarks/hot-path.ts). parseAt returns nothing
   // (the count is status[S_NCMDS]); frameAt the reply count.
   static napi_value ParseAt(napi_env env, napi_callback_info cb) {
     NativeEngine* self;
-    napi_value chunk;
+    napi_value argv[2];
     const uint8_t* data;
     size_t len, from;
-    if (!FastChunk(env, cb, &self, &chunk, &data, &len, &from)) return nullptr;
+    size_t argc = 2;
+    if (!FastChunk(env, cb, &self, argv, &argc, &data, &len, &from)) return nullptr;
+    if (argc >= 2) {
+      napi_typedarray_type t;
+      void* d;
+      size_t n;
+      if (napi_get_typedarray_info(env, argv[1], &t, &n, &d, nullptr, nullptr) != napi_ok || t != napi_uint8_array) {
+        napi_throw_type_error(env, nullptr, "parseAt(chunk, copyTo?: Buffer)");
+        return nullptr;
+      }
+      double at = self->callIn_.data[4];
+      if (at >= 0 && at + static_cast<double>(len - from) <= static_cast<double>(n)) std::memcpy(static_cast<uint8_t*>(d) + static_cast<size_t>(at), data + from, len - from);
+    }
     RequestOutput out{self->cmds_.data, self->cmds_.length / kCmdStride, self->args_.data, self->args_.length / 2, self->keys_.data, self->keys_.length / 2, self->status_.data};
     RequestResume resume;
     double at = self->callIn_.data[2], args = self->callIn_.data[3];
@@ -290,7 +304,8 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     napi_value chunk;
     const uint8_t* data;
     size_t len, from;
-    if (!FastChunk(env, cb, &self, &chunk, &data, &len, &from)) return nullptr;
+    size_t argc = 1;
+    if (!FastChunk(env, cb, &self, &chunk, &argc, &data, &len, &from)) return nullptr;
     FrameResume resume;
     double at = self->callIn_.data[2], owed = self->callIn_.data[3];
     if (owed > 0 && at > static_cast<double>(from) && at <= static_cast<double>(len)) resume = FrameResume{static_cast<size_t>(at), owed};
@@ -323,10 +338,11 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   }
 
   // The checks of chunkArgs, on the call-args array: chunk[0, end) with framing from `from`.
-  static bool FastChunk(napi_env env, napi_callback_info cb, NativeEngine** self, napi_value* chunk, const uint8_t** data, size_t* len, size_t* from) {
-    size_t argc = 1;
+  // argv/argc: room for *argc arguments (the chunk first); *argc becomes how many were passed.
+  static bool FastChunk(napi_env env, napi_callback_info cb, NativeEngine** self, napi_value* argv, size_t* argc, const uint8_t** data, size_t* len, size_t* from) {
     void* engine;
-    if (napi_get_cb_info(env, cb, &argc, chunk, nullptr, &engine) != napi_ok) return false;
+    if (napi_get_cb_info(env, cb, argc, argv, nullptr, &engine) != napi_ok) return false;
+    napi_value* chunk = argv;
     *self = static_cast<NativeEngine*>(engine);
     if (!(*self)->status_.data || !(*self)->callIn_.data) {
       napi_throw_error(env, nullptr, "bindBatch() and bindCallArgs() first");
@@ -335,7 +351,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     napi_typedarray_type t;
     void* d;
     size_t n;
-    if (argc < 1 || napi_get_typedarray_info(env, *chunk, &t, &n, &d, nullptr, nullptr) != napi_ok || t != napi_uint8_array) {
+    if (*argc < 1 || napi_get_typedarray_info(env, *chunk, &t, &n, &d, nullptr, nullptr) != napi_ok || t != napi_uint8_array) {
       napi_throw_type_error(env, nullptr, "chunk must be a Buffer");
       return false;
     }

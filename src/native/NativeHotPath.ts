@@ -26,14 +26,14 @@ export interface NativeEngine {
   keySlot(key: Buffer): number;
   decodeInline(line: Buffer): Buffer[] | null;
   commandInfo(id: number): [number, number] | null;
-  /** Where parseAt/frameAt read (from, end, resumeAt, resumeArgs|resumeOwed). */
+  /** Where parseAt/frameAt read (from, end, resumeAt, resumeArgs|resumeOwed, copyAt). */
   bindCallArgs(args: Float64Array): void;
   /** parseRequests/frameReplies as plain functions bound to this engine (no unwrap per call). */
   hotFunctions(): {
     parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number;
     frameReplies(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number): number;
     /** parseRequests with its numbers in the call-args array; the count is status[S_NCMDS]. */
-    parseAt(chunk: Buffer): void;
+    parseAt(chunk: Buffer, copyTo?: Buffer): void;
     /** frameReplies with its numbers in the call-args array. */
     frameAt(chunk: Buffer): number;
     /** copyBytes with (at, start, end) in the call-args array. */
@@ -83,14 +83,14 @@ export class NativeHotPath implements HotPath {
   /** This instance's native engine (instances share nothing). */
   readonly addon: NativeEngine;
 
-  private readonly parseAt: (chunk: Buffer) => void;
+  private readonly parseAt: (chunk: Buffer, copyTo?: Buffer) => void;
   private readonly frameAt: (chunk: Buffer) => number;
   private readonly copyAt: (dst: Buffer, src: Buffer) => void;
   /**
    * The numbers of the two per-read calls, written here and read by the addon (bindCallArgs): a
    * typed-array store costs next to nothing, an N-API number argument a type check and a conversion.
    */
-  private readonly callArgs = new Float64Array(4);
+  private readonly callArgs = new Float64Array(5);
   private status: Int32Array | null = null;
 
   constructor(addon: KvstoreAddon = loadAddon()) {
@@ -119,13 +119,17 @@ export class NativeHotPath implements HotPath {
     this.addon.bindSlotTable(table);
   }
 
-  parseRequests(chunk: Buffer, from: number, end = chunk.length, resumeAt = 0, resumeArgs = 0): number {
+  parseRequests(chunk: Buffer, from: number, end = chunk.length, resumeAt = 0, resumeArgs = 0, copyTo: Buffer | null = null, copyAt = 0): number {
     const a = this.callArgs;
     a[0] = from;
     a[1] = end;
     a[2] = resumeAt;
     a[3] = resumeArgs;
-    this.parseAt(chunk);
+    if (copyTo === null) this.parseAt(chunk);
+    else {
+      a[4] = copyAt;
+      this.parseAt(chunk, copyTo);
+    }
     return this.status![S_NCMDS];
   }
 

@@ -158,9 +158,11 @@ export interface HotPath {
    * Frame complete commands in chunk[from..end) (end defaults to chunk.length; offsets stay
    * relative to chunk); results in the bound batch. Returns S_NCMDS.
    * `resumeAt`/`resumeArgs`: S_RESUME_AT/S_RESUME_ARGS of an earlier call that stopped in the
-   * command now starting at `from` (same bytes, more may follow).
+   * command now starting at `from` (same bytes, more may follow). `copyTo`: also copy
+   * chunk[from, end) to copyTo at `copyAt` (SLOWLOG's request log; the caller made room), in the
+   * same call.
    */
-  parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number;
+  parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number, copyTo?: Buffer | null, copyAt?: number): number;
 
   /**
    * Frame complete replies in chunk[from..end); end offsets in `replyEnds`. Returns R_COUNT.

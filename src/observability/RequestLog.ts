@@ -63,22 +63,13 @@ const PIN_MAX_BYTES = 64 * 1024;
  */
 const PINS_PER_GENERATION = 64;
 
-/** How a read is copied into the log: the addon's copy (HotPath.copyBytes, no garbage) in the proxy. */
-export interface ByteCopier {
-  copyBytes(dst: Buffer, at: number, src: Buffer, start: number, end: number): void;
-}
-
-/** Buffer#copy: makes a view of the source per call (garbage per read); for tests and tools. */
-const BUFFER_COPY: ByteCopier = { copyBytes: (dst, at, src, start, end) => void src.copy(dst, at, start, end) };
-
 export class RequestLog {
   /** `wrap`: where stream offsets wrap (tests pass a small one; it must exceed MAX_BYTES). */
-  constructor(
-    private readonly copier: ByteCopier = BUFFER_COPY,
-    private readonly wrap = WRAP,
-  ) {}
+  constructor(private readonly wrap = WRAP) {}
 
   private buf: Buffer | null = null;
+  /** Where the last `reserve` made room. */
+  reservedAt = 0;
   private len = 0;
   /** Stream offset (modulo WRAP) of buf[0]: refs are read relative to it. */
   private base = 0;
@@ -94,6 +85,17 @@ export class RequestLog {
    * everything after them are still needed.
    */
   add(chunk: Buffer, from: number, stop: number, idle: boolean, oldestRef = Number.NaN): number {
+    const delta = this.reserve(from, stop, idle, oldestRef);
+    if (!Number.isNaN(delta)) chunk.copy(this.buf!, this.reservedAt, from, stop);
+    return delta;
+  }
+
+  /**
+   * `add` without the copy: room for chunk[from, stop) is made at `reservedAt` of `bytes`, and the
+   * caller copies the read there before anything reads the log (the proxy: its parse call does,
+   * RequestReader, so the copy costs no crossing into the addon of its own).
+   */
+  reserve(from: number, stop: number, idle: boolean, oldestRef = Number.NaN): number {
     if (idle) {
       if (this.len > 0) {
         this.unpin();
@@ -112,11 +114,12 @@ export class RequestLog {
       if (buf !== null) buf.copy(grown, 0, 0, this.len);
       buf = this.buf = grown;
     }
-    this.copier.copyBytes(buf, this.len, chunk, from, stop); // once per read, while SLOWLOG is on
+    this.reservedAt = this.len;
     const delta = this.base + this.len - from;
     this.len += n;
     return delta;
   }
+
 
   /**
    * Drop buf[0, cut) (requests answered), keeping the rest at the front; a buffer grown by an

@@ -377,7 +377,10 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     if (this.ctx.observe.keepsRequests) {
       const replies = this.stageReplies;
       const idle = replies === null || replies.inFlight === 0;
-      reader.logDelta = (reader.requestLog ??= new RequestLog(this.ctx.binding.hot)).add(chunk, from, stop, idle, idle ? Number.NaN : replies.oldestRef);
+      const log = (reader.requestLog ??= new RequestLog());
+      reader.logDelta = log.reserve(from, stop, idle, idle ? Number.NaN : replies.oldestRef);
+      // The read's parse call copies it into the room made (RequestReader.process).
+      if (!Number.isNaN(reader.logDelta)) reader.keepReadIn(log.bytes!, log.reservedAt);
     } else if (reader.requestLog !== null) {
       reader.requestLog = null;
       reader.logDelta = Number.NaN;

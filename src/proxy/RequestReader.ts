@@ -49,8 +49,17 @@ export class RequestReader {
   logDelta = Number.NaN;
   /** The bytes of requests in flight, while SLOWLOG is on (null otherwise). */
   requestLog: RequestLog | null = null;
+  /** Where the read being processed is to be copied (the request log's room), by its first parse call; null: nowhere. */
+  private copyTo: Buffer | null = null;
+  private copyAt = 0;
 
   constructor(private readonly host: ReaderHost) {}
+
+  /** beforeRead: the read about to be processed goes to log[at, ...) (copied by its parse call). */
+  keepReadIn(log: Buffer, at: number): void {
+    this.copyTo = log;
+    this.copyAt = at;
+  }
 
   /** Bytes chunk[start, end) were read (valid during this call only). */
   onData(chunk: Buffer, start: number, end: number): void {
@@ -120,9 +129,12 @@ export class RequestReader {
     binding.useEngineOptions(host.ctx.engine);
     const hot = binding.hot;
     host.beforeRead(chunk, from, stop);
+    let copyTo = this.copyTo; // (set by beforeRead while SLOWLOG keeps requests)
+    this.copyTo = null;
     for (;;) {
-      hot.parseRequests(chunk, from, stop, resumeAt, resumeArgs);
-      resumeAt = 0; // (a resume point is for the first call only)
+      hot.parseRequests(chunk, from, stop, resumeAt, resumeArgs, copyTo, this.copyAt);
+      resumeAt = 0; // (a resume point and the copy are for the first call only)
+      copyTo = null;
       const status = binding.batch.status;
       const n = status[S_NCMDS];
       let next = from + status[S_CONSUMED];

@@ -39,7 +39,7 @@ interface Run {
  * Every answered request is read back from the log; every 500th becomes a SLOWLOG entry.
  */
 function neverDraining(bytes: number, window: number, perRead: number, wrap?: number): Run {
-  const log = new RequestLog(undefined, wrap);
+  const log = new RequestLog(wrap);
   const slowlog = new SlowLog(128);
   const inFlight: Array<{ ref: number; i: number }> = [];
   const wrong: string[] = [];

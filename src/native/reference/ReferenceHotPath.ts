@@ -62,7 +62,8 @@ export class ReferenceHotPath implements HotPath {
     this.slotTable = table;
   }
 
-  parseRequests(chunk: Buffer, from: number, end = chunk.length, resumeAt = 0, resumeArgs = 0): number {
+  parseRequests(chunk: Buffer, from: number, end = chunk.length, resumeAt = 0, resumeArgs = 0, copyTo: Buffer | null = null, copyAt = 0): number {
+    if (copyTo !== null) chunk.copy(copyTo, copyAt, from, end);
     return this.parser.parse(end === chunk.length ? chunk : chunk.subarray(0, end), from, resumeAt, resumeArgs);
   }
 
