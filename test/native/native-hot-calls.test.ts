@@ -6,6 +6,7 @@
 import test from 'ava';
 import { R_COUNT, S_CONSUMED, S_NCMDS } from '../../src/native/api';
 import { NativeHotPath } from '../../src/native/NativeHotPath';
+import { ReferenceHotPath } from '../../src/native/reference/ReferenceHotPath';
 import { makeEngine } from './native-setup';
 
 const GET = Buffer.from('*2\r\n$3\r\nGET\r\n$1\r\na\r\n');
@@ -37,4 +38,33 @@ test('frameReplies returns the count it writes to the status, within the window 
   t.is(replyStatus[R_COUNT], 3);
   t.is(hp.frameReplies(replies, 5, 12), 1);
   t.is(replyStatus[R_COUNT], 1);
+});
+
+test('parseRequests with copyTo copies chunk[from, end) to copyTo at copyAt in the same call (native and reference alike)', (t) => {
+  for (const hp of [new NativeHotPath(), new ReferenceHotPath()]) {
+    makeEngine(hp);
+    const chunk = Buffer.concat([Buffer.from('xx'), GET, GET]);
+    const log = Buffer.alloc(200, 0x2e);
+    t.is(hp.parseRequests(chunk, 2, 2 + GET.length, 0, 0, log, 10), 1);
+    t.is(log.toString('latin1', 10, 10 + GET.length), GET.toString('latin1'));
+    t.is(log[9], 0x2e, 'nothing before copyAt');
+    t.is(log[10 + GET.length], 0x2e, 'nothing past the window');
+    t.is(hp.parseRequests(chunk, 2), 2, 'without copyTo: parsed, nothing copied');
+  }
+});
+
+test('copyBytes copies a range between buffers; the native one copies nothing out of range', (t) => {
+  for (const hp of [new NativeHotPath(), new ReferenceHotPath()]) {
+    makeEngine(hp);
+    const src = Buffer.from('0123456789');
+    const dst = Buffer.alloc(8, 0x2e);
+    hp.copyBytes(dst, 2, src, 3, 7);
+    t.is(dst.toString('latin1'), '..3456..');
+  }
+  const hp = new NativeHotPath();
+  makeEngine(hp);
+  const dst = Buffer.alloc(4, 0x2e);
+  hp.copyBytes(dst, 2, Buffer.from('abcdef'), 0, 4); // 4 bytes do not fit at 2
+  hp.copyBytes(dst, 0, Buffer.from('ab'), 0, 3); // past the source's end
+  t.is(dst.toString('latin1'), '....');
 });
