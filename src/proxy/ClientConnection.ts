@@ -69,8 +69,12 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   guard = 0;
   readonly stream: ByteStream;
   private state = OPEN;
-  /** Read since the last idle sweep (see sweepIdle). */
-  private active = false;
+  /**
+   * Bit 0: read since the last idle sweep (see sweepIdle). Above it, when the sweep dropped the
+   * replies stage, the id + 2 of the last command the client sent (0: none), for CLIENT LIST's
+   * `cmd`: one small integer, so an idle client still has 16 fields.
+   */
+  private activity = 0;
   // The stages, while the client is in use (null: idle, see the header).
   private stageReader: RequestReader | null = null;
   private stageReplies: ClientReplies | null = null;
@@ -200,6 +204,28 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     if (this.extras !== null || subs !== null) this.more().pubsub = subs;
   }
 
+  /* ---------- CLIENT LIST / INFO (src/proxy/clients/ClientQuery.ts) ---------- */
+
+  /** Commands queued since MULTI; -1 outside a transaction. */
+  get multiQueued(): number {
+    const session = this.session;
+    return session === null ? -1 : session.multiQueued;
+  }
+
+  /** Waiting for a blocking command's reply or WAIT's. */
+  get blocked(): boolean {
+    const session = this.session;
+    return session !== null && session.holding;
+  }
+
+  /** The last command's name as Redis shows it (`client|list`); `NULL` when none (or unknown), as Redis. */
+  get lastCommand(): string {
+    const replies = this.stageReplies;
+    let id = replies === null ? -2 : replies.lastCommandId;
+    if (id === -2) id = (this.activity >> 1) - 2;
+    return id >= 0 ? (this.ctx.routes[id]?.name ?? 'NULL') : 'NULL';
+  }
+
   /* ---------- the read being dispatched (kept by the reader stage) ---------- */
 
   /** When the current read batch began (µs, src/observability): the start of its commands' latency. */
@@ -259,8 +285,8 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
    * True when it dropped some (the worker counts them for its memory trim).
    */
   sweepIdle(): boolean {
-    if (this.active) {
-      this.active = false;
+    if ((this.activity & 1) !== 0) {
+      this.activity &= ~1;
       return false;
     }
     if (this.state !== OPEN || this.flushScheduled || this.session !== null) return false;
@@ -272,6 +298,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     const flow = this.stageFlow;
     if (flow !== null && flow.paused !== 0) return false;
     if (reader === null && replies === null && flow === null) return false;
+    if (replies !== null && replies.lastCommandId >= -1) this.activity = (replies.lastCommandId + 2) * 2;
     this.stageReader = null; // with it SLOWLOG's request log, which keeps requests in flight only: none
     this.stageReplies = null;
     this.stageFlow = null;
@@ -284,7 +311,7 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.activeSec = Math.floor(turnNow() / 1000);
     const fence = this.ctx.fence;
     if (fence.deadline !== 0) fence.check(); // a fleet proxy only: one clock read per read (LeaseFence)
-    this.active = true;
+    this.activity |= 1;
     try {
       this.reader.onData(chunk, start, end);
     } catch (err) {

@@ -80,6 +80,8 @@ export class ClientReplies implements ReplySink {
    * checks still see a long command the client left running (`commandName`).
    */
   private orphans: { head: number; tail: number; mask: number; ints: number[] } | null = null;
+  /** The last command id when a ring a deep pipeline grew was given back (-2: none); see lastCommandId. */
+  private keptCommand = -2;
 
   constructor(private readonly host: RepliesHost) {}
 
@@ -194,6 +196,18 @@ export class ClientReplies implements ReplySink {
     return id >= 0 ? (this.host.ctx.routes[id]?.name ?? null) : null;
   }
 
+  /**
+   * The command id of the last request reserved (-1: none of the table's, an unknown command),
+   * or -2 when none was. Read from the ring, which keeps each request's id anyway and does not
+   * clear an entry once answered: CLIENT LIST's `cmd` costs nothing per command.
+   */
+  get lastCommandId(): number {
+    const ring = this.ring;
+    if (ring.mask < 0 || ring.tail === 0) return this.keptCommand;
+    const id = ring.ints[(ring.tail - 1) & ring.mask];
+    return id < -1 ? id - SILENT : id;
+  }
+
   /** The connection closed: forget everything parked. */
   clear(): void {
     const ring = this.ring;
@@ -226,6 +240,7 @@ export class ClientReplies implements ReplySink {
     ring.head = h;
     const host = this.host;
     if (h === ring.tail) {
+      if (ring.mask >= CLIENT_RING.keep) this.keptCommand = this.lastCommandId; // the ring is given back next
       ring.shrinkIfIdle();
       if (host.flow.paused !== 0) host.repliesDrained();
     }

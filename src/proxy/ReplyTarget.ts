@@ -4,6 +4,7 @@
  * pinned backend connections. They get this narrow view instead of the connection, so they do not
  * import it (no import cycle) and can be tested with a recording fake.
  */
+import type { QueryableClient } from './clients/ClientQuery';
 import { errorReply } from './ErrorReply';
 import type { Logger } from '../log';
 import type { ReplySink } from './ReplySink';
@@ -25,7 +26,7 @@ export interface ReplyTarget {
 }
 
 /** A ReplyTarget with the session state that proxy-answered commands read and change. */
-export interface ClientSession extends ReplyTarget, GuardedClient {
+export interface ClientSession extends ReplyTarget, GuardedClient, Pick<QueryableClient, 'pubsub' | 'multiQueued' | 'blocked' | 'lastCommand'> {
   readonly id: number;
   /** "address:port" of the client. */
   readonly remote: string;

@@ -153,3 +153,40 @@ test('memory trim: after enough clients went quiet or closed, one trim, then fol
   t.true(asked.length >= 2, String(asked));
   for (let i = 1; i < asked.length; i++) t.true(asked[i] - asked[i - 1] >= JS_COLLECT_MIN_PASSES);
 });
+
+test("CLIENT LIST cmd: the last command's name, kept when the idle sweep drops the stages and when a deep pipeline's ring is given back", async (t) => {
+  const kv = fakeProxy(t);
+  const c = kv.client();
+  const replies = (conn: unknown) => (conn as { stageReplies: unknown }).stageReplies;
+  t.is(c.connection.lastCommand, 'NULL', 'nothing sent yet (Redis: NULL)');
+  c.deliver(cmd('CLIENT', 'SETNAME', 'x') + cmd('PING'));
+  t.is(c.takeSent(), '+OK\r\n+PONG\r\n');
+  t.is(c.connection.lastCommand, 'ping');
+  c.deliver(cmd('NOSUCH'));
+  t.regex(c.takeSent(), /^-ERR unknown command/);
+  t.is(c.connection.lastCommand, 'NULL', 'an unknown command, as Redis');
+  c.deliver(cmd('CLIENT', 'GETNAME'));
+  t.is(c.takeSent(), '$1\r\nx\r\n');
+  kv.clock.advance(1000);
+  kv.clock.advance(1000);
+  t.is(replies(c.connection), null, 'the idle sweep dropped the replies stage');
+  t.is(c.connection.lastCommand, 'client|getname', 'kept across the sweep');
+  const d = kv.client();
+  d.deliver(cmd('PING'));
+  d.takeSent();
+  kv.clock.advance(1000);
+  kv.clock.advance(1000);
+  t.is(replies(d.connection), null);
+  t.is(extrasOf(d.connection), null, 'no side state for cmd');
+  t.is(d.connection.lastCommand, 'ping');
+  // A pipeline deeper than the ring keeps (16): the ring is given back once empty.
+  const one = fakeProxy(t, { shards: 1 });
+  const e = one.client();
+  e.deliver(Array.from({ length: 40 }, (_, i) => cmd('GET', `k${i}`)).join('') + cmd('ECHO', 'last'));
+  one.backend(0).connected();
+  one.backend(0).deliver('$-1\r\n'.repeat(40));
+  const sent = e.takeSent();
+  t.true(sent.endsWith('$4\r\nlast\r\n'), JSON.stringify(sent));
+  t.is((replies(e.connection) as { ring: { mask: number } }).ring.mask, -1, 'the grown ring was given back');
+  t.is(e.connection.lastCommand, 'echo');
+});

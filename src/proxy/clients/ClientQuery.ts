@@ -40,12 +40,29 @@ export interface QueryableClient {
   /** CLIENT NO-EVICT ON / CLIENT NO-TOUCH ON (CLIENT LIST flags `e` and `T`). */
   readonly noEvict: boolean;
   readonly noTouch: boolean;
+  /** READONLY (flag `r`, as on a Redis Cluster node). */
+  readonly readOnly: boolean;
+  /** Commands queued since MULTI (flag `x`, `multi=`); -1 outside a transaction. */
+  readonly multiQueued: number;
+  /** Blocked: BLPOP, XREAD BLOCK, WAIT... waiting for its reply (flag `b`). */
+  readonly blocked: boolean;
+  /** Subscriptions (flag `P`, `sub=` / `psub=` / `ssub=`); null when it never subscribed. */
+  readonly pubsub: SubscriptionCounts | null;
+  /** The last command it sent, as Redis names it (`client|list`), or `NULL` (none, or unknown). */
+  readonly lastCommand: string;
   /** The ACL user it is logged in as (src/security). */
   readonly user: { readonly name: string };
   /** Close now (CLIENT KILL of another client). */
   kill(): void;
   /** Close after the replies owed (CLIENT KILL of itself, as Redis). */
   endAfterReplies(): void;
+}
+
+/** The sets of a client's subscriptions (src/proxy/pubsub/PubSubHub.ts ClientSubscriptions). */
+export interface SubscriptionCounts {
+  readonly channel: { readonly size: number };
+  readonly pattern: { readonly size: number };
+  readonly shard: { readonly size: number };
 }
 
 export interface ClientFilter {
@@ -102,23 +119,35 @@ export function matches(c: QueryableClient, f: ClientFilter, laddr: string): boo
 }
 
 /**
- * The `flags` field: Redis 7.2's letters for what the proxy keeps per client, in Redis's order
- * (`e` no-evict, then `T` no-touch), `N` for none. The proxy's clients have no replica, master,
- * MULTI or blocked flags of their own: those states live on the shards' connections.
+ * The `flags` field: Redis's letters for the states the proxy keeps per client, in Redis's order
+ * (networking.c getClientInfoString): `P` subscribed, `x` in MULTI, `b` blocked, `r` READONLY,
+ * `e` no-evict, then Redis 7.2's `T` no-touch; `N` for none. Flags of states that live on the
+ * shard's connection only (`d` a watched key changed) or that a proxy client cannot be in
+ * (replica, master, tracking, unix socket) are never shown.
  */
-export function clientFlags(c: Pick<QueryableClient, 'noEvict' | 'noTouch'>): string {
-  if (!c.noEvict && !c.noTouch) return 'N';
-  return (c.noEvict ? 'e' : '') + (c.noTouch ? 'T' : '');
+export function clientFlags(c: Pick<QueryableClient, 'noEvict' | 'noTouch' | 'readOnly' | 'multiQueued' | 'blocked' | 'pubsub'>): string {
+  let flags = '';
+  if (c.pubsub !== null && c.pubsub.channel.size + c.pubsub.pattern.size + c.pubsub.shard.size > 0) flags += 'P';
+  if (c.multiQueued >= 0) flags += 'x';
+  if (c.blocked) flags += 'b';
+  if (c.readOnly) flags += 'r';
+  if (c.noEvict) flags += 'e';
+  if (c.noTouch) flags += 'T';
+  return flags === '' ? 'N' : flags;
 }
 
 /**
- * Redis's CLIENT LIST line with the fields a proxy can fill honestly: no fd (the proxy's sockets
- * are not the shard's), no buffer sizes; `cmd` is not tracked (it would cost a store per command).
+ * Redis's CLIENT LIST line with the fields a proxy can fill honestly, in Redis's order: no fd
+ * (the proxy's sockets are not the shard's), none of Redis's buffer sizes (qbuf ... tot-mem,
+ * events: they describe a redis-server's own buffers). `cmd` is read from the command id the
+ * reply ring keeps anyway (ClientConnection.lastCommand): nothing is stored per command for it.
  */
 export function clientLine(c: Omit<QueryableClient, 'kill' | 'endAfterReplies'>, laddr: string, now: number): string {
   const age = Math.floor((now - c.createdAt) / 1000);
   const idle = Math.floor((now - c.lastActive) / 1000);
-  return `id=${c.id} addr=${c.remote} laddr=${laddr} fd=-1 name=${c.name} age=${age} idle=${idle} flags=${clientFlags(c)} db=0 sub=0 psub=0 ssub=0 multi=-1 user=${c.user.name} redir=-1 resp=${c.proto}`;
+  const subs = c.pubsub;
+  const counts = subs === null ? 'sub=0 psub=0 ssub=0' : `sub=${subs.channel.size} psub=${subs.pattern.size} ssub=${subs.shard.size}`;
+  return `id=${c.id} addr=${c.remote} laddr=${laddr} fd=-1 name=${c.name} age=${age} idle=${idle} flags=${clientFlags(c)} db=0 ${counts} multi=${c.multiQueued} cmd=${c.lastCommand} user=${c.user.name} redir=-1 resp=${c.proto}`;
 }
 
 /** Run `query` on this worker's clients. */

@@ -67,6 +67,8 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
   dedicatedHeld = 0;
 
   private inMulti = false;
+  /** Commands queued since MULTI (CLIENT LIST `multi=`): what the shard queues, replayed ones included. */
+  private queued = 0;
   /** A queue-time error: EXEC answers -EXECABORT. */
   private flagged = false;
   private watching = false;
@@ -91,6 +93,11 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
   /** Nothing held: the client may drop this session. */
   get idle(): boolean {
     return !this.inMulti && !this.watching && this.txConn === null && this.blocked === null && !this.waiting && this.dedicatedHeld === 0;
+  }
+
+  /** Commands queued since MULTI, -1 outside one (Redis's `multi=` in CLIENT LIST). */
+  get multiQueued(): number {
+    return this.inMulti ? this.queued : -1;
   }
 
   /** Blocked or in WAIT: the client's later commands wait. */
@@ -119,6 +126,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
       case Kind.Multi:
         if (this.txConn !== null) this.onTx().sendQuiet(MULTI);
         this.inMulti = true;
+        this.queued = 0;
         this.flagged = false;
         this.replyNow(cmd, OK);
         return Outcome.Handled;
@@ -212,6 +220,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     if (target.rewrite) return Outcome.Rewrite;
     if (target.error !== null) return this.refuse(cmd, target.error);
     if (cmd.migrating) return this.refuse(cmd, migratingNow());
+    this.queued++; // (a refusal below answers an error: not queued, as on Redis)
     if (target.shard < 0) {
       // Keyless: on the chosen shard, or kept until a key chooses one.
       if (this.txConn !== null) this.sendOnTx(cmd);
@@ -222,7 +231,10 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
       return Outcome.Handled;
     }
     const problem = this.bindTo(target.shard, target.slot);
-    if (problem !== null) return this.refuse(cmd, problem);
+    if (problem !== null) {
+      this.queued--;
+      return this.refuse(cmd, problem);
+    }
     if (cmd.sortRefusal !== null) {
       // Redis Cluster queues it and EXEC answers its error: a script that fails with that text.
       const queued = cmd.sortRefusal.queued;
@@ -349,6 +361,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
 
   private endTransaction(): void {
     this.inMulti = false;
+    this.queued = 0;
     this.flagged = false;
     this.watching = false;
     this.txConn = null;
