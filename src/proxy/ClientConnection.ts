@@ -41,6 +41,7 @@ import type { DedicatedSession } from './dedicated/DedicatedSession';
 import type { SessionClient } from './dedicated/types';
 import type { ClientSubscriptions } from './pubsub/PubSubHub';
 import { SessionExtras, WROTE_BITS } from './clients/SessionExtras';
+import { helloSwitchesTo, runHello } from './ProxyCommands';
 
 /** Opens the client's stream with the connection as its event handler. */
 export type OpenStream = (handler: StreamHandler) => ByteStream;
@@ -560,6 +561,15 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
       high.fill(0);
     }
     return out;
+  }
+
+  /** HELLO queued in MULTI, run at EXEC (src/proxy/dedicated/helloInMulti.ts). */
+  hello(args: Buffer[]): Buffer {
+    return runHello(this, this.ctx, args);
+  }
+
+  helloSwitchesTo(args: Buffer[]): 0 | 2 | 3 {
+    return helloSwitchesTo(this, this.ctx, args);
   }
 
   /** The client is gone: blocked → its dedicated connection closes; a transaction is cleaned up. */

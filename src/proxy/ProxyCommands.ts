@@ -64,6 +64,72 @@ function login(client: ClientSession, ctx: ProxyContext, name: string, password:
   return ctx.security.login(client, user, Date.now());
 }
 
+/** HELLO's arguments, parsed in Redis 7.0's order (version, then options), or the error reply. */
+function parseHello(args: Buffer[]): { proto: 2 | 3 | 0; name: Buffer | null; auth: [Buffer, Buffer] | null } | Buffer {
+  let proto: 2 | 3 | 0 = 0;
+  if (args.length >= 2) {
+    const ver = parseInteger(args[1]);
+    if (ver === null) return ERRORS.protoverNotInteger;
+    if (ver !== 2 && ver !== 3) return ERRORS.noProto;
+    proto = ver;
+  }
+  let name: Buffer | null = null;
+  let auth: [Buffer, Buffer] | null = null;
+  for (let i = 2; i < args.length; i++) {
+    const opt = lower(args[i]);
+    const more = args.length - 1 - i;
+    if (opt === 'auth' && more >= 2) {
+      auth = [args[i + 1], args[i + 2]];
+      i += 2;
+    } else if (opt === 'setname' && more >= 1) {
+      name = args[++i];
+    } else {
+      return errorReply("ERR Syntax error in HELLO option '", args[i], "'");
+    }
+  }
+  return { proto, name, auth };
+}
+
+/**
+ * Redis 7.0's helloCommand, in its order: version, options, AUTH, the NOAUTH check, SETNAME,
+ * then the switch; returns the reply. The map's values are the proxy's own: `id` is this
+ * connection's id at the proxy (what CLIENT ID says), `mode` standalone and `role` master because
+ * a client sees one writable keyspace without cluster redirections, `modules` empty (shards'
+ * modules are not routed), `version` the Redis version whose commands the proxy routes. Also run
+ * at EXEC for a HELLO queued in MULTI (src/proxy/dedicated/helloInMulti.ts).
+ */
+export function runHello(client: ClientSession, ctx: ProxyContext, args: Buffer[]): Buffer {
+  const req = parseHello(args);
+  if (Buffer.isBuffer(req)) return req;
+  if (req.auth !== null) {
+    // a user of `users:` (src/security), or the default user with `password`
+    const failed = login(client, ctx, req.auth[0].toString('utf8'), req.auth[1]);
+    if (failed !== null) return failed;
+  }
+  if (!client.authed) return ERRORS.helloNoAuth;
+  if (req.name !== null) {
+    if (!validClientName(req.name)) return ERRORS.badClientName;
+    client.name = req.name.toString('latin1');
+  }
+  if (req.proto !== 0) client.proto = req.proto;
+  return helloReply(client.proto, client.id);
+}
+
+/**
+ * The protocol `runHello(args)` would switch the client to, found with nothing changed (HELLO
+ * queued in MULTI: the shard must switch at the same place); 0 when it names none or would fail.
+ */
+export function helloSwitchesTo(client: ClientSession, ctx: ProxyContext, args: Buffer[]): 0 | 2 | 3 {
+  const req = parseHello(args);
+  if (Buffer.isBuffer(req) || req.proto === 0) return 0;
+  if (req.auth !== null) {
+    const user = ctx.security.users.get(req.auth[0].toString('utf8'));
+    if (!user || !user.checkPassword(req.auth[1]) || ctx.security.loginRefusal(client, user) !== null) return 0;
+  } else if (!client.authed) return 0;
+  if (req.name !== null && !validClientName(req.name)) return 0;
+  return req.proto;
+}
+
 const HANDLERS: Record<string, Handler> = {
   ping(client, ctx, args, seq) {
     if (args.length > 2) return client.onReply(seq, ctx.routeByName.get('ping')!.arityError);
@@ -117,47 +183,8 @@ const HANDLERS: Record<string, Handler> = {
     client.onReply(seq, failed ?? OK);
   },
 
-  /**
-   * Redis 7.0's helloCommand, in its order: version, options, AUTH, the NOAUTH check, SETNAME,
-   * then the switch. The map's values are the proxy's own: `id` is this connection's id at the
-   * proxy (what CLIENT ID says), `mode` standalone and `role` master because a client sees one
-   * writable keyspace without cluster redirections, `modules` empty (shards' modules are not
-   * routed), `version` the Redis version whose commands the proxy routes.
-   */
   hello(client, ctx, args, seq) {
-    let proto: 2 | 3 | 0 = 0;
-    if (args.length >= 2) {
-      const ver = parseInteger(args[1]);
-      if (ver === null) return client.onReply(seq, ERRORS.protoverNotInteger);
-      if (ver !== 2 && ver !== 3) return client.onReply(seq, ERRORS.noProto);
-      proto = ver;
-    }
-    let name: Buffer | null = null;
-    let auth: [Buffer, Buffer] | null = null;
-    for (let i = 2; i < args.length; i++) {
-      const opt = lower(args[i]);
-      const more = args.length - 1 - i;
-      if (opt === 'auth' && more >= 2) {
-        auth = [args[i + 1], args[i + 2]];
-        i += 2;
-      } else if (opt === 'setname' && more >= 1) {
-        name = args[++i];
-      } else {
-        return client.onReply(seq, errorReply("ERR Syntax error in HELLO option '", args[i], "'"));
-      }
-    }
-    if (auth !== null) {
-      // a user of `users:` (src/security), or the default user with `password`
-      const failed = login(client, ctx, auth[0].toString('utf8'), auth[1]);
-      if (failed !== null) return client.onReply(seq, failed);
-    }
-    if (!client.authed) return client.onReply(seq, ERRORS.helloNoAuth);
-    if (name !== null) {
-      if (!validClientName(name)) return client.onReply(seq, ERRORS.badClientName);
-      client.name = name.toString('latin1');
-    }
-    if (proto !== 0) client.proto = proto;
-    client.onReply(seq, helloReply(client.proto, client.id));
+    client.onReply(seq, runHello(client, ctx, args));
   },
 
   'client|setname'(client, _ctx, args, seq) {

@@ -61,15 +61,22 @@ export class WorkerSecurity {
    * is reached (then a reply to send instead).
    */
   login(client: GuardedClient, user: AclUser, now: number): Buffer | null {
-    const max = this.limits.clientsPerUser;
-    if (max > 0 && client.user !== user && (this.loggedIn.get(user.name) ?? 0) >= max) {
-      return errorReply(`ERR Kvstore: user '${user.name}' already has ${max} clients (limits.clientsPerUser)`);
-    }
+    const refused = this.loginRefusal(client, user);
+    if (refused !== null) return refused;
     this.count(client.user, -1);
     client.user = user;
     client.authed = true;
     this.count(user, 1);
     this.regard(client, now);
+    return null;
+  }
+
+  /** Why `client` may not log in as `user` now (limits.clientsPerUser), null when it may; changes nothing. */
+  loginRefusal(client: GuardedClient, user: AclUser): Buffer | null {
+    const max = this.limits.clientsPerUser;
+    if (max > 0 && client.user !== user && (this.loggedIn.get(user.name) ?? 0) >= max) {
+      return errorReply(`ERR Kvstore: user '${user.name}' already has ${max} clients (limits.clientsPerUser)`);
+    }
     return null;
   }
 

@@ -89,6 +89,8 @@ const SAME_SLOT_SESSION: string[][] = [
 
 /** HELLO's reply but for the connection id (the proxy's own). */
 const noId = (r: Buffer) => r.toString('latin1').replace(/\$2\r\nid\r\n:\d+\r\n/, '');
+/** The same for every HELLO reply in it (EXEC's of a transaction with several). */
+const noIds = (r: Buffer) => r.toString('latin1').replace(/\$2\r\nid\r\n:\d+\r\n/g, '');
 
 for (const proto of [2, 3] as const) {
 test(`same-slot transactions and blocking commands: every reply byte for byte as a direct redis-server (RESP${proto})`, async (t) => {
@@ -166,15 +168,10 @@ test('a client switching HELLO 2 / HELLO 3 between commands, holding a WATCH con
     ['WATCH', '{p}h'], ['HELLO', '2'], ['HSET', '{p}h', 'f', 'w'], ['MULTI'], ['HGETALL', '{p}h'], ['EXEC'],
     ['BLPOP', '{p}l', '0.01'], ['HELLO', '3'], ['BLPOP', '{p}l', '0.01'], ['RESET'], ['BLPOP', '{p}l', '0.01'],
   ];
-  // The intended difference: HELLO inside MULTI is refused by the proxy (a shard would queue it
-  // in the transaction's connection), so that EXEC aborts; Redis switches at EXEC.
-  const helloInMulti = session.findIndex((c, i) => c[0] === 'HELLO' && session[i - 1][0] === 'MULTI');
-  for (const [i, cmd] of session.entries()) {
+  // HELLO inside MULTI is queued and switches at EXEC, as on Redis (src/proxy/dedicated/helloInMulti.ts).
+  for (const cmd of session) {
     const [want, got] = [await a.call(...cmd), await b.call(...cmd)];
-    if (i === helloInMulti) t.regex(got.toString(), /^-ERR Kvstore does not support HELLO inside a transaction: /);
-    else if (i === helloInMulti + 1) t.regex(got.toString(), /^-EXECABORT Transaction discarded because of previous errors/);
-    else if (cmd[0] === 'HELLO') t.is(noId(got), noId(want), cmd.join(' '));
-    else t.is(got.toString('latin1'), want.toString('latin1'), cmd.join(' '));
+    t.is(noIds(got), noIds(want), cmd.join(' '));
   }
   // Every connection in the pool speaks the protocol it is filed under: a RESP2 client after all
   // this gets RESP2 from transactions and blocking commands on every shard, and a RESP3 one RESP3.
@@ -191,6 +188,64 @@ test('a client switching HELLO 2 / HELLO 3 between commands, holding a WATCH con
     await r3.call('MULTI');
     await r3.call('GET', key);
     t.is((await r3.call('EXEC')).toString(), '*1\r\n_\r\n', key);
+  }
+});
+
+test('HELLO inside MULTI: +QUEUED, run at EXEC in its place (errors as elements), the replies after it and after EXEC in its protocol; a failed WATCH or DISCARD switches nothing; byte for byte as a direct redis-server', async (t) => {
+  const kv = await startProxy(t, { shards: 2, config: { dedicated: { idlePerShard: 1 } } });
+  const direct = await startRedis();
+  t.teardown(() => direct.kill());
+  const sides = await Promise.all([direct.port, kv.port].map(async (port) => {
+    const c = await RawClient.connect(port);
+    const other = await RawClient.connect(port);
+    t.teardown(() => { c.close(); other.close(); });
+    return { c, other };
+  }));
+  const both = async (cmd: string[], who: 'c' | 'other' = 'c') => {
+    const [want, got] = [await sides[0][who].call(...cmd), await sides[1][who].call(...cmd)];
+    t.is(noIds(got), noIds(want), cmd.join(' '));
+    return got.toString('latin1');
+  };
+  await both(['HSET', '{h}h', 'f', 'v']);
+  // A key chose the shard before HELLO; RESP2 → RESP3 in the middle of EXEC's array.
+  for (const cmd of [['MULTI'], ['HGETALL', '{h}h'], ['HELLO', '3'], ['HGETALL', '{h}h'], ['GET', '{h}none']]) await both(cmd);
+  t.regex(await both(['EXEC']), /^\*4\r\n\*2\r\n\$1\r\nf\r\n\$1\r\nv\r\n%7\r\n.*%1\r\n\$1\r\nf\r\n\$1\r\nv\r\n_\r\n$/s);
+  t.is(await both(['GET', '{h}none']), '_\r\n', 'RESP3 after EXEC');
+  t.is(await both(['BLPOP', '{h}l', '0.01']), '_\r\n', 'and on a dedicated connection');
+  // HELLO before any key (kept by the proxy until a key chooses the shard), then errors as elements.
+  for (const cmd of [['MULTI'], ['HELLO', '2'], ['HELLO', '4'], ['HELLO', '3', 'SETNAME', 'bad name'], ['HELLO', 'x'], ['HELLO', '3', 'NOSUCHOPT'], ['HELLO', '2', 'SETNAME', 'named'], ['HGETALL', '{h}h']]) await both(cmd);
+  await both(['EXEC']);
+  t.is(await both(['CLIENT', 'GETNAME']), '$5\r\nnamed\r\n', 'SETNAME applied at EXEC');
+  t.is(await both(['GET', '{h}none']), '$-1\r\n', 'RESP2 after EXEC');
+  // No key at all: the transaction runs on the keyless shard at EXEC; two HELLOs, the last wins.
+  for (const cmd of [['MULTI'], ['HELLO', '3'], ['PING'], ['HELLO', '2'], ['ECHO', 'x'], ['HELLO', '3', 'AUTH', 'default', 'any'], ['EXEC']]) await both(cmd);
+  t.is(await both(['GET', '{h}none']), '_\r\n');
+  // A failed WATCH runs nothing: no switch.
+  await both(['WATCH', '{h}h']);
+  await both(['HSET', '{h}h', 'f', 'changed'], 'other');
+  for (const cmd of [['MULTI'], ['HELLO', '2'], ['GET', '{h}none']]) await both(cmd);
+  t.is(await both(['EXEC']), '_\r\n', 'RESP3 null: the transaction did not run');
+  t.is(await both(['GET', '{h}none']), '_\r\n', 'still RESP3');
+  // DISCARD, RESET: nothing switches either.
+  for (const cmd of [['MULTI'], ['HELLO', '2'], ['DISCARD'], ['GET', '{h}none']]) await both(cmd);
+  // A queue-time error aborts the transaction: HELLO does not run.
+  for (const cmd of [['MULTI'], ['HELLO', '2'], ['GET'], ['EXEC'], ['GET', '{h}none']]) await both(cmd);
+  t.regex(await both(['HELLO']), /^%7\r\n/, 'HELLO with no version: still RESP3');
+  // CLIENT LIST of a client in MULTI with HELLO queued: multi= counts it, as Redis.
+  for (const cmd of [['MULTI'], ['HELLO', '2'], ['GET', '{h}k']]) await both(cmd);
+  const multiField = async (s: (typeof sides)[number]) => /multi=(-?\d+)/.exec((await s.other.call('CLIENT', 'LIST')).toString().split('\n').find((l) => / flags=x /.test(l)) ?? '')?.[1];
+  t.is(await multiField(sides[1]), await multiField(sides[0]));
+  t.is(await multiField(sides[1]), '2');
+  await both(['EXEC']);
+  t.is(await both(['GET', '{h}none']), '$-1\r\n');
+  // Every pooled connection speaks the protocol it is filed under.
+  const r2 = await RawClient.connect(kv.port);
+  const r3 = await RawClient.connect(kv.port);
+  t.teardown(() => { r2.close(); r3.close(); });
+  await r3.call('HELLO', '3');
+  for (const key of ['{h}l', '{p}l', '{q}l', '{r}l']) {
+    t.is((await r2.call('BLPOP', key, '0.01')).toString(), '*-1\r\n', key);
+    t.is((await r3.call('BLPOP', key, '0.01')).toString(), '_\r\n', key);
   }
 });
 

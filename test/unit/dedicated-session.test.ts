@@ -106,6 +106,16 @@ class FakeClient implements SessionClient {
     return this.written.splice(0);
   }
   endAfterReplies(): void {}
+  /** HELLO queued in MULTI: what the session asked (the proxy's HELLO itself is tested with real servers). */
+  hellosRun: string[] = [];
+  hello(args: Buffer[]): Buffer {
+    this.hellosRun.push(args.join(' '));
+    return Buffer.from('+HELLO\r\n');
+  }
+  helloSwitchesTo(args: Buffer[]): 0 | 2 | 3 {
+    const v = args[1]?.toString();
+    return v === '2' || v === '3' ? Number(v) as 2 | 3 : 0;
+  }
   get last(): string {
     return this.replies.get(this.next - 1)!;
   }

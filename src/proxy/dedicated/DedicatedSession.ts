@@ -36,11 +36,14 @@ import { Outcome, SessionClient, SessionCommand, UnblockTarget } from './types';
 import { blockTimedOut, execAbortFailed, execAbortMoved, migratingNow, movedWhileBlocked, notInTransaction, TXN } from './texts';
 import { clientKill, clientUnblock } from './clientControl';
 import { runWait } from './wait';
+import { execReplyWithHellos, protoAfter, QueuedHello, standIn } from './helloInMulti';
+import { errorReply } from '../ErrorReply';
 
 const MULTI = encodeCommand(['MULTI']);
 const DISCARD = encodeCommand(['DISCARD']);
 const UNWATCH = encodeCommand(['UNWATCH']);
 const ONE = Buffer.from(':1\r\n');
+const EXEC_UNREADABLE = errorReply("ERR Kvstore: could not read EXEC's reply to put HELLO's in it; its connection was closed");
 /**
  * A blocked command whose slot moved is unblocked with CLIENT UNBLOCK; `:0` means it had not
  * reached the server yet (or was being answered): asked again this often while it is still
@@ -79,6 +82,8 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
   private pre: Buffer[] = [];
   /** Set when a slot of the transaction moved: EXEC fails with it. */
   private txMoved: string | null = null;
+  /** HELLOs queued since MULTI (null: none), run by the proxy at EXEC (helloInMulti.ts). */
+  private hellos: QueuedHello[] | null = null;
 
   blocked: Blocked | null = null;
   waiting = false;
@@ -198,6 +203,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
       return Outcome.Normal;
     }
     if (route.name === 'quit') return Outcome.Normal;
+    if (route.name === 'hello') return this.queueHello(cmd);
     switch (route.route) {
       case Route.Unsupported:
         return this.refuse(cmd, route.refusal!);
@@ -243,14 +249,29 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     return Outcome.Handled;
   }
 
+  /** HELLO in MULTI: its stand-in is queued where it stands (on the shard, or kept until one is chosen). */
+  private queueHello(cmd: SessionCommand): Outcome {
+    const args = cmd.args();
+    const hello: QueuedHello = { index: this.queued++, args, switchesTo: this.client.helloSwitchesTo(args) };
+    (this.hellos ??= []).push(hello);
+    const bytes = standIn(hello);
+    if (this.txConn !== null) this.onTx().send(bytes, this.client, this.client.reserve(cmd.route.id), 0, bytes.length);
+    else {
+      this.pre.push(bytes);
+      this.replyNow(cmd, TXN.queued);
+    }
+    return Outcome.Handled;
+  }
+
   private sendOnTx(cmd: SessionCommand): void {
     this.onTx().send(cmd.chunk, this.client, this.client.reserve(cmd.route.id), cmd.start, cmd.end);
   }
 
   /**
    * The transaction's connection, speaking the client's protocol: a client may send HELLO between
-   * WATCH and its next command. Never switched inside MULTI (the server would queue HELLO); the
-   * proxy refuses HELLO there, so the protocol cannot have changed since MULTI went out.
+   * WATCH and its next command. Never switched inside MULTI (the server would queue HELLO): a
+   * HELLO there is queued with its stand-in and applied at EXEC (helloInMulti.ts), so the
+   * client's protocol does not change between MULTI and EXEC.
    */
   private onTx(): DedicatedConnection {
     const conn = this.txConn!;
@@ -301,6 +322,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     const flagged = this.flagged;
     const moved = this.txMoved;
     const pre = this.pre;
+    const hellos = this.hellos;
     this.endTransaction();
     if (conn !== null && !conn.open) return this.replyNow(cmd, execAbortFailed(conn.closeReason));
     if (moved !== null || flagged) {
@@ -317,7 +339,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
       target.sendQuiet(MULTI);
       for (const c of pre) target.sendQuiet(c);
     }
-    this.sendThenRelease(target, cmd);
+    this.sendThenRelease(target, cmd, hellos);
   }
 
   private discard(cmd: SessionCommand): void {
@@ -369,6 +391,7 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
     this.txSlot = -1;
     this.pre = [];
     this.txMoved = null;
+    this.hellos = null;
   }
 
   /**
@@ -376,14 +399,28 @@ export class DedicatedSession implements DedicatedHolder, UnblockTarget {
    * back clean. The client is held meanwhile: its next commands may go to other connections,
    * and must not overtake the transaction (one Redis connection runs a client's commands in order).
    */
-  private sendThenRelease(conn: DedicatedConnection, cmd: SessionCommand): void {
+  private sendThenRelease(conn: DedicatedConnection, cmd: SessionCommand, hellos: QueuedHello[] | null = null): void {
     const client = this.client;
     const pool = this.pool;
     client.hold();
     conn.send(cmd.chunk, {
       onReply(tag, reply) {
+        let clean = conn.open;
+        if (hellos !== null) {
+          // EXEC ran HELLO stand-ins: the proxy's HELLO replies in their place, and the connection
+          // is filed under the protocol the last one left it in.
+          const before = conn.proto;
+          const mapped = execReplyWithHellos(reply, hellos, (h) => client.hello(h.args));
+          if (mapped === null) {
+            reply = EXEC_UNREADABLE;
+            clean = false;
+          } else {
+            if (mapped !== reply) conn.proto = protoAfter(hellos, before);
+            reply = mapped;
+          }
+        }
         client.onReply(tag, reply);
-        pool.release(conn, conn.open);
+        pool.release(conn, clean);
         client.unhold();
       },
     }, client.reserve(cmd.route.id), cmd.start, cmd.end);

@@ -23,6 +23,10 @@ export interface SessionClient {
   takeWrittenShards(): number[];
   /** Close once every reply is out (CLIENT KILL of itself). */
   endAfterReplies(): void;
+  /** Run HELLO `args` as the proxy answers it, applying it; its reply (a HELLO queued in MULTI, at EXEC). */
+  hello(args: Buffer[]): Buffer;
+  /** The protocol HELLO `args` would switch to, with nothing changed (0: none, or it would fail). */
+  helloSwitchesTo(args: Buffer[]): 0 | 2 | 3;
 }
 
 /**
