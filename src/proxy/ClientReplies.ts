@@ -240,8 +240,11 @@ export class ClientReplies implements ReplySink {
     ring.head = h;
     const host = this.host;
     if (h === ring.tail) {
-      if (ring.mask >= CLIENT_RING.keep) this.keptCommand = this.lastCommandId; // the ring is given back next
-      ring.shrinkIfIdle();
+      if (ring.mask >= CLIENT_RING.keep) {
+        // A ring a deep pipeline grew is given back: keep the last command id (CLIENT LIST cmd).
+        this.keptCommand = this.lastCommandId;
+        ring.shrinkIfIdle();
+      }
       if (host.flow.paused !== 0) host.repliesDrained();
     }
     host.outputAdded();
