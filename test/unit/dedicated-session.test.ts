@@ -398,3 +398,50 @@ test('a client that switches protocol while holding a WATCH connection: HELLO go
   t.deepEqual(again.sent, ['WATCH k', 'HELLO 2', 'UNWATCH']);
   t.is(again.proto, 2);
 });
+
+test('HELLO in MULTI: the shard queues its stand-in in its place; EXEC puts the proxy HELLO reply there and files the connection under the new protocol; multiQueued counts what is queued', (t) => {
+  const { pool, client, session, run } = setup();
+  t.is(session.multiQueued, -1);
+  run(['MULTI']);
+  t.is(session.multiQueued, 0);
+  run(['HELLO', '3', 'SETNAME', 'n']);
+  t.is(client.last, '+QUEUED\r\n', 'kept until a key chooses the shard');
+  run(['SET', 'a', '1'], 100);
+  run(['SET', 'b', '1'], 9000);
+  t.is(client.last, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+  t.is(session.multiQueued, 2, 'the refused command is not queued');
+  run(['HELLO']);
+  t.is(session.multiQueued, 3);
+  const conn = pool.conns[0];
+  t.deepEqual(conn.sent, ['MULTI', 'HELLO 3', 'SET a 1', 'PING'], 'AUTH/SETNAME stay at the proxy; HELLO without a version: PING');
+  run(['DISCARD']);
+  t.is(session.multiQueued, -1);
+  for (let i = 0; i < 5; i++) conn.answer('+OK\r\n');
+  t.deepEqual(client.hellosRun, [], 'DISCARD runs no HELLO');
+
+  run(['MULTI']);
+  run(['GET', 'a'], 100);
+  run(['HELLO', '3']);
+  run(['GET', 'a'], 100);
+  run(['EXEC']);
+  const tx = pool.conns[1];
+  t.deepEqual(tx.sent, ['MULTI', 'GET a', 'HELLO 3', 'GET a', 'EXEC']);
+  for (let i = 0; i < 4; i++) tx.answer(i === 0 ? '+OK\r\n' : '+QUEUED\r\n');
+  tx.answer('*3\r\n$1\r\n1\r\n%1\r\n+id\r\n:9\r\n$1\r\n1\r\n');
+  t.deepEqual(client.hellosRun, ['HELLO 3']);
+  t.is(client.last, '*3\r\n$1\r\n1\r\n+HELLO\r\n$1\r\n1\r\n', "the shard's HELLO map replaced by the proxy's");
+  t.is(tx.proto, 3, 'filed under RESP3');
+  t.is(tx.released, true);
+
+  // A reply the proxy cannot walk: no HELLO applied, an error, and the connection is not reused.
+  run(['MULTI']);
+  run(['HELLO', '2']);
+  run(['GET', 'a'], 100);
+  run(['EXEC']);
+  const bad = pool.conns[2];
+  for (let i = 0; i < 3; i++) bad.answer(i === 0 ? '+OK\r\n' : '+QUEUED\r\n');
+  bad.answer('*2\r\n+OK\r\n');
+  t.deepEqual(client.hellosRun, ['HELLO 3']);
+  t.regex(client.last, /^-ERR Kvstore: could not read EXEC's reply/);
+  t.is(bad.released, false);
+});

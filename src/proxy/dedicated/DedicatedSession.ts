@@ -12,7 +12,8 @@
  * before any key chose the shard are kept here (answered +QUEUED) and replayed once it is chosen.
  * Every reply of a shard reaches the client byte for byte, so a connection speaks the client's
  * protocol: leased in it (DedicatedPool keeps RESP3 connections apart), and switched with
- * `speak` before the next command when the client sent HELLO while holding one (WATCH state).
+ * `speak` before the next command when the client sent HELLO while holding one (WATCH state);
+ * a HELLO inside MULTI is queued as a stand-in and run by the proxy at EXEC (helloInMulti.ts).
  *
  * A blocking command holds the client (its later commands run after the reply, as on Redis)
  * and waits on a dedicated connection; the proxy gives up `timeouts.requestMs` after the
