@@ -40,6 +40,8 @@ test('CLIENT LIST and CLIENT KILL see and reach the clients of every worker', as
     t.is(l.user, 'default');
     t.is(l.resp, '2');
     t.regex(l.addr, /^127\.0\.0\.1:\d+$/);
+    // Each worker fills its clients' state: the last command, no flags, not in MULTI.
+    t.like(l, { cmd: l.name === 'c0' ? 'client|list' : 'client|id', flags: 'N', multi: '-1', sub: '0' }, l.name);
   }
   t.deepEqual(parseList(String(await clients[0].call('CLIENT', 'LIST', 'ID', String(ids[3])))).map((l) => l.name), ['c3']);
   t.is(String(await clients[0].call('CLIENT', 'LIST', 'TYPE', 'pubsub')), '');
