@@ -224,6 +224,9 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     const replies = this.stageReplies;
     let id = replies === null ? -2 : replies.lastCommandId;
     if (id === -2) id = (this.activity >> 1) - 2;
+    // Subscribed: -1 is a message's slot (or an unknown command): the subscriptions keep the command.
+    const subs = this.pubsub;
+    if (id === -1 && subs !== null) id = subs.lastCommand;
     return id >= 0 ? (this.ctx.routes[id]?.name ?? 'NULL') : 'NULL';
   }
 

@@ -54,6 +54,18 @@ async function clientsInStates(t: ExecutionContext, port: number): Promise<Recor
   const ssub = await open('ssub');
   ssub.write(encodeCommand(['SSUBSCRIBE', '{s}1', '{s}2', '{s}3']));
   await ssub.replies(3);
+  // Messages reach them after their last command: cmd stays (p)subscribe / ssubscribe.
+  await observer.call('PUBLISH', 'c1', 'm');
+  await observer.call('PUBLISH', 'pattern', 'm');
+  await observer.call('SPUBLISH', '{s}2', 'm');
+  await sub.replies(2);
+  await ssub.reply();
+  const subping = await open('subping');
+  await subping.call('SUBSCRIBE', 'c1');
+  await subping.call('PING');
+  await observer.call('PUBLISH', 'c1', 'm2');
+  await sub.reply();
+  await subping.reply();
   const resp3 = await open('resp3');
   await resp3.call('HELLO', '3');
   await resp3.call('CLIENT', 'NO-EVICT', 'on');
@@ -81,6 +93,7 @@ test('CLIENT LIST flags, multi=, sub/psub/ssub and cmd= match a direct redis-ser
   t.like(want.ssub, { flags: 'P', sub: '0', psub: '0', ssub: '3', cmd: 'ssubscribe' });
   t.like(want.resp3, { flags: 'e', resp: '3', cmd: 'client|no-evict' });
   t.like(want.observer, { flags: 'N', multi: '-1', cmd: 'client|list' });
+  t.like(want.subping, { flags: 'P', sub: '1', cmd: 'ping' }, 'PING in subscribed mode, after a message');
   t.like(want.unknown, { flags: 'N', cmd: 'NULL' });
   for (const name of Object.keys(want)) t.deepEqual(pick(got[name]), pick(want[name]), `client ${name}`);
 });

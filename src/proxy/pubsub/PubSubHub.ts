@@ -30,6 +30,11 @@ export class ClientSubscriptions {
   readonly shard = new Set<string>();
   /** When its output first stayed above the soft limit (0 = below). */
   softSince = 0;
+  /**
+   * The id of the last command it sent while subscribed (CLIENT LIST `cmd`): messages take reply
+   * slots with id -1 too, so the reply ring's last entry would hide it.
+   */
+  lastCommand = -1;
 
   /** Redis's count in a confirmation: channels + patterns, or shard channels. */
   countFor(kind: PubSubKind): number {

@@ -21,6 +21,7 @@ const ALLOWED_SUBSCRIBED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'un
  */
 export function subscribedModeCommand(client: DispatchClient, chunk: Buffer, base: number, route: CommandRoute): boolean {
   const name = route.name;
+  client.pubsub!.lastCommand = route.id;
   if (client.proto === 3) {
     // RESP3: messages are push frames, so any command may run (Redis 7.0); RESET still ends the subscriptions.
     if (name === 'reset') client.ctx.pubsub.dropClient(client);
@@ -56,13 +57,18 @@ export function pubsubCommand(client: DispatchClient, chunk: Buffer, base: numbe
     }
     case 'subscribe':
       hub.subscribe(client, 'channel', names, client.reserve(route.id));
+      client.pubsub!.lastCommand = route.id; // (made by its first SUBSCRIBE)
       return false;
     case 'psubscribe':
       hub.subscribe(client, 'pattern', names, client.reserve(route.id));
+      client.pubsub!.lastCommand = route.id; // (made by its first SUBSCRIBE)
       return false;
     case 'ssubscribe':
       if (!sameSlot(names)) client.replyNow(route.id, ERRORS.crossSlot);
-      else hub.subscribe(client, 'shard', names, client.reserve(route.id));
+      else {
+        hub.subscribe(client, 'shard', names, client.reserve(route.id));
+        client.pubsub!.lastCommand = route.id;
+      }
       return false;
     case 'unsubscribe':
       hub.unsubscribe(client, 'channel', names, client.reserve(route.id));
