@@ -213,14 +213,18 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     return session === null ? -1 : session.multiQueued;
   }
 
-  /** Waiting for a blocking command's reply or WAIT's. */
+  /** Waiting for a blocking command's reply or WAIT's, or held by CLIENT PAUSE (Redis: postponed, flag `b`). */
   get blocked(): boolean {
     const session = this.session;
-    return session !== null && session.holding;
+    if (session !== null && session.holding) return true;
+    const flow = this.stageFlow;
+    return flow !== null && flow.pausedCommand >= 0;
   }
 
   /** The last command's name as Redis shows it (`client|list`); `NULL` when none (or unknown), as Redis. */
   get lastCommand(): string {
+    const flow = this.stageFlow;
+    if (flow !== null && flow.pausedCommand >= 0) return this.ctx.routes[flow.pausedCommand].name; // read, not yet run
     const replies = this.stageReplies;
     let id = replies === null ? -2 : replies.lastCommandId;
     if (id === -2) id = (this.activity >> 1) - 2;
@@ -496,9 +500,11 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
     this.replies.setMode(mode, seq);
   }
 
-  holdForPause(): void {
-    this.flow.redo = true; // the command itself runs first when reading restarts
-    this.flow.pause(PAUSE_CLIENTS);
+  holdForPause(commandId: number): void {
+    const flow = this.flow;
+    flow.redo = true; // the command itself runs first when reading restarts
+    flow.pausedCommand = commandId;
+    flow.pause(PAUSE_CLIENTS);
     this.ctx.clientDirectory.hold(this);
   }
 
@@ -508,7 +514,9 @@ export class ClientConnection implements DispatchClient, ReaderHost, ClientInfo,
   }
 
   resumeAfterPause(): void {
-    this.flow.resume(PAUSE_CLIENTS);
+    const flow = this.flow;
+    flow.pausedCommand = -1;
+    flow.resume(PAUSE_CLIENTS);
   }
 
   /** Close now (shutdown after drain). */

@@ -128,7 +128,7 @@ export function dispatchCommand(client: DispatchClient, chunk: Buffer, i: number
   }
   if (ctx.fence.gate !== 0 && fenceGate(client, route)) return false;
   if (ctx.clientDirectory.pauseUntil !== 0 && route.pausable && ctx.clientDirectory.holds(route.isWrite)) {
-    client.holdForPause();
+    client.holdForPause(id);
     return false;
   }
   ctx.calls[id]++;

@@ -48,6 +48,8 @@ export class FlowControl implements CongestionWaiter {
   paused = 0;
   /** The command at which dispatching stopped (a barrier) was not dispatched: the reader keeps it. */
   redo = false;
+  /** The id of the command CLIENT PAUSE holds (-1: none): CLIENT LIST shows it as `cmd`, with flag `b`, as Redis. */
+  pausedCommand = -1;
   private streamPaused = false;
 
   constructor(private readonly host: FlowHost) {}

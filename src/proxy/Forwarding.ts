@@ -32,8 +32,8 @@ export interface DispatchClient extends ClientSession, SessionClient {
   /** Key rewrite: map the reply of `seq` back to the client's key names. */
   mapReplyOf(seq: number, map: (reply: Buffer) => Buffer): void;
   protocolError(reply: Buffer): void;
-  /** CLIENT PAUSE covers the command just read: stop reading at it until the pause ends. */
-  holdForPause(): void;
+  /** CLIENT PAUSE covers the command just read (`commandId`): stop reading at it until the pause ends. */
+  holdForPause(commandId: number): void;
   /** A fleet proxy past its lease deadline waits for its primary (LeaseFence): stop reading at the command. */
   holdForFence(): void;
   /** Reading restarts at the held command. */

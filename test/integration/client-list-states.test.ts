@@ -71,11 +71,18 @@ async function clientsInStates(t: ExecutionContext, port: number): Promise<Recor
   await resp3.call('CLIENT', 'NO-EVICT', 'on');
   const unknown = await open('unknown');
   await unknown.call('NOSUCHCOMMAND');
-  return eventually<Record<string, Line> | null>(async () => {
+  // CLIENT PAUSE WRITE: a write waits (Redis: postponed, flag b, cmd the held command); reads go on.
+  const paused = await open('paused');
+  await observer.call('CLIENT', 'PAUSE', '3000', 'WRITE');
+  const held = paused.call('SET', '{t}p', 'v');
+  const seen = await eventually<Record<string, Line> | null>(async () => {
     const lines = parseLines(await observer.call('CLIENT', 'LIST'));
     const byName = Object.fromEntries(lines.map((l) => [l.name, l]));
-    return byName.blpop?.cmd === 'blpop' && byName.xread?.cmd === 'xread' ? byName : null;
-  }, 5000, 'the blocked clients listed as blocked') as Promise<Record<string, Line>>;
+    return byName.blpop?.cmd === 'blpop' && byName.xread?.cmd === 'xread' && byName.paused?.cmd === 'set' ? byName : null;
+  }, 5000, 'the blocked clients listed as blocked');
+  await observer.call('CLIENT', 'UNPAUSE');
+  t.is((await held).toString(), '+OK\r\n', 'the held write runs after UNPAUSE');
+  return seen!; // (eventually returns only a found value)
 }
 
 test('CLIENT LIST flags, multi=, sub/psub/ssub and cmd= match a direct redis-server for MULTI, BLPOP, XREAD BLOCK, (P|S)SUBSCRIBE, HELLO 3', async (t) => {
@@ -95,6 +102,7 @@ test('CLIENT LIST flags, multi=, sub/psub/ssub and cmd= match a direct redis-ser
   t.like(want.observer, { flags: 'N', multi: '-1', cmd: 'client|list' });
   t.like(want.subping, { flags: 'P', sub: '1', cmd: 'ping' }, 'PING in subscribed mode, after a message');
   t.like(want.unknown, { flags: 'N', cmd: 'NULL' });
+  t.like(want.paused, { flags: 'b', cmd: 'set' });
   for (const name of Object.keys(want)) t.deepEqual(pick(got[name]), pick(want[name]), `client ${name}`);
 });
 
