@@ -34,7 +34,8 @@ const USAGE = `usage: npm run bench:tls -- [options]
   --systems a,b          among redis-tls,kvstore-tls,kvstore-plain (default all; --baseline adds baseline-tls)
   --baseline PATH        also measure another checkout's Kvstore over TLS (1 worker): before/after in one run
   --kvstore PATH         measure another checkout's Kvstore instead of this one
-  --kvstore-node-args A  node arguments for Kvstore (and the baseline), e.g. "--perf-basic-prof"
+  --kvstore-node-args=A  node arguments for Kvstore (and the baseline), e.g. --kvstore-node-args=--perf-basic-prof
+                         (with "=": the value starts with a dash)
   --profile DIR          run this checkout's Kvstore under node --cpu-prof, profiles in DIR
                          (summarize: node dist/benchmarks/profile-summary.js DIR)
   --name NAME            output names in benchmarks/results (default tls; tls-quick with --quick)
