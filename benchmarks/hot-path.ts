@@ -1,5 +1,5 @@
 /**
- * `npm run bench:hotpath -- [--workload get|set] [--pipeline 16] [--clients 50] [--rounds 7]
+ * `npm run bench:hotpath -- [--workload get|set|mget10|mset10] [--pipeline 16] [--clients 50] [--rounds 7]
  *   [--seconds 1] [--config FILE.yaml] [--baseline CHECKOUT [--ab 4]] [--json]`
  *
  * The worker's own per-command work, alone: one ProxyServer (cache mode, 3 shards) on streams that
@@ -49,6 +49,8 @@ class BenchStream implements ByteStream {
   /** Bytes and append calls since the peer last looked. */
   bytes = 0;
   appends = 0;
+  /** Per append since the peer last looked, the command's argument count (a backend's commands are one append each). */
+  readonly argcs = new Int32Array(1 << 16);
   constructor(
     public handler: StreamHandler,
     readonly remote: string,
@@ -58,6 +60,11 @@ class BenchStream implements ByteStream {
   }
   append(data: Buffer, start = 0, end = data.length): void {
     this.bytes += end - start;
+    if (data[start] === 0x2a) {
+      let argc = 0;
+      for (let i = start + 1; data[i] !== 0x0d; i++) argc = argc * 10 + data[i] - 0x30;
+      this.argcs[this.appends & 0xffff] = argc;
+    }
     this.appends++;
   }
   flush(): number {
@@ -72,8 +79,11 @@ class BenchStream implements ByteStream {
   setIdleTimeout(): void {}
 }
 
+type Workload = 'get' | 'set' | 'mget10' | 'mset10';
+const WORKLOADS: Workload[] = ['get', 'set', 'mget10', 'mset10'];
+
 interface Options {
-  workload: 'get' | 'set';
+  workload: Workload;
   pipeline: number;
   clients: number;
   rounds: number;
@@ -99,8 +109,8 @@ function options(argv: string[]): Options {
       ab: { type: 'string', default: '4' },
     },
   });
-  const workload = values.workload;
-  if (workload !== 'get' && workload !== 'set') throw new Error(`--workload: get or set, not ${workload}`);
+  const workload = values.workload as Workload;
+  if (!WORKLOADS.includes(workload)) throw new Error(`--workload: one of ${WORKLOADS.join(', ')}, not ${workload}`);
   return {
     workload,
     pipeline: Number(values.pipeline),
@@ -119,9 +129,12 @@ function clientReads(o: Options): Buffer[] {
   const reads: Buffer[] = [];
   for (let r = 0; r < 64; r++) {
     const parts: Buffer[] = [];
+    const key = (): string => `key:${String(Math.floor(Math.random() * KEYSPACE)).padStart(12, '0')}`;
     for (let p = 0; p < o.pipeline; p++) {
-      const key = `key:${String(Math.floor(Math.random() * KEYSPACE)).padStart(12, '0')}`;
-      parts.push(encodeCommand(o.workload === 'get' ? ['GET', key] : ['SET', key, VALUE]));
+      if (o.workload === 'get') parts.push(encodeCommand(['GET', key()]));
+      else if (o.workload === 'set') parts.push(encodeCommand(['SET', key(), VALUE]));
+      else if (o.workload === 'mget10') parts.push(encodeCommand(['MGET', ...Array.from({ length: 10 }, key)]));
+      else parts.push(encodeCommand(['MSET', ...Array.from({ length: 10 }, () => [key(), VALUE]).flat()]));
     }
     reads.push(Buffer.concat(parts));
   }
@@ -195,21 +208,35 @@ function main(): void {
     const connection = proxy.attachClient((handler) => (stream = new BenchStream(handler, `127.0.0.1:${20000 + c}`)));
     clients.push({ stream: stream!, connection, reads: clientReads(o) });
   }
-  // One read holding many replies, cut to what each shard was sent.
-  const one = o.workload === 'get' ? Buffer.concat([Buffer.from(`$${VALUE.length}\r\n`), VALUE, Buffer.from('\r\n')]) : Buffer.from('+OK\r\n');
-  const replies = Buffer.concat(Array.from({ length: o.pipeline * o.clients }, () => one));
+  // What a shard answers to a command of `argc` arguments, and what the client gets per command.
+  const bulk = Buffer.concat([Buffer.from(`$${VALUE.length}\r\n`), VALUE, Buffer.from('\r\n')]);
+  const ok = Buffer.from('+OK\r\n');
+  const shardReply = (argc: number): Buffer =>
+    o.workload === 'get' ? bulk : o.workload === 'mget10' ? Buffer.concat([Buffer.from(`*${argc - 1}\r\n`), ...Array(argc - 1).fill(bulk)]) : ok;
+  const clientReply = o.workload === 'get' ? bulk : o.workload === 'mget10' ? shardReply(11) : ok;
 
   let turnNo = 0;
   const deliverReads = (): void => {
     const r = turnNo++ & 63;
     for (const c of clients) c.stream.handler.onStreamData(c.reads[r], 0, c.reads[r].length);
   };
+  // Turn r (of 64) sends each shard the same commands every time: its replies are built once.
+  const answers = new Map<number, Buffer>();
+  let cacheAnswers = false; // (not for the first turn: it also carries the connections' handshakes)
   const answer = (): void => {
-    for (const b of backends) {
-      const n = b.appends;
-      b.appends = 0;
-      b.bytes = 0;
-      if (n > 0) b.handler.onStreamData(replies, 0, n * one.length);
+    const r = (turnNo - 1) & 63;
+    for (let b = 0; b < backends.length; b++) {
+      const s = backends[b];
+      const n = s.appends;
+      s.appends = 0;
+      s.bytes = 0;
+      if (n === 0) continue;
+      let reply = cacheAnswers ? answers.get(r * 64 + b) : undefined;
+      if (reply === undefined) {
+        reply = Buffer.concat(Array.from(s.argcs.subarray(0, n), shardReply));
+        if (cacheAnswers) answers.set(r * 64 + b, reply);
+      }
+      s.handler.onStreamData(reply, 0, reply.length);
     }
   };
   const turn = (): void => {
@@ -221,9 +248,10 @@ function main(): void {
   readBatch(deliverReads, clients.length);
   for (const b of backends) readBatch(() => b.handler.onStreamConnect(), 0);
   readBatch(answer, backends.length);
+  cacheAnswers = true;
 
   const commandsPerTurn = o.pipeline * o.clients;
-  const expectedBytes = commandsPerTurn * one.length;
+  const expectedBytes = commandsPerTurn * clientReply.length;
   const check = (): void => {
     let got = 0;
     for (const c of clients) {

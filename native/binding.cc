@@ -258,6 +258,10 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     out.Set("frameAt", Napi::Value(env, fn));
     napi_create_function(env, "copyAt", NAPI_AUTO_LENGTH, &NativeEngine::CopyAt, this, &fn);
     out.Set("copyAt", Napi::Value(env, fn));
+    napi_create_function(env, "splitAt", NAPI_AUTO_LENGTH, &NativeEngine::SplitAt, this, &fn);
+    out.Set("splitAt", Napi::Value(env, fn));
+    napi_create_function(env, "mergeStoreAt", NAPI_AUTO_LENGTH, &NativeEngine::MergeStoreAt, this, &fn);
+    out.Set("mergeStoreAt", Napi::Value(env, fn));
     return out;
   }
 
@@ -405,39 +409,41 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return Int(env, n);
   }
 
-  Napi::Value Split(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const uint8_t* data;
-    size_t len;
-    if (!requireBatch(env) || !getBytes(env, info[0], &data, &len, "chunk")) return env.Undefined();
+  // split / splitAt: the sub-commands of command `ci` of the last parse into out[0, cap). Returns
+  // their size, or -size when out is too small (the caller grows it); on bad input it sets
+  // err (the text, and whether it is a RangeError) and returns 0.
+  struct SplitError {
+    const char* text = nullptr;
+    bool range = false;
+  };
+  double splitCommand(const uint8_t* data, size_t len, double ci, uint8_t* out, size_t cap, SplitError* err) {
     if (!slots_.data) {
-      Napi::Error::New(env, "bindSlotTable() first").ThrowAsJavaScriptException();
-      return env.Undefined();
+      err->text = "bindSlotTable() first";
+      return 0;
     }
-    double ci = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
     if (!(ci >= 0 && ci < static_cast<double>(lastCmds_)) || ci != static_cast<double>(static_cast<size_t>(ci))) {
-      Napi::RangeError::New(env, "cmdIndex is not a command of the last parse").ThrowAsJavaScriptException();
-      return env.Undefined();
+      *err = SplitError{"cmdIndex is not a command of the last parse", true};
+      return 0;
     }
     const int32_t* cmd = cmds_.data + kCmdStride * static_cast<size_t>(ci);
     int id = cmd[C_CMD];
     MergeKind kind = static_cast<MergeKind>(table_.mergeKind(id));
     if (kind == MK_NONE || (cmd[C_FLAGS] & F_BAD_KEYS)) {
-      Napi::Error::New(env, "split: not a split command (routing 'split' with a merge kind in commands.json)").ThrowAsJavaScriptException();
-      return env.Undefined();
+      err->text = "split: not a split command (routing 'split' with a merge kind in commands.json)";
+      return 0;
     }
     size_t argc = static_cast<size_t>(cmd[C_ARGC]), arg0 = static_cast<size_t>(cmd[C_ARG0]);
     size_t key0 = static_cast<size_t>(cmd[C_KEY0]), nkeys = static_cast<size_t>(cmd[C_NKEYS]);
     if (arg0 + argc > args_.length / 2 || key0 + nkeys > keys_.length / 2) {
-      Napi::RangeError::New(env, "split: batch arrays changed since the parse").ThrowAsJavaScriptException();
-      return env.Undefined();
+      *err = SplitError{"split: batch arrays changed since the parse", true};
+      return 0;
     }
     views_.resize(argc);
     if (cmd[C_FLAGS] & F_NEEDS_DECODE) {
       size_t s = static_cast<size_t>(cmd[C_START]), e = static_cast<size_t>(cmd[C_END]);
       if (e > len || s >= e) {
-        Napi::RangeError::New(env, "split: the command is outside the chunk").ThrowAsJavaScriptException();
-        return env.Undefined();
+        *err = SplitError{"split: the command is outside the chunk", true};
+        return 0;
       }
       e--;  // '\n'
       if (e > s && data[e - 1] == '\r') e--;
@@ -451,8 +457,8 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       for (size_t i = 0; i < argc; i++) {
         size_t off = static_cast<size_t>(args_.data[2 * (arg0 + i)]), l = static_cast<size_t>(args_.data[2 * (arg0 + i) + 1]);
         if (off + l > len) {
-          Napi::RangeError::New(env, "split: the command is outside the chunk").ThrowAsJavaScriptException();
-          return env.Undefined();
+          *err = SplitError{"split: the command is outside the chunk", true};
+          return 0;
         }
         views_[i] = ArgView{data + off, l};
       }
@@ -465,18 +471,69 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     }
     size_t bytes;
     if (!splitter_.plan(kind, views_.data(), argc, keyArgs_.data(), keySlots_.data(), nkeys, slots_.data, plan_.data, plan_.length, &bytes)) {
-      Napi::RangeError::New(env, "split: the plan array is too small or the command is malformed").ThrowAsJavaScriptException();
-      return env.Undefined();
+      *err = SplitError{"split: the plan array is too small or the command is malformed", true};
+      return 0;
     }
-    uint8_t* out;
-    size_t cap;
-    if (!outArg(env, info[2], &out, &cap)) return env.Undefined();
-    if (bytes > cap) return Napi::Number::New(env, -static_cast<double>(bytes));  // caller grows it
+    if (bytes > cap) return -static_cast<double>(bytes);  // caller grows it
     splitter_.write(out);
-    return Napi::Number::New(env, static_cast<double>(bytes));
+    return static_cast<double>(bytes);
   }
 
-  // The caller's reusable output Buffer (split/merge write into it instead of a new Buffer each).
+  Napi::Value Split(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* data;
+    size_t len;
+    if (!requireBatch(env) || !getBytes(env, info[0], &data, &len, "chunk")) return env.Undefined();
+    uint8_t* out;
+    size_t cap;
+    double ci = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+    SplitError err;
+    if (!outArg(env, info[2], &out, &cap)) return env.Undefined();
+    double r = splitCommand(data, len, ci, out, cap, &err);
+    if (err.text != nullptr) {
+      if (err.range) Napi::RangeError::New(env, err.text).ThrowAsJavaScriptException();
+      else Napi::Error::New(env, err.text).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, r);
+  }
+
+  // splitAt(chunk, out): split with cmdIndex in the call-args array (raw N-API: no unwrap, no
+  // per-argument conversions; hot for every MGET/MSET/DEL... over several shards).
+  static napi_value SplitAt(napi_env env, napi_callback_info cb) {
+    size_t argc = 2;
+    napi_value argv[2];
+    void* engine;
+    if (napi_get_cb_info(env, cb, &argc, argv, nullptr, &engine) != napi_ok) return nullptr;
+    NativeEngine* self = static_cast<NativeEngine*>(engine);
+    const uint8_t* data;
+    uint8_t* out;
+    size_t len, cap;
+    if (!self->status_.data || !self->callIn_.data || argc < 2 || !rawBytes(env, argv[0], &data, &len) || !rawBytes(env, argv[1], const_cast<const uint8_t**>(&out), &cap)) {
+      napi_throw_type_error(env, nullptr, "splitAt(chunk: Buffer, out: Buffer) after bindBatch() and bindCallArgs()");
+      return nullptr;
+    }
+    SplitError err;
+    double r = self->splitCommand(data, len, self->callIn_.data[0], out, cap, &err);
+    if (err.text != nullptr) {
+      if (err.range) napi_throw_range_error(env, nullptr, err.text);
+      else napi_throw_error(env, nullptr, err.text);
+      return nullptr;
+    }
+    napi_value result;
+    napi_create_double(env, r, &result);
+    return result;
+  }
+
+  // A Uint8Array's bytes, or false (raw N-API, one call).
+  static bool rawBytes(napi_env env, napi_value v, const uint8_t** data, size_t* len) {
+    napi_typedarray_type t;
+    void* d;
+    if (napi_get_typedarray_info(env, v, &t, len, &d, nullptr, nullptr) != napi_ok || t != napi_uint8_array) return false;
+    *data = static_cast<const uint8_t*>(d);
+    return true;
+  }
+
   bool outArg(Napi::Env env, Napi::Value v, uint8_t** out, size_t* cap) {
     const uint8_t* data;
     if (!getBytes(env, v, &data, cap, "out")) return false;
@@ -510,6 +567,33 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
 
   // mergeStore(plan, store, spans, out): as merge, with sub-reply s at store[spans[2s], spans[2s+1])
   // (src/proxy/SplitMerge.ts keeps sub-replies in one reused buffer: no Buffer per sub-reply).
+  // mergeStore / mergeStoreAt: the sub-replies at store[spans[2s], spans[2s+1]) merged per plan
+  // into out[0, cap). Returns the size, or -size when out is too small; on bad input *error.
+  double mergeFromStore(const int32_t* plan, size_t planLen, const uint8_t* store, size_t storeLen, const int32_t* sp, size_t spLen, uint8_t* out,
+                        size_t cap, const char** error) {
+    // One span per sub-command of the plan (the spans array may be longer: it is reused).
+    size_t n = planLen > 0 && plan[0] > 0 ? static_cast<size_t>(plan[0]) : 0;
+    if (n > spLen / 2) n = spLen / 2;
+    spans_.resize(n);
+    for (size_t i = 0; i < n; i++) {
+      int32_t a = sp[2 * i];
+      int32_t b = sp[2 * i + 1];
+      if (a < 0 || b < a || static_cast<size_t>(b) > storeLen) {
+        *error = "mergeStore: a span is outside the store";
+        return 0;
+      }
+      spans_[i].data = store + a;
+      spans_[i].len = static_cast<size_t>(b - a);
+    }
+    if (!mergeReplies(plan, planLen, spans_.data(), spans_.size(), &merged_)) {
+      *error = "merge: the plan does not match the replies";
+      return 0;
+    }
+    if (merged_.size() > cap) return -static_cast<double>(merged_.size());  // caller grows it
+    if (!merged_.empty()) memcpy(out, merged_.data(), merged_.size());
+    return static_cast<double>(merged_.size());
+  }
+
   Napi::Value MergeStore(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !info[2].IsTypedArray() ||
@@ -522,31 +606,47 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     const uint8_t* store;
     size_t storeLen;
     if (!getBytes(env, info[1], &store, &storeLen, "store")) return env.Undefined();
-    // One span per sub-command of the plan (the spans array may be longer: it is reused).
-    size_t n = plan.ElementLength() > 0 && plan[0] > 0 ? static_cast<size_t>(plan[0]) : 0;
-    if (n > sp.ElementLength() / 2) n = sp.ElementLength() / 2;
-    spans_.resize(n);
-    for (size_t i = 0; i < n; i++) {
-      int32_t a = sp[2 * i];
-      int32_t b = sp[2 * i + 1];
-      if (a < 0 || b < a || static_cast<size_t>(b) > storeLen) {
-        Napi::RangeError::New(env, "mergeStore: a span is outside the store").ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      spans_[i].data = store + a;
-      spans_[i].len = static_cast<size_t>(b - a);
-    }
-    if (!mergeReplies(plan.Data(), plan.ElementLength(), spans_.data(), spans_.size(), &merged_)) {
-      Napi::RangeError::New(env, "merge: the plan does not match the replies").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
     uint8_t* out;
     size_t cap;
     if (!outArg(env, info[3], &out, &cap)) return env.Undefined();
-    if (merged_.size() > cap) return Napi::Number::New(env, -static_cast<double>(merged_.size()));  // caller grows it
-    if (!merged_.empty()) memcpy(out, merged_.data(), merged_.size());
-    return Napi::Number::New(env, static_cast<double>(merged_.size()));
+    const char* error = nullptr;
+    double r = mergeFromStore(plan.Data(), plan.ElementLength(), store, storeLen, sp.Data(), sp.ElementLength(), out, cap, &error);
+    if (error != nullptr) {
+      Napi::RangeError::New(env, error).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, r);
   }
+
+  // mergeStoreAt(plan, store, spans, out): mergeStore in raw N-API (no unwrap, one call per array).
+  static napi_value MergeStoreAt(napi_env env, napi_callback_info cb) {
+    size_t argc = 4;
+    napi_value argv[4];
+    void* engine;
+    if (napi_get_cb_info(env, cb, &argc, argv, nullptr, &engine) != napi_ok) return nullptr;
+    NativeEngine* self = static_cast<NativeEngine*>(engine);
+    napi_typedarray_type pt, st;
+    void *pd, *sd;
+    size_t planLen, spLen, storeLen, cap;
+    const uint8_t* store;
+    uint8_t* out;
+    if (argc < 4 || napi_get_typedarray_info(env, argv[0], &pt, &planLen, &pd, nullptr, nullptr) != napi_ok || pt != napi_int32_array ||
+        napi_get_typedarray_info(env, argv[2], &st, &spLen, &sd, nullptr, nullptr) != napi_ok || st != napi_int32_array || !rawBytes(env, argv[1], &store, &storeLen) ||
+        !rawBytes(env, argv[3], const_cast<const uint8_t**>(&out), &cap)) {
+      napi_throw_type_error(env, nullptr, "mergeStoreAt(plan: Int32Array, store: Buffer, spans: Int32Array, out: Buffer)");
+      return nullptr;
+    }
+    const char* error = nullptr;
+    double r = self->mergeFromStore(static_cast<const int32_t*>(pd), planLen, store, storeLen, static_cast<const int32_t*>(sd), spLen, out, cap, &error);
+    if (error != nullptr) {
+      napi_throw_range_error(env, nullptr, error);
+      return nullptr;
+    }
+    napi_value result;
+    napi_create_double(env, r, &result);
+    return result;
+  }
+
 
   Napi::Value KeySlot(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -29,6 +29,26 @@ inline uint8_t* putBulk(uint8_t* w, const ArgView& a) {
   return w;
 }
 
+// The end of the bulk string at buf[p] ($<len>\r\n<bytes>\r\n or $-1\r\n): what MGET's
+// sub-replies are made of, framed here without the general framer's cost. 0 when buf[p] is not a
+// well-formed bulk within [p, len) (the caller then asks frameOne, which also reports errors).
+inline long long bulkEnd(const uint8_t* buf, size_t p, size_t len) {
+  if (p + 4 > len || buf[p] != '$') return 0;
+  size_t i = p + 1;
+  if (buf[i] == '-') return buf[i + 1] == '1' && p + 5 <= len && buf[i + 2] == '\r' && buf[i + 3] == '\n' ? static_cast<long long>(p + 5) : 0;
+  size_t n = 0;
+  size_t digits = 0;
+  while (i < len && buf[i] >= '0' && buf[i] <= '9' && digits < 12) {
+    n = n * 10 + static_cast<size_t>(buf[i] - '0');
+    i++;
+    digits++;
+  }
+  if (digits == 0 || i + 2 > len || buf[i] != '\r' || buf[i + 1] != '\n') return 0;
+  size_t end = i + 2 + n + 2;
+  if (end > len || buf[end - 2] != '\r' || buf[end - 1] != '\n') return 0;
+  return static_cast<long long>(end);
+}
+
 }  // namespace
 
 bool Splitter::placeKey(MergeKind kind, const ArgView* argv, size_t argc, int32_t keyArg, int32_t slot, const uint16_t* slotTable,
@@ -61,7 +81,8 @@ bool Splitter::plan(MergeKind kind, const ArgView* argv, size_t argc, const int3
   subs_.clear();
   keySub_.assign(nkeys, 0);
   if (subOfShard_.empty()) subOfShard_.assign(65536, -1);
-  std::vector<int32_t> posInSub(nkeys, 0);
+  posInSub_.assign(nkeys, 0);
+  std::vector<int32_t>& posInSub = posInSub_;
   bool ok = true;
   for (size_t k = 0; k < nkeys && ok; k++) {
     ok = placeKey(kind, argv, argc, keyArgs[k], keySlots[k], slotTable, &keySub_[k], &posInSub[k]);
@@ -79,7 +100,8 @@ bool Splitter::plan(MergeKind kind, const ArgView* argv, size_t argc, const int3
     total += sub.bytes;
   }
   // Keys grouped by sub-command (stable: client order inside each group).
-  std::vector<size_t> fill(n, 0);
+  fill_.assign(n, 0);
+  std::vector<size_t>& fill = fill_;
   for (size_t s = 1; s < n; s++) fill[s] = fill[s - 1] + subs_[s - 1].keyCount;
   order_.assign(nkeys, 0);
   for (size_t k = 0; k < nkeys; k++) order_[fill[keySub_[k]]++] = static_cast<int32_t>(k);
@@ -182,8 +204,11 @@ bool mergeReplies(const int32_t* plan, size_t planLen, const Span* replies, size
     return true;
   }
   // Element byte ranges of every sub-reply, then reassembled in the client's key order.
-  std::vector<size_t> elemStart(static_cast<size_t>(n) + 1, 0);
-  std::vector<Span> elems;
+  // Scratch kept per thread between calls: a merge allocates nothing once these have grown.
+  static thread_local std::vector<size_t> elemStart;
+  static thread_local std::vector<Span> elems;
+  elemStart.assign(static_cast<size_t>(n) + 1, 0);
+  elems.clear();
   for (long long s = 0; s < n; s++) {
     const Span& r = replies[s];
     long long expected = subs[s * kPlanSubStride + 3];
@@ -200,8 +225,9 @@ bool mergeReplies(const int32_t* plan, size_t planLen, const Span* replies, size
     }
     p += 2;
     for (long long e = 0; e < expected; e++) {
+      long long next = bulkEnd(r.data, p, r.len);
       int32_t need;
-      long long next = frameOne(r.data, p, r.len, &need);
+      if (next == 0) next = frameOne(r.data, p, r.len, &need);  // not a plain bulk: the full framer
       if (next < 0) {
         unexpected(out);
         return true;

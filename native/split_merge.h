@@ -48,6 +48,9 @@ class Splitter {
   std::vector<int32_t> keySub_;    // per key: its sub-command
   std::vector<int32_t> order_;     // keys grouped by sub-command, client order within
   std::vector<int32_t> subOfShard_;
+  // Scratch of plan(), kept between calls: no heap allocation per split.
+  std::vector<int32_t> posInSub_;  // per key: its place in its sub-command
+  std::vector<size_t> fill_;       // per sub-command: next slot in order_
 };
 
 // Merges sub-replies per plan into `out`. Returns false if the plan is malformed.

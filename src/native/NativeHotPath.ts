@@ -38,6 +38,10 @@ export interface NativeEngine {
     frameAt(chunk: Buffer): number;
     /** copyBytes with (at, start, end) in the call-args array. */
     copyAt(dst: Buffer, src: Buffer): void;
+    /** split with cmdIndex in the call-args array: the size written to out, or -size when out is too small. */
+    splitAt(chunk: Buffer, out: Buffer): number;
+    /** mergeStore into out: the size, or -size when out is too small. */
+    mergeStoreAt(plan: Int32Array, store: Buffer, spans: Int32Array, out: Buffer): number;
   };
 }
 
@@ -86,6 +90,8 @@ export class NativeHotPath implements HotPath {
   private readonly parseAt: (chunk: Buffer, copyTo?: Buffer) => void;
   private readonly frameAt: (chunk: Buffer) => number;
   private readonly copyAt: (dst: Buffer, src: Buffer) => void;
+  private readonly splitAt: (chunk: Buffer, out: Buffer) => number;
+  private readonly mergeStoreAt: (plan: Int32Array, store: Buffer, spans: Int32Array, out: Buffer) => number;
   /**
    * The numbers of the two per-read calls, written here and read by the addon (bindCallArgs): a
    * typed-array store costs next to nothing, an N-API number argument a type check and a conversion.
@@ -99,6 +105,8 @@ export class NativeHotPath implements HotPath {
     this.parseAt = hot.parseAt;
     this.frameAt = hot.frameAt;
     this.copyAt = hot.copyAt;
+    this.splitAt = hot.splitAt;
+    this.mergeStoreAt = hot.mergeStoreAt;
     this.addon.bindCallArgs(this.callArgs);
   }
 
@@ -155,10 +163,12 @@ export class NativeHotPath implements HotPath {
   private mergeOut = Buffer.allocUnsafeSlow(16 * 1024);
 
   split(chunk: Buffer, cmdIndex: number): Buffer {
-    let n = this.addon.split(chunk, cmdIndex, this.splitOut);
+    this.callArgs[0] = cmdIndex;
+    let n = this.splitAt(chunk, this.splitOut);
     if (n < 0) {
       this.splitOut = Buffer.allocUnsafeSlow(grownSize(this.splitOut.length, -n));
-      n = this.addon.split(chunk, cmdIndex, this.splitOut);
+      this.callArgs[0] = cmdIndex;
+      n = this.splitAt(chunk, this.splitOut);
     }
     return this.splitOut.subarray(0, n);
   }
@@ -173,10 +183,10 @@ export class NativeHotPath implements HotPath {
   }
 
   mergeStore(plan: Int32Array, store: Buffer, spans: Int32Array): Buffer {
-    let n = this.addon.mergeStore(plan, store, spans, this.mergeOut);
+    let n = this.mergeStoreAt(plan, store, spans, this.mergeOut);
     if (n < 0) {
       this.mergeOut = Buffer.allocUnsafeSlow(grownSize(this.mergeOut.length, -n));
-      n = this.addon.mergeStore(plan, store, spans, this.mergeOut);
+      n = this.mergeStoreAt(plan, store, spans, this.mergeOut);
     }
     return this.mergeOut.subarray(0, n);
   }

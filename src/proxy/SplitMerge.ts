@@ -70,9 +70,10 @@ class Fragment implements ReplySink {
       this.store = grown;
     }
     const store = this.store;
-    // Small replies (MSET's +OK, counts) by a loop: Buffer#copy and set() cost a view each.
+    // Small replies (MSET's +OK, counts) by a loop; larger ones by the addon (Buffer#copy and
+    // set() cost a view each: garbage per sub-reply).
     if (n <= SMALL_COPY) for (let i = 0; i < n; i++) store[used + i] = buf[start + i];
-    else store.set(buf.subarray(start, end), used);
+    else this.ctx!.binding.hot.copyBytes(store, used, buf, start, end);
     this.spans[tag * 2] = used;
     this.spans[tag * 2 + 1] = used + n;
     this.storeUsed = used + n;
