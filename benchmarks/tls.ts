@@ -6,6 +6,7 @@
  * `--baseline CHECKOUT` adds another checkout's Kvstore over TLS (A/B of a change in one run).
  * See benchmarks/README.md ("TLS") for what is measured and how.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -173,7 +174,9 @@ async function startEndpoints(options: Options, shards: Server[], files: TlsFile
     } else {
       try {
         const b = await startKvstoreTls('baseline', baselineCli, shards, files, options.kvstoreNodeArgs);
-        const name = path.basename(path.resolve(options.baseline));
+        const dir = path.resolve(options.baseline);
+        const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).stdout?.trim();
+        const name = `${path.basename(dir)}${commit ? ` @ ${commit}` : ''}`;
         endpoints.push({ id: BASELINE_TLS, label: `Kvstore baseline (${name}) 1 worker, TLS port`, port: b.tls, tls: true, root: b.root, shardPids });
       } catch (err) {
         notes.push(`baseline skipped: ${(err as Error).message}`);
