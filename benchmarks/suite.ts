@@ -15,6 +15,7 @@ import { checkSystem, fillKeyspace } from './lib/prepare';
 import { installSignalCleanup, stopAll } from './lib/processes';
 import { processTree, treeCpuSeconds } from './lib/procStat';
 import { runRedisBenchmark } from './lib/redisBenchmark';
+import { measureRun } from './lib/measure';
 import { aggregate, checkTargets, Sample } from './lib/results';
 import { markdownMachine, markdownSummary, markdownTable, markdownTargets, SystemInfo, textTable } from './lib/report';
 import { barChartSvg } from './lib/chart';
@@ -182,32 +183,22 @@ async function main(): Promise<number> {
             notes.push(`stopped measuring after --max-seconds ${options.maxSeconds}: ${total - done} runs not done`);
             break outer;
           }
-          const roots = [s.server.process.pid];
-          const cpuBefore = treeCpuSeconds(roots);
-          const shardBefore = treeCpuSeconds(shardPids).seconds;
-          const run = await runRedisBenchmark(benchmarkArgs(s.server.port, w, pipeline, requests), timeoutMs);
-          const cpuAfter = treeCpuSeconds(roots);
-          const shardAfter = treeCpuSeconds(shardPids).seconds;
-          const sample: Sample = {
+          const sample = await measureRun({
             system: s.id,
             workload: w.id,
             pipeline,
             rep,
             requests,
-            rps: run.row?.rps ?? null,
-            p50Ms: run.row?.p50Ms ?? null,
-            p99Ms: run.row?.p99Ms ?? null,
-            cpuSeconds: Math.round((cpuAfter.seconds - cpuBefore.seconds) * 1000) / 1000,
-            cpuUserSeconds: Math.round((cpuAfter.userSeconds - cpuBefore.userSeconds) * 1000) / 1000,
-            shardCpuSeconds: s.id === 'redis' ? 0 : Math.round((shardAfter - shardBefore) * 1000) / 1000,
-            wallSeconds: Math.round(run.wallSeconds * 1000) / 1000,
-            error: run.error,
-          };
+            args: benchmarkArgs(s.server.port, w, pipeline, requests),
+            roots: [s.server.process.pid],
+            shardPids: s.id === 'redis' ? [] : shardPids,
+            timeoutMs,
+          });
           samples.push(sample);
           done++;
           log(
             `[${done}/${total}] ${w.id} -P ${pipeline} ${s.id} rep ${rep + 1}: ` +
-              (run.error ? `FAILED ${run.error}` : `${Math.round(sample.rps ?? 0)} req/s, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms, cpu ${sample.cpuSeconds}s`),
+              (sample.error ? `FAILED ${sample.error}` : `${Math.round(sample.rps ?? 0)} req/s, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms, cpu ${sample.cpuSeconds}s`),
           );
         }
       }

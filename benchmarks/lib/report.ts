@@ -8,15 +8,15 @@ export interface SystemInfo {
   note?: string;
 }
 
-function num(value: number | null, digits: number): string {
+export function num(value: number | null, digits: number): string {
   return value === null ? '-' : value.toFixed(digits);
 }
 
-function int(value: number | null): string {
+export function int(value: number | null): string {
   return value === null ? '-' : String(Math.round(value));
 }
 
-function times(value: number | null): string {
+export function times(value: number | null): string {
   return value === null ? '-' : `${value.toFixed(2)}x`;
 }
 
@@ -38,21 +38,31 @@ function rowValues(cell: Cell, labels: Map<string, string>, useLabels: boolean):
   ];
 }
 
+/** Columns padded to a fixed width, the first `textColumns` left-aligned, the rest right-aligned. */
+export function alignedRows(header: string[], rows: string[][], textColumns = 3): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  return all
+    .map((r) => r.map((v, i) => (i < textColumns ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd())
+    .join('\n');
+}
+
+/** A Markdown table, the first `textColumns` left-aligned, the rest right-aligned. */
+export function markdownRows(header: string[], rows: string[][], textColumns = 3): string {
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < textColumns ? '---' : '---:')).join(' | ')} |`];
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+  return lines.join('\n');
+}
+
 /** A fixed-width table, one line per cell, in a stable order: diff two runs line by line. */
 export function textTable(cells: Cell[]): string {
-  const rows = [COLUMNS, ...cells.map((c) => rowValues(c, new Map(), false))];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows
-    .map((r) => r.map((v, i) => (i < 3 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd())
-    .join('\n');
+  return alignedRows(COLUMNS, cells.map((c) => rowValues(c, new Map(), false)));
 }
 
 export function markdownTable(cells: Cell[], systems: SystemInfo[]): string {
   const labels = new Map(systems.map((s) => [s.id, s.label]));
   const header = ['workload', '-P', 'system', 'requests/s', 'p50 ms', 'p99 ms', 'CPU µs/request', 'of which user µs', 'vs Twemproxy', 'vs direct Redis', 'CPU vs Twemproxy'];
-  const lines = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < 3 ? '---' : '---:')).join(' | ')} |`];
-  for (const cell of cells) lines.push(`| ${rowValues(cell, labels, true).join(' | ')} |`);
-  return lines.join('\n');
+  return markdownRows(header, cells.map((c) => rowValues(c, labels, true)));
 }
 
 function verdict(ok: boolean | null): string {

@@ -30,13 +30,28 @@ async function waitOrExplain(p: Started, port: number, timeoutMs: number): Promi
   await Promise.race([waitForPort(port, '127.0.0.1', timeoutMs), exited]);
 }
 
-export async function startRedisServer(name: string): Promise<Server> {
+/** A certificate and key for a TLS listener, and the CA that signed the certificate. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+/**
+ * A redis-server; with `tls`, on its TLS port only (`--port 0 --tls-port`, clients not asked for
+ * certificates): `port` is then the TLS port.
+ */
+export async function startRedisServer(name: string, options: { tls?: TlsFiles } = {}): Promise<Server> {
   const binary = which('redis-server');
   if (!binary) throw new Error('redis-server not found: run `bash scripts/install-deps.sh`');
   const port = await freePort();
   const dir = makeTempDir(name);
+  const tls = options.tls;
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
   const p = startProcess(name, binary, [
-    '--port', String(port),
+    ...listen,
     '--bind', '127.0.0.1',
     '--dir', dir,
     '--daemonize', 'no',
