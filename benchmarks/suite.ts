@@ -15,8 +15,8 @@ import { checkSystem, fillKeyspace } from './lib/prepare';
 import { installSignalCleanup, stopAll } from './lib/processes';
 import { processTree, treeCpuSeconds } from './lib/procStat';
 import { runRedisBenchmark } from './lib/redisBenchmark';
-import { measureRun } from './lib/measure';
-import { aggregate, checkTargets, Sample } from './lib/results';
+import { measureInterleaved } from './lib/measure';
+import { aggregate, checkTargets } from './lib/results';
 import { markdownMachine, markdownSummary, markdownTable, markdownTargets, SystemInfo, textTable } from './lib/report';
 import { barChartSvg } from './lib/chart';
 import { Server, startRedisServer, startTwemproxy, twemproxyBinary, which } from './lib/servers';
@@ -167,43 +167,26 @@ async function main(): Promise<number> {
     }
   }
 
-  const samples: Sample[] = [];
   const shardPids = shards.map((s) => s.process.pid);
-  const deadline = Date.now() + options.maxSeconds * 1000;
-  const total = workloads.length * options.pipelines.length * options.reps * measured.length;
-  let done = 0;
-  outer: for (const w of workloads) {
-    for (const pipeline of options.pipelines) {
-      const requests = Math.max(1000, Math.round((w.requests[pipeline] ?? w.requests[16]) / options.scale));
-      for (let rep = 0; rep < options.reps; rep++) {
-        // A B C, B C A, ...: interleaved, and each system takes each position in turn.
-        const order = measured.map((_, i) => measured[(i + rep) % measured.length]);
-        for (const s of order) {
-          if (Date.now() > deadline) {
-            notes.push(`stopped measuring after --max-seconds ${options.maxSeconds}: ${total - done} runs not done`);
-            break outer;
-          }
-          const sample = await measureRun({
-            system: s.id,
-            workload: w.id,
-            pipeline,
-            rep,
-            requests,
-            args: benchmarkArgs(s.server.port, w, pipeline, requests),
-            roots: [s.server.process.pid],
-            shardPids: s.id === 'redis' ? [] : shardPids,
-            timeoutMs,
-          });
-          samples.push(sample);
-          done++;
-          log(
-            `[${done}/${total}] ${w.id} -P ${pipeline} ${s.id} rep ${rep + 1}: ` +
-              (sample.error ? `FAILED ${sample.error}` : `${Math.round(sample.rps ?? 0)} req/s, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms, cpu ${sample.cpuSeconds}s`),
-          );
-        }
-      }
-    }
-  }
+  const run = await measureInterleaved(
+    measured.map((s) => ({
+      id: s.id,
+      args: (w, pipeline, requests) => benchmarkArgs(s.server.port, w, pipeline, requests),
+      roots: [s.server.process.pid],
+      shardPids: s.id === 'redis' ? [] : shardPids,
+    })),
+    {
+      workloads,
+      pipelines: options.pipelines,
+      reps: options.reps,
+      requests: (w, pipeline) => Math.max(1000, Math.round((w.requests[pipeline] ?? w.requests[16]) / options.scale)),
+      maxSeconds: options.maxSeconds,
+      timeoutMs,
+      log,
+    },
+  );
+  const samples = run.samples;
+  notes.push(...run.notes);
 
   const systemInfo: SystemInfo[] = measured.map(({ id, label }) => ({ id, label }));
   const cells = aggregate(samples, { workloads: workloads.map((w) => w.id), pipelines: options.pipelines, systems: measured.map((s) => s.id) });

@@ -15,12 +15,12 @@ import { makeCertificates } from '../test/helpers/tls';
 import { freePort, waitForPort } from '../test/helpers/ports';
 import { kvstoreAvailable, kvstoreCli, REPO_ROOT, startKvstore } from './lib/kvstore';
 import { describeMachine } from './lib/machine';
-import { measureRun } from './lib/measure';
+import { measureInterleaved } from './lib/measure';
 import { checkSystem, fillKeyspace } from './lib/prepare';
 import { installSignalCleanup, registerTempDir, stopAll } from './lib/processes';
 import { treeCpuSeconds } from './lib/procStat';
 import { runRedisBenchmark } from './lib/redisBenchmark';
-import { aggregate, Cell, Sample } from './lib/results';
+import { aggregate, Cell } from './lib/results';
 import { alignedRows, int, markdownMachine, markdownRows, num, times } from './lib/report';
 import { Server, startRedisServer, TlsFiles, twemproxyBinary, which } from './lib/servers';
 import { ratio } from './lib/stats';
@@ -286,43 +286,17 @@ async function main(): Promise<number> {
     await runRedisBenchmark([...tlsArgs(e), ...benchmarkArgs(e.port, get, 16, Math.round(requestsAt(16) / 5))], timeoutMs);
   }
 
-  const samples: Sample[] = [];
-  const deadline = Date.now() + options.maxSeconds * 1000;
-  const total = options.workloads.length * options.pipelines.length * options.reps * measured.length;
-  let done = 0;
-  outer: for (const w of options.workloads) {
-    for (const pipeline of options.pipelines) {
-      const requests = requestsAt(pipeline);
-      for (let rep = 0; rep < options.reps; rep++) {
-        // A B C, B C A, ...: interleaved, each system in each position in turn.
-        const order = measured.map((_, i) => measured[(i + rep) % measured.length]);
-        for (const e of order) {
-          if (Date.now() > deadline) {
-            notes.push(`stopped measuring after --max-seconds ${options.maxSeconds}: ${total - done} runs not done`);
-            break outer;
-          }
-          const sample = await measureRun({
-            system: e.id,
-            workload: w.id,
-            pipeline,
-            rep,
-            requests,
-            args: [...tlsArgs(e), ...benchmarkArgs(e.port, w, pipeline, requests)],
-            roots: [e.root],
-            shardPids: e.shardPids,
-            timeoutMs,
-          });
-          samples.push(sample);
-          done++;
-          log(
-            `[${done}/${total}] ${w.id} -P ${pipeline} ${e.id} rep ${rep + 1}: ` +
-              (sample.error ? `FAILED ${sample.error}` : `${Math.round(sample.rps ?? 0)} req/s, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms, cpu ${sample.cpuSeconds}s`) +
-              `, load ${os.loadavg()[0].toFixed(2)}`,
-          );
-        }
-      }
-    }
-  }
+  const run = await measureInterleaved(
+    measured.map((e) => ({
+      id: e.id,
+      args: (w, pipeline, requests) => [...tlsArgs(e), ...benchmarkArgs(e.port, w, pipeline, requests)],
+      roots: [e.root],
+      shardPids: e.shardPids,
+    })),
+    { workloads: options.workloads, pipelines: options.pipelines, reps: options.reps, requests: (_w, pipeline) => requestsAt(pipeline), maxSeconds: options.maxSeconds, timeoutMs, log },
+  );
+  const samples = run.samples;
+  notes.push(...run.notes);
 
   const cells = aggregate(samples, { workloads: options.workloads.map((w) => w.id), pipelines: options.pipelines, systems: measured.map((e) => e.id) });
   const comparisons = compare(cells);
