@@ -12,7 +12,7 @@ import { runConnections } from './connections';
 import { describeMachine } from './lib/machine';
 import { parseOptions, SuiteOptions, USAGE } from './lib/options';
 import { checkSystem, fillKeyspace } from './lib/prepare';
-import { installSignalCleanup, stopAll } from './lib/processes';
+import { installSignalCleanup, runMain } from './lib/processes';
 import { processTree, treeCpuSeconds } from './lib/procStat';
 import { runRedisBenchmark } from './lib/redisBenchmark';
 import { measureInterleaved } from './lib/measure';
@@ -254,13 +254,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main()
-  .then(async (code) => {
-    await stopAll();
-    process.exit(code);
-  })
-  .catch(async (err: Error) => {
-    log(`failed: ${err.stack ?? err.message}`);
-    await stopAll();
-    process.exit(1);
-  });
+runMain(main, log);

@@ -17,7 +17,7 @@ import { kvstoreAvailable, kvstoreCli, REPO_ROOT, startKvstore } from './lib/kvs
 import { describeMachine } from './lib/machine';
 import { measureInterleaved } from './lib/measure';
 import { checkSystem, fillKeyspace } from './lib/prepare';
-import { installSignalCleanup, registerTempDir, stopAll } from './lib/processes';
+import { installSignalCleanup, registerTempDir, runMain } from './lib/processes';
 import { treeCpuSeconds } from './lib/procStat';
 import { runRedisBenchmark } from './lib/redisBenchmark';
 import { aggregate, Cell } from './lib/results';
@@ -353,13 +353,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main()
-  .then(async (code) => {
-    await stopAll();
-    process.exit(code);
-  })
-  .catch(async (err: Error) => {
-    log(`failed: ${err.stack ?? err.message}`);
-    await stopAll();
-    process.exit(1);
-  });
+runMain(main, log);

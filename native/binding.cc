@@ -101,11 +101,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod("setCommandTable", &NativeEngine::SetCommandTable),
                            InstanceMethod("bindBatch", &NativeEngine::BindBatch),
                            InstanceMethod("bindSlotTable", &NativeEngine::BindSlotTable),
-                           InstanceMethod("parseRequests", &NativeEngine::ParseRequests),
-                           InstanceMethod("frameReplies", &NativeEngine::FrameReplies),
-                           InstanceMethod("split", &NativeEngine::Split),
                            InstanceMethod("merge", &NativeEngine::Merge),
-                           InstanceMethod("mergeStore", &NativeEngine::MergeStore),
                            InstanceMethod("keySlot", &NativeEngine::KeySlot),
                            InstanceMethod("decodeInline", &NativeEngine::DecodeInline),
                            InstanceMethod("hotFunctions", &NativeEngine::HotFunctions),
@@ -207,7 +203,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return env.Undefined();
   }
 
-  // bindCallArgs(Float64Array(4)): where parseAt/frameAt read their numbers (see FastChunk).
+  // bindCallArgs(Float64Array(5)): where the hot functions read their numbers (see FastChunk).
   Napi::Value BindCallArgs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Bound<double> a;
@@ -215,42 +211,12 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return env.Undefined();
   }
 
-  // Common checks of the two hot calls: (chunk, from).
-  // (chunk, from, end?): the bytes chunk[0, end) with framing starting at `from`.
-  bool chunkArgs(const Napi::CallbackInfo& info, const uint8_t** data, size_t* len, size_t* from) {
-    Napi::Env env = info.Env();
-    if (!getBytes(env, info[0], data, len, "chunk")) return false;
-    if (info.Length() > 2 && info[2].IsNumber()) {
-      double e = info[2].As<Napi::Number>().DoubleValue();
-      if (!(e >= 0 && e <= static_cast<double>(*len))) {
-        Napi::RangeError::New(env, "end is outside the chunk").ThrowAsJavaScriptException();
-        return false;
-      }
-      *len = static_cast<size_t>(e);
-    }
-    double f = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
-    if (!(f >= 0 && f <= static_cast<double>(*len)) || *len > 0x7fffffffu) {
-      Napi::RangeError::New(env, "from is outside the chunk (or the chunk is over 2 GB)").ThrowAsJavaScriptException();
-      return false;
-    }
-    *from = static_cast<size_t>(f);
-    return true;
-  }
-
-  bool requireBatch(Napi::Env env) {
-    if (status_.data) return true;
-    Napi::Error::New(env, "bindBatch() first").ThrowAsJavaScriptException();
-    return false;
-  }
-
-  // parseRequests/frameReplies as plain functions bound to this engine (the pointer rides in the
-  // function's data): calling a method of a wrapped object costs a private-symbol lookup to
-  // unwrap it, per call, on the hottest path. The caller keeps the engine alive with them.
+  // The per-read and per-split calls as plain functions bound to this engine (the pointer rides
+  // in the function's data): calling a method of a wrapped object costs a private-symbol lookup
+  // to unwrap it, per call, on the hottest path. The caller keeps the engine alive with them.
   Napi::Value HotFunctions(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object out = Napi::Object::New(env);
-    out.Set("parseRequests", Napi::Function::New<&NativeEngine::ParseBound>(env, "parseRequests", this));
-    out.Set("frameReplies", Napi::Function::New<&NativeEngine::FrameBound>(env, "frameReplies", this));
     napi_value fn;
     napi_create_function(env, "parseAt", NAPI_AUTO_LENGTH, &NativeEngine::ParseAt, this, &fn);
     out.Set("parseAt", Napi::Value(env, fn));
@@ -264,9 +230,6 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     out.Set("mergeStoreAt", Napi::Value(env, fn));
     return out;
   }
-
-  static Napi::Value ParseBound(const Napi::CallbackInfo& info) { return static_cast<NativeEngine*>(info.Data())->ParseRequests(info); }
-  static Napi::Value FrameBound(const Napi::CallbackInfo& info) { return static_cast<NativeEngine*>(info.Data())->FrameReplies(info); }
 
   // parseAt(chunk, copyTo?) / frameAt(chunk): parseRequests / frameReplies with their numbers
   // (from, end, resume point; parseAt: where in copyTo) read from the Float64Array bound by
@@ -327,21 +290,20 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     void* engine;
     if (napi_get_cb_info(env, cb, &argc, argv, nullptr, &engine) != napi_ok) return nullptr;
     NativeEngine* self = static_cast<NativeEngine*>(engine);
-    napi_typedarray_type dt, st;
-    void *d, *s;
+    const uint8_t *d, *s;
     size_t dn, sn;
-    if (argc < 2 || !self->callIn_.data || napi_get_typedarray_info(env, argv[0], &dt, &dn, &d, nullptr, nullptr) != napi_ok || dt != napi_uint8_array ||
-        napi_get_typedarray_info(env, argv[1], &st, &sn, &s, nullptr, nullptr) != napi_ok || st != napi_uint8_array) {
+    if (argc < 2 || !self->callIn_.data || !rawBytes(env, argv[0], &d, &dn) || !rawBytes(env, argv[1], &s, &sn)) {
       napi_throw_type_error(env, nullptr, "copyAt(dst: Buffer, src: Buffer) after bindCallArgs()");
       return nullptr;
     }
     double at = self->callIn_.data[0], start = self->callIn_.data[1], end = self->callIn_.data[2];
     if (start >= 0 && end <= static_cast<double>(sn) && start < end && at >= 0 && at + (end - start) <= static_cast<double>(dn))
-      std::memmove(static_cast<uint8_t*>(d) + static_cast<size_t>(at), static_cast<const uint8_t*>(s) + static_cast<size_t>(start), static_cast<size_t>(end - start));
+      std::memmove(const_cast<uint8_t*>(d) + static_cast<size_t>(at), s + static_cast<size_t>(start), static_cast<size_t>(end - start));
     return nullptr;
   }
 
-  // The checks of chunkArgs, on the call-args array: chunk[0, end) with framing from `from`.
+
+  // The checks of the per-read calls, on the call-args array: chunk[0, end) with framing from `from`.
   // argv/argc: room for *argc arguments (the chunk first); *argc becomes how many were passed.
   static bool FastChunk(napi_env env, napi_callback_info cb, NativeEngine** self, napi_value* argv, size_t* argc, const uint8_t** data, size_t* len, size_t* from) {
     void* engine;
@@ -375,38 +337,6 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     napi_value r;
     napi_create_int32(env, v, &r);
     return Napi::Value(env, r);
-  }
-
-  Napi::Value ParseRequests(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const uint8_t* data;
-    size_t len, from;
-    if (!requireBatch(env) || !chunkArgs(info, &data, &len, &from)) return env.Undefined();
-    RequestOutput out{cmds_.data, cmds_.length / kCmdStride, args_.data, args_.length / 2, keys_.data, keys_.length / 2, status_.data};
-    // (chunk, from, end?, resumeAt?, resumeArgs?): S_RESUME_AT / S_RESUME_ARGS of an earlier call.
-    RequestResume resume;
-    if (info.Length() > 4 && info[3].IsNumber() && info[4].IsNumber()) {
-      double at = info[3].As<Napi::Number>().DoubleValue(), args = info[4].As<Napi::Number>().DoubleValue();
-      if (at > 0 && at <= static_cast<double>(len - from) && args >= 0 && args < 2147483648.0)
-        resume = RequestResume{static_cast<size_t>(at), static_cast<size_t>(args)};
-    }
-    int n = parser_.parse(data, len, from, out, resume);
-    lastCmds_ = static_cast<size_t>(n);
-    return Int(env, n);
-  }
-
-  Napi::Value FrameReplies(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const uint8_t* data;
-    size_t len, from;
-    if (!requireBatch(env) || !chunkArgs(info, &data, &len, &from)) return env.Undefined();
-    FrameResume resume;
-    if (info.Length() > 4 && info[3].IsNumber() && info[4].IsNumber()) {
-      double at = info[3].As<Napi::Number>().DoubleValue(), owed = info[4].As<Napi::Number>().DoubleValue();
-      if (owed > 0 && at > static_cast<double>(from) && at <= static_cast<double>(len)) resume = FrameResume{static_cast<size_t>(at), owed};
-    }
-    int n = frameReplies(data, len, from, replyEnds_.data, replyEnds_.length, replyStatus_.data, resume);
-    return Int(env, n);
   }
 
   // split / splitAt: the sub-commands of command `ci` of the last parse into out[0, cap). Returns
@@ -477,25 +407,6 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (bytes > cap) return -static_cast<double>(bytes);  // caller grows it
     splitter_.write(out);
     return static_cast<double>(bytes);
-  }
-
-  Napi::Value Split(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const uint8_t* data;
-    size_t len;
-    if (!requireBatch(env) || !getBytes(env, info[0], &data, &len, "chunk")) return env.Undefined();
-    uint8_t* out;
-    size_t cap;
-    double ci = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
-    SplitError err;
-    if (!outArg(env, info[2], &out, &cap)) return env.Undefined();
-    double r = splitCommand(data, len, ci, out, cap, &err);
-    if (err.text != nullptr) {
-      if (err.range) Napi::RangeError::New(env, err.text).ThrowAsJavaScriptException();
-      else Napi::Error::New(env, err.text).ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    return Napi::Number::New(env, r);
   }
 
   // splitAt(chunk, out): split with cmdIndex in the call-args array (raw N-API: no unwrap, no
@@ -594,30 +505,6 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return static_cast<double>(merged_.size());
   }
 
-  Napi::Value MergeStore(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !info[2].IsTypedArray() ||
-        info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      Napi::TypeError::New(env, "mergeStore(plan: Int32Array, store: Buffer, spans: Int32Array, out: Buffer)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    Napi::Int32Array plan = info[0].As<Napi::Int32Array>();
-    Napi::Int32Array sp = info[2].As<Napi::Int32Array>();
-    const uint8_t* store;
-    size_t storeLen;
-    if (!getBytes(env, info[1], &store, &storeLen, "store")) return env.Undefined();
-    uint8_t* out;
-    size_t cap;
-    if (!outArg(env, info[3], &out, &cap)) return env.Undefined();
-    const char* error = nullptr;
-    double r = mergeFromStore(plan.Data(), plan.ElementLength(), store, storeLen, sp.Data(), sp.ElementLength(), out, cap, &error);
-    if (error != nullptr) {
-      Napi::RangeError::New(env, error).ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    return Napi::Number::New(env, r);
-  }
-
   // mergeStoreAt(plan, store, spans, out): mergeStore in raw N-API (no unwrap, one call per array).
   static napi_value MergeStoreAt(napi_env env, napi_callback_info cb) {
     size_t argc = 4;
@@ -646,7 +533,6 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     napi_create_double(env, r, &result);
     return result;
   }
-
 
   Napi::Value KeySlot(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

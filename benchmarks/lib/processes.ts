@@ -94,6 +94,20 @@ export function registerTempDir(dir: string): string {
   return dir;
 }
 
+/** Run a benchmark's main: stop what it started, then exit with its code (1, after logging the stack, when it threw). */
+export function runMain(main: () => Promise<number>, log: (line: string) => void): void {
+  main()
+    .then(async (code) => {
+      await stopAll();
+      process.exit(code);
+    })
+    .catch(async (err: Error) => {
+      log(`failed: ${err.stack ?? err.message}`);
+      await stopAll();
+      process.exit(1);
+    });
+}
+
 /** Stop everything still running (most recently started first) and remove temp dirs. */
 export async function stopAll(): Promise<void> {
   const list = [...started].reverse();

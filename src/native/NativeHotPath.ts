@@ -15,14 +15,8 @@ export interface NativeEngine {
   setCommandTable(compiled: CompiledCommandTable): void;
   bindBatch(cmds: Int32Array, args: Int32Array, keys: Int32Array, status: Int32Array, replyEnds: Int32Array, replyStatus: Int32Array, plan: Int32Array): void;
   bindSlotTable(table: Uint16Array): void;
-  parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number;
-  frameReplies(chunk: Buffer, from: number, end?: number): number;
-  /** Writes the sub-commands into `out`; returns their size, or -size when `out` is too small. */
-  split(chunk: Buffer, cmdIndex: number, out: Buffer): number;
   /** Writes the merged reply into `out`; returns its size, or -size when `out` is too small. */
   merge(plan: Int32Array, replies: Buffer[], out: Buffer): number;
-  /** As merge, sub-reply s at store[spans[2s], spans[2s+1]). */
-  mergeStore(plan: Int32Array, store: Buffer, spans: Int32Array, out: Buffer): number;
   keySlot(key: Buffer): number;
   decodeInline(line: Buffer): Buffer[] | null;
   commandInfo(id: number): [number, number] | null;
@@ -30,8 +24,6 @@ export interface NativeEngine {
   bindCallArgs(args: Float64Array): void;
   /** parseRequests/frameReplies as plain functions bound to this engine (no unwrap per call). */
   hotFunctions(): {
-    parseRequests(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeArgs?: number): number;
-    frameReplies(chunk: Buffer, from: number, end?: number, resumeAt?: number, resumeOwed?: number): number;
     /** parseRequests with its numbers in the call-args array; the count is status[S_NCMDS]. */
     parseAt(chunk: Buffer, copyTo?: Buffer): void;
     /** frameReplies with its numbers in the call-args array. */

@@ -7,7 +7,7 @@ import { nativeEngine, referenceEngine, resp } from './native-setup';
 test('the addon loads and loadHotPath picks it (nativeEnabled)', (t) => {
   const addon = loadAddon();
   t.is(typeof addon.Engine, 'function');
-  t.is(typeof new addon.Engine().parseRequests, 'function');
+  t.is(typeof new addon.Engine().hotFunctions().parseAt, 'function');
   const hp = loadHotPath();
   t.true(hp.nativeEnabled);
   t.true(hp instanceof NativeHotPath);
