@@ -26,7 +26,9 @@
  *         the silence, so it counts from the hang, not from the PING's phase);
  *       · no client request waits on it (an idle server, a replica), a worker got a reply since,
  *         or not every worker answered → the PING timeout is a plain failure (the `downAfter`
- *         rule): nobody waits on an idle server, and its hiccups must not fail it over.
+ *         rule): nobody waits on an idle server, and its hiccups must not fail it over;
+ *       · once a PING's silence was explained, late or partial answers keep it explained until
+ *         that command's limit (on a loaded machine the worker holding it may answer late).
  *     Without `explain` (no workers: tests, tools) every timeout is a plain failure.
  *   Why not /proc or the process state: the backend is usually on another host.
  */
@@ -120,6 +122,8 @@ interface Tracked {
   busyThresholdMs: number;
   /** When the PING now waiting was sent (0: none waiting). */
   pingSentAt: number;
+  /** While health.slow is set: when the explanation runs out (epoch ms; see judge). */
+  slowUntil: number;
 }
 
 export class HealthChecker extends EventEmitter {
@@ -151,6 +155,7 @@ export class HealthChecker extends EventEmitter {
         consecutiveRefusals: 0,
         busyThresholdMs: DEFAULT_BUSY_THRESHOLD_MS,
         pingSentAt: 0,
+        slowUntil: 0,
         health: {
           address, state: 'up', consecutiveFailures: 0, consecutiveSuccesses: 0, lastError: null, lastErrorAt: null,
           lastOkAt: null, okSince: null, latencyMs: null, since: Date.now(), checks: 0, failures: 0, slow: null, slowEpisodes: 0,
@@ -302,7 +307,15 @@ export class HealthChecker extends EventEmitter {
   private judge(t: Tracked, age: number, answers: ActivityAnswers | null): CheckFailure | null {
     const h = this.options.health;
     const { timeoutMs } = h;
-    if (answers === null) return age >= timeoutMs ? new CheckFailure(`PING timed out after ${timeoutMs} ms (no worker answered)`, false) : null;
+    // A silence this PING already saw explained stays explained until that command's limit when
+    // the workers answer late or in part (a loaded machine): the worker that holds the long
+    // command may be the one that did not answer, and dropping the explanation would drop this
+    // proxy's veto of a failover (src/coordination/HealthWitness.ts).
+    const explained = t.health.slow !== null && Date.now() < t.slowUntil;
+    if (answers === null) {
+      if (explained) return null;
+      return age >= timeoutMs ? new CheckFailure(`PING timed out after ${timeoutMs} ms (no worker answered)`, false) : null;
+    }
     let slow: BackendActivity['slow'] = null;
     let oldestMs = -1;
     let lastReplyMs = Infinity;
@@ -317,6 +330,7 @@ export class HealthChecker extends EventEmitter {
       if (silentFor >= limit) {
         return new CheckFailure(`silent for ${silentFor} ms with ${slow.command.toUpperCase()} in flight, past the ${limit} ms such a command is given: hung`, true);
       }
+      t.slowUntil = Date.now() + (limit - silentFor);
       if (t.health.slow?.command !== slow.command) {
         if (!t.health.slow) t.health.slowEpisodes++;
         this.setSlow(t, { command: slow.command, since: Date.now() });
@@ -324,6 +338,7 @@ export class HealthChecker extends EventEmitter {
       }
       return null;
     }
+    if (explained && !answers.complete) return null;
     this.setSlow(t, null);
     // Clients wait on it: a request written `oldestMs` ago is unanswered, and no worker got any
     // reply since. An idle server (no client waiting) is judged by the plain rule: nobody is hurt

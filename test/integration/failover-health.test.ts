@@ -213,3 +213,34 @@ test('when not every worker answered, a silence is only a plain failure (a missi
   t.is(checker.state(address), 'up');
   t.regex(checker.get(address)!.lastError!, /not every worker answered/);
 });
+
+test('a silence once explained by a script stays explained when the workers then answer late or in part (a loaded machine), until the script\'s limit', async (t) => {
+  const [a] = await startRedisGroup(1, t.teardown, { args: ['--busy-reply-threshold', '2000'] });
+  const slow = { address: a.address, inFlight: 1, oldestMs: 0, lastReplyMs: -1, slow: { command: 'eval', kind: 'script' as const, ms: 0 } };
+  // The first answer shows the script; after it, no worker answers in time, or only one that
+  // knows nothing of it (as under load: the IPC round trip is late).
+  let asked = 0;
+  const explain: Explainer = async () => {
+    asked++;
+    if (asked === 1) return { backends: [slow], complete: true };
+    if (asked % 2 === 0) throw new Error('workers did not answer in time');
+    return { backends: [{ address: a.address, inFlight: 1, oldestMs: 5000, lastReplyMs: 5000, slow: null }], complete: false };
+  };
+  const checker = new HealthChecker({ health: JUDGED, explain });
+  t.teardown(() => checker.stop());
+  const events: string[] = [];
+  checker.on('change', (_a: string, h: { state: string }) => events.push(h.state));
+  checker.setAddresses([a.address]);
+  await waitFor('first check (and the threshold read)', () => (checker.get(a.address)!.checks ?? 0) >= 2);
+  const stoppedAt = Date.now();
+  a.process().kill('SIGSTOP');
+  t.teardown(() => void a.process().kill('SIGCONT'));
+  await waitFor('seen slow', () => checker.get(a.address)!.slow !== null);
+  await sleep(1500); // several late or partial answers, well past timeoutMs
+  t.true(asked >= 4, `the workers were asked again meanwhile (${asked})`);
+  t.is(checker.get(a.address)!.slow?.command, 'eval', 'still explained');
+  t.is(checker.state(a.address), 'up');
+  t.deepEqual(events, []);
+  await waitFor('down once the script has had threshold + timeout', () => checker.state(a.address) === 'down', 15_000);
+  t.true(Date.now() - stoppedAt >= 2000, 'not before the busy-reply-threshold');
+});
