@@ -171,10 +171,18 @@ test('a silent backend no client waits on (idle, a replica) is judged by the pla
   t.is(checker.get(address)!.consecutiveFailures, JUDGED.downAfter);
 });
 
-test('a silent backend with a script in flight is slow, not down, until its busy-reply-threshold + timeoutMs have passed', async (t) => {
+/** The workers' view of one EVAL in flight on `address`. */
+function scriptInFlight(address: string): BackendActivity {
+  return { address, inFlight: 1, oldestMs: 0, lastReplyMs: -1, slow: { command: 'eval', kind: 'script', ms: 0 } };
+}
+
+/**
+ * One redis-server (busy-reply-threshold 2000 ms) under a JUDGED checker whose workers report
+ * `explain(address)`; checked, SIGSTOPped, and seen slow. `events`: the checker's state changes.
+ */
+async function silentWithScript(t: ExecutionContext, explain: (address: string) => Explainer) {
   const [a] = await startRedisGroup(1, t.teardown, { args: ['--busy-reply-threshold', '2000'] });
-  const slow = { address: a.address, inFlight: 1, oldestMs: 0, lastReplyMs: -1, slow: { command: 'eval', kind: 'script' as const, ms: 0 } };
-  const checker = new HealthChecker({ health: JUDGED, explain: workers([slow]) });
+  const checker = new HealthChecker({ health: JUDGED, explain: explain(a.address) });
   t.teardown(() => checker.stop());
   const events: string[] = [];
   checker.on('change', (_a: string, h: { state: string }) => events.push(h.state));
@@ -184,6 +192,11 @@ test('a silent backend with a script in flight is slow, not down, until its busy
   a.process().kill('SIGSTOP');
   t.teardown(() => void a.process().kill('SIGCONT'));
   await waitFor('seen slow', () => checker.get(a.address)!.slow !== null);
+  return { a, checker, events, stoppedAt };
+}
+
+test('a silent backend with a script in flight is slow, not down, until its busy-reply-threshold + timeoutMs have passed', async (t) => {
+  const { a, checker, events, stoppedAt } = await silentWithScript(t, (address) => workers([scriptInFlight(address)]));
   t.is(checker.get(a.address)!.slow!.command, 'eval');
   await sleep(1200); // well past timeoutMs: a hang would be down by now
   t.is(checker.state(a.address), 'up');
@@ -215,27 +228,16 @@ test('when not every worker answered, a silence is only a plain failure (a missi
 });
 
 test('a silence once explained by a script stays explained when the workers then answer late or in part (a loaded machine), until the script\'s limit', async (t) => {
-  const [a] = await startRedisGroup(1, t.teardown, { args: ['--busy-reply-threshold', '2000'] });
-  const slow = { address: a.address, inFlight: 1, oldestMs: 0, lastReplyMs: -1, slow: { command: 'eval', kind: 'script' as const, ms: 0 } };
   // The first answer shows the script; after it, no worker answers in time, or only one that
   // knows nothing of it (as under load: the IPC round trip is late).
   let asked = 0;
-  const explain: Explainer = async () => {
+  const lateWorkers = (address: string): Explainer => async () => {
     asked++;
-    if (asked === 1) return { backends: [slow], complete: true };
+    if (asked === 1) return { backends: [scriptInFlight(address)], complete: true };
     if (asked % 2 === 0) throw new Error('workers did not answer in time');
-    return { backends: [{ address: a.address, inFlight: 1, oldestMs: 5000, lastReplyMs: 5000, slow: null }], complete: false };
+    return { backends: [{ address, inFlight: 1, oldestMs: 5000, lastReplyMs: 5000, slow: null }], complete: false };
   };
-  const checker = new HealthChecker({ health: JUDGED, explain });
-  t.teardown(() => checker.stop());
-  const events: string[] = [];
-  checker.on('change', (_a: string, h: { state: string }) => events.push(h.state));
-  checker.setAddresses([a.address]);
-  await waitFor('first check (and the threshold read)', () => (checker.get(a.address)!.checks ?? 0) >= 2);
-  const stoppedAt = Date.now();
-  a.process().kill('SIGSTOP');
-  t.teardown(() => void a.process().kill('SIGCONT'));
-  await waitFor('seen slow', () => checker.get(a.address)!.slow !== null);
+  const { a, checker, events, stoppedAt } = await silentWithScript(t, lateWorkers);
   await sleep(1500); // several late or partial answers, well past timeoutMs
   t.true(asked >= 4, `the workers were asked again meanwhile (${asked})`);
   t.is(checker.get(a.address)!.slow?.command, 'eval', 'still explained');
