@@ -282,14 +282,21 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return r;
   }
 
+  // The arguments of a hot function (room for *argc; *argc becomes how many were passed) and the
+  // engine bound as its data; null when N-API could not give them.
+  static NativeEngine* HotArgs(napi_env env, napi_callback_info cb, size_t* argc, napi_value* argv) {
+    void* engine;
+    if (napi_get_cb_info(env, cb, argc, argv, nullptr, &engine) != napi_ok) return nullptr;
+    return static_cast<NativeEngine*>(engine);
+  }
+
   // copyAt(dst, src): src[start, end) to dst at `at`, with (at, start, end) in the call-args array;
   // out-of-range numbers copy nothing (the caller checked them: this only keeps memory safe).
   static napi_value CopyAt(napi_env env, napi_callback_info cb) {
     size_t argc = 2;
     napi_value argv[2];
-    void* engine;
-    if (napi_get_cb_info(env, cb, &argc, argv, nullptr, &engine) != napi_ok) return nullptr;
-    NativeEngine* self = static_cast<NativeEngine*>(engine);
+    NativeEngine* self = HotArgs(env, cb, &argc, argv);
+    if (self == nullptr) return nullptr;
     const uint8_t *d, *s;
     size_t dn, sn;
     if (argc < 2 || !self->callIn_.data || !rawBytes(env, argv[0], &d, &dn) || !rawBytes(env, argv[1], &s, &sn)) {
@@ -306,10 +313,8 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   // The checks of the per-read calls, on the call-args array: chunk[0, end) with framing from `from`.
   // argv/argc: room for *argc arguments (the chunk first); *argc becomes how many were passed.
   static bool FastChunk(napi_env env, napi_callback_info cb, NativeEngine** self, napi_value* argv, size_t* argc, const uint8_t** data, size_t* len, size_t* from) {
-    void* engine;
-    if (napi_get_cb_info(env, cb, argc, argv, nullptr, &engine) != napi_ok) return false;
+    if ((*self = HotArgs(env, cb, argc, argv)) == nullptr) return false;
     napi_value* chunk = argv;
-    *self = static_cast<NativeEngine*>(engine);
     if (!(*self)->status_.data || !(*self)->callIn_.data) {
       napi_throw_error(env, nullptr, "bindBatch() and bindCallArgs() first");
       return false;
@@ -414,9 +419,8 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   static napi_value SplitAt(napi_env env, napi_callback_info cb) {
     size_t argc = 2;
     napi_value argv[2];
-    void* engine;
-    if (napi_get_cb_info(env, cb, &argc, argv, nullptr, &engine) != napi_ok) return nullptr;
-    NativeEngine* self = static_cast<NativeEngine*>(engine);
+    NativeEngine* self = HotArgs(env, cb, &argc, argv);
+    if (self == nullptr) return nullptr;
     const uint8_t* data;
     uint8_t* out;
     size_t len, cap;
@@ -509,9 +513,8 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   static napi_value MergeStoreAt(napi_env env, napi_callback_info cb) {
     size_t argc = 4;
     napi_value argv[4];
-    void* engine;
-    if (napi_get_cb_info(env, cb, &argc, argv, nullptr, &engine) != napi_ok) return nullptr;
-    NativeEngine* self = static_cast<NativeEngine*>(engine);
+    NativeEngine* self = HotArgs(env, cb, &argc, argv);
+    if (self == nullptr) return nullptr;
     napi_typedarray_type pt, st;
     void *pd, *sd;
     size_t planLen, spLen, storeLen, cap;

@@ -122,13 +122,6 @@ int32_t idArg(const Napi::CallbackInfo& info) {
   return info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
 }
 
-Napi::Value smallNumber(Napi::Env env, size_t n) {
-  if (n > 0x7fffffff) return Napi::Number::New(env, static_cast<double>(n));
-  napi_value r;
-  napi_create_int32(env, static_cast<int32_t>(n), &r);  // a small integer, no heap number
-  return Napi::Value(env, r);
-}
-
 Napi::Error uvError(Napi::Env env, int code, const std::string& what) {
   Napi::Error e = Napi::Error::New(env, what + ": " + uv_strerror(code));
   e.Set("code", Napi::String::New(env, uv_err_name(code)));
@@ -235,29 +228,12 @@ void IoCloseListener(const Napi::CallbackInfo& info) {
   if (IoLoop* loop = loopOf(info)) loop->closeListener(idArg(info));
 }
 
-// ioAppend(id, data, start, end): copy data[start, end) into the stream's output.
-void IoAppend(const Napi::CallbackInfo& info) {
-  IoLoop* loop = loopOf(info);
-  if (loop == nullptr) return;
-  if (!info[0].IsNumber() || !info[1].IsTypedArray()) {
-    Napi::TypeError::New(info.Env(), "ioAppend(id: number, data: Buffer, start: number, end: number)").ThrowAsJavaScriptException();
-    return;
-  }
-  size_t len;
-  void* data;
-  napi_get_typedarray_info(info.Env(), info[1], nullptr, &len, &data, nullptr, nullptr);
-  int64_t start = info[2].IsNumber() ? info[2].As<Napi::Number>().Int64Value() : 0;
-  int64_t end = info[3].IsNumber() ? info[3].As<Napi::Number>().Int64Value() : static_cast<int64_t>(len);
-  if (start < 0) start = 0;
-  if (end > static_cast<int64_t>(len)) end = static_cast<int64_t>(len);
-  if (start < end) loop->append(idArg(info), static_cast<const char*>(data) + start, static_cast<size_t>(end - start));
-}
-
-// ioHotCalls(args: Float64Array(3)) -> { appendAt(data), flushAt() }: ioAppend / ioFlush with the
-// stream id and the range read from `args` (written by the caller just before) instead of
-// arguments. Raw N-API, the glue bound as the functions' data: an append (twice per request: the
-// command to its backend, the reply to its client) costs two N-API calls, not eleven.
-
+// ioHotCalls(args: Float64Array(3)) -> { appendAt(data), flushAt() }: the per-request calls, with
+// the stream id and the range read from `args` (written by the caller just before) instead of
+// arguments. appendAt copies data[start, end) into the stream's output; flushAt returns the bytes
+// still queued after handing the output to the kernel. Raw N-API, the glue bound as the
+// functions' data: an append (twice per request: the command to its backend, the reply to its
+// client) costs two N-API calls (the argument form cost eleven).
 napi_value IoAppendAt(napi_env env, napi_callback_info cb) {
   size_t argc = 1;
   napi_value data;
@@ -310,13 +286,6 @@ Napi::Value IoHotCalls(const Napi::CallbackInfo& info) {
   out.Set("appendAt", Napi::Value(env, append));
   out.Set("flushAt", Napi::Value(env, flush));
   return out;
-}
-
-// ioFlush(id): the bytes still queued after handing the output to the kernel.
-Napi::Value IoFlush(const Napi::CallbackInfo& info) {
-  IoLoop* loop = loopOf(info);
-  if (loop == nullptr) return info.Env().Undefined();
-  return smallNumber(info.Env(), loop->flush(idArg(info)));
 }
 
 void IoReadStart(const Napi::CallbackInfo& info) {
@@ -425,8 +394,6 @@ void InitIo(Napi::Env env, Napi::Object exports) {
   exports.Set("ioConnect", Napi::Function::New(env, IoConnect));
   exports.Set("ioListen", Napi::Function::New(env, IoListen));
   exports.Set("ioCloseListener", Napi::Function::New(env, IoCloseListener));
-  exports.Set("ioAppend", Napi::Function::New(env, IoAppend));
-  exports.Set("ioFlush", Napi::Function::New(env, IoFlush));
   exports.Set("ioHotCalls", Napi::Function::New(env, IoHotCalls));
   exports.Set("ioReadStart", Napi::Function::New(env, IoReadStart));
   exports.Set("ioReadStop", Napi::Function::New(env, IoReadStop));

@@ -47,9 +47,11 @@ export interface IoAddon {
   ioConnect(ip: string, port: number): number;
   ioListen(ip: string, port: number, backlog: number, reusePort: boolean): [number, number];
   ioCloseListener(listener: number): void;
-  ioAppend(id: number, data: Buffer, start: number, end: number): void;
-  ioFlush(id: number): number;
-  /** ioAppend / ioFlush with (id, start, end) read from `args` (written just before each call). */
+  /**
+   * The per-request calls, with (stream id, start, end) read from `args`, written just before
+   * each call: appendAt copies data[start, end) into the stream's output; flushAt returns the
+   * bytes still queued after handing the output to the kernel.
+   */
   ioHotCalls(args: Float64Array): { appendAt(data: Buffer): void; flushAt(): number };
   ioReadStart(id: number): void;
   ioReadStop(id: number): void;
