@@ -17,7 +17,7 @@ import { processTree, treeCpuSeconds } from './lib/procStat';
 import { runRedisBenchmark } from './lib/redisBenchmark';
 import { measureInterleaved } from './lib/measure';
 import { aggregate, checkTargets } from './lib/results';
-import { markdownMachine, markdownSummary, markdownTable, markdownTargets, SystemInfo, textTable } from './lib/report';
+import { runHeader, markdownMachine, markdownSummary, markdownTable, markdownTargets, SystemInfo, textTable } from './lib/report';
 import { barChartSvg } from './lib/chart';
 import { Server, startRedisServer, startTwemproxy, twemproxyBinary, which } from './lib/servers';
 import { kvstoreAvailable, kvstoreCli, REPO_ROOT, startKvstore } from './lib/kvstore';
@@ -193,23 +193,14 @@ async function main(): Promise<number> {
   const targets = checkTargets(cells);
   const outDir = path.resolve(options.outDir ?? path.join(REPO_ROOT, 'benchmarks', 'results'));
   fs.mkdirSync(outDir, { recursive: true });
-  const elapsed = Math.round((Date.now() - started) / 1000);
-  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const head = runHeader('bench', { ...options, clients: CLIENTS, keyspace: KEYSPACE, valueBytes: VALUE_BYTES, startedAt: started }, {
+    twemproxyDistribution: options.distribution,
+    requestsPerRun: Object.fromEntries(workloads.map((w) => [w.id, Object.fromEntries(options.pipelines.map((p) => [p, Math.max(1000, Math.round((w.requests[p] ?? w.requests[16]) / options.scale))]))])),
+  });
   const json = {
-    command,
+    command: head.command,
     machine,
-    settings: {
-      reps: options.reps,
-      scale: options.scale,
-      clients: CLIENTS,
-      keyspace: KEYSPACE,
-      valueBytes: VALUE_BYTES,
-      pipelines: options.pipelines,
-      twemproxyDistribution: options.distribution,
-      requestsPerRun: Object.fromEntries(workloads.map((w) => [w.id, Object.fromEntries(options.pipelines.map((p) => [p, Math.max(1000, Math.round((w.requests[p] ?? w.requests[16]) / options.scale))]))])),
-      elapsedSeconds: elapsed,
-      loadAverageAtEnd: os.loadavg().map((v) => Math.round(v * 100) / 100),
-    },
+    settings: head.settings,
     systems: systemInfo,
     notes,
     cells,
@@ -222,14 +213,14 @@ async function main(): Promise<number> {
   const md = [
     `# Benchmark results (${options.name})`,
     '',
-    `Command: \`${command}\` — ${options.reps} run(s) per cell, median shown; systems interleaved; ${elapsed} s in all.`,
+    `Command: \`${head.command}\` — ${options.reps} run(s) per cell, median shown; systems interleaved; ${head.elapsed} s in all.`,
     `Each cell: redis-benchmark, ${CLIENTS} clients, keys random over ${KEYSPACE} (all filled beforehand), ${VALUE_BYTES}-byte values; MSET/MGET carry 10 keys each (requests/s counts commands).`,
     'CPU µs/request: user+system CPU of the system\'s own processes (Twemproxy: nutcracker; Kvstore: primary + workers; direct: the redis-server) over the run, divided by requests.',
     '',
     '## Machine',
     '',
     markdownMachine(machine),
-    `- load average at end: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')} (the machine is shared: other work running during the run shows as spread between repetitions, see \`rpsMin\`/\`rpsMax\` and every sample in the JSON)`,
+    `- load average at end: ${head.loadAtEnd.join(' ')} (the machine is shared: other work running during the run shows as spread between repetitions, see \`rpsMin\`/\`rpsMax\` and every sample in the JSON)`,
     '',
     ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
     '## Summary',
@@ -250,7 +241,7 @@ async function main(): Promise<number> {
   fs.writeFileSync(path.join(outDir, `${options.name}.md`), md);
   console.log(textTable(cells));
   if (notes.length) console.log(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}`);
-  log(`wrote ${path.relative(process.cwd(), path.join(outDir, options.name))}.{json,md,svg} in ${elapsed} s`);
+  log(`wrote ${path.relative(process.cwd(), path.join(outDir, options.name))}.{json,md,svg} in ${head.elapsed} s`);
   return 0;
 }
 

@@ -8,7 +8,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from '../test/helpers/tls';
@@ -21,7 +20,7 @@ import { installSignalCleanup, registerTempDir, runMain } from './lib/processes'
 import { treeCpuSeconds } from './lib/procStat';
 import { runRedisBenchmark } from './lib/redisBenchmark';
 import { aggregate, Cell } from './lib/results';
-import { alignedRows, int, markdownMachine, markdownRows, num, times } from './lib/report';
+import { runHeader, alignedRows, int, markdownMachine, markdownRows, num, times } from './lib/report';
 import { Server, startRedisServer, TlsFiles, twemproxyBinary, which } from './lib/servers';
 import { ratio } from './lib/stats';
 import { benchmarkArgs, CLIENTS, KEYSPACE, VALUE_BYTES, WORKLOADS, Workload } from './lib/workloads';
@@ -300,24 +299,13 @@ async function main(): Promise<number> {
 
   const cells = aggregate(samples, { workloads: options.workloads.map((w) => w.id), pipelines: options.pipelines, systems: measured.map((e) => e.id) });
   const comparisons = compare(cells);
-  const elapsed = Math.round((Date.now() - started) / 1000);
-  const loadAtEnd = os.loadavg().map((v) => Math.round(v * 100) / 100);
-  const command = `npm run bench:tls${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const requestsPerRun = Object.fromEntries(options.pipelines.map((p) => [p, requestsAt(p)]));
+  const head = runHeader('bench:tls', { ...options, clients: CLIENTS, keyspace: KEYSPACE, valueBytes: VALUE_BYTES, startedAt: started }, { requestsPerRun });
   fs.mkdirSync(options.outDir, { recursive: true });
   const json = {
-    command,
+    command: head.command,
     machine,
-    settings: {
-      reps: options.reps,
-      scale: options.scale,
-      clients: CLIENTS,
-      keyspace: KEYSPACE,
-      valueBytes: VALUE_BYTES,
-      pipelines: options.pipelines,
-      requestsPerRun: Object.fromEntries(options.pipelines.map((p) => [p, requestsAt(p)])),
-      elapsedSeconds: elapsed,
-      loadAverageAtEnd: loadAtEnd,
-    },
+    settings: head.settings,
     systems: measured.map(({ id, label, tls }) => ({ id, label, tls })),
     notes,
     cells,
@@ -329,15 +317,15 @@ async function main(): Promise<number> {
   const md = [
     `# TLS benchmark (${options.name})`,
     '',
-    `Command: \`${command}\` — ${options.reps} run(s) per cell, median shown; systems interleaved; ${elapsed} s in all.`,
-    `Each cell: redis-benchmark (\`--tls --cacert\` on the TLS ports), ${CLIENTS} clients, keys random over ${KEYSPACE} (all filled beforehand), ${VALUE_BYTES}-byte values; ${Object.entries(json.settings.requestsPerRun).map(([p, n]) => `${n} requests per run at -P ${p}`).join(', ')}.`,
+    `Command: \`${head.command}\` — ${options.reps} run(s) per cell, median shown; systems interleaved; ${head.elapsed} s in all.`,
+    `Each cell: redis-benchmark (\`--tls --cacert\` on the TLS ports), ${CLIENTS} clients, keys random over ${KEYSPACE} (all filled beforehand), ${VALUE_BYTES}-byte values; ${Object.entries(requestsPerRun).map(([p, n]) => `${n} requests per run at -P ${p}`).join(', ')}.`,
     'Kvstore: 1 worker over 3 redis-server shards, `tls.port` (Node\'s tls.Server, clients served through NodeStream) and its plain listener (the addon\'s sockets) in the same process. Direct: one redis-server with `--port 0 --tls-port` and the same certificate.',
     'CPU µs/request: user+system CPU of the system\'s own processes (Kvstore: primary + worker; direct: its redis-server) over the run, divided by requests; the shards\' CPU is in the JSON (`shardCpuUsPerRequest`). vs direct TLS: requests/s (and CPU per request) over redis-server\'s TLS port in the same cell; vs baseline: this checkout\'s Kvstore TLS over `--baseline`\'s.',
     '',
     '## Machine',
     '',
     markdownMachine(machine),
-    `- load average at end: ${loadAtEnd.join(' ')} (the machine is shared: other work during the run shows as spread between repetitions, see \`rpsMin\`/\`rpsMax\` and every sample in the JSON)`,
+    `- load average at end: ${head.loadAtEnd.join(' ')} (the machine is shared: other work during the run shows as spread between repetitions, see \`rpsMin\`/\`rpsMax\` and every sample in the JSON)`,
     '',
     ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
     '## Results',
@@ -347,9 +335,9 @@ async function main(): Promise<number> {
   ].join('\n');
   fs.writeFileSync(path.join(options.outDir, `${options.name}.md`), md);
   console.log(alignedRows(HEADER, rows(cells, comparisons)));
-  console.log(`\nload average: start ${machine.loadAverageAtStart.join(' ')}, end ${loadAtEnd.join(' ')}`);
+  console.log(`\nload average: start ${machine.loadAverageAtStart.join(' ')}, end ${head.loadAtEnd.join(' ')}`);
   if (notes.length) console.log(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}`);
-  log(`wrote ${path.relative(process.cwd(), path.join(options.outDir, options.name))}.{json,md} in ${elapsed} s`);
+  log(`wrote ${path.relative(process.cwd(), path.join(options.outDir, options.name))}.{json,md} in ${head.elapsed} s`);
   return 0;
 }
 

@@ -1,4 +1,5 @@
 /** Text renderings of the results: a fixed-width table for stdout (diffable) and Markdown. */
+import os from 'node:os';
 import type { Cell, TargetCheck } from './results';
 import type { Machine } from './machine';
 
@@ -110,4 +111,25 @@ export function markdownSummary(cells: Cell[], systems: SystemInfo[], workloadLa
     lines.push(`| ${workloadLabels.get(workload) ?? workload} | ${p} | ${values.join(' | ')}${kvstores.length ? ` | ${times(best?.rpsVsTwemproxy ?? null)}` : ''} |`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The head of a results JSON, the same for every redis-benchmark run: the command that made it
+ * (`npm run <script> -- args`) and the settings every sample shares.
+ */
+export function runHeader(
+  script: string,
+  run: { reps: number; scale: number; clients: number; keyspace: number; valueBytes: number; pipelines: number[]; startedAt: number },
+  extra: Record<string, unknown>,
+): { command: string; elapsed: number; loadAtEnd: number[]; settings: Record<string, unknown> } {
+  const args = process.argv.slice(2);
+  const elapsed = Math.round((Date.now() - run.startedAt) / 1000);
+  const loadAtEnd = os.loadavg().map((v) => Math.round(v * 100) / 100);
+  const { reps, scale, clients, keyspace, valueBytes, pipelines } = run;
+  return {
+    command: `npm run ${script}${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
+    elapsed,
+    loadAtEnd,
+    settings: { reps, scale, clients, keyspace, valueBytes, pipelines, ...extra, elapsedSeconds: elapsed, loadAverageAtEnd: loadAtEnd },
+  };
 }
